@@ -1,0 +1,425 @@
+/* conf.c - configuration parsing through a keyword table. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+
+#define CONF_LINE_MAX	1024
+
+struct conf_parser {
+	struct pg_config	*cfg;
+	const char		*file;
+	unsigned		 line;
+	unsigned		 nerr;
+	conf_err_cb		*cb;
+	void			*arg;
+};
+
+static void conf_error(struct conf_parser *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+conf_error(struct conf_parser *p, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->nerr++;
+	if (p->cb != NULL)
+		p->cb(p->arg, p->file, p->line, msg);
+}
+
+void
+conf_err_log(void *arg, const char *file, unsigned line, const char *msg)
+{
+	(void)arg;
+	if (line > 0)
+		log_warnx("%s:%u: %s", file, line, msg);
+	else
+		log_warnx("%s: %s", file, msg);
+}
+
+static int
+conf_set_string(struct conf_parser *p, char **dst, char *val)
+{
+	(void)p;
+	free(*dst);
+	*dst = xstrdup(val);
+	return 0;
+}
+
+static int
+conf_single_word(struct conf_parser *p, const char *key, char *val)
+{
+	if (val[0] == '\0' || strpbrk(val, " \t") != NULL) {
+		conf_error(p, "%s takes one value", key);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+kw_wan(struct conf_parser *p, const char *key, char *val)
+{
+	if (conf_single_word(p, key, val) == -1)
+		return -1;
+	return conf_set_string(p, &p->cfg->wan_interface, val);
+}
+
+static int
+kw_lan(struct conf_parser *p, const char *key, char *val)
+{
+	if (conf_single_word(p, key, val) == -1)
+		return -1;
+	if (p->cfg->nlan == CONF_MAX_LAN) {
+		conf_error(p, "too many lan_interface lines (at most %d)", CONF_MAX_LAN);
+		return -1;
+	}
+	p->cfg->lan_interface[p->cfg->nlan++] = xstrdup(val);
+	return 0;
+}
+
+static int
+kw_external_ip(struct conf_parser *p, const char *key, char *val)
+{
+	if (conf_single_word(p, key, val) == -1)
+		return -1;
+	if (util_parse_addr(val, &p->cfg->external_ip) == -1 ||
+	    !util_addr_is_v4(&p->cfg->external_ip)) {
+		conf_error(p, "external_ip: '%s' is not an IPv4 address", val);
+		return -1;
+	}
+	p->cfg->has_external_ip = 1;
+	return 0;
+}
+
+static int
+kw_firewall(struct conf_parser *p, const char *key, char *val)
+{
+	if (strcmp(val, "nftables") != 0 && strcmp(val, "none") != 0) {
+		conf_error(p, "%s: '%s' is not one of: nftables, none", key, val);
+		return -1;
+	}
+	return conf_set_string(p, &p->cfg->firewall, val);
+}
+
+static int
+kw_path(struct conf_parser *p, const char *key, char *val)
+{
+	char **dst = strcmp(key, "state_file") == 0 ? &p->cfg->state_file :
+	    &p->cfg->control_socket;
+
+	if (conf_single_word(p, key, val) == -1)
+		return -1;
+	if (val[0] != '/') {
+		conf_error(p, "%s: '%s' is not an absolute path", key, val);
+		return -1;
+	}
+	return conf_set_string(p, dst, val);
+}
+
+static int
+kw_policy(struct conf_parser *p, const char *key, char *val)
+{
+	struct policy_rule r;
+	char err[128];
+
+	if (policy_parse_rule(&r, strcmp(key, "allow") == 0, val, err, sizeof(err)) == -1) {
+		conf_error(p, "%s: %s", key, err);
+		return -1;
+	}
+	policy_append(&p->cfg->policy, &r);
+	return 0;
+}
+
+static int
+kw_uint(struct conf_parser *p, const char *key, char *val, unsigned long max,
+    unsigned long *out)
+{
+	if (util_parse_uint(val, 0, max, out) == -1) {
+		conf_error(p, "%s: '%s' is not a number between 0 and %lu", key, val, max);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+kw_max_lease(struct conf_parser *p, const char *key, char *val)
+{
+	unsigned long v;
+
+	if (kw_uint(p, key, val, 31536000, &v) == -1)
+		return -1;
+	p->cfg->max_lease = (uint32_t)v;
+	return 0;
+}
+
+static int
+kw_max_per_client(struct conf_parser *p, const char *key, char *val)
+{
+	unsigned long v;
+
+	if (kw_uint(p, key, val, 65535, &v) == -1)
+		return -1;
+	p->cfg->max_mappings_per_client = (unsigned)v;
+	return 0;
+}
+
+static int
+kw_nft_table(struct conf_parser *p, const char *key, char *val)
+{
+	size_t i;
+
+	if (conf_single_word(p, key, val) == -1)
+		return -1;
+	for (i = 0; val[i] != '\0'; i++) {
+		if (!(val[i] == '_' || (val[i] >= 'a' && val[i] <= 'z') ||
+		    (val[i] >= 'A' && val[i] <= 'Z') || (i > 0 && val[i] >= '0' && val[i] <= '9')) ||
+		    i >= 64) {
+			conf_error(p, "%s: '%s' is not a valid table name", key, val);
+			return -1;
+		}
+	}
+	return conf_set_string(p, &p->cfg->nft_table, val);
+}
+
+static int
+kw_bool(struct conf_parser *p, const char *key, char *val, int *out)
+{
+	if (strcmp(val, "yes") == 0 || strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
+		*out = 1;
+	else if (strcmp(val, "no") == 0 || strcmp(val, "false") == 0 || strcmp(val, "0") == 0)
+		*out = 0;
+	else {
+		conf_error(p, "%s: '%s' is not yes or no", key, val);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+kw_nft_keep(struct conf_parser *p, const char *key, char *val)
+{
+	return kw_bool(p, key, val, &p->cfg->nft_keep_table);
+}
+
+static int
+kw_nflog_group(struct conf_parser *p, const char *key, char *val)
+{
+	unsigned long v;
+
+	if (kw_uint(p, key, val, 65535, &v) == -1)
+		return -1;
+	p->cfg->nflog_group = (unsigned)v;
+	return 0;
+}
+
+static int
+kw_trigger(struct conf_parser *p, const char *key, char *val)
+{
+	struct trig_rule r, *n;
+	char err[160];
+	size_t i;
+
+	if (trig_rule_parse(&r, val, err, sizeof(err)) == -1) {
+		conf_error(p, "%s: %s", key, err);
+		return -1;
+	}
+	for (i = 0; i < p->cfg->ntriggers; i++) {
+		if (trig_rule_overlap(&p->cfg->triggers[i], &r, err, sizeof(err))) {
+			conf_error(p, "%s: %s", key, err);
+			return -1;
+		}
+	}
+	n = reallocarray(p->cfg->triggers, p->cfg->ntriggers + 1, sizeof(*n));
+	if (n == NULL)
+		fatal("conf: trigger");
+	p->cfg->triggers = n;
+	p->cfg->triggers[p->cfg->ntriggers++] = r;
+	return 0;
+}
+
+static const struct {
+	const char	*key;
+	int		(*fn)(struct conf_parser *, const char *, char *);
+} conf_keywords[] = {
+	{ "wan_interface", kw_wan },
+	{ "lan_interface", kw_lan },
+	{ "external_ip", kw_external_ip },
+	{ "firewall", kw_firewall },
+	{ "state_file", kw_path },
+	{ "control_socket", kw_path },
+	{ "allow", kw_policy },
+	{ "deny", kw_policy },
+	{ "max_lease", kw_max_lease },
+	{ "max_mappings_per_client", kw_max_per_client },
+	{ "nft_table", kw_nft_table },
+	{ "nft_keep_table", kw_nft_keep },
+	{ "nflog_group", kw_nflog_group },
+	{ "trigger", kw_trigger },
+};
+
+static char *
+conf_trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+static void
+conf_line(struct conf_parser *p, char *line)
+{
+	char *hash, *key, *val;
+	size_t i, klen;
+
+	if ((hash = strchr(line, '#')) != NULL)
+		*hash = '\0';
+	line = conf_trim(line);
+	if (*line == '\0')
+		return;
+	klen = strcspn(line, " \t=");
+	key = line;
+	val = line + klen;
+	val += strspn(val, " \t");
+	if (*val == '=')
+		val++;
+	key[klen] = '\0';
+	val = conf_trim(val);
+	for (i = 0; i < PG_NELEM(conf_keywords); i++) {
+		if (strcmp(conf_keywords[i].key, key) == 0) {
+			if (*val == '\0')
+				conf_error(p, "%s: missing value", key);
+			else
+				conf_keywords[i].fn(p, key, val);
+			return;
+		}
+	}
+	conf_error(p, "unknown keyword '%s'", key);
+}
+
+static void
+conf_defaults(struct pg_config *c)
+{
+	c->firewall = xstrdup("nftables");
+	c->state_file = xstrdup("/var/lib/portgate/state");
+	c->control_socket = xstrdup("/run/portgated.sock");
+	c->nft_table = xstrdup("portgate");
+	c->max_lease = 86400;
+	c->max_mappings_per_client = 128;
+	c->nflog_group = 7339;
+}
+
+static void
+conf_check(struct conf_parser *p)
+{
+	p->line = 0;
+	if (strcmp(p->cfg->firewall, "nftables") == 0) {
+		if (p->cfg->wan_interface == NULL)
+			conf_error(p, "wan_interface is required with firewall = nftables");
+		if (p->cfg->nlan == 0)
+			conf_error(p, "at least one lan_interface is required with firewall = nftables");
+	}
+}
+
+struct pg_config *
+conf_parse(const char *name, const char *text, size_t len, conf_err_cb *cb, void *arg)
+{
+	struct conf_parser p;
+	char line[CONF_LINE_MAX];
+	size_t off = 0, n;
+	const char *nl;
+
+	memset(&p, 0, sizeof(p));
+	p.cfg = xcalloc(1, sizeof(*p.cfg));
+	p.cfg->path = xstrdup(name);
+	p.file = name;
+	p.cb = cb;
+	p.arg = arg;
+	conf_defaults(p.cfg);
+	while (off < len) {
+		p.line++;
+		nl = memchr(text + off, '\n', len - off);
+		n = nl ? (size_t)(nl - (text + off)) : len - off;
+		if (n >= sizeof(line))
+			conf_error(&p, "line too long (max %d)", CONF_LINE_MAX - 1);
+		else if (memchr(text + off, '\0', n) != NULL)
+			conf_error(&p, "NUL byte in line");
+		else {
+			memcpy(line, text + off, n);
+			line[n] = '\0';
+			conf_line(&p, line);
+		}
+		off += n + 1;
+	}
+	conf_check(&p);
+	if (p.nerr > 0) {
+		conf_free(p.cfg);
+		return NULL;
+	}
+	return p.cfg;
+}
+
+struct pg_config *
+conf_load(const char *path, conf_err_cb *cb, void *arg)
+{
+	FILE *f;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	struct pg_config *c;
+	char msg[256];
+
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
+		if (cb != NULL)
+			cb(arg, path, 0, msg);
+		return NULL;
+	}
+	do {
+		if (len + 4096 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			if ((buf = realloc(buf, cap)) == NULL)
+				fatal("conf_load");
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+	} while (n > 0 && len < (1u << 20));
+	fclose(f);
+	c = conf_parse(path, buf ? buf : "", len, cb, arg);
+	free(buf);
+	return c;
+}
+
+void
+conf_free(struct pg_config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->wan_interface);
+	for (i = 0; i < c->nlan; i++)
+		free(c->lan_interface[i]);
+	free(c->firewall);
+	free(c->state_file);
+	free(c->control_socket);
+	free(c->nft_table);
+	policy_clear(&c->policy);
+	free(c->triggers);
+	free(c);
+}

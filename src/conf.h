@@ -1,0 +1,47 @@
+/* conf.h - the configuration file: "key = value" lines, errors as FILE:LINE: message. */
+#ifndef PG_CONF_H
+#define PG_CONF_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "trigger/trigger.h"
+
+#define CONF_MAX_LAN	8
+
+struct pg_config {
+	char		*path;
+	char		*wan_interface;
+	char		*lan_interface[CONF_MAX_LAN];
+	size_t		 nlan;
+	struct in6_addr	 external_ip;
+	int		 has_external_ip;
+	char		*firewall;		/* "nftables" or "none" */
+	char		*state_file;
+	char		*control_socket;
+	struct policy	 policy;
+	uint32_t	 max_lease;		/* seconds, 0 = no cap */
+	unsigned	 max_mappings_per_client;	/* 0 = no cap */
+	char		*nft_table;
+	int		 nft_keep_table;
+	unsigned	 nflog_group;
+	struct trig_rule *triggers;
+	size_t		 ntriggers;
+};
+
+/* Reports one problem; file and line (0 = whole file) locate it. */
+typedef void conf_err_cb(void *arg, const char *file, unsigned line, const char *msg);
+
+/* Parse a config file; NULL after reporting every error through cb. */
+struct pg_config *conf_load(const char *path, conf_err_cb *cb, void *arg);
+/* Parse config text (tests, fuzzing); name is used in messages. */
+struct pg_config *conf_parse(const char *name, const char *text, size_t len,
+    conf_err_cb *cb, void *arg);
+/* Free a config. */
+void conf_free(struct pg_config *);
+/* Error reporter printing "FILE:LINE: msg" to the log. */
+void conf_err_log(void *arg, const char *file, unsigned line, const char *msg);
+
+#endif

@@ -1,0 +1,532 @@
+/* ctl_cmd.c - the control commands behind portgatectl. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conf.h"
+#include "ctl_cmd.h"
+#include "daemon.h"
+#include "fw/fw.h"
+#include "mtable.h"
+#include "trigger/trigger.h"
+#include "util.h"
+
+#define CTL_ARGS_MAX	16
+
+static void ctl_fail(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
+static void ctl_done(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+ctl_fail(struct ctl_req *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->result, sizeof(r->result), fmt, ap);
+	va_end(ap);
+	r->ok = 0;
+}
+
+static void
+ctl_done(struct ctl_req *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->result, sizeof(r->result), fmt, ap);
+	va_end(ap);
+	r->ok = 1;
+}
+
+/* Pull "--name VALUE" / "--flag" options out of argv; returns remaining argc or -1. */
+struct ctl_opt {
+	const char	*name;
+	int		 has_value;
+	const char	*value;		/* set when present ("" for flags) */
+};
+
+static int
+ctl_getopts(struct ctl_req *r, int argc, char **argv, struct ctl_opt *opts, size_t nopts)
+{
+	int i, out = 0;
+	size_t j;
+
+	for (i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) != 0) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		for (j = 0; j < nopts && strcmp(argv[i] + 2, opts[j].name) != 0; j++)
+			;
+		if (j == nopts) {
+			ctl_fail(r, "unknown option %s", argv[i]);
+			return -1;
+		}
+		if (!opts[j].has_value) {
+			opts[j].value = "";
+			continue;
+		}
+		if (i + 1 >= argc) {
+			ctl_fail(r, "option %s needs a value", argv[i]);
+			return -1;
+		}
+		opts[j].value = argv[++i];
+	}
+	return out;
+}
+
+static void
+json_str(struct evbuffer *b, const char *s)
+{
+	evbuffer_add(b, "\"", 1);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			evbuffer_add_printf(b, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			evbuffer_add_printf(b, "\\u%04x", c);
+		else
+			evbuffer_add(b, s, 1);
+	}
+	evbuffer_add(b, "\"", 1);
+}
+
+static const char *
+ctl_holder(const struct mt_entry *e, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s %u is held by %s (%s)", mt_proto_name(e->proto), e->ext_port,
+	    util_addr_str(&e->int_addr, a, sizeof(a)), mt_source_name(e->source));
+	return buf;
+}
+
+/* ---- status ---- */
+
+static void
+cmd_status(struct ctl_req *r, int argc, char **argv)
+{
+	struct pg_ctx *ctx = r->ctx;
+	char a[INET6_ADDRSTRLEN] = "none";
+	int s;
+
+	(void)argv;
+	if (argc != 0) {
+		ctl_fail(r, "usage: status");
+		return;
+	}
+	if (ctx->cfg->has_external_ip)
+		util_addr_str(&ctx->cfg->external_ip, a, sizeof(a));
+	evbuffer_add_printf(r->data, "| version %s\n| uptime %lld\n| firewall %s\n"
+	    "| external_ip %s\n| mappings %zu\n", PACKAGE_VERSION,
+	    (long long)(time(NULL) - ctx->started), ctx->cfg->firewall, a, mtable_count(ctx->mt));
+	for (s = 0; s < MT_NSOURCE; s++)
+		evbuffer_add_printf(r->data, "| source %s %zu\n", mt_source_name(s),
+		    mtable_count_source(ctx->mt, s));
+	evbuffer_add_printf(r->data, "| trigger_rules %zu\n", trigger_count(ctx->trig));
+	ctl_done(r, "%s", "");
+}
+
+/* ---- list ---- */
+
+static void
+list_json_entry(struct ctl_req *r, const struct mt_entry *e, int first)
+{
+	char a[INET6_ADDRSTRLEN];
+	long left = mtable_remaining(r->ctx->mt, e);
+	static const struct in6_addr any;
+
+	evbuffer_add_printf(r->data, "| %s{\"proto\":\"%s\",\"external_port\":%u,"
+	    "\"external_port_end\":%u,\"internal_ip\":\"%s\",\"internal_port\":%u,"
+	    "\"internal_port_end\":%u,\"source\":\"%s\",\"description\":", first ? "" : ",",
+	    mt_proto_name(e->proto), e->ext_port, e->ext_port_end,
+	    util_addr_str(&e->int_addr, a, sizeof(a)), e->int_port, e->int_port_end,
+	    mt_source_name(e->source));
+	json_str(r->data, e->desc);
+	if (left < 0)
+		evbuffer_add_printf(r->data, ",\"expires_in\":null");
+	else
+		evbuffer_add_printf(r->data, ",\"expires_in\":%ld", left);
+	if (memcmp(&e->remote, &any, sizeof(any)) == 0)
+		evbuffer_add_printf(r->data, ",\"remote_host\":null");
+	else
+		evbuffer_add_printf(r->data, ",\"remote_host\":\"%s\"",
+		    util_addr_str(&e->remote, a, sizeof(a)));
+	evbuffer_add_printf(r->data, ",\"owner\":");
+	json_str(r->data, e->owner);
+	evbuffer_add_printf(r->data, "}\n");
+}
+
+static void
+list_text_entry(struct ctl_req *r, const struct mt_entry *e)
+{
+	char a[INET6_ADDRSTRLEN], ext[16], in[64], exp[24];
+	long left = mtable_remaining(r->ctx->mt, e);
+
+	util_addr_str(&e->int_addr, a, sizeof(a));
+	if (e->ext_port_end != e->ext_port) {
+		snprintf(ext, sizeof(ext), "%u-%u", e->ext_port, e->ext_port_end);
+		snprintf(in, sizeof(in), "%s:%u-%u", a, e->int_port, e->int_port_end);
+	} else {
+		snprintf(ext, sizeof(ext), "%u", e->ext_port);
+		snprintf(in, sizeof(in), "%s:%u", a, e->int_port);
+	}
+	if (left < 0)
+		snprintf(exp, sizeof(exp), "never");
+	else
+		snprintf(exp, sizeof(exp), "%lds", left);
+	evbuffer_add_printf(r->data, "| %-5s %-12s %-28s %-8s %-8s %s\n", mt_proto_name(e->proto),
+	    ext, in, mt_source_name(e->source), exp, e->desc);
+}
+
+static void
+cmd_list(struct ctl_req *r, int argc, char **argv)
+{
+	struct ctl_opt opts[] = { { "json", 0, NULL } };
+	const struct mt_entry *e;
+	int first = 1;
+
+	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
+		return;
+	if (argc != 0) {
+		ctl_fail(r, "usage: list [--json]");
+		return;
+	}
+	if (opts[0].value != NULL) {
+		evbuffer_add_printf(r->data, "| [\n");
+		for (e = mtable_next(r->ctx->mt, NULL); e != NULL; e = mtable_next(r->ctx->mt, e)) {
+			list_json_entry(r, e, first);
+			first = 0;
+		}
+		evbuffer_add_printf(r->data, "| ]\n");
+	} else {
+		evbuffer_add_printf(r->data, "| %-5s %-12s %-28s %-8s %-8s %s\n", "PROTO", "EXTERNAL",
+		    "INTERNAL", "SOURCE", "EXPIRES", "DESCRIPTION");
+		for (e = mtable_next(r->ctx->mt, NULL); e != NULL; e = mtable_next(r->ctx->mt, e))
+			list_text_entry(r, e);
+	}
+	ctl_done(r, "%s", "");
+}
+
+/* ---- forward ---- */
+
+static int
+ctl_parse_target(const char *s, struct in6_addr *a, uint16_t *port)
+{
+	char buf[64];
+	char *colon;
+	unsigned long p = 0;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	if ((colon = strchr(buf, ':')) != NULL) {
+		*colon++ = '\0';
+		if (util_parse_uint(colon, 1, 65535, &p) == -1)
+			return -1;
+	}
+	if (util_parse_addr(buf, a) == -1 || !util_addr_is_v4(a))
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int
+ctl_parse_forward(struct ctl_req *r, char **argv, struct mt_request *q)
+{
+	int proto;
+
+	memset(q, 0, sizeof(*q));
+	if ((proto = mt_proto_parse(argv[0])) < 0) {
+		ctl_fail(r, "bad protocol '%s' (tcp or udp)", argv[0]);
+		return -1;
+	}
+	q->proto = (uint8_t)proto;
+	if (util_parse_portrange(argv[1], &q->ext_port, &q->ext_port_end) == -1) {
+		ctl_fail(r, "bad external port '%s' (PORT or PORT-PORT, 1-65535)", argv[1]);
+		return -1;
+	}
+	if (ctl_parse_target(argv[2], &q->int_addr, &q->int_port) == -1) {
+		ctl_fail(r, "bad internal address '%s' (IPv4[:PORT])", argv[2]);
+		return -1;
+	}
+	if (q->ext_port_end != q->ext_port && q->int_port != 0 && q->int_port != q->ext_port) {
+		ctl_fail(r, "a range forward maps each port to the same port: use %s or %s:%u",
+		    argv[2], argv[2], q->ext_port);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+cmd_forward_add(struct ctl_req *r, int argc, char **argv)
+{
+	struct ctl_opt opts[] = { { "lease", 1, NULL }, { "desc", 1, NULL } };
+	const struct mt_entry *conflict = NULL;
+	struct mt_entry *e;
+	struct mt_request q;
+	unsigned long lease = 0;
+	char a[INET6_ADDRSTRLEN], held[160];
+	enum mt_err err;
+
+	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
+		return;
+	if (argc != 3) {
+		ctl_fail(r, "usage: forward add PROTO EXTPORT[-END] IP[:PORT] [--lease SECONDS] "
+		    "[--desc TEXT]");
+		return;
+	}
+	if (ctl_parse_forward(r, argv, &q) == -1)
+		return;
+	if (opts[0].value && util_parse_uint(opts[0].value, 0, 31536000, &lease) == -1) {
+		ctl_fail(r, "bad lease '%s' (seconds, 0 = permanent)", opts[0].value);
+		return;
+	}
+	q.source = MT_SRC_STATIC;
+	q.lease_s = (uint32_t)lease;
+	q.desc = opts[1].value ? opts[1].value : "";
+	q.ext_addr = r->ctx->cfg->external_ip;
+	if ((err = mtable_add(r->ctx->mt, &q, &e, &conflict)) != MT_OK) {
+		if (err == MT_ERR_CONFLICT && conflict != NULL)
+			ctl_fail(r, "%s", ctl_holder(conflict, held, sizeof(held)));
+		else
+			ctl_fail(r, "%s %s: %s", argv[0], argv[1], mt_strerror(err));
+		return;
+	}
+	r->id = e->id;
+	util_addr_str(&e->int_addr, a, sizeof(a));
+	if (e->ext_port_end != e->ext_port)
+		ctl_done(r, "%s %u-%u -> %s:%u-%u", mt_proto_name(e->proto), e->ext_port,
+		    e->ext_port_end, a, e->int_port, e->int_port_end);
+	else
+		ctl_done(r, "%s %u -> %s:%u", mt_proto_name(e->proto), e->ext_port, a, e->int_port);
+}
+
+static void
+cmd_forward_del(struct ctl_req *r, int argc, char **argv)
+{
+	struct mt_entry *e;
+	unsigned long port;
+	int proto;
+
+	if (argc != 2) {
+		ctl_fail(r, "usage: forward del PROTO EXTPORT");
+		return;
+	}
+	if ((proto = mt_proto_parse(argv[0])) < 0 || util_parse_uint(argv[1], 1, 65535, &port)) {
+		ctl_fail(r, "bad mapping '%s %s' (PROTO PORT)", argv[0], argv[1]);
+		return;
+	}
+	if ((e = mtable_lookup_ext(r->ctx->mt, proto, (uint16_t)port)) == NULL) {
+		ctl_fail(r, "no mapping for %s %lu", argv[0], port);
+		return;
+	}
+	if (e->ext_port != port) {
+		ctl_fail(r, "%s %lu is inside the range %u-%u; delete it by its first port %u",
+		    argv[0], port, e->ext_port, e->ext_port_end, e->ext_port);
+		return;
+	}
+	mtable_del(r->ctx->mt, e);
+	ctl_done(r, "deleted %s %lu", argv[0], port);
+}
+
+static void
+cmd_flush(struct ctl_req *r, int argc, char **argv)
+{
+	struct ctl_opt opts[] = { { "source", 1, NULL } };
+	int source = MT_NSOURCE;
+	size_t n;
+
+	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
+		return;
+	if (argc != 0) {
+		ctl_fail(r, "usage: flush [--source SOURCE]");
+		return;
+	}
+	if (opts[0].value && (source = mt_source_parse(opts[0].value)) < 0) {
+		ctl_fail(r, "unknown source '%s' (static, upnp, pcp, natpmp, trigger)",
+		    opts[0].value);
+		return;
+	}
+	n = mtable_flush(r->ctx->mt, source);
+	ctl_done(r, "flushed %zu mappings", n);
+}
+
+/* ---- trigger ---- */
+
+static void
+cmd_trigger_add(struct ctl_req *r, int argc, char **argv)
+{
+	struct ctl_opt opts[] = { { "idle", 1, NULL } };
+	struct trig_rule rule;
+	char text[512], err[200];
+
+	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
+		return;
+	if (argc != 3) {
+		ctl_fail(r, "usage: trigger add NAME PROTO:PORTS PROTO:PORTS[,...] [--idle SECONDS]");
+		return;
+	}
+	snprintf(text, sizeof(text), "%s %s open %s idle %s", argv[0], argv[1], argv[2],
+	    opts[0].value ? opts[0].value : "300");
+	if (trig_rule_parse(&rule, text, err, sizeof(err)) == -1 ||
+	    trigger_add_rule(r->ctx->trig, &rule, 1, err, sizeof(err)) == -1) {
+		ctl_fail(r, "%s", err);
+		return;
+	}
+	pg_fw_rules_changed(r->ctx);
+	pg_save_now(r->ctx);
+	trig_rule_format(&rule, text, sizeof(text));
+	ctl_done(r, "trigger %s", text);
+}
+
+static void
+cmd_trigger_del(struct ctl_req *r, int argc, char **argv)
+{
+	char err[200];
+
+	if (argc != 1) {
+		ctl_fail(r, "usage: trigger del NAME");
+		return;
+	}
+	if (trigger_del_rule(r->ctx->trig, argv[0], err, sizeof(err)) == -1) {
+		ctl_fail(r, "%s", err);
+		return;
+	}
+	pg_fw_rules_changed(r->ctx);
+	pg_save_now(r->ctx);
+	ctl_done(r, "deleted trigger %s", argv[0]);
+}
+
+struct trig_list_ctx {
+	struct ctl_req	*r;
+	int		 json;
+	int		 first;
+};
+
+static void
+trig_list_json(struct trig_list_ctx *t, const struct trig_rule *rule,
+    const struct trig_status *st)
+{
+	char a[INET6_ADDRSTRLEN];
+	size_t i;
+
+	evbuffer_add_printf(t->r->data, "| %s{\"name\":", t->first ? "" : ",");
+	json_str(t->r->data, rule->name);
+	evbuffer_add_printf(t->r->data, ",\"trigger\":\"%s:%u-%u\",\"open\":[",
+	    mt_proto_name(rule->trigger.proto), rule->trigger.lo, rule->trigger.hi);
+	for (i = 0; i < rule->nopen; i++)
+		evbuffer_add_printf(t->r->data, "%s\"%s:%u-%u\"", i ? "," : "",
+		    mt_proto_name(rule->open[i].proto), rule->open[i].lo, rule->open[i].hi);
+	evbuffer_add_printf(t->r->data, "],\"idle\":%u,\"origin\":\"%s\",\"active\":%s",
+	    rule->idle, st->runtime ? "runtime" : "config", st->active ? "true" : "false");
+	if (st->active)
+		evbuffer_add_printf(t->r->data, ",\"holder\":\"%s\",\"closes_in\":%ld",
+		    util_addr_str(&st->holder, a, sizeof(a)), st->closes_in);
+	else
+		evbuffer_add_printf(t->r->data, ",\"holder\":null,\"closes_in\":null");
+	if (st->has_refused)
+		evbuffer_add_printf(t->r->data, ",\"last_refused\":\"%s\",\"refused_ago\":%ld",
+		    util_addr_str(&st->last_refused, a, sizeof(a)), st->refused_ago);
+	else
+		evbuffer_add_printf(t->r->data, ",\"last_refused\":null,\"refused_ago\":null");
+	evbuffer_add_printf(t->r->data, ",\"refusals\":%u}\n", st->refusals);
+}
+
+static void
+trig_list_cb(void *arg, const struct trig_rule *rule, const struct trig_status *st)
+{
+	struct trig_list_ctx *t = arg;
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], spec[512], state[96], refused[96];
+
+	if (t->json) {
+		trig_list_json(t, rule, st);
+		t->first = 0;
+		return;
+	}
+	trig_rule_format(rule, spec, sizeof(spec));
+	if (st->active)
+		snprintf(state, sizeof(state), "active %s closes-in %lds",
+		    util_addr_str(&st->holder, a, sizeof(a)), st->closes_in);
+	else
+		snprintf(state, sizeof(state), "idle");
+	if (st->has_refused)
+		snprintf(refused, sizeof(refused), " refused %s %lds ago (%u)",
+		    util_addr_str(&st->last_refused, b, sizeof(b)), st->refused_ago, st->refusals);
+	else
+		refused[0] = '\0';
+	evbuffer_add_printf(t->r->data, "| %s [%s] %s%s\n", spec,
+	    st->runtime ? "runtime" : "config", state, refused);
+}
+
+static void
+cmd_trigger_list(struct ctl_req *r, int argc, char **argv)
+{
+	struct ctl_opt opts[] = { { "json", 0, NULL } };
+	struct trig_list_ctx t = { r, 0, 1 };
+
+	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
+		return;
+	if (argc != 0) {
+		ctl_fail(r, "usage: trigger list [--json]");
+		return;
+	}
+	t.json = opts[0].value != NULL;
+	if (t.json)
+		evbuffer_add_printf(r->data, "| [\n");
+	trigger_foreach_status(r->ctx->trig, trig_list_cb, &t);
+	if (t.json)
+		evbuffer_add_printf(r->data, "| ]\n");
+	ctl_done(r, "%s", "");
+}
+
+static const struct {
+	const char	*word1;
+	const char	*word2;		/* NULL: one-word command */
+	void		(*fn)(struct ctl_req *, int, char **);
+} ctl_commands[] = {
+	{ "status", NULL, cmd_status },
+	{ "list", NULL, cmd_list },
+	{ "forward", "add", cmd_forward_add },
+	{ "forward", "del", cmd_forward_del },
+	{ "flush", NULL, cmd_flush },
+	{ "trigger", "add", cmd_trigger_add },
+	{ "trigger", "del", cmd_trigger_del },
+	{ "trigger", "list", cmd_trigger_list },
+};
+
+void
+ctl_cmd_run(struct ctl_req *r, char *line)
+{
+	char *argv[CTL_ARGS_MAX + 1];
+	int argc, i, skip;
+	size_t c;
+
+	if ((argc = util_split(line, argv, CTL_ARGS_MAX)) <= 0) {
+		ctl_fail(r, argc == 0 ? "empty request" : "too many arguments");
+		return;
+	}
+	for (i = 0; i < argc; i++)
+		if (util_pct_decode(argv[i]) == -1) {
+			ctl_fail(r, "malformed request encoding");
+			return;
+		}
+	for (c = 0; c < PG_NELEM(ctl_commands); c++) {
+		if (strcmp(argv[0], ctl_commands[c].word1) != 0)
+			continue;
+		if (ctl_commands[c].word2 != NULL &&
+		    (argc < 2 || strcmp(argv[1], ctl_commands[c].word2) != 0))
+			continue;
+		skip = ctl_commands[c].word2 ? 2 : 1;
+		ctl_commands[c].fn(r, argc - skip, argv + skip);
+		return;
+	}
+	ctl_fail(r, "unknown command '%s'", argv[0]);
+}

@@ -1,0 +1,288 @@
+/* daemon.c - start-up and shutdown order, the lease timer, batching and saving. */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <ifaddrs.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "ctl.h"
+#include "daemon.h"
+#include "fw/fw.h"
+#include "log.h"
+#include "mtable.h"
+#include "state.h"
+#include "trigger/nflog.h"
+#include "trigger/trigger.h"
+#include "util.h"
+
+#define PG_SAVE_DELAY_MS	200
+
+static uint64_t
+pg_mono_now(void *arg)
+{
+	(void)arg;
+	return util_mono_ms();
+}
+
+const struct pg_clock pg_clock_mono = { pg_mono_now, NULL };
+
+static void
+pg_arm_lease(struct pg_ctx *ctx)
+{
+	uint64_t next = mtable_next_expiry(ctx->mt), now = pg_clock_now(&ctx->clock);
+	struct timeval tv;
+
+	if (next == 0) {
+		evtimer_del(ctx->lease_ev);
+		return;
+	}
+	next = next > now ? next - now : 0;
+	tv.tv_sec = (time_t)(next / 1000);
+	tv.tv_usec = (suseconds_t)(next % 1000) * 1000;
+	evtimer_add(ctx->lease_ev, &tv);
+}
+
+static void
+pg_table_changed(void *arg)
+{
+	struct pg_ctx *ctx = arg;
+	struct timeval tv = { 0, PG_SAVE_DELAY_MS * 1000 };
+
+	if (!event_pending(ctx->commit_ev, EV_TIMEOUT, NULL))
+		event_active(ctx->commit_ev, EV_TIMEOUT, 0);
+	if (!evtimer_pending(ctx->save_ev, NULL))
+		evtimer_add(ctx->save_ev, &tv);
+	pg_arm_lease(ctx);
+}
+
+static void
+pg_commit_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct pg_ctx *ctx = arg;
+
+	(void)fd;
+	(void)ev;
+	mtable_commit(ctx->mt, NULL, NULL);
+}
+
+static void
+pg_lease_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct pg_ctx *ctx = arg;
+
+	(void)fd;
+	(void)ev;
+	mtable_expire(ctx->mt);
+	pg_arm_lease(ctx);
+}
+
+void
+pg_save_now(struct pg_ctx *ctx)
+{
+	state_save(ctx->cfg->state_file, ctx->mt, ctx->trig);
+}
+
+static void
+pg_save_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	pg_save_now(arg);
+}
+
+static void
+pg_signal_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct pg_ctx *ctx = arg;
+
+	(void)ev;
+	if (sig == SIGHUP) {
+		log_info("SIGHUP: reloading %s", ctx->cfg->path);
+		pg_reload(ctx);
+		return;
+	}
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopbreak(ctx->base);
+}
+
+static void
+pg_fw_lost(void *arg)
+{
+	struct pg_ctx *ctx = arg;
+
+	log_warnx("firewall: portgate's rules were removed by someone else; restoring %zu mappings",
+	    mtable_count(ctx->mt));
+	pg_fw_rules_changed(ctx);
+}
+
+void
+pg_fw_rules_changed(struct pg_ctx *ctx)
+{
+	if (mtable_resync(ctx->mt) == -1)
+		log_warnx("firewall: resync failed");
+	if (ctx->trig != NULL)
+		trig_nflog_sync_rules(ctx->nflog, ctx->fw, ctx->trig);
+}
+
+static void
+pg_find_external_ip(struct pg_config *cfg)
+{
+	struct ifaddrs *ifa, *i;
+
+	if (cfg->has_external_ip || cfg->wan_interface == NULL)
+		return;
+	if (getifaddrs(&ifa) == -1)
+		return;
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET ||
+		    strcmp(i->ifa_name, cfg->wan_interface) != 0)
+			continue;
+		memset(&cfg->external_ip, 0, sizeof(cfg->external_ip));
+		cfg->external_ip.s6_addr[10] = cfg->external_ip.s6_addr[11] = 0xff;
+		memcpy(&cfg->external_ip.s6_addr[12],
+		    &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, 4);
+		cfg->has_external_ip = 1;
+		break;
+	}
+	freeifaddrs(ifa);
+}
+
+static void
+pg_apply_limits(struct pg_ctx *ctx)
+{
+	mtable_set_policy(ctx->mt, &ctx->cfg->policy);
+	mtable_set_limits(ctx->mt, ctx->cfg->max_mappings_per_client, ctx->cfg->max_lease);
+	trigger_set_config_rules(ctx->trig, ctx->cfg->triggers, ctx->cfg->ntriggers);
+}
+
+static int
+pg_start_events(struct pg_ctx *ctx)
+{
+	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+	size_t i;
+
+	ctx->commit_ev = event_new(ctx->base, -1, 0, pg_commit_cb, ctx);
+	ctx->lease_ev = evtimer_new(ctx->base, pg_lease_cb, ctx);
+	ctx->save_ev = evtimer_new(ctx->base, pg_save_cb, ctx);
+	for (i = 0; i < 3; i++) {
+		ctx->sig_ev[i] = evsignal_new(ctx->base, sigs[i], pg_signal_cb, ctx);
+		if (ctx->sig_ev[i] == NULL || evsignal_add(ctx->sig_ev[i], NULL) == -1)
+			return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return ctx->commit_ev && ctx->lease_ev && ctx->save_ev ? 0 : -1;
+}
+
+int
+pg_start(struct pg_ctx *ctx)
+{
+	size_t n;
+
+	ctx->started = time(NULL);
+	if (ctx->clock.now_ms == NULL)
+		ctx->clock = pg_clock_mono;
+	pg_find_external_ip(ctx->cfg);
+	if (pg_start_events(ctx) == -1) {
+		log_warnx("pg_start: cannot set up events");
+		return -1;
+	}
+	if ((ctx->fw = fw_new(ctx->cfg->firewall, ctx->cfg, ctx->base)) == NULL ||
+	    fw_init(ctx->fw) == -1) {
+		log_warnx("pg_start: firewall backend '%s' failed to start", ctx->cfg->firewall);
+		return -1;
+	}
+	fw_set_lost_cb(ctx->fw, pg_fw_lost, ctx);
+	ctx->mt = mtable_new(ctx->fw, &ctx->clock);
+	ctx->trig = trigger_new(ctx->mt);
+	pg_apply_limits(ctx);
+	n = state_load(ctx->cfg->state_file, ctx->mt, ctx->trig);
+	log_info("restored %zu mappings from %s", n, ctx->cfg->state_file);
+	mtable_set_notify(ctx->mt, pg_table_changed, ctx);
+	if ((ctx->nflog = trig_nflog_new(ctx)) == NULL && strcmp(ctx->cfg->firewall, "none"))
+		return -1;
+	pg_fw_rules_changed(ctx);
+	pg_arm_lease(ctx);
+	if ((ctx->ctl = ctl_new(ctx)) == NULL)
+		return -1;
+	log_info("portgated %s started (firewall %s, %zu mappings)", PACKAGE_VERSION,
+	    ctx->cfg->firewall, mtable_count(ctx->mt));
+	return 0;
+}
+
+void
+pg_stop(struct pg_ctx *ctx)
+{
+	size_t i;
+
+	ctl_free(ctx->ctl);
+	if (ctx->mt != NULL) {
+		mtable_commit(ctx->mt, NULL, NULL);
+		pg_save_now(ctx);
+	}
+	trig_nflog_free(ctx->nflog);
+	trigger_free(ctx->trig);
+	mtable_free(ctx->mt);
+	fw_free(ctx->fw);
+	for (i = 0; i < 3; i++)
+		if (ctx->sig_ev[i] != NULL)
+			event_free(ctx->sig_ev[i]);
+	if (ctx->commit_ev)
+		event_free(ctx->commit_ev);
+	if (ctx->lease_ev)
+		event_free(ctx->lease_ev);
+	if (ctx->save_ev)
+		event_free(ctx->save_ev);
+	log_info("portgated stopped");
+}
+
+static void
+pg_keep_fixed(struct pg_config *old, struct pg_config *new)
+{
+	static const size_t offs[] = {
+		offsetof(struct pg_config, firewall),
+		offsetof(struct pg_config, state_file),
+		offsetof(struct pg_config, control_socket),
+		offsetof(struct pg_config, nft_table),
+	};
+	static const char *const names[] = { "firewall", "state_file", "control_socket",
+	    "nft_table" };
+	char **o, **n, *t;
+	size_t i;
+
+	for (i = 0; i < PG_NELEM(offs); i++) {
+		o = (char **)(void *)((char *)old + offs[i]);
+		n = (char **)(void *)((char *)new + offs[i]);
+		if (strcmp(*o, *n) == 0)
+			continue;
+		log_warnx("reload: %s changed; it takes effect at the next restart", names[i]);
+		t = *o;
+		*o = *n;
+		*n = t;
+	}
+}
+
+int
+pg_reload(struct pg_ctx *ctx)
+{
+	struct pg_config *cfg = conf_load(ctx->cfg->path, conf_err_log, NULL);
+
+	if (cfg == NULL) {
+		log_warnx("reload: %s has errors; keeping the running configuration",
+		    ctx->cfg->path);
+		return -1;
+	}
+	pg_keep_fixed(ctx->cfg, cfg);
+	pg_find_external_ip(cfg);
+	conf_free(ctx->cfg);
+	ctx->cfg = cfg;
+	ctx->fw->cfg = cfg;
+	pg_apply_limits(ctx);
+	pg_fw_rules_changed(ctx);
+	ctx->reloads++;
+	log_info("reload: configuration applied");
+	return 0;
+}

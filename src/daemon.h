@@ -1,0 +1,46 @@
+/* daemon.h - the context every module receives, and its life cycle. */
+#ifndef PG_DAEMON_H
+#define PG_DAEMON_H
+
+#include <time.h>
+
+#include "clock.h"
+
+struct event;
+struct event_base;
+struct pg_config;
+struct fw;
+struct mtable;
+struct ctl;
+struct trigger;
+struct trig_nflog;
+
+struct pg_ctx {
+	struct event_base	*base;
+	struct pg_config	*cfg;
+	struct pg_clock		 clock;
+	struct fw		*fw;
+	struct mtable		*mt;
+	struct trigger		*trig;
+	struct trig_nflog	*nflog;
+	struct ctl		*ctl;
+	struct event		*commit_ev;	/* end-of-iteration firewall batch */
+	struct event		*lease_ev;	/* the one lease timer */
+	struct event		*save_ev;	/* coalesced state save */
+	struct event		*sig_ev[3];
+	time_t			 started;
+	int			 reloads;
+};
+
+/* Bring every module up in order; 0, or -1 after logging why. */
+int pg_start(struct pg_ctx *);
+/* Save state and bring modules down in reverse order. */
+void pg_stop(struct pg_ctx *);
+/* Re-read the config; an invalid one is reported and the old one stays. 0 if applied. */
+int pg_reload(struct pg_ctx *);
+/* Save the state file now. */
+void pg_save_now(struct pg_ctx *);
+/* Reinstall the firewall's rules and trigger sets after the config or trigger rules changed. */
+void pg_fw_rules_changed(struct pg_ctx *);
+
+#endif

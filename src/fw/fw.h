@@ -1,0 +1,99 @@
+/* fw.h - the firewall adapter interface: an output the mapping table drives. */
+#ifndef PG_FW_H
+#define PG_FW_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pg_config;
+struct event_base;
+
+enum fw_op {
+	FW_ADD,
+	FW_DEL,
+};
+
+/* What a backend needs to know about one mapping (a copy, not a pointer). */
+struct fw_item {
+	uint64_t	 id;
+	uint8_t		 proto;		/* MT_TCP / MT_UDP */
+	uint8_t		 source;	/* MT_SRC_* */
+	uint16_t	 ext_port;
+	uint16_t	 ext_port_end;
+	uint16_t	 int_port;
+	struct in6_addr	 int_addr;
+	uint64_t	 timeout_ms;	/* remaining lease at queue time, 0 = permanent */
+};
+
+struct fw_change {
+	enum fw_op	 op;
+	struct fw_item	 item;
+};
+
+/* Called once per change the backend could not apply. */
+typedef void fw_fail_cb(void *arg, const struct fw_change *, int err);
+/* Yields every current mapping for a resync; returns 0 when exhausted. */
+typedef int fw_iter_cb(void *arg, struct fw_item *out);
+/* Asks the owner to resync after the backend saw its state vanish. */
+typedef void fw_lost_cb(void *arg);
+
+struct fw;
+
+struct fw_ops {
+	const char *name;
+	/* Create backend state; 0 or -1 with a logged reason. */
+	int	(*init)(struct fw *);
+	/* Apply a batch of changes atomically where possible; call fail for each one refused. */
+	int	(*commit)(struct fw *, const struct fw_change *, size_t, fw_fail_cb *, void *);
+	/* Replace everything the backend holds with the iterator's mappings. */
+	int	(*resync)(struct fw *, fw_iter_cb *, void *);
+	/* Release backend state (and kernel objects unless configured to keep them). */
+	void	(*shutdown)(struct fw *);
+};
+
+struct fw {
+	const struct fw_ops	*ops;
+	void			*priv;
+	const struct pg_config	*cfg;
+	struct event_base	*base;
+	fw_lost_cb		*lost;
+	void			*lost_arg;
+	struct fw_change	*queue;
+	size_t			 nqueue;
+	size_t			 cqueue;
+	struct fw_change	*spare;
+	size_t			 cspare;
+	uint64_t		 ncommits;
+};
+
+/* Create a firewall of the named backend ("none" or "nftables"); NULL if unknown. */
+struct fw *fw_new(const char *backend, const struct pg_config *, struct event_base *);
+/* Initialise the backend; 0 or -1. */
+int fw_init(struct fw *);
+/* Queue a change for the next commit. */
+int fw_queue(struct fw *, enum fw_op, const struct fw_item *);
+/* Number of queued changes. */
+size_t fw_pending(const struct fw *);
+/* Send queued changes as one batch; failures are reported through cb. */
+int fw_commit(struct fw *, fw_fail_cb *, void *);
+/* Drop the queue and rebuild backend state from the iterator. */
+int fw_resync(struct fw *, fw_iter_cb *, void *);
+/* Register who to tell when the backend's state vanished. */
+void fw_set_lost_cb(struct fw *, fw_lost_cb *, void *);
+/* Shut down and free. */
+void fw_free(struct fw *);
+
+/* The in-memory backend ("none"). */
+extern const struct fw_ops fw_mem_ops;
+/* The nftables backend. */
+extern const struct fw_ops fw_nft_ops;
+
+/* In-memory backend inspection (tests): mappings held. */
+size_t fw_mem_count(const struct fw *);
+/* In-memory backend inspection (tests): the item at proto/port, or NULL. */
+const struct fw_item *fw_mem_lookup(const struct fw *, int proto, uint16_t port);
+/* In-memory backend test hook: refuse the next add of proto/port with err. */
+void fw_mem_inject_failure(struct fw *, int proto, uint16_t port, int err);
+
+#endif

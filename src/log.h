@@ -1,0 +1,24 @@
+/* log.h - OpenBSD-style logging: stderr in the foreground, syslog otherwise. */
+#ifndef PG_LOG_H
+#define PG_LOG_H
+
+#include <stdarg.h>
+
+/* Set where logs go and how verbose they are (0 = info, 1+ = debug). */
+void log_init(int foreground, int verbose);
+/* Change verbosity at run time. */
+void log_setverbose(int verbose);
+/* Warning with ": strerror(errno)" appended. */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Warning without errno. */
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Informational message. */
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Debug message, shown only with -v. */
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Log with errno and exit(1); start-up failures and broken invariants only. */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Log without errno and exit(1). */
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,841 @@
+/*
+ * mtable.c - the mapping table.
+ *
+ * Every operation costs the same at 0 or 100,000 mappings:
+ *  - external ports are direct-indexed: one pointer per (proto, port) slot,
+ *    so conflict detection is a slot lookup (a range touches its own slots);
+ *  - a Fenwick tree over the slots gives the index-th mapping in
+ *    (proto, port) order in O(log 131072), for GetGenericPortMappingEntry;
+ *  - hash maps index internal endpoints, owner tokens and per-client counts;
+ *  - a binary heap ordered by expiry is the one lease clock for all sources.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw/fw.h"
+#include "log.h"
+#include "mtable.h"
+#include "policy.h"
+#include "util.h"
+
+#define MT_NSLOTS	(MT_NPROTO * 65536)
+
+struct mt_client {
+	struct hnode	 node;
+	struct in6_addr	 addr;
+	unsigned	 dynamic;	/* protocol-driven mappings counted for the quota */
+	unsigned	 total;
+};
+
+struct mtable {
+	struct fw		*fw;
+	struct pg_clock		 clk;
+	const struct policy	*policy;
+	unsigned		 max_per_client;
+	uint32_t		 max_lease;
+	mt_notify_cb		*notify;
+	void			*notify_arg;
+
+	struct mt_entry		**slots;	/* MT_NSLOTS: entry covering (proto, port) */
+	uint32_t		*fenwick;	/* MT_NSLOTS + 1: entries starting at slot */
+	struct hmap		 by_int;
+	struct hmap		 by_owner;
+	struct hmap		 clients;
+	struct mt_entry		**heap;
+	size_t			 nheap, cheap;
+	size_t			 count;
+	size_t			 per_source[MT_NSOURCE];
+	uint64_t		 next_id;
+};
+
+static const char *const mt_proto_names[MT_NPROTO] = { "tcp", "udp" };
+static const char *const mt_source_names[MT_NSOURCE] = {
+	"static", "upnp", "pcp", "natpmp", "trigger"
+};
+static const char *const mt_err_names[] = {
+	[MT_OK] = "ok",
+	[MT_ERR_INVAL] = "invalid request",
+	[MT_ERR_CONFLICT] = "external port already mapped",
+	[MT_ERR_DENIED] = "not permitted by allow/deny rules",
+	[MT_ERR_QUOTA] = "too many mappings for this client",
+	[MT_ERR_NOTFOUND] = "no such mapping",
+	[MT_ERR_NOPORT] = "no free external port",
+	[MT_ERR_FIREWALL] = "firewall refused the mapping",
+	[MT_ERR_NOMEM] = "out of memory",
+};
+
+const char *
+mt_strerror(enum mt_err e)
+{
+	if ((size_t)e >= PG_NELEM(mt_err_names))
+		return "unknown error";
+	return mt_err_names[e];
+}
+
+const char *
+mt_proto_name(int p)
+{
+	return (p >= 0 && p < MT_NPROTO) ? mt_proto_names[p] : "?";
+}
+
+const char *
+mt_source_name(int s)
+{
+	return (s >= 0 && s < MT_NSOURCE) ? mt_source_names[s] : "?";
+}
+
+static int
+name_index(const char *const *names, int n, const char *s)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+int
+mt_proto_parse(const char *s)
+{
+	return name_index(mt_proto_names, MT_NPROTO, s);
+}
+
+int
+mt_source_parse(const char *s)
+{
+	return name_index(mt_source_names, MT_NSOURCE, s);
+}
+
+/* Sources driven by LAN applications: subject to policy, quota and max_lease. */
+static int
+mt_source_is_dynamic(int source)
+{
+	return source == MT_SRC_UPNP || source == MT_SRC_PCP || source == MT_SRC_NATPMP;
+}
+
+struct mtable *
+mtable_new(struct fw *fw, const struct pg_clock *clk)
+{
+	struct mtable *mt = xcalloc(1, sizeof(*mt));
+
+	mt->fw = fw;
+	mt->clk = *clk;
+	mt->slots = xcalloc(MT_NSLOTS, sizeof(*mt->slots));
+	mt->fenwick = xcalloc(MT_NSLOTS + 1, sizeof(*mt->fenwick));
+	hmap_init(&mt->by_int);
+	hmap_init(&mt->by_owner);
+	hmap_init(&mt->clients);
+	mt->next_id = 1;
+	return mt;
+}
+
+void
+mtable_free(struct mtable *mt)
+{
+	struct mt_entry *e;
+	struct hnode *n;
+	size_t i;
+
+	if (mt == NULL)
+		return;
+	for (i = 0; i < MT_NSLOTS; i++) {
+		e = mt->slots[i];
+		if (e != NULL && (size_t)e->proto * 65536 + e->ext_port == i)
+			free(e);
+	}
+	for (i = 0; i < mt->clients.nbuckets; i++) {
+		while ((n = mt->clients.buckets[i]) != NULL) {
+			mt->clients.buckets[i] = n->next;
+			free(HMAP_ENTRY(n, struct mt_client, node));
+		}
+	}
+	hmap_destroy(&mt->by_int);
+	hmap_destroy(&mt->by_owner);
+	hmap_destroy(&mt->clients);
+	free(mt->slots);
+	free(mt->fenwick);
+	free(mt->heap);
+	free(mt);
+}
+
+void
+mtable_set_policy(struct mtable *mt, const struct policy *p)
+{
+	mt->policy = p;
+}
+
+void
+mtable_set_limits(struct mtable *mt, unsigned max_per_client, uint32_t max_lease)
+{
+	mt->max_per_client = max_per_client;
+	mt->max_lease = max_lease;
+}
+
+void
+mtable_set_notify(struct mtable *mt, mt_notify_cb *cb, void *arg)
+{
+	mt->notify = cb;
+	mt->notify_arg = arg;
+}
+
+uint64_t
+mtable_now(const struct mtable *mt)
+{
+	return pg_clock_now(&mt->clk);
+}
+
+static void
+mt_notify(struct mtable *mt)
+{
+	if (mt->notify != NULL)
+		mt->notify(mt->notify_arg);
+}
+
+/* ---- Fenwick tree over slots: order statistics ---- */
+
+static void
+fen_update(struct mtable *mt, size_t slot, int delta)
+{
+	size_t i;
+
+	for (i = slot + 1; i <= MT_NSLOTS; i += i & (~i + 1))
+		mt->fenwick[i] += (uint32_t)delta;
+}
+
+/* Number of entries starting at slots [0, slot]. */
+static size_t
+fen_prefix(const struct mtable *mt, size_t slot)
+{
+	size_t i, sum = 0;
+
+	for (i = slot + 1; i > 0; i -= i & (~i + 1))
+		sum += mt->fenwick[i];
+	return sum;
+}
+
+/* Slot of the (k+1)-th entry (k zero-based); k < count. */
+static size_t
+fen_select(const struct mtable *mt, size_t k)
+{
+	size_t pos = 0, step;
+
+	for (step = MT_NSLOTS; step > 0; step >>= 1) {
+		if (pos + step <= MT_NSLOTS && mt->fenwick[pos + step] <= k) {
+			pos += step;
+			k -= mt->fenwick[pos];
+		}
+	}
+	return pos;		/* 1-based index pos+1 -> slot pos */
+}
+
+/* ---- expiry heap ---- */
+
+static int
+heap_less(const struct mtable *mt, size_t a, size_t b)
+{
+	return mt->heap[a]->expires_ms < mt->heap[b]->expires_ms;
+}
+
+static void
+heap_swap(struct mtable *mt, size_t a, size_t b)
+{
+	struct mt_entry *t = mt->heap[a];
+
+	mt->heap[a] = mt->heap[b];
+	mt->heap[b] = t;
+	mt->heap[a]->heap_idx = a;
+	mt->heap[b]->heap_idx = b;
+}
+
+static void
+heap_up(struct mtable *mt, size_t i)
+{
+	while (i > 0 && heap_less(mt, i, (i - 1) / 2)) {
+		heap_swap(mt, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void
+heap_down(struct mtable *mt, size_t i)
+{
+	size_t l, r, m;
+
+	for (;;) {
+		l = 2 * i + 1;
+		r = l + 1;
+		m = i;
+		if (l < mt->nheap && heap_less(mt, l, m))
+			m = l;
+		if (r < mt->nheap && heap_less(mt, r, m))
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(mt, i, m);
+		i = m;
+	}
+}
+
+static int
+heap_push(struct mtable *mt, struct mt_entry *e)
+{
+	struct mt_entry **h;
+	size_t n;
+
+	if (mt->nheap == mt->cheap) {
+		n = mt->cheap ? mt->cheap * 2 : 256;
+		if ((h = reallocarray(mt->heap, n, sizeof(*h))) == NULL)
+			return -1;
+		mt->heap = h;
+		mt->cheap = n;
+	}
+	e->heap_idx = mt->nheap;
+	mt->heap[mt->nheap++] = e;
+	heap_up(mt, e->heap_idx);
+	return 0;
+}
+
+static void
+heap_remove(struct mtable *mt, struct mt_entry *e)
+{
+	size_t i = e->heap_idx;
+
+	if (i == SIZE_MAX)
+		return;
+	e->heap_idx = SIZE_MAX;
+	if (i != --mt->nheap) {
+		mt->heap[i] = mt->heap[mt->nheap];
+		mt->heap[i]->heap_idx = i;
+		heap_down(mt, i);
+		heap_up(mt, i);
+	}
+}
+
+/* ---- hash keys ---- */
+
+struct mt_intkey {
+	struct in6_addr	addr;
+	uint16_t	port;
+	uint8_t		proto;
+	uint8_t		pad;
+};
+
+static uint32_t
+int_hash(const struct mtable *mt, int proto, const struct in6_addr *a, uint16_t port)
+{
+	struct mt_intkey k;
+
+	memset(&k, 0, sizeof(k));
+	k.addr = *a;
+	k.port = port;
+	k.proto = (uint8_t)proto;
+	return hmap_hash(&mt->by_int, &k, sizeof(k));
+}
+
+static uint32_t
+owner_hash(const struct mtable *mt, int source, const char *owner)
+{
+	char buf[MT_OWNER_MAX + 1];
+	size_t len = strnlen(owner, MT_OWNER_MAX - 1);
+
+	buf[0] = (char)source;
+	memcpy(buf + 1, owner, len);
+	return hmap_hash(&mt->by_owner, buf, len + 1);
+}
+
+static struct mt_client *
+client_get(struct mtable *mt, const struct in6_addr *a, int create)
+{
+	uint32_t h = hmap_hash(&mt->clients, a, sizeof(*a));
+	struct hnode *n;
+	struct mt_client *c;
+
+	for (n = hmap_bucket(&mt->clients, h); n != NULL; n = n->next) {
+		c = HMAP_ENTRY(n, struct mt_client, node);
+		if (n->hash == h && memcmp(&c->addr, a, sizeof(*a)) == 0)
+			return c;
+	}
+	if (!create || (c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->addr = *a;
+	hmap_insert(&mt->clients, &c->node, h);
+	return c;
+}
+
+/* ---- firewall plumbing ---- */
+
+static void
+mt_fw_item(const struct mtable *mt, const struct mt_entry *e, struct fw_item *it)
+{
+	uint64_t now = mtable_now(mt);
+
+	memset(it, 0, sizeof(*it));
+	it->id = e->id;
+	it->proto = e->proto;
+	it->source = e->source;
+	it->ext_port = e->ext_port;
+	it->ext_port_end = e->ext_port_end;
+	it->int_port = e->int_port;
+	it->int_addr = e->int_addr;
+	if (e->expires_ms != 0)
+		it->timeout_ms = e->expires_ms > now ? e->expires_ms - now : 1;
+}
+
+static void
+mt_fw_queue(struct mtable *mt, enum fw_op op, const struct mt_entry *e)
+{
+	struct fw_item it;
+
+	if (mt->fw == NULL)
+		return;
+	mt_fw_item(mt, e, &it);
+	if (fw_queue(mt->fw, op, &it) == -1)
+		log_warnx("mtable: cannot queue firewall change for %s %u",
+		    mt_proto_name(e->proto), e->ext_port);
+}
+
+/* ---- add / delete ---- */
+
+static enum mt_err
+mt_validate(const struct mt_request *r, uint16_t *end, uint16_t *int_port)
+{
+	uint32_t span;
+
+	if (r->proto >= MT_NPROTO || r->source >= MT_NSOURCE || r->ext_port == 0)
+		return MT_ERR_INVAL;
+	*end = r->ext_port_end ? r->ext_port_end : r->ext_port;
+	if (*end < r->ext_port)
+		return MT_ERR_INVAL;
+	*int_port = r->int_port ? r->int_port : r->ext_port;
+	span = (uint32_t)(*end - r->ext_port);
+	if ((uint32_t)*int_port + span > 65535)
+		return MT_ERR_INVAL;
+	return MT_OK;
+}
+
+int
+mtable_permitted(const struct mtable *mt, int source, uint16_t ext_lo, uint16_t ext_hi,
+    const struct in6_addr *a, uint16_t int_lo, uint16_t int_hi)
+{
+	if (!mt_source_is_dynamic(source) || mt->policy == NULL)
+		return 1;
+	return policy_check(mt->policy, ext_lo, ext_hi, a, int_lo, int_hi);
+}
+
+/* The same client asking again for exactly what it holds: a renewal, not a conflict. */
+static int
+mt_is_same(const struct mt_entry *e, const struct mt_request *r, uint16_t end, uint16_t ip)
+{
+	return e->ext_port == r->ext_port && e->ext_port_end == end &&
+	    e->int_port == ip && e->source == r->source &&
+	    memcmp(&e->int_addr, &r->int_addr, sizeof(e->int_addr)) == 0;
+}
+
+static uint32_t
+mt_cap_lease(const struct mtable *mt, int source, uint32_t lease)
+{
+	if (!mt_source_is_dynamic(source) || mt->max_lease == 0)
+		return lease;
+	if (lease == 0 || lease > mt->max_lease)
+		return mt->max_lease;
+	return lease;
+}
+
+static void
+mt_link(struct mtable *mt, struct mt_entry *e)
+{
+	size_t base = (size_t)e->proto * 65536, p;
+
+	for (p = e->ext_port; p <= e->ext_port_end; p++)
+		mt->slots[base + p] = e;
+	fen_update(mt, base + e->ext_port, 1);
+	hmap_insert(&mt->by_int, &e->int_node, int_hash(mt, e->proto, &e->int_addr, e->int_port));
+	hmap_insert(&mt->by_owner, &e->own_node, owner_hash(mt, e->source, e->owner));
+	mt->count++;
+	mt->per_source[e->source]++;
+}
+
+static void
+mt_unlink(struct mtable *mt, struct mt_entry *e)
+{
+	size_t base = (size_t)e->proto * 65536, p;
+
+	for (p = e->ext_port; p <= e->ext_port_end; p++)
+		mt->slots[base + p] = NULL;
+	fen_update(mt, base + e->ext_port, -1);
+	hmap_remove(&mt->by_int, &e->int_node);
+	hmap_remove(&mt->by_owner, &e->own_node);
+	heap_remove(mt, e);
+	if (e->client != NULL) {
+		e->client->total--;
+		if (mt_source_is_dynamic(e->source))
+			e->client->dynamic--;
+		if (e->client->total == 0) {
+			hmap_remove(&mt->clients, &e->client->node);
+			free(e->client);
+		}
+	}
+	mt->count--;
+	mt->per_source[e->source]--;
+}
+
+static enum mt_err
+mt_check_conflict(const struct mtable *mt, const struct mt_request *r, uint16_t end,
+    uint16_t ip, struct mt_entry **same, const struct mt_entry **conflict)
+{
+	size_t base = (size_t)r->proto * 65536, p;
+	struct mt_entry *e;
+
+	*same = NULL;
+	for (p = r->ext_port; p <= end; p++) {
+		if ((e = mt->slots[base + p]) == NULL)
+			continue;
+		if (mt_is_same(e, r, end, ip)) {
+			*same = e;
+			return MT_OK;
+		}
+		if (conflict != NULL)
+			*conflict = e;
+		return MT_ERR_CONFLICT;
+	}
+	return MT_OK;
+}
+
+static void
+mt_set_strings(struct mt_entry *e, const struct mt_request *r)
+{
+	snprintf(e->desc, sizeof(e->desc), "%s", r->desc ? r->desc : "");
+	snprintf(e->owner, sizeof(e->owner), "%s", r->owner ? r->owner : "");
+}
+
+enum mt_err
+mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
+    const struct mt_entry **conflict)
+{
+	struct mt_entry *e, *same;
+	struct mt_client *c;
+	uint16_t end, ip;
+	uint32_t lease;
+	enum mt_err err;
+
+	if ((err = mt_validate(r, &end, &ip)) != MT_OK)
+		return err;
+	if (!mtable_permitted(mt, r->source, r->ext_port, end, &r->int_addr, ip,
+	    (uint16_t)(ip + (end - r->ext_port))))
+		return MT_ERR_DENIED;
+	if ((err = mt_check_conflict(mt, r, end, ip, &same, conflict)) != MT_OK)
+		return err;
+	lease = mt_cap_lease(mt, r->source, r->lease_s);
+	if (same != NULL) {
+		mt_set_strings(same, r);
+		if (out != NULL)
+			*out = same;
+		return mtable_renew(mt, same, lease);
+	}
+	c = client_get(mt, &r->int_addr, 1);
+	if (c == NULL)
+		return MT_ERR_NOMEM;
+	if (mt_source_is_dynamic(r->source) && mt->max_per_client != 0 &&
+	    c->dynamic >= mt->max_per_client) {
+		if (c->total == 0) {
+			hmap_remove(&mt->clients, &c->node);
+			free(c);
+		}
+		return MT_ERR_QUOTA;
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return MT_ERR_NOMEM;
+	e->id = mt->next_id++;
+	e->proto = r->proto;
+	e->source = r->source;
+	e->ext_port = r->ext_port;
+	e->ext_port_end = end;
+	e->int_port = ip;
+	e->int_port_end = (uint16_t)(ip + (end - r->ext_port));
+	e->ext_addr = r->ext_addr;
+	e->int_addr = r->int_addr;
+	e->remote = r->remote;
+	e->heap_idx = SIZE_MAX;
+	mt_set_strings(e, r);
+	if (lease != 0) {
+		e->expires_ms = mtable_now(mt) + (uint64_t)lease * 1000;
+		if (heap_push(mt, e) == -1) {
+			free(e);
+			return MT_ERR_NOMEM;
+		}
+	}
+	e->client = c;
+	c->total++;
+	if (mt_source_is_dynamic(e->source))
+		c->dynamic++;
+	mt_link(mt, e);
+	mt_fw_queue(mt, FW_ADD, e);
+	if (out != NULL)
+		*out = e;
+	mt_notify(mt);
+	return MT_OK;
+}
+
+enum mt_err
+mtable_renew(struct mtable *mt, struct mt_entry *e, uint32_t lease_s)
+{
+	lease_s = mt_cap_lease(mt, e->source, lease_s);
+	heap_remove(mt, e);
+	e->expires_ms = 0;
+	if (lease_s != 0) {
+		e->expires_ms = mtable_now(mt) + (uint64_t)lease_s * 1000;
+		if (heap_push(mt, e) == -1)
+			return MT_ERR_NOMEM;
+	}
+	/* the kernel element carries the lease: replace it to refresh its timeout */
+	mt_fw_queue(mt, FW_DEL, e);
+	mt_fw_queue(mt, FW_ADD, e);
+	mt_notify(mt);
+	return MT_OK;
+}
+
+void
+mtable_del(struct mtable *mt, struct mt_entry *e)
+{
+	mt_unlink(mt, e);
+	mt_fw_queue(mt, FW_DEL, e);
+	free(e);
+	mt_notify(mt);
+}
+
+size_t
+mtable_flush(struct mtable *mt, int source)
+{
+	struct mt_entry *e, *next;
+	size_t n = 0;
+
+	for (e = mtable_next(mt, NULL); e != NULL; e = next) {
+		next = mtable_next(mt, e);
+		if (source == MT_NSOURCE || e->source == source) {
+			mtable_del(mt, e);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* ---- lookups ---- */
+
+struct mt_entry *
+mtable_lookup_ext(const struct mtable *mt, int proto, uint16_t port)
+{
+	if (proto < 0 || proto >= MT_NPROTO)
+		return NULL;
+	return mt->slots[(size_t)proto * 65536 + port];
+}
+
+struct mt_entry *
+mtable_lookup_int(const struct mtable *mt, int proto, const struct in6_addr *a, uint16_t port)
+{
+	uint32_t h = int_hash(mt, proto, a, port);
+	struct hnode *n;
+	struct mt_entry *e;
+
+	for (n = hmap_bucket(&mt->by_int, h); n != NULL; n = n->next) {
+		e = HMAP_ENTRY(n, struct mt_entry, int_node);
+		if (n->hash == h && e->proto == proto && e->int_port == port &&
+		    memcmp(&e->int_addr, a, sizeof(*a)) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+int
+mtable_foreach_owner(const struct mtable *mt, int source, const char *owner,
+    mt_visit_cb *cb, void *arg)
+{
+	uint32_t h = owner_hash(mt, source, owner);
+	struct hnode *n, *next;
+	struct mt_entry *e;
+	int rc;
+
+	for (n = hmap_bucket(&mt->by_owner, h); n != NULL; n = next) {
+		next = n->next;		/* the visitor may delete e */
+		e = HMAP_ENTRY(n, struct mt_entry, own_node);
+		if (n->hash != h || e->source != source ||
+		    strncmp(e->owner, owner, MT_OWNER_MAX - 1) != 0)
+			continue;
+		if ((rc = cb(arg, e)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+enum mt_err
+mtable_find_free(const struct mtable *mt, int proto, int source, uint16_t suggested,
+    const struct in6_addr *a, uint16_t int_port, uint16_t *out)
+{
+	uint32_t i, p, lo = 1024, n = 65536 - 1024;
+
+	if (proto < 0 || proto >= MT_NPROTO)
+		return MT_ERR_INVAL;
+	if (suggested < lo)
+		suggested = (uint16_t)lo;
+	for (i = 0; i < n; i++) {
+		p = lo + (suggested - lo + i) % n;
+		if (mt->slots[(size_t)proto * 65536 + p] != NULL)
+			continue;
+		if (!mtable_permitted(mt, source, (uint16_t)p, (uint16_t)p, a, int_port, int_port))
+			continue;
+		*out = (uint16_t)p;
+		return MT_OK;
+	}
+	return MT_ERR_NOPORT;
+}
+
+size_t
+mtable_count(const struct mtable *mt)
+{
+	return mt->count;
+}
+
+size_t
+mtable_count_source(const struct mtable *mt, int source)
+{
+	if (source < 0 || source >= MT_NSOURCE)
+		return 0;
+	return mt->per_source[source];
+}
+
+unsigned
+mtable_client_count(const struct mtable *mt, const struct in6_addr *a)
+{
+	struct mt_client *c = client_get((struct mtable *)mt, a, 0);
+
+	return c ? c->dynamic : 0;
+}
+
+struct mt_entry *
+mtable_at(const struct mtable *mt, size_t index)
+{
+	if (index >= mt->count)
+		return NULL;
+	return mt->slots[fen_select(mt, index)];
+}
+
+struct mt_entry *
+mtable_next(const struct mtable *mt, const struct mt_entry *e)
+{
+	if (e == NULL)
+		return mtable_at(mt, 0);
+	return mtable_at(mt, fen_prefix(mt, (size_t)e->proto * 65536 + e->ext_port));
+}
+
+/* ---- lease clock ---- */
+
+long
+mtable_remaining(const struct mtable *mt, const struct mt_entry *e)
+{
+	uint64_t now = mtable_now(mt);
+
+	if (e->expires_ms == 0)
+		return -1;
+	if (e->expires_ms <= now)
+		return 0;
+	return (long)((e->expires_ms - now + 999) / 1000);
+}
+
+size_t
+mtable_expire(struct mtable *mt)
+{
+	uint64_t now = mtable_now(mt);
+	struct mt_entry *e;
+	size_t n = 0;
+	char buf[INET6_ADDRSTRLEN];
+
+	while (mt->nheap > 0 && mt->heap[0]->expires_ms <= now) {
+		e = mt->heap[0];
+		log_info("mtable: lease expired: %s %u -> %s:%u (%s)", mt_proto_name(e->proto),
+		    e->ext_port, util_addr_str(&e->int_addr, buf, sizeof(buf)), e->int_port,
+		    mt_source_name(e->source));
+		mtable_del(mt, e);
+		n++;
+	}
+	return n;
+}
+
+uint64_t
+mtable_next_expiry(const struct mtable *mt)
+{
+	return mt->nheap > 0 ? mt->heap[0]->expires_ms : 0;
+}
+
+/* ---- commit / resync ---- */
+
+struct mt_commit_ctx {
+	struct mtable	*mt;
+	mt_fail_cb	*cb;
+	void		*arg;
+};
+
+static void
+mt_commit_failed(void *arg, const struct fw_change *c, int err)
+{
+	struct mt_commit_ctx *cc = arg;
+	struct mt_entry *e;
+
+	if (c->op != FW_ADD) {
+		log_debug("mtable: firewall delete of %s %u failed: %s",
+		    mt_proto_name(c->item.proto), c->item.ext_port, strerror(err));
+		return;
+	}
+	e = mtable_lookup_ext(cc->mt, c->item.proto, c->item.ext_port);
+	if (e != NULL && e->id == c->item.id) {
+		/* never reached the firewall: roll back without queueing a delete */
+		log_warnx("mtable: firewall refused %s %u: %s; mapping removed",
+		    mt_proto_name(e->proto), e->ext_port, strerror(err));
+		mt_unlink(cc->mt, e);
+		free(e);
+		mt_notify(cc->mt);
+	}
+	if (cc->cb != NULL)
+		cc->cb(cc->arg, c->item.id, c->item.proto, c->item.ext_port, err);
+}
+
+int
+mtable_commit(struct mtable *mt, mt_fail_cb *cb, void *arg)
+{
+	struct mt_commit_ctx cc = { mt, cb, arg };
+
+	if (mt->fw == NULL)
+		return 0;
+	return fw_commit(mt->fw, mt_commit_failed, &cc);
+}
+
+struct mt_iter {
+	struct mtable		*mt;
+	const struct mt_entry	*cur;
+};
+
+static int
+mt_iter_next(void *arg, struct fw_item *out)
+{
+	struct mt_iter *it = arg;
+
+	it->cur = mtable_next(it->mt, it->cur);
+	if (it->cur == NULL)
+		return 0;
+	mt_fw_item(it->mt, it->cur, out);
+	return 1;
+}
+
+int
+mtable_resync(struct mtable *mt)
+{
+	struct mt_iter it = { mt, NULL };
+
+	if (mt->fw == NULL)
+		return 0;
+	return fw_resync(mt->fw, mt_iter_next, &it);
+}

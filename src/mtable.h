@@ -1,0 +1,156 @@
+/* mtable.h - the mapping table: the single source of truth, with one lease clock. */
+#ifndef PG_MTABLE_H
+#define PG_MTABLE_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clock.h"
+#include "hmap.h"
+
+struct fw;
+struct fw_change;
+struct policy;
+
+enum mt_proto {
+	MT_TCP,
+	MT_UDP,
+	MT_NPROTO
+};
+
+enum mt_source {
+	MT_SRC_STATIC,
+	MT_SRC_UPNP,
+	MT_SRC_PCP,
+	MT_SRC_NATPMP,
+	MT_SRC_TRIGGER,
+	MT_NSOURCE
+};
+
+enum mt_err {
+	MT_OK,
+	MT_ERR_INVAL,		/* malformed request */
+	MT_ERR_CONFLICT,	/* external port held by another mapping */
+	MT_ERR_DENIED,		/* refused by allow/deny rules */
+	MT_ERR_QUOTA,		/* client has max_mappings_per_client */
+	MT_ERR_NOTFOUND,
+	MT_ERR_NOPORT,		/* no free external port */
+	MT_ERR_FIREWALL,	/* the firewall backend refused it */
+	MT_ERR_NOMEM,
+};
+
+#define MT_DESC_MAX	64
+#define MT_OWNER_MAX	48
+
+struct mt_client;
+
+struct mt_entry {
+	uint64_t	 id;
+	uint8_t		 proto;
+	uint8_t		 source;
+	uint16_t	 ext_port, ext_port_end;
+	uint16_t	 int_port, int_port_end;
+	struct in6_addr	 ext_addr;
+	struct in6_addr	 int_addr;
+	struct in6_addr	 remote;	/* all zero = any remote host */
+	uint64_t	 expires_ms;	/* lease clock time; 0 = permanent */
+	char		 desc[MT_DESC_MAX];
+	char		 owner[MT_OWNER_MAX];	/* owner token: PCP nonce, trigger rule ... */
+	/* private to the table */
+	struct hnode	 int_node;
+	struct hnode	 own_node;
+	size_t		 heap_idx;
+	struct mt_client *client;
+};
+
+struct mt_request {
+	uint8_t		 proto;
+	uint8_t		 source;
+	uint16_t	 ext_port, ext_port_end;	/* end 0 = single port */
+	uint16_t	 int_port;			/* 0 = same as ext_port */
+	struct in6_addr	 ext_addr;
+	struct in6_addr	 int_addr;
+	struct in6_addr	 remote;
+	uint32_t	 lease_s;			/* 0 = permanent */
+	const char	*desc;
+	const char	*owner;
+};
+
+struct mtable;
+
+/* Called after every change (schedule a commit, a state save, re-arm the lease timer). */
+typedef void mt_notify_cb(void *arg);
+/* Called for a change the firewall refused after the table rolled it back. */
+typedef void mt_fail_cb(void *arg, uint64_t id, int proto, uint16_t port, int err);
+/* Visitor for mtable_foreach_owner; return non-zero to stop. */
+typedef int mt_visit_cb(void *arg, struct mt_entry *);
+
+/* New empty table driving fw (may be NULL) and reading time from clk. */
+struct mtable *mtable_new(struct fw *, const struct pg_clock *clk);
+/* Free the table without touching the firewall. */
+void mtable_free(struct mtable *);
+/* Use these permission rules (not owned; NULL = allow all). */
+void mtable_set_policy(struct mtable *, const struct policy *);
+/* Per-client cap for protocol-driven mappings (0 = none) and lease cap in seconds (0 = none). */
+void mtable_set_limits(struct mtable *, unsigned max_per_client, uint32_t max_lease);
+/* Register the change notification. */
+void mtable_set_notify(struct mtable *, mt_notify_cb *, void *);
+
+/* Add a mapping; on conflict *conflict names the holder. Re-adding one's own mapping renews it. */
+enum mt_err mtable_add(struct mtable *, const struct mt_request *, struct mt_entry **out,
+    const struct mt_entry **conflict);
+/* Extend (or shorten) a lease; 0 = permanent. */
+enum mt_err mtable_renew(struct mtable *, struct mt_entry *, uint32_t lease_s);
+/* Delete a mapping (and its firewall state). */
+void mtable_del(struct mtable *, struct mt_entry *);
+/* Delete every mapping of a source (MT_NSOURCE = all); returns how many. */
+size_t mtable_flush(struct mtable *, int source);
+
+/* The mapping covering an external port, or NULL. */
+struct mt_entry *mtable_lookup_ext(const struct mtable *, int proto, uint16_t port);
+/* The mapping of an internal address and port, or NULL. */
+struct mt_entry *mtable_lookup_int(const struct mtable *, int proto, const struct in6_addr *,
+    uint16_t port);
+/* Visit every mapping with this source and owner token. */
+int mtable_foreach_owner(const struct mtable *, int source, const char *owner, mt_visit_cb *, void *);
+/* Find a free external port near suggested that policy allows; MT_OK with *out set. */
+enum mt_err mtable_find_free(const struct mtable *, int proto, int source, uint16_t suggested,
+    const struct in6_addr *int_addr, uint16_t int_port, uint16_t *out);
+/* 1 when policy allows this mapping for this source. */
+int mtable_permitted(const struct mtable *, int source, uint16_t ext_lo, uint16_t ext_hi,
+    const struct in6_addr *, uint16_t int_lo, uint16_t int_hi);
+
+/* Number of mappings, all or of one source. */
+size_t mtable_count(const struct mtable *);
+size_t mtable_count_source(const struct mtable *, int source);
+/* Protocol-driven mappings held by one internal address. */
+unsigned mtable_client_count(const struct mtable *, const struct in6_addr *);
+/* The index-th mapping in (proto, external port) order, or NULL. */
+struct mt_entry *mtable_at(const struct mtable *, size_t index);
+/* The mapping after e in that order (NULL e = first), or NULL. */
+struct mt_entry *mtable_next(const struct mtable *, const struct mt_entry *e);
+
+/* Current lease clock time in ms. */
+uint64_t mtable_now(const struct mtable *);
+/* Seconds left on a lease (0 permanent mappings have none: returns -1). */
+long mtable_remaining(const struct mtable *, const struct mt_entry *);
+/* Expire every lease due by now; returns how many. */
+size_t mtable_expire(struct mtable *);
+/* Lease clock time of the next expiry, 0 if none. */
+uint64_t mtable_next_expiry(const struct mtable *);
+
+/* Send queued firewall changes; refused adds are rolled back and reported to cb. */
+int mtable_commit(struct mtable *, mt_fail_cb *, void *);
+/* Rebuild the firewall from the table (after a flush or at start-up). */
+int mtable_resync(struct mtable *);
+
+/* Names for enums. */
+const char *mt_strerror(enum mt_err);
+const char *mt_proto_name(int proto);
+const char *mt_source_name(int source);
+/* Parse names back; -1 if unknown. */
+int mt_proto_parse(const char *);
+int mt_source_parse(const char *);
+
+#endif

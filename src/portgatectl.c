@@ -1,0 +1,281 @@
+/* portgatectl.c - the admin's client for portgated's control socket. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "util.h"
+
+#define PGCTL_LINE_MAX	4096
+#define PGCTL_WINDOW	64
+#define PGCTL_DEFAULT_SOCKET "/run/portgated.sock"
+
+struct reader {
+	int	fd;
+	char	buf[65536];
+	size_t	len;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: portgatectl [-s SOCKET] COMMAND [ARGS...]\n"
+	    "       portgatectl [-s SOCKET] -      (one command per line from stdin)\n"
+	    "commands:\n"
+	    "  status\n"
+	    "  list [--json]\n"
+	    "  forward add PROTO EXTPORT[-END] IP[:PORT] [--lease SECONDS] [--desc TEXT]\n"
+	    "  forward del PROTO EXTPORT\n"
+	    "  flush [--source static|upnp|pcp|natpmp|trigger]\n"
+	    "  trigger add NAME PROTO:PORTS PROTO:PORTS[,PROTO:PORTS...] [--idle SECONDS]\n"
+	    "  trigger del NAME\n"
+	    "  trigger list [--json]\n");
+	exit(2);
+}
+
+/* One line from the daemon without its newline; NULL on EOF or error. */
+static char *
+reader_line(struct reader *r, int wait)
+{
+	static char line[PGCTL_LINE_MAX * 4];
+	char *nl;
+	ssize_t n;
+	size_t l;
+	struct pollfd pfd;
+
+	for (;;) {
+		if ((nl = memchr(r->buf, '\n', r->len)) != NULL) {
+			l = (size_t)(nl - r->buf);
+			if (l >= sizeof(line))
+				l = sizeof(line) - 1;
+			memcpy(line, r->buf, l);
+			line[l] = '\0';
+			r->len -= (size_t)(nl - r->buf) + 1;
+			memmove(r->buf, nl + 1, r->len);
+			return line;
+		}
+		if (r->len == sizeof(r->buf))
+			r->len = 0;	/* absurdly long line: drop it */
+		if (!wait) {
+			pfd.fd = r->fd;
+			pfd.events = POLLIN;
+			if (poll(&pfd, 1, 0) <= 0)
+				return NULL;
+		}
+		n = read(r->fd, r->buf + r->len, sizeof(r->buf) - r->len);
+		if (n <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			return NULL;
+		}
+		r->len += (size_t)n;
+	}
+}
+
+static int
+ctl_connect(const char *path, struct reader *r)
+{
+	struct sockaddr_un sun;
+	char *greet;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "portgatectl: socket path too long: %s\n", path);
+		exit(1);
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		fprintf(stderr, "portgatectl: cannot connect to %s: %s (is portgated running?)\n",
+		    path, strerror(errno));
+		exit(1);
+	}
+	r->fd = fd;
+	r->len = 0;
+	if ((greet = reader_line(r, 1)) == NULL || strcmp(greet, CTL_PROTO_GREETING) != 0) {
+		fprintf(stderr, "portgatectl: %s does not speak %s\n", path, CTL_PROTO_GREETING);
+		exit(1);
+	}
+	return fd;
+}
+
+static int
+send_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+send_request(int fd, int argc, char **argv)
+{
+	char line[PGCTL_LINE_MAX], enc[PGCTL_LINE_MAX];
+	size_t off = 0, l;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (util_pct_encode(argv[i], enc, sizeof(enc)) == -1 ||
+		    off + (l = strlen(enc)) + 2 >= sizeof(line)) {
+			fprintf(stderr, "portgatectl: request too long\n");
+			return -1;
+		}
+		if (i > 0)
+			line[off++] = ' ';
+		memcpy(line + off, enc, l);
+		off += l;
+	}
+	line[off++] = '\n';
+	if (send_all(fd, line, off) == -1) {
+		fprintf(stderr, "portgatectl: write: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Print one reply; 0 if it was "ok", 1 if "err", -1 if the connection broke. */
+static int
+print_reply(struct reader *r, int batch)
+{
+	char *l;
+
+	while ((l = reader_line(r, 1)) != NULL) {
+		if (strncmp(l, "| ", 2) == 0) {
+			puts(l + 2);
+			continue;
+		}
+		if (strncmp(l, "ok", 2) == 0) {
+			if (batch)
+				printf("ok%s%s\n", l[2] ? ": " : "", l[2] ? l + 3 : "");
+			else if (l[2] != '\0')
+				puts(l + 3);
+			return 0;
+		}
+		if (strncmp(l, "err", 3) == 0) {
+			fflush(stdout);
+			if (batch)
+				printf("error: %s\n", l[3] ? l + 4 : "failed");
+			else
+				fprintf(stderr, "portgatectl: %s\n", l[3] ? l + 4 : "failed");
+			return 1;
+		}
+	}
+	fprintf(stderr, "portgatectl: connection to portgated lost\n");
+	return -1;
+}
+
+/* Split a stdin line into words; "double quotes" group words. */
+static int
+split_quoted(char *s, char **argv, int max)
+{
+	int n = 0;
+	char *w;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+			s++;
+		if (*s == '\0' || *s == '#')
+			return n;
+		if (n == max)
+			return -1;
+		if (*s == '"') {
+			argv[n++] = ++s;
+			if ((w = strchr(s, '"')) == NULL)
+				return -1;
+			*w = '\0';
+			s = w + 1;
+			continue;
+		}
+		argv[n++] = s;
+		s += strcspn(s, " \t\r\n");
+		if (*s != '\0')
+			*s++ = '\0';
+	}
+}
+
+static int
+run_batch(int fd, struct reader *r)
+{
+	char *line = NULL, *av[32];
+	size_t cap = 0;
+	int ac, inflight = 0, failed = 0, rc, window = isatty(0) ? 1 : PGCTL_WINDOW;
+
+	while (getline(&line, &cap, stdin) != -1) {
+		if ((ac = split_quoted(line, av, 32)) == 0)
+			continue;
+		if (ac < 0) {
+			printf("error: cannot parse line (unbalanced quotes or too many words)\n");
+			failed++;
+			continue;
+		}
+		if (send_request(fd, ac, av) == -1)
+			return 1;
+		inflight++;
+		while (inflight >= window) {
+			if ((rc = print_reply(r, 1)) == -1)
+				return 1;
+			failed += rc;
+			inflight--;
+		}
+	}
+	free(line);
+	while (inflight-- > 0) {
+		if ((rc = print_reply(r, 1)) == -1)
+			return 1;
+		failed += rc;
+	}
+	return failed ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *sock = getenv("PORTGATE_SOCKET");
+	struct reader r;
+	int ch, fd, rc;
+
+	if (sock == NULL)
+		sock = PGCTL_DEFAULT_SOCKET;
+	while ((ch = getopt(argc, argv, "+s:h")) != -1) {
+		switch (ch) {
+		case 's':
+			sock = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	fd = ctl_connect(sock, &r);
+	if (argc == 1 && strcmp(argv[0], "-") == 0)
+		rc = run_batch(fd, &r);
+	else {
+		if (send_request(fd, argc, argv) == -1)
+			return 1;
+		rc = print_reply(&r, 0) == 0 ? 0 : 1;
+	}
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,198 @@
+/* util.c - small helpers shared by every module. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "util.h"
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (p == NULL)
+		fatal("calloc");
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		fatal("strdup");
+	return p;
+}
+
+int
+util_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+util_parse_portrange(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	char buf[32];
+	char *dash;
+	unsigned long a, b;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	dash = strchr(buf, '-');
+	if (dash != NULL)
+		*dash++ = '\0';
+	if (util_parse_uint(buf, 1, 65535, &a) == -1)
+		return -1;
+	b = a;
+	if (dash != NULL && util_parse_uint(dash, 1, 65535, &b) == -1)
+		return -1;
+	if (b < a)
+		return -1;
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return 0;
+}
+
+int
+util_parse_addr(const char *s, struct in6_addr *out)
+{
+	struct in_addr v4;
+
+	if (inet_pton(AF_INET, s, &v4) == 1) {
+		memset(out, 0, sizeof(*out));
+		out->s6_addr[10] = 0xff;
+		out->s6_addr[11] = 0xff;
+		memcpy(&out->s6_addr[12], &v4, 4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return 0;
+	return -1;
+}
+
+int
+util_addr_is_v4(const struct in6_addr *a)
+{
+	return IN6_IS_ADDR_V4MAPPED(a);
+}
+
+const char *
+util_addr_str(const struct in6_addr *a, char *buf, size_t len)
+{
+	if (util_addr_is_v4(a))
+		inet_ntop(AF_INET, &a->s6_addr[12], buf, (socklen_t)len);
+	else
+		inet_ntop(AF_INET6, a, buf, (socklen_t)len);
+	return buf;
+}
+
+int
+util_split(char *s, char **argv, int max)
+{
+	int n = 0;
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(s, " \t\r\n", &save); tok != NULL;
+	    tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (n == max)
+			return -1;
+		argv[n++] = tok;
+	}
+	return n;
+}
+
+int
+util_pct_encode(const char *s, char *out, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p == '%' || *p == 0x7f) {
+			if (o + 3 >= len)
+				return -1;
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		} else {
+			if (o + 1 >= len)
+				return -1;
+			out[o++] = (char)*p;
+		}
+	}
+	if (o == 0) {		/* an empty argument travels as "%00"-free "%" marker */
+		if (len < 3)
+			return -1;
+		out[o++] = '%';
+		out[o++] = '-';
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+util_pct_decode(char *s)
+{
+	char *r = s, *w = s;
+	int hi, lo;
+
+	if (strcmp(s, "%-") == 0) {
+		*s = '\0';
+		return 0;
+	}
+	while (*r != '\0') {
+		if (*r != '%') {
+			*w++ = *r++;
+			continue;
+		}
+		if ((hi = hexval(r[1])) < 0 || (lo = hexval(r[2])) < 0)
+			return -1;
+		if (hi == 0 && lo == 0)
+			return -1;
+		*w++ = (char)(hi << 4 | lo);
+		r += 3;
+	}
+	*w = '\0';
+	return 0;
+}
+
+uint64_t
+util_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,35 @@
+/* util.h - small helpers shared by every module. */
+#ifndef PG_UTIL_H
+#define PG_UTIL_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PG_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation that aborts on failure: start-up and config paths only. */
+void *xcalloc(size_t n, size_t size);
+/* strdup that aborts on failure: start-up and config paths only. */
+char *xstrdup(const char *s);
+
+/* Parse a decimal unsigned integer in [min, max]; 0 on success, -1 otherwise. */
+int util_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+/* Parse "PORT" or "PORT-PORT" (1..65535); 0 on success, -1 otherwise. */
+int util_parse_portrange(const char *s, uint16_t *lo, uint16_t *hi);
+/* Parse an IPv4 or IPv6 address into v4-mapped in6_addr form; 0 on success. */
+int util_parse_addr(const char *s, struct in6_addr *out);
+/* Format an address (v4-mapped shown as dotted quad) into buf (>= INET6_ADDRSTRLEN). */
+const char *util_addr_str(const struct in6_addr *a, char *buf, size_t len);
+/* True when the address is a v4-mapped IPv4 address. */
+int util_addr_is_v4(const struct in6_addr *a);
+/* Split s in place into at most max whitespace-separated words; returns count or -1 if too many. */
+int util_split(char *s, char **argv, int max);
+/* Percent-encode s (space, %, controls) into out; returns 0, or -1 if out is too small. */
+int util_pct_encode(const char *s, char *out, size_t len);
+/* Decode percent-encoding in place; returns 0, or -1 on a malformed escape. */
+int util_pct_decode(char *s);
+/* Monotonic milliseconds. */
+uint64_t util_mono_ms(void);
+
+#endif
