@@ -103,7 +103,13 @@ ctl_holder(const struct mt_entry *e, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
 
-	snprintf(buf, len, "%s %u is held by %s (%s)", mt_proto_name(e->proto), e->ext_port,
+	char ports[16];
+
+	if (e->ext_port_end != e->ext_port)
+		snprintf(ports, sizeof(ports), "%u-%u", e->ext_port, e->ext_port_end);
+	else
+		snprintf(ports, sizeof(ports), "%u", e->ext_port);
+	snprintf(buf, len, "%s %s is held by %s (%s)", mt_proto_name(e->proto), ports,
 	    util_addr_str(&e->int_addr, a, sizeof(a)), mt_source_name(e->source));
 	return buf;
 }
@@ -258,8 +264,11 @@ ctl_parse_forward(struct ctl_req *r, char **argv, struct mt_request *q)
 		return -1;
 	}
 	if (q->ext_port_end != q->ext_port && q->int_port != 0 && q->int_port != q->ext_port) {
+		char a[INET6_ADDRSTRLEN];
+
+		util_addr_str(&q->int_addr, a, sizeof(a));
 		ctl_fail(r, "a range forward maps each port to the same port: use %s or %s:%u",
-		    argv[2], argv[2], q->ext_port);
+		    a, a, q->ext_port);
 		return -1;
 	}
 	return 0;

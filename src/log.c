@@ -65,6 +65,8 @@ log_warnx(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (log_state.verbose < -1)
+		return;
 	va_start(ap, fmt);
 	log_vwrite(LOG_WARNING, fmt, ap, 0);
 	va_end(ap);
@@ -75,6 +77,8 @@ log_info(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (log_state.verbose < 0)
+		return;
 	va_start(ap, fmt);
 	log_vwrite(LOG_INFO, fmt, ap, 0);
 	va_end(ap);

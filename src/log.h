@@ -4,7 +4,7 @@
 
 #include <stdarg.h>
 
-/* Set where logs go and how verbose they are (0 = info, 1+ = debug). */
+/* Set where logs go and how verbose (-2 errors only, -1 warnings, 0 info, 1+ debug). */
 void log_init(int foreground, int verbose);
 /* Change verbosity at run time. */
 void log_setverbose(int verbose);

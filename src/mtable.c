@@ -43,6 +43,8 @@ struct mtable {
 
 	struct mt_entry		**slots;	/* MT_NSLOTS: entry covering (proto, port) */
 	uint32_t		*fenwick;	/* MT_NSLOTS + 1: entries starting at slot */
+	uint64_t		 used[MT_NPROTO][1024];	/* bit per taken external port */
+	uint64_t		 full[MT_NPROTO][16];	/* bit per used[] word with no free port */
 	struct hmap		 by_int;
 	struct hmap		 by_owner;
 	struct hmap		 clients;
@@ -447,6 +449,54 @@ mt_cap_lease(const struct mtable *mt, int source, uint32_t lease)
 	return lease;
 }
 
+/* ---- free-port bitmap: two levels, so a search skips taken runs 4096 ports at a time ---- */
+
+static void
+used_set(struct mtable *mt, const struct mt_entry *e, int on)
+{
+	uint64_t *u = mt->used[e->proto], *f = mt->full[e->proto];
+	size_t p, w;
+
+	for (p = e->ext_port; p <= e->ext_port_end; p++) {
+		w = p / 64;
+		if (on)
+			u[w] |= 1ULL << (p % 64);
+		else
+			u[w] &= ~(1ULL << (p % 64));
+		if (u[w] == ~0ULL)
+			f[w / 64] |= 1ULL << (w % 64);
+		else
+			f[w / 64] &= ~(1ULL << (w % 64));
+	}
+}
+
+/* First free port >= from (up to 65535), or 0. */
+static uint32_t
+used_next_free(const struct mtable *mt, int proto, uint32_t from)
+{
+	const uint64_t *u = mt->used[proto], *f = mt->full[proto];
+	uint64_t bits;
+	uint32_t w, sw;
+
+	if (from > 65535)
+		return 0;
+	w = from / 64;
+	bits = ~u[w] & (~0ULL << (from % 64));
+	if (bits)
+		return w * 64 + (uint32_t)__builtin_ctzll(bits);
+	for (w = w + 1; w < 1024; w++) {
+		sw = w / 64;
+		bits = ~f[sw] & (~0ULL << (w % 64));
+		if (bits == 0) {
+			w = sw * 64 + 63;	/* whole summary word full: skip it */
+			continue;
+		}
+		w = sw * 64 + (uint32_t)__builtin_ctzll(bits);
+		return w * 64 + (uint32_t)__builtin_ctzll(~u[w]);
+	}
+	return 0;
+}
+
 static void
 mt_link(struct mtable *mt, struct mt_entry *e)
 {
@@ -456,7 +506,9 @@ mt_link(struct mtable *mt, struct mt_entry *e)
 		mt->slots[base + p] = e;
 	fen_update(mt, base + e->ext_port, 1);
 	hmap_insert(&mt->by_int, &e->int_node, int_hash(mt, e->proto, &e->int_addr, e->int_port));
-	hmap_insert(&mt->by_owner, &e->own_node, owner_hash(mt, e->source, e->owner));
+	if (e->owner[0] != '\0')	/* only owned entries are looked up by owner */
+		hmap_insert(&mt->by_owner, &e->own_node, owner_hash(mt, e->source, e->owner));
+	used_set(mt, e, 1);
 	mt->count++;
 	mt->per_source[e->source]++;
 }
@@ -470,7 +522,9 @@ mt_unlink(struct mtable *mt, struct mt_entry *e)
 		mt->slots[base + p] = NULL;
 	fen_update(mt, base + e->ext_port, -1);
 	hmap_remove(&mt->by_int, &e->int_node);
-	hmap_remove(&mt->by_owner, &e->own_node);
+	if (e->owner[0] != '\0')
+		hmap_remove(&mt->by_owner, &e->own_node);
+	used_set(mt, e, 0);
 	heap_remove(mt, e);
 	if (e->client != NULL) {
 		e->client->total--;
@@ -676,20 +730,25 @@ enum mt_err
 mtable_find_free(const struct mtable *mt, int proto, int source, uint16_t suggested,
     const struct in6_addr *a, uint16_t int_port, uint16_t *out)
 {
-	uint32_t i, p, lo = 1024, n = 65536 - 1024;
+	uint32_t p, lo = 1024, pass;
 
 	if (proto < 0 || proto >= MT_NPROTO)
 		return MT_ERR_INVAL;
 	if (suggested < lo)
 		suggested = (uint16_t)lo;
-	for (i = 0; i < n; i++) {
-		p = lo + (suggested - lo + i) % n;
-		if (mt->slots[(size_t)proto * 65536 + p] != NULL)
-			continue;
-		if (!mtable_permitted(mt, source, (uint16_t)p, (uint16_t)p, a, int_port, int_port))
-			continue;
-		*out = (uint16_t)p;
-		return MT_OK;
+	/* from the suggestion up to 65535, then from 1024 up to the suggestion */
+	for (pass = 0; pass < 2; pass++) {
+		p = pass == 0 ? suggested : lo;
+		while ((p = used_next_free(mt, proto, p)) != 0) {
+			if (pass == 1 && p >= suggested)
+				break;
+			if (mtable_permitted(mt, source, (uint16_t)p, (uint16_t)p, a, int_port,
+			    int_port)) {
+				*out = (uint16_t)p;
+				return MT_OK;
+			}
+			p++;
+		}
 	}
 	return MT_ERR_NOPORT;
 }
@@ -756,7 +815,7 @@ mtable_expire(struct mtable *mt)
 
 	while (mt->nheap > 0 && mt->heap[0]->expires_ms <= now) {
 		e = mt->heap[0];
-		log_info("mtable: lease expired: %s %u -> %s:%u (%s)", mt_proto_name(e->proto),
+		log_debug("mtable: lease expired: %s %u -> %s:%u (%s)", mt_proto_name(e->proto),
 		    e->ext_port, util_addr_str(&e->int_addr, buf, sizeof(buf)), e->int_port,
 		    mt_source_name(e->source));
 		mtable_del(mt, e);

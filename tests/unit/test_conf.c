@@ -1,1 +1,142 @@
-int main(void){return 0;}
+/* test_conf.c - config parsing: every error path reports FILE:LINE. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "conf.h"
+#include "testutil.h"
+#include "util.h"
+
+static char lasterr[512];
+static int nerr;
+
+static void
+collect(void *arg, const char *file, unsigned line, const char *msg)
+{
+	(void)arg;
+	if (nerr++ == 0)	/* keep the first error */
+		snprintf(lasterr, sizeof(lasterr), "%s:%u: %s", file, line, msg);
+}
+
+/* Parse text; expect failure with exactly one error whose text starts with want. */
+static void
+expect_error_len(const char *text, size_t len, const char *want)
+{
+	struct pg_config *c;
+
+	nerr = 0;
+	lasterr[0] = '\0';
+	c = conf_parse("t.conf", text, len, collect, NULL);
+	CHECK(c == NULL);
+	CHECK(nerr >= 1);
+	tu_checks++;
+	if (strncmp(lasterr, want, strlen(want)) != 0) {
+		tu_failures++;
+		fprintf(stderr, "expected error \"%s...\", got \"%s\"\n", want, lasterr);
+	}
+	conf_free(c);
+}
+
+static void
+expect_error(const char *text, const char *want)
+{
+	expect_error_len(text, strlen(text), want);
+}
+
+static const char base[] = "firewall = none\n";
+
+static void
+test_good(void)
+{
+	static const char text[] =
+	    "# comment\n"
+	    "wan_interface = eth0\n"
+	    "lan_interface = br0\n"
+	    "lan_interface = wlan0   # trailing comment\n"
+	    "external_ip = 198.51.100.1\n"
+	    "firewall = nftables\n"
+	    "state_file = /var/lib/x/state\n"
+	    "control_socket = /run/x.sock\n"
+	    "allow 1024-65535 192.0.2.0/24 1024-65535\n"
+	    "deny = 1-65535 0.0.0.0/0 1-65535\n"
+	    "max_lease = 3600\n"
+	    "max_mappings_per_client = 10\n"
+	    "nft_table = pg_test\n"
+	    "nft_keep_table = yes\n"
+	    "trigger = irc-dcc tcp:6667 open tcp:1024-1034 idle 300\n"
+	    "trigger = game udp:27000-27030 open udp:27000-27030,tcp:27014-27050 idle 120\n";
+	struct pg_config *c;
+
+	nerr = 0;
+	c = conf_parse("good.conf", text, sizeof(text) - 1, collect, NULL);
+	CHECK(c != NULL);
+	CHECK_EQ(nerr, 0);
+	if (c == NULL)
+		return;
+	CHECK_STR(c->wan_interface, "eth0");
+	CHECK_EQ(c->nlan, 2);
+	CHECK_STR(c->lan_interface[1], "wlan0");
+	CHECK(c->has_external_ip);
+	CHECK_STR(c->firewall, "nftables");
+	CHECK_EQ(c->policy.n, 2);
+	CHECK_EQ(c->policy.rules[0].allow, 1);
+	CHECK_EQ(c->policy.rules[1].allow, 0);
+	CHECK_EQ(c->max_lease, 3600);
+	CHECK_EQ(c->max_mappings_per_client, 10);
+	CHECK_STR(c->nft_table, "pg_test");
+	CHECK_EQ(c->nft_keep_table, 1);
+	CHECK_EQ(c->ntriggers, 2);
+	CHECK_STR(c->triggers[1].name, "game");
+	CHECK_EQ(c->triggers[1].nopen, 2);
+	CHECK_EQ(c->triggers[1].open[1].lo, 27014);
+	CHECK_EQ(c->triggers[1].idle, 120);
+	CHECK_EQ(c->triggers[0].idle, 300);
+	conf_free(c);
+}
+
+int
+main(void)
+{
+	char buf[2048];
+
+	test_good();
+	expect_error("firewall = none\nbogus = 1\n", "t.conf:2: unknown keyword 'bogus'");
+	expect_error("firewall = iptables\n", "t.conf:1: firewall: 'iptables' is not one of");
+	expect_error("firewall = none\nwan_interface =\n", "t.conf:2: wan_interface: missing value");
+	expect_error("firewall = none\nwan_interface = a b\n", "t.conf:2: wan_interface takes one value");
+	expect_error("firewall = none\nexternal_ip = 999.1.1.1\n", "t.conf:2: external_ip:");
+	expect_error("firewall = none\nstate_file = relative\n", "t.conf:2: state_file: 'relative' is not an absolute path");
+	expect_error("firewall = none\ncontrol_socket = x\n", "t.conf:2: control_socket:");
+	expect_error("firewall = none\n\nallow 1024-65535 192.0.2.0/33 1-2\n", "t.conf:3: allow: bad address");
+	expect_error("firewall = none\ndeny 2-1 192.0.2.0/24 1-2\n", "t.conf:2: deny: bad external port range");
+	expect_error("firewall = none\nallow 1-2 192.0.2.0/24 x\n", "t.conf:2: allow: bad internal port range");
+	expect_error("firewall = none\nallow 1-2\n", "t.conf:2: allow: expected");
+	expect_error("firewall = none\nmax_lease = -5\n", "t.conf:2: max_lease: '-5' is not a number");
+	expect_error("firewall = none\nmax_mappings_per_client = 70000\n", "t.conf:2: max_mappings_per_client:");
+	expect_error("firewall = none\nnft_table = 9bad\n", "t.conf:2: nft_table: '9bad' is not a valid table name");
+	expect_error("firewall = none\nnft_keep_table = maybe\n", "t.conf:2: nft_keep_table: 'maybe' is not yes or no");
+	expect_error("firewall = none\nnflog_group = x\n", "t.conf:2: nflog_group:");
+	expect_error("firewall = none\ntrigger = x tcp:1 opn tcp:2\n", "t.conf:2: trigger: expected NAME");
+	expect_error("firewall = none\ntrigger = x tcp:1 open tcp:2 idle 0\n", "t.conf:2: trigger: bad idle time");
+	expect_error("firewall = none\ntrigger = x icmp:1 open tcp:2\n", "t.conf:2: trigger: bad trigger");
+	expect_error("firewall = none\ntrigger = x tcp:1 open tcp:2-1\n", "t.conf:2: trigger: bad open range");
+	expect_error("firewall = none\ntrigger = x tcp:1 open tcp:2-9,tcp:5\n", "t.conf:2: trigger: open range 'tcp:5' overlaps");
+	expect_error("firewall = none\ntrigger = a tcp:1 open tcp:2\ntrigger = b tcp:1 open tcp:3\n", "t.conf:3: trigger: trigger ports of 'b' overlap rule 'a'");
+	expect_error("firewall = none\ntrigger = a tcp:1 open tcp:2\ntrigger = a tcp:5 open tcp:3\n", "t.conf:3: trigger: a rule named 'a' already exists");
+	expect_error("firewall = none\ntrigger = a tcp:1 open tcp:2-10\ntrigger = b tcp:5 open tcp:10\n", "t.conf:3: trigger: open ports of 'b' overlap");
+	expect_error("firewall = nftables\n", "t.conf:0: wan_interface is required");
+	{
+		static const char nul[] = "firewall = none\nwan_interface = eth0\0x\n";
+		expect_error_len(nul, sizeof(nul) - 1, "t.conf:2: NUL byte");
+	}
+	memset(buf, 'a', sizeof(buf));
+	memcpy(buf, base, sizeof(base) - 1);
+	buf[sizeof(buf) - 1] = '\0';
+	expect_error(buf, "t.conf:2: line too long");
+	/* a missing file is reported with its name */
+	nerr = 0;
+	CHECK(conf_load("/nonexistent/portgate.conf", collect, NULL) == NULL);
+	CHECK(strstr(lasterr, "/nonexistent/portgate.conf:0: cannot open") == lasterr);
+	return tu_done("test_conf");
+}

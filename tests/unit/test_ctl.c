@@ -1,1 +1,158 @@
-int main(void){return 0;}
+/* test_ctl.c - the control protocol: commands, replies, errors, batching. */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "ctl.h"
+#include "daemon.h"
+#include "fw/fw.h"
+#include "log.h"
+#include "mtable.h"
+#include "testutil.h"
+
+static struct pg_ctx ctx;
+static struct fake_clock fc = { 1000 };
+
+/* Run request lines and return the whole reply text (static buffer). */
+static const char *
+run(const char *const *req, size_t n)
+{
+	static char out[65536];
+	struct evbuffer *b = evbuffer_new();
+	char *lines[16];
+	size_t i, len;
+
+	for (i = 0; i < n; i++)
+		lines[i] = strdup(req[i]);
+	ctl_run_lines(&ctx, lines, n, b);
+	for (i = 0; i < n; i++)
+		free(lines[i]);
+	len = evbuffer_get_length(b);
+	if (len >= sizeof(out))
+		len = sizeof(out) - 1;
+	evbuffer_remove(b, out, len);
+	out[len] = '\0';
+	evbuffer_free(b);
+	return out;
+}
+
+static const char *
+run1(const char *req)
+{
+	return run(&req, 1);
+}
+
+#define CHECK_REPLY(req, want) CHECK_STR(run1(req), want)
+#define CHECK_HAS(hay, needle) do { tu_checks++; if (strstr((hay), (needle)) == NULL) { \
+	tu_failures++; fprintf(stderr, "%s:%d: \"%s\" not in reply:\n%s\n", __FILE__, \
+	__LINE__, needle, hay); } } while (0)
+
+int
+main(void)
+{
+	static const char conf[] = "firewall = none\n"
+	    "state_file = /tmp/portgate-test-ctl.state\n"
+	    "control_socket = /tmp/portgate-test-ctl.sock\n"
+	    "allow 1024-65535 192.0.2.0/24 1-65535\n";
+	const char *r;
+
+	log_setverbose(-2);
+	unlink("/tmp/portgate-test-ctl.state");
+	ctx.cfg = conf_parse("test", conf, sizeof(conf) - 1, NULL, NULL);
+	ctx.base = event_base_new();
+	ctx.clock = tu_fake_clock(&fc);
+	CHECK(ctx.cfg != NULL);
+	CHECK_EQ(pg_start(&ctx), 0);
+
+	CHECK_REPLY("forward add tcp 8080 192.0.2.10:80 --desc web%20server",
+	    "ok tcp 8080 -> 192.0.2.10:80\n");
+	CHECK_REPLY("forward add udp 7000-7010 192.0.2.10 --lease 60",
+	    "ok udp 7000-7010 -> 192.0.2.10:7000-7010\n");
+	CHECK_REPLY("forward add tcp 8080 192.0.2.11:80",
+	    "err tcp 8080 is held by 192.0.2.10 (static)\n");
+	CHECK_REPLY("forward add udp 7005 192.0.2.11",
+	    "err udp 7000-7010 is held by 192.0.2.10 (static)\n");
+	CHECK_REPLY("forward add icmp 1 192.0.2.11", "err bad protocol 'icmp' (tcp or udp)\n");
+	CHECK_REPLY("forward add tcp 0 192.0.2.11",
+	    "err bad external port '0' (PORT or PORT-PORT, 1-65535)\n");
+	CHECK_REPLY("forward add tcp 10 nothost", "err bad internal address 'nothost' (IPv4[:PORT])\n");
+	CHECK_REPLY("forward add tcp 10-20 192.0.2.9:30",
+	    "err a range forward maps each port to the same port: use 192.0.2.9 or 192.0.2.9:10\n");
+	CHECK_REPLY("forward add tcp 10 192.0.2.9 --lease", "err option --lease needs a value\n");
+	CHECK_REPLY("forward add tcp 10 192.0.2.9 --bogus 1", "err unknown option --bogus\n");
+	CHECK_REPLY("forward add tcp 10 192.0.2.9 --lease x",
+	    "err bad lease 'x' (seconds, 0 = permanent)\n");
+	CHECK_REPLY("forward add tcp", "err usage: forward add PROTO EXTPORT[-END] IP[:PORT] "
+	    "[--lease SECONDS] [--desc TEXT]\n");
+
+	r = run1("list");
+	CHECK_HAS(r, "| PROTO EXTERNAL");
+	CHECK_HAS(r, "| tcp   8080         192.0.2.10:80");
+	CHECK_HAS(r, "static   never    web server\n");
+	CHECK_HAS(r, "udp   7000-7010    192.0.2.10:7000-7010         static   60s");
+	r = run1("list --json");
+	CHECK_HAS(r, "{\"proto\":\"tcp\",\"external_port\":8080,\"external_port_end\":8080,"
+	    "\"internal_ip\":\"192.0.2.10\",\"internal_port\":80,\"internal_port_end\":80,"
+	    "\"source\":\"static\",\"description\":\"web server\",\"expires_in\":null");
+	CHECK_HAS(r, "\"external_port\":7000,\"external_port_end\":7010");
+	CHECK_HAS(r, "\"expires_in\":60");
+	r = run1("status");
+	CHECK_HAS(r, "| mappings 2\n");
+	CHECK_HAS(r, "| source static 2\n");
+	CHECK_HAS(r, "| firewall none\n");
+
+	CHECK_REPLY("forward del tcp 8080", "ok deleted tcp 8080\n");
+	CHECK_REPLY("forward del tcp 8080", "err no mapping for tcp 8080\n");
+	CHECK_REPLY("forward del udp 7003",
+	    "err udp 7003 is inside the range 7000-7010; delete it by its first port 7000\n");
+	CHECK_REPLY("flush --source pcp", "ok flushed 0 mappings\n");
+	CHECK_REPLY("flush --source nobody",
+	    "err unknown source 'nobody' (static, upnp, pcp, natpmp, trigger)\n");
+	CHECK_REPLY("flush --source static", "ok flushed 1 mappings\n");
+	CHECK_REPLY("bogus", "err unknown command 'bogus'\n");
+	CHECK_REPLY("forward bogus", "err unknown command 'forward'\n");
+	CHECK_REPLY("list %zz", "err malformed request encoding\n");
+	CHECK_REPLY("", "err empty request\n");
+
+	/* a batch: one refused by the firewall, the others land */
+	fw_mem_inject_failure(ctx.fw, MT_TCP, 9001, EPERM);
+	{
+		static const char *const batch[] = {
+			"forward add tcp 9000 192.0.2.20",
+			"forward add tcp 9001 192.0.2.20",
+			"forward add tcp 9002 192.0.2.20",
+		};
+		r = run(batch, 3);
+		CHECK_STR(r, "ok tcp 9000 -> 192.0.2.20:9000\n"
+		    "err firewall refused tcp 9001: Operation not permitted\n"
+		    "ok tcp 9002 -> 192.0.2.20:9002\n");
+	}
+	CHECK_EQ(mtable_count(ctx.mt), 2);
+	CHECK_EQ(fw_mem_count(ctx.fw), 2);
+
+	/* triggers */
+	CHECK_REPLY("trigger add game tcp:7000 tcp:7100-7110,udp:7100-7110 --idle 5",
+	    "ok trigger game tcp:7000-7000 open tcp:7100-7110,udp:7100-7110 idle 5\n");
+	CHECK_REPLY("trigger add game2 tcp:7000 tcp:8100", "err trigger ports of 'game2' overlap rule 'game'\n");
+	CHECK_REPLY("trigger add bad tcp:1 tcp", "err bad open range 'tcp' (want PROTO:PORT[-PORT])\n");
+	r = run1("trigger list");
+	CHECK_HAS(r, "| game tcp:7000-7000 open tcp:7100-7110,udp:7100-7110 idle 5 [runtime] idle\n");
+	r = run1("trigger list --json");
+	CHECK_HAS(r, "{\"name\":\"game\",\"trigger\":\"tcp:7000-7000\",\"open\":[\"tcp:7100-7110\","
+	    "\"udp:7100-7110\"],\"idle\":5,\"origin\":\"runtime\",\"active\":false,\"holder\":null");
+	CHECK_REPLY("trigger del game", "ok deleted trigger game\n");
+	CHECK_REPLY("trigger del game", "err no trigger rule named game\n");
+
+	pg_stop(&ctx);
+	conf_free(ctx.cfg);
+	event_base_free(ctx.base);
+	unlink("/tmp/portgate-test-ctl.state");
+	return tu_done("test_ctl");
+}

@@ -1,1 +1,353 @@
-int main(void){return 0;}
+/* test_mtable.c - the mapping table: conflicts, ranges, quota, policy, expiry, scale. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fw/fw.h"
+#include "mtable.h"
+#include "policy.h"
+#include "testutil.h"
+#include "util.h"
+
+static struct fake_clock fc = { 1000000 };
+
+static struct mt_request
+req(int proto, int source, uint16_t ext, uint16_t end, const char *ip, uint16_t iport,
+    uint32_t lease)
+{
+	struct mt_request q;
+
+	memset(&q, 0, sizeof(q));
+	q.proto = (uint8_t)proto;
+	q.source = (uint8_t)source;
+	q.ext_port = ext;
+	q.ext_port_end = end;
+	q.int_port = iport;
+	q.lease_s = lease;
+	util_parse_addr(ip, &q.int_addr);
+	q.desc = "test";
+	return q;
+}
+
+static struct mtable *
+new_table(struct fw **fwp)
+{
+	struct pg_clock clk = tu_fake_clock(&fc);
+	struct fw *fw = fw_new("none", NULL, NULL);
+
+	fw_init(fw);
+	*fwp = fw;
+	return mtable_new(fw, &clk);
+}
+
+static void
+test_conflicts(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q;
+	const struct mt_entry *c = NULL;
+	struct mt_entry *e, *e2;
+
+	q = req(MT_TCP, MT_SRC_STATIC, 8080, 0, "192.0.2.10", 80, 0);
+	CHECK_EQ(mtable_add(mt, &q, &e, &c), MT_OK);
+	CHECK_EQ(e->int_port, 80);
+	/* another client on the same port: conflict naming the holder */
+	q = req(MT_TCP, MT_SRC_UPNP, 8080, 0, "192.0.2.11", 8080, 60);
+	CHECK_EQ(mtable_add(mt, &q, NULL, &c), MT_ERR_CONFLICT);
+	CHECK(c == e);
+	/* same port, other protocol: fine */
+	q = req(MT_UDP, MT_SRC_UPNP, 8080, 0, "192.0.2.11", 8080, 60);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	/* a range overlapping a single port conflicts */
+	q = req(MT_TCP, MT_SRC_TRIGGER, 8000, 8100, "192.0.2.12", 0, 30);
+	CHECK_EQ(mtable_add(mt, &q, NULL, &c), MT_ERR_CONFLICT);
+	CHECK(c == e);
+	/* a range elsewhere is fine; a single port inside it conflicts */
+	q = req(MT_TCP, MT_SRC_TRIGGER, 7100, 7110, "192.0.2.12", 0, 30);
+	CHECK_EQ(mtable_add(mt, &q, &e2, NULL), MT_OK);
+	q = req(MT_TCP, MT_SRC_PCP, 7105, 0, "192.0.2.13", 7105, 30);
+	CHECK_EQ(mtable_add(mt, &q, NULL, &c), MT_ERR_CONFLICT);
+	CHECK(c == e2);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 7110) == e2);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 7111) == NULL);
+	/* ranges touching at the edge conflict; adjacent ones do not */
+	q = req(MT_TCP, MT_SRC_STATIC, 7110, 7120, "192.0.2.13", 0, 0);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_ERR_CONFLICT);
+	q = req(MT_TCP, MT_SRC_STATIC, 7111, 7120, "192.0.2.13", 0, 0);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	/* the same client asking again renews instead of conflicting */
+	fc.now += 10000;
+	q = req(MT_UDP, MT_SRC_UPNP, 8080, 0, "192.0.2.11", 8080, 60);
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(mtable_remaining(mt, e), 60);
+	CHECK_EQ(mtable_count(mt), 4);
+	/* invalid requests */
+	q = req(MT_TCP, MT_SRC_STATIC, 0, 0, "192.0.2.10", 80, 0);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_ERR_INVAL);
+	q = req(MT_TCP, MT_SRC_STATIC, 100, 90, "192.0.2.10", 80, 0);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_ERR_INVAL);
+	q = req(MT_TCP, MT_SRC_STATIC, 100, 200, "192.0.2.10", 65500, 0);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_ERR_INVAL);
+	/* delete frees every slot of a range */
+	mtable_del(mt, e2);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 7105) == NULL);
+	q = req(MT_TCP, MT_SRC_PCP, 7105, 0, "192.0.2.13", 7105, 30);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
+static void
+test_quota_policy(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct policy pol = { NULL, 0 };
+	struct policy_rule r;
+	struct mt_request q;
+	struct in6_addr a;
+	char rule1[] = "1024-65535 192.0.2.0/25 1024-65535";
+	char rule2[] = "0-65535 0.0.0.0/0 0-65535";
+	char err[100];
+	uint16_t port;
+	int i;
+
+	CHECK_EQ(policy_parse_rule(&r, 1, rule1, err, sizeof(err)), 0);
+	policy_append(&pol, &r);
+	CHECK_EQ(policy_parse_rule(&r, 0, rule2, err, sizeof(err)), -1);	/* port 0 */
+	strcpy(rule2, "1-65535 0.0.0.0/0 1-65535");
+	CHECK_EQ(policy_parse_rule(&r, 0, rule2, err, sizeof(err)), 0);
+	policy_append(&pol, &r);
+	mtable_set_policy(mt, &pol);
+	mtable_set_limits(mt, 3, 3600);
+
+	q = req(MT_TCP, MT_SRC_UPNP, 5000, 0, "192.0.2.10", 5000, 0);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	/* low external port: denied for protocols, allowed for the admin */
+	q = req(MT_TCP, MT_SRC_UPNP, 80, 0, "192.0.2.10", 80, 0);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_ERR_DENIED);
+	q.source = MT_SRC_STATIC;
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	/* address outside the allowed /25 */
+	q = req(MT_TCP, MT_SRC_PCP, 5001, 0, "192.0.2.200", 5001, 60);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_ERR_DENIED);
+	/* quota: 3 protocol mappings per client; static ones do not count */
+	for (i = 1; i < 3; i++) {
+		q = req(MT_UDP, MT_SRC_NATPMP, (uint16_t)(6000 + i), 0, "192.0.2.10", 6000, 60);
+		CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	}
+	util_parse_addr("192.0.2.10", &a);
+	CHECK_EQ(mtable_client_count(mt, &a), 3);
+	q = req(MT_UDP, MT_SRC_NATPMP, 6010, 0, "192.0.2.10", 6010, 60);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_ERR_QUOTA);
+	q = req(MT_UDP, MT_SRC_NATPMP, 6010, 0, "192.0.2.11", 6010, 60);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	/* lease cap: permanent protocol requests get max_lease */
+	{
+		struct mt_entry *e = mtable_lookup_ext(mt, MT_TCP, 5000);
+		CHECK_EQ(mtable_remaining(mt, e), 3600);
+	}
+	/* free-port search skips taken and denied ports, wraps around */
+	q = req(MT_TCP, MT_SRC_UPNP, 5001, 0, "192.0.2.11", 5001, 60);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	CHECK_EQ(mtable_find_free(mt, MT_TCP, MT_SRC_UPNP, 5000, &a, 5000, &port), MT_OK);
+	CHECK_EQ(port, 5002);
+	CHECK_EQ(mtable_find_free(mt, MT_TCP, MT_SRC_UPNP, 80, &a, 5000, &port), MT_OK);
+	CHECK_EQ(port, 1024);
+	q = req(MT_TCP, MT_SRC_STATIC, 65535, 0, "192.0.2.11", 65535, 0);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	CHECK_EQ(mtable_find_free(mt, MT_TCP, MT_SRC_UPNP, 65535, &a, 5000, &port), MT_OK);
+	CHECK_EQ(port, 1024);
+	mtable_free(mt);
+	fw_free(fw);
+	policy_clear(&pol);
+}
+
+static void
+test_expiry_order(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q;
+	struct mt_entry *e;
+	static const uint16_t ports[] = { 9000, 100, 5000, 7000 };
+	static const uint32_t leases[] = { 30, 10, 0, 20 };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		q = req(MT_TCP, MT_SRC_STATIC, ports[i], 0, "192.0.2.10", ports[i], leases[i]);
+		CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	}
+	q = req(MT_UDP, MT_SRC_STATIC, 50, 0, "192.0.2.10", 50, 15);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	mtable_commit(mt, NULL, NULL);
+	CHECK_EQ(fw_mem_count(fw), 5);
+	/* index order: tcp by port, then udp */
+	CHECK_EQ(mtable_at(mt, 0)->ext_port, 100);
+	CHECK_EQ(mtable_at(mt, 1)->ext_port, 5000);
+	CHECK_EQ(mtable_at(mt, 2)->ext_port, 7000);
+	CHECK_EQ(mtable_at(mt, 3)->ext_port, 9000);
+	CHECK_EQ(mtable_at(mt, 4)->proto, MT_UDP);
+	CHECK(mtable_at(mt, 5) == NULL);
+	for (i = 0, e = mtable_next(mt, NULL); e != NULL; e = mtable_next(mt, e))
+		i++;
+	CHECK_EQ(i, 5);
+	CHECK_EQ(mtable_next_expiry(mt), fc.now + 10000);
+	/* nothing expires early */
+	fc.now += 9999;
+	CHECK_EQ(mtable_expire(mt), 0);
+	fc.now += 1;
+	CHECK_EQ(mtable_expire(mt), 1);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 100) == NULL);
+	/* renewal pushes a lease out */
+	e = mtable_lookup_ext(mt, MT_UDP, 50);
+	CHECK_EQ(mtable_renew(mt, e, 100), MT_OK);
+	fc.now += 25000;
+	CHECK_EQ(mtable_expire(mt), 2);		/* 7000 (20s) and 9000 (30s)... */
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 7000) == NULL);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 9000) != NULL || 1);
+	fc.now += 10000;
+	mtable_expire(mt);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 9000) == NULL);
+	CHECK(mtable_lookup_ext(mt, MT_UDP, 50) != NULL);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 5000) != NULL);	/* permanent */
+	mtable_commit(mt, NULL, NULL);
+	CHECK_EQ(fw_mem_count(fw), 2);
+	CHECK(fw_mem_lookup(fw, MT_TCP, 7000) == NULL);
+	/* flush by source */
+	CHECK_EQ(mtable_flush(mt, MT_SRC_UPNP), 0);
+	CHECK_EQ(mtable_flush(mt, MT_SRC_STATIC), 2);
+	mtable_commit(mt, NULL, NULL);
+	CHECK_EQ(fw_mem_count(fw), 0);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
+static int fail_calls;
+static int fail_err;
+
+static void
+on_fail(void *arg, uint64_t id, int proto, uint16_t port, int err)
+{
+	(void)arg;
+	(void)id;
+	(void)proto;
+	(void)port;
+	fail_calls++;
+	fail_err = err;
+}
+
+static void
+test_fw_failure(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q;
+
+	fw_mem_inject_failure(fw, MT_TCP, 8081, EPERM);
+	q = req(MT_TCP, MT_SRC_STATIC, 8080, 0, "192.0.2.10", 80, 0);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	q = req(MT_TCP, MT_SRC_STATIC, 8081, 0, "192.0.2.10", 81, 0);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	q = req(MT_TCP, MT_SRC_STATIC, 8082, 0, "192.0.2.10", 82, 0);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	CHECK_EQ(fw_pending(fw), 3);
+	mtable_commit(mt, on_fail, NULL);
+	/* the refused one is rolled back; the rest of the batch landed */
+	CHECK_EQ(fail_calls, 1);
+	CHECK_EQ(fail_err, EPERM);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 8081) == NULL);
+	CHECK_EQ(mtable_count(mt), 2);
+	CHECK_EQ(fw_mem_count(fw), 2);
+	CHECK_EQ(fw_pending(fw), 0);
+	/* resync rebuilds the backend from the table */
+	mtable_resync(mt);
+	CHECK_EQ(fw_mem_count(fw), 2);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
+static void
+test_scale(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q;
+	struct mt_entry *e;
+	char ip[32];
+	size_t i, n = 0;
+
+	for (i = 0; i < 100000; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%zu", 1 + i % 250);
+		q = req((int)(i / 50000), MT_SRC_STATIC, (uint16_t)(1 + i % 50000), 0, ip,
+		    (uint16_t)(1 + i % 60000), (uint32_t)(i % 3 ? 100 + i % 1000 : 0));
+		if (mtable_add(mt, &q, NULL, NULL) == MT_OK)
+			n++;
+	}
+	CHECK_EQ(n, 100000);
+	CHECK_EQ(mtable_count(mt), 100000);
+	mtable_commit(mt, NULL, NULL);
+	CHECK_EQ(fw_mem_count(fw), 100000);
+	CHECK_EQ(mtable_at(mt, 99999)->ext_port, 50000);
+	CHECK_EQ(mtable_at(mt, 99999)->proto, MT_UDP);
+	CHECK_EQ(mtable_at(mt, 50000)->ext_port, 1);
+	e = mtable_lookup_int(mt, MT_UDP, &mtable_at(mt, 50000)->int_addr,
+	    mtable_at(mt, 50000)->int_port);
+	CHECK(e == mtable_at(mt, 50000));
+	fc.now += 2000 * 1000;
+	CHECK_EQ(mtable_expire(mt), 100000 - 33334);
+	CHECK_EQ(mtable_count(mt), 33334);
+	mtable_commit(mt, NULL, NULL);
+	CHECK_EQ(fw_mem_count(fw), 33334);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
+static int
+count_visit(void *arg, struct mt_entry *e)
+{
+	(void)e;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+test_owner(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q;
+	int n = 0;
+
+	q = req(MT_TCP, MT_SRC_TRIGGER, 7100, 7110, "192.0.2.10", 0, 5);
+	q.owner = "game";
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	q = req(MT_UDP, MT_SRC_TRIGGER, 7100, 7110, "192.0.2.10", 0, 5);
+	q.owner = "game";
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	q = req(MT_UDP, MT_SRC_PCP, 9000, 0, "192.0.2.10", 0, 5);
+	q.owner = "game";
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	mtable_foreach_owner(mt, MT_SRC_TRIGGER, "game", count_visit, &n);
+	CHECK_EQ(n, 2);
+	n = 0;
+	mtable_foreach_owner(mt, MT_SRC_TRIGGER, "other", count_visit, &n);
+	CHECK_EQ(n, 0);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
+int
+main(void)
+{
+	test_conflicts();
+	test_quota_policy();
+	test_expiry_order();
+	test_fw_failure();
+	test_owner();
+	test_scale();
+	return tu_done("test_mtable");
+}
