@@ -1,35 +1,1080 @@
-/* fw_nft.c - the nftables backend (next issue). */
+/*
+ * fw_nft.c - the nftables backend, written with libnftnl + libmnl.
+ *
+ * portgated owns one table (nft_table, family ip). The number of rules is
+ * fixed; every mapping is one element of a map, so adding the 100,000th
+ * mapping costs what the first did:
+ *
+ *   map dnat_port  { inet_proto . inet_service : ipv4_addr . inet_service; timeout }
+ *   map dnat_range { inet_proto . inet_service : ipv4_addr; interval, timeout }
+ *   chain prerouting (nat, dstnat):
+ *     iifname WAN dnat ip to meta l4proto . th dport map @dnat_port
+ *     iifname WAN dnat ip to meta l4proto . th dport map @dnat_range
+ *
+ * Each element carries its lease's remaining time as a kernel timeout, so
+ * ports close on time even if the daemon dies. The trigger sets and the
+ * forward chain that reports trigger traffic are built here too (see
+ * fw_nft_triggers below and src/trigger/nflog.c).
+ *
+ * Changes go to the kernel as one netlink batch per commit, one message per
+ * element with its own sequence number, so a kernel refusal maps back to
+ * the mapping that caused it. nf_tables batches are all-or-nothing: the
+ * refused messages are dropped and the rest is sent again.
+ *
+ * A second socket listens to nftables events; when someone else touches
+ * our table the daemon checks its rules are all there and rebuilds
+ * everything if not (nft flush ruleset, a firewall reload).
+ */
 #include "config.h"
 
-#include "fw/fw.h"
-#include "log.h"
+#include <errno.h>
+#include <event2/event.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 
-static int
-fw_nft_init(struct fw *fw)
+#include "conf.h"
+#include "fw/fw.h"
+#include "fw/fw_nft.h"
+#include "log.h"
+#include "mtable.h"
+#include "util.h"
+
+#define NFT_FAMILY		NFPROTO_IPV4
+#define NFT_RETRIES		4
+#define NFT_ELEMS_PER_MSG	256
+#define NFT_CHANGES_PER_BATCH	8192
+#define NFT_SOCKBUF		(32 * 1024 * 1024)
+#define NFT_VERIFY_DELAY_MS	100
+
+/* nft's data type ids, so that "nft list" prints our sets readably */
+#define TYPE_IPADDR		7
+#define TYPE_INET_PROTOCOL	12
+#define TYPE_INET_SERVICE	13
+#define TYPE_IFNAME		41
+#define TYPE_CONCAT2(a, b)	((a) << 6 | (b))
+#define TYPE_CONCAT3(a, b, c)	(((a) << 12) | ((b) << 6) | (c))
+
+struct nft_buf {
+	char	*p;
+	size_t	 len, cap;
+};
+
+struct fw_nft {
+	struct fw		*fw;
+	struct mnl_socket	*nl;
+	uint32_t		 portid;
+	uint32_t		 seq;
+	struct mnl_socket	*mon;
+	uint32_t		 mon_portid;
+	struct event		*mon_ev;
+	struct event		*verify_ev;
+	struct nft_buf		 buf;
+	unsigned		 nrules;	/* rules the table must hold */
+	struct fw_trig_port	*trig;		/* trigger ports, kept for rebuilds */
+	size_t			 ntrig;
+	uint64_t		 rebuilds;
+};
+
+/* ---- message buffer ---- */
+
+static char *
+nb_reserve(struct nft_buf *b, size_t need)
 {
-	(void)fw;
-	log_warnx("fw_nft: the nftables backend is not built yet; use firewall = none");
-	return -1;
+	char *p;
+	size_t cap;
+
+	if (b->len + need > b->cap) {
+		cap = b->cap ? b->cap : 65536;
+		while (b->len + need > cap)
+			cap *= 2;
+		if ((p = realloc(b->p, cap)) == NULL)
+			return NULL;
+		b->p = p;
+		b->cap = cap;
+	}
+	memset(b->p + b->len, 0, need);
+	return b->p + b->len;
+}
+
+static void
+nb_commit(struct nft_buf *b, struct nlmsghdr *nlh)
+{
+	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
 static int
-fw_nft_commit(struct fw *fw, const struct fw_change *c, size_t n, fw_fail_cb *cb, void *arg)
+nb_batch_begin(struct fw_nft *n)
 {
-	(void)fw; (void)c; (void)n; (void)cb; (void)arg;
-	return -1;
+	char *p;
+
+	n->buf.len = 0;
+	if ((p = nb_reserve(&n->buf, 256)) == NULL)
+		return -1;
+	nb_commit(&n->buf, nftnl_batch_begin(p, n->seq++));
+	return 0;
+}
+
+static int
+nb_batch_end(struct fw_nft *n)
+{
+	char *p;
+
+	if ((p = nb_reserve(&n->buf, 256)) == NULL)
+		return -1;
+	nb_commit(&n->buf, nftnl_batch_end(p, n->seq++));
+	return 0;
+}
+
+/* ---- sending and collecting errors ---- */
+
+struct nft_err {
+	uint32_t	seq;
+	int		err;
+};
+
+struct nft_result {
+	struct nft_err	*errs;
+	size_t		 n, cap;
+	int		 overflow;
+};
+
+static void
+nft_result_add(struct nft_result *r, uint32_t seq, int err)
+{
+	struct nft_err *e;
+
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 16;
+		if ((e = reallocarray(r->errs, r->cap, sizeof(*e))) == NULL) {
+			r->overflow = 1;
+			return;
+		}
+		r->errs = e;
+	}
+	r->errs[r->n].seq = seq;
+	r->errs[r->n].err = err;
+	r->n++;
+}
+
+/*
+ * Send the buffer (a batch) followed by a GETGEN request, then read until
+ * the GETGEN answer: every error the batch produced comes before it.
+ */
+static int
+nft_send(struct fw_nft *n, struct nft_result *res)
+{
+	char rbuf[MNL_SOCKET_BUFFER_SIZE * 4];
+	struct nlmsghdr *nlh;
+	struct nlmsgerr *e;
+	uint32_t gen_seq;
+	ssize_t len;
+	int left;
+
+	char gbuf[128];
+
+	/* a batch is one message to nfnetlink: the GETGEN marker goes separately */
+	if (mnl_socket_sendto(n->nl, n->buf.p, n->buf.len) < 0) {
+		log_warn("fw_nft: sending %zu bytes to the kernel", n->buf.len);
+		return -1;
+	}
+	gen_seq = n->seq++;
+	memset(gbuf, 0, sizeof(gbuf));
+	nlh = nftnl_nlmsg_build_hdr(gbuf, NFT_MSG_GETGEN, AF_UNSPEC, 0, gen_seq);
+	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0) {
+		log_warn("fw_nft: sending to the kernel");
+		return -1;
+	}
+	for (;;) {
+		if ((len = mnl_socket_recvfrom(n->nl, rbuf, sizeof(rbuf))) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("fw_nft: reading the kernel's answer");
+			return -1;
+		}
+		left = (int)len;
+		for (nlh = (struct nlmsghdr *)rbuf; mnl_nlmsg_ok(nlh, left);
+		    nlh = mnl_nlmsg_next(nlh, &left)) {
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				e = mnl_nlmsg_get_payload(nlh);
+				if (e->error != 0)
+					nft_result_add(res, nlh->nlmsg_seq, -e->error);
+				if (nlh->nlmsg_seq == gen_seq && e->error != 0)
+					return 0;
+				continue;
+			}
+			if (nlh->nlmsg_seq == gen_seq)
+				return 0;
+		}
+	}
+}
+
+/* ---- building objects ---- */
+
+static void
+nft_add_table(struct fw_nft *n, int type, uint16_t flags)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+	char *p = nb_reserve(&n->buf, 512);
+
+	if (t == NULL || p == NULL)
+		fatal("fw_nft: table");
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, n->fw->cfg->nft_table);
+	nlh = nftnl_nlmsg_build_hdr(p, (uint16_t)type, NFT_FAMILY, flags, n->seq++);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nb_commit(&n->buf, nlh);
+	nftnl_table_free(t);
+}
+
+struct nft_set_def {
+	const char	*name;
+	uint32_t	 id;
+	uint32_t	 flags;
+	uint32_t	 key_type, key_len;
+	uint32_t	 data_type, data_len;	/* 0 = plain set */
+	uint8_t		 fields[3];		/* concat field lengths, 0-terminated */
+	uint64_t	 timeout;		/* default timeout (dynamic sets) */
+	uint32_t	 size;
+};
+
+static const struct nft_set_def nft_sets[] = {
+	{ "dnat_port", 1, NFT_SET_MAP | NFT_SET_TIMEOUT,
+	    TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8,
+	    TYPE_CONCAT2(TYPE_IPADDR, TYPE_INET_SERVICE), 8, { 0 }, 0, 0 },
+	{ "dnat_range", 2, NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_INTERVAL | NFT_SET_CONCAT,
+	    TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8,
+	    TYPE_IPADDR, 4, { 1, 2, 0 }, 0, 0 },
+	{ "lan_ifs", 3, 0, TYPE_IFNAME, IFNAMSIZ, 0, 0, { 0 }, 0, 0 },
+	{ "trig_ports", 4, NFT_SET_INTERVAL | NFT_SET_CONCAT,
+	    TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8, 0, 0, { 1, 2, 0 }, 0, 0 },
+	{ "trig_open", 5, NFT_SET_INTERVAL | NFT_SET_CONCAT | NFT_SET_TIMEOUT,
+	    TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8, 0, 0, { 1, 2, 0 }, 0, 0 },
+	{ "trig_seen", 6, NFT_SET_EVAL | NFT_SET_TIMEOUT,
+	    TYPE_CONCAT3(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 12, 0, 0,
+	    { 0 }, FW_NFT_NOTIFY_MS, 65535 },
+	{ "trig_in_seen", 7, NFT_SET_EVAL | NFT_SET_TIMEOUT,
+	    TYPE_CONCAT3(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 12, 0, 0,
+	    { 0 }, FW_NFT_NOTIFY_MS, 65535 },
+};
+
+static void
+nft_add_set(struct fw_nft *n, const struct nft_set_def *d)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+	uint8_t fl[NFT_REG32_COUNT];
+	char *p = nb_reserve(&n->buf, 1024);
+	size_t nf;
+
+	if (s == NULL || p == NULL)
+		fatal("fw_nft: set");
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, d->name);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, d->id);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFT_FAMILY);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, d->flags);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, d->key_type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, d->key_len);
+	if (d->data_len) {
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, d->data_type);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, d->data_len);
+	}
+	for (nf = 0; nf < 3 && d->fields[nf]; nf++)
+		fl[nf] = d->fields[nf];
+	if (nf > 0)
+		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, fl, (uint32_t)nf);
+	if (d->timeout)
+		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, d->timeout);
+	if (d->size)
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, d->size);
+	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWSET, NFT_FAMILY, NLM_F_CREATE, n->seq++);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nb_commit(&n->buf, nlh);
+	nftnl_set_free(s);
+}
+
+static void
+nft_add_chain(struct fw_nft *n, const char *name, const char *type, int hook, int prio)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh;
+	char *p = nb_reserve(&n->buf, 1024);
+
+	if (c == NULL || p == NULL)
+		fatal("fw_nft: chain");
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, n->fw->cfg->nft_table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	if (type != NULL) {
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, (uint32_t)hook);
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	}
+	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWCHAIN, NFT_FAMILY, NLM_F_CREATE, n->seq++);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nb_commit(&n->buf, nlh);
+	nftnl_chain_free(c);
+}
+
+/* ---- rule expressions ---- */
+
+static struct nftnl_expr *
+ex(struct nftnl_rule *r, const char *name)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+
+	if (e == NULL)
+		fatal("fw_nft: expression %s", name);
+	nftnl_rule_add_expr(r, e);
+	return e;
+}
+
+static void
+ex_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = ex(r, "meta");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+}
+
+static void
+ex_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = ex(r, "cmp");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set_data(e, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+static void
+ex_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
+{
+	struct nftnl_expr *e = ex(r, "payload");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+}
+
+static void
+ex_lookup(struct nftnl_rule *r, const struct nft_set_def *s, int with_data)
+{
+	struct nftnl_expr *e = ex(r, "lookup");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	if (with_data)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, s->name);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, s->id);
+}
+
+static void
+ex_iifname(struct nftnl_rule *r, const char *ifname)
+{
+	char name[IFNAMSIZ];
+
+	memset(name, 0, sizeof(name));
+	strncpy(name, ifname, sizeof(name) - 1);
+	ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
+	ex_cmp(r, NFT_CMP_EQ, name, sizeof(name));
+}
+
+/* reg1 = l4proto . th dport (two 32-bit words) */
+static void
+ex_proto_dport(struct nftnl_rule *r)
+{
+	ex_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+	ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+}
+
+/* reg1 = ip saddr/daddr . l4proto . th dport (three 32-bit words) */
+static void
+ex_addr_proto_dport(struct nftnl_rule *r, uint32_t addr_off)
+{
+	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, addr_off, 4, NFT_REG_1);
+	ex_meta(r, NFT_META_L4PROTO, NFT_REG32_01);
+	ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_02);
+}
+
+static void
+ex_dnat(struct nftnl_rule *r, int with_port)
+{
+	struct nftnl_expr *e = ex(r, "nat");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+	if (with_port)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG32_01);
+}
+
+static void
+ex_verdict(struct nftnl_rule *r, int verdict, const char *chain)
+{
+	struct nftnl_expr *e = ex(r, "immediate");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+	if (chain != NULL)
+		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+}
+
+static void
+ex_dynset_add(struct nftnl_rule *r, const struct nft_set_def *s)
+{
+	struct nftnl_expr *e = ex(r, "dynset");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_ADD);
+	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, s->name);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, s->id);
+}
+
+static void
+ex_log(struct nftnl_rule *r, const char *prefix, uint16_t group)
+{
+	struct nftnl_expr *e = ex(r, "log");
+
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, prefix);
+	nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, group);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_SNAPLEN, 96);
+}
+
+static void
+ex_ct_new(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = ex(r, "ct");
+	uint32_t mask = 8, zero = 0;	/* NF_CT_STATE_BIT(IP_CT_NEW) */
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	e = ex(r, "bitwise");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+	ex_cmp(r, NFT_CMP_NEQ, &zero, 4);
+}
+
+static const struct nft_set_def *
+nft_set(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < PG_NELEM(nft_sets); i++)
+		if (strcmp(nft_sets[i].name, name) == 0)
+			return &nft_sets[i];
+	fatalx("fw_nft: no set %s", name);
+}
+
+static struct nftnl_rule *
+nft_rule_new(struct fw_nft *n, const char *chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (r == NULL)
+		fatal("fw_nft: rule");
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, n->fw->cfg->nft_table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFT_FAMILY);
+	return r;
+}
+
+static void
+nft_rule_emit(struct fw_nft *n, struct nftnl_rule *r)
+{
+	struct nlmsghdr *nlh;
+	char *p = nb_reserve(&n->buf, 4096);
+
+	if (p == NULL)
+		fatal("fw_nft: rule buffer");
+	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWRULE, NFT_FAMILY,
+	    NLM_F_CREATE | NLM_F_APPEND, n->seq++);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nb_commit(&n->buf, nlh);
+	nftnl_rule_free(r);
+	n->nrules++;
+}
+
+/* prerouting: iifname WAN dnat ip to l4proto . dport map @dnat_port / @dnat_range */
+static void
+nft_rules_dnat(struct fw_nft *n)
+{
+	struct nftnl_rule *r;
+	int range;
+
+	for (range = 0; range < 2; range++) {
+		r = nft_rule_new(n, "prerouting");
+		ex_iifname(r, n->fw->cfg->wan_interface);
+		ex_proto_dport(r);
+		ex_lookup(r, nft_set(range ? "dnat_range" : "dnat_port"), 1);
+		ex_dnat(r, !range);
+		nft_rule_emit(n, r);
+	}
+}
+
+/*
+ * forward: report trigger traffic, at most once per FW_NFT_NOTIFY_MS per
+ * (host, proto, port): the *_seen sets are the kernel-side rate limit.
+ *   iifname @lan_ifs l4proto . dport @trig_ports jump trig_out
+ *   ct state new iifname WAN l4proto . dport @trig_open jump trig_in
+ *   trig_out: ip saddr . l4proto . dport @trig_seen return
+ *             add @trig_seen { ip saddr . l4proto . dport } log group G prefix "pgo"
+ *   trig_in:  the same with ip daddr, @trig_in_seen and prefix "pgi"
+ */
+static void
+nft_rules_trigger(struct fw_nft *n)
+{
+	static const struct {
+		const char *chain, *seen, *prefix;
+		uint32_t addr_off;
+	} sub[2] = {
+		{ "trig_out", "trig_seen", FW_NFT_PREFIX_OUT, 12 },
+		{ "trig_in", "trig_in_seen", FW_NFT_PREFIX_IN, 16 },
+	};
+	struct nftnl_rule *r;
+	int i;
+
+	r = nft_rule_new(n, "forward");
+	ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
+	ex_lookup(r, nft_set("lan_ifs"), 0);
+	ex_proto_dport(r);
+	ex_lookup(r, nft_set("trig_ports"), 0);
+	ex_verdict(r, NFT_JUMP, "trig_out");
+	nft_rule_emit(n, r);
+	r = nft_rule_new(n, "forward");
+	ex_ct_new(r);
+	ex_iifname(r, n->fw->cfg->wan_interface);
+	ex_proto_dport(r);
+	ex_lookup(r, nft_set("trig_open"), 0);
+	ex_verdict(r, NFT_JUMP, "trig_in");
+	nft_rule_emit(n, r);
+	for (i = 0; i < 2; i++) {
+		r = nft_rule_new(n, sub[i].chain);
+		ex_addr_proto_dport(r, sub[i].addr_off);
+		ex_lookup(r, nft_set(sub[i].seen), 0);
+		ex_verdict(r, NFT_RETURN, NULL);
+		nft_rule_emit(n, r);
+		r = nft_rule_new(n, sub[i].chain);
+		ex_addr_proto_dport(r, sub[i].addr_off);
+		ex_dynset_add(r, nft_set(sub[i].seen));
+		ex_log(r, sub[i].prefix, (uint16_t)n->fw->cfg->nflog_group);
+		nft_rule_emit(n, r);
+	}
+}
+
+/* ---- elements ---- */
+
+struct nft_elem {
+	uint8_t		key[8];		/* l4proto . port, 32-bit aligned */
+	uint8_t		key_end[8];
+	uint8_t		data[8];
+	uint32_t	data_len;
+	int		has_end;
+	uint64_t	timeout;
+};
+
+static void
+nft_key_proto_port(uint8_t *k, int proto, uint16_t port)
+{
+	k[0] = proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+	k[4] = (uint8_t)(port >> 8);
+	k[5] = (uint8_t)port;
+}
+
+static const char *
+nft_item_elem(const struct fw_item *it, struct nft_elem *el)
+{
+	memset(el, 0, sizeof(*el));
+	nft_key_proto_port(el->key, it->proto, it->ext_port);
+	memcpy(el->data, &it->int_addr.s6_addr[12], 4);
+	el->timeout = it->timeout_ms;
+	if (it->ext_port_end != it->ext_port || it->source == MT_SRC_TRIGGER) {
+		el->has_end = 1;
+		nft_key_proto_port(el->key_end, it->proto, it->ext_port_end);
+		el->data_len = 4;
+		return "dnat_range";
+	}
+	el->data[4] = (uint8_t)(it->int_port >> 8);
+	el->data[5] = (uint8_t)it->int_port;
+	el->data_len = 8;
+	return "dnat_port";
+}
+
+static struct nftnl_set_elem *
+nft_elem_alloc(const struct nft_elem *el, int with_data, int with_timeout)
+{
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+	if (e == NULL)
+		return NULL;
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, el->key, 8);
+	if (el->has_end)
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, el->key_end, 8);
+	if (with_data && el->data_len)
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, el->data, el->data_len);
+	if (with_timeout && el->timeout)
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, el->timeout);
+	return e;
+}
+
+/* One NEWSETELEM/DELSETELEM message carrying elems[0..n). */
+static int
+nft_emit_elems(struct fw_nft *n, const char *set, int del, const struct nft_elem *els,
+    size_t cnt, int with_data)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elem *e;
+	struct nlmsghdr *nlh;
+	char *p;
+	size_t i;
+
+	if (s == NULL || (p = nb_reserve(&n->buf, 512 + cnt * 128)) == NULL) {
+		nftnl_set_free(s);
+		return -1;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	for (i = 0; i < cnt; i++) {
+		if ((e = nft_elem_alloc(&els[i], with_data && !del, !del)) == NULL) {
+			nftnl_set_free(s);
+			return -1;
+		}
+		nftnl_set_elem_add(s, e);
+	}
+	nlh = nftnl_nlmsg_build_hdr(p, del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
+	    NFT_FAMILY, del ? 0 : NLM_F_CREATE | NLM_F_EXCL, n->seq++);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nb_commit(&n->buf, nlh);
+	nftnl_set_free(s);
+	return 0;
+}
+
+/* Messages for one change; returns how many (a trigger range also updates trig_open). */
+static int
+nft_emit_change(struct fw_nft *n, const struct fw_change *c)
+{
+	struct nft_elem el;
+	const char *set = nft_item_elem(&c->item, &el);
+	int del = c->op == FW_DEL;
+
+	if (nft_emit_elems(n, set, del, &el, 1, 1) == -1)
+		return -1;
+	if (c->item.source != MT_SRC_TRIGGER)
+		return 1;
+	if (nft_emit_elems(n, "trig_open", del, &el, 1, 0) == -1)
+		return -1;
+	return 2;
+}
+
+/* ---- commit ---- */
+
+static int
+nft_seq_index(const uint32_t *first_seq, size_t n, uint32_t seq)
+{
+	size_t lo = 0, hi = n;
+
+	/* first_seq is increasing: find the change whose messages hold seq */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (first_seq[mid] <= seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo == 0 ? -1 : (int)(lo - 1);
+}
+
+/* Send changes[live] as one batch; mark refused ones in err[]. 1 if all landed. */
+static int
+nft_try_batch(struct fw_nft *n, const struct fw_change *c, size_t cnt, const char *live,
+    int *err, uint32_t *first_seq)
+{
+	struct nft_result res = { NULL, 0, 0, 0 };
+	size_t i;
+	int idx, ok = 1;
+
+	if (nb_batch_begin(n) == -1)
+		return -1;
+	for (i = 0; i < cnt; i++) {
+		first_seq[i] = n->seq;
+		if (live[i] && nft_emit_change(n, &c[i]) == -1)
+			return -1;
+	}
+	if (nb_batch_end(n) == -1 || nft_send(n, &res) == -1) {
+		free(res.errs);
+		return -1;
+	}
+	for (i = 0; i < res.n; i++) {
+		if ((idx = nft_seq_index(first_seq, cnt, res.errs[i].seq)) < 0 || !live[idx])
+			continue;
+		err[idx] = res.errs[i].err;
+		ok = 0;
+	}
+	free(res.errs);
+	return ok || res.overflow ? ok : 0;
+}
+
+static int
+nft_commit_chunk(struct fw_nft *n, const struct fw_change *c, size_t cnt, fw_fail_cb *cb,
+    void *arg)
+{
+	char *live = malloc(cnt);
+	int *err = calloc(cnt, sizeof(*err)), rc = -1, attempt;
+	uint32_t *first_seq = calloc(cnt, sizeof(*first_seq));
+	size_t i;
+
+	if (live == NULL || err == NULL || first_seq == NULL)
+		goto out;
+	memset(live, 1, cnt);
+	for (attempt = 0; attempt < NFT_RETRIES; attempt++) {
+		if ((rc = nft_try_batch(n, c, cnt, live, err, first_seq)) != 0)
+			break;
+		/* the kernel aborted the batch: drop what it refused, send the rest again */
+		for (i = 0; i < cnt; i++)
+			if (err[i] != 0 && live[i]) {
+				live[i] = 0;
+				if (cb != NULL)
+					cb(arg, &c[i], err[i]);
+			}
+	}
+	if (rc == 0)
+		log_warnx("fw_nft: batch still refused after %d attempts", NFT_RETRIES);
+	rc = rc == 1 ? 0 : -1;
+out:
+	free(live);
+	free(err);
+	free(first_seq);
+	return rc;
+}
+
+static int
+fw_nft_commit(struct fw *fw, const struct fw_change *c, size_t cnt, fw_fail_cb *cb, void *arg)
+{
+	struct fw_nft *n = fw->priv;
+	size_t off, chunk;
+	int rc = 0;
+
+	for (off = 0; off < cnt; off += chunk) {
+		chunk = cnt - off < NFT_CHANGES_PER_BATCH ? cnt - off : NFT_CHANGES_PER_BATCH;
+		if (nft_commit_chunk(n, c + off, chunk, cb, arg) == -1)
+			rc = -1;
+	}
+	return rc;
+}
+
+/* ---- building the table ---- */
+
+/* The LAN interfaces, for the trigger rule's iifname @lan_ifs. */
+static void
+nft_emit_lan_ifs(struct fw_nft *n)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elem *e;
+	struct nlmsghdr *nlh;
+	char *p = nb_reserve(&n->buf, 2048);
+	char name[IFNAMSIZ];
+	size_t i;
+
+	if (s == NULL || p == NULL)
+		fatal("fw_nft: lan_ifs");
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, "lan_ifs");
+	nftnl_set_set_u32(s, NFTNL_SET_ID, nft_set("lan_ifs")->id);
+	for (i = 0; i < n->fw->cfg->nlan; i++) {
+		memset(name, 0, sizeof(name));
+		strncpy(name, n->fw->cfg->lan_interface[i], sizeof(name) - 1);
+		if ((e = nftnl_set_elem_alloc()) == NULL)
+			fatal("fw_nft: lan_ifs element");
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, name, sizeof(name));
+		nftnl_set_elem_add(s, e);
+	}
+	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWSETELEM, NFT_FAMILY, NLM_F_CREATE, n->seq++);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nb_commit(&n->buf, nlh);
+	nftnl_set_free(s);
+}
+
+static void
+nft_emit_trig_ports(struct fw_nft *n)
+{
+	struct nft_elem el;
+	size_t i;
+
+	for (i = 0; i < n->ntrig; i++) {
+		memset(&el, 0, sizeof(el));
+		el.has_end = 1;
+		nft_key_proto_port(el.key, n->trig[i].proto, n->trig[i].lo);
+		nft_key_proto_port(el.key_end, n->trig[i].proto, n->trig[i].hi);
+		nft_emit_elems(n, "trig_ports", 0, &el, 1, 0);
+	}
+}
+
+/* One batch: replace the table with an empty one holding sets, chains and rules. */
+static int
+nft_build_skeleton(struct fw_nft *n)
+{
+	struct nft_result res = { NULL, 0, 0, 0 };
+	size_t i;
+	int rc;
+
+	if (nb_batch_begin(n) == -1)
+		return -1;
+	nft_add_table(n, NFT_MSG_NEWTABLE, NLM_F_CREATE);	/* so the delete cannot fail */
+	nft_add_table(n, NFT_MSG_DELTABLE, 0);
+	nft_add_table(n, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	for (i = 0; i < PG_NELEM(nft_sets); i++)
+		nft_add_set(n, &nft_sets[i]);
+	nft_add_chain(n, "prerouting", "nat", NF_INET_PRE_ROUTING, -100);
+	nft_add_chain(n, "forward", "filter", NF_INET_FORWARD, 0);
+	nft_add_chain(n, "trig_out", NULL, 0, 0);
+	nft_add_chain(n, "trig_in", NULL, 0, 0);
+	n->nrules = 0;
+	nft_rules_dnat(n);
+	nft_rules_trigger(n);
+	nft_emit_lan_ifs(n);
+	nft_emit_trig_ports(n);
+	if (nb_batch_end(n) == -1 || nft_send(n, &res) == -1) {
+		free(res.errs);
+		return -1;
+	}
+	rc = res.n == 0 ? 0 : -1;
+	if (rc == -1)
+		log_warnx("fw_nft: the kernel refused portgate's table %s: %s",
+		    n->fw->cfg->nft_table, strerror(res.errs[0].err));
+	free(res.errs);
+	return rc;
 }
 
 static int
 fw_nft_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 {
-	(void)fw; (void)it; (void)arg;
-	return -1;
+	struct fw_nft *n = fw->priv;
+	struct fw_change *c = NULL, *nc;
+	size_t cnt = 0, cap = 0;
+	int rc;
+
+	if (nft_build_skeleton(n) == -1)
+		return -1;
+	for (;;) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 1024;
+			if ((nc = reallocarray(c, cap, sizeof(*c))) == NULL) {
+				free(c);
+				return -1;
+			}
+			c = nc;
+		}
+		c[cnt].op = FW_ADD;
+		if (!it(arg, &c[cnt].item))
+			break;
+		cnt++;
+	}
+	rc = fw_nft_commit(fw, c, cnt, NULL, NULL);
+	free(c);
+	n->rebuilds++;
+	log_info("fw_nft: table %s built with %zu mappings", fw->cfg->nft_table, cnt);
+	return rc;
+}
+
+/* ---- watching for someone else removing our table ---- */
+
+static int
+nft_count_rules_cb(const struct nlmsghdr *nlh, void *data)
+{
+	(void)nlh;
+	(*(unsigned *)data)++;
+	return MNL_CB_OK;
+}
+
+/* Number of rules in our table, or 0 if the table is gone. */
+static unsigned
+nft_count_rules(struct fw_nft *n)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nlmsghdr *nlh;
+	unsigned count = 0;
+	uint32_t seq = n->seq++;
+	ssize_t len;
+	int rc;
+
+	if (r == NULL)
+		return 0;
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFT_FAMILY, NLM_F_DUMP, seq);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, n->fw->cfg->nft_table);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
+		return 0;
+	while ((len = mnl_socket_recvfrom(n->nl, buf, sizeof(buf))) > 0) {
+		rc = mnl_cb_run(buf, (size_t)len, seq, n->portid, nft_count_rules_cb, &count);
+		if (rc <= 0)
+			break;
+	}
+	return count;
+}
+
+static void
+nft_verify_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct fw_nft *n = arg;
+	unsigned have;
+
+	(void)fd;
+	(void)ev;
+	if ((have = nft_count_rules(n)) == n->nrules)
+		return;
+	log_warnx("fw_nft: table %s has %u of its %u rules (flushed or deleted by someone else)",
+	    n->fw->cfg->nft_table, have, n->nrules);
+	if (n->fw->lost != NULL)
+		n->fw->lost(n->fw->lost_arg);
+}
+
+static void
+nft_schedule_verify(struct fw_nft *n)
+{
+	struct timeval tv = { 0, NFT_VERIFY_DELAY_MS * 1000 };
+
+	if (!evtimer_pending(n->verify_ev, NULL))
+		evtimer_add(n->verify_ev, &tv);
+}
+
+static void
+nft_mon_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct fw_nft *n = arg;
+	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
+	struct nlmsghdr *nlh;
+	ssize_t len;
+	int left, foreign = 0;
+
+	(void)fd;
+	(void)ev;
+	while ((len = recv(mnl_socket_get_fd(n->mon), buf, sizeof(buf), MSG_DONTWAIT)) != 0) {
+		if (len < 0) {
+			if (errno == ENOBUFS)	/* lost events: check rather than guess */
+				foreign = 1;
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno != EINTR)
+				break;
+			continue;
+		}
+		left = (int)len;
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		    nlh = mnl_nlmsg_next(nlh, &left))
+			if (nlh->nlmsg_pid != n->portid)
+				foreign = 1;
+	}
+	if (foreign)
+		nft_schedule_verify(n);
+}
+
+static int
+nft_open_monitor(struct fw_nft *n)
+{
+	int bufsz = NFT_SOCKBUF;
+
+	if ((n->mon = mnl_socket_open(NETLINK_NETFILTER)) == NULL ||
+	    mnl_socket_bind(n->mon, 1 << (NFNLGRP_NFTABLES - 1), MNL_SOCKET_AUTOPID) < 0) {
+		log_warn("fw_nft: cannot listen to nftables events");
+		return -1;
+	}
+	setsockopt(mnl_socket_get_fd(n->mon), SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
+	n->mon_ev = event_new(n->fw->base, mnl_socket_get_fd(n->mon), EV_READ | EV_PERSIST,
+	    nft_mon_cb, n);
+	n->verify_ev = evtimer_new(n->fw->base, nft_verify_cb, n);
+	if (n->mon_ev == NULL || n->verify_ev == NULL || event_add(n->mon_ev, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+fw_nft_init(struct fw *fw)
+{
+	struct fw_nft *n = xcalloc(1, sizeof(*n));
+	int bufsz = NFT_SOCKBUF;
+
+	fw->priv = n;
+	n->fw = fw;
+	n->seq = (uint32_t)time(NULL);
+	if ((n->nl = mnl_socket_open(NETLINK_NETFILTER)) == NULL ||
+	    mnl_socket_bind(n->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		log_warn("fw_nft: cannot open a netfilter netlink socket (root needed)");
+		return -1;
+	}
+	n->portid = mnl_socket_get_portid(n->nl);
+	setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz));
+	setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
+	if (nft_build_skeleton(n) == -1)
+		return -1;
+	if (fw->base != NULL && nft_open_monitor(n) == -1)
+		return -1;
+	log_info("fw_nft: table ip %s ready (%u rules)", fw->cfg->nft_table, n->nrules);
+	return 0;
 }
 
 static void
 fw_nft_shutdown(struct fw *fw)
 {
-	(void)fw;
+	struct fw_nft *n = fw->priv;
+	struct nft_result res = { NULL, 0, 0, 0 };
+
+	if (n == NULL)
+		return;
+	if (n->mon_ev)
+		event_free(n->mon_ev);
+	if (n->verify_ev)
+		event_free(n->verify_ev);
+	if (n->mon)
+		mnl_socket_close(n->mon);
+	if (n->nl != NULL && !fw->cfg->nft_keep_table && nb_batch_begin(n) == 0) {
+		nft_add_table(n, NFT_MSG_DELTABLE, 0);
+		if (nb_batch_end(n) == 0 && nft_send(n, &res) == 0 && res.n == 0)
+			log_info("fw_nft: table %s removed", fw->cfg->nft_table);
+		free(res.errs);
+	}
+	if (n->nl)
+		mnl_socket_close(n->nl);
+	free(n->buf.p);
+	free(n->trig);
+	free(n);
+	fw->priv = NULL;
+}
+
+int
+fw_nft_set_trigger_ports(struct fw *fw, const struct fw_trig_port *p, size_t cnt)
+{
+	struct fw_nft *n = fw->priv;
+	struct fw_trig_port *np = NULL;
+
+	if (fw->ops != &fw_nft_ops || n == NULL)
+		return 0;
+	if (cnt > 0 && (np = reallocarray(NULL, cnt, sizeof(*np))) == NULL)
+		return -1;
+	if (cnt > 0)
+		memcpy(np, p, cnt * sizeof(*np));
+	free(n->trig);
+	n->trig = np;
+	n->ntrig = cnt;
+	return 0;
 }
 
 const struct fw_ops fw_nft_ops = {

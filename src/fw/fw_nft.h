@@ -1,0 +1,24 @@
+/* fw_nft.h - nftables backend extras: trigger ports and the NFLOG contract. */
+#ifndef PG_FW_NFT_H
+#define PG_FW_NFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct fw;
+
+/* How often at most the kernel reports one (host, proto, port) of trigger traffic. */
+#define FW_NFT_NOTIFY_MS	1000
+/* NFLOG prefixes: outbound trigger traffic, new inbound connections on open ports. */
+#define FW_NFT_PREFIX_OUT	"pgo"
+#define FW_NFT_PREFIX_IN	"pgi"
+
+struct fw_trig_port {
+	uint8_t		proto;		/* MT_TCP / MT_UDP */
+	uint16_t	lo, hi;
+};
+
+/* Remember the trigger ports; they reach the kernel with the next resync. */
+int fw_nft_set_trigger_ports(struct fw *, const struct fw_trig_port *, size_t);
+
+#endif

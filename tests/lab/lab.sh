@@ -1,0 +1,145 @@
+# lab.sh - a lab network in namespaces, for integration tests and the demo (sourced).
+#
+#   host A 192.0.2.10 --+
+#                       +-- br-lan 192.0.2.1 [gateway] wan0 198.51.100.1 --- 198.51.100.100 WAN peer
+#   host B 192.0.2.11 --+
+#
+# Namespaces are named after $LAB (default pg<pid>) so runs never collide;
+# lab_down removes them and is installed as an EXIT trap by lab_up.
+# Only documentation addresses are used; nothing leaves the namespaces.
+
+LAB=${LAB:-pg$$}
+GW=$LAB-gw
+WAN=$LAB-wan
+HA=$LAB-a
+HB=$LAB-b
+GW_LAN_IP=192.0.2.1
+GW_WAN_IP=198.51.100.1
+WAN_IP=198.51.100.100
+A_IP=192.0.2.10
+B_IP=192.0.2.11
+
+in_gw() { ip netns exec "$GW" "$@"; }
+in_wan() { ip netns exec "$WAN" "$@"; }
+in_a() { ip netns exec "$HA" "$@"; }
+in_b() { ip netns exec "$HB" "$@"; }
+
+lab_can_run() {
+	[ "$(id -u)" -eq 0 ] || return 1
+	command -v nft >/dev/null && command -v socat >/dev/null || return 1
+	ip netns add "$LAB-probe" 2>/dev/null || return 1
+	ip netns exec "$LAB-probe" nft add table ip probe 2>/dev/null
+	local rc=$?
+	ip netns del "$LAB-probe"
+	return $rc
+}
+
+lab_down() {
+	local ns pids
+	for ns in "$HA" "$HB" "$WAN" "$GW"; do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[ -n "$pids" ] && kill $pids 2>/dev/null
+	done
+	sleep 0.1
+	for ns in "$HA" "$HB" "$WAN" "$GW"; do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[ -n "$pids" ] && kill -9 $pids 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	[ -n "$LAB_DIR" ] && rm -rf "$LAB_DIR"
+	return 0
+}
+
+# _lan_host NS IFNAME IP: a LAN host plugged into br-lan
+_lan_host() {
+	ip netns add "$1"
+	ip link add "$2" netns "$GW" type veth peer name eth0 netns "$1"
+	in_gw ip link set "$2" master br-lan up
+	ip netns exec "$1" ip addr add "$3/24" dev eth0
+	ip netns exec "$1" ip link set eth0 up
+	ip netns exec "$1" ip link set lo up
+	ip netns exec "$1" ip route add default via $GW_LAN_IP
+}
+
+lab_up() {
+	trap lab_down EXIT
+	LAB_DIR=$(mktemp -d "/tmp/portgate-$LAB.XXXXXX")
+	ip netns add "$GW"
+	ip netns add "$WAN"
+	in_gw ip link set lo up
+	in_gw ip link add br-lan type bridge
+	in_gw ip addr add $GW_LAN_IP/24 dev br-lan
+	in_gw ip link set br-lan up
+	ip link add wan0 netns "$GW" type veth peer name eth0 netns "$WAN"
+	in_gw ip addr add $GW_WAN_IP/24 dev wan0
+	in_gw ip link set wan0 up
+	in_wan ip addr add $WAN_IP/24 dev eth0
+	in_wan ip link set eth0 up
+	in_wan ip link set lo up
+	_lan_host "$HA" veth-a $A_IP
+	_lan_host "$HB" veth-b $B_IP
+	in_gw sysctl -qw net.ipv4.ip_forward=1
+	# outbound masquerade: the lab's own table, not portgate's
+	in_gw nft add table ip lab
+	in_gw nft add chain ip lab post '{ type nat hook postrouting priority srcnat; }'
+	in_gw nft add rule ip lab post oifname wan0 masquerade
+	# the WAN peer has no route to the LAN: only DNAT'ed traffic reaches it
+}
+
+# lab_conf FILE [extra lines...]: a portgated config for the lab gateway
+lab_conf() {
+	local f=$1; shift
+	{
+		echo "wan_interface = wan0"
+		echo "lan_interface = br-lan"
+		echo "firewall = nftables"
+		echo "state_file = $LAB_DIR/state"
+		echo "control_socket = $LAB_DIR/sock"
+		echo "nft_table = portgate"
+		for l in "$@"; do echo "$l"; done
+	} > "$f"
+}
+
+# lab_start_daemon CONF: start portgated in the gateway; sets PG_PID
+lab_start_daemon() {
+	in_gw "$PORTGATED" -d -v -f "$1" 2>>"$LAB_DIR/daemon.log" &
+	PG_PID=$!
+	local n=50
+	while [ $n -gt 0 ]; do
+		"$PORTGATECTL" -s "$LAB_DIR/sock" status >/dev/null 2>&1 && return 0
+		kill -0 $PG_PID 2>/dev/null || break
+		sleep 0.1; n=$((n - 1))
+	done
+	echo "portgated did not start:"; tail -20 "$LAB_DIR/daemon.log"
+	return 1
+}
+
+lab_stop_daemon() {
+	[ -n "$PG_PID" ] || return 0
+	kill -TERM "$PG_PID" 2>/dev/null
+	wait "$PG_PID" 2>/dev/null
+	PG_PID=
+}
+
+pgctl() { "$PORTGATECTL" -s "$LAB_DIR/sock" "$@"; }
+
+# listen NS PROTO PORT REPLY: a one-line server answering REPLY, in the background
+listen() {
+	local ns=$1 proto=$2 port=$3 reply=$4
+	if [ "$proto" = tcp ]; then
+		ip netns exec "$ns" socat -T 5 TCP-LISTEN:$port,reuseaddr,fork SYSTEM:"echo $reply" &
+	else
+		ip netns exec "$ns" socat -T 5 UDP-RECVFROM:$port,reuseaddr,fork SYSTEM:"echo $reply" &
+	fi
+	sleep 0.2
+}
+
+# connect NS PROTO HOST PORT: print what the server answers (empty if unreachable)
+connect() {
+	local ns=$1 proto=$2 host=$3 port=$4
+	if [ "$proto" = tcp ]; then
+		echo hi | timeout 3 ip netns exec "$ns" socat -T 1 - TCP:$host:$port,connect-timeout=1 2>/dev/null
+	else
+		echo hi | timeout 3 ip netns exec "$ns" socat -T 1 - UDP:$host:$port 2>/dev/null
+	fi
+}
