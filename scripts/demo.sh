@@ -1,19 +1,39 @@
 #!/bin/bash
-# demo.sh - build portgated and show it working: a forward added with
-# portgatectl, listed, and its lease expiring (firewall = none: no root needed).
+# demo.sh - build portgated, run it on a namespace lab (LAN hosts, gateway,
+# WAN peer), add a forward with portgatectl and prove a WAN->LAN connection
+# through it; show portgatectl list and the kernel's table. Needs root.
 set -e
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh
-dir=$(mktemp -d /tmp/portgate-demo.XXXXXX)
-trap 'kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
-printf 'firewall = none\nstate_file = %s/state\ncontrol_socket = %s/sock\n' "$dir" "$dir" > "$dir/pg.conf"
-src/portgated -d -f "$dir/pg.conf" & pid=$!
-for i in $(seq 50); do [ -S "$dir/sock" ] && break; sleep 0.1; done
-ctl() { echo "\$ portgatectl $*"; src/portgatectl -s "$dir/sock" "$@"; }
-ctl forward add tcp 8080 192.0.2.10:80 --desc "web server"
-ctl forward add udp 27000-27030 192.0.2.11 --lease 3 --desc game
-ctl list
-ctl status
-echo "(waiting 4 s for the game lease to end)"; sleep 4
-ctl list
+set +e
+top_builddir=$PWD top_srcdir=$PWD
+. tests/integ/lib.sh
+. tests/lab/lab.sh
+lab_can_run || { echo "demo.sh: needs root and network namespaces"; exit 1; }
+lab_up
+lab_conf "$LAB_DIR/pg.conf" "trigger = game tcp:7000 open tcp:7100-7110,udp:7100-7110 idle 10"
+lab_start_daemon "$LAB_DIR/pg.conf" || exit 1
+say() { printf '\n== %s\n' "$*"; }
+run() { echo "\$ $*"; "$@"; }
+say "lab: LAN $A_IP (A), $B_IP (B) -- gateway $GW_LAN_IP/$GW_WAN_IP -- WAN peer $WAN_IP"
+listen "$HA" tcp 80 "hello from LAN host A ($A_IP:80)"
+say "before any forward, the WAN peer connects to $GW_WAN_IP:8080"
+out=$(connect "$WAN" tcp $GW_WAN_IP 8080); echo "${out:-(no answer: refused)}"
+say "add a forward"
+run "$PORTGATECTL" -s "$LAB_DIR/sock" forward add tcp 8080 $A_IP:80 --desc "web server"
+say "the WAN peer connects to $GW_WAN_IP:8080 again"
+connect "$WAN" tcp $GW_WAN_IP 8080
+say "port triggering: host B connects out to the WAN peer's tcp 7000"
+in_wan socat -T 2 TCP-LISTEN:7000,reuseaddr,fork SYSTEM:"echo irc" >/dev/null 2>&1 &
+sleep 0.2
+connect "$HB" tcp $WAN_IP 7000 >/dev/null
+listen "$HB" tcp 7105 "hello from LAN host B ($B_IP:7105), opened by the trigger"
+sleep 0.3
+connect "$WAN" tcp $GW_WAN_IP 7105
+say "portgatectl list"
+run "$PORTGATECTL" -s "$LAB_DIR/sock" list
+run "$PORTGATECTL" -s "$LAB_DIR/sock" trigger list
+say "the kernel's table (nft list table ip portgate)"
+in_gw nft list table ip portgate
+lab_stop_daemon

@@ -102,7 +102,7 @@ lab_conf() {
 
 # lab_start_daemon CONF: start portgated in the gateway; sets PG_PID
 lab_start_daemon() {
-	in_gw "$PORTGATED" -d -v -f "$1" 2>>"$LAB_DIR/daemon.log" &
+	ip netns exec "$GW" "$PORTGATED" -d -v -f "$1" 2>>"$LAB_DIR/daemon.log" &
 	PG_PID=$!
 	local n=50
 	while [ $n -gt 0 ]; do
