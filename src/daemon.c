@@ -122,10 +122,10 @@ pg_fw_lost(void *arg)
 void
 pg_fw_rules_changed(struct pg_ctx *ctx)
 {
+	if (ctx->trig != NULL)		/* trigger ports first: the resync installs them */
+		trig_nflog_sync_rules(ctx->nflog, ctx->fw, ctx->trig);
 	if (mtable_resync(ctx->mt) == -1)
 		log_warnx("firewall: resync failed");
-	if (ctx->trig != NULL)
-		trig_nflog_sync_rules(ctx->nflog, ctx->fw, ctx->trig);
 }
 
 static void
