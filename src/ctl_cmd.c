@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "fw/fw.h"
 #include "mtable.h"
+#include "trigger/nflog.h"
 #include "trigger/trigger.h"
 #include "util.h"
 
@@ -137,6 +138,8 @@ cmd_status(struct ctl_req *r, int argc, char **argv)
 		evbuffer_add_printf(r->data, "| source %s %zu\n", mt_source_name(s),
 		    mtable_count_source(ctx->mt, s));
 	evbuffer_add_printf(r->data, "| trigger_rules %zu\n", trigger_count(ctx->trig));
+	evbuffer_add_printf(r->data, "| trigger_notifications %llu\n",
+	    (unsigned long long)trig_nflog_count(ctx->nflog));
 	ctl_done(r, "%s", "");
 }
 

@@ -176,7 +176,6 @@ nflog_read_cb(evutil_socket_t fd, short ev, void *arg)
 		}
 		if (len == 0)
 			return;
-		log_debug("nflog: %zd bytes", len);
 		mnl_cb_run(buf, (size_t)len, 0, 0, nflog_msg_cb, n);
 	}
 }
