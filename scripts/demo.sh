@@ -17,7 +17,7 @@ lab_start_daemon "$LAB_DIR/pg.conf" || exit 1
 say() { printf '\n== %s\n' "$*"; }
 run() { echo "\$ $*"; "$@"; }
 say "lab: LAN $A_IP (A), $B_IP (B) -- gateway $GW_LAN_IP/$GW_WAN_IP -- WAN peer $WAN_IP"
-listen "$HA" tcp 80 "hello from LAN host A ($A_IP:80)"
+listen "$HA" tcp 80 "hello-from-LAN-host-A-port-80"
 say "before any forward, the WAN peer connects to $GW_WAN_IP:8080"
 out=$(connect "$WAN" tcp $GW_WAN_IP 8080); echo "${out:-(no answer: refused)}"
 say "add a forward"
@@ -28,7 +28,7 @@ say "port triggering: host B connects out to the WAN peer's tcp 7000"
 in_wan socat -T 2 TCP-LISTEN:7000,reuseaddr,fork SYSTEM:"echo irc" >/dev/null 2>&1 &
 sleep 0.2
 connect "$HB" tcp $WAN_IP 7000 >/dev/null
-listen "$HB" tcp 7105 "hello from LAN host B ($B_IP:7105), opened by the trigger"
+listen "$HB" tcp 7105 "hello-from-LAN-host-B-port-7105-opened-by-the-trigger"
 sleep 0.3
 connect "$WAN" tcp $GW_WAN_IP 7105
 say "portgatectl list"
