@@ -119,13 +119,6 @@ ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 static void
-ctl_write_cb(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	(void)arg;
-}
-
-static void
 ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
     void *arg)
 {
@@ -140,7 +133,7 @@ ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		close(fd);
 		return;
 	}
-	bufferevent_setcb(bev, ctl_read_cb, ctl_write_cb, ctl_event_cb, c);
+	bufferevent_setcb(bev, ctl_read_cb, NULL, ctl_event_cb, c);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	evbuffer_add_printf(bufferevent_get_output(bev), "%s\n", CTL_PROTO_GREETING);
 }

@@ -730,7 +730,11 @@ nft_try_batch(struct fw_nft *n, const struct fw_change *c, size_t cnt, const cha
 		ok = 0;
 	}
 	free(res.errs);
-	return ok || res.overflow ? ok : 0;
+	if (res.overflow) {	/* errors went unrecorded: the outcome is unknown */
+		log_warnx("fw_nft: lost track of the kernel's errors for a batch");
+		return -1;
+	}
+	return ok;
 }
 
 static int
