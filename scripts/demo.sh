@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 scripts/build.sh
 set +e
-top_builddir=$PWD top_srcdir=$PWD
+top_builddir=$PWD/build top_srcdir=$PWD
 . tests/integ/lib.sh
 . tests/lab/lab.sh
 lab_can_run || { echo "demo.sh: needs root and network namespaces"; exit 1; }

@@ -1,23 +1,50 @@
 #!/bin/bash
-# test.sh - install dependencies, build, run the whole test suite; ends with
-# "N passed, N failed[, N skipped]" and exits non-zero if anything failed.
+# test.sh - install dependencies, build, run the whole test suite:
+#   build/        the normal build: unit, integration (namespace labs) and fuzz-replay tests
+#   build-asan/   -fsanitize=address,undefined: unit tests, fuzz replays and the
+#                 firewall = none integration test; any sanitizer report fails
+# Ends with "N passed, N failed[, N skipped]" and exits non-zero if anything failed.
 cd "$(dirname "$0")/.."
-scripts/deps.sh || exit 1
-scripts/build.sh || { echo "0 passed, 1 failed"; exit 1; }
-make -s -j1 check >/dev/null 2>&1
-log=test-suite.log
-[ -f "$log" ] || { echo "0 passed, 1 failed"; exit 1; }
-# per-test results with their logs for failures
-for trs in $(find tests -name '*.trs' | sort); do
-	res=$(sed -n 's/^:test-result: //p' "$trs")
-	name=${trs%.trs}
-	echo "$res: $name"
-	case "$res" in FAIL|ERROR|XPASS) sed 's/^/    | /' "$name.log" | tail -40 ;; esac
-done
-pass=$(sed -n 's/^# PASS: *//p' "$log")
-fail=$(( $(sed -n 's/^# FAIL: *//p' "$log") + $(sed -n 's/^# ERROR: *//p' "$log") + $(sed -n 's/^# XPASS: *//p' "$log") ))
-skip=$(sed -n 's/^# SKIP: *//p' "$log")
-if [ "${skip:-0}" -gt 0 ]; then
+scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+pass=0 fail=0 skip=0
+
+# run_suite LABEL DIR [make args...]: make check in DIR, print per-test results, add up
+run_suite() {
+	local label=$1 dir=$2 log res name trs
+	shift 2
+	make -C "$dir" -s -j1 check "$@" >/dev/null 2>&1
+	log=$dir/test-suite.log
+	if [ ! -f "$log" ]; then
+		echo "FAIL: $label: make check did not run"; fail=$((fail + 1)); return
+	fi
+	for trs in $(cd "$dir" && find tests -name '*.trs' | sort); do
+		res=$(sed -n 's/^:test-result: //p' "$dir/$trs")
+		name=${trs%.trs}
+		echo "$res: $label $name"
+		case "$res" in
+		PASS) pass=$((pass + 1)) ;;
+		SKIP) skip=$((skip + 1)) ;;
+		*) fail=$((fail + 1)); sed 's/^/    | /' "$dir/$name.log" | tail -40 ;;
+		esac
+	done
+}
+
+if scripts/build.sh build; then
+	run_suite build build
+else
+	echo "FAIL: build"; fail=$((fail + 1))
+fi
+
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+if scripts/build.sh build-asan CFLAGS="$SAN" LDFLAGS="-fsanitize=address,undefined"; then
+	run_suite asan build-asan TESTS='$(SANITIZER_TESTS)'
+else
+	echo "FAIL: sanitizer build"; fail=$((fail + 1))
+fi
+
+if [ "$skip" -gt 0 ]; then
 	echo "$pass passed, $fail failed, $skip skipped"
 else
 	echo "$pass passed, $fail failed"

@@ -146,10 +146,12 @@ mtable_free(struct mtable *mt)
 
 	if (mt == NULL)
 		return;
+	/* a range fills several slots: free it at its first, then skip past its last */
 	for (i = 0; i < MT_NSLOTS; i++) {
-		e = mt->slots[i];
-		if (e != NULL && (size_t)e->proto * 65536 + e->ext_port == i)
-			free(e);
+		if ((e = mt->slots[i]) == NULL)
+			continue;
+		i = (size_t)e->proto * 65536 + e->ext_port_end;
+		free(e);
 	}
 	for (i = 0; i < mt->clients.nbuckets; i++) {
 		while ((n = mt->clients.buckets[i]) != NULL) {

@@ -112,4 +112,5 @@ check_out "bulk errors are reported per line" "error: tcp 20000 is held by" cat 
 check_not "bulk with an error exits non-zero" sh -c "echo 'forward add tcp 20000 192.0.2.99' | '$PORTGATECTL' -s '$dir/sock' -"
 check_out "flush" "flushed 10001 mappings" ctl flush
 check "stop" stop
+check_no_sanitizer "$dir/log"
 finish

@@ -1,8 +1,8 @@
 # lib.sh - shared helpers for portgate's integration tests (sourced).
 # Every check prints "ok" or "FAIL"; the test exits 1 if any failed.
 
-: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_srcdir:=$top_builddir}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir/build}"
 PORTGATED="$top_builddir/src/portgated"
 PORTGATECTL="$top_builddir/src/portgatectl"
 T_FAILS=0
@@ -31,3 +31,12 @@ wait_for() {
 	return 1
 }
 skip() { echo "SKIP: $*"; exit 77; }
+# check_no_sanitizer LOG...: fail if a sanitizer (ASan, UBSan, LSan) reported in these logs
+check_no_sanitizer() {
+	local f hits=
+	for f in "$@"; do
+		[ -f "$f" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer' "$f" && hits="$hits $f"
+	done
+	if [ -z "$hits" ]; then pass "no sanitizer report in the daemon's log"; else
+		fail "sanitizer report in$hits"; grep -hE -A12 'Sanitizer|runtime error' "$@" | head -40 | sed 's/^/       | /'; fi
+}

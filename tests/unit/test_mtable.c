@@ -340,9 +340,30 @@ test_owner(void)
 	fw_free(fw);
 }
 
+/* Freeing a table with ranges (also back to back, on both protocols, up to port 65535). */
+static void
+test_free_ranges(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q;
+
+	q = req(MT_TCP, MT_SRC_STATIC, 7100, 7110, "192.0.2.10", 0, 0);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	q = req(MT_TCP, MT_SRC_STATIC, 7111, 7111, "192.0.2.10", 0, 0);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	q = req(MT_UDP, MT_SRC_TRIGGER, 65000, 65535, "192.0.2.11", 0, 30);
+	q.owner = "game";
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	CHECK_EQ(mtable_count(mt), 3);
+	mtable_free(mt);	/* ASan (build-asan) reports a use-after-free here if ranges are freed twice */
+	fw_free(fw);
+}
+
 int
 main(void)
 {
+	test_free_ranges();
 	test_conflicts();
 	test_quota_policy();
 	test_expiry_order();
