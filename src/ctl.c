@@ -1,11 +1,20 @@
 /*
  * ctl.c - the control socket.
  *
- * Protocol (version 1): the server greets with "portgate-ctl 1". A request
+ * Protocol (version 2): the server greets with "portgate-ctl 2". A request
  * is one line of space-separated percent-encoded words. A reply is zero or
- * more data lines "| TEXT" and one final line "ok TEXT" or "err TEXT".
- * Requests may be pipelined: every complete line read in one go is run,
- * the firewall batch is committed once, and the replies go out in order.
+ * more data lines "| TEXT" and one final line "ok TEXT" or "err TEXT";
+ * every TEXT has '%', control characters and DEL percent-encoded, so no
+ * value (a description, an echoed argument) can end a line or a reply.
+ * Requests may be pipelined: complete lines read together are run as one
+ * batch whose firewall changes are committed once, replies in order.
+ *
+ * Limits: CTL_MAX_CONNS clients; a request line over CTL_LINE_MAX bytes
+ * is answered once with an error and the connection closed; a client idle
+ * CTL_IDLE_SECONDS is closed; a client with more than CTL_OUT_HIGH bytes of
+ * replies unsent is not read from until it has read them down to
+ * CTL_OUT_LOW (and is closed if it reads nothing for CTL_WRITE_SECONDS);
+ * on EOF the replies already due are still sent, then the connection closes.
  */
 #include "config.h"
 
@@ -14,10 +23,10 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -31,111 +40,365 @@
 #include "mtable.h"
 #include "util.h"
 
-#define CTL_LINE_MAX	4096
 #define CTL_BATCH_MAX	4096
+#define CTL_OUT_HIGH	(1024 * 1024)
+#define CTL_OUT_LOW	(64 * 1024)
+#define CTL_ACCEPT_BACKOFF_MS	500
+
+struct ctl_conn {
+	TAILQ_ENTRY(ctl_conn)	 entry;
+	struct ctl		*c;
+	struct bufferevent	*bev;
+	int			 eof;		/* the client half-closed: finish, then close */
+	int			 closing;	/* close once the output is sent */
+};
 
 struct ctl {
 	struct pg_ctx		*ctx;
 	struct evconnlistener	*listener;
+	struct event		*backoff_ev;
 	char			*path;
+	TAILQ_HEAD(, ctl_conn)	 conns;
+	size_t			 nconns;
+	struct log_limit	 acceptlog;
 };
+
+struct ctl_batch {
+	struct pg_ctx	*ctx;
+	struct ctl_req	*reqs;
+	size_t		 n, cap;
+	size_t		 bytes;
+};
+
+/* ---- replies ---- */
+
+void
+ctl_put_line(struct evbuffer *out, const char *prefix, const char *text, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i, run = 0;
+	char esc[3];
+
+	evbuffer_add(out, prefix, strlen(prefix));
+	for (i = 0; i < len; i++) {
+		if (p[i] >= 0x20 && p[i] != 0x7f && p[i] != '%')
+			continue;
+		evbuffer_add(out, text + run, i - run);
+		esc[0] = '%';
+		esc[1] = hex[p[i] >> 4];
+		esc[2] = hex[p[i] & 15];
+		evbuffer_add(out, esc, 3);
+		run = i + 1;
+	}
+	evbuffer_add(out, text + run, len - run);
+	evbuffer_add(out, "\n", 1);
+}
+
+/* ---- batches ---- */
+
+struct ctl_batch *
+ctl_batch_new(struct pg_ctx *ctx)
+{
+	struct ctl_batch *b = calloc(1, sizeof(*b));
+
+	if (b != NULL)
+		b->ctx = ctx;
+	return b;
+}
+
+size_t
+ctl_batch_count(const struct ctl_batch *b)
+{
+	return b->n;
+}
+
+static struct ctl_req *
+ctl_batch_slot(struct ctl_batch *b)
+{
+	struct ctl_req *r;
+	size_t cap;
+
+	if (b->n == b->cap) {
+		cap = b->cap ? b->cap * 2 : 16;
+		if ((r = reallocarray(b->reqs, cap, sizeof(*r))) == NULL)
+			return NULL;
+		b->reqs = r;
+		b->cap = cap;
+	}
+	r = &b->reqs[b->n];
+	memset(r, 0, sizeof(*r));
+	r->ctx = b->ctx;
+	if ((r->data = evbuffer_new()) == NULL)
+		return NULL;
+	b->n++;
+	return r;
+}
+
+size_t
+ctl_batch_run(struct ctl_batch *b, const char *line, size_t len)
+{
+	struct ctl_req *r = ctl_batch_slot(b);
+	char *copy;
+
+	if (r == NULL)
+		return b->bytes;
+	if (memchr(line, '\0', len) != NULL) {
+		snprintf(r->result, sizeof(r->result), "request contains a NUL byte");
+		return b->bytes;
+	}
+	if ((copy = malloc(len + 1)) == NULL) {
+		snprintf(r->result, sizeof(r->result), "out of memory");
+		return b->bytes;
+	}
+	memcpy(copy, line, len);
+	copy[len] = '\0';
+	ctl_cmd_run(r, copy);
+	free(copy);
+	b->bytes += evbuffer_get_length(r->data) + strlen(r->result) + 8;
+	return b->bytes;
+}
 
 static void
 ctl_commit_failed(void *arg, uint64_t id, int proto, uint16_t port, int err)
 {
-	struct ctl_req *reqs = arg;
+	struct ctl_batch *b = arg;
 	size_t i;
 
-	for (i = 0; reqs[i].ctx != NULL; i++) {
-		if (reqs[i].id != id)
+	for (i = 0; i < b->n; i++) {
+		if (b->reqs[i].id != id)
 			continue;
-		reqs[i].ok = 0;
-		snprintf(reqs[i].result, sizeof(reqs[i].result),
+		b->reqs[i].ok = 0;
+		snprintf(b->reqs[i].result, sizeof(b->reqs[i].result),
 		    "firewall refused %s %u: %s", mt_proto_name(proto), port, strerror(err));
 	}
 }
 
 void
-ctl_run_lines(struct pg_ctx *ctx, char **lines, size_t n, struct evbuffer *out)
+ctl_batch_finish(struct ctl_batch *b, struct evbuffer *out)
 {
-	struct ctl_req *reqs;
+	struct ctl_req *r;
 	size_t i;
 
-	if ((reqs = calloc(n + 1, sizeof(*reqs))) == NULL) {
+	mtable_commit(b->ctx->mt, ctl_commit_failed, b);
+	for (i = 0; i < b->n; i++) {
+		r = &b->reqs[i];
+		evbuffer_add_buffer(out, r->data);
+		ctl_put_line(out, r->ok ? (r->result[0] ? "ok " : "ok") :
+		    (r->result[0] ? "err " : "err"), r->result, strlen(r->result));
+		evbuffer_free(r->data);
+	}
+	free(b->reqs);
+	free(b);
+}
+
+void
+ctl_run_lines(struct pg_ctx *ctx, char **lines, size_t n, struct evbuffer *out)
+{
+	struct ctl_batch *b = ctl_batch_new(ctx);
+	size_t i;
+
+	if (b == NULL) {
 		for (i = 0; i < n; i++)
 			evbuffer_add_printf(out, "err out of memory\n");
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		reqs[i].ctx = ctx;
-		reqs[i].data = evbuffer_new();
-		ctl_cmd_run(&reqs[i], lines[i]);
+	for (i = 0; i < n; i++)
+		ctl_batch_run(b, lines[i], strlen(lines[i]));
+	ctl_batch_finish(b, out);
+}
+
+/* ---- connections ---- */
+
+static void
+ctl_conn_free(struct ctl_conn *cc)
+{
+	TAILQ_REMOVE(&cc->c->conns, cc, entry);
+	cc->c->nconns--;
+	bufferevent_free(cc->bev);
+	free(cc);
+}
+
+/* Answer once, stop reading, close when the answer is out. */
+static void
+ctl_conn_refuse(struct ctl_conn *cc, const char *msg)
+{
+	struct evbuffer *in = bufferevent_get_input(cc->bev);
+
+	log_debug("ctl: %s; closing the connection", msg);
+	ctl_put_line(bufferevent_get_output(cc->bev), "err ", msg, strlen(msg));
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_disable(cc->bev, EV_READ);
+	cc->closing = 1;
+}
+
+/* The next request line in the input (NULL if none is complete); *len without the newline. */
+static char *
+ctl_conn_line(struct ctl_conn *cc, size_t *len, int *too_long)
+{
+	struct evbuffer *in = bufferevent_get_input(cc->bev);
+	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+	size_t have = evbuffer_get_length(in);
+	char *line;
+
+	*too_long = 0;
+	if (eol.pos < 0) {
+		if (have >= CTL_LINE_MAX)
+			*too_long = 1;
+		if (!cc->eof || have == 0 || *too_long)
+			return NULL;
+		eol.pos = (ev_ssize_t)have;	/* a last request without its newline */
 	}
-	mtable_commit(ctx->mt, ctl_commit_failed, reqs);
-	for (i = 0; i < n; i++) {
-		evbuffer_add_buffer(out, reqs[i].data);
-		evbuffer_add_printf(out, "%s%s%s\n", reqs[i].ok ? "ok" : "err",
-		    reqs[i].result[0] ? " " : "", reqs[i].result);
-		evbuffer_free(reqs[i].data);
+	if ((size_t)eol.pos >= CTL_LINE_MAX) {
+		*too_long = 1;
+		return NULL;
 	}
-	free(reqs);
+	*len = (size_t)eol.pos;
+	if ((line = malloc(*len + 1)) == NULL)
+		return NULL;
+	evbuffer_remove(in, line, *len);
+	evbuffer_drain(in, 1);		/* the newline, if any */
+	line[*len] = '\0';
+	return line;
+}
+
+/* Run the complete lines waiting, as far as the unsent output allows. */
+static void
+ctl_conn_process(struct ctl_conn *cc)
+{
+	struct evbuffer *out = bufferevent_get_output(cc->bev);
+	struct ctl_batch *b = NULL;
+	size_t len, queued = evbuffer_get_length(out);
+	char *line;
+	int too_long = 0;
+
+	while (!cc->closing && queued < CTL_OUT_HIGH) {
+		if ((line = ctl_conn_line(cc, &len, &too_long)) == NULL)
+			break;
+		if (b == NULL && (b = ctl_batch_new(cc->c->ctx)) == NULL) {
+			free(line);
+			break;
+		}
+		queued = evbuffer_get_length(out) + ctl_batch_run(b, line, len);
+		free(line);
+		if (ctl_batch_count(b) == CTL_BATCH_MAX) {
+			ctl_batch_finish(b, out);
+			b = NULL;
+		}
+	}
+	if (b != NULL)
+		ctl_batch_finish(b, out);
+	if (too_long)
+		ctl_conn_refuse(cc, "request line too long (at most 4095 bytes)");
+	else if (queued >= CTL_OUT_HIGH)
+		bufferevent_disable(cc->bev, EV_READ);	/* backpressure: resume in write_cb */
+	else if (cc->eof)
+		cc->closing = 1;
+	if (cc->closing && evbuffer_get_length(out) == 0)
+		ctl_conn_free(cc);
 }
 
 static void
 ctl_read_cb(struct bufferevent *bev, void *arg)
 {
-	struct ctl *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	char *lines[CTL_BATCH_MAX];
-	size_t n = 0, len, i;
+	(void)bev;
+	ctl_conn_process(arg);
+}
 
-	while (n < CTL_BATCH_MAX &&
-	    (lines[n] = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
-		if (len >= CTL_LINE_MAX) {
-			free(lines[n]);
-			continue;
-		}
-		n++;
+static void
+ctl_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl_conn *cc = arg;
+	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
+
+	if (cc->closing) {
+		if (left == 0)
+			ctl_conn_free(cc);
+		return;
 	}
-	if (n > 0)
-		ctl_run_lines(c->ctx, lines, n, bufferevent_get_output(bev));
-	for (i = 0; i < n; i++)
-		free(lines[i]);
-	if (evbuffer_get_length(in) > CTL_LINE_MAX) {
-		log_debug("ctl: request line too long; closing");
-		evbuffer_add_printf(bufferevent_get_output(bev), "err request line too long\n");
-		evbuffer_drain(in, evbuffer_get_length(in));
+	if (left <= CTL_OUT_LOW && !(bufferevent_get_enabled(bev) & EV_READ)) {
+		if (!cc->eof)
+			bufferevent_enable(bev, EV_READ);
+		ctl_conn_process(cc);	/* lines already buffered */
 	}
-	if (n == CTL_BATCH_MAX)		/* more lines waiting: come back next iteration */
-		bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 }
 
 static void
 ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	(void)arg;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		bufferevent_free(bev);
+	struct ctl_conn *cc = arg;
+
+	if (what & BEV_EVENT_EOF) {
+		/* half-close: the replies due still go out (ctl_conn_process closes after) */
+		cc->eof = 1;
+		bufferevent_disable(bev, EV_READ);
+		ctl_conn_process(cc);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		log_debug("ctl: client %s; closing", what & BEV_EVENT_READING ?
+		    "idle" : "not reading its replies");
+	ctl_conn_free(cc);
+}
+
+/* ---- accepting ---- */
+
+static void
+ctl_backoff_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct ctl *c = arg;
+
+	(void)fd;
+	(void)ev;
+	evconnlistener_enable(c->listener);
+}
+
+static void
+ctl_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct ctl *c = arg;
+	struct timeval tv = { 0, CTL_ACCEPT_BACKOFF_MS * 1000 };
+	int err = errno;
+
+	/* out of descriptors (EMFILE/ENFILE) or memory: don't spin, try again later */
+	if (log_limit_pass(&c->acceptlog, util_mono_ms()))
+		log_warnx("ctl: accept: %s; pausing %d ms", strerror(err), CTL_ACCEPT_BACKOFF_MS);
+	evconnlistener_disable(l);
+	evtimer_add(c->backoff_ev, &tv);
 }
 
 static void
 ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
     void *arg)
 {
+	static const char busy[] = "portgate-ctl 2\nerr too many control connections\n";
+	struct timeval idle = { CTL_IDLE_SECONDS, 0 }, wr = { CTL_WRITE_SECONDS, 0 };
 	struct ctl *c = arg;
-	struct bufferevent *bev;
+	struct ctl_conn *cc;
 
 	(void)l;
 	(void)sa;
 	(void)salen;
-	bev = bufferevent_socket_new(c->ctx->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
+	if (c->nconns >= CTL_MAX_CONNS) {
+		if (send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
+			log_debug("ctl: refusing a connection: %s", strerror(errno));
 		close(fd);
 		return;
 	}
-	bufferevent_setcb(bev, ctl_read_cb, NULL, ctl_event_cb, c);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
-	evbuffer_add_printf(bufferevent_get_output(bev), "%s\n", CTL_PROTO_GREETING);
+	if ((cc = calloc(1, sizeof(*cc))) == NULL ||
+	    (cc->bev = bufferevent_socket_new(c->ctx->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		free(cc);
+		close(fd);
+		return;
+	}
+	cc->c = c;
+	TAILQ_INSERT_TAIL(&c->conns, cc, entry);
+	c->nconns++;
+	bufferevent_setcb(cc->bev, ctl_read_cb, ctl_write_cb, ctl_event_cb, cc);
+	bufferevent_setwatermark(cc->bev, EV_WRITE, CTL_OUT_LOW, 0);
+	bufferevent_set_timeouts(cc->bev, &idle, &wr);
+	bufferevent_enable(cc->bev, EV_READ | EV_WRITE);
+	evbuffer_add_printf(bufferevent_get_output(cc->bev), "%s\n", CTL_PROTO_GREETING);
 }
 
 static int
@@ -176,6 +439,8 @@ ctl_new(struct pg_ctx *ctx)
 	c = xcalloc(1, sizeof(*c));
 	c->ctx = ctx;
 	c->path = xstrdup(sun.sun_path);
+	TAILQ_INIT(&c->conns);
+	log_limit_init(&c->acceptlog, 10000, 1);
 	old = umask(0177);
 	c->listener = evconnlistener_new_bind(ctx->base, ctl_accept_cb, c,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16,
@@ -187,6 +452,8 @@ ctl_new(struct pg_ctx *ctx)
 		free(c);
 		return NULL;
 	}
+	evconnlistener_set_error_cb(c->listener, ctl_accept_error_cb);
+	c->backoff_ev = evtimer_new(ctx->base, ctl_backoff_cb, c);
 	chmod(c->path, 0600);
 	return c;
 }
@@ -196,7 +463,11 @@ ctl_free(struct ctl *c)
 {
 	if (c == NULL)
 		return;
+	while (!TAILQ_EMPTY(&c->conns))
+		ctl_conn_free(TAILQ_FIRST(&c->conns));
 	evconnlistener_free(c->listener);
+	if (c->backoff_ev != NULL)
+		event_free(c->backoff_ev);
 	unlink(c->path);
 	free(c->path);
 	free(c);

@@ -6,19 +6,34 @@
 
 struct pg_ctx;
 struct ctl;
+struct ctl_batch;
 struct evbuffer;
 
-#define CTL_PROTO_GREETING	"portgate-ctl 1"
+#define CTL_PROTO_GREETING	"portgate-ctl 2"
+#define CTL_LINE_MAX		4096	/* a request line, newline included */
+#define CTL_MAX_CONNS		32	/* clients at once */
+#define CTL_IDLE_SECONDS	60	/* a client that sends nothing is closed */
+#define CTL_WRITE_SECONDS	30	/* a client that reads nothing is closed */
 
 /* Listen on the configured control socket (mode 0600); NULL after logging why. */
 struct ctl *ctl_new(struct pg_ctx *);
 /* Close the socket, its clients, and unlink it. */
 void ctl_free(struct ctl *);
+
+/* Start a batch of requests whose firewall changes are committed together. */
+struct ctl_batch *ctl_batch_new(struct pg_ctx *);
+/* Run one request line (len bytes, may hold a NUL: refused); returns reply bytes so far. */
+size_t ctl_batch_run(struct ctl_batch *, const char *line, size_t len);
+/* Number of requests in the batch. */
+size_t ctl_batch_count(const struct ctl_batch *);
+/* Commit the firewall changes, append every reply to out in order, free the batch. */
+void ctl_batch_finish(struct ctl_batch *, struct evbuffer *out);
 /*
- * Run one request line (percent-encoded words) and append the reply
- * ("| data" lines, then "ok TEXT" or "err TEXT") to out. Firewall changes
- * are committed before the reply is final. Used by the socket and tests.
+ * Run request lines as one batch and append the replies ("| data" lines,
+ * then "ok TEXT" or "err TEXT", the text percent-encoded) to out.
  */
 void ctl_run_lines(struct pg_ctx *, char **lines, size_t n, struct evbuffer *out);
+/* Append "PREFIX" + text with '%', controls and DEL percent-encoded + "\n" to out. */
+void ctl_put_line(struct evbuffer *out, const char *prefix, const char *text, size_t len);
 
 #endif

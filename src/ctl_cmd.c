@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "ctl.h"
 #include "ctl_cmd.h"
 #include "daemon.h"
 #include "fw/fw.h"
@@ -20,8 +21,36 @@
 
 #define CTL_ARGS_MAX	16
 
+static void ctl_data(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
 static void ctl_fail(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
 static void ctl_done(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+/* One data line; ctl_put_line encodes it so that no value can end the reply. */
+static void
+ctl_data(struct ctl_req *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	ctl_put_line(r->data, "| ", s, (size_t)n);
+	free(s);
+}
+
+/* A data line built in an evbuffer (JSON rows). */
+static void
+ctl_data_buf(struct ctl_req *r, struct evbuffer *b)
+{
+	size_t len = evbuffer_get_length(b);
+
+	ctl_put_line(r->data, "| ", (const char *)evbuffer_pullup(b, -1), len);
+	evbuffer_drain(b, len);
+}
 
 static void
 ctl_fail(struct ctl_req *r, const char *fmt, ...)
@@ -82,19 +111,23 @@ ctl_getopts(struct ctl_req *r, int argc, char **argv, struct ctl_opt *opts, size
 	return out;
 }
 
+/* A JSON string: always valid JSON (invalid UTF-8 becomes U+FFFD). */
 static void
 json_str(struct evbuffer *b, const char *s)
 {
-	evbuffer_add(b, "\"", 1);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
+	size_t len = strlen(s), i, n;
+	uint32_t cp;
 
-		if (c == '"' || c == '\\')
-			evbuffer_add_printf(b, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			evbuffer_add_printf(b, "\\u%04x", c);
+	evbuffer_add(b, "\"", 1);
+	for (i = 0; i < len; i += n ? n : 1) {
+		if ((n = util_utf8_next(s + i, len - i, &cp)) == 0)
+			evbuffer_add_printf(b, "\\ufffd");
+		else if (cp == '"' || cp == '\\')
+			evbuffer_add_printf(b, "\\%c", (char)cp);
+		else if (cp < 0x20 || cp == 0x7f)
+			evbuffer_add_printf(b, "\\u%04x", (unsigned)cp);
 		else
-			evbuffer_add(b, s, 1);
+			evbuffer_add(b, s + i, n);
 	}
 	evbuffer_add(b, "\"", 1);
 }
@@ -117,6 +150,20 @@ ctl_holder(const struct mt_entry *e, char *buf, size_t len)
 
 /* ---- status ---- */
 
+/* The state file's health: saves can fail (read-only or missing directory) while we run. */
+static void
+status_state(struct ctl_req *r)
+{
+	const struct pg_state_health *h = &r->ctx->state_health;
+
+	ctl_data(r, "state_file %s", r->ctx->cfg->state_file);
+	if (h->last_ok == 0)
+		ctl_data(r, "state_last_save never");
+	else
+		ctl_data(r, "state_last_save %lld", (long long)(time(NULL) - h->last_ok));
+	ctl_data(r, "state_last_error %s", h->failing ? h->error : "none");
+}
+
 static void
 cmd_status(struct ctl_req *r, int argc, char **argv)
 {
@@ -131,46 +178,51 @@ cmd_status(struct ctl_req *r, int argc, char **argv)
 	}
 	if (ctx->cfg->has_external_ip)
 		util_addr_str(&ctx->cfg->external_ip, a, sizeof(a));
-	evbuffer_add_printf(r->data, "| version %s\n| uptime %lld\n| firewall %s\n"
-	    "| external_ip %s\n| mappings %zu\n", PACKAGE_VERSION,
-	    (long long)(time(NULL) - ctx->started), ctx->cfg->firewall, a, mtable_count(ctx->mt));
+	ctl_data(r, "version %s", PACKAGE_VERSION);
+	ctl_data(r, "uptime %lld", (long long)(time(NULL) - ctx->started));
+	ctl_data(r, "firewall %s", ctx->cfg->firewall);
+	ctl_data(r, "external_ip %s", a);
+	ctl_data(r, "mappings %zu", mtable_count(ctx->mt));
 	for (s = 0; s < MT_NSOURCE; s++)
-		evbuffer_add_printf(r->data, "| source %s %zu\n", mt_source_name(s),
-		    mtable_count_source(ctx->mt, s));
-	evbuffer_add_printf(r->data, "| trigger_rules %zu\n", trigger_count(ctx->trig));
-	evbuffer_add_printf(r->data, "| trigger_notifications %llu\n",
+		ctl_data(r, "source %s %zu", mt_source_name(s), mtable_count_source(ctx->mt, s));
+	ctl_data(r, "trigger_rules %zu", trigger_count(ctx->trig));
+	ctl_data(r, "trigger_notifications %llu",
 	    (unsigned long long)trig_nflog_count(ctx->nflog));
+	ctl_data(r, "trigger_bad_sources %llu",
+	    (unsigned long long)trigger_bad_sources(ctx->trig));
+	status_state(r);
 	ctl_done(r, "%s", "");
 }
 
 /* ---- list ---- */
 
 static void
-list_json_entry(struct ctl_req *r, const struct mt_entry *e, int first)
+list_json_entry(struct ctl_req *r, struct evbuffer *line, const struct mt_entry *e, int first)
 {
 	char a[INET6_ADDRSTRLEN];
 	long left = mtable_remaining(r->ctx->mt, e);
 	static const struct in6_addr any;
 
-	evbuffer_add_printf(r->data, "| %s{\"proto\":\"%s\",\"external_port\":%u,"
+	evbuffer_add_printf(line, "%s{\"proto\":\"%s\",\"external_port\":%u,"
 	    "\"external_port_end\":%u,\"internal_ip\":\"%s\",\"internal_port\":%u,"
 	    "\"internal_port_end\":%u,\"source\":\"%s\",\"description\":", first ? "" : ",",
 	    mt_proto_name(e->proto), e->ext_port, e->ext_port_end,
 	    util_addr_str(&e->int_addr, a, sizeof(a)), e->int_port, e->int_port_end,
 	    mt_source_name(e->source));
-	json_str(r->data, e->desc);
+	json_str(line, e->desc);
 	if (left < 0)
-		evbuffer_add_printf(r->data, ",\"expires_in\":null");
+		evbuffer_add_printf(line, ",\"expires_in\":null");
 	else
-		evbuffer_add_printf(r->data, ",\"expires_in\":%ld", left);
+		evbuffer_add_printf(line, ",\"expires_in\":%ld", left);
 	if (memcmp(&e->remote, &any, sizeof(any)) == 0)
-		evbuffer_add_printf(r->data, ",\"remote_host\":null");
+		evbuffer_add_printf(line, ",\"remote_host\":null");
 	else
-		evbuffer_add_printf(r->data, ",\"remote_host\":\"%s\"",
+		evbuffer_add_printf(line, ",\"remote_host\":\"%s\"",
 		    util_addr_str(&e->remote, a, sizeof(a)));
-	evbuffer_add_printf(r->data, ",\"owner\":");
-	json_str(r->data, e->owner);
-	evbuffer_add_printf(r->data, "}\n");
+	evbuffer_add_printf(line, ",\"owner\":");
+	json_str(line, e->owner);
+	evbuffer_add_printf(line, "}");
+	ctl_data_buf(r, line);
 }
 
 static void
@@ -191,8 +243,8 @@ list_text_entry(struct ctl_req *r, const struct mt_entry *e)
 		snprintf(exp, sizeof(exp), "never");
 	else
 		snprintf(exp, sizeof(exp), "%lds", left);
-	evbuffer_add_printf(r->data, "| %-5s %-12s %-28s %-8s %-8s %s\n", mt_proto_name(e->proto),
-	    ext, in, mt_source_name(e->source), exp, e->desc);
+	ctl_data(r, "%-5s %-12s %-28s %-8s %-8s %s", mt_proto_name(e->proto), ext, in,
+	    mt_source_name(e->source), exp, e->desc);
 }
 
 static void
@@ -200,6 +252,7 @@ cmd_list(struct ctl_req *r, int argc, char **argv)
 {
 	struct ctl_opt opts[] = { { "json", 0, NULL } };
 	const struct mt_entry *e;
+	struct evbuffer *line;
 	int first = 1;
 
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
@@ -209,15 +262,20 @@ cmd_list(struct ctl_req *r, int argc, char **argv)
 		return;
 	}
 	if (opts[0].value != NULL) {
-		evbuffer_add_printf(r->data, "| [\n");
+		if ((line = evbuffer_new()) == NULL) {
+			ctl_fail(r, "out of memory");
+			return;
+		}
+		ctl_data(r, "[");
 		for (e = mtable_next(r->ctx->mt, NULL); e != NULL; e = mtable_next(r->ctx->mt, e)) {
-			list_json_entry(r, e, first);
+			list_json_entry(r, line, e, first);
 			first = 0;
 		}
-		evbuffer_add_printf(r->data, "| ]\n");
+		ctl_data(r, "]");
+		evbuffer_free(line);
 	} else {
-		evbuffer_add_printf(r->data, "| %-5s %-12s %-28s %-8s %-8s %s\n", "PROTO", "EXTERNAL",
-		    "INTERNAL", "SOURCE", "EXPIRES", "DESCRIPTION");
+		ctl_data(r, "%-5s %-12s %-28s %-8s %-8s %s", "PROTO", "EXTERNAL", "INTERNAL",
+		    "SOURCE", "EXPIRES", "DESCRIPTION");
 		for (e = mtable_next(r->ctx->mt, NULL); e != NULL; e = mtable_next(r->ctx->mt, e))
 			list_text_entry(r, e);
 	}
@@ -285,7 +343,8 @@ cmd_forward_add(struct ctl_req *r, int argc, char **argv)
 	struct mt_entry *e;
 	struct mt_request q;
 	unsigned long lease = 0;
-	char a[INET6_ADDRSTRLEN], held[160];
+	char a[INET6_ADDRSTRLEN], held[160], why[160];
+	const char *bad;
 	enum mt_err err;
 
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
@@ -304,10 +363,18 @@ cmd_forward_add(struct ctl_req *r, int argc, char **argv)
 	q.source = MT_SRC_STATIC;
 	q.lease_s = (uint32_t)lease;
 	q.desc = opts[1].value ? opts[1].value : "";
+	if ((bad = util_text_problem(q.desc, strlen(q.desc), MT_DESC_MAX - 1)) != NULL) {
+		ctl_fail(r, "bad description: %s (at most %d bytes of UTF-8 text)", bad,
+		    MT_DESC_MAX - 1);
+		return;
+	}
 	q.ext_addr = r->ctx->cfg->external_ip;
 	if ((err = mtable_add(r->ctx->mt, &q, &e, &conflict)) != MT_OK) {
 		if (err == MT_ERR_CONFLICT && conflict != NULL)
 			ctl_fail(r, "%s", ctl_holder(conflict, held, sizeof(held)));
+		else if (err == MT_ERR_ADDR && !mtable_client_ok(r->ctx->mt, &q.int_addr, why,
+		    sizeof(why)))
+			ctl_fail(r, "bad internal address: %s", why);
 		else
 			ctl_fail(r, "%s %s: %s", argv[0], argv[1], mt_strerror(err));
 		return;
@@ -419,6 +486,7 @@ cmd_trigger_del(struct ctl_req *r, int argc, char **argv)
 
 struct trig_list_ctx {
 	struct ctl_req	*r;
+	struct evbuffer	*line;
 	int		 json;
 	int		 first;
 };
@@ -430,26 +498,27 @@ trig_list_json(struct trig_list_ctx *t, const struct trig_rule *rule,
 	char a[INET6_ADDRSTRLEN];
 	size_t i;
 
-	evbuffer_add_printf(t->r->data, "| %s{\"name\":", t->first ? "" : ",");
-	json_str(t->r->data, rule->name);
-	evbuffer_add_printf(t->r->data, ",\"trigger\":\"%s:%u-%u\",\"open\":[",
+	evbuffer_add_printf(t->line, "%s{\"name\":", t->first ? "" : ",");
+	json_str(t->line, rule->name);
+	evbuffer_add_printf(t->line, ",\"trigger\":\"%s:%u-%u\",\"open\":[",
 	    mt_proto_name(rule->trigger.proto), rule->trigger.lo, rule->trigger.hi);
 	for (i = 0; i < rule->nopen; i++)
-		evbuffer_add_printf(t->r->data, "%s\"%s:%u-%u\"", i ? "," : "",
+		evbuffer_add_printf(t->line, "%s\"%s:%u-%u\"", i ? "," : "",
 		    mt_proto_name(rule->open[i].proto), rule->open[i].lo, rule->open[i].hi);
-	evbuffer_add_printf(t->r->data, "],\"idle\":%u,\"origin\":\"%s\",\"active\":%s",
+	evbuffer_add_printf(t->line, "],\"idle\":%u,\"origin\":\"%s\",\"active\":%s",
 	    rule->idle, st->runtime ? "runtime" : "config", st->active ? "true" : "false");
 	if (st->active)
-		evbuffer_add_printf(t->r->data, ",\"holder\":\"%s\",\"closes_in\":%ld",
+		evbuffer_add_printf(t->line, ",\"holder\":\"%s\",\"closes_in\":%ld",
 		    util_addr_str(&st->holder, a, sizeof(a)), st->closes_in);
 	else
-		evbuffer_add_printf(t->r->data, ",\"holder\":null,\"closes_in\":null");
+		evbuffer_add_printf(t->line, ",\"holder\":null,\"closes_in\":null");
 	if (st->has_refused)
-		evbuffer_add_printf(t->r->data, ",\"last_refused\":\"%s\",\"refused_ago\":%ld",
+		evbuffer_add_printf(t->line, ",\"last_refused\":\"%s\",\"refused_ago\":%ld",
 		    util_addr_str(&st->last_refused, a, sizeof(a)), st->refused_ago);
 	else
-		evbuffer_add_printf(t->r->data, ",\"last_refused\":null,\"refused_ago\":null");
-	evbuffer_add_printf(t->r->data, ",\"refusals\":%u}\n", st->refusals);
+		evbuffer_add_printf(t->line, ",\"last_refused\":null,\"refused_ago\":null");
+	evbuffer_add_printf(t->line, ",\"refusals\":%u}", st->refusals);
+	ctl_data_buf(t->r, t->line);
 }
 
 static void
@@ -474,7 +543,7 @@ trig_list_cb(void *arg, const struct trig_rule *rule, const struct trig_status *
 		    util_addr_str(&st->last_refused, b, sizeof(b)), st->refused_ago, st->refusals);
 	else
 		refused[0] = '\0';
-	evbuffer_add_printf(t->r->data, "| %s [%s] %s%s\n", spec,
+	ctl_data(t->r, "%s [%s] %s%s", spec,
 	    st->runtime ? "runtime" : "config", state, refused);
 }
 
@@ -482,7 +551,7 @@ static void
 cmd_trigger_list(struct ctl_req *r, int argc, char **argv)
 {
 	struct ctl_opt opts[] = { { "json", 0, NULL } };
-	struct trig_list_ctx t = { r, 0, 1 };
+	struct trig_list_ctx t = { r, NULL, 0, 1 };
 
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
 		return;
@@ -491,11 +560,16 @@ cmd_trigger_list(struct ctl_req *r, int argc, char **argv)
 		return;
 	}
 	t.json = opts[0].value != NULL;
+	if ((t.line = evbuffer_new()) == NULL) {
+		ctl_fail(r, "out of memory");
+		return;
+	}
 	if (t.json)
-		evbuffer_add_printf(r->data, "| [\n");
+		ctl_data(r, "[");
 	trigger_foreach_status(r->ctx->trig, trig_list_cb, &t);
 	if (t.json)
-		evbuffer_add_printf(r->data, "| ]\n");
+		ctl_data(r, "]");
+	evbuffer_free(t.line);
 	ctl_done(r, "%s", "");
 }
 

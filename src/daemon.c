@@ -14,12 +14,15 @@
 #include "fw/fw.h"
 #include "log.h"
 #include "mtable.h"
+#include "netif.h"
+#include "pidlock.h"
 #include "state.h"
 #include "trigger/nflog.h"
 #include "trigger/trigger.h"
 #include "util.h"
 
 #define PG_SAVE_DELAY_MS	200
+#define PG_SAVE_RETRY_S		5
 
 static uint64_t
 pg_mono_now(void *arg)
@@ -80,10 +83,28 @@ pg_lease_cb(evutil_socket_t fd, short ev, void *arg)
 	pg_arm_lease(ctx);
 }
 
+/* Save; a failure is logged once (and the recovery once), then retried every few seconds. */
 void
 pg_save_now(struct pg_ctx *ctx)
 {
-	state_save(ctx->cfg->state_file, ctx->mt, ctx->trig);
+	struct pg_state_health *h = &ctx->state_health;
+	struct timeval retry = { PG_SAVE_RETRY_S, 0 };
+	char err[sizeof(h->error)];
+
+	if (state_save(ctx->cfg->state_file, ctx->mt, ctx->trig, err, sizeof(err)) == 0) {
+		if (h->failing)
+			log_warnx("state: %s saved again", ctx->cfg->state_file);
+		h->failing = 0;
+		h->last_ok = time(NULL);
+		return;
+	}
+	if (!h->failing)
+		log_warnx("state: cannot save %s: %s; retrying every %d s", ctx->cfg->state_file,
+		    err, PG_SAVE_RETRY_S);
+	h->failing = 1;
+	memcpy(h->error, err, sizeof(h->error));
+	if (ctx->save_ev != NULL)
+		evtimer_add(ctx->save_ev, &retry);
 }
 
 static void
@@ -128,6 +149,23 @@ pg_fw_rules_changed(struct pg_ctx *ctx)
 		log_warnx("firewall: resync failed");
 }
 
+/* The LAN subnets of the configured interfaces, shared by the table and the firewall. */
+static void
+pg_set_netif(struct pg_ctx *ctx)
+{
+	struct netif *old = ctx->netif;
+
+	ctx->netif = netif_new(ctx->cfg->lan_interface, ctx->cfg->nlan, &ctx->clock);
+	if (ctx->cfg->nlan > 0 && netif_refresh(ctx->netif) == 0)
+		log_warnx("netif: no lan_interface has an address yet; "
+		    "mappings and triggers need a LAN subnet");
+	if (ctx->mt != NULL)
+		mtable_set_netif(ctx->mt, ctx->netif);
+	if (ctx->fw != NULL)
+		ctx->fw->netif = ctx->netif;
+	netif_free(old);
+}
+
 static void
 pg_find_external_ip(struct pg_config *cfg)
 {
@@ -156,6 +194,16 @@ pg_apply_limits(struct pg_ctx *ctx)
 {
 	mtable_set_policy(ctx->mt, &ctx->cfg->policy);
 	mtable_set_limits(ctx->mt, ctx->cfg->max_mappings_per_client, ctx->cfg->max_lease);
+}
+
+/*
+ * Config trigger rules, after the run-time ones (state file at start-up,
+ * the running set at reload): on both paths a run-time rule wins over a
+ * config rule that overlaps it, which is then not loaded (and logged).
+ */
+static void
+pg_apply_triggers(struct pg_ctx *ctx)
+{
 	trigger_set_config_rules(ctx->trig, ctx->cfg->triggers, ctx->cfg->ntriggers);
 }
 
@@ -181,30 +229,50 @@ int
 pg_start(struct pg_ctx *ctx)
 {
 	size_t n;
+	char why[256];
 
 	ctx->started = time(NULL);
 	if (ctx->clock.now_ms == NULL)
 		ctx->clock = pg_clock_mono;
+	/* before anything is touched: another instance's kernel state and files are its own */
+	if ((ctx->lock = pidlock_take(ctx->base, strcmp(ctx->cfg->firewall, "nftables") == 0 ?
+	    ctx->cfg->nft_table : NULL, ctx->cfg->state_file,
+	    why, sizeof(why))) == NULL) {
+		log_warnx("%s", why);
+		return -1;
+	}
 	pg_find_external_ip(ctx->cfg);
 	if (pg_start_events(ctx) == -1) {
 		log_warnx("pg_start: cannot set up events");
 		return -1;
 	}
-	if ((ctx->fw = fw_new(ctx->cfg->firewall, ctx->cfg, ctx->base)) == NULL ||
-	    fw_init(ctx->fw) == -1) {
+	pg_set_netif(ctx);
+	if ((ctx->fw = fw_new(ctx->cfg->firewall, ctx->cfg, ctx->base)) == NULL) {
+		log_warnx("pg_start: unknown firewall backend '%s'", ctx->cfg->firewall);
+		return -1;
+	}
+	ctx->fw->netif = ctx->netif;
+	if (fw_init(ctx->fw) == -1) {
 		log_warnx("pg_start: firewall backend '%s' failed to start", ctx->cfg->firewall);
 		return -1;
 	}
 	fw_set_lost_cb(ctx->fw, pg_fw_lost, ctx);
 	ctx->mt = mtable_new(ctx->fw, &ctx->clock);
+	mtable_set_netif(ctx->mt, ctx->netif);
 	ctx->trig = trigger_new(ctx->mt);
 	pg_apply_limits(ctx);
 	n = state_load(ctx->cfg->state_file, ctx->mt, ctx->trig);
 	log_info("restored %zu mappings from %s", n, ctx->cfg->state_file);
+	pg_apply_triggers(ctx);
 	mtable_set_notify(ctx->mt, pg_table_changed, ctx);
 	if ((ctx->nflog = trig_nflog_new(ctx)) == NULL && strcmp(ctx->cfg->firewall, "none"))
 		return -1;
-	pg_fw_rules_changed(ctx);
+	if (ctx->trig != NULL)
+		trig_nflog_sync_rules(ctx->nflog, ctx->fw, ctx->trig);
+	if (mtable_resync(ctx->mt) == -1) {
+		log_warnx("pg_start: cannot install the firewall state");
+		return -1;
+	}
 	pg_arm_lease(ctx);
 	if ((ctx->ctl = ctl_new(ctx)) == NULL)
 		return -1;
@@ -227,6 +295,8 @@ pg_stop(struct pg_ctx *ctx)
 	trigger_free(ctx->trig);
 	mtable_free(ctx->mt);
 	fw_free(ctx->fw);
+	netif_free(ctx->netif);
+	pidlock_release(ctx->lock);
 	for (i = 0; i < 3; i++)
 		if (ctx->sig_ev[i] != NULL)
 			event_free(ctx->sig_ev[i]);
@@ -280,7 +350,9 @@ pg_reload(struct pg_ctx *ctx)
 	conf_free(ctx->cfg);
 	ctx->cfg = cfg;
 	ctx->fw->cfg = cfg;
+	pg_set_netif(ctx);
 	pg_apply_limits(ctx);
+	pg_apply_triggers(ctx);
 	pg_fw_rules_changed(ctx);
 	ctx->reloads++;
 	log_info("reload: configuration applied");

@@ -14,11 +14,22 @@ struct mtable;
 struct ctl;
 struct trigger;
 struct trig_nflog;
+struct netif;
+struct pidlock;
+
+/* How saving the state file goes: shown by "portgatectl status". */
+struct pg_state_health {
+	time_t		 last_ok;	/* wall clock of the last good save, 0 = never */
+	int		 failing;
+	char		 error[256];	/* the last failure, while failing */
+};
 
 struct pg_ctx {
 	struct event_base	*base;
 	struct pg_config	*cfg;
 	struct pg_clock		 clock;
+	struct pidlock		*lock;
+	struct netif		*netif;
 	struct fw		*fw;
 	struct mtable		*mt;
 	struct trigger		*trig;
@@ -28,6 +39,7 @@ struct pg_ctx {
 	struct event		*lease_ev;	/* the one lease timer */
 	struct event		*save_ev;	/* coalesced state save */
 	struct event		*sig_ev[3];
+	struct pg_state_health	 state_health;
 	time_t			 started;
 	int			 reloads;
 };

@@ -42,6 +42,10 @@ log_vwrite(int pri, const char *fmt, va_list ap, int with_errno)
 		n = strlen(msg);
 		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
 	}
+	/* a value that reached a message must not forge log lines or drive a terminal */
+	for (n = 0; msg[n] != '\0'; n++)
+		if ((unsigned char)msg[n] < 0x20 || msg[n] == 0x7f)
+			msg[n] = '?';
 	if (log_state.foreground) {
 		fprintf(stderr, "portgated: %s\n", msg);
 		fflush(stderr);
@@ -94,6 +98,34 @@ log_debug(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vwrite(LOG_DEBUG, fmt, ap, 0);
 	va_end(ap);
+}
+
+void
+log_limit_init(struct log_limit *l, uint64_t window_ms, unsigned burst)
+{
+	memset(l, 0, sizeof(*l));
+	l->window_ms = window_ms;
+	l->burst = burst;
+}
+
+int
+log_limit_pass(struct log_limit *l, uint64_t now_ms)
+{
+	if (l->used > 0 && now_ms - l->start_ms < l->window_ms) {
+		if (l->used < l->burst) {
+			l->used++;
+			return 1;
+		}
+		l->suppressed++;
+		return 0;
+	}
+	if (l->suppressed > 0)
+		log_warnx("(%lu similar messages in the last %llu s were not logged)",
+		    l->suppressed, (unsigned long long)((now_ms - l->start_ms) / 1000));
+	l->start_ms = now_ms;
+	l->used = 1;
+	l->suppressed = 0;
+	return 1;
 }
 
 void

@@ -20,6 +20,7 @@
 #include "fw/fw.h"
 #include "log.h"
 #include "mtable.h"
+#include "netif.h"
 #include "policy.h"
 #include "util.h"
 
@@ -36,6 +37,7 @@ struct mtable {
 	struct fw		*fw;
 	struct pg_clock		 clk;
 	const struct policy	*policy;
+	struct netif		*netif;
 	unsigned		 max_per_client;
 	uint32_t		 max_lease;
 	mt_notify_cb		*notify;
@@ -69,6 +71,7 @@ static const char *const mt_err_names[] = {
 	[MT_ERR_NOPORT] = "no free external port",
 	[MT_ERR_FIREWALL] = "firewall refused the mapping",
 	[MT_ERR_NOMEM] = "out of memory",
+	[MT_ERR_ADDR] = "internal address is not a LAN host",
 };
 
 const char *
@@ -179,6 +182,20 @@ mtable_set_limits(struct mtable *mt, unsigned max_per_client, uint32_t max_lease
 {
 	mt->max_per_client = max_per_client;
 	mt->max_lease = max_lease;
+}
+
+void
+mtable_set_netif(struct mtable *mt, struct netif *n)
+{
+	mt->netif = n;
+}
+
+int
+mtable_client_ok(const struct mtable *mt, const struct in6_addr *a, char *why, size_t len)
+{
+	if (mt->netif == NULL)
+		return 1;
+	return netif_client_ok(mt->netif, a, why, len);
 }
 
 void
@@ -563,11 +580,20 @@ mt_check_conflict(const struct mtable *mt, const struct mt_request *r, uint16_t 
 	return MT_OK;
 }
 
+/* Descriptions are cut to fit on a character boundary, never mid-character. */
 static void
 mt_set_strings(struct mt_entry *e, const struct mt_request *r)
 {
-	snprintf(e->desc, sizeof(e->desc), "%s", r->desc ? r->desc : "");
-	snprintf(e->owner, sizeof(e->owner), "%s", r->owner ? r->owner : "");
+	util_utf8_copy(e->desc, sizeof(e->desc), r->desc ? r->desc : "");
+	util_utf8_copy(e->owner, sizeof(e->owner), r->owner ? r->owner : "");
+}
+
+/* Text from outside must be UTF-8 without controls before it reaches a reply, log or file. */
+static int
+mt_strings_ok(const struct mt_request *r)
+{
+	return (r->desc == NULL || util_text_problem(r->desc, strlen(r->desc), SIZE_MAX) == NULL) &&
+	    (r->owner == NULL || util_text_problem(r->owner, strlen(r->owner), SIZE_MAX) == NULL);
 }
 
 enum mt_err
@@ -582,6 +608,10 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 
 	if ((err = mt_validate(r, &end, &ip)) != MT_OK)
 		return err;
+	if (!mt_strings_ok(r))
+		return MT_ERR_INVAL;
+	if (!mtable_client_ok(mt, &r->int_addr, NULL, 0))
+		return MT_ERR_ADDR;
 	if (!mtable_permitted(mt, r->source, r->ext_port, end, &r->int_addr, ip,
 	    (uint16_t)(ip + (end - r->ext_port))))
 		return MT_ERR_DENIED;

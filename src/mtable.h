@@ -10,6 +10,7 @@
 #include "hmap.h"
 
 struct fw;
+struct netif;
 struct fw_change;
 struct policy;
 
@@ -38,6 +39,7 @@ enum mt_err {
 	MT_ERR_NOPORT,		/* no free external port */
 	MT_ERR_FIREWALL,	/* the firewall backend refused it */
 	MT_ERR_NOMEM,
+	MT_ERR_ADDR,		/* internal address is not a LAN host */
 };
 
 #define MT_DESC_MAX	64
@@ -94,6 +96,10 @@ void mtable_free(struct mtable *);
 void mtable_set_policy(struct mtable *, const struct policy *);
 /* Per-client cap for protocol-driven mappings (0 = none) and lease cap in seconds (0 = none). */
 void mtable_set_limits(struct mtable *, unsigned max_per_client, uint32_t max_lease);
+/* Check internal addresses against these LAN subnets (not owned; NULL = no check). */
+void mtable_set_netif(struct mtable *, struct netif *);
+/* 1 if addr may be an internal client; otherwise 0 with why filled. */
+int mtable_client_ok(const struct mtable *, const struct in6_addr *, char *why, size_t len);
 /* Register the change notification. */
 void mtable_set_notify(struct mtable *, mt_notify_cb *, void *);
 

@@ -152,6 +152,30 @@ send_request(int fd, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Decode a reply text in place (the daemon percent-encodes '%', controls and
+ * DEL) and make it safe for a terminal: a control character that an echoed
+ * argument carried is shown as \xNN, never sent to the terminal as is.
+ */
+static const char *
+reply_text(char *s)
+{
+	static char out[PGCTL_LINE_MAX * 16];
+	const unsigned char *p;
+	size_t o = 0;
+
+	if (util_pct_decode(s) == -1)
+		return s;	/* not ours to fix: show it raw */
+	for (p = (const unsigned char *)s; *p != '\0' && o + 5 < sizeof(out); p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x", *p);
+		else
+			out[o++] = (char)*p;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /* Print one reply; 0 if it was "ok", 1 if "err", -1 if the connection broke. */
 static int
 print_reply(struct reader *r, int batch)
@@ -160,22 +184,22 @@ print_reply(struct reader *r, int batch)
 
 	while ((l = reader_line(r, 1)) != NULL) {
 		if (strncmp(l, "| ", 2) == 0) {
-			puts(l + 2);
+			puts(reply_text(l + 2));
 			continue;
 		}
-		if (strncmp(l, "ok", 2) == 0) {
+		if (strcmp(l, "ok") == 0 || strncmp(l, "ok ", 3) == 0) {
 			if (batch)
-				printf("ok%s%s\n", l[2] ? ": " : "", l[2] ? l + 3 : "");
+				printf("ok%s%s\n", l[2] ? ": " : "", l[2] ? reply_text(l + 3) : "");
 			else if (l[2] != '\0')
-				puts(l + 3);
+				puts(reply_text(l + 3));
 			return 0;
 		}
-		if (strncmp(l, "err", 3) == 0) {
+		if (strcmp(l, "err") == 0 || strncmp(l, "err ", 4) == 0) {
 			fflush(stdout);
 			if (batch)
-				printf("error: %s\n", l[3] ? l + 4 : "failed");
+				printf("error: %s\n", l[3] ? reply_text(l + 4) : "failed");
 			else
-				fprintf(stderr, "portgatectl: %s\n", l[3] ? l + 4 : "failed");
+				fprintf(stderr, "portgatectl: %s\n", l[3] ? reply_text(l + 4) : "failed");
 			return 1;
 		}
 	}

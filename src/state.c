@@ -13,9 +13,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,9 +41,15 @@ struct state_rec {
 struct state_parse {
 	struct state_rec *recs;
 	size_t		 n, cap;
+	size_t		 nrecords;	/* record lines seen, good or bad */
 	int		 seen_end;
 	time_t		 now;
+	const char	*name;		/* log bad records as NAME:LINE (NULL: silent) */
+	unsigned	 nbad;
+	char		 first_problem[200];
 };
+
+#define STATE_REPORT_MAX	20
 
 static int
 state_write_map(FILE *f, const struct mtable *mt, const struct mt_entry *e, time_t now)
@@ -74,8 +82,54 @@ state_write_trigger(void *arg, const struct trig_rule *r)
 	return fprintf(f, "trigger %s\n", enc) < 0 ? -1 : 0;
 }
 
+/* A fresh PATH.tmp: an existing one (or a symlink planted there) is removed, not followed. */
+static FILE *
+state_open_tmp(const char *tmp, char *err, size_t errlen)
+{
+	FILE *f;
+	int fd;
+
+	if (unlink(tmp) == -1 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot remove %s: %s", tmp, strerror(errno));
+		return NULL;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		return NULL;
+	}
+	if ((f = fdopen(fd, "w")) == NULL) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+	}
+	return f;
+}
+
+/* After a rename, the directory entry must reach the disk too. */
+static void
+state_sync_dir(const char *path)
+{
+	char dir[4096];
+	char *slash;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	(void)fsync(fd);
+	close(fd);
+}
+
 int
-state_save(const char *path, const struct mtable *mt, const struct trigger *trig)
+state_save(const char *path, const struct mtable *mt, const struct trigger *trig, char *err,
+    size_t errlen)
 {
 	char tmp[4096];
 	const struct mt_entry *e;
@@ -84,11 +138,12 @@ state_save(const char *path, const struct mtable *mt, const struct trigger *trig
 	FILE *f;
 	int bad = 0;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((f = fopen(tmp, "w")) == NULL) {
-		log_warn("state_save: %s", tmp);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		snprintf(err, errlen, "state file path too long");
 		return -1;
 	}
+	if ((f = state_open_tmp(tmp, err, errlen)) == NULL)
+		return -1;
 	fprintf(f, "%s\n", STATE_MAGIC);
 	for (e = mtable_next(mt, NULL); e != NULL; e = mtable_next(mt, e), n++)
 		if (state_write_map(f, mt, e, now) < 0)
@@ -99,101 +154,134 @@ state_save(const char *path, const struct mtable *mt, const struct trigger *trig
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || bad)
 		bad = 1;
 	if (fclose(f) != 0 || bad) {
-		log_warn("state_save: writing %s", tmp);
+		snprintf(err, errlen, "writing %s: %s", tmp, strerror(errno));
 		unlink(tmp);
 		return -1;
 	}
 	if (rename(tmp, path) == -1) {
-		log_warn("state_save: rename %s", path);
+		snprintf(err, errlen, "renaming %s to %s: %s", tmp, path, strerror(errno));
 		unlink(tmp);
 		return -1;
 	}
+	state_sync_dir(path);
+	return 0;
+}
+
+/* A field from a damaged file, safe to put in a log line (printable ASCII, at most 24 bytes). */
+static const char *
+state_field(const char *f, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; f[i] != '\0' && i + 4 < len && i < 24; i++)
+		buf[i] = (f[i] > 0x20 && f[i] < 0x7f) ? f[i] : '?';
+	buf[i] = '\0';
+	if (f[i] != '\0' && i + 4 < len)
+		strcpy(buf + i, "...");
+	return buf;
+}
+
+#define STATE_BAD(err, errlen, what, field) do {					\
+	char _fb[32];									\
+	snprintf(err, errlen, "%s '%s'", what, state_field(field, _fb, sizeof(_fb)));	\
+} while (0)
+
+static int
+state_parse_ports(struct mt_request *q, char **av, char *err, size_t errlen)
+{
+	unsigned long ext, end, ip;
+	int v;
+
+	if ((v = mt_proto_parse(av[1])) < 0) {
+		STATE_BAD(err, errlen, "bad protocol", av[1]);
+		return -1;
+	}
+	q->proto = (uint8_t)v;
+	if (util_parse_uint(av[2], 1, 65535, &ext) || util_parse_uint(av[3], ext, 65535, &end)) {
+		snprintf(err, errlen, "bad external port range");
+		return -1;
+	}
+	if (util_parse_addr(av[4], &q->int_addr)) {
+		STATE_BAD(err, errlen, "bad internal address", av[4]);
+		return -1;
+	}
+	if (util_parse_uint(av[5], 1, 65535, &ip)) {
+		STATE_BAD(err, errlen, "bad internal port", av[5]);
+		return -1;
+	}
+	q->ext_port = (uint16_t)ext;
+	q->ext_port_end = (uint16_t)end;
+	q->int_port = (uint16_t)ip;
 	return 0;
 }
 
 static int
-state_parse_map(struct state_rec *rec, char **av, int ac, time_t now)
+state_parse_map(struct state_rec *rec, char **av, int ac, time_t now, char *err, size_t errlen)
 {
 	struct mt_request *q = &rec->req;
-	unsigned long ext, end, ip;
 	long long exp;
 	char *endp;
 	int v;
 
-	if (ac != 11)
-		return -1;
 	memset(q, 0, sizeof(*q));
-	if ((v = mt_proto_parse(av[1])) < 0)
+	if (ac != 11) {
+		snprintf(err, errlen, "a map record has 11 fields, not %d", ac);
 		return -1;
-	q->proto = (uint8_t)v;
-	if (util_parse_uint(av[2], 1, 65535, &ext) || util_parse_uint(av[3], ext, 65535, &end) ||
-	    util_parse_addr(av[4], &q->int_addr) || util_parse_uint(av[5], 1, 65535, &ip))
+	}
+	if (state_parse_ports(q, av, err, errlen) == -1)
 		return -1;
-	q->ext_port = (uint16_t)ext;
-	q->ext_port_end = (uint16_t)end;
-	q->int_port = (uint16_t)ip;
-	if ((v = mt_source_parse(av[6])) < 0)
+	if ((v = mt_source_parse(av[6])) < 0) {
+		STATE_BAD(err, errlen, "bad source", av[6]);
 		return -1;
+	}
 	q->source = (uint8_t)v;
 	errno = 0;
 	exp = strtoll(av[7], &endp, 10);
-	if (errno || *endp != '\0' || exp < 0)
+	if (errno || *endp != '\0' || exp < 0) {
+		STATE_BAD(err, errlen, "bad expiry time", av[7]);
 		return -1;
+	}
 	if (exp != 0)
-		q->lease_s = exp > now ? (uint32_t)(exp - now) : 0;
+		q->lease_s = exp > now ? (uint32_t)(exp - now < UINT32_MAX ? exp - now : UINT32_MAX) : 0;
 	if (exp != 0 && q->lease_s == 0)
 		q->ext_port = 0;	/* expired while we were down: skip */
-	if (strcmp(av[8], "*") != 0 && util_parse_addr(av[8], &q->remote) == -1)
+	if (strcmp(av[8], "*") != 0 && util_parse_addr(av[8], &q->remote) == -1) {
+		STATE_BAD(err, errlen, "bad remote host", av[8]);
 		return -1;
+	}
 	if (util_pct_decode(av[9]) || util_pct_decode(av[10]) ||
-	    strlen(av[9]) >= MT_DESC_MAX || strlen(av[10]) >= MT_OWNER_MAX)
+	    util_text_problem(av[9], strlen(av[9]), MT_DESC_MAX - 1) ||
+	    util_text_problem(av[10], strlen(av[10]), MT_OWNER_MAX - 1)) {
+		snprintf(err, errlen, "bad description or owner");
 		return -1;
+	}
 	strcpy(rec->desc, av[9]);
 	strcpy(rec->owner, av[10]);
 	return 0;
 }
 
 static int
-state_parse_line(struct state_parse *sp, char *line, char *err, size_t errlen)
+state_parse_trigger(struct state_rec *rec, char **av, int ac, char *err, size_t errlen)
 {
-	char *av[12];
-	struct state_rec rec, *n;
-	unsigned long cnt;
-	char terr[160];
-	int ac;
+	char terr[120];
 
-	if (sp->seen_end) {
-		snprintf(err, errlen, "data after end line");
+	rec->is_trigger = 1;
+	if (ac != 2 || util_pct_decode(av[1])) {
+		snprintf(err, errlen, "bad trigger record");
 		return -1;
 	}
-	if ((ac = util_split(line, av, 12)) < 1) {
-		snprintf(err, errlen, "empty line");
+	if (trig_rule_parse(&rec->rule, av[1], terr, sizeof(terr)) == -1) {
+		snprintf(err, errlen, "bad trigger rule: %s", terr);
 		return -1;
 	}
-	memset(&rec, 0, sizeof(rec));
-	if (strcmp(av[0], "end") == 0) {
-		if (ac != 2 || util_parse_uint(av[1], 0, SIZE_MAX, &cnt) || cnt != sp->n) {
-			snprintf(err, errlen, "record count does not match (truncated?)");
-			return -1;
-		}
-		sp->seen_end = 1;
-		return 0;
-	} else if (strcmp(av[0], "map") == 0) {
-		if (state_parse_map(&rec, av, ac, sp->now) == -1) {
-			snprintf(err, errlen, "bad map record");
-			return -1;
-		}
-	} else if (strcmp(av[0], "trigger") == 0) {
-		rec.is_trigger = 1;
-		if (ac != 2 || util_pct_decode(av[1]) ||
-		    trig_rule_parse(&rec.rule, av[1], terr, sizeof(terr)) == -1) {
-			snprintf(err, errlen, "bad trigger record");
-			return -1;
-		}
-	} else {
-		snprintf(err, errlen, "unknown record '%.20s'", av[0]);
-		return -1;
-	}
+	return 0;
+}
+
+static int
+state_keep(struct state_parse *sp, const struct state_rec *rec, char *err, size_t errlen)
+{
+	struct state_rec *n;
+
 	if (sp->n == sp->cap) {
 		sp->cap = sp->cap ? sp->cap * 2 : 64;
 		if ((n = reallocarray(sp->recs, sp->cap, sizeof(*n))) == NULL) {
@@ -202,48 +290,116 @@ state_parse_line(struct state_parse *sp, char *line, char *err, size_t errlen)
 		}
 		sp->recs = n;
 	}
-	sp->recs[sp->n++] = rec;
+	sp->recs[sp->n++] = *rec;
 	return 0;
 }
 
+/* One record line; -1 with err if it is bad (it is then skipped). */
 static int
-state_parse_text(struct state_parse *sp, const char *text, size_t len, char *err, size_t errlen)
+state_parse_line(struct state_parse *sp, char *line, char *err, size_t errlen)
 {
-	char line[STATE_LINE_MAX], lerr[128];
-	size_t off = 0, n;
-	const char *nl;
+	char *av[12];
+	struct state_rec rec;
+	unsigned long cnt;
+	int ac;
+
+	if (sp->seen_end) {
+		snprintf(err, errlen, "data after the end line");
+		return -1;
+	}
+	if ((ac = util_split(line, av, 12)) < 1) {
+		snprintf(err, errlen, ac == 0 ? "empty line" : "too many fields");
+		return -1;
+	}
+	memset(&rec, 0, sizeof(rec));
+	if (strcmp(av[0], "end") == 0) {
+		sp->seen_end = 1;
+		if (ac != 2 || util_parse_uint(av[1], 0, SIZE_MAX, &cnt) || cnt != sp->nrecords) {
+			snprintf(err, errlen, "the end line counts %s records, the file has %zu "
+			    "(truncated or edited?)", ac == 2 ? av[1] : "no", sp->nrecords);
+			return -1;
+		}
+		return 0;
+	}
+	sp->nrecords++;
+	if (strcmp(av[0], "map") == 0) {
+		if (state_parse_map(&rec, av, ac, sp->now, err, errlen) == -1)
+			return -1;
+	} else if (strcmp(av[0], "trigger") == 0) {
+		if (state_parse_trigger(&rec, av, ac, err, errlen) == -1)
+			return -1;
+	} else {
+		STATE_BAD(err, errlen, "unknown record", av[0]);
+		return -1;
+	}
+	return state_keep(sp, &rec, err, errlen);
+}
+
+static void
+state_problem(struct state_parse *sp, unsigned lineno, const char *msg)
+{
+	sp->nbad++;
+	if (sp->first_problem[0] == '\0')
+		snprintf(sp->first_problem, sizeof(sp->first_problem), "line %u: %s", lineno, msg);
+	if (sp->name == NULL)
+		return;
+	if (sp->nbad <= STATE_REPORT_MAX)
+		log_warnx("%s:%u: %s; record skipped", sp->name, lineno, msg);
+	else if (sp->nbad == STATE_REPORT_MAX + 1)
+		log_warnx("%s: more bad records; not listing them", sp->name);
+}
+
+/* A line of the text at off into line; its length, or -1 if it has no newline. */
+static long
+state_next_line(const char *text, size_t len, size_t off, char *line, size_t linelen,
+    int *bad)
+{
+	const char *nl = memchr(text + off, '\n', len - off);
+	size_t n = nl ? (size_t)(nl - (text + off)) : len - off;
+
+	*bad = n >= linelen || memchr(text + off, '\0', n) != NULL;
+	if (!*bad) {
+		memcpy(line, text + off, n);
+		line[n] = '\0';
+	}
+	return nl ? (long)n : -1;
+}
+
+/* Parse every line; bad records are counted and skipped. -1 if it is not a state file at all. */
+static int
+state_parse_text(struct state_parse *sp, const char *text, size_t len)
+{
+	char line[STATE_LINE_MAX], lerr[160];
+	size_t off = 0;
 	unsigned lineno = 0;
+	long n;
+	int bad;
 
 	while (off < len) {
 		lineno++;
-		if ((nl = memchr(text + off, '\n', len - off)) == NULL) {
-			snprintf(err, errlen, "line %u: no newline (truncated)", lineno);
-			return -1;
-		}
-		n = (size_t)(nl - (text + off));
-		if (n >= sizeof(line) || memchr(text + off, '\0', n) != NULL) {
-			snprintf(err, errlen, "line %u: malformed", lineno);
-			return -1;
-		}
-		memcpy(line, text + off, n);
-		line[n] = '\0';
-		off += n + 1;
+		n = state_next_line(text, len, off, line, sizeof(line), &bad);
+		off = n < 0 ? len : off + (size_t)n + 1;
 		if (lineno == 1) {
-			if (strcmp(line, STATE_MAGIC) != 0) {
-				snprintf(err, errlen, "line 1: not a portgate state file");
+			if (bad || n < 0 || strcmp(line, STATE_MAGIC) != 0) {
+				snprintf(sp->first_problem, sizeof(sp->first_problem),
+				    "not a portgate state file (line 1 is not \"%s\")", STATE_MAGIC);
 				return -1;
 			}
 			continue;
 		}
-		if (state_parse_line(sp, line, lerr, sizeof(lerr)) == -1) {
-			snprintf(err, errlen, "line %u: %s", lineno, lerr);
-			return -1;
-		}
+		if (bad)
+			state_problem(sp, lineno, "malformed line (too long or a NUL byte)");
+		else if (n < 0)
+			state_problem(sp, lineno, "last line has no newline (truncated)");
+		else if (state_parse_line(sp, line, lerr, sizeof(lerr)) == -1)
+			state_problem(sp, lineno, lerr);
 	}
-	if (!sp->seen_end) {
-		snprintf(err, errlen, "no end line (truncated)");
+	if (lineno == 0) {
+		snprintf(sp->first_problem, sizeof(sp->first_problem), "empty file");
 		return -1;
 	}
+	if (!sp->seen_end)
+		state_problem(sp, lineno, "no end line (truncated)");
 	return 0;
 }
 
@@ -255,7 +411,11 @@ state_check(const char *text, size_t len, char *err, size_t errlen)
 
 	memset(&sp, 0, sizeof(sp));
 	sp.now = time(NULL);
-	rc = state_parse_text(&sp, text, len, err, errlen);
+	rc = state_parse_text(&sp, text, len);
+	if (rc == 0 && sp.nbad > 0)
+		rc = -1;
+	if (rc == -1)
+		snprintf(err, errlen, "%s", sp.first_problem);
 	free(sp.recs);
 	return rc;
 }
@@ -263,13 +423,19 @@ state_check(const char *text, size_t len, char *err, size_t errlen)
 static char *
 state_read_file(const char *path, size_t *len)
 {
-	FILE *f;
+	struct stat st;
 	char *buf = NULL, *nb;
 	size_t cap = 0, n;
+	FILE *f;
 
 	*len = 0;
-	if ((f = fopen(path, "r")) == NULL)
+	if ((f = fopen(path, "re")) == NULL)
 		return NULL;
+	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		errno = EINVAL;
+		return NULL;
+	}
 	do {
 		if (*len + 65536 > cap) {
 			cap = cap ? cap * 2 : 131072;
@@ -287,17 +453,34 @@ state_read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* Keep a damaged file for the admin as PATH.corrupt.YYYYMMDDTHHMMSS[-N]; never overwrite one. */
 static void
 state_move_aside(const char *path, const char *why)
 {
-	char aside[4096];
+	char aside[4200], stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int i;
 
-	snprintf(aside, sizeof(aside), "%s.corrupt", path);
-	if (rename(path, aside) == -1)
-		log_warn("state_load: %s is corrupt (%s) and cannot be moved aside", path, why);
-	else
-		log_warnx("state_load: %s is corrupt (%s); moved to %s, starting empty",
-		    path, why, aside);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	for (i = 0; i < 100; i++) {
+		if (i == 0)
+			snprintf(aside, sizeof(aside), "%s.corrupt.%s", path, stamp);
+		else
+			snprintf(aside, sizeof(aside), "%s.corrupt.%s-%d", path, stamp, i);
+		if (link(path, aside) == 0)	/* link: fails rather than replace */
+			break;
+		if (errno != EEXIST) {
+			log_warn("state_load: %s is damaged (%s) and cannot be kept aside", path, why);
+			return;
+		}
+	}
+	if (i == 100 || unlink(path) == -1) {
+		log_warnx("state_load: %s is damaged (%s) and cannot be moved aside", path, why);
+		return;
+	}
+	log_warnx("state_load: %s is damaged (%s); kept as %s", path, why, aside);
 }
 
 static size_t
@@ -332,7 +515,6 @@ size_t
 state_load(const char *path, struct mtable *mt, struct trigger *trig)
 {
 	struct state_parse sp;
-	char err[256];
 	char *text;
 	size_t len, n = 0;
 
@@ -343,10 +525,14 @@ state_load(const char *path, struct mtable *mt, struct trigger *trig)
 	}
 	memset(&sp, 0, sizeof(sp));
 	sp.now = time(NULL);
-	if (state_parse_text(&sp, text, len, err, sizeof(err)) == -1)
-		state_move_aside(path, err);
-	else
+	sp.name = path;
+	if (state_parse_text(&sp, text, len) == -1) {
+		state_move_aside(path, sp.first_problem);
+	} else {
+		if (sp.nbad > 0)
+			state_move_aside(path, sp.first_problem);
 		n = state_apply(&sp, mt, trig);
+	}
 	free(sp.recs);
 	free(text);
 	return n;

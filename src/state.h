@@ -7,15 +7,23 @@
 struct mtable;
 struct trigger;
 
-/* Write the table (and run-time trigger rules) atomically to path; 0 or -1. */
-int state_save(const char *path, const struct mtable *, const struct trigger *);
+/*
+ * Write the table (and run-time trigger rules) to path: PATH.tmp is created
+ * afresh (never following a symlink), fsynced and renamed over path.
+ * 0, or -1 with err saying what failed (nothing is logged: the caller
+ * decides how often to say it).
+ */
+int state_save(const char *path, const struct mtable *, const struct trigger *,
+    char *err, size_t errlen);
 /*
  * Restore from path into the table (and trigger rules). A missing file is
- * fine; a corrupt or truncated one is moved to path.corrupt with a warning
- * and nothing is restored. Returns the number of mappings restored.
+ * fine. A bad record is skipped and logged as "PATH:LINE: what is wrong";
+ * the others are restored. A damaged file (not a state file, truncated,
+ * bad records) is also copied aside to PATH.corrupt.YYYYMMDDTHHMMSS, never
+ * overwriting an earlier copy. Returns the number of mappings restored.
  */
 size_t state_load(const char *path, struct mtable *, struct trigger *);
-/* Parse state text without applying it (fuzzing); 0 if well-formed. */
+/* Parse state text without applying it (fuzzing); 0 if every line is well-formed. */
 int state_check(const char *text, size_t len, char *err, size_t errlen);
 
 #endif

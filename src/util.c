@@ -188,6 +188,73 @@ util_pct_decode(char *s)
 	return 0;
 }
 
+size_t
+util_utf8_next(const char *s, size_t len, uint32_t *cp)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t n, i;
+	uint32_t c;
+
+	if (len == 0)
+		return 0;
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if ((p[0] & 0xe0) == 0xc0)
+		n = 2, c = p[0] & 0x1f;
+	else if ((p[0] & 0xf0) == 0xe0)
+		n = 3, c = p[0] & 0x0f;
+	else if ((p[0] & 0xf8) == 0xf0)
+		n = 4, c = p[0] & 0x07;
+	else
+		return 0;
+	if (n > len)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	/* overlong forms, UTF-16 surrogates and beyond U+10FFFF are not UTF-8 */
+	if (c < min[n] || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return 0;
+	*cp = c;
+	return n;
+}
+
+const char *
+util_text_problem(const char *s, size_t len, size_t max)
+{
+	uint32_t cp;
+	size_t i, n;
+
+	if (len > max)
+		return "too long";
+	for (i = 0; i < len; i += n) {
+		if ((n = util_utf8_next(s + i, len - i, &cp)) == 0)
+			return "not valid UTF-8";
+		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+			return "contains a control character";
+	}
+	return NULL;
+}
+
+void
+util_utf8_copy(char *dst, size_t dstlen, const char *src)
+{
+	size_t len = strlen(src), i = 0, n;
+	uint32_t cp;
+
+	if (dstlen == 0)
+		return;
+	while (i < len && (n = util_utf8_next(src + i, len - i, &cp)) != 0 && i + n < dstlen)
+		i += n;
+	memcpy(dst, src, i);
+	dst[i] = '\0';
+}
+
 uint64_t
 util_mono_ms(void)
 {

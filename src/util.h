@@ -29,6 +29,12 @@ int util_split(char *s, char **argv, int max);
 int util_pct_encode(const char *s, char *out, size_t len);
 /* Decode percent-encoding in place; returns 0, or -1 on a malformed escape. */
 int util_pct_decode(char *s);
+/* Length of the valid UTF-8 sequence at s (at most len bytes) with *cp its code point; 0 if invalid. */
+size_t util_utf8_next(const char *s, size_t len, uint32_t *cp);
+/* Why text from outside is unacceptable (invalid UTF-8, a control character, over max bytes), or NULL. */
+const char *util_text_problem(const char *s, size_t len, size_t max);
+/* Copy src into dst (dstlen bytes), cutting only on a UTF-8 character boundary. */
+void util_utf8_copy(char *dst, size_t dstlen, const char *src);
 /* Monotonic milliseconds. */
 uint64_t util_mono_ms(void);
 

@@ -8,6 +8,7 @@
 
 struct pg_config;
 struct event_base;
+struct netif;
 
 enum fw_op {
 	FW_ADD,
@@ -56,6 +57,7 @@ struct fw {
 	const struct fw_ops	*ops;
 	void			*priv;
 	const struct pg_config	*cfg;
+	const struct netif	*netif;		/* LAN subnets (not owned) */
 	struct event_base	*base;
 	fw_lost_cb		*lost;
 	void			*lost_arg;

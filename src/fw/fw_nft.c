@@ -36,6 +36,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
@@ -50,6 +51,7 @@
 #include "fw/fw_nft.h"
 #include "log.h"
 #include "mtable.h"
+#include "netif.h"
 #include "util.h"
 
 #define NFT_FAMILY		NFPROTO_IPV4
@@ -57,7 +59,14 @@
 #define NFT_ELEMS_PER_MSG	256
 #define NFT_CHANGES_PER_BATCH	8192
 #define NFT_SOCKBUF		(32 * 1024 * 1024)
-#define NFT_VERIFY_DELAY_MS	100
+#define NFT_REPAIR_DELAY_MS	100
+/* global cap on trigger notifications (each direction), whatever the sources */
+#define NFT_NOTIFY_RATE		100
+#define NFT_NOTIFY_BURST	50
+
+/* nft's byte order ids in set user data, so that "nft list" prints keys right */
+#define NFT_UDATA_HOST_ENDIAN	1
+#define NFT_UDATA_BIG_ENDIAN	2
 
 /* nft's data type ids, so that "nft list" prints our sets readably */
 #define TYPE_IPADDR		7
@@ -80,7 +89,7 @@ struct fw_nft {
 	struct mnl_socket	*mon;
 	uint32_t		 mon_portid;
 	struct event		*mon_ev;
-	struct event		*verify_ev;
+	struct event		*repair_ev;
 	struct nft_buf		 buf;
 	unsigned		 nrules;	/* rules the table must hold */
 	struct fw_trig_port	*trig;		/* trigger ports, kept for rebuilds */
@@ -248,27 +257,43 @@ struct nft_set_def {
 	uint8_t		 fields[3];		/* concat field lengths, 0-terminated */
 	uint64_t	 timeout;		/* default timeout (dynamic sets) */
 	uint32_t	 size;
+	uint32_t	 key_byteorder;		/* NFT_UDATA_* (0: big endian) */
 };
 
 static const struct nft_set_def nft_sets[] = {
 	{ "dnat_port", 1, NFT_SET_MAP | NFT_SET_TIMEOUT,
 	    TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8,
-	    TYPE_CONCAT2(TYPE_IPADDR, TYPE_INET_SERVICE), 8, { 0 }, 0, 0 },
+	    TYPE_CONCAT2(TYPE_IPADDR, TYPE_INET_SERVICE), 8, { 0 }, 0, 0, 0 },
 	{ "dnat_range", 2, NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_INTERVAL | NFT_SET_CONCAT,
 	    TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8,
-	    TYPE_IPADDR, 4, { 1, 2, 0 }, 0, 0 },
-	{ "lan_ifs", 3, 0, TYPE_IFNAME, IFNAMSIZ, 0, 0, { 0 }, 0, 0 },
+	    TYPE_IPADDR, 4, { 1, 2, 0 }, 0, 0, 0 },
+	{ "lan_ifs", 3, 0, TYPE_IFNAME, IFNAMSIZ, 0, 0, { 0 }, 0, 0, NFT_UDATA_HOST_ENDIAN },
 	{ "trig_ports", 4, NFT_SET_INTERVAL | NFT_SET_CONCAT,
-	    TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8, 0, 0, { 1, 2, 0 }, 0, 0 },
+	    TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8, 0, 0, { 1, 2, 0 }, 0, 0, 0 },
 	{ "trig_open", 5, NFT_SET_INTERVAL | NFT_SET_CONCAT | NFT_SET_TIMEOUT,
-	    TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8, 0, 0, { 1, 2, 0 }, 0, 0 },
+	    TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8, 0, 0, { 1, 2, 0 }, 0, 0, 0 },
 	{ "trig_seen", 6, NFT_SET_EVAL | NFT_SET_TIMEOUT,
 	    TYPE_CONCAT3(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 12, 0, 0,
-	    { 0 }, FW_NFT_NOTIFY_MS, 65535 },
+	    { 0 }, FW_NFT_NOTIFY_MS, 65535, 0 },
 	{ "trig_in_seen", 7, NFT_SET_EVAL | NFT_SET_TIMEOUT,
 	    TYPE_CONCAT3(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 12, 0, 0,
-	    { 0 }, FW_NFT_NOTIFY_MS, 65535 },
+	    { 0 }, FW_NFT_NOTIFY_MS, 65535, 0 },
+	{ "lan_nets", 8, NFT_SET_INTERVAL, TYPE_IPADDR, 4, 0, 0, { 0 }, 0, 0, 0 },
 };
+
+/* The key byte order, as nft records it: without it "nft list" prints names as "". */
+static void
+nft_set_byteorder(struct nftnl_set *s, uint32_t order)
+{
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(64);
+
+	if (u == NULL)
+		return;
+	if (nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, order))
+		nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u),
+		    nftnl_udata_buf_len(u));
+	nftnl_udata_buf_free(u);
+}
 
 static void
 nft_add_set(struct fw_nft *n, const struct nft_set_def *d)
@@ -300,6 +325,7 @@ nft_add_set(struct fw_nft *n, const struct nft_set_def *d)
 		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, d->timeout);
 	if (d->size)
 		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, d->size);
+	nft_set_byteorder(s, d->key_byteorder ? d->key_byteorder : NFT_UDATA_BIG_ENDIAN);
 	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWSET, NFT_FAMILY, NLM_F_CREATE, n->seq++);
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	nb_commit(&n->buf, nlh);
@@ -456,6 +482,19 @@ ex_log(struct nftnl_rule *r, const char *prefix, uint16_t group)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_SNAPLEN, 96);
 }
 
+/* limit rate NFT_NOTIFY_RATE/second burst NFT_NOTIFY_BURST packets */
+static void
+ex_limit(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = ex(r, "limit");
+
+	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, NFT_NOTIFY_RATE);
+	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, 1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, NFT_NOTIFY_BURST);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
+}
+
 static void
 ex_ct_new(struct nftnl_rule *r)
 {
@@ -532,11 +571,14 @@ nft_rules_dnat(struct fw_nft *n)
 
 /*
  * forward: report trigger traffic, at most once per FW_NFT_NOTIFY_MS per
- * (host, proto, port): the *_seen sets are the kernel-side rate limit.
- *   iifname @lan_ifs l4proto . dport @trig_ports jump trig_out
+ * (host, proto, port): the *_seen sets are the kernel-side rate limit, and
+ * a limit caps all notifications together, so forged sources cannot flood us.
+ * Only sources inside a LAN subnet (@lan_nets) can trigger.
+ *   iifname @lan_ifs ip saddr @lan_nets l4proto . dport @trig_ports jump trig_out
  *   ct state new iifname WAN l4proto . dport @trig_open jump trig_in
  *   trig_out: ip saddr . l4proto . dport @trig_seen return
- *             add @trig_seen { ip saddr . l4proto . dport } log group G prefix "pgo"
+ *             limit rate 100/second burst 50 packets
+ *               add @trig_seen { ip saddr . l4proto . dport } log group G prefix "pgo"
  *   trig_in:  the same with ip daddr, @trig_in_seen and prefix "pgi"
  */
 static void
@@ -555,6 +597,8 @@ nft_rules_trigger(struct fw_nft *n)
 	r = nft_rule_new(n, "forward");
 	ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
 	ex_lookup(r, nft_set("lan_ifs"), 0);
+	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+	ex_lookup(r, nft_set("lan_nets"), 0);
 	ex_proto_dport(r);
 	ex_lookup(r, nft_set("trig_ports"), 0);
 	ex_verdict(r, NFT_JUMP, "trig_out");
@@ -573,6 +617,7 @@ nft_rules_trigger(struct fw_nft *n)
 		ex_verdict(r, NFT_RETURN, NULL);
 		nft_rule_emit(n, r);
 		r = nft_rule_new(n, sub[i].chain);
+		ex_limit(r);
 		ex_addr_proto_dport(r, sub[i].addr_off);
 		ex_dynset_add(r, nft_set(sub[i].seen));
 		ex_log(r, sub[i].prefix, (uint16_t)n->fw->cfg->nflog_group);
@@ -800,6 +845,10 @@ nft_emit_lan_ifs(struct fw_nft *n)
 
 	if (s == NULL || p == NULL)
 		fatal("fw_nft: lan_ifs");
+	if (n->fw->cfg->nlan == 0) {
+		nftnl_set_free(s);
+		return;
+	}
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, "lan_ifs");
 	nftnl_set_set_u32(s, NFTNL_SET_ID, nft_set("lan_ifs")->id);
@@ -814,6 +863,62 @@ nft_emit_lan_ifs(struct fw_nft *n)
 	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWSETELEM, NFT_FAMILY, NLM_F_CREATE, n->seq++);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nb_commit(&n->buf, nlh);
+	nftnl_set_free(s);
+}
+
+/* One interval of lan_nets: the prefix's first address and (flagged) one past its last. */
+static void
+nft_lan_net_elems(struct nftnl_set *s, const struct netif_prefix *p)
+{
+	struct nftnl_set_elem *e;
+	uint32_t lo, hi, host = p->plen >= 128 ? 0 : (uint32_t)(0xffffffffu >> (p->plen - 96));
+	uint8_t k[4];
+
+	memcpy(&lo, &p->addr.s6_addr[12], 4);
+	lo = ntohl(lo);
+	hi = lo + host + 1;	/* 0 after 255.255.255.255: no end element needed */
+	if ((e = nftnl_set_elem_alloc()) == NULL)
+		fatal("fw_nft: lan_nets element");
+	memcpy(k, &p->addr.s6_addr[12], 4);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, k, 4);
+	nftnl_set_elem_add(s, e);
+	if (hi == 0)
+		return;
+	if ((e = nftnl_set_elem_alloc()) == NULL)
+		fatal("fw_nft: lan_nets element");
+	hi = htonl(hi);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &hi, 4);
+	nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+	nftnl_set_elem_add(s, e);
+}
+
+/* The LAN subnets, for the trigger rule's ip saddr @lan_nets. */
+static void
+nft_emit_lan_nets(struct fw_nft *n)
+{
+	const struct netif_prefix *p;
+	struct nftnl_set *s;
+	struct nlmsghdr *nlh;
+	size_t i, cnt = n->fw->netif ? netif_lan_prefixes(n->fw->netif, &p) : 0, used = 0;
+	char *buf;
+
+	if ((s = nftnl_set_alloc()) == NULL || (buf = nb_reserve(&n->buf, 4096)) == NULL)
+		fatal("fw_nft: lan_nets");
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, "lan_nets");
+	nftnl_set_set_u32(s, NFTNL_SET_ID, nft_set("lan_nets")->id);
+	for (i = 0; i < cnt; i++) {
+		if (!util_addr_is_v4(&p[i].addr) || p[i].plen < 96)
+			continue;
+		nft_lan_net_elems(s, &p[i]);
+		used++;
+	}
+	if (used > 0) {
+		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSETELEM, NFT_FAMILY, NLM_F_CREATE,
+		    n->seq++);
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		nb_commit(&n->buf, nlh);
+	}
 	nftnl_set_free(s);
 }
 
@@ -832,16 +937,12 @@ nft_emit_trig_ports(struct fw_nft *n)
 	}
 }
 
-/* One batch: replace the table with an empty one holding sets, chains and rules. */
-static int
-nft_build_skeleton(struct fw_nft *n)
+/* Into the open batch: replace the table with one holding sets, chains, rules, no mappings. */
+static void
+nft_emit_skeleton(struct fw_nft *n)
 {
-	struct nft_result res = { NULL, 0, 0, 0 };
 	size_t i;
-	int rc;
 
-	if (nb_batch_begin(n) == -1)
-		return -1;
 	nft_add_table(n, NFT_MSG_NEWTABLE, NLM_F_CREATE);	/* so the delete cannot fail */
 	nft_add_table(n, NFT_MSG_DELTABLE, 0);
 	nft_add_table(n, NFT_MSG_NEWTABLE, NLM_F_CREATE);
@@ -855,111 +956,150 @@ nft_build_skeleton(struct fw_nft *n)
 	nft_rules_dnat(n);
 	nft_rules_trigger(n);
 	nft_emit_lan_ifs(n);
+	nft_emit_lan_nets(n);
 	nft_emit_trig_ports(n);
+}
+
+/* Send the open batch; 0 if the kernel took all of it, else -1 (nothing applied). */
+static int
+nft_send_all_or_nothing(struct fw_nft *n, const char *what)
+{
+	struct nft_result res = { NULL, 0, 0, 0 };
+	int rc;
+
 	if (nb_batch_end(n) == -1 || nft_send(n, &res) == -1) {
 		free(res.errs);
 		return -1;
 	}
-	rc = res.n == 0 ? 0 : -1;
+	rc = res.n == 0 && !res.overflow ? 0 : -1;
 	if (rc == -1)
-		log_warnx("fw_nft: the kernel refused portgate's table %s: %s",
-		    n->fw->cfg->nft_table, strerror(res.errs[0].err));
+		log_warnx("fw_nft: the kernel refused %s of table %s: %s", what,
+		    n->fw->cfg->nft_table, res.n ? strerror(res.errs[0].err) : "unknown error");
 	free(res.errs);
 	return rc;
 }
 
+/* One batch: replace the table with an empty one holding sets, chains and rules. */
+static int
+nft_build_skeleton(struct fw_nft *n)
+{
+	if (nb_batch_begin(n) == -1)
+		return -1;
+	nft_emit_skeleton(n);
+	return nft_send_all_or_nothing(n, "the skeleton");
+}
+
+/* Every mapping the iterator yields, as an array of adds; NULL on allocation failure. */
+static struct fw_change *
+nft_collect(fw_iter_cb *it, void *arg, size_t *cnt)
+{
+	struct fw_change *c = NULL, *nc;
+	size_t cap = 0;
+
+	*cnt = 0;
+	for (;;) {
+		if (*cnt == cap) {
+			cap = cap ? cap * 2 : 1024;
+			if ((nc = reallocarray(c, cap, sizeof(*c))) == NULL) {
+				free(c);
+				return NULL;
+			}
+			c = nc;
+		}
+		c[*cnt].op = FW_ADD;
+		if (!it(arg, &c[*cnt].item))
+			return c;
+		(*cnt)++;
+	}
+}
+
+/*
+ * Rebuild the table with every mapping as ONE transaction: the kernel
+ * swaps the old table for the new one atomically, so no packet to an
+ * existing mapping is refused during a reload, a trigger rule change or a
+ * repair. If the kernel refuses the whole (the old table then stays as it
+ * was), fall back to the skeleton followed by element batches, which
+ * drops only the elements the kernel refuses.
+ */
 static int
 fw_nft_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 {
 	struct fw_nft *n = fw->priv;
-	struct fw_change *c = NULL, *nc;
-	size_t cnt = 0, cap = 0;
-	int rc;
+	struct fw_change *c;
+	size_t cnt, i;
+	int rc = -1;
 
-	if (nft_build_skeleton(n) == -1)
+	if ((c = nft_collect(it, arg, &cnt)) == NULL)
 		return -1;
-	for (;;) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 1024;
-			if ((nc = reallocarray(c, cap, sizeof(*c))) == NULL) {
-				free(c);
-				return -1;
-			}
-			c = nc;
-		}
-		c[cnt].op = FW_ADD;
-		if (!it(arg, &c[cnt].item))
-			break;
-		cnt++;
+	if (nb_batch_begin(n) == 0) {
+		nft_emit_skeleton(n);
+		for (i = 0; i < cnt && rc == -1; i++)
+			if (nft_emit_change(n, &c[i]) == -1)
+				rc = -2;
+		rc = rc == -2 ? -1 : nft_send_all_or_nothing(n, "an atomic rebuild");
 	}
-	rc = fw_nft_commit(fw, c, cnt, NULL, NULL);
+	if (rc == -1) {
+		log_warnx("fw_nft: rebuilding table %s in steps", fw->cfg->nft_table);
+		if ((rc = nft_build_skeleton(n)) == 0)
+			rc = fw_nft_commit(fw, c, cnt, NULL, NULL);
+	}
 	free(c);
 	n->rebuilds++;
 	log_info("fw_nft: table %s built with %zu mappings", fw->cfg->nft_table, cnt);
 	return rc;
 }
 
-/* ---- watching for someone else removing our table ---- */
-
-static int
-nft_count_rules_cb(const struct nlmsghdr *nlh, void *data)
-{
-	(void)nlh;
-	(*(unsigned *)data)++;
-	return MNL_CB_OK;
-}
-
-/* Number of rules in our table, or 0 if the table is gone. */
-static unsigned
-nft_count_rules(struct fw_nft *n)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct nlmsghdr *nlh;
-	unsigned count = 0;
-	uint32_t seq = n->seq++;
-	ssize_t len;
-	int rc;
-
-	if (r == NULL)
-		return 0;
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFT_FAMILY, NLM_F_DUMP, seq);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, n->fw->cfg->nft_table);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
-	nftnl_rule_free(r);
-	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
-		return 0;
-	while ((len = mnl_socket_recvfrom(n->nl, buf, sizeof(buf))) > 0) {
-		rc = mnl_cb_run(buf, (size_t)len, seq, n->portid, nft_count_rules_cb, &count);
-		if (rc <= 0)
-			break;
-	}
-	return count;
-}
+/* ---- watching for anyone else changing our table ---- */
 
 static void
-nft_verify_cb(evutil_socket_t fd, short ev, void *arg)
+nft_repair_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct fw_nft *n = arg;
-	unsigned have;
 
 	(void)fd;
 	(void)ev;
-	if ((have = nft_count_rules(n)) == n->nrules)
-		return;
-	log_warnx("fw_nft: table %s has %u of its %u rules (flushed or deleted by someone else)",
-	    n->fw->cfg->nft_table, have, n->nrules);
+	log_warnx("fw_nft: table ip %s was changed by someone else; repairing",
+	    n->fw->cfg->nft_table);
 	if (n->fw->lost != NULL)
 		n->fw->lost(n->fw->lost_arg);
 }
 
 static void
-nft_schedule_verify(struct fw_nft *n)
+nft_schedule_repair(struct fw_nft *n)
 {
-	struct timeval tv = { 0, NFT_VERIFY_DELAY_MS * 1000 };
+	struct timeval tv = { 0, NFT_REPAIR_DELAY_MS * 1000 };
 
-	if (!evtimer_pending(n->verify_ev, NULL))
-		evtimer_add(n->verify_ev, &tv);
+	/* wait a little: a "nft -f" or a flush arrives as a burst of events */
+	if (!evtimer_pending(n->repair_ev, NULL))
+		evtimer_add(n->repair_ev, &tv);
+}
+
+/*
+ * 1 if an nftables event from someone else touches our table. Every object
+ * message (table, chain, rule, set, element, ...) carries the table name as
+ * attribute 1 (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, ...).
+ */
+static int
+nft_event_is_ours(const struct fw_nft *n, const struct nlmsghdr *nlh)
+{
+	const struct nfgenmsg *nfg;
+	const struct nlattr *attr;
+	int type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES || type == NFT_MSG_NEWGEN ||
+	    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*nfg)))
+		return 0;
+	nfg = mnl_nlmsg_get_payload(nlh);
+	if (nfg->nfgen_family != NFT_FAMILY)
+		return 0;
+	mnl_attr_for_each(attr, nlh, sizeof(*nfg)) {
+		if (mnl_attr_get_type(attr) != 1)
+			continue;
+		if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
+			return 1;	/* cannot tell: check */
+		return strcmp(mnl_attr_get_str(attr), n->fw->cfg->nft_table) == 0;
+	}
+	return 0;
 }
 
 static void
@@ -969,26 +1109,28 @@ nft_mon_cb(evutil_socket_t fd, short ev, void *arg)
 	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
 	struct nlmsghdr *nlh;
 	ssize_t len;
-	int left, foreign = 0;
+	int left, touched = 0, i;
 
 	(void)fd;
 	(void)ev;
-	while ((len = recv(mnl_socket_get_fd(n->mon), buf, sizeof(buf), MSG_DONTWAIT)) != 0) {
-		if (len < 0) {
-			if (errno == ENOBUFS)	/* lost events: check rather than guess */
-				foreign = 1;
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno != EINTR)
-				break;
-			continue;
+	for (i = 0; i < 64; i++) {	/* bounded: let other events run */
+		if ((len = recv(mnl_socket_get_fd(n->mon), buf, sizeof(buf), MSG_DONTWAIT)) <= 0) {
+			if (len < 0 && errno == ENOBUFS) {	/* lost events: repair, don't guess */
+				touched = 1;
+				continue;
+			}
+			if (len < 0 && errno == EINTR)
+				continue;
+			break;
 		}
 		left = (int)len;
 		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
 		    nlh = mnl_nlmsg_next(nlh, &left))
-			if (nlh->nlmsg_pid != n->portid)
-				foreign = 1;
+			if (nlh->nlmsg_pid != n->portid && nft_event_is_ours(n, nlh))
+				touched = 1;
 	}
-	if (foreign)
-		nft_schedule_verify(n);
+	if (touched)
+		nft_schedule_repair(n);
 }
 
 static int
@@ -1004,8 +1146,8 @@ nft_open_monitor(struct fw_nft *n)
 	setsockopt(mnl_socket_get_fd(n->mon), SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
 	n->mon_ev = event_new(n->fw->base, mnl_socket_get_fd(n->mon), EV_READ | EV_PERSIST,
 	    nft_mon_cb, n);
-	n->verify_ev = evtimer_new(n->fw->base, nft_verify_cb, n);
-	if (n->mon_ev == NULL || n->verify_ev == NULL || event_add(n->mon_ev, NULL) == -1)
+	n->repair_ev = evtimer_new(n->fw->base, nft_repair_cb, n);
+	if (n->mon_ev == NULL || n->repair_ev == NULL || event_add(n->mon_ev, NULL) == -1)
 		return -1;
 	return 0;
 }
@@ -1027,11 +1169,9 @@ fw_nft_init(struct fw *fw)
 	n->portid = mnl_socket_get_portid(n->nl);
 	setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz));
 	setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
-	if (nft_build_skeleton(n) == -1)
-		return -1;
+	/* the first resync builds the table, replacing an earlier run's in one transaction */
 	if (fw->base != NULL && nft_open_monitor(n) == -1)
 		return -1;
-	log_info("fw_nft: table ip %s ready (%u rules)", fw->cfg->nft_table, n->nrules);
 	return 0;
 }
 
@@ -1045,8 +1185,8 @@ fw_nft_shutdown(struct fw *fw)
 		return;
 	if (n->mon_ev)
 		event_free(n->mon_ev);
-	if (n->verify_ev)
-		event_free(n->verify_ev);
+	if (n->repair_ev)
+		event_free(n->repair_ev);
 	if (n->mon)
 		mnl_socket_close(n->mon);
 	if (n->nl != NULL && !fw->cfg->nft_keep_table && nb_batch_begin(n) == 0) {

@@ -31,7 +31,13 @@ struct trigger {
 	struct mtable		*mt;
 	struct trig_state	*rules;
 	size_t			 n;
+	uint64_t		 bad_sources;	/* notifications from non-LAN sources */
+	struct log_limit	 loglim;	/* refusals: bounded for all hosts together */
 };
+
+/* Log lines that LAN traffic can cause: at most this many per window, all hosts together. */
+#define TRIG_LOG_WINDOW_MS	10000
+#define TRIG_LOG_BURST		10
 
 struct trigger *
 trigger_new(struct mtable *mt)
@@ -39,6 +45,7 @@ trigger_new(struct mtable *mt)
 	struct trigger *t = xcalloc(1, sizeof(*t));
 
 	t->mt = mt;
+	log_limit_init(&t->loglim, TRIG_LOG_WINDOW_MS, TRIG_LOG_BURST);
 	return t;
 }
 
@@ -55,6 +62,12 @@ size_t
 trigger_count(const struct trigger *t)
 {
 	return t->n;
+}
+
+uint64_t
+trigger_bad_sources(const struct trigger *t)
+{
+	return t->bad_sources;
 }
 
 static int
@@ -121,7 +134,9 @@ trigger_set_config_rules(struct trigger *t, const struct trig_rule *r, size_t n)
 			keep = !t->rules[i].runtime &&
 			    memcmp(&t->rules[i].rule, &r[j], sizeof(r[j])) == 0;
 		if (!keep && trigger_add_rule(t, &r[j], 0, err, sizeof(err)) == -1)
-			log_warnx("trigger: config rule %s not loaded: %s", r[j].name, err);
+			log_warnx("trigger: config rule %s not loaded: %s (a run-time rule wins; "
+			    "remove it with portgatectl trigger del to use the config rule)",
+			    r[j].name, err);
 	}
 }
 
@@ -267,7 +282,9 @@ trig_activate(struct trigger *t, struct trig_state *s, const struct in6_addr *ho
 		q.owner = s->rule.name;
 		if ((err = mtable_add(t->mt, &q, NULL, &conflict)) == MT_OK)
 			continue;
-		if (err == MT_ERR_CONFLICT && conflict != NULL)
+		if (!log_limit_pass(&t->loglim, mtable_now(t->mt)))
+			;	/* too many lately: counted, not logged */
+		else if (err == MT_ERR_CONFLICT && conflict != NULL)
 			log_warnx("trigger %s: not opened for %s: %s %u is held by %s (%s)",
 			    s->rule.name, util_addr_str(host, a, sizeof(a)),
 			    mt_proto_name(conflict->proto), conflict->ext_port,
@@ -290,8 +307,17 @@ trigger_outbound(struct trigger *t, int proto, uint16_t port, const struct in6_a
 	struct mt_entry *e;
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 
+	char why[160];
+
 	if ((s = trig_find_trigger(t, proto, port)) == NULL)
 		return;
+	/* the kernel rule only passes LAN sources; check again, the table would refuse anyway */
+	if (!mtable_client_ok(t->mt, host, why, sizeof(why))) {
+		t->bad_sources++;
+		if (log_limit_pass(&t->loglim, mtable_now(t->mt)))
+			log_warnx("trigger %s: ignored traffic: %s", s->rule.name, why);
+		return;
+	}
 	if ((e = trig_holder(t, s)) == NULL) {
 		trig_activate(t, s, host);
 		return;
@@ -300,8 +326,8 @@ trigger_outbound(struct trigger *t, int proto, uint16_t port, const struct in6_a
 		trig_refresh(t, s);
 		return;
 	}
-	if (!s->has_refused || memcmp(&s->last_refused, host, sizeof(*host)) != 0 ||
-	    mtable_now(t->mt) - s->refused_ms > 10000)
+	if ((!s->has_refused || memcmp(&s->last_refused, host, sizeof(*host)) != 0 ||
+	    mtable_now(t->mt) - s->refused_ms > 10000) && log_limit_pass(&t->loglim, mtable_now(t->mt)))
 		log_warnx("trigger %s: refused %s: ports are held by %s", s->rule.name,
 		    util_addr_str(host, a, sizeof(a)), util_addr_str(&e->int_addr, b, sizeof(b)));
 	s->has_refused = 1;

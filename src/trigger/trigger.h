@@ -72,5 +72,7 @@ void trigger_outbound(struct trigger *, int proto, uint16_t port, const struct i
 void trigger_inbound(struct trigger *, int proto, uint16_t port, const struct in6_addr *host);
 /* Number of rules. */
 size_t trigger_count(const struct trigger *);
+/* Trigger traffic ignored because its source was not a LAN host. */
+uint64_t trigger_bad_sources(const struct trigger *);
 
 #endif

@@ -78,8 +78,18 @@ echo "corrupt state file"
 stop
 echo "garbage" > "$dir/state"
 check "daemon starts despite a corrupt state file" start
-check "corrupt file moved aside" test -f "$dir/state.corrupt"
-check_out "corrupt file reported" "is corrupt" cat "$dir/log"
+check "corrupt file kept aside with a timestamp" sh -c "ls '$dir' | grep -q '^state.corrupt.20[0-9]*T[0-9]*$'"
+check_out "corrupt file reported" "is damaged (not a portgate state file" cat "$dir/log"
+echo "one bad record costs only that record"
+stop
+printf 'portgate-state 1\nmap tcp 8080 8080 192.0.2.10 80 static 0 * web %%-\nmap tcp 8081 8081 192.0.2.999 80 static 0 * bad %%-\nmap udp 9000 9000 192.0.2.11 9000 static 0 * c %%-\nend 3\n' > "$dir/state"
+sleep 1.1	# a second damaged file in another second: both copies are kept
+check "daemon starts" start
+check_out "the bad record is named by file and line" "$dir/state:3: bad internal address '192.0.2.999'; record skipped" cat "$dir/log"
+check_out "the records around it are restored" "192.0.2.11:9000" ctl list
+check_out "... all of them" "192.0.2.10:80" ctl list
+check "both damaged files are kept" test "$(ls "$dir" | grep -c '^state.corrupt.')" = 2
+ctl forward del udp 9000 >/dev/null
 ctl forward add tcp 8080 192.0.2.10:80 --desc "web server" >/dev/null
 
 echo "SIGHUP with a broken config keeps the old one"

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,16 +61,16 @@ test_round_trip(const char *dir)
 	struct trigger *ta = trigger_new(a), *tb = trigger_new(b);
 	struct trig_rule r;
 	struct mt_entry *e;
-	char err[128];
+	char err[256];
 
 	snprintf(path, sizeof(path), "%s/state", dir);
 	add(a, MT_TCP, MT_SRC_STATIC, 8080, 0, "192.0.2.10", 80, 0, "web server");
-	add(a, MT_UDP, MT_SRC_UPNP, 7000, 7010, "192.0.2.11", 7000, 600, "with %percent\ttab");
+	add(a, MT_UDP, MT_SRC_UPNP, 7000, 7010, "192.0.2.11", 7000, 600, "with %percent and \xc3\xa9");
 	add(a, MT_TCP, MT_SRC_PCP, 9000, 0, "192.0.2.12", 9001, 2, "");
 	CHECK_EQ(trig_rule_parse(&r, "game tcp:7000 open tcp:7100-7110,udp:7100-7110 idle 5",
 	    err, sizeof(err)), 0);
 	CHECK_EQ(trigger_add_rule(ta, &r, 1, err, sizeof(err)), 0);
-	CHECK_EQ(state_save(path, a, ta), 0);
+	CHECK_EQ(state_save(path, a, ta, err, sizeof(err)), 0);
 	CHECK(access(path, F_OK) == 0);
 	CHECK_EQ(state_load(path, b, tb), 3);
 	CHECK_EQ(mtable_count(b), 3);
@@ -77,7 +78,7 @@ test_round_trip(const char *dir)
 	e = mtable_lookup_ext(b, MT_UDP, 7005);
 	CHECK(e != NULL);
 	if (e != NULL) {
-		CHECK_STR(e->desc, "with %percent\ttab");
+		CHECK_STR(e->desc, "with %percent and \xc3\xa9");
 		CHECK_STR(e->owner, "nonce-1");
 		CHECK_EQ(e->ext_port_end, 7010);
 		CHECK_EQ(e->source, MT_SRC_UPNP);
@@ -108,20 +109,95 @@ test_expired_while_down(const char *dir)
 	mtable_free(b);
 }
 
-static void
-expect_corrupt(const char *dir, const char *name, const char *text)
+/* Number of PATH.corrupt.* files next to path. */
+static int
+count_aside(const char *dir, const char *name)
 {
-	char path[256], aside[300];
+	char cmd[512], buf[32];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls %s | grep -c '^%s.corrupt.20[0-9]*T[0-9]*'", dir, name);
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	if (fgets(buf, sizeof(buf), p) != NULL)
+		n = atoi(buf);
+	pclose(p);
+	return n;
+}
+
+/* A damaged file: the good records are restored, the file is kept aside. */
+static void
+expect_damaged(const char *dir, const char *name, const char *text, size_t restored)
+{
+	char path[256];
 	struct mtable *b = table();
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(aside, sizeof(aside), "%s.corrupt", path);
 	write_file(path, text);
-	CHECK_EQ(state_load(path, b, NULL), 0);
-	CHECK_EQ(mtable_count(b), 0);
-	CHECK(access(path, F_OK) != 0);		/* moved aside ... */
-	CHECK(access(aside, F_OK) == 0);	/* ... to .corrupt */
+	CHECK_EQ(state_load(path, b, NULL), restored);
+	CHECK_EQ(mtable_count(b), restored);
+	CHECK(access(path, F_OK) != 0);			/* moved aside ... */
+	CHECK_EQ(count_aside(dir, name), 1);		/* ... to .corrupt.TIMESTAMP */
 	mtable_free(b);
+}
+
+/* One bad record (an impossible address) costs that record only. */
+static void
+test_bad_record(const char *dir)
+{
+	char path[256];
+	struct mtable *b = table();
+	struct trigger *t = trigger_new(b);
+
+	snprintf(path, sizeof(path), "%s/onebad", dir);
+	write_file(path, "portgate-state 1\n"
+	    "map tcp 8080 8080 192.0.2.10 80 static 0 * a %-\n"
+	    "map tcp 8081 8081 192.0.2.999 80 static 0 * b %-\n"
+	    "trigger irc%20tcp:6667-6667%20open%20tcp:1024-1034%20idle%20300\n"
+	    "map udp 9000 9000 192.0.2.11 9000 static 0 * c %-\n"
+	    "end 4\n");
+	CHECK_EQ(state_load(path, b, t), 2);
+	CHECK(mtable_lookup_ext(b, MT_TCP, 8080) != NULL);
+	CHECK(mtable_lookup_ext(b, MT_TCP, 8081) == NULL);
+	CHECK(mtable_lookup_ext(b, MT_UDP, 9000) != NULL);
+	CHECK_EQ(trigger_count(t), 1);
+	CHECK_EQ(count_aside(dir, "onebad"), 1);
+	/* a second damaged file in the same second keeps the first copy */
+	write_file(path, "portgate-state 1\nmap tcp 1 1 x 1 static 0 * a %-\nend 1\n");
+	CHECK_EQ(state_load(path, b, t), 0);
+	CHECK_EQ(count_aside(dir, "onebad"), 2);
+	trigger_free(t);
+	mtable_free(b);
+}
+
+/* PATH.tmp planted as a symlink is replaced, never followed. */
+static void
+test_tmp_symlink(const char *dir)
+{
+	char path[256], tmp[300], victim[300], err[256], buf[64];
+	struct mtable *a = table();
+	struct stat st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/linked", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	write_file(victim, "precious\n");
+	CHECK_EQ(symlink(victim, tmp), 0);
+	add(a, MT_TCP, MT_SRC_STATIC, 8080, 0, "192.0.2.10", 80, 0, "x");
+	CHECK_EQ(state_save(path, a, NULL, err, sizeof(err)), 0);
+	f = fopen(victim, "r");
+	CHECK(f != NULL && fgets(buf, sizeof(buf), f) != NULL && strcmp(buf, "precious\n") == 0);
+	if (f != NULL)
+		fclose(f);
+	CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode));
+	CHECK_EQ(st.st_mode & 0777, 0600);
+	/* a save that cannot happen says why */
+	snprintf(path, sizeof(path), "%s/no/such/dir/state", dir);
+	CHECK_EQ(state_save(path, a, NULL, err, sizeof(err)), -1);
+	CHECK(strstr(err, "No such file or directory") != NULL);
+	mtable_free(a);
 }
 
 int
@@ -134,20 +210,22 @@ main(void)
 	log_setverbose(-2);
 	test_round_trip(dir);
 	test_expired_while_down(dir);
-	expect_corrupt(dir, "garbage", "\x01\x02 not a state file\n");
-	expect_corrupt(dir, "empty", "");
-	expect_corrupt(dir, "truncated", "portgate-state 1\n"
+	test_bad_record(dir);
+	test_tmp_symlink(dir);
+	expect_damaged(dir, "garbage", "\x01\x02 not a state file\n", 0);
+	expect_damaged(dir, "empty", "", 0);
+	expect_damaged(dir, "truncated", "portgate-state 1\n"
 	    "map tcp 8080 8080 192.0.2.10 80 static 0 * a %-\n"
-	    "map tcp 8081 8081 192.0.2.10 8");
-	expect_corrupt(dir, "noend", "portgate-state 1\n"
-	    "map tcp 8080 8080 192.0.2.10 80 static 0 * a %-\n");
-	expect_corrupt(dir, "badcount", "portgate-state 1\n"
-	    "map tcp 8080 8080 192.0.2.10 80 static 0 * a %-\nend 2\n");
-	expect_corrupt(dir, "badfield", "portgate-state 1\n"
-	    "map tcp 99999 8080 192.0.2.10 80 static 0 * a %-\nend 1\n");
-	expect_corrupt(dir, "badsource", "portgate-state 1\n"
-	    "map tcp 80 80 192.0.2.10 80 nobody 0 * a %-\nend 1\n");
-	expect_corrupt(dir, "badtrigger", "portgate-state 1\ntrigger x\nend 1\n");
+	    "map tcp 8081 8081 192.0.2.10 8", 1);
+	expect_damaged(dir, "noend", "portgate-state 1\n"
+	    "map tcp 8080 8080 192.0.2.10 80 static 0 * a %-\n", 1);
+	expect_damaged(dir, "badcount", "portgate-state 1\n"
+	    "map tcp 8080 8080 192.0.2.10 80 static 0 * a %-\nend 2\n", 1);
+	expect_damaged(dir, "badfield", "portgate-state 1\n"
+	    "map tcp 99999 8080 192.0.2.10 80 static 0 * a %-\nend 1\n", 0);
+	expect_damaged(dir, "badsource", "portgate-state 1\n"
+	    "map tcp 80 80 192.0.2.10 80 nobody 0 * a %-\nend 1\n", 0);
+	expect_damaged(dir, "badtrigger", "portgate-state 1\ntrigger x\nend 1\n", 0);
 	{
 		static const char ok[] = "portgate-state 1\nend 0\n";
 		static const char bad[] = "portgate-state 1\nend 0\nx\n";

@@ -1,0 +1,24 @@
+/* pidlock.h - one portgated per nftables table (per network namespace) and per state file. */
+#ifndef PG_PIDLOCK_H
+#define PG_PIDLOCK_H
+
+#include <stddef.h>
+
+struct event_base;
+struct pidlock;
+
+/*
+ * Take both locks before anything is touched: the table lock is an abstract
+ * unix socket named after the table, so it is per network namespace (like
+ * nftables itself) and vanishes with the process; the state lock is
+ * flock(2) on STATE_FILE.lock holding our pid. NULL with why filled (e.g.
+ * "another portgated (pid 42) owns table ip portgate") if either is held.
+ * A state lock that cannot be created (missing directory) is only logged.
+ * table NULL: no kernel state to protect (firewall = none).
+ */
+struct pidlock *pidlock_take(struct event_base *, const char *table, const char *state_file,
+    char *why, size_t whylen);
+/* Release both. */
+void pidlock_release(struct pidlock *);
+
+#endif
