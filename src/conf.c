@@ -2,15 +2,23 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
 #include "util.h"
 
 #define CONF_LINE_MAX	1024
+#define CONF_FILE_MAX	(1024 * 1024)
+#define CONF_NKEYWORDS	14
+#define CONF_PATH_MAX	4000
 
 struct conf_parser {
 	struct pg_config	*cfg;
@@ -19,6 +27,7 @@ struct conf_parser {
 	unsigned		 nerr;
 	conf_err_cb		*cb;
 	void			*arg;
+	unsigned		 seen[CONF_NKEYWORDS];	/* line where each key was first given */
 };
 
 static void conf_error(struct conf_parser *, const char *, ...)
@@ -68,9 +77,22 @@ conf_single_word(struct conf_parser *p, const char *key, char *val)
 }
 
 static int
-kw_wan(struct conf_parser *p, const char *key, char *val)
+conf_ifname(struct conf_parser *p, const char *key, char *val)
 {
 	if (conf_single_word(p, key, val) == -1)
+		return -1;
+	if (strlen(val) >= IF_NAMESIZE) {
+		conf_error(p, "%s: '%s' is longer than %d characters, the limit for interface names",
+		    key, val, IF_NAMESIZE - 1);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+kw_wan(struct conf_parser *p, const char *key, char *val)
+{
+	if (conf_ifname(p, key, val) == -1)
 		return -1;
 	return conf_set_string(p, &p->cfg->wan_interface, val);
 }
@@ -78,8 +100,15 @@ kw_wan(struct conf_parser *p, const char *key, char *val)
 static int
 kw_lan(struct conf_parser *p, const char *key, char *val)
 {
-	if (conf_single_word(p, key, val) == -1)
+	size_t i;
+
+	if (conf_ifname(p, key, val) == -1)
 		return -1;
+	for (i = 0; i < p->cfg->nlan; i++)
+		if (strcmp(p->cfg->lan_interface[i], val) == 0) {
+			conf_error(p, "%s: %s is listed twice", key, val);
+			return -1;
+		}
 	if (p->cfg->nlan == CONF_MAX_LAN) {
 		conf_error(p, "too many lan_interface lines (at most %d)", CONF_MAX_LAN);
 		return -1;
@@ -117,11 +146,21 @@ kw_path(struct conf_parser *p, const char *key, char *val)
 {
 	char **dst = strcmp(key, "state_file") == 0 ? &p->cfg->state_file :
 	    &p->cfg->control_socket;
+	struct sockaddr_un sun;
 
 	if (conf_single_word(p, key, val) == -1)
 		return -1;
 	if (val[0] != '/') {
 		conf_error(p, "%s: '%s' is not an absolute path", key, val);
+		return -1;
+	}
+	if (dst == &p->cfg->control_socket && strlen(val) >= sizeof(sun.sun_path)) {
+		conf_error(p, "%s: path is too long for a unix socket (%zu bytes, at most %zu)", key,
+		    strlen(val), sizeof(sun.sun_path) - 1);
+		return -1;
+	}
+	if (strlen(val) > CONF_PATH_MAX) {
+		conf_error(p, "%s: path is too long (at most %d bytes)", key, CONF_PATH_MAX);
 		return -1;
 	}
 	return conf_set_string(p, dst, val);
@@ -251,21 +290,22 @@ kw_trigger(struct conf_parser *p, const char *key, char *val)
 static const struct {
 	const char	*key;
 	int		(*fn)(struct conf_parser *, const char *, char *);
-} conf_keywords[] = {
-	{ "wan_interface", kw_wan },
-	{ "lan_interface", kw_lan },
-	{ "external_ip", kw_external_ip },
-	{ "firewall", kw_firewall },
-	{ "state_file", kw_path },
-	{ "control_socket", kw_path },
-	{ "allow", kw_policy },
-	{ "deny", kw_policy },
-	{ "max_lease", kw_max_lease },
-	{ "max_mappings_per_client", kw_max_per_client },
-	{ "nft_table", kw_nft_table },
-	{ "nft_keep_table", kw_nft_keep },
-	{ "nflog_group", kw_nflog_group },
-	{ "trigger", kw_trigger },
+	int		 repeat;	/* may be given more than once */
+} conf_keywords[CONF_NKEYWORDS] = {
+	{ "wan_interface", kw_wan, 0 },
+	{ "lan_interface", kw_lan, 1 },
+	{ "external_ip", kw_external_ip, 0 },
+	{ "firewall", kw_firewall, 0 },
+	{ "state_file", kw_path, 0 },
+	{ "control_socket", kw_path, 0 },
+	{ "allow", kw_policy, 1 },
+	{ "deny", kw_policy, 1 },
+	{ "max_lease", kw_max_lease, 0 },
+	{ "max_mappings_per_client", kw_max_per_client, 0 },
+	{ "nft_table", kw_nft_table, 0 },
+	{ "nft_keep_table", kw_nft_keep, 0 },
+	{ "nflog_group", kw_nflog_group, 0 },
+	{ "trigger", kw_trigger, 1 },
 };
 
 static char *
@@ -301,13 +341,17 @@ conf_line(struct conf_parser *p, char *line)
 	key[klen] = '\0';
 	val = conf_trim(val);
 	for (i = 0; i < PG_NELEM(conf_keywords); i++) {
-		if (strcmp(conf_keywords[i].key, key) == 0) {
-			if (*val == '\0')
-				conf_error(p, "%s: missing value", key);
-			else
-				conf_keywords[i].fn(p, key, val);
-			return;
-		}
+		if (strcmp(conf_keywords[i].key, key) != 0)
+			continue;
+		if (!conf_keywords[i].repeat && p->seen[i] != 0)
+			conf_error(p, "%s given again (first on line %u)", key, p->seen[i]);
+		else if (*val == '\0')
+			conf_error(p, "%s: missing value", key);
+		else
+			conf_keywords[i].fn(p, key, val);
+		if (p->seen[i] == 0)
+			p->seen[i] = p->line;
+		return;
 	}
 	conf_error(p, "unknown keyword '%s'", key);
 }
@@ -374,32 +418,59 @@ conf_parse(const char *name, const char *text, size_t len, conf_err_cb *cb, void
 	return p.cfg;
 }
 
+/* The whole file, or NULL after reporting why (never a silently cut file). */
+static char *
+conf_read(const char *path, size_t *len, conf_err_cb *cb, void *arg)
+{
+	char msg[256], *buf;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	msg[0] = '\0';
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
+	else if (fstat(fd, &st) == -1)
+		snprintf(msg, sizeof(msg), "cannot stat: %s", strerror(errno));
+	else if (S_ISDIR(st.st_mode))
+		snprintf(msg, sizeof(msg), "is a directory, not a configuration file");
+	else if (!S_ISREG(st.st_mode))
+		snprintf(msg, sizeof(msg), "is not a regular file");
+	else if (st.st_size > CONF_FILE_MAX)
+		snprintf(msg, sizeof(msg), "too large (%lld bytes, at most %d)",
+		    (long long)st.st_size, CONF_FILE_MAX);
+	if (msg[0] == '\0') {
+		buf = xcalloc(1, CONF_FILE_MAX + 2);
+		*len = 0;
+		while ((n = read(fd, buf + *len, CONF_FILE_MAX + 1 - *len)) > 0)
+			*len += (size_t)n;
+		if (n == -1)
+			snprintf(msg, sizeof(msg), "cannot read: %s", strerror(errno));
+		else if (*len > CONF_FILE_MAX)	/* grew while we read it */
+			snprintf(msg, sizeof(msg), "too large (more than %d bytes)", CONF_FILE_MAX);
+		else {
+			close(fd);
+			return buf;
+		}
+		free(buf);
+	}
+	if (fd != -1)
+		close(fd);
+	if (cb != NULL)
+		cb(arg, path, 0, msg);
+	return NULL;
+}
+
 struct pg_config *
 conf_load(const char *path, conf_err_cb *cb, void *arg)
 {
-	FILE *f;
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
 	struct pg_config *c;
-	char msg[256];
+	size_t len;
+	char *buf;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(msg, sizeof(msg), "cannot open: %s", strerror(errno));
-		if (cb != NULL)
-			cb(arg, path, 0, msg);
+	if ((buf = conf_read(path, &len, cb, arg)) == NULL)
 		return NULL;
-	}
-	do {
-		if (len + 4096 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			if ((buf = realloc(buf, cap)) == NULL)
-				fatal("conf_load");
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-	} while (n > 0 && len < (1u << 20));
-	fclose(f);
-	c = conf_parse(path, buf ? buf : "", len, cb, arg);
+	c = conf_parse(path, buf, len, cb, arg);
 	free(buf);
 	return c;
 }

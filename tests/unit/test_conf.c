@@ -134,6 +134,47 @@ main(void)
 	memcpy(buf, base, sizeof(base) - 1);
 	buf[sizeof(buf) - 1] = '\0';
 	expect_error(buf, "t.conf:2: line too long");
+	/* a single-valued key given twice names both lines */
+	expect_error("firewall = none\nmax_lease = 60\n\nmax_lease = 120\n",
+	    "t.conf:4: max_lease given again (first on line 2)");
+	expect_error("firewall = none\nlan_interface = br0\nlan_interface = br0\n",
+	    "t.conf:3: lan_interface: br0 is listed twice");
+	expect_error("firewall = none\nwan_interface = averyveryverylongname\n",
+	    "t.conf:2: wan_interface: 'averyveryverylongname' is longer than 15 characters");
+	expect_error("firewall = none\ncontrol_socket = /run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n",
+	    "t.conf:2: control_socket: path is too long for a unix socket");
+	{
+		struct pg_config *c;
+		static const char ok[] = "firewall = none\nlan_interface = br0\nlan_interface = br1\n"
+		    "allow 1-2 192.0.2.0/24 1-2\nallow 3-4 192.0.2.0/24 3-4\n";
+
+		nerr = 0;
+		c = conf_parse("t.conf", ok, sizeof(ok) - 1, collect, NULL);
+		CHECK(c != NULL);
+		CHECK_EQ(nerr, 0);
+		conf_free(c);
+	}
+	/* a directory is a file error */
+	nerr = 0;
+	CHECK(conf_load(tu_tmpdir(), collect, NULL) == NULL);
+	CHECK(strstr(lasterr, ":0: is a directory") != NULL);
+	/* a file over 1 MiB is refused, never cut (a cut could turn "idle 300" into "idle 3") */
+	{
+		char path[512];
+		FILE *f;
+		size_t i;
+
+		snprintf(path, sizeof(path), "%s/big.conf", tu_tmpdir());
+		f = fopen(path, "w");
+		fputs("firewall = none\n", f);
+		for (i = 0; i < 20000; i++)
+			fputs("# padding padding padding padding padding padding padding\n", f);
+		fputs("trigger = x tcp:1 open tcp:2 idle 300\ndeny 1-65535 0.0.0.0/0 1-65535\n", f);
+		fclose(f);
+		nerr = 0;
+		CHECK(conf_load(path, collect, NULL) == NULL);
+		CHECK(strstr(lasterr, ":0: too large (") != NULL);
+	}
 	/* a missing file is reported with its name */
 	nerr = 0;
 	CHECK(conf_load("/nonexistent/portgate.conf", collect, NULL) == NULL);

@@ -54,6 +54,95 @@ run1(const char *req)
 	tu_failures++; fprintf(stderr, "%s:%d: \"%s\" not in reply:\n%s\n", __FILE__, \
 	__LINE__, needle, hay); } } while (0)
 
+/* No value can end a line or a reply: every reply is exactly its lines. */
+static void
+test_injection(void)
+{
+	struct ctl_batch *b;
+	struct evbuffer *out;
+	char buf[256];
+	size_t len;
+
+	/* an echoed argument with newlines stays on its line, encoded */
+	CHECK_REPLY("forward add tcp%0Aok%20forged%0A|%20x 1 192.0.2.9",
+	    "err bad protocol 'tcp%0Aok forged%0A| x' (tcp or udp)\n");
+	CHECK_REPLY("forward add tcp 9500 192.0.2.10 --desc evil%0Aok%20forged%0A|%20extra",
+	    "err bad description: contains a control character (at most 63 bytes of UTF-8 text)\n");
+	CHECK_REPLY("forward add tcp 9500 192.0.2.10 --desc 100%25", "ok tcp 9500 -> 192.0.2.10:9500\n");
+	CHECK_HAS(run1("list"), "static   never    100%25\n");	/* '%' itself is encoded */
+	CHECK_REPLY("forward del tcp 9500", "ok deleted tcp 9500\n");
+	/* a NUL is an error, not the end of the request */
+	out = evbuffer_new();
+	b = ctl_batch_new(&ctx);
+	ctl_batch_run(b, "status\0junk", 11);
+	ctl_batch_finish(b, out);
+	len = evbuffer_remove(out, buf, sizeof(buf) - 1);
+	buf[len] = '\0';
+	CHECK_STR(buf, "err request contains a NUL byte\n");
+	evbuffer_free(out);
+}
+
+/* Descriptions: UTF-8 without controls, at most 63 bytes; JSON stays valid. */
+static void
+test_descriptions(void)
+{
+	char req[2048], desc[1100];
+	size_t i;
+
+	for (i = 0, desc[0] = '\0'; i < 150; i++)
+		strcat(desc, "%C3%A9");
+	snprintf(req, sizeof(req), "forward add tcp 9500 192.0.2.10 --desc %s", desc);
+	CHECK_REPLY(req, "err bad description: too long (at most 63 bytes of UTF-8 text)\n");
+	CHECK_REPLY("forward add tcp 9500 192.0.2.10 --desc %FF",
+	    "err bad description: not valid UTF-8 (at most 63 bytes of UTF-8 text)\n");
+	CHECK_REPLY("forward add tcp 9500 192.0.2.10 --desc %C0%AF",	/* overlong '/' */
+	    "err bad description: not valid UTF-8 (at most 63 bytes of UTF-8 text)\n");
+	/* 31 x e-acute = 62 bytes: accepted whole */
+	for (i = 0, desc[0] = '\0'; i < 31; i++)
+		strcat(desc, "%C3%A9");
+	snprintf(req, sizeof(req), "forward add tcp 9500 192.0.2.10 --desc %s", desc);
+	CHECK_REPLY(req, "ok tcp 9500 -> 192.0.2.10:9500\n");
+	CHECK_HAS(run1("list --json"), "\"description\":\"\xc3\xa9\xc3\xa9");
+	CHECK_REPLY("forward del tcp 9500", "ok deleted tcp 9500\n");
+}
+
+/* Targets that are never a LAN host are refused with the reason. */
+static void
+test_targets(void)
+{
+	size_t before = mtable_count(ctx.mt);
+
+	CHECK_REPLY("forward add tcp 9500 0.0.0.0",
+	    "err bad internal address: 0.0.0.0 is an unspecified (0.0.0.0/8) address\n");
+	CHECK_REPLY("forward add tcp 9500 255.255.255.255",
+	    "err bad internal address: 255.255.255.255 is the broadcast address\n");
+	CHECK_REPLY("forward add tcp 9500 127.0.0.1",
+	    "err bad internal address: 127.0.0.1 is a loopback address\n");
+	CHECK_REPLY("forward add tcp 9500 224.0.0.1",
+	    "err bad internal address: 224.0.0.1 is a multicast address\n");
+	CHECK_EQ(mtable_count(ctx.mt), before);
+}
+
+/* status shows the state file's health; a failing save is reported, then recovers. */
+static void
+test_state_health(void)
+{
+	const char *r;
+	char *saved = ctx.cfg->state_file;
+
+	ctx.cfg->state_file = (char *)"/nonexistent-dir/portgate/state";
+	pg_save_now(&ctx);
+	r = run1("status");
+	CHECK_HAS(r, "| state_file /nonexistent-dir/portgate/state\n");
+	CHECK_HAS(r, "| state_last_error cannot create /nonexistent-dir/portgate/state.tmp: "
+	    "No such file or directory\n");
+	ctx.cfg->state_file = saved;
+	pg_save_now(&ctx);
+	r = run1("status");
+	CHECK_HAS(r, "| state_last_error none\n");
+	CHECK_HAS(r, "| state_last_save 0\n");
+}
+
 int
 main(void)
 {
@@ -149,6 +238,11 @@ main(void)
 	    "\"udp:7100-7110\"],\"idle\":5,\"origin\":\"runtime\",\"active\":false,\"holder\":null");
 	CHECK_REPLY("trigger del game", "ok deleted trigger game\n");
 	CHECK_REPLY("trigger del game", "err no trigger rule named game\n");
+
+	test_injection();
+	test_descriptions();
+	test_targets();
+	test_state_health();
 
 	pg_stop(&ctx);
 	conf_free(ctx.cfg);
