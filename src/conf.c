@@ -17,7 +17,7 @@
 
 #define CONF_LINE_MAX	1024
 #define CONF_FILE_MAX	(1024 * 1024)
-#define CONF_NKEYWORDS	14
+#define CONF_NKEYWORDS	15
 #define CONF_PATH_MAX	4000
 
 struct conf_parser {
@@ -263,6 +263,19 @@ kw_nflog_group(struct conf_parser *p, const char *key, char *val)
 }
 
 static int
+kw_idle_timeout(struct conf_parser *p, const char *key, char *val)
+{
+	unsigned long v;
+
+	if (util_parse_uint(val, 1, 86400, &v) == -1) {
+		conf_error(p, "%s: '%s' is not a number of seconds between 1 and 86400", key, val);
+		return -1;
+	}
+	p->cfg->control_idle_timeout = (unsigned)v;
+	return 0;
+}
+
+static int
 kw_trigger(struct conf_parser *p, const char *key, char *val)
 {
 	struct trig_rule r, *n;
@@ -306,6 +319,7 @@ static const struct {
 	{ "nft_keep_table", kw_nft_keep, 0 },
 	{ "nflog_group", kw_nflog_group, 0 },
 	{ "trigger", kw_trigger, 1 },
+	{ "control_idle_timeout", kw_idle_timeout, 0 },
 };
 
 static char *
@@ -366,6 +380,7 @@ conf_defaults(struct pg_config *c)
 	c->max_lease = 86400;
 	c->max_mappings_per_client = 128;
 	c->nflog_group = 7339;
+	c->control_idle_timeout = 60;
 }
 
 static void

@@ -27,6 +27,7 @@ struct pg_config {
 	char		*nft_table;
 	int		 nft_keep_table;
 	unsigned	 nflog_group;
+	unsigned	 control_idle_timeout;	/* seconds */
 	struct trig_rule *triggers;
 	size_t		 ntriggers;
 };

@@ -11,7 +11,7 @@
  *
  * Limits: CTL_MAX_CONNS clients; a request line over CTL_LINE_MAX bytes
  * is answered once with an error and the connection closed; a client idle
- * CTL_IDLE_SECONDS is closed; a client with more than CTL_OUT_HIGH bytes of
+ * for control_idle_timeout seconds is closed; a client with more than CTL_OUT_HIGH bytes of
  * replies unsent is not read from until it has read them down to
  * CTL_OUT_LOW (and is closed if it reads nothing for CTL_WRITE_SECONDS);
  * on EOF the replies already due are still sent, then the connection closes.
@@ -372,8 +372,9 @@ ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     void *arg)
 {
 	static const char busy[] = "portgate-ctl 2\nerr too many control connections\n";
-	struct timeval idle = { CTL_IDLE_SECONDS, 0 }, wr = { CTL_WRITE_SECONDS, 0 };
 	struct ctl *c = arg;
+	struct timeval idle = { (time_t)c->ctx->cfg->control_idle_timeout, 0 };
+	struct timeval wr = { CTL_WRITE_SECONDS, 0 };
 	struct ctl_conn *cc;
 
 	(void)l;

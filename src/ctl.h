@@ -12,7 +12,6 @@ struct evbuffer;
 #define CTL_PROTO_GREETING	"portgate-ctl 2"
 #define CTL_LINE_MAX		4096	/* a request line, newline included */
 #define CTL_MAX_CONNS		32	/* clients at once */
-#define CTL_IDLE_SECONDS	60	/* a client that sends nothing is closed */
 #define CTL_WRITE_SECONDS	30	/* a client that reads nothing is closed */
 
 /* Listen on the configured control socket (mode 0600); NULL after logging why. */
