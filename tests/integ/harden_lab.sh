@@ -52,13 +52,13 @@ sleep 0.5
 for i in 1 2 3; do kill -HUP $PG_PID; sleep 0.4; done
 pgctl trigger add irc tcp:6667 tcp:1024-1034 >/dev/null; sleep 0.4
 pgctl trigger del irc >/dev/null; sleep 0.4
-printf 'lan_interface = br-lan\n' > /dev/null
 wait $probe
 r=$(cat "$LAB_DIR/probe.out"); echo "   $r during 3 reloads, a trigger add and a trigger del"
 [ "$(field failed "$r")" = 0 ] && [ "$(field attempts "$r")" -gt 100 ] && pass "no connection refused" || fail "$r"
 check_out "reloads were applied" "reload: configuration applied" cat "$LAB_DIR/daemon.log"
 
 echo "13. a second instance refuses to start and leaves the first alone"
+pgctl forward add tcp 8081 $A_IP:80 >/dev/null
 before=$(in_gw nft list table ip portgate | md5sum)
 out=$(timeout 10 ip netns exec "$GW" "$PORTGATED" -d -f "$conf" 2>&1); rc=$?
 [ $rc -ne 0 ] && pass "same config: exits non-zero" || fail "same config: exit $rc"
@@ -71,7 +71,7 @@ out=$(timeout 10 ip netns exec "$GW" "$PORTGATED" -d -f "$LAB_DIR/pg2.conf" 2>&1
 case "$out" in *"another portgated (pid $PG_PID) owns table ip portgate"*) [ $rc -ne 0 ] && pass "other socket/state/nflog_group: refused too" || fail "rc $rc" ;;
 	*) fail "message: $out" ;; esac
 [ "$(in_gw nft list table ip portgate | md5sum)" = "$before" ] && pass "the first instance's table is untouched" || fail "table changed"
-check_out "the first instance's forward still works" hello-tcp connect $WAN tcp $GW_WAN_IP 8080
+check_out "the first instance's forward still works" hello-tcp connect $WAN tcp $GW_WAN_IP 8081
 sed -e "s|^nft_table = .*|nft_table = other|" -e "s|^control_socket = .*|control_socket = $LAB_DIR/sock3|" "$conf" > "$LAB_DIR/pg3.conf"
 out=$(timeout 10 ip netns exec "$GW" "$PORTGATED" -d -f "$LAB_DIR/pg3.conf" 2>&1)
 case "$out" in *"another portgated (pid $PG_PID) uses state file $LAB_DIR/state"*) pass "the same state file is refused too" ;;
