@@ -21,9 +21,16 @@
  * the mapping that caused it. nf_tables batches are all-or-nothing: the
  * refused messages are dropped and the rest is sent again.
  *
- * A second socket listens to nftables events; when someone else touches
- * our table the daemon checks its rules are all there and rebuilds
- * everything if not (nft flush ruleset, a firewall reload).
+ * A rebuild (start-up, reload, trigger rule change, repair) is ONE batch:
+ * delete the table, create it with its sets, chains, rules and every
+ * mapping. The kernel applies it atomically, so packets to existing
+ * mappings never see a half-built table.
+ *
+ * A second socket listens to nftables events. Every event from another
+ * process that names our table (a rule replaced, an element deleted, a set
+ * flushed, the table deleted, nft flush ruleset) makes the daemon rebuild
+ * the table from the mapping table 100 ms later: what the table says is
+ * what the kernel holds; nothing is read back from the kernel to decide.
  */
 #include "config.h"
 
@@ -91,7 +98,6 @@ struct fw_nft {
 	struct event		*mon_ev;
 	struct event		*repair_ev;
 	struct nft_buf		 buf;
-	unsigned		 nrules;	/* rules the table must hold */
 	struct fw_trig_port	*trig;		/* trigger ports, kept for rebuilds */
 	size_t			 ntrig;
 	uint64_t		 rebuilds;
@@ -549,7 +555,6 @@ nft_rule_emit(struct fw_nft *n, struct nftnl_rule *r)
 	nftnl_rule_nlmsg_build_payload(nlh, r);
 	nb_commit(&n->buf, nlh);
 	nftnl_rule_free(r);
-	n->nrules++;
 }
 
 /* prerouting: iifname WAN dnat ip to l4proto . dport map @dnat_port / @dnat_range */
@@ -952,7 +957,6 @@ nft_emit_skeleton(struct fw_nft *n)
 	nft_add_chain(n, "forward", "filter", NF_INET_FORWARD, 0);
 	nft_add_chain(n, "trig_out", NULL, 0, 0);
 	nft_add_chain(n, "trig_in", NULL, 0, 0);
-	n->nrules = 0;
 	nft_rules_dnat(n);
 	nft_rules_trigger(n);
 	nft_emit_lan_ifs(n);

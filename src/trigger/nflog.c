@@ -201,7 +201,9 @@ trig_nflog_new(struct pg_ctx *ctx)
 	nflog_config(n->nl, 0, NFULNL_CFG_CMD_PF_BIND, 0);
 	if (nflog_config(n->nl, group, NFULNL_CFG_CMD_BIND, 0) == -1 ||
 	    nflog_config(n->nl, group, NFULNL_CFG_CMD_NONE, 1) == -1) {
-		log_warn("nflog: cannot bind NFLOG group %u (nflog_group; in use?)", group);
+		log_warn("nflog: cannot bind NFLOG group %u: another program (ulogd, another "
+		    "portgated with another nft_table?) listens on it; set nflog_group to a free group",
+		    group);
 		trig_nflog_free(n);
 		return NULL;
 	}
