@@ -27,6 +27,7 @@ printf 'firewall = none\nmax_lease = soon\n' > "$dir/bad.conf"
 check_out "-t names file and line" "$dir/bad.conf:2: max_lease: 'soon' is not a number" \
 	"$PORTGATED" -t -f "$dir/bad.conf"
 check_not "-t exits 1 on errors" "$PORTGATED" -t -f "$dir/bad.conf"
+check_out "the shipped example config is valid" "configuration OK" "$PORTGATED" -t -f "$top_srcdir/contrib/portgated.conf.example"
 
 echo "start"
 check "daemon starts and answers" start
