@@ -129,10 +129,15 @@ nflog_attr_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
+struct nflog_parse {
+	struct trigger	*trig;
+	size_t		 count;
+};
+
 static int
 nflog_msg_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct trig_nflog *n = data;
+	struct nflog_parse *np = data;
 	const struct nlattr *tb[NFULA_MAX + 1];
 	char prefix[16];
 	size_t plen;
@@ -147,8 +152,8 @@ nflog_msg_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	memcpy(prefix, mnl_attr_get_payload(tb[NFULA_PREFIX]), plen);
 	prefix[plen - 1] = '\0';
-	n->count++;
-	if (trig_nflog_handle_packet(n->ctx->trig, prefix, mnl_attr_get_payload(tb[NFULA_PAYLOAD]),
+	np->count++;
+	if (trig_nflog_handle_packet(np->trig, prefix, mnl_attr_get_payload(tb[NFULA_PAYLOAD]),
 	    mnl_attr_get_payload_len(tb[NFULA_PAYLOAD])) == -1)
 		log_debug("nflog: ignored a malformed notification");
 	return MNL_CB_OK;
@@ -176,8 +181,17 @@ nflog_read_cb(evutil_socket_t fd, short ev, void *arg)
 		}
 		if (len == 0)
 			return;
-		mnl_cb_run(buf, (size_t)len, 0, 0, nflog_msg_cb, n);
+		n->count += trig_nflog_handle_buf(n->ctx->trig, buf, (size_t)len);
 	}
+}
+
+size_t
+trig_nflog_handle_buf(struct trigger *t, const void *buf, size_t len)
+{
+	struct nflog_parse np = { t, 0 };
+
+	mnl_cb_run(buf, len, 0, 0, nflog_msg_cb, &np);
+	return np.count;
 }
 
 struct trig_nflog *

@@ -18,6 +18,8 @@ void trig_nflog_free(struct trig_nflog *);
 void trig_nflog_sync_rules(struct trig_nflog *, struct fw *, const struct trigger *);
 /* Decode one NFLOG packet payload (an IPv4 header and more) and act on it; 0 if used. */
 int trig_nflog_handle_packet(struct trigger *, const char *prefix, const uint8_t *pkt, size_t len);
+/* Decode a buffer of NFLOG netlink messages as read from the socket; returns how many were used. */
+size_t trig_nflog_handle_buf(struct trigger *, const void *buf, size_t len);
 /* Notifications received so far. */
 uint64_t trig_nflog_count(const struct trig_nflog *);
 
