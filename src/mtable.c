@@ -588,6 +588,23 @@ mt_set_strings(struct mt_entry *e, const struct mt_request *r)
 	util_utf8_copy(e->owner, sizeof(e->owner), r->owner ? r->owner : "");
 }
 
+/* A renewal may bring a new description and owner: the owner index must follow. */
+static void
+mt_renew_strings(struct mtable *mt, struct mt_entry *e, const struct mt_request *r)
+{
+	char owner[MT_OWNER_MAX];
+
+	util_utf8_copy(owner, sizeof(owner), r->owner ? r->owner : "");
+	if (strcmp(owner, e->owner) != 0) {
+		if (e->owner[0] != '\0')
+			hmap_remove(&mt->by_owner, &e->own_node);
+		memcpy(e->owner, owner, sizeof(owner));
+		if (e->owner[0] != '\0')
+			hmap_insert(&mt->by_owner, &e->own_node, owner_hash(mt, e->source, e->owner));
+	}
+	util_utf8_copy(e->desc, sizeof(e->desc), r->desc ? r->desc : "");
+}
+
 /* Text from outside must be UTF-8 without controls before it reaches a reply, log or file. */
 static int
 mt_strings_ok(const struct mt_request *r)
@@ -619,7 +636,7 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 		return err;
 	lease = mt_cap_lease(mt, r->source, r->lease_s);
 	if (same != NULL) {
-		mt_set_strings(same, r);
+		mt_renew_strings(mt, same, r);
 		if (out != NULL)
 			*out = same;
 		return mtable_renew(mt, same, lease);

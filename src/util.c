@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <linux/netlink.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -253,6 +254,27 @@ util_utf8_copy(char *dst, size_t dstlen, const char *src)
 		i += n;
 	memcpy(dst, src, i);
 	dst[i] = '\0';
+}
+
+int
+util_nl_frames_ok(const void *buf, size_t len)
+{
+	struct nlmsghdr nlh;
+	size_t off = 0, mlen;
+
+	if (((uintptr_t)buf & (NLMSG_ALIGNTO - 1)) != 0)
+		return 0;	/* libmnl reads headers in place */
+	while (off < len) {
+		if (len - off < sizeof(nlh))
+			return 0;
+		memcpy(&nlh, (const char *)buf + off, sizeof(nlh));
+		mlen = nlh.nlmsg_len;
+		if (mlen < sizeof(nlh) || mlen > len - off)
+			return 0;
+		mlen = NLMSG_ALIGN(mlen);
+		off += mlen < len - off ? mlen : len - off;
+	}
+	return 1;
 }
 
 uint64_t

@@ -35,6 +35,12 @@ size_t util_utf8_next(const char *s, size_t len, uint32_t *cp);
 const char *util_text_problem(const char *s, size_t len, size_t max);
 /* Copy src into dst (dstlen bytes), cutting only on a UTF-8 character boundary. */
 void util_utf8_copy(char *dst, size_t dstlen, const char *src);
+/*
+ * 1 if buf holds only well-framed netlink messages (each length at least a
+ * header and within what is left). libmnl's own check casts lengths to int,
+ * so a length of 0xffffffff passes it: call this before mnl_cb_run.
+ */
+int util_nl_frames_ok(const void *buf, size_t len);
 /* Monotonic milliseconds. */
 uint64_t util_mono_ms(void);
 

@@ -1113,12 +1113,16 @@ nft_mon_cb(evutil_socket_t fd, short ev, void *arg)
 	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
 	struct nlmsghdr *nlh;
 	ssize_t len;
+	struct sockaddr_nl from;
+	socklen_t fromlen;
 	int left, touched = 0, i;
 
 	(void)fd;
 	(void)ev;
 	for (i = 0; i < 64; i++) {	/* bounded: let other events run */
-		if ((len = recv(mnl_socket_get_fd(n->mon), buf, sizeof(buf), MSG_DONTWAIT)) <= 0) {
+		fromlen = sizeof(from);
+		if ((len = recvfrom(mnl_socket_get_fd(n->mon), buf, sizeof(buf), MSG_DONTWAIT,
+		    (struct sockaddr *)&from, &fromlen)) <= 0) {
 			if (len < 0 && errno == ENOBUFS) {	/* lost events: repair, don't guess */
 				touched = 1;
 				continue;
@@ -1126,6 +1130,10 @@ nft_mon_cb(evutil_socket_t fd, short ev, void *arg)
 			if (len < 0 && errno == EINTR)
 				continue;
 			break;
+		}
+		if (from.nl_pid != 0 || !util_nl_frames_ok(buf, (size_t)len)) {
+			touched = 1;	/* not the kernel's, or garbled: check by repairing */
+			continue;
 		}
 		left = (int)len;
 		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);

@@ -22,6 +22,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,12 +165,18 @@ nflog_read_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct trig_nflog *n = arg;
 	char buf[MNL_SOCKET_BUFFER_SIZE * 2];
+	struct sockaddr_nl from;
+	socklen_t fromlen;
 	ssize_t len;
 	int i;
 
 	(void)ev;
 	for (i = 0; i < 64; i++) {	/* bounded: let other events run */
-		len = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		fromlen = sizeof(from);
+		len = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+		    &fromlen);
+		if (len > 0 && from.nl_pid != 0)
+			continue;	/* only the kernel reports trigger traffic */
 		if (len < 0) {
 			if (errno == ENOBUFS)
 				log_debug("nflog: notifications lost (socket buffer full)");
@@ -190,6 +197,10 @@ trig_nflog_handle_buf(struct trigger *t, const void *buf, size_t len)
 {
 	struct nflog_parse np = { t, 0 };
 
+	if (!util_nl_frames_ok(buf, len)) {
+		log_debug("nflog: ignored a malformed netlink buffer");
+		return 0;
+	}
 	mnl_cb_run(buf, len, 0, 0, nflog_msg_cb, &np);
 	return np.count;
 }

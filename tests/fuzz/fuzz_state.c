@@ -18,6 +18,35 @@ int LLVMFuzzerInitialize(int *, char ***);
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static char dir[64], path[256];
+static struct mtable *mt;
+static struct trigger *t;
+
+static int
+collect_name(void *arg, const struct trig_rule *r)
+{
+	char (*names)[TRIG_NAME_MAX] = arg;
+	size_t i;
+
+	for (i = 0; i < 64 && names[i][0] != '\0'; i++)
+		;
+	if (i < 64)
+		memcpy(names[i], r->name, TRIG_NAME_MAX);
+	return 0;
+}
+
+/* The next input starts from an empty table and no trigger rules. */
+static void
+reset(void)
+{
+	char names[64][TRIG_NAME_MAX], err[160];
+	size_t i;
+
+	memset(names, 0, sizeof(names));
+	mtable_flush(mt, MT_NSOURCE);
+	trigger_foreach_runtime(t, collect_name, names);
+	for (i = 0; i < 64 && names[i][0] != '\0'; i++)
+		trigger_del_rule(t, names[i], err, sizeof(err));
+}
 
 /* A damaged file is kept aside as state.corrupt.*: remove the copies between inputs. */
 static void
@@ -48,6 +77,8 @@ fixed_now(void *arg)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	struct pg_clock clk = { fixed_now, NULL };
+
 	(void)argc;
 	(void)argv;
 	log_setverbose(-2);
@@ -55,15 +86,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdtemp(dir) == NULL)
 		abort();
 	snprintf(path, sizeof(path), "%s/state", dir);
+	mt = mtable_new(NULL, &clk);
+	t = trigger_new(mt);
 	return 0;
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	struct pg_clock clk = { fixed_now, NULL };
-	struct mtable *mt;
-	struct trigger *t;
 	char err[256];
 	FILE *f;
 
@@ -72,11 +102,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		abort();
 	fwrite(data, 1, len, f);
 	fclose(f);
-	mt = mtable_new(NULL, &clk);
-	t = trigger_new(mt);
 	state_load(path, mt, t);
 	remove_copies();
-	trigger_free(t);
-	mtable_free(mt);
+	reset();
 	return 0;
 }

@@ -360,10 +360,38 @@ test_free_ranges(void)
 	fw_free(fw);
 }
 
+/* Renewing with another owner token re-indexes it (found by fuzz_state: a freed entry stayed indexed). */
+static void
+test_renew_owner(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q;
+	int n = 0;
+
+	q = req(MT_UDP, MT_SRC_PCP, 9000, 0, "192.0.2.10", 0, 60);
+	q.owner = "nonce-a";
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	q.owner = "";
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);	/* a renewal */
+	mtable_foreach_owner(mt, MT_SRC_PCP, "nonce-a", count_visit, &n);
+	CHECK_EQ(n, 0);
+	q.owner = "nonce-b";
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	mtable_foreach_owner(mt, MT_SRC_PCP, "nonce-b", count_visit, &n);
+	CHECK_EQ(n, 1);
+	CHECK_EQ(mtable_flush(mt, MT_NSOURCE), 1);
+	q = req(MT_UDP, MT_SRC_PCP, 9001, 0, "192.0.2.10", 0, 60);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);	/* the index is sound */
+	mtable_free(mt);
+	fw_free(fw);
+}
+
 int
 main(void)
 {
 	test_free_ranges();
+	test_renew_owner();
 	test_conflicts();
 	test_quota_policy();
 	test_expiry_order();
