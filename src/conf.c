@@ -17,7 +17,7 @@
 
 #define CONF_LINE_MAX	1024
 #define CONF_FILE_MAX	(1024 * 1024)
-#define CONF_NKEYWORDS	15
+#define CONF_NKEYWORDS	20
 #define CONF_PATH_MAX	4000
 
 struct conf_parser {
@@ -300,6 +300,55 @@ kw_trigger(struct conf_parser *p, const char *key, char *val)
 	return 0;
 }
 
+static int
+kw_upnp_bool(struct conf_parser *p, const char *key, char *val)
+{
+	return kw_bool(p, key, val, strcmp(key, "upnp") == 0 ? &p->cfg->upnp :
+	    &p->cfg->upnp_secure_mode);
+}
+
+static int
+kw_upnp_port(struct conf_parser *p, const char *key, char *val)
+{
+	unsigned long v;
+
+	if (util_parse_uint(val, 1, 65535, &v) == -1) {
+		conf_error(p, "%s: '%s' is not a port between 1 and 65535", key, val);
+		return -1;
+	}
+	if (v == 1900 || v == 5351) {
+		conf_error(p, "%s: %lu is taken by SSDP or PCP", key, v);
+		return -1;
+	}
+	p->cfg->upnp_http_port = (unsigned)v;
+	return 0;
+}
+
+static int
+kw_notify_interval(struct conf_parser *p, const char *key, char *val)
+{
+	unsigned long v;
+
+	if (util_parse_uint(val, 30, 86400, &v) == -1) {
+		conf_error(p, "%s: '%s' is not a number of seconds between 30 and 86400", key, val);
+		return -1;
+	}
+	p->cfg->upnp_notify_interval = (unsigned)v;
+	return 0;
+}
+
+static int
+kw_friendly_name(struct conf_parser *p, const char *key, char *val)
+{
+	const char *why = util_text_problem(val, strlen(val), CONF_FRIENDLY_MAX - 1);
+
+	if (why != NULL) {
+		conf_error(p, "%s: %s", key, why);
+		return -1;
+	}
+	return conf_set_string(p, &p->cfg->friendly_name, val);
+}
+
 static const struct {
 	const char	*key;
 	int		(*fn)(struct conf_parser *, const char *, char *);
@@ -320,6 +369,11 @@ static const struct {
 	{ "nflog_group", kw_nflog_group, 0 },
 	{ "trigger", kw_trigger, 1 },
 	{ "control_idle_timeout", kw_idle_timeout, 0 },
+	{ "upnp", kw_upnp_bool, 0 },
+	{ "upnp_http_port", kw_upnp_port, 0 },
+	{ "upnp_notify_interval", kw_notify_interval, 0 },
+	{ "upnp_secure_mode", kw_upnp_bool, 0 },
+	{ "friendly_name", kw_friendly_name, 0 },
 };
 
 static char *
@@ -381,6 +435,11 @@ conf_defaults(struct pg_config *c)
 	c->max_mappings_per_client = 128;
 	c->nflog_group = 7339;
 	c->control_idle_timeout = 60;
+	c->upnp = 1;
+	c->upnp_http_port = 5000;
+	c->upnp_notify_interval = 900;
+	c->upnp_secure_mode = 1;
+	c->friendly_name = xstrdup("portgate Internet Gateway");
 }
 
 static void
@@ -505,6 +564,7 @@ conf_free(struct pg_config *c)
 	free(c->state_file);
 	free(c->control_socket);
 	free(c->nft_table);
+	free(c->friendly_name);
 	policy_clear(&c->policy);
 	free(c->triggers);
 	free(c);

@@ -30,7 +30,14 @@ struct pg_config {
 	unsigned	 control_idle_timeout;	/* seconds */
 	struct trig_rule *triggers;
 	size_t		 ntriggers;
+	int		 upnp;			/* UPnP IGD front end on */
+	unsigned	 upnp_http_port;
+	unsigned	 upnp_notify_interval;	/* seconds between SSDP alive sets */
+	int		 upnp_secure_mode;	/* a control point maps only to itself */
+	char		*friendly_name;
 };
+
+#define CONF_FRIENDLY_MAX	64
 
 /* Reports one problem; file and line (0 = whole file) locate it. */
 typedef void conf_err_cb(void *arg, const char *file, unsigned line, const char *msg);

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "state.h"
 
 struct event;
 struct event_base;
@@ -16,6 +17,7 @@ struct trigger;
 struct trig_nflog;
 struct netif;
 struct pidlock;
+struct igd;
 
 /* How saving the state file goes: shown by "portgatectl status". */
 struct pg_state_health {
@@ -35,6 +37,8 @@ struct pg_ctx {
 	struct trigger		*trig;
 	struct trig_nflog	*nflog;
 	struct ctl		*ctl;
+	struct igd		*igd;		/* UPnP IGD front end (NULL when upnp = no) */
+	struct state_meta	 meta;		/* kept in the state file: the UPnP UUID */
 	struct event		*commit_ev;	/* end-of-iteration firewall batch */
 	struct event		*lease_ev;	/* the one lease timer */
 	struct event		*save_ev;	/* coalesced state save */

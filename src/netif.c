@@ -122,6 +122,8 @@ netif_add_addr(struct netif *n, const struct ifaddrs *i)
 		return;
 	p = &n->lan[n->nlan];
 	netif_sockaddr(i->ifa_addr, &p->addr);
+	p->local = p->addr;
+	p->ifindex = if_nametoindex(i->ifa_name);
 	p->plen = netif_plen(i->ifa_netmask);
 	if (IN6_IS_ADDR_LINKLOCAL(&p->addr))
 		return;		/* fe80::/64 is on every link: not a LAN subnet */
@@ -208,6 +210,31 @@ netif_in_prefix(const struct netif_prefix *p, const struct in6_addr *a)
 
 	netif_mask(&m, p->plen);
 	return memcmp(&m, &p->addr, sizeof(m)) == 0;
+}
+
+int
+netif_local_for(const struct netif *n, const struct in6_addr *peer, struct in6_addr *out)
+{
+	size_t i;
+
+	for (i = 0; i < n->nlan; i++) {
+		if (!netif_in_prefix(&n->lan[i], peer))
+			continue;
+		*out = n->lan[i].local;
+		return 0;
+	}
+	return -1;
+}
+
+int
+netif_is_lan_local(const struct netif *n, const struct in6_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < n->nlan; i++)
+		if (memcmp(&n->lan[i].local, a, sizeof(*a)) == 0)
+			return 1;
+	return 0;
 }
 
 /* Inside a LAN prefix but its network or broadcast address: why, or NULL. */

@@ -15,6 +15,8 @@
 struct netif_prefix {
 	struct in6_addr	 addr;		/* network address, v4-mapped for IPv4 */
 	unsigned	 plen;		/* in the 128-bit (v4-mapped) space */
+	struct in6_addr	 local;		/* the gateway's own address in it */
+	unsigned	 ifindex;
 	char		 ifname[IF_NAMESIZE];
 };
 
@@ -37,6 +39,10 @@ void netif_set(struct netif *, const struct netif_prefix *, size_t,
  * interfaces at most once a second, so an address added later is seen.
  */
 int netif_client_ok(struct netif *, const struct in6_addr *addr, char *why, size_t whylen);
+/* The gateway's own address on the LAN prefix holding peer; 0, or -1 if none holds it. */
+int netif_local_for(const struct netif *, const struct in6_addr *peer, struct in6_addr *out);
+/* 1 if addr is the gateway's own address on a LAN interface. */
+int netif_is_lan_local(const struct netif *, const struct in6_addr *addr);
 /* The LAN prefixes read last (for the firewall's LAN set). */
 size_t netif_lan_prefixes(const struct netif *, const struct netif_prefix **);
 

@@ -4,6 +4,7 @@
  *   portgate-state 1
  *   map PROTO EXT EXT_END INTADDR INTPORT SOURCE EXPIRES REMOTE DESC OWNER
  *   trigger RULE-IN-CONFIG-SYNTAX
+ *   uuid UUID                          (the UPnP device's, stable across restarts)
  *   end NRECORDS
  *
  * Fields are percent-encoded words; EXPIRES is wall-clock seconds (0 =
@@ -45,6 +46,7 @@ struct state_parse {
 	int		 seen_end;
 	time_t		 now;
 	const char	*name;		/* log bad records as NAME:LINE (NULL: silent) */
+	struct state_meta meta;
 	unsigned	 nbad;
 	char		 first_problem[200];
 };
@@ -128,8 +130,8 @@ state_sync_dir(const char *path)
 }
 
 int
-state_save(const char *path, const struct mtable *mt, const struct trigger *trig, char *err,
-    size_t errlen)
+state_save(const char *path, const struct mtable *mt, const struct trigger *trig,
+    const struct state_meta *meta, char *err, size_t errlen)
 {
 	char tmp[4096];
 	const struct mt_entry *e;
@@ -150,6 +152,8 @@ state_save(const char *path, const struct mtable *mt, const struct trigger *trig
 			bad = 1;
 	if (trig != NULL)
 		n += trigger_foreach_runtime(trig, state_write_trigger, f);
+	if (meta != NULL && meta->uuid[0] != '\0' && fprintf(f, "uuid %s\n", meta->uuid) > 0)
+		n++;
 	fprintf(f, "end %zu\n", n);
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || bad)
 		bad = 1;
@@ -277,6 +281,36 @@ state_parse_trigger(struct state_rec *rec, char **av, int ac, char *err, size_t 
 	return 0;
 }
 
+/* A UUID as 8-4-4-4-12 hex digits. */
+static int
+state_uuid_ok(const char *u)
+{
+	size_t i;
+
+	if (strlen(u) != 36)
+		return 0;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (u[i] != '-')
+				return 0;
+		} else if (!((u[i] >= '0' && u[i] <= '9') || (u[i] >= 'a' && u[i] <= 'f') ||
+		    (u[i] >= 'A' && u[i] <= 'F')))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+state_parse_uuid(struct state_parse *sp, char **av, int ac, char *err, size_t errlen)
+{
+	if (ac != 2 || !state_uuid_ok(av[1])) {
+		snprintf(err, errlen, "bad uuid record");
+		return -1;
+	}
+	snprintf(sp->meta.uuid, sizeof(sp->meta.uuid), "%s", av[1]);
+	return 0;
+}
+
 static int
 state_keep(struct state_parse *sp, const struct state_rec *rec, char *err, size_t errlen)
 {
@@ -328,6 +362,8 @@ state_parse_line(struct state_parse *sp, char *line, char *err, size_t errlen)
 	} else if (strcmp(av[0], "trigger") == 0) {
 		if (state_parse_trigger(&rec, av, ac, err, errlen) == -1)
 			return -1;
+	} else if (strcmp(av[0], "uuid") == 0) {
+		return state_parse_uuid(sp, av, ac, err, errlen);
 	} else {
 		STATE_BAD(err, errlen, "unknown record", av[0]);
 		return -1;
@@ -512,7 +548,7 @@ state_apply(struct state_parse *sp, struct mtable *mt, struct trigger *trig)
 }
 
 size_t
-state_load(const char *path, struct mtable *mt, struct trigger *trig)
+state_load(const char *path, struct mtable *mt, struct trigger *trig, struct state_meta *meta)
 {
 	struct state_parse sp;
 	char *text;
@@ -532,6 +568,8 @@ state_load(const char *path, struct mtable *mt, struct trigger *trig)
 		if (sp.nbad > 0)
 			state_move_aside(path, sp.first_problem);
 		n = state_apply(&sp, mt, trig);
+		if (meta != NULL && sp.meta.uuid[0] != '\0')
+			*meta = sp.meta;
 	}
 	free(sp.recs);
 	free(text);

@@ -7,6 +7,11 @@
 struct mtable;
 struct trigger;
 
+/* What else the daemon keeps across restarts. */
+struct state_meta {
+	char	 uuid[40];	/* the UPnP device UUID ("" = none yet) */
+};
+
 /*
  * Write the table (and run-time trigger rules) to path: PATH.tmp is created
  * afresh (never following a symlink), fsynced and renamed over path.
@@ -14,7 +19,7 @@ struct trigger;
  * decides how often to say it).
  */
 int state_save(const char *path, const struct mtable *, const struct trigger *,
-    char *err, size_t errlen);
+    const struct state_meta *, char *err, size_t errlen);
 /*
  * Restore from path into the table (and trigger rules). A missing file is
  * fine. A bad record is skipped and logged as "PATH:LINE: what is wrong";
@@ -22,7 +27,7 @@ int state_save(const char *path, const struct mtable *, const struct trigger *,
  * bad records) is also copied aside to PATH.corrupt.YYYYMMDDTHHMMSS, never
  * overwriting an earlier copy. Returns the number of mappings restored.
  */
-size_t state_load(const char *path, struct mtable *, struct trigger *);
+size_t state_load(const char *path, struct mtable *, struct trigger *, struct state_meta *);
 /* Parse state text without applying it (fuzzing); 0 if every line is well-formed. */
 int state_check(const char *text, size_t len, char *err, size_t errlen);
 

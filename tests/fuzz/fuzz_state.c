@@ -102,7 +102,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		abort();
 	fwrite(data, 1, len, f);
 	fclose(f);
-	state_load(path, mt, t);
+	state_load(path, mt, t, NULL);
 	remove_copies();
 	reset();
 	return 0;

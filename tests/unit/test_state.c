@@ -70,9 +70,9 @@ test_round_trip(const char *dir)
 	CHECK_EQ(trig_rule_parse(&r, "game tcp:7000 open tcp:7100-7110,udp:7100-7110 idle 5",
 	    err, sizeof(err)), 0);
 	CHECK_EQ(trigger_add_rule(ta, &r, 1, err, sizeof(err)), 0);
-	CHECK_EQ(state_save(path, a, ta, err, sizeof(err)), 0);
+	CHECK_EQ(state_save(path, a, ta, NULL, err, sizeof(err)), 0);
 	CHECK(access(path, F_OK) == 0);
-	CHECK_EQ(state_load(path, b, tb), 3);
+	CHECK_EQ(state_load(path, b, tb, NULL), 3);
 	CHECK_EQ(mtable_count(b), 3);
 	CHECK_EQ(trigger_count(tb), 1);
 	e = mtable_lookup_ext(b, MT_UDP, 7005);
@@ -103,7 +103,7 @@ test_expired_while_down(const char *dir)
 	    "map tcp 8080 8080 192.0.2.10 80 upnp 1000 * old %-\n"
 	    "map tcp 8081 8081 192.0.2.10 81 static 0 * kept %-\n"
 	    "end 2\n");
-	CHECK_EQ(state_load(path, b, NULL), 1);
+	CHECK_EQ(state_load(path, b, NULL, NULL), 1);
 	CHECK(mtable_lookup_ext(b, MT_TCP, 8080) == NULL);
 	CHECK(mtable_lookup_ext(b, MT_TCP, 8081) != NULL);
 	mtable_free(b);
@@ -135,7 +135,7 @@ expect_damaged(const char *dir, const char *name, const char *text, size_t resto
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	write_file(path, text);
-	CHECK_EQ(state_load(path, b, NULL), restored);
+	CHECK_EQ(state_load(path, b, NULL, NULL), restored);
 	CHECK_EQ(mtable_count(b), restored);
 	CHECK(access(path, F_OK) != 0);			/* moved aside ... */
 	CHECK_EQ(count_aside(dir, name), 1);		/* ... to .corrupt.TIMESTAMP */
@@ -157,7 +157,7 @@ test_bad_record(const char *dir)
 	    "trigger irc%20tcp:6667-6667%20open%20tcp:1024-1034%20idle%20300\n"
 	    "map udp 9000 9000 192.0.2.11 9000 static 0 * c %-\n"
 	    "end 4\n");
-	CHECK_EQ(state_load(path, b, t), 2);
+	CHECK_EQ(state_load(path, b, t, NULL), 2);
 	CHECK(mtable_lookup_ext(b, MT_TCP, 8080) != NULL);
 	CHECK(mtable_lookup_ext(b, MT_TCP, 8081) == NULL);
 	CHECK(mtable_lookup_ext(b, MT_UDP, 9000) != NULL);
@@ -165,7 +165,7 @@ test_bad_record(const char *dir)
 	CHECK_EQ(count_aside(dir, "onebad"), 1);
 	/* a second damaged file in the same second keeps the first copy */
 	write_file(path, "portgate-state 1\nmap tcp 1 1 x 1 static 0 * a %-\nend 1\n");
-	CHECK_EQ(state_load(path, b, t), 0);
+	CHECK_EQ(state_load(path, b, t, NULL), 0);
 	CHECK_EQ(count_aside(dir, "onebad"), 2);
 	trigger_free(t);
 	mtable_free(b);
@@ -186,7 +186,7 @@ test_tmp_symlink(const char *dir)
 	write_file(victim, "precious\n");
 	CHECK_EQ(symlink(victim, tmp), 0);
 	add(a, MT_TCP, MT_SRC_STATIC, 8080, 0, "192.0.2.10", 80, 0, "x");
-	CHECK_EQ(state_save(path, a, NULL, err, sizeof(err)), 0);
+	CHECK_EQ(state_save(path, a, NULL, NULL, err, sizeof(err)), 0);
 	f = fopen(victim, "r");
 	CHECK(f != NULL && fgets(buf, sizeof(buf), f) != NULL && strcmp(buf, "precious\n") == 0);
 	if (f != NULL)
@@ -195,7 +195,7 @@ test_tmp_symlink(const char *dir)
 	CHECK_EQ(st.st_mode & 0777, 0600);
 	/* a save that cannot happen says why */
 	snprintf(path, sizeof(path), "%s/no/such/dir/state", dir);
-	CHECK_EQ(state_save(path, a, NULL, err, sizeof(err)), -1);
+	CHECK_EQ(state_save(path, a, NULL, NULL, err, sizeof(err)), -1);
 	CHECK(strstr(err, "No such file or directory") != NULL);
 	mtable_free(a);
 }
@@ -235,7 +235,7 @@ main(void)
 	/* a missing file is not an error */
 	b = table();
 	snprintf(path, sizeof(path), "%s/missing", dir);
-	CHECK_EQ(state_load(path, b, NULL), 0);
+	CHECK_EQ(state_load(path, b, NULL, NULL), 0);
 	mtable_free(b);
 	return tu_done("test_state");
 }

@@ -1,0 +1,64 @@
+/* gena.h - GENA eventing (UDA 1.1 §4): subscriptions and NOTIFY messages to control points. */
+#ifndef PG_GENA_H
+#define PG_GENA_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "igd/igd.h"
+
+struct gena;
+struct evbuffer;
+
+#define GENA_SID_MAX		48	/* "uuid:" + 36 + NUL, rounded */
+#define GENA_PATH_MAX		256
+#define GENA_TIMEOUT_MIN	60	/* seconds */
+#define GENA_TIMEOUT_MAX	1800
+#define GENA_TIMEOUT_DEFAULT	1800
+#define GENA_PER_CLIENT		8	/* subscriptions one LAN address may hold */
+#define GENA_MAX_SUBS		256
+
+/* The request headers of a SUBSCRIBE or UNSUBSCRIBE (NULL when absent). */
+struct gena_hdrs {
+	const char	*callback;
+	const char	*nt;
+	const char	*sid;
+	const char	*timeout;
+};
+
+/* What a SUBSCRIBE answers: the HTTP status, and on 200 the SID and TIMEOUT headers. */
+struct gena_reply {
+	int		 status;	/* 200, 400, 412, 503 */
+	char		 sid[GENA_SID_MAX];
+	char		 timeout[24];	/* "Second-1800" */
+};
+
+/* A parsed CALLBACK header: the first usable http:// URL in it. */
+struct gena_url {
+	struct in6_addr	 addr;		/* v4-mapped for IPv4 */
+	uint16_t	 port;
+	char		 path[GENA_PATH_MAX];	/* starts with '/' */
+};
+
+/* Parse a CALLBACK header ("<http://192.0.2.10:5000/evt>..."); 0, or -1 if no URL is usable. Pure. */
+int gena_parse_callback(const char *hdr, struct gena_url *out);
+/* Parse TIMEOUT ("Second-N" or "Second-infinite"), capped to [MIN, MAX]; NULL gives the default. Pure. */
+unsigned gena_parse_timeout(const char *hdr);
+
+/* Subscriptions for igd's services; NULL on failure. */
+struct gena *gena_new(struct igd *);
+/* Drop every subscription and pending NOTIFY. */
+void gena_free(struct gena *);
+/* SUBSCRIBE (new, with CALLBACK and NT, or a renewal with SID) from client to svc. */
+void gena_subscribe(struct gena *, enum igd_svc, const struct in6_addr *client,
+    const struct gena_hdrs *, struct gena_reply *);
+/* UNSUBSCRIBE; returns the HTTP status (200, 400, 412). */
+int gena_unsubscribe(struct gena *, enum igd_svc, const struct in6_addr *client,
+    const struct gena_hdrs *);
+/* Evented state may have changed: send moderated events where values differ. */
+void gena_changed(struct gena *);
+/* Number of live subscriptions. */
+size_t gena_count(const struct gena *);
+
+#endif

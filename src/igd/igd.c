@@ -1,0 +1,203 @@
+/*
+ * igd.c - the UPnP IGD front end's life cycle and identity.
+ *
+ * IGD v1 and v2 side by side. Control points that only know IGD:1
+ * (Windows' NAT traversal, older consoles, v1-only libraries) reject a
+ * device whose description names InternetGatewayDevice:2 and
+ * WANIPConnection:2, while UDA lets a device answer a search for an older
+ * version of its types. So the one device (one UDN per device level) is
+ * described twice: /rootDesc.xml names the v2 types and /rootDesc1.xml the
+ * v1 types. SSDP answers a search for a version-1 type with the v1
+ * LOCATION and everything else with the v2 one. Both documents point at
+ * the same control URLs; the control handler reads the service version
+ * from the SOAPAction and refuses v2-only actions to a v1 caller. Every
+ * action goes to the one mapping table, so both kinds of client see and
+ * share the same mappings.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "igd/gena.h"
+#include "igd/igd.h"
+#include "igd/igd_desc.h"
+#include "igd/igd_http.h"
+#include "igd/ssdp.h"
+#include "log.h"
+#include "util.h"
+
+static const struct {
+	const char	*name;
+	int		 version;
+	enum igd_dev	 dev;
+} igd_services[IGD_NSVC] = {
+	[IGD_SVC_L3F] = { "Layer3Forwarding", 1, IGD_DEV_ROOT },
+	[IGD_SVC_WANCFG] = { "WANCommonInterfaceConfig", 1, IGD_DEV_WAN },
+	[IGD_SVC_IPCONN] = { "WANIPConnection", 2, IGD_DEV_CONN },
+};
+
+void
+igd_service_type(enum igd_svc s, int v, char *buf, size_t len)
+{
+	snprintf(buf, len, "urn:schemas-upnp-org:service:%s:%d", igd_services[s].name, v);
+}
+
+int
+igd_service_version(enum igd_svc s)
+{
+	return igd_services[s].version;
+}
+
+enum igd_dev
+igd_service_device(enum igd_svc s)
+{
+	return igd_services[s].dev;
+}
+
+void
+igd_location(const struct igd *igd, const struct in6_addr *local, int v, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	util_addr_str(local, a, sizeof(a));
+	snprintf(buf, len, util_addr_is_v4(local) ? "http://%s:%u/rootDesc%s.xml" :
+	    "http://[%s]:%u/rootDesc%s.xml", a, igd->ctx->cfg->upnp_http_port, v == 1 ? "1" : "");
+}
+
+const char *
+igd_server_string(const struct igd *igd)
+{
+	static const char fallback[] = "Linux UPnP/1.1 portgate/" PACKAGE_VERSION;
+
+	(void)igd;
+	return fallback;
+}
+
+/* A random (version 4) UUID, made once and kept in the state file. */
+static void
+igd_make_uuid(char *out, size_t len)
+{
+	uint8_t b[16];
+	size_t i;
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+		uint64_t t = util_mono_ms() ^ (uint64_t)time(NULL) << 20;
+
+		for (i = 0; i < sizeof(b); i++)
+			b[i] = (uint8_t)(t >> (i % 8 * 8)) ^ (uint8_t)(i * 37);
+	}
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+	    b[13], b[14], b[15]);
+}
+
+/* Embedded devices get UDNs derived from the root's: stable as long as it is. */
+static void
+igd_derive_udns(struct igd *igd, const char *root)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *p;
+	int i, d;
+
+	for (i = 0; i < IGD_NDEV; i++) {
+		snprintf(igd->udn[i], sizeof(igd->udn[i]), "%s", root);
+		p = strchr(hex, igd->udn[i][35] | 0x20);
+		d = p != NULL ? (int)(p - hex) : 0;
+		igd->udn[i][35] = hex[(d + i) % 16];
+	}
+}
+
+static int
+igd_start_parts(struct igd *igd)
+{
+	igd->config_id = (uint32_t)igd_desc_config_id(igd);
+	if ((igd->http = igd_http_new(igd)) == NULL)
+		return -1;
+	igd->gena = gena_new(igd);
+	return 0;
+}
+
+static void
+igd_stop_parts(struct igd *igd)
+{
+	gena_free(igd->gena);
+	igd->gena = NULL;
+	igd_http_free(igd->http);
+	igd->http = NULL;
+}
+
+int
+igd_init(struct pg_ctx *ctx)
+{
+	struct igd *igd;
+
+	if (!ctx->cfg->upnp)
+		return 0;
+	if (ctx->meta.uuid[0] == '\0')
+		igd_make_uuid(ctx->meta.uuid, sizeof(ctx->meta.uuid));
+	igd = xcalloc(1, sizeof(*igd));
+	igd->ctx = ctx;
+	igd_derive_udns(igd, ctx->meta.uuid);
+	/* BOOTID.UPNP.ORG must grow at every start: the wall clock does */
+	igd->boot_id = (uint32_t)time(NULL) & 0x7fffffff;
+	igd->system_update_id = 1;
+	ctx->igd = igd;
+	if (igd_start_parts(igd) == -1) {
+		igd_shutdown(ctx);
+		return -1;
+	}
+	log_info("upnp: IGD uuid:%s on port %u", igd->udn[IGD_DEV_ROOT],
+	    ctx->cfg->upnp_http_port);
+	return 0;
+}
+
+void
+igd_shutdown(struct pg_ctx *ctx)
+{
+	struct igd *igd = ctx->igd;
+
+	if (igd == NULL)
+		return;
+	igd_stop_parts(igd);
+	free(igd);
+	ctx->igd = NULL;
+}
+
+void
+igd_reload(struct pg_ctx *ctx)
+{
+	if (ctx->igd == NULL) {
+		if (igd_init(ctx) == -1)
+			log_warnx("reload: cannot start the UPnP front end");
+		return;
+	}
+	if (!ctx->cfg->upnp) {
+		igd_shutdown(ctx);
+		log_info("reload: UPnP front end stopped");
+		return;
+	}
+	/* addresses, port or names may have changed: listen and announce afresh */
+	igd_stop_parts(ctx->igd);
+	ctx->igd->boot_id++;
+	if (igd_start_parts(ctx->igd) == -1)
+		log_warnx("reload: UPnP front end could not restart");
+}
+
+void
+igd_table_changed(struct igd *igd)
+{
+	if (igd == NULL)
+		return;
+	igd->system_update_id++;
+	gena_changed(igd->gena);
+}

@@ -1,0 +1,75 @@
+/* igd.h - the UPnP IGD front end: SSDP discovery, descriptions, SOAP control, GENA events. */
+#ifndef PG_IGD_H
+#define PG_IGD_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pg_ctx;
+struct igd_http;
+struct ssdp;
+struct gena;
+
+/* Services, in the order of the control and event URLs. */
+enum igd_svc {
+	IGD_SVC_L3F,		/* Layer3Forwarding:1 (root device) */
+	IGD_SVC_WANCFG,		/* WANCommonInterfaceConfig:1 (WANDevice) */
+	IGD_SVC_IPCONN,		/* WANIPConnection:1/2 (WANConnectionDevice) */
+	IGD_NSVC
+};
+
+/* Devices, in the order of igd->udn[]. */
+enum igd_dev {
+	IGD_DEV_ROOT,		/* InternetGatewayDevice */
+	IGD_DEV_WAN,		/* WANDevice */
+	IGD_DEV_CONN,		/* WANConnectionDevice */
+	IGD_NDEV
+};
+
+#define IGD_UUID_LEN	37	/* 36 characters and a NUL */
+
+struct igd_stats {
+	uint64_t	 ssdp_searches;		/* M-SEARCH datagrams accepted */
+	uint64_t	 ssdp_replies;
+	uint64_t	 ssdp_dropped;		/* malformed, off-LAN or over the rate limit */
+	uint64_t	 ssdp_notifies;
+	uint64_t	 http_requests;
+	uint64_t	 http_refused;		/* 403: off-LAN client or a foreign Host header */
+	uint64_t	 soap_requests;
+	uint64_t	 soap_errors;		/* answered with a UPnPError */
+	uint64_t	 events_sent;
+};
+
+struct igd {
+	struct pg_ctx		*ctx;
+	char			 udn[IGD_NDEV][IGD_UUID_LEN];	/* without "uuid:" */
+	uint32_t		 boot_id;
+	uint32_t		 config_id;
+	uint32_t		 system_update_id;
+	struct igd_http		*http;
+	struct ssdp		*ssdp;
+	struct gena		*gena;
+	struct igd_stats	 stats;
+};
+
+/* Start the front end if the config enables it (ctx->meta.uuid is set here when empty). */
+int igd_init(struct pg_ctx *);
+/* Stop it: SSDP byebye, close sockets, drop subscriptions. */
+void igd_shutdown(struct pg_ctx *);
+/* Apply a reloaded configuration (interfaces, port, names). */
+void igd_reload(struct pg_ctx *);
+/* The mapping table changed: bump SystemUpdateID, schedule events. */
+void igd_table_changed(struct igd *);
+/* The service type string of svc at version v ("urn:schemas-upnp-org:service:...:v"). */
+void igd_service_type(enum igd_svc, int v, char *buf, size_t len);
+/* The newest version of svc that we implement. */
+int igd_service_version(enum igd_svc);
+/* The device that holds svc. */
+enum igd_dev igd_service_device(enum igd_svc);
+/* URL of the root description on the LAN address local, version 1 or 2, into buf. */
+void igd_location(const struct igd *, const struct in6_addr *local, int v, char *buf, size_t len);
+/* The SERVER / USER-AGENT product string: "Linux/REL UPnP/1.1 portgate/VER". */
+const char *igd_server_string(const struct igd *);
+
+#endif

@@ -1,0 +1,30 @@
+/* igd_desc.h - the UPnP description documents, rendered from the xml/ templates. */
+#ifndef PG_IGD_DESC_H
+#define PG_IGD_DESC_H
+
+#include <stddef.h>
+
+struct evbuffer;
+struct igd;
+
+/* One template embedded from xml/ at build time (scripts/xml2c.sh). */
+struct igd_xml_file {
+	const char	*name;
+	const char	*text;
+};
+
+/* The embedded templates, ended by { NULL, NULL }. */
+extern const struct igd_xml_file igd_xml_files[];
+
+/* Append XML-escaped text (& < > " ') to out. */
+void igd_xml_escape(struct evbuffer *out, const char *s);
+/*
+ * Render the document served at path ("/rootDesc.xml", "/WANIPCn2.xml" ...)
+ * into out, with @NAME@ placeholders filled in and escaped; 0, or -1 if no
+ * document is served there.
+ */
+int igd_desc_render(const struct igd *, const char *path, struct evbuffer *out);
+/* A CONFIGID.UPNP.ORG value (1..16777215) that changes when the documents do. */
+unsigned long igd_desc_config_id(const struct igd *);
+
+#endif
