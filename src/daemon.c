@@ -12,6 +12,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "fw/fw.h"
+#include "igd/igd.h"
 #include "log.h"
 #include "mtable.h"
 #include "netif.h"
@@ -60,6 +61,7 @@ pg_table_changed(void *arg)
 	if (!evtimer_pending(ctx->save_ev, NULL))
 		evtimer_add(ctx->save_ev, &tv);
 	pg_arm_lease(ctx);
+	igd_table_changed(ctx->igd);
 }
 
 static void
@@ -91,7 +93,8 @@ pg_save_now(struct pg_ctx *ctx)
 	struct timeval retry = { PG_SAVE_RETRY_S, 0 };
 	char err[sizeof(h->error)];
 
-	if (state_save(ctx->cfg->state_file, ctx->mt, ctx->trig, err, sizeof(err)) == 0) {
+	if (state_save(ctx->cfg->state_file, ctx->mt, ctx->trig, &ctx->meta, err,
+	    sizeof(err)) == 0) {
 		if (h->failing)
 			log_warnx("state: %s saved again", ctx->cfg->state_file);
 		h->failing = 0;
@@ -261,7 +264,7 @@ pg_start(struct pg_ctx *ctx)
 	mtable_set_netif(ctx->mt, ctx->netif);
 	ctx->trig = trigger_new(ctx->mt);
 	pg_apply_limits(ctx);
-	n = state_load(ctx->cfg->state_file, ctx->mt, ctx->trig);
+	n = state_load(ctx->cfg->state_file, ctx->mt, ctx->trig, &ctx->meta);
 	log_info("restored %zu mappings from %s", n, ctx->cfg->state_file);
 	pg_apply_triggers(ctx);
 	mtable_set_notify(ctx->mt, pg_table_changed, ctx);
@@ -276,6 +279,10 @@ pg_start(struct pg_ctx *ctx)
 	pg_arm_lease(ctx);
 	if ((ctx->ctl = ctl_new(ctx)) == NULL)
 		return -1;
+	if (igd_init(ctx) == -1)
+		return -1;
+	if (ctx->igd != NULL)
+		pg_save_now(ctx);	/* a new device UUID is kept at once */
 	log_info("portgated %s started (firewall %s, %zu mappings)", PACKAGE_VERSION,
 	    ctx->cfg->firewall, mtable_count(ctx->mt));
 	return 0;
@@ -286,6 +293,7 @@ pg_stop(struct pg_ctx *ctx)
 {
 	size_t i;
 
+	igd_shutdown(ctx);
 	ctl_free(ctx->ctl);
 	if (ctx->mt != NULL) {
 		mtable_commit(ctx->mt, NULL, NULL);
@@ -333,6 +341,11 @@ pg_keep_fixed(struct pg_config *old, struct pg_config *new)
 		*o = *n;
 		*n = t;
 	}
+	/* the NFLOG socket is bound to its group at start-up: rules must keep reporting there */
+	if (old->nflog_group != new->nflog_group) {
+		log_warnx("reload: nflog_group changed; it takes effect at the next restart");
+		new->nflog_group = old->nflog_group;
+	}
 }
 
 int
@@ -354,6 +367,7 @@ pg_reload(struct pg_ctx *ctx)
 	pg_apply_limits(ctx);
 	pg_apply_triggers(ctx);
 	pg_fw_rules_changed(ctx);
+	igd_reload(ctx);
 	ctx->reloads++;
 	log_info("reload: configuration applied");
 	return 0;

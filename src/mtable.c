@@ -45,6 +45,7 @@ struct mtable {
 
 	struct mt_entry		**slots;	/* MT_NSLOTS: entry covering (proto, port) */
 	uint32_t		*fenwick;	/* MT_NSLOTS + 1: entries starting at slot */
+	uint32_t		*fenport;	/* MT_NSLOTS + 1: ports of the entry starting at slot */
 	uint64_t		 used[MT_NPROTO][1024];	/* bit per taken external port */
 	uint64_t		 full[MT_NPROTO][16];	/* bit per used[] word with no free port */
 	struct hmap		 by_int;
@@ -133,6 +134,7 @@ mtable_new(struct fw *fw, const struct pg_clock *clk)
 	mt->clk = *clk;
 	mt->slots = xcalloc(MT_NSLOTS, sizeof(*mt->slots));
 	mt->fenwick = xcalloc(MT_NSLOTS + 1, sizeof(*mt->fenwick));
+	mt->fenport = xcalloc(MT_NSLOTS + 1, sizeof(*mt->fenport));
 	hmap_init(&mt->by_int);
 	hmap_init(&mt->by_owner);
 	hmap_init(&mt->clients);
@@ -167,6 +169,7 @@ mtable_free(struct mtable *mt)
 	hmap_destroy(&mt->clients);
 	free(mt->slots);
 	free(mt->fenwick);
+	free(mt->fenport);
 	free(mt->heap);
 	free(mt);
 }
@@ -220,38 +223,41 @@ mt_notify(struct mtable *mt)
 
 /* ---- Fenwick tree over slots: order statistics ---- */
 
+/* Two trees: fenwick weighs each entry 1 at its first slot, fenport by its number of ports. */
 static void
-fen_update(struct mtable *mt, size_t slot, int delta)
+fen_update(uint32_t *tree, size_t slot, int32_t delta)
 {
 	size_t i;
 
 	for (i = slot + 1; i <= MT_NSLOTS; i += i & (~i + 1))
-		mt->fenwick[i] += (uint32_t)delta;
+		tree[i] += (uint32_t)delta;
 }
 
-/* Number of entries starting at slots [0, slot]. */
+/* Sum of weights at slots [0, slot]. */
 static size_t
-fen_prefix(const struct mtable *mt, size_t slot)
+fen_prefix(const uint32_t *tree, size_t slot)
 {
 	size_t i, sum = 0;
 
 	for (i = slot + 1; i > 0; i -= i & (~i + 1))
-		sum += mt->fenwick[i];
+		sum += tree[i];
 	return sum;
 }
 
-/* Slot of the (k+1)-th entry (k zero-based); k < count. */
+/* The slot where the prefix sum first exceeds k; *rest = k minus the sum before it. */
 static size_t
-fen_select(const struct mtable *mt, size_t k)
+fen_select(const uint32_t *tree, size_t k, size_t *rest)
 {
 	size_t pos = 0, step;
 
 	for (step = MT_NSLOTS; step > 0; step >>= 1) {
-		if (pos + step <= MT_NSLOTS && mt->fenwick[pos + step] <= k) {
+		if (pos + step <= MT_NSLOTS && tree[pos + step] <= k) {
 			pos += step;
-			k -= mt->fenwick[pos];
+			k -= tree[pos];
 		}
 	}
+	if (rest != NULL)
+		*rest = k;
 	return pos;		/* 1-based index pos+1 -> slot pos */
 }
 
@@ -458,6 +464,14 @@ mt_is_same(const struct mt_entry *e, const struct mt_request *r, uint16_t end, u
 	    memcmp(&e->int_addr, &r->int_addr, sizeof(e->int_addr)) == 0;
 }
 
+/* Held by the same source and host on exactly these external ports (another internal port). */
+static int
+mt_is_own(const struct mt_entry *e, const struct mt_request *r, uint16_t end)
+{
+	return e->ext_port == r->ext_port && e->ext_port_end == end && e->source == r->source &&
+	    memcmp(&e->int_addr, &r->int_addr, sizeof(e->int_addr)) == 0;
+}
+
 static uint32_t
 mt_cap_lease(const struct mtable *mt, int source, uint32_t lease)
 {
@@ -523,7 +537,8 @@ mt_link(struct mtable *mt, struct mt_entry *e)
 
 	for (p = e->ext_port; p <= e->ext_port_end; p++)
 		mt->slots[base + p] = e;
-	fen_update(mt, base + e->ext_port, 1);
+	fen_update(mt->fenwick, base + e->ext_port, 1);
+	fen_update(mt->fenport, base + e->ext_port, e->ext_port_end - e->ext_port + 1);
 	hmap_insert(&mt->by_int, &e->int_node, int_hash(mt, e->proto, &e->int_addr, e->int_port));
 	if (e->owner[0] != '\0')	/* only owned entries are looked up by owner */
 		hmap_insert(&mt->by_owner, &e->own_node, owner_hash(mt, e->source, e->owner));
@@ -539,7 +554,8 @@ mt_unlink(struct mtable *mt, struct mt_entry *e)
 
 	for (p = e->ext_port; p <= e->ext_port_end; p++)
 		mt->slots[base + p] = NULL;
-	fen_update(mt, base + e->ext_port, -1);
+	fen_update(mt->fenwick, base + e->ext_port, -1);
+	fen_update(mt->fenport, base + e->ext_port, -(e->ext_port_end - e->ext_port + 1));
 	hmap_remove(&mt->by_int, &e->int_node);
 	if (e->owner[0] != '\0')
 		hmap_remove(&mt->by_owner, &e->own_node);
@@ -570,6 +586,10 @@ mt_check_conflict(const struct mtable *mt, const struct mt_request *r, uint16_t 
 		if ((e = mt->slots[base + p]) == NULL)
 			continue;
 		if (mt_is_same(e, r, end, ip)) {
+			*same = e;
+			return MT_OK;
+		}
+		if (r->replace_own && mt_is_own(e, r, end)) {
 			*same = e;
 			return MT_OK;
 		}
@@ -829,7 +849,7 @@ mtable_at(const struct mtable *mt, size_t index)
 {
 	if (index >= mt->count)
 		return NULL;
-	return mt->slots[fen_select(mt, index)];
+	return mt->slots[fen_select(mt->fenwick, index, NULL)];
 }
 
 struct mt_entry *
@@ -837,7 +857,43 @@ mtable_next(const struct mtable *mt, const struct mt_entry *e)
 {
 	if (e == NULL)
 		return mtable_at(mt, 0);
-	return mtable_at(mt, fen_prefix(mt, (size_t)e->proto * 65536 + e->ext_port));
+	return mtable_at(mt, fen_prefix(mt->fenwick, (size_t)e->proto * 65536 + e->ext_port));
+}
+
+size_t
+mtable_port_count(const struct mtable *mt)
+{
+	return fen_prefix(mt->fenport, MT_NSLOTS - 1);
+}
+
+struct mt_entry *
+mtable_port_at(const struct mtable *mt, size_t index, uint16_t *port)
+{
+	struct mt_entry *e;
+	size_t rest;
+
+	if (index >= mtable_port_count(mt))
+		return NULL;
+	e = mt->slots[fen_select(mt->fenport, index, &rest)];
+	*port = (uint16_t)(e->ext_port + rest);
+	return e;
+}
+
+size_t
+mtable_port_rank(const struct mtable *mt, int proto, uint16_t port)
+{
+	size_t slot = (size_t)proto * 65536 + port;
+	const struct mt_entry *e;
+
+	if (proto < 0 || proto >= MT_NPROTO)
+		return 0;
+	if (slot == 0)
+		return 0;
+	/* ports of entries starting before this slot, less the part of a range at or after it */
+	e = mt->slots[slot];
+	if (e != NULL && e->ext_port < port)
+		return fen_prefix(mt->fenport, slot - 1) - (size_t)(e->ext_port_end - port + 1);
+	return fen_prefix(mt->fenport, slot - 1);
 }
 
 /* ---- lease clock ---- */

@@ -77,6 +77,7 @@ struct mt_request {
 	uint32_t	 lease_s;			/* 0 = permanent */
 	const char	*desc;
 	const char	*owner;
+	int		 replace_own;	/* the same source and host holding the port: update it */
 };
 
 struct mtable;
@@ -136,6 +137,12 @@ unsigned mtable_client_count(const struct mtable *, const struct in6_addr *);
 struct mt_entry *mtable_at(const struct mtable *, size_t index);
 /* The mapping after e in that order (NULL e = first), or NULL. */
 struct mt_entry *mtable_next(const struct mtable *, const struct mt_entry *e);
+/* Mapped external ports, a range counting each of its ports (UPnP lists port by port). */
+size_t mtable_port_count(const struct mtable *);
+/* The index-th mapped (proto, port) in that order: its mapping, with *port set; or NULL. */
+struct mt_entry *mtable_port_at(const struct mtable *, size_t index, uint16_t *port);
+/* How many mapped ports come before (proto, port) in that order. */
+size_t mtable_port_rank(const struct mtable *, int proto, uint16_t port);
 
 /* Current lease clock time in ms. */
 uint64_t mtable_now(const struct mtable *);

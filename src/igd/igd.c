@@ -110,7 +110,7 @@ igd_derive_udns(struct igd *igd, const char *root)
 	int i, d;
 
 	for (i = 0; i < IGD_NDEV; i++) {
-		snprintf(igd->udn[i], sizeof(igd->udn[i]), "%s", root);
+		snprintf(igd->udn[i], sizeof(igd->udn[i]), "%.36s", root);
 		p = strchr(hex, igd->udn[i][35] | 0x20);
 		d = p != NULL ? (int)(p - hex) : 0;
 		igd->udn[i][35] = hex[(d + i) % 16];
@@ -151,6 +151,7 @@ igd_init(struct pg_ctx *ctx)
 	/* BOOTID.UPNP.ORG must grow at every start: the wall clock does */
 	igd->boot_id = (uint32_t)time(NULL) & 0x7fffffff;
 	igd->system_update_id = 1;
+	log_limit_init(&igd->log_limit, 10000, 50);
 	ctx->igd = igd;
 	if (igd_start_parts(igd) == -1) {
 		igd_shutdown(ctx);

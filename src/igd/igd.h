@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
+
 struct pg_ctx;
 struct igd_http;
 struct ssdp;
@@ -51,6 +53,7 @@ struct igd {
 	struct ssdp		*ssdp;
 	struct gena		*gena;
 	struct igd_stats	 stats;
+	struct log_limit	 log_limit;	/* debug lines about bad requests */
 };
 
 /* Start the front end if the config enables it (ctx->meta.uuid is set here when empty). */

@@ -24,6 +24,8 @@ void igd_xml_escape(struct evbuffer *out, const char *s);
  * document is served there.
  */
 int igd_desc_render(const struct igd *, const char *path, struct evbuffer *out);
+/* 1 if a document is served at path. */
+int igd_desc_known(const char *path);
 /* A CONFIGID.UPNP.ORG value (1..16777215) that changes when the documents do. */
 unsigned long igd_desc_config_id(const struct igd *);
 

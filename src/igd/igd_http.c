@@ -1,0 +1,581 @@
+/*
+ * igd_http.c - the IGD's HTTP server.
+ *
+ * libmicrohttpd parses HTTP; it runs inside the daemon's one libevent loop
+ * in external epoll mode (no MHD threads): each listener's epoll fd is a
+ * libevent read event and MHD's next timeout a libevent timer, and both
+ * call MHD_run(). One MHD daemon listens on each LAN IPv4 address, never
+ * on the WAN side. Requests are routed by a table: description documents,
+ * SOAP control URLs and GENA event URLs.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "igd/gena.h"
+#include "igd/igd.h"
+#include "igd/igd_act.h"
+#include "igd/igd_desc.h"
+#include "igd/igd_http.h"
+#include "log.h"
+#include "netif.h"
+#include "util.h"
+
+#define IGD_HTTP_MAX_LISTEN	NETIF_MAX_PREFIX
+
+struct igd_listener {
+	struct igd_http		*http;
+	struct MHD_Daemon	*d;
+	struct event		*io;
+	struct event		*timer;
+	struct in6_addr		 addr;
+};
+
+struct igd_http {
+	struct igd		*igd;
+	struct igd_listener	 l[IGD_HTTP_MAX_LISTEN];
+	size_t			 n;
+	struct in6_addr		 addrs[IGD_HTTP_MAX_LISTEN];
+};
+
+/* One request in progress: the body as it arrives. */
+struct igd_req {
+	struct evbuffer	*body;
+};
+
+/* One reply: status, body, extra headers (values copied). */
+struct igd_reply {
+	unsigned	 status;
+	struct evbuffer	*body;
+	const char	*ctype;
+	const char	*hdr_name[4];
+	char		 hdr_value[4][GENA_SID_MAX];
+	size_t		 nhdr;
+};
+
+/* What a route gets: where it was asked, by whom, with what body. */
+struct igd_route_arg {
+	struct igd_http		*http;
+	struct MHD_Connection	*conn;
+	const char		*url;
+	enum igd_svc		 svc;
+	struct in6_addr		 client;
+	struct evbuffer		*body;
+};
+
+typedef void igd_route_fn(const struct igd_route_arg *, struct igd_reply *);
+
+static void route_desc(const struct igd_route_arg *, struct igd_reply *);
+static void route_control(const struct igd_route_arg *, struct igd_reply *);
+static void route_subscribe(const struct igd_route_arg *, struct igd_reply *);
+static void route_unsubscribe(const struct igd_route_arg *, struct igd_reply *);
+
+/* Control and event URLs, per service. */
+static const struct {
+	enum igd_svc	 svc;
+	const char	*ctl;
+	const char	*evt;
+} igd_urls[IGD_NSVC] = {
+	{ IGD_SVC_L3F, "/ctl/L3F", "/evt/L3F" },
+	{ IGD_SVC_WANCFG, "/ctl/CmnIfCfg", "/evt/CmnIfCfg" },
+	{ IGD_SVC_IPCONN, "/ctl/IPConn", "/evt/IPConn" },
+};
+
+/* Which URLs a method is for: 'd' description documents, 'c' control, 'e' events. */
+static const struct {
+	const char	*method;
+	char		 kind;
+	int		 body;		/* reads a request body */
+	igd_route_fn	*fn;
+} igd_routes[] = {
+	{ "GET", 'd', 0, route_desc },
+	{ "HEAD", 'd', 0, route_desc },
+	{ "POST", 'c', 1, route_control },
+	{ "SUBSCRIBE", 'e', 0, route_subscribe },
+	{ "UNSUBSCRIBE", 'e', 0, route_unsubscribe },
+};
+
+/* ---- the Host header (DNS rebinding) ---- */
+
+int
+igd_http_host_ok(const struct igd *igd, const char *host)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+	const char *port = NULL, *end;
+	struct in6_addr a;
+	size_t len;
+
+	if (host[0] == '[') {
+		if ((end = strchr(host, ']')) == NULL)
+			return 0;
+		len = (size_t)(end - host - 1);
+		if (len >= sizeof(buf))
+			return 0;
+		memcpy(buf, host + 1, len);
+		buf[len] = '\0';
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != '\0')
+			return 0;
+	} else {
+		len = strcspn(host, ":");
+		if (len >= sizeof(buf))
+			return 0;
+		memcpy(buf, host, len);
+		buf[len] = '\0';
+		if (host[len] == ':')
+			port = host + len + 1;
+	}
+	if (port != NULL && (port[0] == '\0' || port[strspn(port, "0123456789")] != '\0' ||
+	    strlen(port) > 5))
+		return 0;
+	if (util_parse_addr(buf, &a) == -1)
+		return 0;
+	return netif_is_lan_local(igd->ctx->netif, &a);
+}
+
+/* ---- routes ---- */
+
+static void
+igd_reply_header(struct igd_reply *r, const char *name, const char *value)
+{
+	if (r->nhdr < PG_NELEM(r->hdr_name)) {
+		r->hdr_name[r->nhdr] = name;
+		snprintf(r->hdr_value[r->nhdr], sizeof(r->hdr_value[r->nhdr]), "%s", value);
+		r->nhdr++;
+	}
+}
+
+static const char *
+igd_header(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+static void
+route_desc(const struct igd_route_arg *a, struct igd_reply *r)
+{
+	if (igd_desc_render(a->http->igd, a->url, r->body) == -1) {
+		r->status = MHD_HTTP_NOT_FOUND;
+		return;
+	}
+	r->ctype = "text/xml; charset=\"utf-8\"";
+	r->status = MHD_HTTP_OK;
+}
+
+static void
+route_control(const struct igd_route_arg *a, struct igd_reply *r)
+{
+	size_t len = evbuffer_get_length(a->body);
+
+	r->ctype = "text/xml; charset=\"utf-8\"";
+	r->status = (unsigned)igd_act_control(a->http->igd, a->svc, &a->client,
+	    igd_header(a->conn, "SOAPACTION"), len ? (const char *)evbuffer_pullup(a->body, -1) :
+	    "", len, r->body);
+}
+
+static void
+igd_gena_hdrs(struct MHD_Connection *c, struct gena_hdrs *g)
+{
+	g->callback = igd_header(c, "CALLBACK");
+	g->nt = igd_header(c, "NT");
+	g->sid = igd_header(c, "SID");
+	g->timeout = igd_header(c, "TIMEOUT");
+}
+
+static void
+route_subscribe(const struct igd_route_arg *a, struct igd_reply *r)
+{
+	struct gena_reply g;
+	struct gena_hdrs hdrs;
+
+	igd_gena_hdrs(a->conn, &hdrs);
+	memset(&g, 0, sizeof(g));
+	gena_subscribe(a->http->igd->gena, a->svc, &a->client, &hdrs, &g);
+	r->status = (unsigned)g.status;
+	if (g.status == MHD_HTTP_OK) {
+		igd_reply_header(r, "SID", g.sid);
+		igd_reply_header(r, "TIMEOUT", g.timeout);
+	}
+}
+
+static void
+route_unsubscribe(const struct igd_route_arg *a, struct igd_reply *r)
+{
+	struct gena_hdrs hdrs;
+
+	igd_gena_hdrs(a->conn, &hdrs);
+	r->status = (unsigned)gena_unsubscribe(a->http->igd->gena, a->svc, &a->client, &hdrs);
+}
+
+/* What url is: 'd' a description document, 'c' a control URL, 'e' an event URL; 0 none. */
+static char
+igd_url_kind(const char *url, int *svc)
+{
+	size_t i;
+
+	*svc = 0;
+	if (igd_desc_known(url))
+		return 'd';
+	for (i = 0; i < IGD_NSVC; i++) {
+		*svc = (int)igd_urls[i].svc;
+		if (strcmp(url, igd_urls[i].ctl) == 0)
+			return 'c';
+		if (strcmp(url, igd_urls[i].evt) == 0)
+			return 'e';
+	}
+	return 0;
+}
+
+/* ---- MHD glue ---- */
+
+static enum MHD_Result
+igd_send(struct MHD_Connection *c, const struct igd *igd, struct igd_reply *r)
+{
+	struct MHD_Response *resp;
+	size_t len = evbuffer_get_length(r->body), i;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(len, len ? evbuffer_pullup(r->body, -1) : NULL,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "SERVER", igd_server_string(igd));
+	if (r->ctype != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
+	for (i = 0; i < r->nhdr; i++)
+		MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+	ret = MHD_queue_response(c, r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result
+igd_send_status(struct MHD_Connection *c, const struct igd *igd, unsigned status)
+{
+	struct igd_reply r;
+	enum MHD_Result ret;
+
+	memset(&r, 0, sizeof(r));
+	if ((r.body = evbuffer_new()) == NULL)
+		return MHD_NO;
+	r.status = status;
+	ret = igd_send(c, igd, &r);
+	evbuffer_free(r.body);
+	return ret;
+}
+
+static int
+igd_client_addr(struct MHD_Connection *c, struct in6_addr *out)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET) {
+		out->s6_addr[10] = out->s6_addr[11] = 0xff;
+		memcpy(&out->s6_addr[12], &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    4);
+	} else if (sa->sa_family == AF_INET6)
+		*out = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	else
+		return -1;
+	return 0;
+}
+
+/* Off-LAN clients and foreign Host names are refused before anything else: 403. */
+static int
+igd_admit(struct igd_http *h, struct MHD_Connection *c, const char *version,
+    struct in6_addr *client)
+{
+	const char *host = igd_header(c, MHD_HTTP_HEADER_HOST);
+	char a[INET6_ADDRSTRLEN];
+
+	if (igd_client_addr(c, client) == -1 ||
+	    !netif_client_ok(h->igd->ctx->netif, client, NULL, 0))
+		goto refuse;
+	if (host == NULL ? strcmp(version, MHD_HTTP_VERSION_1_0) != 0 :
+	    !igd_http_host_ok(h->igd, host))
+		goto refuse;
+	return 1;
+refuse:
+	h->igd->stats.http_refused++;
+	if (log_limit_pass(&h->igd->log_limit, util_mono_ms()))
+		log_debug("upnp: HTTP request from %s refused (not a LAN host, or Host \"%.64s\")",
+		    util_addr_str(client, a, sizeof(a)), host ? host : "");
+	return 0;
+}
+
+/* The route for method and url; -1 with *status 404 or 405 if none. */
+static int
+igd_find_route(const char *method, const char *url, int *svc, unsigned *status)
+{
+	char kind = igd_url_kind(url, svc);
+	size_t i;
+
+	*status = kind == 0 ? MHD_HTTP_NOT_FOUND : MHD_HTTP_METHOD_NOT_ALLOWED;
+	for (i = 0; kind != 0 && i < PG_NELEM(igd_routes); i++)
+		if (igd_routes[i].kind == kind && strcmp(igd_routes[i].method, method) == 0)
+			return (int)i;
+	return -1;
+}
+
+static enum MHD_Result
+igd_dispatch(struct igd_http *h, struct MHD_Connection *c, int route, int svc,
+    const char *url, const struct in6_addr *client, struct evbuffer *body)
+{
+	struct igd_route_arg a;
+	struct igd_reply r;
+	enum MHD_Result ret;
+
+	memset(&r, 0, sizeof(r));
+	if ((r.body = evbuffer_new()) == NULL)
+		return MHD_NO;
+	a.http = h;
+	a.conn = c;
+	a.url = url;
+	a.svc = (enum igd_svc)svc;
+	a.client = *client;
+	a.body = body;
+	igd_routes[route].fn(&a, &r);
+	ret = igd_send(c, h->igd, &r);
+	evbuffer_free(r.body);
+	return ret;
+}
+
+/* A body that is announced too big, or has no length at all, is refused unread. */
+static unsigned
+igd_body_problem(struct MHD_Connection *c)
+{
+	const char *cl = igd_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long n;
+
+	if (cl == NULL)
+		return MHD_HTTP_LENGTH_REQUIRED;
+	if (util_parse_uint(cl, 0, IGD_HTTP_BODY_MAX, &n) == -1)
+		return MHD_HTTP_CONTENT_TOO_LARGE;
+	return 0;
+}
+
+/* First call of a request: admit it, route it, and answer at once unless a body follows. */
+static enum MHD_Result
+igd_first_call(struct igd_http *h, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, void **con_cls)
+{
+	struct in6_addr client;
+	struct igd_req *rq;
+	unsigned status;
+	int route, svc = 0;
+
+	h->igd->stats.http_requests++;
+	if (!igd_admit(h, c, version, &client))
+		return igd_send_status(c, h->igd, MHD_HTTP_FORBIDDEN);
+	if ((route = igd_find_route(method, url, &svc, &status)) == -1)
+		return igd_send_status(c, h->igd, status);
+	if (!igd_routes[route].body)
+		return igd_dispatch(h, c, route, svc, url, &client, NULL);
+	if ((status = igd_body_problem(c)) != 0)
+		return igd_send_status(c, h->igd, status);
+	if ((rq = calloc(1, sizeof(*rq))) == NULL || (rq->body = evbuffer_new()) == NULL) {
+		free(rq);
+		return MHD_NO;
+	}
+	*con_cls = rq;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+igd_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct igd_http *h = cls;
+	struct igd_req *rq = *con_cls;
+	struct in6_addr client;
+	unsigned status;
+	int route, svc = 0;
+
+	if (rq == NULL)
+		return igd_first_call(h, c, url, method, version, con_cls);
+	if (*upload_size != 0) {
+		if (evbuffer_get_length(rq->body) + *upload_size > IGD_HTTP_BODY_MAX ||
+		    evbuffer_add(rq->body, upload, *upload_size) == -1)
+			return MHD_NO;	/* more than Content-Length promised: drop it */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	route = igd_find_route(method, url, &svc, &status);
+	if (route == -1 || igd_client_addr(c, &client) == -1)
+		return MHD_NO;
+	return igd_dispatch(h, c, route, svc, url, &client, rq->body);
+}
+
+static void
+igd_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct igd_req *rq = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (rq == NULL)
+		return;
+	evbuffer_free(rq->body);
+	free(rq);
+	*con_cls = NULL;
+}
+
+static void
+igd_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_debug("upnp: http: %s", msg);
+}
+
+/* ---- the loop ---- */
+
+static void
+igd_listener_arm(struct igd_listener *l)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+	struct timeval tv;
+
+	if (MHD_get_timeout(l->d, &ms) != MHD_YES) {
+		evtimer_del(l->timer);
+		return;
+	}
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(l->timer, &tv);
+}
+
+static void
+igd_listener_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct igd_listener *l = arg;
+
+	(void)fd;
+	(void)ev;
+	MHD_run(l->d);
+	igd_listener_arm(l);
+}
+
+static int
+igd_listener_open(struct igd_http *h, struct igd_listener *l, const struct in6_addr *addr)
+{
+	const union MHD_DaemonInfo *di;
+	struct sockaddr_in sin;
+	char a[INET6_ADDRSTRLEN];
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)h->igd->ctx->cfg->upnp_http_port);
+	memcpy(&sin.sin_addr, &addr->s6_addr[12], 4);
+	l->http = h;
+	l->addr = *addr;
+	l->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+	    (uint16_t)h->igd->ctx->cfg->upnp_http_port, NULL, NULL, igd_access, h,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)IGD_HTTP_MAX_CONNS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)IGD_HTTP_PER_IP,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IGD_HTTP_IDLE_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)IGD_HTTP_MEM,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+	    MHD_OPTION_NOTIFY_COMPLETED, igd_completed, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, igd_mhd_log, h,
+	    MHD_OPTION_END);
+	util_addr_str(addr, a, sizeof(a));
+	if (l->d == NULL) {
+		log_warn("upnp: cannot listen on %s port %u", a, h->igd->ctx->cfg->upnp_http_port);
+		return -1;
+	}
+	di = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_EPOLL_FD);
+	l->io = event_new(h->igd->ctx->base, di->epoll_fd, EV_READ | EV_PERSIST, igd_listener_cb, l);
+	l->timer = evtimer_new(h->igd->ctx->base, igd_listener_cb, l);
+	if (l->io == NULL || l->timer == NULL || event_add(l->io, NULL) == -1)
+		return -1;
+	igd_listener_arm(l);
+	log_info("upnp: HTTP on %s port %u", a, h->igd->ctx->cfg->upnp_http_port);
+	return 0;
+}
+
+static void
+igd_listener_close(struct igd_listener *l)
+{
+	if (l->io != NULL)
+		event_free(l->io);
+	if (l->timer != NULL)
+		event_free(l->timer);
+	if (l->d != NULL)
+		MHD_stop_daemon(l->d);
+	memset(l, 0, sizeof(*l));
+}
+
+static int
+igd_http_seen(const struct igd_http *h, const struct in6_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (memcmp(&h->addrs[i], a, sizeof(*a)) == 0)
+			return 1;
+	return 0;
+}
+
+struct igd_http *
+igd_http_new(struct igd *igd)
+{
+	const struct netif_prefix *p;
+	struct igd_http *h = xcalloc(1, sizeof(*h));
+	size_t n, i;
+
+	h->igd = igd;
+	n = netif_lan_prefixes(igd->ctx->netif, &p);
+	for (i = 0; i < n && h->n < IGD_HTTP_MAX_LISTEN; i++) {
+		if (!util_addr_is_v4(&p[i].local) || igd_http_seen(h, &p[i].local))
+			continue;
+		if (igd_listener_open(h, &h->l[h->n], &p[i].local) == -1) {
+			igd_listener_close(&h->l[h->n]);
+			continue;
+		}
+		h->addrs[h->n++] = p[i].local;
+	}
+	if (h->n == 0)
+		log_warnx("upnp: no LAN IPv4 address to listen on; UPnP control is off");
+	return h;
+}
+
+void
+igd_http_free(struct igd_http *h)
+{
+	size_t i;
+
+	if (h == NULL)
+		return;
+	for (i = 0; i < h->n; i++)
+		igd_listener_close(&h->l[i]);
+	free(h);
+}
+
+size_t
+igd_http_addrs(const struct igd_http *h, const struct in6_addr **out)
+{
+	*out = h->addrs;
+	return h->n;
+}
