@@ -14,6 +14,9 @@
 #include "ctl_cmd.h"
 #include "daemon.h"
 #include "fw/fw.h"
+#include "igd/gena.h"
+#include "igd/igd.h"
+#include "igd/igd_http.h"
 #include "mtable.h"
 #include "trigger/nflog.h"
 #include "trigger/trigger.h"
@@ -164,6 +167,40 @@ status_state(struct ctl_req *r)
 	ctl_data(r, "state_last_error %s", h->failing ? h->error : "none");
 }
 
+/* The UPnP front end: where control points find it, and what it has seen. */
+static void
+status_upnp(struct ctl_req *r)
+{
+	const struct igd *igd = r->ctx->igd;
+	const struct igd_stats *st;
+	const struct in6_addr *addrs;
+	char url[128];
+	size_t i, n;
+
+	ctl_data(r, "upnp %s", igd != NULL ? "on" : "off");
+	if (igd == NULL)
+		return;
+	st = &igd->stats;
+	ctl_data(r, "upnp_uuid uuid:%s", igd->udn[IGD_DEV_ROOT]);
+	n = igd->http != NULL ? igd_http_addrs(igd->http, &addrs) : 0;
+	for (i = 0; i < n; i++) {
+		igd_location(igd, &addrs[i], 2, url, sizeof(url));
+		ctl_data(r, "upnp_url %s", url);
+		igd_location(igd, &addrs[i], 1, url, sizeof(url));
+		ctl_data(r, "upnp_url %s", url);
+	}
+	ctl_data(r, "ssdp_searches %llu", (unsigned long long)st->ssdp_searches);
+	ctl_data(r, "ssdp_replies %llu", (unsigned long long)st->ssdp_replies);
+	ctl_data(r, "ssdp_dropped %llu", (unsigned long long)st->ssdp_dropped);
+	ctl_data(r, "ssdp_notifies %llu", (unsigned long long)st->ssdp_notifies);
+	ctl_data(r, "http_requests %llu", (unsigned long long)st->http_requests);
+	ctl_data(r, "http_refused %llu", (unsigned long long)st->http_refused);
+	ctl_data(r, "soap_requests %llu", (unsigned long long)st->soap_requests);
+	ctl_data(r, "soap_errors %llu", (unsigned long long)st->soap_errors);
+	ctl_data(r, "upnp_subscriptions %zu", igd->gena != NULL ? gena_count(igd->gena) : 0);
+	ctl_data(r, "upnp_events_sent %llu", (unsigned long long)st->events_sent);
+}
+
 static void
 cmd_status(struct ctl_req *r, int argc, char **argv)
 {
@@ -191,6 +228,7 @@ cmd_status(struct ctl_req *r, int argc, char **argv)
 	ctl_data(r, "trigger_bad_sources %llu",
 	    (unsigned long long)trigger_bad_sources(ctx->trig));
 	status_state(r);
+	status_upnp(r);
 	ctl_done(r, "%s", "");
 }
 

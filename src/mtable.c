@@ -655,6 +655,10 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 	if ((err = mt_check_conflict(mt, r, end, ip, &same, conflict)) != MT_OK)
 		return err;
 	lease = mt_cap_lease(mt, r->source, r->lease_s);
+	if (same != NULL && same->int_port != ip) {
+		mtable_del(mt, same);	/* re-pointed by its holder: replaced in one batch */
+		same = NULL;
+	}
 	if (same != NULL) {
 		mt_renew_strings(mt, same, r);
 		if (out != NULL)

@@ -1,0 +1,102 @@
+/*
+ * fuzz_soap.c - UPnP control requests: SOAP parsing and every action, through the table.
+ * Input: the SOAPAction header, a newline, then the body. The first byte of the
+ * header names the service, which picks the control URL (or the length does).
+ */
+#include "config.h"
+
+#include <event2/buffer.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "fw/fw.h"
+#include "igd/igd.h"
+#include "igd/igd_act.h"
+#include "log.h"
+#include "mtable.h"
+#include "netif.h"
+#include "util.h"
+
+int LLVMFuzzerInitialize(int *, char ***);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static struct pg_ctx ctx;
+static struct igd igd;
+static struct evbuffer *out;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static const char conf[] = "firewall = none\nmax_mappings_per_client = 16\n"
+	    "allow 1024-65535 192.0.2.0/24 1-65535\ndeny 1-65535 0.0.0.0/0 1-65535\n";
+	char *lan[1] = { (char *)"br-lan" };
+	struct netif_prefix p;
+	struct in6_addr local;
+
+	(void)argc;
+	(void)argv;
+	log_setverbose(-2);
+	ctx.clock = pg_clock_mono;
+	if ((ctx.cfg = conf_parse("fuzz", conf, strlen(conf), NULL, NULL)) == NULL)
+		abort();
+	ctx.netif = netif_new(lan, 1, &ctx.clock);
+	memset(&p, 0, sizeof(p));
+	util_parse_addr("192.0.2.0", &p.addr);
+	p.plen = 120;
+	util_parse_addr("192.0.2.1", &p.local);
+	local = p.local;
+	netif_set(ctx.netif, &p, 1, &local, 1);
+	ctx.fw = fw_new("none", ctx.cfg, NULL);
+	fw_init(ctx.fw);
+	ctx.mt = mtable_new(ctx.fw, &ctx.clock);
+	mtable_set_netif(ctx.mt, ctx.netif);
+	mtable_set_policy(ctx.mt, &ctx.cfg->policy);
+	mtable_set_limits(ctx.mt, 16, 3600);
+	igd.ctx = &ctx;
+	strcpy(igd.udn[0], "0d3f5e2a-1111-4222-8333-444455556660");
+	strcpy(igd.udn[1], "0d3f5e2a-1111-4222-8333-444455556661");
+	strcpy(igd.udn[2], "0d3f5e2a-1111-4222-8333-444455556662");
+	log_limit_init(&igd.log_limit, 1000, 1);
+	out = evbuffer_new();
+	return 0;
+}
+
+static enum igd_svc
+fuzz_svc(const char *action, size_t len)
+{
+	if (strstr(action, "WANIPConnection") != NULL)
+		return IGD_SVC_IPCONN;
+	if (strstr(action, "WANCommonInterfaceConfig") != NULL)
+		return IGD_SVC_WANCFG;
+	if (strstr(action, "Layer3Forwarding") != NULL)
+		return IGD_SVC_L3F;
+	return (enum igd_svc)(len % IGD_NSVC);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	const char *nl = memchr(data, '\n', len);
+	char action[512];
+	struct in6_addr client;
+	size_t alen;
+
+	if (nl == NULL)
+		return 0;
+	alen = (size_t)(nl - (const char *)data);
+	if (alen >= sizeof(action))
+		return 0;
+	memcpy(action, data, alen);
+	action[alen] = '\0';
+	util_parse_addr(len % 2 ? "192.0.2.10" : "192.0.2.11", &client);
+	igd_act_control(&igd, fuzz_svc(action, len), &client, alen ? action : NULL, nl + 1,
+	    len - alen - 1, out);
+	evbuffer_drain(out, evbuffer_get_length(out));
+	if (mtable_count(ctx.mt) > 64)
+		mtable_flush(ctx.mt, MT_NSOURCE);
+	return 0;
+}

@@ -1,0 +1,85 @@
+#!/bin/bash
+# igd_lab.sh - UPnP IGD with the real packaged clients (miniupnpc's upnpc) in the namespace
+# lab: mappings that really carry WAN traffic, errors a user sees, the HTTP edge.
+. "$(dirname "$0")/lib.sh"
+. "$top_srcdir/tests/lab/lab.sh"
+lab_can_run || skip "needs root, nft, socat and network namespaces"
+command -v upnpc >/dev/null && command -v curl >/dev/null || skip "needs upnpc (miniupnpc) and curl"
+lab_up
+conf=$LAB_DIR/pg.conf
+lab_conf "$conf" "trigger = game tcp:7000 open tcp:7100-7102 idle 30" "max_lease = 3600" \
+	"allow 1024-65535 192.0.2.0/24 1024-65535" "deny 1-65535 0.0.0.0/0 1-65535"
+check "portgated starts" lab_start_daemon "$conf"
+ROOT=http://$GW_LAN_IP:5000/rootDesc.xml
+upnp() { local ns=$1; shift; timeout 10 ip netns exec "$ns" upnpc -u $ROOT "$@" 2>&1; }
+soap() { # NS ACTION ARGS [SERVICE-VERSION]: POST a WANIPConnection action, print the reply
+	local t="urn:schemas-upnp-org:service:WANIPConnection:${4:-2}"
+	timeout 5 ip netns exec "$1" curl -s -m 3 -H 'Content-Type: text/xml' \
+		-H "SOAPAction: \"$t#$2\"" --data-binary "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><u:$2 xmlns:u=\"$t\">$3</u:$2></s:Body></s:Envelope>" \
+		http://$GW_LAN_IP:5000/ctl/IPConn
+}
+add_args() { # EXT PROTO INPORT CLIENT LEASE
+	echo "<NewRemoteHost></NewRemoteHost><NewExternalPort>$1</NewExternalPort><NewProtocol>$2</NewProtocol><NewInternalPort>$3</NewInternalPort><NewInternalClient>$4</NewInternalClient><NewEnabled>1</NewEnabled><NewPortMappingDescription>t</NewPortMappingDescription><NewLeaseDuration>$5</NewLeaseDuration>"
+}
+
+echo "status and external address"
+check_out "upnpc -s reads the external address" "ExternalIPAddress = $GW_WAN_IP" upnp $HA -s
+check_out "upnpc -s sees a connected IP_Routed gateway" "Status : Connected" upnp $HA -s
+
+echo "a mapping carries WAN traffic"
+listen $HA tcp 8000 hello-upnp
+[ -z "$(connect $WAN tcp $GW_WAN_IP 9000)" ] && pass "before: the WAN cannot reach 9000" || fail "9000 open before"
+check_out "upnpc -a maps 9000 -> A:8000" "is redirected to internal $A_IP:8000" upnp $HA -e "my game" -a $A_IP 8000 9000 TCP
+check_out "the WAN peer connects through it" hello-upnp connect $WAN tcp $GW_WAN_IP 9000
+check_out "upnpc -l lists it" "9000->$A_IP:8000  'my game'" upnp $HA -l
+check_out "upnpc -L lists it" "9000->$A_IP:8000  'my game'" upnp $HA -L
+check_out "portgatectl list shows it with its description" "upnp     3600s    my game" pgctl list
+check_out "the kernel map holds it" ": 192.0.2.10 . 8000" in_gw nft list map ip portgate dnat_port
+
+echo "one table: other sources are visible, conflicts are named"
+pgctl forward add tcp 9100 $B_IP:80 --desc web >/dev/null
+connect $HA tcp $WAN_IP 7000 >/dev/null; sleep 0.5
+check_out "upnpc -l shows the static forward" "9100->$B_IP:80    'portgate static: web'" upnp $HA -l
+check_out "upnpc -l shows each port of the active trigger" "7102->$A_IP:7102  'portgate trigger: game'" upnp $HA -l
+check_out "a UPnP add on a static forward's port: 729" "failed with code 729" upnp $HA -a $A_IP 8000 9100 TCP
+check_out "on another host's UPnP mapping: 718" "failed with code 718" upnp $HB -a $B_IP 8000 9000 TCP
+check_out "upnpc -n on a taken port gets another port" "external $GW_WAN_IP:9101 TCP is redirected" upnp $HB -n $B_IP 8000 9100 TCP
+check_out "secure mode: a mapping for another host: 606" "<errorCode>606</errorCode>" soap $HB AddPortMapping "$(add_args 9200 TCP 80 $A_IP 0)"
+check_out "a deny rule: 606" "<errorCode>606</errorCode>" soap $HA AddPortMapping "$(add_args 9201 TCP 22 $A_IP 0)"
+check_out "a v1 caller on a static forward gets the 718 it knows" "<errorCode>718</errorCode>" soap $HA AddPortMapping "$(add_args 9100 TCP 8080 $A_IP 0)" 1
+check_out "GetSpecificPortMappingEntry answers inside the trigger's range" "<NewInternalPort>7101</NewInternalPort>" soap $HB GetSpecificPortMappingEntry "<NewRemoteHost></NewRemoteHost><NewExternalPort>7101</NewExternalPort><NewProtocol>TCP</NewProtocol>"
+
+echo "delete"
+check_out "another host cannot delete A's mapping: 606" "<errorCode>606</errorCode>" soap $HB DeletePortMapping "<NewRemoteHost></NewRemoteHost><NewExternalPort>9000</NewExternalPort><NewProtocol>TCP</NewProtocol>"
+check_out "upnpc -d deletes it" "UPNP_DeletePortMapping() returned : 0" upnp $HA -d 9000 TCP
+[ -z "$(connect $WAN tcp $GW_WAN_IP 9000)" ] && pass "after delete the WAN is refused again" || fail "9000 still open"
+check_out "deleting it again: 714" "<errorCode>714</errorCode>" soap $HA DeletePortMapping "<NewRemoteHost></NewRemoteHost><NewExternalPort>9000</NewExternalPort><NewProtocol>TCP</NewProtocol>"
+
+echo "a lease ends on time and the kernel closes the port"
+check_out "a 2 s mapping" "is redirected" upnp $HA -a $A_IP 8000 9002 TCP 2
+check_out "it works" hello-upnp connect $WAN tcp $GW_WAN_IP 9002
+sleep 2.5
+[ -z "$(connect $WAN tcp $GW_WAN_IP 9002)" ] && pass "after 2 s the WAN is refused" || fail "9002 open after its lease"
+out=$(pgctl list); case "$out" in *" 9002 "*) fail "the table still lists 9002" ;; *) pass "the table dropped it" ;; esac
+
+echo "a v1-only client"
+check_out "rootDesc1.xml describes IGD:1" "urn:schemas-upnp-org:service:WANIPConnection:1<" in_a curl -s -m 3 http://$GW_LAN_IP:5000/rootDesc1.xml
+check_out "a v1 AddPortMapping works" "AddPortMappingResponse xmlns:u=\"urn:schemas-upnp-org:service:WANIPConnection:1\"" soap $HA AddPortMapping "$(add_args 9300 UDP 9300 $A_IP 60)" 1
+check_out "v1 callers cannot use v2 actions: 401" "<errorCode>401</errorCode>" soap $HA AddAnyPortMapping "$(add_args 9301 UDP 9301 $A_IP 60)" 1
+
+echo "the HTTP edge"
+code() { timeout 5 ip netns exec "$1" curl -s -o /dev/null -w '%{http_code}' -m 3 "${@:2}"; }
+check_out "a foreign Host header (DNS rebinding): 403" 403 code $HA -H 'Host: attacker.example' $ROOT
+check_out "an unknown path: 404" 404 code $HA http://$GW_LAN_IP:5000/etc/passwd
+check_out "GET on a control URL: 405" 405 code $HA http://$GW_LAN_IP:5000/ctl/IPConn
+check_out "a body over the limit: 413" 413 code $HA -H 'SOAPAction: "x#y"' --data-binary @<(head -c 20000 /dev/zero | tr '\0' a) http://$GW_LAN_IP:5000/ctl/IPConn
+[ -z "$(timeout 3 ip netns exec $WAN curl -s -m 2 http://$GW_WAN_IP:5000/rootDesc.xml)" ] && pass "nothing listens on the WAN side" || fail "HTTP answered on the WAN address"
+# eight idle connections from A fill its per-address limit; B is still served
+for i in 1 2 3 4 5 6 7 8 9 10; do in_a socat -T 8 - TCP:$GW_LAN_IP:5000 </dev/null >/dev/null 2>&1 & done
+sleep 0.5
+check_out "with A's connections idle, B is served" 200 code $HB $ROOT
+check_out "status shows the URL" "upnp_url $ROOT" pgctl status
+check_out "status counts SOAP errors" "soap_errors" pgctl status
+kill -0 $PG_PID && pass "the daemon survived all of it" || fail "the daemon died"
+check_no_sanitizer "$LAB_DIR/daemon.log"
+finish

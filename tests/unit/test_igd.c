@@ -1,0 +1,441 @@
+/* test_igd.c - UPnP control through the mapping table: every error code, every bad input. */
+#include "config.h"
+
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "fw/fw.h"
+#include "igd/igd.h"
+#include "igd/igd_act.h"
+#include "igd/igd_desc.h"
+#include "igd/igd_http.h"
+#include "log.h"
+#include "mtable.h"
+#include "netif.h"
+#include "testutil.h"
+#include "util.h"
+
+#define A	"192.0.2.10"
+#define B	"192.0.2.11"
+#define IPC1	"urn:schemas-upnp-org:service:WANIPConnection:1"
+#define IPC2	"urn:schemas-upnp-org:service:WANIPConnection:2"
+
+static struct fake_clock fc = { 1000000 };
+static struct evbuffer *out;
+
+static struct in6_addr
+addr(const char *s)
+{
+	struct in6_addr a;
+
+	CHECK_EQ(util_parse_addr(s, &a), 0);
+	return a;
+}
+
+static void
+conf_err(void *arg, const char *file, unsigned line, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "%s:%u: %s\n", file, line, msg);
+}
+
+/* A daemon context as pg_start would make it, without sockets: br-lan 192.0.2.1/24. */
+static struct igd *
+lab_igd(const char *conftext)
+{
+	struct pg_ctx *ctx = xcalloc(1, sizeof(*ctx));
+	struct igd *igd = xcalloc(1, sizeof(*igd));
+	char *lan[1] = { (char *)"br-lan" };
+	struct netif_prefix p;
+	struct in6_addr local[2];
+	size_t i;
+
+	ctx->clock = tu_fake_clock(&fc);
+	ctx->cfg = conf_parse("test.conf", conftext, strlen(conftext), conf_err, NULL);
+	CHECK(ctx->cfg != NULL);
+	ctx->netif = netif_new(lan, 1, &ctx->clock);
+	memset(&p, 0, sizeof(p));
+	p.addr = addr("192.0.2.0");
+	p.plen = 96 + 24;
+	p.local = addr("192.0.2.1");
+	strcpy(p.ifname, "br-lan");
+	local[0] = addr("192.0.2.1");
+	local[1] = addr("198.51.100.1");
+	netif_set(ctx->netif, &p, 1, local, 2);
+	ctx->fw = fw_new("none", ctx->cfg, NULL);
+	fw_init(ctx->fw);
+	ctx->mt = mtable_new(ctx->fw, &ctx->clock);
+	mtable_set_netif(ctx->mt, ctx->netif);
+	mtable_set_policy(ctx->mt, &ctx->cfg->policy);
+	mtable_set_limits(ctx->mt, ctx->cfg->max_mappings_per_client, ctx->cfg->max_lease);
+	igd->ctx = ctx;
+	for (i = 0; i < IGD_NDEV; i++)
+		snprintf(igd->udn[i], sizeof(igd->udn[i]), "0d3f5e2a-1111-4222-8333-44445555666%zu", i);
+	log_limit_init(&igd->log_limit, 1000, 10);
+	return igd;
+}
+
+static void
+lab_free(struct igd *igd)
+{
+	struct pg_ctx *ctx = igd->ctx;
+
+	mtable_free(ctx->mt);
+	fw_free(ctx->fw);
+	netif_free(ctx->netif);
+	conf_free(ctx->cfg);
+	free(ctx);
+	free(igd);
+}
+
+/* Send a raw body with a SOAPAction; the reply is in out. */
+static int
+raw(struct igd *igd, const char *client, enum igd_svc svc, const char *action, const char *body)
+{
+	struct in6_addr c = addr(client);
+
+	evbuffer_drain(out, evbuffer_get_length(out));
+	return igd_act_control(igd, svc, &c, action, body, strlen(body), out);
+}
+
+/* Call action of service type `type` with XML args; returns the HTTP status. */
+static int
+call(struct igd *igd, const char *client, const char *type, const char *action,
+    const char *args)
+{
+	char body[8192], sa[256];
+
+	snprintf(body, sizeof(body), "<?xml version=\"1.0\"?>\r\n<s:Envelope xmlns:s="
+	    "\"http://schemas.xmlsoap.org/soap/envelope/\" s:encodingStyle="
+	    "\"http://schemas.xmlsoap.org/soap/encoding/\"><s:Body><u:%s xmlns:u=\"%s\">%s"
+	    "</u:%s></s:Body></s:Envelope>\r\n", action, type, args, action);
+	snprintf(sa, sizeof(sa), "\"%s#%s\"", type, action);
+	return raw(igd, client, strstr(type, "WANIPConnection") ? IGD_SVC_IPCONN :
+	    strstr(type, "WANCommon") ? IGD_SVC_WANCFG : IGD_SVC_L3F, sa, body);
+}
+
+static const char *
+reply(void)
+{
+	evbuffer_add(out, "", 1);
+	evbuffer_drain(out, 0);
+	return (const char *)evbuffer_pullup(out, -1);
+}
+
+/* The UPnP error code of the last reply, 0 for a success. */
+static int
+code(void)
+{
+	const char *r = reply(), *p = strstr(r, "<errorCode>");
+
+	return p ? atoi(p + 11) : 0;
+}
+
+static int
+has(const char *s)
+{
+	return strstr(reply(), s) != NULL;
+}
+
+static char args[4096];
+
+/* AddPortMapping / AddAnyPortMapping arguments. */
+static const char *
+map_args(const char *remote, const char *ext, const char *proto, const char *in,
+    const char *client, const char *lease, const char *desc)
+{
+	snprintf(args, sizeof(args), "<NewRemoteHost>%s</NewRemoteHost><NewExternalPort>%s"
+	    "</NewExternalPort><NewProtocol>%s</NewProtocol><NewInternalPort>%s</NewInternalPort>"
+	    "<NewInternalClient>%s</NewInternalClient><NewEnabled>1</NewEnabled>"
+	    "<NewPortMappingDescription>%s</NewPortMappingDescription><NewLeaseDuration>%s"
+	    "</NewLeaseDuration>", remote, ext, proto, in, client, desc, lease);
+	return args;
+}
+
+static int
+add(struct igd *igd, const char *type, const char *client, const char *ext, const char *proto,
+    const char *in, const char *target, const char *lease)
+{
+	call(igd, client, type, "AddPortMapping", map_args("", ext, proto, in, target, lease, "t"));
+	return code();
+}
+
+static const char *
+del_args(const char *ext, const char *proto)
+{
+	snprintf(args, sizeof(args), "<NewRemoteHost></NewRemoteHost><NewExternalPort>%s"
+	    "</NewExternalPort><NewProtocol>%s</NewProtocol>", ext, proto);
+	return args;
+}
+
+static const char *
+range_args(const char *lo, const char *hi, const char *proto, const char *manage,
+    const char *n)
+{
+	snprintf(args, sizeof(args), "<NewStartPort>%s</NewStartPort><NewEndPort>%s</NewEndPort>"
+	    "<NewProtocol>%s</NewProtocol><NewManage>%s</NewManage>%s%s%s", lo, hi, proto, manage,
+	    n ? "<NewNumberOfPorts>" : "", n ? n : "", n ? "</NewNumberOfPorts>" : "");
+	return args;
+}
+
+static void
+test_add_and_errors(void)
+{
+	struct igd *igd = lab_igd("firewall = none\nmax_lease = 3600\n");
+	struct mtable *mt = igd->ctx->mt;
+	struct mt_entry *e;
+
+	CHECK_EQ(add(igd, IPC2, A, "9000", "TCP", "8000", A, "0"), 0);
+	CHECK(has("<u:AddPortMappingResponse xmlns:u=\"" IPC2 "\">"));
+	e = mtable_lookup_ext(mt, MT_TCP, 9000);
+	CHECK(e != NULL && e->source == MT_SRC_UPNP && e->int_port == 8000);
+	CHECK_EQ(mtable_remaining(mt, e), 3600);		/* lease 0: max_lease */
+	CHECK_EQ(add(igd, IPC1, A, "9000", "TCP", "8000", A, "100"), 0);	/* renewal */
+	CHECK_EQ(mtable_remaining(mt, e), 100);
+	CHECK_EQ(add(igd, IPC2, A, "9000", "TCP", "8001", A, "100"), 0);	/* re-pointed */
+	CHECK_EQ(mtable_lookup_ext(mt, MT_TCP, 9000)->int_port, 8001);
+	CHECK_EQ(mtable_count(mt), 1);
+	CHECK_EQ(add(igd, IPC2, A, "9001", "UDP", "9001", A, "999999"), 402);	/* v2 range */
+	CHECK_EQ(add(igd, IPC1, A, "9001", "UDP", "9001", A, "999999"), 0);	/* v1: capped */
+	CHECK_EQ(mtable_remaining(mt, mtable_lookup_ext(mt, MT_UDP, 9001)), 3600);
+
+	/* 718: another host's UPnP mapping; 606: for another host in secure mode */
+	CHECK_EQ(add(igd, IPC2, B, "9000", "TCP", "80", B, "0"), 718);
+	CHECK_EQ(add(igd, IPC2, B, "9002", "TCP", "80", A, "0"), 606);
+	/* 402: bad arguments of every kind */
+	CHECK_EQ(add(igd, IPC2, A, "9003", "ICMP", "80", A, "0"), 402);
+	CHECK_EQ(add(igd, IPC2, A, "9003", "TCP", "80", A, "-1"), 402);
+	CHECK_EQ(add(igd, IPC2, A, "9003", "TCP", "80", A, "ten"), 402);
+	CHECK_EQ(add(igd, IPC2, A, "65536", "TCP", "80", A, "0"), 402);
+	CHECK_EQ(add(igd, IPC2, A, "9003", "TCP", "0", A, "0"), 402);
+	CHECK_EQ(add(igd, IPC2, A, "9003", "TCP", "65536", A, "0"), 402);
+	CHECK_EQ(add(igd, IPC2, A, "9003", "TCP", "80", "192.0.2.300", "0"), 402);
+	CHECK_EQ(add(igd, IPC2, A, "9003", "TCP", "80", "2001:db8::1", "0"), 402);
+	call(igd, A, IPC2, "AddPortMapping", "<NewExternalPort>9003</NewExternalPort>");
+	CHECK_EQ(code(), 402);					/* missing arguments */
+	call(igd, A, IPC2, "AddPortMapping", map_args("", "9003", "TCP", "80", A, "0",
+	    "bell\x07"));
+	CHECK_EQ(code(), 401);					/* not even XML 1.0 */
+	call(igd, A, IPC2, "AddPortMapping", map_args("", "9003", "TCP", "80", A, "0",
+	    "tab\there"));
+	CHECK_EQ(code(), 402);					/* a control character */
+	call(igd, A, IPC2, "AddPortMapping", map_args("", "9003", "TCP", "80", A, "0",
+	    "d</NewPortMappingDescription><NewPortMappingDescription>x"));
+	CHECK_EQ(code(), 402);					/* duplicate argument */
+	/* 716, 726 */
+	CHECK_EQ(add(igd, IPC2, A, "0", "TCP", "80", A, "0"), 716);
+	call(igd, A, IPC2, "AddPortMapping", map_args("198.51.100.7", "9003", "TCP", "80", A,
+	    "0", "t"));
+	CHECK_EQ(code(), 726);
+	CHECK_EQ(mtable_count(mt), 2);				/* nothing was added by the errors */
+	lab_free(igd);
+}
+
+static void
+test_other_sources(void)
+{
+	struct igd *igd = lab_igd("firewall = none\nmax_mappings_per_client = 2\n"
+	    "deny 22 0.0.0.0/0 1-65535\n");
+	struct mtable *mt = igd->ctx->mt;
+	struct mt_request q;
+
+	memset(&q, 0, sizeof(q));
+	q.proto = MT_TCP;
+	q.source = MT_SRC_STATIC;
+	q.ext_port = 7100;
+	q.ext_port_end = 7110;
+	q.int_addr = addr(B);
+	q.desc = "game";
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	/* held by a static forward: 729 for v2, the 718 that v1 knows for v1 */
+	CHECK_EQ(add(igd, IPC2, A, "7105", "TCP", "80", A, "0"), 729);
+	CHECK_EQ(add(igd, IPC1, A, "7105", "TCP", "80", A, "0"), 718);
+	/* deny rule: 606; quota: 728 */
+	CHECK_EQ(add(igd, IPC2, A, "22", "TCP", "22", A, "0"), 606);
+	CHECK_EQ(add(igd, IPC2, A, "9000", "TCP", "80", A, "0"), 0);
+	CHECK_EQ(add(igd, IPC2, A, "9001", "TCP", "80", A, "0"), 0);
+	CHECK_EQ(add(igd, IPC2, A, "9002", "TCP", "80", A, "0"), 728);
+	/* a UPnP client cannot delete a static forward */
+	call(igd, A, IPC2, "DeletePortMapping", del_args("7100", "TCP"));
+	CHECK_EQ(code(), 606);
+	/* ranges are listed port by port: 11 + 2 ports */
+	call(igd, A, IPC2, "GetSpecificPortMappingEntry", del_args("7107", "TCP"));
+	CHECK_EQ(code(), 0);
+	CHECK(has("<NewInternalPort>7107</NewInternalPort>"));
+	CHECK(has("<NewInternalClient>" B "</NewInternalClient>"));
+	CHECK(has("<NewPortMappingDescription>portgate static: game<"));
+	CHECK_EQ(mtable_port_count(mt), 13);
+	call(igd, A, IPC1, "GetGenericPortMappingEntry",
+	    "<NewPortMappingIndex>3</NewPortMappingIndex>");
+	CHECK(has("<NewExternalPort>7103</NewExternalPort>"));
+	call(igd, A, IPC1, "GetGenericPortMappingEntry",
+	    "<NewPortMappingIndex>11</NewPortMappingIndex>");
+	CHECK(has("<NewExternalPort>9000</NewExternalPort>"));
+	call(igd, A, IPC1, "GetGenericPortMappingEntry",
+	    "<NewPortMappingIndex>13</NewPortMappingIndex>");
+	CHECK_EQ(code(), 713);
+	lab_free(igd);
+}
+
+static void
+test_delete_and_v2(void)
+{
+	struct igd *igd = lab_igd("firewall = none\nupnp_secure_mode = yes\n");
+	struct mtable *mt = igd->ctx->mt;
+
+	CHECK_EQ(add(igd, IPC2, A, "9000", "TCP", "80", A, "0"), 0);
+	CHECK_EQ(add(igd, IPC2, B, "9001", "TCP", "80", B, "0"), 0);
+	call(igd, A, IPC2, "DeletePortMapping", del_args("9001", "TCP"));
+	CHECK_EQ(code(), 606);					/* another host's, secure mode */
+	call(igd, A, IPC2, "DeletePortMapping", del_args("9005", "TCP"));
+	CHECK_EQ(code(), 714);
+	call(igd, A, IPC2, "GetSpecificPortMappingEntry", del_args("9005", "TCP"));
+	CHECK_EQ(code(), 714);
+	/* AddAnyPortMapping: the table's free port near the one asked for */
+	call(igd, A, IPC2, "AddAnyPortMapping", map_args("", "9001", "TCP", "81", A, "0", "any"));
+	CHECK_EQ(code(), 0);
+	CHECK(has("<NewReservedPort>9002</NewReservedPort>"));
+	call(igd, A, IPC1, "AddAnyPortMapping", map_args("", "9001", "TCP", "81", A, "0", "any"));
+	CHECK_EQ(code(), 401);					/* not in WANIPConnection:1 */
+	/* GetListOfPortMappings: NewManage 0 lists one's own */
+	call(igd, A, IPC2, "GetListOfPortMappings", range_args("1", "65535", "TCP", "0", "0"));
+	CHECK(has("<NewPortListing><![CDATA[<p:PortMappingList"));
+	CHECK(has("<p:NewExternalPort>9000<") && has("<p:NewExternalPort>9002<"));
+	CHECK(!has("<p:NewExternalPort>9001<"));
+	call(igd, A, IPC2, "GetListOfPortMappings", range_args("1", "65535", "TCP", "1", "0"));
+	CHECK(has("<p:NewExternalPort>9001<"));
+	call(igd, A, IPC2, "GetListOfPortMappings", range_args("1", "65535", "UDP", "1", "0"));
+	CHECK_EQ(code(), 730);
+	call(igd, A, IPC2, "GetListOfPortMappings", range_args("9", "8", "TCP", "1", "0"));
+	CHECK_EQ(code(), 733);
+	call(igd, A, IPC2, "DeletePortMappingRange", range_args("9", "8", "TCP", "0", NULL));
+	CHECK_EQ(code(), 733);
+	call(igd, A, IPC2, "DeletePortMappingRange", range_args("1", "8999", "TCP", "0", NULL));
+	CHECK_EQ(code(), 730);
+	call(igd, A, IPC2, "DeletePortMappingRange", range_args("1", "65535", "TCP", "1", NULL));
+	CHECK_EQ(code(), 606);					/* NewManage in secure mode */
+	call(igd, A, IPC2, "DeletePortMappingRange", range_args("1", "65535", "TCP", "0", NULL));
+	CHECK_EQ(code(), 0);
+	CHECK_EQ(mtable_count(mt), 1);				/* B's stays */
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 9001) != NULL);
+	lab_free(igd);
+}
+
+static void
+test_bad_requests(void)
+{
+	struct igd *igd = lab_igd("firewall = none\n");
+	char big[20000];
+	int i;
+
+	static const char env[] = "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/"
+	    "envelope/\"><s:Body><u:GetExternalIPAddress xmlns:u=\"" IPC1 "\"/></s:Body>"
+	    "</s:Envelope>";
+	static const char sa[] = "\"" IPC1 "#GetExternalIPAddress\"";
+
+	CHECK_EQ(raw(igd, A, IGD_SVC_IPCONN, sa, env), 200);
+	CHECK(has("<NewExternalIPAddress></NewExternalIPAddress>"));
+	CHECK_EQ(raw(igd, A, IGD_SVC_IPCONN, IPC1 "#GetExternalIPAddress", env), 200); /* no quotes */
+	/* wrong SOAPAction, missing, another service, wrong version */
+	CHECK_EQ(raw(igd, A, IGD_SVC_IPCONN, "\"" IPC1 "#GetStatusInfo\"", env), 500);
+	CHECK_EQ(code(), 401);
+	CHECK_EQ(raw(igd, A, IGD_SVC_IPCONN, NULL, env), 500);
+	CHECK_EQ(raw(igd, A, IGD_SVC_WANCFG, sa, env), 500);
+	CHECK_EQ(code(), 401);
+	call(igd, A, "urn:schemas-upnp-org:service:WANIPConnection:3", "GetExternalIPAddress", "");
+	CHECK_EQ(code(), 401);
+	call(igd, A, IPC1, "NoSuchAction", "");
+	CHECK_EQ(code(), 401);
+	/* wrong envelope namespace, no Body, truncated, not XML */
+	CHECK_EQ(raw(igd, A, IGD_SVC_IPCONN, sa, "<s:Envelope xmlns:s=\"urn:x\"><s:Body>"
+	    "<u:GetExternalIPAddress xmlns:u=\"" IPC1 "\"/></s:Body></s:Envelope>"), 500);
+	CHECK_EQ(raw(igd, A, IGD_SVC_IPCONN, sa, "<s:Envelope xmlns:s=\"http://schemas."
+	    "xmlsoap.org/soap/envelope/\"></s:Envelope>"), 500);
+	CHECK_EQ(code(), 401);
+	CHECK_EQ(raw(igd, A, IGD_SVC_IPCONN, sa, "<s:Envelope xmlns:s=\"http://schemas."
+	    "xmlsoap.org/soap/envelope/\"><s:Body><u:GetExt"), 500);
+	CHECK_EQ(raw(igd, A, IGD_SVC_IPCONN, sa, "GET / HTTP/1.0"), 500);
+	CHECK_EQ(raw(igd, A, IGD_SVC_IPCONN, sa, ""), 500);
+	/* DOCTYPE with entities (billion laughs, external entity) */
+	CHECK_EQ(raw(igd, A, IGD_SVC_IPCONN, sa, "<?xml version=\"1.0\"?><!DOCTYPE s [<!ENTITY a "
+	    "\"aaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">]>" "<s:Envelope xmlns:s=\"http"
+	    "://schemas.xmlsoap.org/soap/envelope/\"><s:Body><u:GetExternalIPAddress xmlns:u=\""
+	    IPC1 "\">&b;</u:GetExternalIPAddress></s:Body></s:Envelope>"), 500);
+	CHECK_EQ(code(), 401);
+	CHECK_EQ(raw(igd, A, IGD_SVC_IPCONN, sa, "<!DOCTYPE s SYSTEM \"http://198.51.100.9/x."
+	    "dtd\"><s:Envelope/>"), 500);
+	/* deep nesting */
+	strcpy(big, "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>"
+	    "<u:GetExternalIPAddress xmlns:u=\"" IPC1 "\">");
+	for (i = 0; i < 500; i++)
+		strcat(big, "<a>");
+	CHECK_EQ(raw(igd, A, IGD_SVC_IPCONN, sa, big), 500);
+	/* a huge argument, and non-ASCII (valid UTF-8 is kept, cut on a character boundary) */
+	memset(big, 0, sizeof(big));
+	memset(big, 'x', 1100);
+	call(igd, A, IPC2, "AddPortMapping", map_args("", "9003", "TCP", "80", A, "0", big));
+	CHECK_EQ(code(), 402);
+	call(igd, A, IPC2, "AddPortMapping", map_args("", "9003", "TCP", "80", A, "0",
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"));
+	CHECK_EQ(code(), 0);
+	CHECK_EQ(strlen(mtable_lookup_ext(igd->ctx->mt, MT_TCP, 9003)->desc), 62);
+	/* ForceTermination is refused; the others answer */
+	call(igd, A, IPC1, "ForceTermination", "");
+	CHECK_EQ(code(), 606);
+	call(igd, A, IPC1, "GetStatusInfo", "");
+	CHECK(has("<NewConnectionStatus>Disconnected</NewConnectionStatus>"));
+	call(igd, A, IPC1, "SetConnectionType", "<NewConnectionType>IP_Bridged</NewConnectionType>");
+	CHECK_EQ(code(), 402);
+	call(igd, A, "urn:schemas-upnp-org:service:Layer3Forwarding:1",
+	    "GetDefaultConnectionService", "");
+	CHECK(has("uuid:0d3f5e2a-1111-4222-8333-444455556662:WANConnectionDevice:2,"));
+	lab_free(igd);
+}
+
+static void
+test_desc_and_host(void)
+{
+	struct igd *igd = lab_igd("firewall = none\nfriendly_name = Tom's <Router> & co\n");
+
+	evbuffer_drain(out, evbuffer_get_length(out));
+
+	CHECK_EQ(igd_desc_render(igd, "/rootDesc.xml", out), 0);
+	CHECK(has("<friendlyName>Tom&apos;s &lt;Router&gt; &amp; co</friendlyName>"));
+	CHECK(has("InternetGatewayDevice:2<") && has("/WANIPCn2.xml<"));
+	CHECK(has("<UDN>uuid:0d3f5e2a-1111-4222-8333-444455556660</UDN>"));
+	evbuffer_drain(out, evbuffer_get_length(out));
+	CHECK_EQ(igd_desc_render(igd, "/rootDesc1.xml", out), 0);
+	CHECK(has("InternetGatewayDevice:1<") && has("WANIPConnection:1<") && !has(":2<"));
+	CHECK_EQ(igd_desc_render(igd, "/etc/passwd", out), -1);
+	/* DNS rebinding: only the gateway's LAN address as a literal */
+	CHECK_EQ(igd_http_host_ok(igd, "192.0.2.1:5000"), 1);
+	CHECK_EQ(igd_http_host_ok(igd, "192.0.2.1"), 1);
+	CHECK_EQ(igd_http_host_ok(igd, "router.example:5000"), 0);
+	CHECK_EQ(igd_http_host_ok(igd, "198.51.100.1:5000"), 0);	/* WAN address */
+	CHECK_EQ(igd_http_host_ok(igd, "192.0.2.1:50x0"), 0);
+	CHECK_EQ(igd_http_host_ok(igd, "192.0.2.1:"), 0);
+	CHECK_EQ(igd_http_host_ok(igd, "[192.0.2.1]"), 1);
+	CHECK_EQ(igd_http_host_ok(igd, ""), 0);
+	lab_free(igd);
+}
+
+int
+main(void)
+{
+	log_init(1, -2);
+	out = evbuffer_new();
+	test_add_and_errors();
+	test_other_sources();
+	test_delete_and_v2();
+	test_bad_requests();
+	test_desc_and_host();
+	evbuffer_free(out);
+	return tu_done("test_igd");
+}
