@@ -239,6 +239,38 @@ igd_act_mt_error(struct igd_call *c, enum mt_err e, const struct mt_entry *holde
 
 /* ---- port mappings ---- */
 
+struct igd_commit {
+	uint64_t	 id;
+	int		 err;
+};
+
+static void
+igd_commit_failed(void *arg, uint64_t id, int proto, uint16_t port, int err)
+{
+	struct igd_commit *ic = arg;
+
+	(void)proto;
+	(void)port;
+	if (id == ic->id)
+		ic->err = err;
+}
+
+/*
+ * A new mapping reaches the kernel before the client hears it exists: the
+ * batch is committed now, and a refusal (rolled back by the table) is 501.
+ */
+static enum igd_err
+igd_commit(struct igd_call *c, const struct mt_entry *e)
+{
+	struct igd_commit ic = { e->id, 0 };
+
+	mtable_commit(c->mt, igd_commit_failed, &ic);
+	if (ic.err == 0)
+		return IGD_OK;
+	snprintf(c->why, sizeof(c->why), "the firewall refused it: %s", strerror(ic.err));
+	return IGD_E_ACTION_FAILED;
+}
+
 /* The description a UPnP client sees: other sources are named, so users know what holds a port. */
 static void
 igd_entry_desc(const struct mt_entry *e, char *buf, size_t len)
@@ -335,6 +367,7 @@ static enum igd_err
 act_add_port_mapping(struct igd_call *c)
 {
 	const struct mt_entry *holder = NULL;
+	struct mt_entry *got = NULL;
 	struct mt_request q;
 	enum mt_err me;
 	int enabled;
@@ -348,8 +381,10 @@ act_add_port_mapping(struct igd_call *c)
 	}
 	if (!enabled)
 		return igd_map_disabled(c, &q);
-	me = mtable_add(c->mt, &q, NULL, &holder);
-	return igd_act_mt_error(c, me, holder);
+	me = mtable_add(c->mt, &q, &got, &holder);
+	if (me != MT_OK)
+		return igd_act_mt_error(c, me, holder);
+	return igd_commit(c, got);
 }
 
 static enum igd_err
@@ -377,6 +412,8 @@ act_add_any_port_mapping(struct igd_call *c)
 	}
 	if (me != MT_OK)
 		return igd_act_mt_error(c, me, holder);
+	if ((e = igd_commit(c, got)) != IGD_OK)
+		return e;
 	igd_out_uint(c, "NewReservedPort", got->ext_port);
 	return IGD_OK;
 }

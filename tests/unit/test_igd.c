@@ -232,6 +232,10 @@ test_add_and_errors(void)
 	    "0", "t"));
 	CHECK_EQ(code(), 726);
 	CHECK_EQ(mtable_count(mt), 2);				/* nothing was added by the errors */
+	/* the kernel refuses: the client hears 501 and the table holds nothing there */
+	fw_mem_inject_failure(igd->ctx->fw, MT_TCP, 9050, 17);
+	CHECK_EQ(add(igd, IPC2, A, "9050", "TCP", "80", A, "0"), 501);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 9050) == NULL);
 	lab_free(igd);
 }
 
