@@ -1,0 +1,96 @@
+#!/bin/bash
+# man_check.sh - the man pages: mandoc -T lint clean, every configuration
+# keyword of conf.c's conf_keywords[] documented in portgated.conf(5) (and no
+# other), every command of ctl_cmd.c's ctl_commands[] in portgatectl(8).
+. "$(dirname "$0")/lib.sh"
+
+man="$top_srcdir/man"
+conf_c="$top_srcdir/src/conf.c"
+cmd_c="$top_srcdir/src/ctl_cmd.c"
+pages="portgated.8 portgatectl.8 portgated.conf.5"
+
+echo "mandoc -T lint"
+command -v mandoc >/dev/null 2>&1 || skip "mandoc is not installed (scripts/deps.sh installs it)"
+for p in $pages; do
+	if [ ! -f "$man/$p" ]; then
+		fail "$p exists"
+		continue
+	fi
+	out=$(mandoc -T lint -W warning "$man/$p" 2>&1)
+	rc=$?
+	if [ -z "$out" ] && [ $rc -eq 0 ]; then
+		pass "$p is lint clean"
+	else
+		fail "$p: mandoc -T lint -W warning (exit $rc):"
+		echo "$out" | sed 's/^/       | /'
+	fi
+done
+
+# The .It lines of a page, with ".It Xo" joined to the line after it.
+items() {
+	awk '/^\.It Xo[ \t]*$/ { xo = 1; next }
+	     xo { sub(/^\./, ""); print ".It " $0; xo = 0; next }
+	     /^\.It / { print }' "$1"
+}
+
+echo "portgated.conf(5) documents every keyword of conf_keywords[] in src/conf.c"
+keys=$(awk '/conf_keywords\[[A-Z_]*\] = \{/ { t = 1; next }
+	t && /^\};/ { exit }
+	t && match($0, /^[ \t]*\{ *"[a-z_0-9]+"/) {
+		s = substr($0, RSTART, RLENGTH); sub(/^[ \t]*\{ *"/, "", s); sub(/"$/, "", s); print s
+	}' "$conf_c")
+nkeys=$(echo "$keys" | grep -c .)
+want=$(sed -n 's/^#define CONF_NKEYWORDS[ \t]*\([0-9]*\).*/\1/p' "$conf_c")
+if [ -n "$want" ] && [ "$nkeys" -eq "$want" ]; then
+	pass "found all $nkeys keywords (CONF_NKEYWORDS) in conf_keywords[]"
+else
+	fail "found $nkeys keywords in conf_keywords[] but CONF_NKEYWORDS is '$want': update man_check.sh's extractor"
+fi
+conf_items=$(items "$man/portgated.conf.5")
+missing=
+for k in $keys; do
+	echo "$conf_items" | grep -qE "^\.It (Ic|Cm) $k( |$)" || missing="$missing $k"
+done
+if [ -z "$missing" ]; then
+	pass "every keyword has an '.It Ic KEYWORD' item"
+else
+	fail "keywords of src/conf.c not documented in man/portgated.conf.5:$missing"
+fi
+# ... and nothing in its KEYWORDS list that conf.c does not know
+extra=
+for k in $(awk '/^\.Sh /{ s = ($2 == "KEYWORDS") } s && /^\.It Ic / { print $3 }' \
+    "$man/portgated.conf.5"); do
+	echo "$keys" | grep -qx "$k" || extra="$extra $k"
+done
+if [ -z "$extra" ]; then
+	pass "KEYWORDS lists no keyword that src/conf.c lacks"
+else
+	fail "man/portgated.conf.5 documents keywords that src/conf.c lacks:$extra"
+fi
+
+echo "portgatectl(8) documents every command of ctl_commands[] in src/ctl_cmd.c"
+cmds=$(awk '/ctl_commands\[\] = \{/ { t = 1; next }
+	t && /^\};/ { exit }
+	t && match($0, /^[ \t]*\{ *"[a-z]+", *("[a-z]+"|NULL)/) {
+		s = substr($0, RSTART, RLENGTH); gsub(/[{",]/, " ", s); sub(/ NULL/, "", s)
+		gsub(/[ \t]+/, " ", s); sub(/^ /, "", s); sub(/ $/, "", s); print s
+	}' "$cmd_c")
+ncmds=$(echo "$cmds" | grep -c .)
+if [ "$ncmds" -gt 0 ]; then
+	pass "found $ncmds commands in ctl_commands[]"
+else
+	fail "found no commands in ctl_commands[]: update man_check.sh's extractor"
+fi
+ctl_items=$(items "$man/portgatectl.8")
+missing=
+while read -r c; do
+	[ -n "$c" ] || continue
+	echo "$ctl_items" | grep -qE "^\.It (Ic|Cm) $c( |$)" || missing="$missing '$c'"
+done <<< "$cmds"
+if [ -z "$missing" ]; then
+	pass "every command has an '.It Ic COMMAND' item"
+else
+	fail "commands of src/ctl_cmd.c not documented in man/portgatectl.8:$missing"
+fi
+
+finish
