@@ -117,21 +117,19 @@ igd_derive_udns(struct igd *igd, const char *root)
 	}
 }
 
+/* HTTP and SSDP follow the interfaces and port: a reload restarts them (subscriptions stay). */
 static int
 igd_start_parts(struct igd *igd)
 {
 	igd->config_id = (uint32_t)igd_desc_config_id(igd);
 	if ((igd->http = igd_http_new(igd)) == NULL)
 		return -1;
-	igd->gena = gena_new(igd);
 	return 0;
 }
 
 static void
 igd_stop_parts(struct igd *igd)
 {
-	gena_free(igd->gena);
-	igd->gena = NULL;
 	igd_http_free(igd->http);
 	igd->http = NULL;
 }
@@ -153,6 +151,7 @@ igd_init(struct pg_ctx *ctx)
 	igd->system_update_id = 1;
 	log_limit_init(&igd->log_limit, 10000, 50);
 	ctx->igd = igd;
+	igd->gena = gena_new(igd);
 	if (igd_start_parts(igd) == -1) {
 		igd_shutdown(ctx);
 		return -1;
@@ -170,6 +169,7 @@ igd_shutdown(struct pg_ctx *ctx)
 	if (igd == NULL)
 		return;
 	igd_stop_parts(igd);
+	gena_free(igd->gena);
 	free(igd);
 	ctx->igd = NULL;
 }

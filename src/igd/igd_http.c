@@ -491,6 +491,7 @@ igd_listener_open(struct igd_http *h, struct igd_listener *l, const struct in6_a
 	l->addr = *addr;
 	l->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
 	    (uint16_t)h->igd->ctx->cfg->upnp_http_port, NULL, NULL, igd_access, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, igd_mhd_log, h,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)IGD_HTTP_MAX_CONNS,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)IGD_HTTP_PER_IP,
@@ -498,7 +499,6 @@ igd_listener_open(struct igd_http *h, struct igd_listener *l, const struct in6_a
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)IGD_HTTP_MEM,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 	    MHD_OPTION_NOTIFY_COMPLETED, igd_completed, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, igd_mhd_log, h,
 	    MHD_OPTION_END);
 	util_addr_str(addr, a, sizeof(a));
 	if (l->d == NULL) {
