@@ -30,6 +30,8 @@ log_setverbose(int verbose)
 	log_state.verbose = verbose;
 }
 
+static void log_vwrite(int, const char *, va_list, int) __attribute__((format(printf, 2, 0)));
+
 static void
 log_vwrite(int pri, const char *fmt, va_list ap, int with_errno)
 {

@@ -437,6 +437,8 @@ igd_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+static void igd_mhd_log(void *, const char *, va_list) __attribute__((format(printf, 2, 0)));
+
 static void
 igd_mhd_log(void *cls, const char *fmt, va_list ap)
 {

@@ -67,6 +67,16 @@ check_out "rootDesc1.xml describes IGD:1" "urn:schemas-upnp-org:service:WANIPCon
 check_out "a v1 AddPortMapping works" "AddPortMappingResponse xmlns:u=\"urn:schemas-upnp-org:service:WANIPConnection:1\"" soap $HA AddPortMapping "$(add_args 9300 UDP 9300 $A_IP 60)" 1
 check_out "v1 callers cannot use v2 actions: 401" "<errorCode>401</errorCode>" soap $HA AddAnyPortMapping "$(add_args 9301 UDP 9301 $A_IP 60)" 1
 
+echo "a restart keeps UPnP mappings and the device UUID"
+uuid1=$(pgctl status | awk '$1 == "upnp_uuid" { print $2 }')
+check_out "a mapping to keep" "is redirected" upnp $HA -e keep -a $A_IP 8000 9400 TCP
+lab_stop_daemon
+check "portgated starts again" lab_start_daemon "$conf"
+uuid2=$(pgctl status | awk '$1 == "upnp_uuid" { print $2 }')
+[ -n "$uuid1" ] && [ "$uuid1" = "$uuid2" ] && pass "the same UUID after the restart ($uuid1)" || fail "UUID $uuid1 then $uuid2"
+check_out "upnpc -l lists the mapping after the restart" "9400->$A_IP:8000  'keep'" upnp $HA -l
+check_out "and it carries traffic" hello-upnp connect $WAN tcp $GW_WAN_IP 9400
+
 echo "the HTTP edge"
 code() { timeout 5 ip netns exec "$1" curl -s -o /dev/null -w '%{http_code}' -m 3 "${@:2}"; }
 check_out "a foreign Host header (DNS rebinding): 403" 403 code $HA -H 'Host: attacker.example' $ROOT

@@ -7,6 +7,7 @@ lab_up
 conf=$LAB_DIR/pg.conf
 lab_conf "$conf"
 check "portgated starts in the gateway" lab_start_daemon "$conf"
+check_out "nft prints the LAN interface set by name (byte-order metadata)" '"br-lan"' in_gw nft list set ip portgate lan_ifs
 
 echo "static forwards"
 [ -z "$(connect $WAN tcp $GW_WAN_IP 8080)" ] && pass "no forward: WAN cannot reach 8080" || fail "no forward: WAN reached 8080"
