@@ -126,12 +126,20 @@ pgctl() { "$PORTGATECTL" -s "$LAB_DIR/sock" "$@"; }
 # listen NS PROTO PORT REPLY: a one-line server answering REPLY, in the background
 listen() {
 	local ns=$1 proto=$2 port=$3 reply=$4
+	# the child reads the client's line before it answers: a child that exits first makes
+	# socat's write to it fail (EPIPE), and socat may then drop the answer
+	local child="bash -c 'read -r -t 1 _; echo $reply'"
 	if [ "$proto" = tcp ]; then
-		ip netns exec "$ns" socat -T 5 TCP-LISTEN:$port,reuseaddr,fork SYSTEM:"echo $reply" &
+		ip netns exec "$ns" socat -T 5 TCP-LISTEN:$port,reuseaddr,fork SYSTEM:"$child" &
 	else
-		ip netns exec "$ns" socat -T 5 UDP-RECVFROM:$port,reuseaddr,fork SYSTEM:"echo $reply" &
+		ip netns exec "$ns" socat -T 5 UDP-RECVFROM:$port,reuseaddr,fork SYSTEM:"$child" &
 	fi
-	sleep 0.2
+	# until the socket is bound (a loaded machine starts socat slowly), at most 3 s
+	local n=30 flag=-Hltn
+	[ "$proto" = udp ] && flag=-Hlun
+	while [ $n -gt 0 ] && ! ip netns exec "$ns" ss $flag "sport = :$port" | grep -q .; do
+		sleep 0.1; n=$((n - 1))
+	done
 }
 
 # connect NS PROTO HOST PORT: print what the server answers (empty if unreachable)
