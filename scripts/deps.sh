@@ -2,7 +2,7 @@
 # deps.sh - install what building and testing portgate needs on Debian 12 (as root).
 set -e
 PKGS="build-essential autoconf automake pkg-config libevent-dev libmicrohttpd-dev
-libxml2-dev libnftnl-dev libmnl-dev nftables iproute2 socat python3 procps"
+libxml2-dev libnftnl-dev libmnl-dev nftables iproute2 socat python3 procps gupnp-tools"
 missing=()
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0
