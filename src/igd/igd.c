@@ -110,7 +110,7 @@ igd_derive_udns(struct igd *igd, const char *root)
 	int i, d;
 
 	for (i = 0; i < IGD_NDEV; i++) {
-		snprintf(igd->udn[i], sizeof(igd->udn[i]), "%s", root);
+		snprintf(igd->udn[i], sizeof(igd->udn[i]), "%.36s", root);
 		p = strchr(hex, igd->udn[i][35] | 0x20);
 		d = p != NULL ? (int)(p - hex) : 0;
 		igd->udn[i][35] = hex[(d + i) % 16];
