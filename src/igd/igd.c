@@ -124,12 +124,17 @@ igd_start_parts(struct igd *igd)
 	igd->config_id = (uint32_t)igd_desc_config_id(igd);
 	if ((igd->http = igd_http_new(igd)) == NULL)
 		return -1;
+	/* discovery is optional: a control point that knows the URL still works without it */
+	if ((igd->ssdp = ssdp_new(igd)) == NULL)
+		log_warnx("upnp: SSDP is off; control points cannot discover the IGD");
 	return 0;
 }
 
 static void
 igd_stop_parts(struct igd *igd)
 {
+	ssdp_free(igd->ssdp);	/* byebye while the descriptions are still served */
+	igd->ssdp = NULL;
 	igd_http_free(igd->http);
 	igd->http = NULL;
 }

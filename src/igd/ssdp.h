@@ -2,14 +2,24 @@
 #ifndef PG_SSDP_H
 #define PG_SSDP_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
-struct igd;
+#include "igd/igd.h"
+
 struct ssdp;
 
 #define SSDP_PORT	1900
 #define SSDP_ST_MAX	256
+#define SSDP_DGRAM_MAX	8192	/* longer datagrams are refused (SSDP_ERR_LONG) */
+#define SSDP_LINE_MAX	512	/* bytes in one header line, without its line end */
+#define SSDP_HDRS_MAX	32	/* header lines in one datagram */
+#define SSDP_MX_MAX	5	/* seconds: a larger MX is capped (UDA 1.1) */
+#define SSDP_USN_MAX	(5 + IGD_UUID_LEN + 2 + SSDP_ST_MAX)	/* "uuid:" UDN "::" type */
+#define SSDP_NANS	16	/* room for every answer to one search (ssdp:all has 14) */
+#define SSDP_MSG_MAX	1024	/* one response or NOTIFY we send */
 
 /* What ssdp_parse found in one datagram. */
 enum ssdp_kind {
@@ -36,12 +46,42 @@ struct ssdp_msg {
 	int		 has_mx;
 };
 
+/* One search answer or one NOTIFY: the ST (or NT), the USN and which description it points at. */
+struct ssdp_ans {
+	char		 st[SSDP_ST_MAX];
+	char		 usn[SSDP_USN_MAX];
+	int		 loc_v;		/* 1: /rootDesc1.xml, 2: /rootDesc.xml */
+};
+
+/* The three messages we send. */
+enum ssdp_fmt {
+	SSDP_FMT_REPLY,		/* HTTP/1.1 200 OK to an M-SEARCH */
+	SSDP_FMT_ALIVE,		/* NOTIFY ssdp:alive */
+	SSDP_FMT_BYEBYE,	/* NOTIFY ssdp:byebye */
+};
+
 /*
  * Parse one SSDP datagram (not NUL-terminated). multicast says whether it
  * was sent to 239.255.255.250 (then MX is required). SSDP_OK or why it is
  * dropped. Pure: no I/O, no state (fuzzed).
  */
 enum ssdp_perr ssdp_parse(const char *buf, size_t len, int multicast, struct ssdp_msg *out);
+/* A short name for a parse result, for log lines. */
+const char *ssdp_perr_str(enum ssdp_perr);
+/*
+ * The answers to a search for st (ssdp:all, upnp:rootdevice, a uuid: of
+ * ours, or a type at a version up to ours) into out (up to max); returns
+ * how many, 0 when the search is not for us. Pure apart from igd->udn.
+ */
+size_t ssdp_answers(const struct igd *, const char *st, struct ssdp_ans *out, size_t max);
+/* Every NT we announce (the ssdp:all set), into out; returns how many. */
+size_t ssdp_announce_set(const struct igd *, struct ssdp_ans *out, size_t max);
+/*
+ * Write the message of kind fmt for ans into buf, with LOCATION on local and
+ * DATE from now; returns its length (0 if buf is too small). Pure.
+ */
+size_t ssdp_format(const struct igd *, enum ssdp_fmt, const struct ssdp_ans *,
+    const struct in6_addr *local, time_t now, char *buf, size_t len);
 
 /* Open the SSDP socket on the LAN interfaces and send the first ssdp:alive set; NULL on failure. */
 struct ssdp *ssdp_new(struct igd *);

@@ -1,0 +1,1138 @@
+/*
+ * ssdp.c - SSDP (UDA 1.1, section 1: discovery) on the LAN interfaces, IPv4.
+ *
+ * One UDP socket bound to 0.0.0.0:1900 joins 239.255.255.250 on every LAN
+ * interface that has an IPv4 address, looking again every SSDP_RESCAN_S
+ * seconds: a router's LAN bridge may get its address after portgated
+ * starts, or be made anew with another ifindex. IP_PKTINFO tells which
+ * interface a datagram came in on and where it was sent; it also picks the
+ * source address and the interface of what we send. IP_MULTICAST_ALL is
+ * off, so groups other programs joined do not reach this socket.
+ *
+ * What is answered: a datagram that came in on a LAN interface, from a LAN
+ * host (netif_client_ok), sent to 239.255.255.250 or to one of our own LAN
+ * addresses, that ssdp_parse accepts as an M-SEARCH, and whose ST is ours
+ * (ssdp_answers). Everything else is counted in stats.ssdp_dropped and
+ * logged at debug level within a budget of lines. NOTIFYs and responses of
+ * other devices are ignored without being counted.
+ *
+ * Amplification bounds: a source may send SSDP_RATE_SRC searches a second
+ * and all sources together SSDP_RATE_ALL; at most SSDP_PEND_MAX multicast
+ * searches wait for their random delay (SSDP_PEND_SRC from one address);
+ * each one is answered with at most SSDP_NANS datagrams to its own source
+ * address, which is a LAN host. What goes over a bound is dropped and
+ * counted.
+ *
+ * Announcements: the ssdp:all set (ssdp_announce_set) is multicast out of
+ * every interface at start, every upnp_notify_interval seconds, and as
+ * ssdp:byebye when the front end stops. It holds the v2 types with the v2
+ * description and the v1 device types and WANIPConnection:1 with the v1
+ * one, so v1-only control points that listen for IGD:1 see us too (see
+ * igd.c for why the device is described twice).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "igd/igd.h"
+#include "igd/ssdp.h"
+#include "log.h"
+#include "netif.h"
+#include "util.h"
+
+#define SSDP_GROUP		0xeffffffaU	/* 239.255.255.250 */
+#define SSDP_RECV_BUF		9216		/* room to see that a datagram is over the limit */
+#define SSDP_READ_BURST		32		/* datagrams read per wake-up */
+#define SSDP_MAX_AGE_MIN	1800		/* seconds (UDA 1.1 recommends at least 1800) */
+#define SSDP_PEND_MAX		256		/* multicast searches waiting for their delay */
+#define SSDP_PEND_SRC		16		/* ... from one source address */
+#define SSDP_RATE_SRC		10		/* searches per second from one source (and burst) */
+#define SSDP_RATE_ALL		50		/* searches per second from everyone (and burst) */
+#define SSDP_SRC_SLOTS		64		/* sources whose rate is tracked (LRU) */
+#define SSDP_MULTICAST_TTL	2		/* UDA 1.1: "SHOULD default to 2" */
+#define SSDP_RESCAN_S		5		/* seconds between looks at the LAN addresses */
+
+/* ---- parsing ---- */
+
+struct ssdp_pstate {
+	struct ssdp_msg	*out;
+	int		 multicast;
+	int		 seen_man;
+	int		 seen_mx;
+	int		 seen_st;
+};
+
+typedef enum ssdp_perr ssdp_hdr_fn(struct ssdp_pstate *, const char *val, size_t vlen);
+
+static enum ssdp_perr
+ssdp_h_man(struct ssdp_pstate *ps, const char *val, size_t vlen)
+{
+	static const char want[] = "\"ssdp:discover\"";
+
+	if (ps->seen_man++ || vlen != sizeof(want) - 1 || memcmp(val, want, vlen) != 0)
+		return SSDP_ERR_MAN;
+	return SSDP_OK;
+}
+
+/* A decimal MX of at least 1, capped at SSDP_MX_MAX; -1 if it is not one. */
+static int
+ssdp_mx_value(const char *val, size_t vlen)
+{
+	unsigned v = 0;
+	size_t i;
+
+	if (vlen == 0)
+		return -1;
+	for (i = 0; i < vlen; i++) {
+		if (val[i] < '0' || val[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned)(val[i] - '0');
+		if (v > SSDP_MX_MAX)
+			v = SSDP_MX_MAX + 1;	/* saturate: only "more than the cap" matters */
+	}
+	if (v == 0)
+		return -1;
+	return v > SSDP_MX_MAX ? SSDP_MX_MAX : (int)v;
+}
+
+/* A unicast search is answered at once (UDA 1.1): its MX is only recorded. */
+static enum ssdp_perr
+ssdp_h_mx(struct ssdp_pstate *ps, const char *val, size_t vlen)
+{
+	int mx = ssdp_mx_value(val, vlen);
+
+	if (ps->seen_mx++)
+		return ps->multicast ? SSDP_ERR_MX : SSDP_OK;
+	if (mx == -1)
+		return ps->multicast ? SSDP_ERR_MX : SSDP_OK;
+	ps->out->mx = (unsigned)mx;
+	ps->out->has_mx = 1;
+	return SSDP_OK;
+}
+
+static enum ssdp_perr
+ssdp_h_st(struct ssdp_pstate *ps, const char *val, size_t vlen)
+{
+	size_t i;
+
+	if (ps->seen_st++ || vlen == 0 || vlen >= SSDP_ST_MAX)
+		return SSDP_ERR_ST;
+	for (i = 0; i < vlen; i++)
+		if ((unsigned char)val[i] <= 0x20 || (unsigned char)val[i] >= 0x7f)
+			return SSDP_ERR_ST;
+	memcpy(ps->out->st, val, vlen);
+	ps->out->st[vlen] = '\0';
+	return SSDP_OK;
+}
+
+/* The headers an M-SEARCH is read for; the others are only checked for form. */
+static const struct {
+	const char	*name;
+	ssdp_hdr_fn	*fn;
+} ssdp_hdrs[] = {
+	{ "MAN", ssdp_h_man },
+	{ "MX", ssdp_h_mx },
+	{ "ST", ssdp_h_st },
+};
+
+/* The next line from *off: its length without CRLF or LF; -1 if no LF is left. */
+static int
+ssdp_line(const char *buf, size_t len, size_t *off, const char **line, size_t *llen)
+{
+	const char *p = buf + *off, *nl = memchr(p, '\n', len - *off);
+
+	if (nl == NULL)
+		return -1;
+	*line = p;
+	*llen = (size_t)(nl - p);
+	if (*llen > 0 && p[*llen - 1] == '\r')
+		(*llen)--;
+	*off = (size_t)(nl - buf) + 1;
+	return 0;
+}
+
+static int
+ssdp_has_ctl(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* A response's status line: "HTTP/1.1 NNN" and an optional reason. */
+static int
+ssdp_is_status(const char *l, size_t len)
+{
+	static const char v[] = "HTTP/1.1 ";
+	size_t n = sizeof(v) - 1, i;
+
+	if (len < n + 3 || memcmp(l, v, n) != 0)
+		return 0;
+	for (i = n; i < n + 3; i++)
+		if (l[i] < '0' || l[i] > '9')
+			return 0;
+	return len == n + 3 || l[n + 3] == ' ';
+}
+
+static enum ssdp_perr
+ssdp_start_line(const char *l, size_t len, enum ssdp_kind *kind)
+{
+	static const struct {
+		const char	*line;
+		enum ssdp_kind	 kind;
+	} starts[] = {
+		{ "M-SEARCH * HTTP/1.1", SSDP_MSEARCH },
+		{ "NOTIFY * HTTP/1.1", SSDP_NOTIFY },
+	};
+	size_t i;
+
+	for (i = 0; i < PG_NELEM(starts); i++) {
+		if (len == strlen(starts[i].line) && memcmp(l, starts[i].line, len) == 0) {
+			*kind = starts[i].kind;
+			return SSDP_OK;
+		}
+	}
+	if (!ssdp_is_status(l, len))
+		return SSDP_ERR_START;
+	*kind = SSDP_RESPONSE;
+	return SSDP_OK;
+}
+
+static int
+ssdp_is_tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* One "Name: value" line: split, trimmed, and handed to its handler. */
+static enum ssdp_perr
+ssdp_header(struct ssdp_pstate *ps, const char *l, size_t len)
+{
+	const char *colon = memchr(l, ':', len), *v, *end = l + len;
+	size_t nlen, i;
+
+	if (len > SSDP_LINE_MAX || colon == NULL || colon == l || ssdp_has_ctl(l, len))
+		return SSDP_ERR_HEADER;
+	nlen = (size_t)(colon - l);
+	for (i = 0; i < nlen; i++)
+		if (!ssdp_is_tchar((unsigned char)l[i]))
+			return SSDP_ERR_HEADER;	/* also a folded line or a space before ':' */
+	for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
+		;
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (ps->out->kind != SSDP_MSEARCH)
+		return SSDP_OK;
+	for (i = 0; i < PG_NELEM(ssdp_hdrs); i++)
+		if (strlen(ssdp_hdrs[i].name) == nlen && strncasecmp(l, ssdp_hdrs[i].name, nlen) == 0)
+			return ssdp_hdrs[i].fn(ps, v, (size_t)(end - v));
+	return SSDP_OK;
+}
+
+/* Once every header is read: what an M-SEARCH must have had. */
+static enum ssdp_perr
+ssdp_check_search(const struct ssdp_pstate *ps)
+{
+	if (!ps->seen_man)
+		return SSDP_ERR_MAN;
+	if (ps->multicast && !ps->out->has_mx)
+		return SSDP_ERR_MX;
+	if (!ps->seen_st)
+		return SSDP_ERR_ST;
+	return SSDP_OK;
+}
+
+enum ssdp_perr
+ssdp_parse(const char *buf, size_t len, int multicast, struct ssdp_msg *out)
+{
+	struct ssdp_pstate ps;
+	enum ssdp_perr e;
+	const char *line;
+	size_t off = 0, llen;
+	unsigned nhdr = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&ps, 0, sizeof(ps));
+	ps.out = out;
+	ps.multicast = multicast;
+	if (len > SSDP_DGRAM_MAX)
+		return SSDP_ERR_LONG;
+	if (ssdp_line(buf, len, &off, &line, &llen) == -1)
+		return SSDP_ERR_SHORT;
+	if ((e = ssdp_start_line(line, llen, &out->kind)) != SSDP_OK)
+		return e;
+	for (;;) {
+		if (ssdp_line(buf, len, &off, &line, &llen) == -1)
+			return SSDP_ERR_SHORT;
+		if (llen == 0)
+			break;
+		if (++nhdr > SSDP_HDRS_MAX)
+			return SSDP_ERR_HEADER;
+		if ((e = ssdp_header(&ps, line, llen)) != SSDP_OK)
+			return e;
+	}
+	return out->kind == SSDP_MSEARCH ? ssdp_check_search(&ps) : SSDP_OK;
+}
+
+const char *
+ssdp_perr_str(enum ssdp_perr e)
+{
+	static const char *const names[] = {
+		[SSDP_OK] = "ok",
+		[SSDP_ERR_SHORT] = "empty or truncated",
+		[SSDP_ERR_LONG] = "too long",
+		[SSDP_ERR_START] = "not an SSDP request line",
+		[SSDP_ERR_HEADER] = "malformed header",
+		[SSDP_ERR_MAN] = "no MAN: \"ssdp:discover\"",
+		[SSDP_ERR_MX] = "missing or bad MX",
+		[SSDP_ERR_ST] = "missing or bad ST",
+	};
+
+	return (size_t)e < PG_NELEM(names) && names[e] != NULL ? names[e] : "?";
+}
+
+/* ---- what we answer ---- */
+
+/* Device types in the order of enum igd_dev, and the newest version implemented. */
+static const struct {
+	const char	*name;
+	int		 version;
+} ssdp_devices[IGD_NDEV] = {
+	[IGD_DEV_ROOT] = { "InternetGatewayDevice", 2 },
+	[IGD_DEV_WAN] = { "WANDevice", 2 },
+	[IGD_DEV_CONN] = { "WANConnectionDevice", 2 },
+};
+
+static void
+ssdp_ans_add(struct ssdp_ans *out, size_t max, size_t *n, const char *st, const char *udn,
+    int loc_v)
+{
+	struct ssdp_ans *a;
+
+	if (*n >= max)
+		return;
+	a = &out[(*n)++];
+	snprintf(a->st, sizeof(a->st), "%s", st);
+	if (strncmp(st, "uuid:", 5) == 0)
+		snprintf(a->usn, sizeof(a->usn), "%s", st);
+	else
+		snprintf(a->usn, sizeof(a->usn), "uuid:%s::%s", udn, st);
+	a->loc_v = loc_v;
+}
+
+/* A type at version v of newest: the v1 description for v1 of a type we also have as v2. */
+static int
+ssdp_loc_version(int v, int newest)
+{
+	return v == 1 && newest >= 2 ? 1 : 2;
+}
+
+size_t
+ssdp_announce_set(const struct igd *igd, struct ssdp_ans *out, size_t max)
+{
+	char t[SSDP_ST_MAX];
+	size_t n = 0;
+	int d, s, v, newest;
+
+	ssdp_ans_add(out, max, &n, "upnp:rootdevice", igd->udn[IGD_DEV_ROOT], 2);
+	for (d = 0; d < IGD_NDEV; d++) {
+		snprintf(t, sizeof(t), "uuid:%s", igd->udn[d]);
+		ssdp_ans_add(out, max, &n, t, igd->udn[d], 2);
+	}
+	for (d = 0; d < IGD_NDEV; d++) {
+		newest = ssdp_devices[d].version;
+		for (v = newest; v >= 1; v--) {
+			snprintf(t, sizeof(t), "urn:schemas-upnp-org:device:%s:%d",
+			    ssdp_devices[d].name, v);
+			ssdp_ans_add(out, max, &n, t, igd->udn[d], ssdp_loc_version(v, newest));
+		}
+	}
+	for (s = 0; s < IGD_NSVC; s++) {
+		newest = igd_service_version((enum igd_svc)s);
+		for (v = newest; v >= 1; v--) {
+			igd_service_type((enum igd_svc)s, v, t, sizeof(t));
+			ssdp_ans_add(out, max, &n, t, igd->udn[igd_service_device((enum igd_svc)s)],
+			    ssdp_loc_version(v, newest));
+		}
+	}
+	return n;
+}
+
+/*
+ * A search names a type at a version up to ours exactly as we announce it
+ * (UDA: the answer's ST carries the version searched for), a higher version
+ * matches nothing. UUIDs are compared without regard to case (RFC 4122).
+ */
+static int
+ssdp_st_matches(const char *ours, const char *st)
+{
+	if (strncasecmp(ours, "uuid:", 5) == 0)
+		return strncasecmp(st, "uuid:", 5) == 0 && strcasecmp(ours + 5, st + 5) == 0;
+	return strcmp(ours, st) == 0;
+}
+
+size_t
+ssdp_answers(const struct igd *igd, const char *st, struct ssdp_ans *out, size_t max)
+{
+	struct ssdp_ans all[SSDP_NANS];
+	size_t n, i, k = 0;
+
+	if (strcmp(st, "ssdp:all") == 0)
+		return ssdp_announce_set(igd, out, max);
+	n = ssdp_announce_set(igd, all, PG_NELEM(all));
+	for (i = 0; i < n && k < max; i++)
+		if (ssdp_st_matches(all[i].st, st))
+			out[k++] = all[i];
+	return k;
+}
+
+/* ---- the messages we send ---- */
+
+struct ssdp_fields {
+	const struct ssdp_ans	*ans;
+	unsigned		 max_age;
+	char			 date[40];
+	char			 loc[128];
+	const char		*server;
+	uint32_t		 boot_id;
+	uint32_t		 config_id;
+};
+
+typedef int ssdp_fmt_fn(const struct ssdp_fields *, char *buf, size_t len);
+
+static int
+ssdp_fmt_reply(const struct ssdp_fields *f, char *buf, size_t len)
+{
+	return snprintf(buf, len, "HTTP/1.1 200 OK\r\n"
+	    "CACHE-CONTROL: max-age=%u\r\n"
+	    "DATE: %s\r\n"
+	    "EXT:\r\n"
+	    "LOCATION: %s\r\n"
+	    "SERVER: %s\r\n"
+	    "ST: %s\r\n"
+	    "USN: %s\r\n"
+	    "BOOTID.UPNP.ORG: %u\r\n"
+	    "CONFIGID.UPNP.ORG: %u\r\n"
+	    "\r\n", f->max_age, f->date, f->loc, f->server, f->ans->st, f->ans->usn,
+	    (unsigned)f->boot_id, (unsigned)f->config_id);
+}
+
+static int
+ssdp_fmt_alive(const struct ssdp_fields *f, char *buf, size_t len)
+{
+	return snprintf(buf, len, "NOTIFY * HTTP/1.1\r\n"
+	    "HOST: 239.255.255.250:1900\r\n"
+	    "CACHE-CONTROL: max-age=%u\r\n"
+	    "LOCATION: %s\r\n"
+	    "NT: %s\r\n"
+	    "NTS: ssdp:alive\r\n"
+	    "SERVER: %s\r\n"
+	    "USN: %s\r\n"
+	    "BOOTID.UPNP.ORG: %u\r\n"
+	    "CONFIGID.UPNP.ORG: %u\r\n"
+	    "\r\n", f->max_age, f->loc, f->ans->st, f->server, f->ans->usn,
+	    (unsigned)f->boot_id, (unsigned)f->config_id);
+}
+
+static int
+ssdp_fmt_byebye(const struct ssdp_fields *f, char *buf, size_t len)
+{
+	return snprintf(buf, len, "NOTIFY * HTTP/1.1\r\n"
+	    "HOST: 239.255.255.250:1900\r\n"
+	    "NT: %s\r\n"
+	    "NTS: ssdp:byebye\r\n"
+	    "USN: %s\r\n"
+	    "BOOTID.UPNP.ORG: %u\r\n"
+	    "CONFIGID.UPNP.ORG: %u\r\n"
+	    "\r\n", f->ans->st, f->ans->usn, (unsigned)f->boot_id, (unsigned)f->config_id);
+}
+
+static ssdp_fmt_fn *const ssdp_fmts[] = {
+	[SSDP_FMT_REPLY] = ssdp_fmt_reply,
+	[SSDP_FMT_ALIVE] = ssdp_fmt_alive,
+	[SSDP_FMT_BYEBYE] = ssdp_fmt_byebye,
+};
+
+size_t
+ssdp_format(const struct igd *igd, enum ssdp_fmt fmt, const struct ssdp_ans *ans,
+    const struct in6_addr *local, time_t now, char *buf, size_t len)
+{
+	const struct pg_config *cfg = igd->ctx->cfg;
+	struct ssdp_fields f;
+	struct tm tm;
+	int n;
+
+	memset(&f, 0, sizeof(f));
+	f.ans = ans;
+	f.max_age = cfg->upnp_notify_interval * 2 > SSDP_MAX_AGE_MIN ?
+	    cfg->upnp_notify_interval * 2 : SSDP_MAX_AGE_MIN;
+	if (gmtime_r(&now, &tm) != NULL)
+		strftime(f.date, sizeof(f.date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	igd_location(igd, local, ans->loc_v, f.loc, sizeof(f.loc));
+	f.server = igd_server_string(igd);
+	f.boot_id = igd->boot_id;
+	f.config_id = igd->config_id;
+	n = ssdp_fmts[fmt](&f, buf, len);
+	return n > 0 && (size_t)n < len ? (size_t)n : 0;
+}
+
+/* ---- the socket ---- */
+
+struct ssdp_if {
+	unsigned	 ifindex;
+	struct in_addr	 local;
+	char		 name[IF_NAMESIZE];
+};
+
+/* A multicast search waiting for its random delay. */
+struct ssdp_pend {
+	TAILQ_ENTRY(ssdp_pend)	 entry;
+	struct ssdp		*s;
+	struct event		*ev;
+	struct sockaddr_in	 to;
+	unsigned		 ifindex;
+	char			 st[SSDP_ST_MAX];
+};
+
+/* A token bucket in thousandths of a search. */
+struct ssdp_bucket {
+	uint32_t	 addr;		/* network order; 0 = free slot */
+	uint64_t	 last_ms;
+	uint64_t	 milli;
+};
+
+struct ssdp {
+	struct igd		*igd;
+	int			 fd;
+	struct event		*read_ev;
+	struct event		*notify_ev;
+	struct event		*rescan_ev;
+	struct ssdp_if		 ifs[NETIF_MAX_PREFIX];	/* joined, announced on */
+	size_t			 nifs;
+	TAILQ_HEAD(, ssdp_pend)	 pend;
+	size_t			 npend;
+	struct ssdp_bucket	 src[SSDP_SRC_SLOTS];
+	struct ssdp_bucket	 all;
+	struct log_limit	 drop_log;
+	struct log_limit	 err_log;
+};
+
+/* A received datagram's addresses (IP_PKTINFO). */
+struct ssdp_dgram {
+	struct sockaddr_in	 from;
+	struct in6_addr		 from6;
+	struct in_addr		 dst;
+	unsigned		 ifindex;
+	int			 trunc;
+};
+
+static uint64_t
+ssdp_now_ms(const struct ssdp *s)
+{
+	return pg_clock_now(&s->igd->ctx->clock);
+}
+
+static void
+ssdp_v4_mapped(struct in_addr a, struct in6_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->s6_addr[10] = out->s6_addr[11] = 0xff;
+	memcpy(&out->s6_addr[12], &a, 4);
+}
+
+static void
+ssdp_drop(struct ssdp *s, const struct ssdp_dgram *d, const char *why)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	s->igd->stats.ssdp_dropped++;
+	if (!log_limit_pass(&s->drop_log, ssdp_now_ms(s)))
+		return;
+	log_debug("ssdp: dropped a datagram from %s:%u (ifindex %u): %s",
+	    util_addr_str(&d->from6, a, sizeof(a)), ntohs(d->from.sin_port), d->ifindex, why);
+}
+
+/* Where ifindex is in ifs (n entries): its index, or n. */
+static size_t
+ssdp_if_index(const struct ssdp_if *ifs, size_t n, unsigned ifindex)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ifs[i].ifindex == ifindex)
+			break;
+	return i;
+}
+
+/* Send one datagram out of ifindex with source address src. */
+static int
+ssdp_send(struct ssdp *s, const struct sockaddr_in *to, unsigned ifindex, struct in_addr src,
+    const char *msg, size_t len)
+{
+	union {
+		struct cmsghdr	h;
+		char		b[CMSG_SPACE(sizeof(struct in_pktinfo))];
+	} cbuf;
+	struct iovec iov = { (void *)(uintptr_t)msg, len };
+	struct msghdr m;
+	struct cmsghdr *c;
+	struct in_pktinfo pi;
+	struct in6_addr a6;
+	char a[INET6_ADDRSTRLEN];
+
+	memset(&m, 0, sizeof(m));
+	memset(&cbuf, 0, sizeof(cbuf));
+	memset(&pi, 0, sizeof(pi));
+	m.msg_name = (void *)(uintptr_t)to;
+	m.msg_namelen = sizeof(*to);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = cbuf.b;
+	m.msg_controllen = sizeof(cbuf.b);
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = IPPROTO_IP;
+	c->cmsg_type = IP_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof(pi));
+	pi.ipi_ifindex = (int)ifindex;
+	pi.ipi_spec_dst = src;
+	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	if (sendmsg(s->fd, &m, 0) == -1) {
+		if (log_limit_pass(&s->err_log, ssdp_now_ms(s))) {
+			ssdp_v4_mapped(to->sin_addr, &a6);
+			log_warn("ssdp: sendmsg to %s:%u", util_addr_str(&a6, a, sizeof(a)),
+			    ntohs(to->sin_port));
+		}
+		return -1;
+	}
+	return 0;
+}
+
+/* Answer a search for st from to, which came in on ifindex. */
+static void
+ssdp_reply(struct ssdp *s, const struct sockaddr_in *to, unsigned ifindex, const char *st)
+{
+	struct ssdp_ans ans[SSDP_NANS];
+	struct in6_addr peer, local;
+	struct in_addr src;
+	char msg[SSDP_MSG_MAX];
+	size_t n, i, len;
+	time_t now = time(NULL);
+
+	ssdp_v4_mapped(to->sin_addr, &peer);
+	if (netif_local_for(s->igd->ctx->netif, &peer, &local) == -1 || !util_addr_is_v4(&local))
+		return;		/* the LAN prefix went away since the search came */
+	memcpy(&src, &local.s6_addr[12], sizeof(src));
+	n = ssdp_answers(s->igd, st, ans, PG_NELEM(ans));
+	for (i = 0; i < n; i++) {
+		len = ssdp_format(s->igd, SSDP_FMT_REPLY, &ans[i], &local, now, msg, sizeof(msg));
+		if (len > 0 && ssdp_send(s, to, ifindex, src, msg, len) == 0)
+			s->igd->stats.ssdp_replies++;
+	}
+}
+
+/* The NOTIFY set of kind fmt out of one interface. */
+static void
+ssdp_announce_if(struct ssdp *s, const struct ssdp_if *ifp, enum ssdp_fmt fmt)
+{
+	struct ssdp_ans ans[SSDP_NANS];
+	struct sockaddr_in to;
+	struct in6_addr local;
+	char msg[SSDP_MSG_MAX];
+	size_t n, i, len;
+	time_t now = time(NULL);
+
+	memset(&to, 0, sizeof(to));
+	to.sin_family = AF_INET;
+	to.sin_port = htons(SSDP_PORT);
+	to.sin_addr.s_addr = htonl(SSDP_GROUP);
+	ssdp_v4_mapped(ifp->local, &local);
+	n = ssdp_announce_set(s->igd, ans, PG_NELEM(ans));
+	for (i = 0; i < n; i++) {
+		len = ssdp_format(s->igd, fmt, &ans[i], &local, now, msg, sizeof(msg));
+		if (len > 0 && ssdp_send(s, &to, ifp->ifindex, ifp->local, msg, len) == 0)
+			s->igd->stats.ssdp_notifies++;
+	}
+}
+
+static void
+ssdp_announce(struct ssdp *s, enum ssdp_fmt fmt)
+{
+	size_t i;
+
+	for (i = 0; i < s->nifs; i++)
+		ssdp_announce_if(s, &s->ifs[i], fmt);
+}
+
+static void
+ssdp_notify_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	ssdp_announce(arg, SSDP_FMT_ALIVE);
+}
+
+/* ---- bounds ---- */
+
+/* Take one search from b (rate per second, burst as much); 0 if it is empty. */
+static int
+ssdp_bucket_take(struct ssdp_bucket *b, uint64_t now, unsigned rate)
+{
+	uint64_t cap = (uint64_t)rate * 1000;
+
+	if (now > b->last_ms)
+		b->milli += (now - b->last_ms) * rate;
+	b->last_ms = now;
+	if (b->milli > cap)
+		b->milli = cap;
+	if (b->milli < 1000)
+		return 0;
+	b->milli -= 1000;
+	return 1;
+}
+
+/* The bucket of source a: its own, or the least recently used slot, refilled. */
+static struct ssdp_bucket *
+ssdp_src_bucket(struct ssdp *s, uint32_t a, uint64_t now)
+{
+	struct ssdp_bucket *b, *lru = &s->src[0];
+	size_t i;
+
+	for (i = 0; i < SSDP_SRC_SLOTS; i++) {
+		b = &s->src[i];
+		if (b->addr == a)
+			return b;
+		if (b->addr == 0 || (lru->addr != 0 && b->last_ms < lru->last_ms))
+			lru = b;
+	}
+	lru->addr = a;
+	lru->last_ms = now;
+	lru->milli = (uint64_t)SSDP_RATE_SRC * 1000;
+	return lru;
+}
+
+static int
+ssdp_rate_ok(struct ssdp *s, struct in_addr from)
+{
+	uint64_t now = ssdp_now_ms(s);
+
+	if (!ssdp_bucket_take(ssdp_src_bucket(s, from.s_addr, now), now, SSDP_RATE_SRC))
+		return 0;
+	return ssdp_bucket_take(&s->all, now, SSDP_RATE_ALL);
+}
+
+static size_t
+ssdp_pend_from(const struct ssdp *s, struct in_addr a)
+{
+	const struct ssdp_pend *p;
+	size_t n = 0;
+
+	TAILQ_FOREACH(p, &s->pend, entry)
+		if (p->to.sin_addr.s_addr == a.s_addr)
+			n++;
+	return n;
+}
+
+static void
+ssdp_pend_free(struct ssdp_pend *p)
+{
+	TAILQ_REMOVE(&p->s->pend, p, entry);
+	p->s->npend--;
+	event_free(p->ev);
+	free(p);
+}
+
+static void
+ssdp_pend_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct ssdp_pend *p = arg;
+
+	(void)fd;
+	(void)ev;
+	ssdp_reply(p->s, &p->to, p->ifindex, p->st);
+	ssdp_pend_free(p);
+}
+
+static uint32_t
+ssdp_random(void)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (uint32_t)util_mono_ms() * 2654435761U;
+	return r;
+}
+
+/* A multicast search: answered after a random delay in [0, MX) seconds. */
+static void
+ssdp_schedule(struct ssdp *s, const struct ssdp_dgram *d, const struct ssdp_msg *m)
+{
+	struct ssdp_pend *p;
+	struct timeval tv;
+	uint32_t ms;
+
+	if (s->npend >= SSDP_PEND_MAX || ssdp_pend_from(s, d->from.sin_addr) >= SSDP_PEND_SRC) {
+		ssdp_drop(s, d, "too many searches waiting for an answer");
+		return;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->ev = evtimer_new(s->igd->ctx->base, ssdp_pend_cb, p)) == NULL) {
+		free(p);
+		ssdp_drop(s, d, "out of memory");
+		return;
+	}
+	p->s = s;
+	p->to = d->from;
+	p->ifindex = d->ifindex;
+	memcpy(p->st, m->st, sizeof(p->st));
+	ms = m->mx > 0 ? ssdp_random() % (m->mx * 1000) : 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(p->ev, &tv);
+	TAILQ_INSERT_TAIL(&s->pend, p, entry);
+	s->npend++;
+}
+
+/* ---- receiving ---- */
+
+/* Where a datagram was sent: 1 multicast, 0 unicast to us, -1 anything else. */
+static int
+ssdp_dst_kind(const struct ssdp *s, const struct ssdp_dgram *d)
+{
+	struct in6_addr dst;
+
+	if (d->dst.s_addr == htonl(SSDP_GROUP))
+		return 1;
+	ssdp_v4_mapped(d->dst, &dst);
+	return netif_is_lan_local(s->igd->ctx->netif, &dst) ? 0 : -1;
+}
+
+/* Why a datagram is not for us, or NULL: then m holds it and *mcast says how it was sent. */
+static const char *
+ssdp_screen(struct ssdp *s, const struct ssdp_dgram *d, const char *buf, size_t len,
+    struct ssdp_msg *m, int *mcast, char *why, size_t whylen)
+{
+	enum ssdp_perr e;
+
+	if (ssdp_if_index(s->ifs, s->nifs, d->ifindex) == s->nifs)
+		return "not from a LAN interface";
+	if (!netif_client_ok(s->igd->ctx->netif, &d->from6, why, whylen))
+		return why;
+	if (d->from.sin_port == 0)
+		return "source port 0";
+	if ((*mcast = ssdp_dst_kind(s, d)) == -1)
+		return "not sent to 239.255.255.250 or to us";
+	if (d->trunc)
+		return ssdp_perr_str(SSDP_ERR_LONG);
+	if ((e = ssdp_parse(buf, len, *mcast, m)) != SSDP_OK)
+		return ssdp_perr_str(e);
+	return NULL;
+}
+
+static void
+ssdp_handle(struct ssdp *s, const struct ssdp_dgram *d, const char *buf, size_t len)
+{
+	struct ssdp_ans ans[SSDP_NANS];
+	struct ssdp_msg m;
+	const char *bad;
+	char why[160];
+	int mcast = 0;
+
+	if ((bad = ssdp_screen(s, d, buf, len, &m, &mcast, why, sizeof(why))) != NULL) {
+		ssdp_drop(s, d, bad);
+		return;
+	}
+	if (m.kind != SSDP_MSEARCH)
+		return;		/* other devices' NOTIFYs and answers */
+	if (!ssdp_rate_ok(s, d->from.sin_addr)) {
+		ssdp_drop(s, d, "over the search rate");
+		return;
+	}
+	s->igd->stats.ssdp_searches++;
+	if (ssdp_answers(s->igd, m.st, ans, PG_NELEM(ans)) == 0)
+		return;
+	if (mcast)
+		ssdp_schedule(s, d, &m);
+	else
+		ssdp_reply(s, &d->from, d->ifindex, m.st);
+}
+
+static void
+ssdp_dgram_info(struct msghdr *m, struct ssdp_dgram *d)
+{
+	struct cmsghdr *c;
+	struct in_pktinfo pi;
+
+	d->trunc = (m->msg_flags & MSG_TRUNC) != 0;
+	ssdp_v4_mapped(d->from.sin_addr, &d->from6);
+	for (c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level != IPPROTO_IP || c->cmsg_type != IP_PKTINFO)
+			continue;
+		memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+		d->ifindex = (unsigned)pi.ipi_ifindex;
+		d->dst = pi.ipi_addr;
+	}
+}
+
+/* Read and handle one datagram; -1 when there is none left. */
+static int
+ssdp_read_one(struct ssdp *s)
+{
+	union {
+		struct cmsghdr	h;
+		char		b[CMSG_SPACE(sizeof(struct in_pktinfo)) + 64];
+	} cbuf;
+	char buf[SSDP_RECV_BUF];
+	struct ssdp_dgram d;
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr m;
+	ssize_t n;
+
+	memset(&d, 0, sizeof(d));
+	memset(&m, 0, sizeof(m));
+	m.msg_name = &d.from;
+	m.msg_namelen = sizeof(d.from);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = cbuf.b;
+	m.msg_controllen = sizeof(cbuf.b);
+	if ((n = recvmsg(s->fd, &m, 0)) == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    log_limit_pass(&s->err_log, ssdp_now_ms(s)))
+			log_warn("ssdp: recvmsg");
+		return -1;
+	}
+	if (m.msg_namelen < sizeof(d.from) || d.from.sin_family != AF_INET)
+		return 0;
+	ssdp_dgram_info(&m, &d);
+	ssdp_handle(s, &d, buf, (size_t)n);
+	return 0;
+}
+
+static void
+ssdp_read_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	int i;
+
+	(void)fd;
+	(void)ev;
+	for (i = 0; i < SSDP_READ_BURST; i++)
+		if (ssdp_read_one(arg) == -1)
+			break;
+}
+
+/* ---- life cycle ---- */
+
+/* The LAN interfaces with an IPv4 address now, once each (with the first such address). */
+static size_t
+ssdp_lan_ifs(const struct netif *nif, struct ssdp_if *out, size_t max)
+{
+	const struct netif_prefix *p;
+	size_t np, k, n = 0;
+
+	np = netif_lan_prefixes(nif, &p);
+	for (k = 0; k < np && n < max; k++) {
+		if (!util_addr_is_v4(&p[k].local) || p[k].ifindex == 0 ||
+		    ssdp_if_index(out, n, p[k].ifindex) < n)
+			continue;
+		out[n].ifindex = p[k].ifindex;
+		memcpy(&out[n].local, &p[k].local.s6_addr[12], sizeof(out[n].local));
+		snprintf(out[n].name, sizeof(out[n].name), "%s", p[k].ifname);
+		n++;
+	}
+	return n;
+}
+
+static int
+ssdp_membership(struct ssdp *s, const struct ssdp_if *ifp, int opt)
+{
+	struct ip_mreqn mr;
+
+	memset(&mr, 0, sizeof(mr));
+	mr.imr_multiaddr.s_addr = htonl(SSDP_GROUP);
+	mr.imr_address = ifp->local;
+	mr.imr_ifindex = (int)ifp->ifindex;
+	return setsockopt(s->fd, IPPROTO_IP, opt, &mr, sizeof(mr));
+}
+
+/* Leave the interfaces that lost their LAN address or went away. */
+static void
+ssdp_leave_gone(struct ssdp *s, const struct ssdp_if *now, size_t nnow)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < s->nifs; i++) {
+		if (ssdp_if_index(now, nnow, s->ifs[i].ifindex) < nnow) {
+			s->ifs[k++] = s->ifs[i];
+			continue;
+		}
+		(void)ssdp_membership(s, &s->ifs[i], IP_DROP_MEMBERSHIP);	/* fails if it is gone */
+		log_info("ssdp: left 239.255.255.250 on %s", s->ifs[i].name);
+	}
+	s->nifs = k;
+}
+
+/* Join the group on the new ones and announce there; a joined one may have a new address. */
+static void
+ssdp_join_new(struct ssdp *s, const struct ssdp_if *now, size_t nnow)
+{
+	struct in6_addr a6;
+	char a[INET6_ADDRSTRLEN];
+	size_t i, k;
+
+	for (i = 0; i < nnow; i++) {
+		if ((k = ssdp_if_index(s->ifs, s->nifs, now[i].ifindex)) < s->nifs) {
+			s->ifs[k].local = now[i].local;
+			continue;
+		}
+		if (s->nifs == PG_NELEM(s->ifs))
+			break;
+		if (ssdp_membership(s, &now[i], IP_ADD_MEMBERSHIP) == -1) {
+			if (log_limit_pass(&s->err_log, ssdp_now_ms(s)))
+				log_warn("ssdp: cannot join 239.255.255.250 on %s", now[i].name);
+			continue;
+		}
+		s->ifs[s->nifs] = now[i];
+		ssdp_v4_mapped(now[i].local, &a6);
+		log_info("ssdp: joined 239.255.255.250 on %s (%s)", now[i].name,
+		    util_addr_str(&a6, a, sizeof(a)));
+		ssdp_announce_if(s, &s->ifs[s->nifs++], SSDP_FMT_ALIVE);
+	}
+}
+
+/* Follow the LAN interfaces' IPv4 addresses: an interface may get one after we start. */
+static void
+ssdp_sync_ifs(struct ssdp *s)
+{
+	struct ssdp_if now[NETIF_MAX_PREFIX];
+	size_t n = ssdp_lan_ifs(s->igd->ctx->netif, now, PG_NELEM(now));
+
+	ssdp_leave_gone(s, now, n);
+	ssdp_join_new(s, now, n);
+}
+
+static void
+ssdp_rescan_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct ssdp *s = arg;
+
+	(void)fd;
+	(void)ev;
+	netif_refresh(s->igd->ctx->netif);
+	ssdp_sync_ifs(s);
+}
+
+static int
+ssdp_setopt(int fd, int level, int opt, int val, const char *name)
+{
+	if (setsockopt(fd, level, opt, &val, sizeof(val)) == -1) {
+		log_warn("ssdp: setsockopt %s", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ssdp_open(struct ssdp *s)
+{
+	struct sockaddr_in sin;
+
+	if ((s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("ssdp: socket");
+		return -1;
+	}
+	if (ssdp_setopt(s->fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR") == -1 ||
+	    ssdp_setopt(s->fd, IPPROTO_IP, IP_PKTINFO, 1, "IP_PKTINFO") == -1 ||
+	    ssdp_setopt(s->fd, IPPROTO_IP, IP_MULTICAST_LOOP, 0, "IP_MULTICAST_LOOP") == -1 ||
+	    ssdp_setopt(s->fd, IPPROTO_IP, IP_MULTICAST_TTL, SSDP_MULTICAST_TTL,
+	    "IP_MULTICAST_TTL") == -1 ||
+	    ssdp_setopt(s->fd, IPPROTO_IP, IP_MULTICAST_ALL, 0, "IP_MULTICAST_ALL") == -1)
+		return -1;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(SSDP_PORT);
+	sin.sin_addr.s_addr = htonl(INADDR_ANY);
+	if (bind(s->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		log_warn("ssdp: bind 0.0.0.0:%d", SSDP_PORT);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ssdp_start_events(struct ssdp *s)
+{
+	struct event_base *base = s->igd->ctx->base;
+	struct timeval alive = { (time_t)s->igd->ctx->cfg->upnp_notify_interval, 0 };
+	struct timeval rescan = { SSDP_RESCAN_S, 0 };
+
+	s->read_ev = event_new(base, s->fd, EV_READ | EV_PERSIST, ssdp_read_cb, s);
+	s->notify_ev = event_new(base, -1, EV_PERSIST, ssdp_notify_cb, s);
+	s->rescan_ev = event_new(base, -1, EV_PERSIST, ssdp_rescan_cb, s);
+	if (s->read_ev == NULL || s->notify_ev == NULL || s->rescan_ev == NULL ||
+	    event_add(s->read_ev, NULL) == -1 || event_add(s->notify_ev, &alive) == -1 ||
+	    event_add(s->rescan_ev, &rescan) == -1) {
+		log_warnx("ssdp: cannot add events");
+		return -1;
+	}
+	return 0;
+}
+
+struct ssdp *
+ssdp_new(struct igd *igd)
+{
+	struct ssdp *s = xcalloc(1, sizeof(*s));
+
+	s->igd = igd;
+	s->fd = -1;
+	TAILQ_INIT(&s->pend);
+	log_limit_init(&s->drop_log, 10000, 20);
+	log_limit_init(&s->err_log, 10000, 5);
+	if (igd->ctx->cfg->nlan == 0) {
+		log_warnx("ssdp: no lan_interface is configured: nowhere to listen");
+		goto fail;
+	}
+	if (ssdp_open(s) == -1 || ssdp_start_events(s) == -1)
+		goto fail;
+	ssdp_sync_ifs(s);
+	if (s->nifs == 0)
+		log_warnx("ssdp: no lan_interface has an IPv4 address yet; "
+		    "joining when one has (looking every %d s)", SSDP_RESCAN_S);
+	return s;
+fail:
+	ssdp_free(s);
+	return NULL;
+}
+
+void
+ssdp_free(struct ssdp *s)
+{
+	if (s == NULL)
+		return;
+	ssdp_announce(s, SSDP_FMT_BYEBYE);
+	while (!TAILQ_EMPTY(&s->pend))
+		ssdp_pend_free(TAILQ_FIRST(&s->pend));
+	if (s->read_ev != NULL)
+		event_free(s->read_ev);
+	if (s->notify_ev != NULL)
+		event_free(s->notify_ev);
+	if (s->rescan_ev != NULL)
+		event_free(s->rescan_ev);
+	if (s->fd != -1)
+		close(s->fd);
+	free(s);
+}

@@ -1,0 +1,434 @@
+/* test_ssdp.c - the SSDP parser, what each search is answered with, and the messages sent. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "igd/igd.h"
+#include "igd/ssdp.h"
+#include "log.h"
+#include "testutil.h"
+#include "util.h"
+
+#define ROOT	"4d696e69-5550-4e50-8000-0123456789a0"
+#define WAN	"4d696e69-5550-4e50-8000-0123456789a1"
+#define CONN	"4d696e69-5550-4e50-8000-0123456789a2"
+#define URN_D	"urn:schemas-upnp-org:device:"
+#define URN_S	"urn:schemas-upnp-org:service:"
+
+static enum ssdp_perr
+parse(const char *text, int multicast, struct ssdp_msg *m)
+{
+	return ssdp_parse(text, strlen(text), multicast, m);
+}
+
+/* A multicast search with the given MX line (or none) and ST. */
+static enum ssdp_perr
+search(const char *mxline, const char *st, struct ssdp_msg *m)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
+	    "MAN: \"ssdp:discover\"\r\n%s%sST: %s\r\n\r\n", mxline ? mxline : "",
+	    mxline ? "\r\n" : "", st);
+	return parse(buf, 1, m);
+}
+
+static void
+test_parse_good(void)
+{
+	struct ssdp_msg m;
+
+	CHECK_EQ(search("MX: 2", "ssdp:all", &m), SSDP_OK);
+	CHECK_EQ(m.kind, SSDP_MSEARCH);
+	CHECK_STR(m.st, "ssdp:all");
+	CHECK_EQ(m.mx, 2);
+	CHECK_EQ(m.has_mx, 1);
+	/* header names in any case, values trimmed, bare LF line ends */
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.1\r\nhOsT: 239.255.255.250:1900\r\nmAn:\"ssdp:discover\"\r\n"
+	    "mx:\t3 \r\nsT:   upnp:rootdevice  \r\n\r\n", 1, &m), SSDP_OK);
+	CHECK_STR(m.st, "upnp:rootdevice");
+	CHECK_EQ(m.mx, 3);
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.1\nMAN: \"ssdp:discover\"\nMX: 1\nST: ssdp:all\n\n", 1, &m),
+	    SSDP_OK);
+	CHECK_EQ(m.mx, 1);
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.1\r\nMAN: \"ssdp:discover\"\nMX: 1\r\nST: ssdp:all\n\r\n",
+	    1, &m), SSDP_OK);
+	/* whatever follows the blank line is not read */
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.1\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\n"
+	    "\r\n\x01\x02junk", 1, &m), SSDP_OK);
+	/* unknown headers are fine */
+	CHECK_EQ(search("MX: 1\r\nUSER-AGENT: Windows/10 UPnP/1.1 x/1\r\nCPFN.UPNP.ORG: cp",
+	    "ssdp:all", &m), SSDP_OK);
+}
+
+static void
+test_parse_man(void)
+{
+	struct ssdp_msg m;
+
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.1\r\nMX: 1\r\nST: ssdp:all\r\n\r\n", 1, &m), SSDP_ERR_MAN);
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.1\r\nMAN: ssdp:discover\r\nMX: 1\r\nST: ssdp:all\r\n\r\n",
+	    1, &m), SSDP_ERR_MAN);
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.1\r\nMAN: \"ssdp:alive\"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n",
+	    1, &m), SSDP_ERR_MAN);
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.1\r\nMAN: \"ssdp:discover\"\r\nMAN: \"ssdp:discover\"\r\n"
+	    "MX: 1\r\nST: ssdp:all\r\n\r\n", 1, &m), SSDP_ERR_MAN);
+	/* unicast needs MAN too */
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.1\r\nST: ssdp:all\r\n\r\n", 0, &m), SSDP_ERR_MAN);
+}
+
+static void
+test_parse_mx(void)
+{
+	struct ssdp_msg m;
+	static const char *const bad[] = { "MX: 0", "MX: abc", "MX: -1", "MX:", "MX: 1.5",
+	    "MX: +2", "MX: 2 3", "MX: 0x2", "MX: 00" };
+	size_t i;
+
+	CHECK_EQ(search(NULL, "ssdp:all", &m), SSDP_ERR_MX);
+	for (i = 0; i < PG_NELEM(bad); i++)
+		CHECK_EQ(search(bad[i], "ssdp:all", &m), SSDP_ERR_MX);
+	CHECK_EQ(search("MX: 99", "ssdp:all", &m), SSDP_OK);
+	CHECK_EQ(m.mx, 5);
+	CHECK_EQ(search("MX: 5", "ssdp:all", &m), SSDP_OK);
+	CHECK_EQ(m.mx, 5);
+	CHECK_EQ(search("MX: 6", "ssdp:all", &m), SSDP_OK);
+	CHECK_EQ(m.mx, 5);
+	CHECK_EQ(search("MX: 99999999999999999999999999", "ssdp:all", &m), SSDP_OK);
+	CHECK_EQ(m.mx, 5);
+	CHECK_EQ(search("MX: 007", "ssdp:all", &m), SSDP_OK);
+	CHECK_EQ(m.mx, 5);
+	CHECK_EQ(search("MX:    4   ", "ssdp:all", &m), SSDP_OK);
+	CHECK_EQ(m.mx, 4);
+	CHECK_EQ(search("MX: 1\r\nMX: 2", "ssdp:all", &m), SSDP_ERR_MX);
+	/* unicast: no MX needed, answered at once; a bad one is not an error */
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.1\r\nHOST: 192.0.2.1:1900\r\nMAN: \"ssdp:discover\"\r\n"
+	    "ST: ssdp:all\r\n\r\n", 0, &m), SSDP_OK);
+	CHECK_EQ(m.has_mx, 0);
+	CHECK_EQ(m.mx, 0);
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.1\r\nMAN: \"ssdp:discover\"\r\nMX: abc\r\n"
+	    "ST: ssdp:all\r\n\r\n", 0, &m), SSDP_OK);
+	CHECK_EQ(m.has_mx, 0);
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.1\r\nMAN: \"ssdp:discover\"\r\nMX: 3\r\n"
+	    "ST: ssdp:all\r\n\r\n", 0, &m), SSDP_OK);
+	CHECK_EQ(m.has_mx, 1);
+	CHECK_EQ(m.mx, 3);
+	/* the same datagram multicast is refused */
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.1\r\nMAN: \"ssdp:discover\"\r\nST: ssdp:all\r\n\r\n", 1, &m),
+	    SSDP_ERR_MX);
+}
+
+static void
+test_parse_st(void)
+{
+	struct ssdp_msg m;
+	char st[SSDP_ST_MAX + 1];
+
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.1\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\n\r\n", 1, &m),
+	    SSDP_ERR_ST);
+	CHECK_EQ(search("MX: 1", "", &m), SSDP_ERR_ST);
+	CHECK_EQ(search("MX: 1", "ssdp: all", &m), SSDP_ERR_ST);
+	CHECK_EQ(search("MX: 1", "urn:\xc3\xa9", &m), SSDP_ERR_ST);
+	CHECK_EQ(search("MX: 1\r\nST: upnp:rootdevice", "ssdp:all", &m), SSDP_ERR_ST);
+	memset(st, 'a', SSDP_ST_MAX);
+	st[SSDP_ST_MAX] = '\0';
+	CHECK_EQ(search("MX: 1", st, &m), SSDP_ERR_ST);		/* 256 bytes */
+	st[SSDP_ST_MAX - 1] = '\0';
+	CHECK_EQ(search("MX: 1", st, &m), SSDP_OK);		/* 255 bytes */
+	CHECK_EQ(strlen(m.st), SSDP_ST_MAX - 1);
+}
+
+static void
+test_parse_framing(void)
+{
+	static const char nul[] = "M-SEARCH * HTTP/1.1\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\n"
+	    "ST: ssdp:a\0l\r\n\r\n";
+	struct ssdp_msg m;
+	char *big, line[700];
+	size_t i;
+
+	CHECK_EQ(ssdp_parse("", 0, 1, &m), SSDP_ERR_SHORT);
+	CHECK_EQ(ssdp_parse("M", 1, 1, &m), SSDP_ERR_SHORT);
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.1\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\n",
+	    1, &m), SSDP_ERR_SHORT);				/* no blank line */
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.1\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all", 1,
+	    &m), SSDP_ERR_SHORT);
+	big = malloc(9000);
+	memset(big, 'a', 9000);
+	memcpy(big, "M-SEARCH * HTTP/1.1\r\n", 21);
+	CHECK_EQ(ssdp_parse(big, 9000, 1, &m), SSDP_ERR_LONG);
+	CHECK_EQ(ssdp_parse(big, SSDP_DGRAM_MAX + 1, 1, &m), SSDP_ERR_LONG);
+	free(big);
+	/* request lines */
+	CHECK_EQ(parse("GET / HTTP/1.1\r\n\r\n", 1, &m), SSDP_ERR_START);
+	CHECK_EQ(parse("M-SEARCH * HTTP/1.0\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n",
+	    1, &m), SSDP_ERR_START);
+	CHECK_EQ(parse("m-search * http/1.1\r\n\r\n", 1, &m), SSDP_ERR_START);
+	CHECK_EQ(parse("M-SEARCH  * HTTP/1.1\r\n\r\n", 1, &m), SSDP_ERR_START);
+	CHECK_EQ(parse("NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nNT: upnp:rootdevice\r\n"
+	    "NTS: ssdp:alive\r\n\r\n", 1, &m), SSDP_OK);
+	CHECK_EQ(m.kind, SSDP_NOTIFY);
+	CHECK_EQ(parse("HTTP/1.1 200 OK\r\nST: upnp:rootdevice\r\n\r\n", 0, &m), SSDP_OK);
+	CHECK_EQ(m.kind, SSDP_RESPONSE);
+	CHECK_EQ(parse("HTTP/1.1 2000 OK\r\n\r\n", 0, &m), SSDP_ERR_START);
+	/* header lines */
+	CHECK_EQ(ssdp_parse(nul, sizeof(nul) - 1, 1, &m), SSDP_ERR_HEADER);
+	CHECK_EQ(ssdp_parse(nul, sizeof(nul) - 1, 0, &m), SSDP_ERR_HEADER);
+	CHECK_EQ(search("MX: 1\r\nX-A: b\x01" "c", "ssdp:all", &m), SSDP_ERR_HEADER);
+	CHECK_EQ(search("MX: 1\r\nX-A: b\rc", "ssdp:all", &m), SSDP_ERR_HEADER);
+	CHECK_EQ(search("MX: 1\r\nX-A: b\x7f", "ssdp:all", &m), SSDP_ERR_HEADER);
+	CHECK_EQ(search("MX: 1\r\nX-A: tab\tinside", "ssdp:all", &m), SSDP_OK);
+	CHECK_EQ(search("MX: 1\r\nno colon", "ssdp:all", &m), SSDP_ERR_HEADER);
+	CHECK_EQ(search("MX: 1\r\n: empty name", "ssdp:all", &m), SSDP_ERR_HEADER);
+	CHECK_EQ(search("MX: 1\r\nST : ssdp:all", "ssdp:all", &m), SSDP_ERR_HEADER);
+	CHECK_EQ(search("MX: 1\r\n folded", "ssdp:all", &m), SSDP_ERR_HEADER);
+	/* a line of 512 bytes is fine, 513 is not */
+	memset(line, 'x', sizeof(line));
+	memcpy(line, "MX: 1\r\nX-LONG: ", 15);
+	line[7 + SSDP_LINE_MAX] = '\0';
+	CHECK_EQ(search(line, "ssdp:all", &m), SSDP_OK);
+	line[7 + SSDP_LINE_MAX] = 'x';
+	line[7 + SSDP_LINE_MAX + 1] = '\0';
+	CHECK_EQ(search(line, "ssdp:all", &m), SSDP_ERR_HEADER);
+	/* 32 headers are fine (HOST, MAN, MX, ST and 28 more), 33 are not */
+	strcpy(line, "MX: 1");
+	for (i = 0; i < 28; i++)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), "\r\nX-%zu: y", i);
+	CHECK_EQ(search(line, "ssdp:all", &m), SSDP_OK);
+	strcat(line, "\r\nX-LAST: y");
+	CHECK_EQ(search(line, "ssdp:all", &m), SSDP_ERR_HEADER);
+	CHECK_STR(ssdp_perr_str(SSDP_ERR_MX), "missing or bad MX");
+}
+
+/* ---- answers ---- */
+
+static struct pg_config cfg;
+static struct pg_ctx ctx;
+static struct igd igd;
+
+static void
+setup(void)
+{
+	cfg.upnp_http_port = 5000;
+	cfg.upnp_notify_interval = 900;
+	ctx.cfg = &cfg;
+	igd.ctx = &ctx;
+	strcpy(igd.udn[IGD_DEV_ROOT], ROOT);
+	strcpy(igd.udn[IGD_DEV_WAN], WAN);
+	strcpy(igd.udn[IGD_DEV_CONN], CONN);
+	igd.boot_id = 1700000000;
+	igd.config_id = 4242;
+}
+
+/* A search for st gets exactly one answer, with this USN and description version. */
+static void
+one(const char *st, const char *usn, int loc_v)
+{
+	struct ssdp_ans a[SSDP_NANS];
+	size_t n = ssdp_answers(&igd, st, a, SSDP_NANS);
+
+	CHECK_EQ(n, 1);
+	if (n != 1) {
+		fprintf(stderr, "  (search for %s)\n", st);
+		return;
+	}
+	CHECK_STR(a[0].st, strncmp(st, "uuid:", 5) == 0 ? usn : st);
+	CHECK_STR(a[0].usn, usn);
+	CHECK_EQ(a[0].loc_v, loc_v);
+}
+
+static void
+none(const char *st)
+{
+	struct ssdp_ans a[SSDP_NANS];
+
+	CHECK_EQ(ssdp_answers(&igd, st, a, SSDP_NANS), 0);
+}
+
+static void
+test_answers(void)
+{
+	one("upnp:rootdevice", "uuid:" ROOT "::upnp:rootdevice", 2);
+	one("uuid:" ROOT, "uuid:" ROOT, 2);
+	one("uuid:" WAN, "uuid:" WAN, 2);
+	one("uuid:" CONN, "uuid:" CONN, 2);
+	one("uuid:4D696E69-5550-4E50-8000-0123456789A2", "uuid:" CONN, 2);	/* any case */
+	none("uuid:4d696e69-5550-4e50-8000-0123456789a3");
+	none("uuid:" ROOT "x");
+	none("uuid:");
+	/* devices: v1 of a type we have as v2 points at the v1 description */
+	one(URN_D "InternetGatewayDevice:1", "uuid:" ROOT "::" URN_D "InternetGatewayDevice:1", 1);
+	one(URN_D "InternetGatewayDevice:2", "uuid:" ROOT "::" URN_D "InternetGatewayDevice:2", 2);
+	none(URN_D "InternetGatewayDevice:3");
+	one(URN_D "WANDevice:1", "uuid:" WAN "::" URN_D "WANDevice:1", 1);
+	one(URN_D "WANDevice:2", "uuid:" WAN "::" URN_D "WANDevice:2", 2);
+	none(URN_D "WANDevice:3");
+	one(URN_D "WANConnectionDevice:1", "uuid:" CONN "::" URN_D "WANConnectionDevice:1", 1);
+	one(URN_D "WANConnectionDevice:2", "uuid:" CONN "::" URN_D "WANConnectionDevice:2", 2);
+	none(URN_D "WANConnectionDevice:3");
+	/* services */
+	one(URN_S "WANIPConnection:1", "uuid:" CONN "::" URN_S "WANIPConnection:1", 1);
+	one(URN_S "WANIPConnection:2", "uuid:" CONN "::" URN_S "WANIPConnection:2", 2);
+	none(URN_S "WANIPConnection:3");
+	one(URN_S "WANCommonInterfaceConfig:1", "uuid:" WAN "::" URN_S "WANCommonInterfaceConfig:1", 2);
+	none(URN_S "WANCommonInterfaceConfig:2");
+	one(URN_S "Layer3Forwarding:1", "uuid:" ROOT "::" URN_S "Layer3Forwarding:1", 2);
+	none(URN_S "Layer3Forwarding:2");
+	/* not ours, or not spelled as a version */
+	none(URN_S "WANPPPConnection:1");
+	none(URN_D "InternetGatewayDevice:0");
+	none(URN_D "InternetGatewayDevice:01");
+	none(URN_D "InternetGatewayDevice");
+	none("urn:schemas-upnp-org:device:internetgatewaydevice:1");
+	none(URN_S "InternetGatewayDevice:1");
+	none("ssdp:ALL");
+	none("upnp:rootdevice:1");
+}
+
+static int
+has(const struct ssdp_ans *a, size_t n, const char *st, const char *usn, int loc_v)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(a[i].st, st) == 0 && strcmp(a[i].usn, usn) == 0 && a[i].loc_v == loc_v)
+			return 1;
+	fprintf(stderr, "  missing: %s %s v%d\n", st, usn, loc_v);
+	return 0;
+}
+
+static void
+test_all(void)
+{
+	struct ssdp_ans a[SSDP_NANS], b[SSDP_NANS];
+	size_t n = ssdp_answers(&igd, "ssdp:all", a, SSDP_NANS), i;
+
+	CHECK_EQ(n, 14);
+	CHECK(has(a, n, "upnp:rootdevice", "uuid:" ROOT "::upnp:rootdevice", 2));
+	CHECK(has(a, n, "uuid:" ROOT, "uuid:" ROOT, 2));
+	CHECK(has(a, n, "uuid:" WAN, "uuid:" WAN, 2));
+	CHECK(has(a, n, "uuid:" CONN, "uuid:" CONN, 2));
+	CHECK(has(a, n, URN_D "InternetGatewayDevice:2", "uuid:" ROOT "::" URN_D
+	    "InternetGatewayDevice:2", 2));
+	CHECK(has(a, n, URN_D "InternetGatewayDevice:1", "uuid:" ROOT "::" URN_D
+	    "InternetGatewayDevice:1", 1));
+	CHECK(has(a, n, URN_D "WANDevice:2", "uuid:" WAN "::" URN_D "WANDevice:2", 2));
+	CHECK(has(a, n, URN_D "WANDevice:1", "uuid:" WAN "::" URN_D "WANDevice:1", 1));
+	CHECK(has(a, n, URN_D "WANConnectionDevice:2", "uuid:" CONN "::" URN_D
+	    "WANConnectionDevice:2", 2));
+	CHECK(has(a, n, URN_D "WANConnectionDevice:1", "uuid:" CONN "::" URN_D
+	    "WANConnectionDevice:1", 1));
+	CHECK(has(a, n, URN_S "Layer3Forwarding:1", "uuid:" ROOT "::" URN_S "Layer3Forwarding:1", 2));
+	CHECK(has(a, n, URN_S "WANCommonInterfaceConfig:1", "uuid:" WAN "::" URN_S
+	    "WANCommonInterfaceConfig:1", 2));
+	CHECK(has(a, n, URN_S "WANIPConnection:2", "uuid:" CONN "::" URN_S "WANIPConnection:2", 2));
+	CHECK(has(a, n, URN_S "WANIPConnection:1", "uuid:" CONN "::" URN_S "WANIPConnection:1", 1));
+	/* the NOTIFY set is the same; a short out array is not overrun */
+	CHECK_EQ(ssdp_announce_set(&igd, b, SSDP_NANS), 14);
+	for (i = 0; i < 14; i++)
+		CHECK_STR(b[i].usn, a[i].usn);
+	CHECK_EQ(ssdp_answers(&igd, "ssdp:all", b, 3), 3);
+	CHECK_EQ(ssdp_answers(&igd, URN_S "WANIPConnection:1", b, 0), 0);
+}
+
+/* ---- messages ---- */
+
+static struct in6_addr
+addr(const char *s)
+{
+	struct in6_addr a;
+
+	CHECK_EQ(util_parse_addr(s, &a), 0);
+	return a;
+}
+
+static size_t
+format(enum ssdp_fmt f, const char *st, char *buf, size_t len)
+{
+	struct ssdp_ans a[SSDP_NANS];
+	struct in6_addr local = addr("192.0.2.1");
+
+	CHECK_EQ(ssdp_answers(&igd, st, a, SSDP_NANS), 1);
+	return ssdp_format(&igd, f, &a[0], &local, 0, buf, len);
+}
+
+static void
+test_format(void)
+{
+	char buf[SSDP_MSG_MAX], want[SSDP_MSG_MAX];
+	struct ssdp_msg m;
+	size_t n;
+
+	n = format(SSDP_FMT_REPLY, URN_D "InternetGatewayDevice:1", buf, sizeof(buf));
+	snprintf(want, sizeof(want), "HTTP/1.1 200 OK\r\n"
+	    "CACHE-CONTROL: max-age=1800\r\n"
+	    "DATE: Thu, 01 Jan 1970 00:00:00 GMT\r\n"
+	    "EXT:\r\n"
+	    "LOCATION: http://192.0.2.1:5000/rootDesc1.xml\r\n"
+	    "SERVER: %s\r\n"
+	    "ST: " URN_D "InternetGatewayDevice:1\r\n"
+	    "USN: uuid:" ROOT "::" URN_D "InternetGatewayDevice:1\r\n"
+	    "BOOTID.UPNP.ORG: 1700000000\r\n"
+	    "CONFIGID.UPNP.ORG: 4242\r\n"
+	    "\r\n", igd_server_string(&igd));
+	CHECK_STR(buf, want);
+	CHECK_EQ(n, strlen(want));
+	CHECK_EQ(ssdp_parse(buf, n, 0, &m), SSDP_OK);
+	CHECK_EQ(m.kind, SSDP_RESPONSE);
+	format(SSDP_FMT_REPLY, URN_S "WANIPConnection:2", buf, sizeof(buf));
+	CHECK(strstr(buf, "\r\nLOCATION: http://192.0.2.1:5000/rootDesc.xml\r\n") != NULL);
+	format(SSDP_FMT_REPLY, URN_S "WANIPConnection:1", buf, sizeof(buf));
+	CHECK(strstr(buf, "\r\nLOCATION: http://192.0.2.1:5000/rootDesc1.xml\r\n") != NULL);
+	format(SSDP_FMT_REPLY, URN_S "Layer3Forwarding:1", buf, sizeof(buf));
+	CHECK(strstr(buf, "\r\nLOCATION: http://192.0.2.1:5000/rootDesc.xml\r\n") != NULL);
+	/* alive */
+	cfg.upnp_notify_interval = 1200;
+	n = format(SSDP_FMT_ALIVE, "upnp:rootdevice", buf, sizeof(buf));
+	snprintf(want, sizeof(want), "NOTIFY * HTTP/1.1\r\n"
+	    "HOST: 239.255.255.250:1900\r\n"
+	    "CACHE-CONTROL: max-age=2400\r\n"
+	    "LOCATION: http://192.0.2.1:5000/rootDesc.xml\r\n"
+	    "NT: upnp:rootdevice\r\n"
+	    "NTS: ssdp:alive\r\n"
+	    "SERVER: %s\r\n"
+	    "USN: uuid:" ROOT "::upnp:rootdevice\r\n"
+	    "BOOTID.UPNP.ORG: 1700000000\r\n"
+	    "CONFIGID.UPNP.ORG: 4242\r\n"
+	    "\r\n", igd_server_string(&igd));
+	CHECK_STR(buf, want);
+	CHECK_EQ(ssdp_parse(buf, n, 1, &m), SSDP_OK);
+	CHECK_EQ(m.kind, SSDP_NOTIFY);
+	cfg.upnp_notify_interval = 900;
+	/* byebye */
+	format(SSDP_FMT_BYEBYE, "uuid:" WAN, buf, sizeof(buf));
+	CHECK_STR(buf, "NOTIFY * HTTP/1.1\r\n"
+	    "HOST: 239.255.255.250:1900\r\n"
+	    "NT: uuid:" WAN "\r\n"
+	    "NTS: ssdp:byebye\r\n"
+	    "USN: uuid:" WAN "\r\n"
+	    "BOOTID.UPNP.ORG: 1700000000\r\n"
+	    "CONFIGID.UPNP.ORG: 4242\r\n"
+	    "\r\n");
+	/* too small a buffer: nothing */
+	CHECK_EQ(format(SSDP_FMT_REPLY, "upnp:rootdevice", buf, 100), 0);
+}
+
+int
+main(void)
+{
+	log_init(1, -2);
+	setup();
+	test_parse_good();
+	test_parse_man();
+	test_parse_mx();
+	test_parse_st();
+	test_parse_framing();
+	test_answers();
+	test_all();
+	test_format();
+	return tu_done("test_ssdp");
+}
