@@ -22,7 +22,10 @@ add_args() { # EXT PROTO INPORT CLIENT LEASE
 	echo "<NewRemoteHost></NewRemoteHost><NewExternalPort>$1</NewExternalPort><NewProtocol>$2</NewProtocol><NewInternalPort>$3</NewInternalPort><NewInternalClient>$4</NewInternalClient><NewEnabled>1</NewEnabled><NewPortMappingDescription>t</NewPortMappingDescription><NewLeaseDuration>$5</NewLeaseDuration>"
 }
 
-echo "status and external address"
+echo "discovery and the external address"
+# miniupnpc calls an IGD whose external address is reserved (198.51.100.0/24 is) "not connected?": -i
+check_out "upnpc -i -s discovers the IGD by SSDP" "IGD : http://$GW_LAN_IP:5000/ctl/IPConn" timeout 10 ip netns exec $HA upnpc -i -s
+check_out "and reads the external address" "ExternalIPAddress = $GW_WAN_IP" timeout 10 ip netns exec $HA upnpc -i -s
 check_out "upnpc -s reads the external address" "ExternalIPAddress = $GW_WAN_IP" upnp $HA -s
 check_out "upnpc -s sees a connected IP_Routed gateway" "Status : Connected" upnp $HA -s
 
@@ -62,7 +65,33 @@ sleep 2.5
 [ -z "$(connect $WAN tcp $GW_WAN_IP 9002)" ] && pass "after 2 s the WAN is refused" || fail "9002 open after its lease"
 out=$(pgctl list); case "$out" in *" 9002 "*) fail "the table still lists 9002" ;; *) pass "the table dropped it" ;; esac
 
+echo "python3-miniupnpc: discover, add, get, delete"
+cat > "$LAB_DIR/py.py" <<'PY'
+import miniupnpc, sys
+u = miniupnpc.UPnP()
+u.discoverdelay = 1500
+print("devices", u.discover())
+u.selectigd()
+print("external", u.externalipaddress())
+print("add", u.addportmapping(9500, "TCP", u.lanaddr, 8000, "from python", ""))
+print("get", u.getspecificportmapping(9500, "TCP"))
+print("del", u.deleteportmapping(9500, "TCP"))
+print("after", u.getspecificportmapping(9500, "TCP"))
+PY
+py=$(timeout 15 ip netns exec $HA /usr/bin/python3 "$LAB_DIR/py.py" 2>&1)  # Debian's python3, which has the module
+check_out "python: external address" "external $GW_WAN_IP" echo "$py"
+check_out "python: add" "add True" echo "$py"
+check_out "python: get returns the mapping" "get ('$A_IP', 8000, 'from python', True, 3600)" echo "$py"
+check_out "python: delete" "del True" echo "$py"
+check_out "python: gone after delete" "after None" echo "$py"
+
 echo "a v1-only client"
+v1=$(timeout 15 ip netns exec $HB python3 "$top_srcdir/tests/integ/igd_v1_client.py" $B_IP 9600 8000 2>&1)
+check_out "it finds IGD:1 by SSDP, at rootDesc1.xml" "found http://$GW_LAN_IP:5000/rootDesc1.xml" echo "$v1"
+check_out "it finds WANIPConnection:1 there" "service urn:schemas-upnp-org:service:WANIPConnection:1" echo "$v1"
+check_out "it maps a port and reads it back" "read back $B_IP" echo "$v1"
+listen $HB tcp 8000 hello-v1
+check_out "the WAN peer connects through the v1 mapping" hello-v1 connect $WAN tcp $GW_WAN_IP 9600
 check_out "rootDesc1.xml describes IGD:1" "urn:schemas-upnp-org:service:WANIPConnection:1<" in_a curl -s -m 3 http://$GW_LAN_IP:5000/rootDesc1.xml
 check_out "a v1 AddPortMapping works" "AddPortMappingResponse xmlns:u=\"urn:schemas-upnp-org:service:WANIPConnection:1\"" soap $HA AddPortMapping "$(add_args 9300 UDP 9300 $A_IP 60)" 1
 check_out "v1 callers cannot use v2 actions: 401" "<errorCode>401</errorCode>" soap $HA AddAnyPortMapping "$(add_args 9301 UDP 9301 $A_IP 60)" 1
