@@ -128,6 +128,7 @@ kw_external_ip(struct conf_parser *p, const char *key, char *val)
 		return -1;
 	}
 	p->cfg->has_external_ip = 1;
+	p->cfg->external_ip_fixed = 1;
 	return 0;
 }
 

@@ -16,8 +16,9 @@ struct pg_config {
 	char		*wan_interface;
 	char		*lan_interface[CONF_MAX_LAN];
 	size_t		 nlan;
-	struct in6_addr	 external_ip;
+	struct in6_addr	 external_ip;	/* configured, or the WAN interface's (followed) */
 	int		 has_external_ip;
+	int		 external_ip_fixed;	/* set by external_ip: never followed */
 	char		*firewall;		/* "nftables" or "none" */
 	char		*state_file;
 	char		*control_socket;

@@ -21,6 +21,7 @@
 #include "trigger/nflog.h"
 #include "trigger/trigger.h"
 #include "util.h"
+#include "wanaddr.h"
 
 #define PG_SAVE_DELAY_MS	200
 #define PG_SAVE_RETRY_S		5
@@ -172,24 +173,38 @@ pg_set_netif(struct pg_ctx *ctx)
 static void
 pg_find_external_ip(struct pg_config *cfg)
 {
-	struct ifaddrs *ifa, *i;
+	if (cfg->external_ip_fixed || cfg->wan_interface == NULL)
+		return;
+	cfg->has_external_ip = wanaddr_read(cfg->wan_interface, &cfg->external_ip);
+}
 
-	if (cfg->has_external_ip || cfg->wan_interface == NULL)
+/* The WAN address changed (DHCP, PPP): mappings move to it and clients are told. */
+static void
+pg_wan_changed(void *arg, const struct in6_addr *a, int have)
+{
+	struct pg_ctx *ctx = arg;
+	char buf[INET6_ADDRSTRLEN];
+
+	ctx->cfg->has_external_ip = have;
+	if (have) {
+		ctx->cfg->external_ip = *a;
+		log_info("wan: %s now has %s; mappings move to it", ctx->cfg->wan_interface,
+		    util_addr_str(a, buf, sizeof(buf)));
+		mtable_set_ext_addr(ctx->mt, a);
+	} else
+		log_warnx("wan: %s has no IPv4 address now", ctx->cfg->wan_interface);
+	igd_ext_addr_changed(ctx->igd);
+}
+
+/* Follow the WAN address unless the config fixes it (again at reload: the interface may change). */
+static void
+pg_watch_wan(struct pg_ctx *ctx)
+{
+	wanaddr_free(ctx->wan);
+	ctx->wan = NULL;
+	if (ctx->cfg->external_ip_fixed || ctx->cfg->wan_interface == NULL)
 		return;
-	if (getifaddrs(&ifa) == -1)
-		return;
-	for (i = ifa; i != NULL; i = i->ifa_next) {
-		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET ||
-		    strcmp(i->ifa_name, cfg->wan_interface) != 0)
-			continue;
-		memset(&cfg->external_ip, 0, sizeof(cfg->external_ip));
-		cfg->external_ip.s6_addr[10] = cfg->external_ip.s6_addr[11] = 0xff;
-		memcpy(&cfg->external_ip.s6_addr[12],
-		    &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, 4);
-		cfg->has_external_ip = 1;
-		break;
-	}
-	freeifaddrs(ifa);
+	ctx->wan = wanaddr_new(ctx->base, ctx->cfg->wan_interface, pg_wan_changed, ctx);
 }
 
 static void
@@ -279,6 +294,7 @@ pg_start(struct pg_ctx *ctx)
 	pg_arm_lease(ctx);
 	if ((ctx->ctl = ctl_new(ctx)) == NULL)
 		return -1;
+	pg_watch_wan(ctx);
 	if (igd_init(ctx) == -1)
 		return -1;
 	if (ctx->igd != NULL)
@@ -294,6 +310,8 @@ pg_stop(struct pg_ctx *ctx)
 	size_t i;
 
 	igd_shutdown(ctx);
+	wanaddr_free(ctx->wan);
+	ctx->wan = NULL;
 	ctl_free(ctx->ctl);
 	if (ctx->mt != NULL) {
 		mtable_commit(ctx->mt, NULL, NULL);
@@ -367,6 +385,7 @@ pg_reload(struct pg_ctx *ctx)
 	pg_apply_limits(ctx);
 	pg_apply_triggers(ctx);
 	pg_fw_rules_changed(ctx);
+	pg_watch_wan(ctx);
 	igd_reload(ctx);
 	ctx->reloads++;
 	log_info("reload: configuration applied");

@@ -18,6 +18,7 @@ struct trig_nflog;
 struct netif;
 struct pidlock;
 struct igd;
+struct wanaddr;
 
 /* How saving the state file goes: shown by "portgatectl status". */
 struct pg_state_health {
@@ -38,6 +39,7 @@ struct pg_ctx {
 	struct trig_nflog	*nflog;
 	struct ctl		*ctl;
 	struct igd		*igd;		/* UPnP IGD front end (NULL when upnp = no) */
+	struct wanaddr		*wan;		/* follows the WAN address (NULL: external_ip set) */
 	struct state_meta	 meta;		/* kept in the state file: the UPnP UUID */
 	struct event		*commit_ev;	/* end-of-iteration firewall batch */
 	struct event		*lease_ev;	/* the one lease timer */

@@ -900,6 +900,16 @@ mtable_port_rank(const struct mtable *mt, int proto, uint16_t port)
 	return fen_prefix(mt->fenport, slot - 1);
 }
 
+void
+mtable_set_ext_addr(struct mtable *mt, const struct in6_addr *a)
+{
+	struct mt_entry *e;
+
+	for (e = mtable_next(mt, NULL); e != NULL; e = mtable_next(mt, e))
+		e->ext_addr = *a;
+	mt_notify(mt);
+}
+
 /* ---- lease clock ---- */
 
 long

@@ -144,6 +144,8 @@ struct mt_entry *mtable_port_at(const struct mtable *, size_t index, uint16_t *p
 /* How many mapped ports come before (proto, port) in that order. */
 size_t mtable_port_rank(const struct mtable *, int proto, uint16_t port);
 
+/* The external address moved: every mapping now has this one (a rare event: O(n)). */
+void mtable_set_ext_addr(struct mtable *, const struct in6_addr *);
 /* Current lease clock time in ms. */
 uint64_t mtable_now(const struct mtable *);
 /* Seconds left on a lease (0 permanent mappings have none: returns -1). */

@@ -207,3 +207,11 @@ igd_table_changed(struct igd *igd)
 	igd->system_update_id++;
 	gena_changed(igd->gena);
 }
+
+void
+igd_ext_addr_changed(struct igd *igd)
+{
+	if (igd == NULL)
+		return;
+	gena_changed(igd->gena);
+}

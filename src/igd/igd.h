@@ -64,6 +64,8 @@ void igd_shutdown(struct pg_ctx *);
 void igd_reload(struct pg_ctx *);
 /* The mapping table changed: bump SystemUpdateID, schedule events. */
 void igd_table_changed(struct igd *);
+/* The external address changed (or went away): event it. */
+void igd_ext_addr_changed(struct igd *);
 /* The service type string of svc at version v ("urn:schemas-upnp-org:service:...:v"). */
 void igd_service_type(enum igd_svc, int v, char *buf, size_t len);
 /* The newest version of svc that we implement. */

@@ -119,6 +119,13 @@ sleep 0.5
 check_out "with A's connections idle, B is served" 200 code $HB $ROOT
 check_out "status shows the URL" "upnp_url $ROOT" pgctl status
 check_out "status counts SOAP errors" "soap_errors" pgctl status
+echo "the WAN address changes (DHCP): followed over rtnetlink"
+in_gw ip addr del $GW_WAN_IP/24 dev wan0
+in_gw ip addr add 198.51.100.2/24 dev wan0
+check "within 2 s portgatectl status shows the new address" wait_for 2 sh -c "'$PORTGATECTL' -s '$LAB_DIR/sock' status | grep -q 'external_ip 198.51.100.2'"
+check_out "GetExternalIPAddress reports it" "<NewExternalIPAddress>198.51.100.2<" soap $HA GetExternalIPAddress ""
+check_out "the move is logged" "wan: wan0 now has 198.51.100.2" cat "$LAB_DIR/daemon.log"
+
 kill -0 $PG_PID && pass "the daemon survived all of it" || fail "the daemon died"
 check_no_sanitizer "$LAB_DIR/daemon.log"
 finish
