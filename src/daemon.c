@@ -91,7 +91,7 @@ pg_save_now(struct pg_ctx *ctx)
 	struct timeval retry = { PG_SAVE_RETRY_S, 0 };
 	char err[sizeof(h->error)];
 
-	if (state_save(ctx->cfg->state_file, ctx->mt, ctx->trig, err, sizeof(err)) == 0) {
+	if (state_save(ctx->cfg->state_file, ctx->mt, ctx->trig, &ctx->meta, err, sizeof(err)) == 0) {
 		if (h->failing)
 			log_warnx("state: %s saved again", ctx->cfg->state_file);
 		h->failing = 0;
@@ -261,7 +261,7 @@ pg_start(struct pg_ctx *ctx)
 	mtable_set_netif(ctx->mt, ctx->netif);
 	ctx->trig = trigger_new(ctx->mt);
 	pg_apply_limits(ctx);
-	n = state_load(ctx->cfg->state_file, ctx->mt, ctx->trig);
+	n = state_load(ctx->cfg->state_file, ctx->mt, ctx->trig, &ctx->meta);
 	log_info("restored %zu mappings from %s", n, ctx->cfg->state_file);
 	pg_apply_triggers(ctx);
 	mtable_set_notify(ctx->mt, pg_table_changed, ctx);
