@@ -18,6 +18,11 @@ struct evbuffer;
 #define GENA_TIMEOUT_DEFAULT	1800
 #define GENA_PER_CLIENT		8	/* subscriptions one LAN address may hold */
 #define GENA_MAX_SUBS		256
+#define GENA_INITIAL_DELAY_MS	50	/* the initial event follows the SUBSCRIBE reply */
+#define GENA_MODERATION_MS	200	/* at most one event per subscription this often */
+#define GENA_NOTIFY_TIMEOUT_MS	5000	/* connect + request + status line */
+#define GENA_NOTIFY_FAILS	3	/* failed NOTIFYs in a row that end a subscription */
+#define GENA_RESPONSE_MAX	1024	/* bytes of a NOTIFY response read for its status line */
 
 /* The request headers of a SUBSCRIBE or UNSUBSCRIBE (NULL when absent). */
 struct gena_hdrs {
@@ -41,15 +46,36 @@ struct gena_url {
 	char		 path[GENA_PATH_MAX];	/* starts with '/' */
 };
 
+/*
+ * Test hooks: render evented variables with vars(arg, ...) instead of
+ * igd_event_vars, and end NOTIFYs after notify_timeout_ms (0: the default).
+ */
+struct gena_hooks {
+	void		(*vars)(void *arg, enum igd_svc, struct evbuffer *props);
+	void		 *arg;
+	unsigned	  notify_timeout_ms;
+};
+
+/*
+ * Implemented by the control actions: append one
+ * "<e:property><Name>escaped value</Name></e:property>" per evented
+ * variable of svc, with current values, to props.
+ */
+void igd_event_vars(struct igd *, enum igd_svc, struct evbuffer *props);
+
 /* Parse a CALLBACK header ("<http://192.0.2.10:5000/evt>..."); 0, or -1 if no URL is usable. Pure. */
 int gena_parse_callback(const char *hdr, struct gena_url *out);
 /* Parse TIMEOUT ("Second-N" or "Second-infinite"), capped to [MIN, MAX]; NULL gives the default. Pure. */
 unsigned gena_parse_timeout(const char *hdr);
+/* The status code of an HTTP response's status line (len bytes, no NUL needed), or -1. Pure. */
+int gena_parse_status(const char *line, size_t len);
 
 /* Subscriptions for igd's services; NULL on failure. */
 struct gena *gena_new(struct igd *);
 /* Drop every subscription and pending NOTIFY. */
 void gena_free(struct gena *);
+/* Replace the variable renderer and NOTIFY deadline (tests). */
+void gena_set_hooks(struct gena *, const struct gena_hooks *);
 /* SUBSCRIBE (new, with CALLBACK and NT, or a renewal with SID) from client to svc. */
 void gena_subscribe(struct gena *, enum igd_svc, const struct in6_addr *client,
     const struct gena_hdrs *, struct gena_reply *);
