@@ -96,6 +96,18 @@ check_out "rootDesc1.xml describes IGD:1" "urn:schemas-upnp-org:service:WANIPCon
 check_out "a v1 AddPortMapping works" "AddPortMappingResponse xmlns:u=\"urn:schemas-upnp-org:service:WANIPConnection:1\"" soap $HA AddPortMapping "$(add_args 9300 UDP 9300 $A_IP 60)" 1
 check_out "v1 callers cannot use v2 actions: 401" "<errorCode>401</errorCode>" soap $HA AddAnyPortMapping "$(add_args 9301 UDP 9301 $A_IP 60)" 1
 
+echo "GENA: a subscriber gets the initial event and one after a mapping change"
+ev=$(timeout 40 ip netns exec $HA python3 "$top_srcdir/tests/integ/gena_subscriber.py" $GW_LAN_IP 5000 $A_IP 5555 \
+	upnpc -u $ROOT -e evt -a $A_IP 8000 9700 TCP 2>&1)
+n0=$(echo "$ev" | sed -n 's/^initial .*entries=\([0-9]*\).*/\1/p')
+check_out "SUBSCRIBE: 200 with a SID and the TIMEOUT" "subscribe 200 sid=uuid: timeout=Second-300" echo "$ev"
+check_out "the initial event is SEQ 0, upnp:propchange, with the variables" "initial seq=0 nt=upnp:event nts=upnp:propchange entries=$n0 ip=$GW_WAN_IP status=Connected" echo "$ev"
+check_out "a mapping change sends SEQ 1 with one more entry" "change seq=1 nt=upnp:event nts=upnp:propchange entries=$((n0 + 1))" echo "$ev"
+check_out "renewal by SID" "renew 200 timeout=Second-600" echo "$ev"
+check_out "a CALLBACK naming another host is refused (CallStranger)" "foreign-callback 412" echo "$ev"
+check_out "UNSUBSCRIBE" "unsubscribe 200" echo "$ev"
+check_out "UNSUBSCRIBE of a gone SID: 412" "unsubscribe-again 412" echo "$ev"
+
 echo "a restart keeps UPnP mappings and the device UUID"
 uuid1=$(pgctl status | awk '$1 == "upnp_uuid" { print $2 }')
 check_out "a mapping to keep" "is redirected" upnp $HA -e keep -a $A_IP 8000 9400 TCP

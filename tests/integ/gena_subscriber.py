@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""gena_subscriber.py - a GENA control point: subscribe, receive events, unsubscribe.
+
+  gena_subscriber.py GATEWAY PORT LOCALIP CBPORT [COMMAND...]
+
+Subscribes to WANIPConnection's events with a callback on LOCALIP:CBPORT,
+prints the initial event (SEQ 0), runs COMMAND (e.g. upnpc -a ...), prints
+the next event, then checks that a callback naming another host is
+refused (CallStranger) and unsubscribes. One line per step; bounded waits.
+"""
+import http.client
+import http.server
+import queue
+import re
+import subprocess
+import sys
+import threading
+
+events = queue.Queue()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_NOTIFY(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+        events.put((self.headers.get("SID"), self.headers.get("SEQ"), self.headers.get("NT"),
+                    self.headers.get("NTS"), body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def var(body, name):
+    m = re.search("<%s>([^<]*)</%s>" % (name, name), body)
+    return m.group(1) if m else None
+
+
+def request(gw, port, method, headers):
+    c = http.client.HTTPConnection(gw, port, timeout=5)
+    c.request(method, "/evt/IPConn", headers=headers)
+    r = c.getresponse()
+    r.read()
+    return r
+
+
+def show(tag):
+    try:
+        sid, seq, nt, nts, body = events.get(timeout=10)
+    except queue.Empty:
+        print("%s none" % tag)
+        sys.exit(1)
+    print("%s seq=%s nt=%s nts=%s entries=%s ip=%s status=%s" % (
+        tag, seq, nt, nts, var(body, "PortMappingNumberOfEntries"),
+        var(body, "ExternalIPAddress"), var(body, "ConnectionStatus")))
+    return sid
+
+
+def main():
+    gw, port, local, cbport = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    srv = http.server.HTTPServer((local, cbport), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    host = {"HOST": "%s:%d" % (gw, port)}
+    r = request(gw, port, "SUBSCRIBE", dict(host, CALLBACK="<http://%s:%d/evt>" % (local, cbport),
+                                            NT="upnp:event", TIMEOUT="Second-300"))
+    sid = r.getheader("SID")
+    print("subscribe %d sid=%s timeout=%s" % (r.status, sid and sid[:5], r.getheader("TIMEOUT")))
+    if show("initial") != sid:
+        print("event sid differs")
+    if len(sys.argv) > 5:
+        subprocess.run(sys.argv[5:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=15)
+        show("change")
+    r = request(gw, port, "SUBSCRIBE", dict(host, SID=sid, TIMEOUT="Second-600"))
+    print("renew %d timeout=%s" % (r.status, r.getheader("TIMEOUT")))
+    other = re.sub(r"\.\d+$", ".99", local)
+    r = request(gw, port, "SUBSCRIBE", dict(host, CALLBACK="<http://%s:%d/evt>" % (other, cbport),
+                                            NT="upnp:event"))
+    print("foreign-callback %d" % r.status)
+    r = request(gw, port, "UNSUBSCRIBE", dict(host, SID=sid))
+    print("unsubscribe %d" % r.status)
+    r = request(gw, port, "UNSUBSCRIBE", dict(host, SID=sid))
+    print("unsubscribe-again %d" % r.status)
+
+
+main()
