@@ -9,8 +9,9 @@
  * ever goes to a host that asked for it, over a TCP connection it opened.
  *
  * Life of a subscription: SUBSCRIBE answers 200 with a random SID; the
- * initial event (SEQ 0, every evented variable) goes GENA_INITIAL_DELAY_MS
- * later, after the HTTP reply. gena_changed() only schedules: once per
+ * initial event (SEQ 0, every evented variable) goes once the HTTP layer
+ * says the reply was sent (gena_reply_sent), or GENA_INITIAL_DELAY_MS later
+ * for a caller without that hook. gena_changed() only schedules: once per
  * loop iteration each service's variables are rendered and compared with
  * what was rendered last; where they differ every subscriber of that
  * service owes an event. An owed event goes out when the subscription has
@@ -515,11 +516,23 @@ gena_subscribe_new(struct gena *g, enum igd_svc svc, const struct in6_addr *clie
 		return gena_refuse(g, 503, "SUBSCRIBE", svc, client,
 		    "no memory or no randomness for a SID");
 	gena_set_timeout(s, gena_parse_timeout(h->timeout), r);
-	gena_arm(s->wait_ev, GENA_INITIAL_DELAY_MS);
+	/* UDA: the initial event comes after the reply; the HTTP layer says when that is */
+	if (!h->reply_hook)
+		gena_arm(s->wait_ev, GENA_INITIAL_DELAY_MS);
 	log_debug("gena: %s subscribed %s to %s, port %u, %s", s->sid,
 	    util_addr_str(client, a, sizeof(a)), gena_svc_name(svc, why, sizeof(why)),
 	    cb.port, r->timeout);
 	return 200;
+}
+
+void
+gena_reply_sent(struct gena *g, const char *sid)
+{
+	struct gena_sub *s;
+
+	if (g == NULL || (s = gena_find(g, sid)) == NULL || s->sent_any)
+		return;
+	gena_arm(s->wait_ev, 0);
 }
 
 /* The subscription sid of svc held by client and not expired, or NULL. */

@@ -30,6 +30,7 @@ struct gena_hdrs {
 	const char	*nt;
 	const char	*sid;
 	const char	*timeout;
+	int		 reply_hook;	/* the caller calls gena_reply_sent() once the reply is out */
 };
 
 /* What a SUBSCRIBE answers: the HTTP status, and on 200 the SID and TIMEOUT headers. */
@@ -79,6 +80,8 @@ void gena_set_hooks(struct gena *, const struct gena_hooks *);
 /* SUBSCRIBE (new, with CALLBACK and NT, or a renewal with SID) from client to svc. */
 void gena_subscribe(struct gena *, enum igd_svc, const struct in6_addr *client,
     const struct gena_hdrs *, struct gena_reply *);
+/* The reply to the SUBSCRIBE that made sid has gone out: its initial event may follow now. */
+void gena_reply_sent(struct gena *, const char *sid);
 /* UNSUBSCRIBE; returns the HTTP status (200, 400, 412). */
 int gena_unsubscribe(struct gena *, enum igd_svc, const struct in6_addr *client,
     const struct gena_hdrs *);

@@ -47,9 +47,10 @@ struct igd_http {
 	struct in6_addr		 addrs[IGD_HTTP_MAX_LISTEN];
 };
 
-/* One request in progress: the body as it arrives. */
+/* One request in progress: the body as it arrives, or the SID of a new subscription. */
 struct igd_req {
 	struct evbuffer	*body;
+	char		 sid[GENA_SID_MAX];
 };
 
 /* One reply: status, body, extra headers (values copied). */
@@ -70,6 +71,7 @@ struct igd_route_arg {
 	enum igd_svc		 svc;
 	struct in6_addr		 client;
 	struct evbuffer		*body;
+	void			**con_cls;
 };
 
 typedef void igd_route_fn(const struct igd_route_arg *, struct igd_reply *);
@@ -198,13 +200,22 @@ route_subscribe(const struct igd_route_arg *a, struct igd_reply *r)
 	struct gena_reply g;
 	struct gena_hdrs hdrs;
 
+	struct igd_req *rq;
+
 	igd_gena_hdrs(a->conn, &hdrs);
+	/* a new subscription's initial event waits for this reply to be sent (igd_completed) */
+	rq = hdrs.sid == NULL ? calloc(1, sizeof(*rq)) : NULL;
+	hdrs.reply_hook = rq != NULL;
 	memset(&g, 0, sizeof(g));
 	gena_subscribe(a->http->igd->gena, a->svc, &a->client, &hdrs, &g);
 	r->status = (unsigned)g.status;
 	if (g.status == MHD_HTTP_OK) {
 		igd_reply_header(r, "SID", g.sid);
 		igd_reply_header(r, "TIMEOUT", g.timeout);
+	}
+	if (rq != NULL) {
+		snprintf(rq->sid, sizeof(rq->sid), "%s", g.status == MHD_HTTP_OK ? g.sid : "");
+		*a->con_cls = rq;
 	}
 }
 
@@ -334,7 +345,7 @@ igd_find_route(const char *method, const char *url, int *svc, unsigned *status)
 
 static enum MHD_Result
 igd_dispatch(struct igd_http *h, struct MHD_Connection *c, int route, int svc,
-    const char *url, const struct in6_addr *client, struct evbuffer *body)
+    const char *url, const struct in6_addr *client, struct evbuffer *body, void **con_cls)
 {
 	struct igd_route_arg a;
 	struct igd_reply r;
@@ -349,6 +360,7 @@ igd_dispatch(struct igd_http *h, struct MHD_Connection *c, int route, int svc,
 	a.svc = (enum igd_svc)svc;
 	a.client = *client;
 	a.body = body;
+	a.con_cls = con_cls;
 	igd_routes[route].fn(&a, &r);
 	ret = igd_send(c, h->igd, &r);
 	evbuffer_free(r.body);
@@ -385,7 +397,7 @@ igd_first_call(struct igd_http *h, struct MHD_Connection *c, const char *url,
 	if ((route = igd_find_route(method, url, &svc, &status)) == -1)
 		return igd_send_status(c, h->igd, status);
 	if (!igd_routes[route].body)
-		return igd_dispatch(h, c, route, svc, url, &client, NULL);
+		return igd_dispatch(h, c, route, svc, url, &client, NULL, con_cls);
 	if ((status = igd_body_problem(c)) != 0)
 		return igd_send_status(c, h->igd, status);
 	if ((rq = calloc(1, sizeof(*rq))) == NULL || (rq->body = evbuffer_new()) == NULL) {
@@ -408,6 +420,8 @@ igd_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
 
 	if (rq == NULL)
 		return igd_first_call(h, c, url, method, version, con_cls);
+	if (rq->body == NULL)		/* answered at the first call (a SUBSCRIBE) */
+		return MHD_NO;
 	if (*upload_size != 0) {
 		if (evbuffer_get_length(rq->body) + *upload_size > IGD_HTTP_BODY_MAX ||
 		    evbuffer_add(rq->body, upload, *upload_size) == -1)
@@ -418,21 +432,24 @@ igd_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	route = igd_find_route(method, url, &svc, &status);
 	if (route == -1 || igd_client_addr(c, &client) == -1)
 		return MHD_NO;
-	return igd_dispatch(h, c, route, svc, url, &client, rq->body);
+	return igd_dispatch(h, c, route, svc, url, &client, rq->body, con_cls);
 }
 
 static void
 igd_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
+	struct igd_http *h = cls;
 	struct igd_req *rq = *con_cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
 	if (rq == NULL)
 		return;
-	evbuffer_free(rq->body);
+	if (rq->sid[0] != '\0')	/* sent, or the connection failed: either way it may go */
+		gena_reply_sent(h->igd->gena, rq->sid);
+	if (rq->body != NULL)
+		evbuffer_free(rq->body);
 	free(rq);
 	*con_cls = NULL;
 }
