@@ -239,7 +239,8 @@ list_json_entry(struct ctl_req *r, struct evbuffer *line, const struct mt_entry 
 {
 	char a[INET6_ADDRSTRLEN];
 	long left = mtable_remaining(r->ctx->mt, e);
-	static const struct in6_addr any;
+	char f[64];
+	size_t i;
 
 	evbuffer_add_printf(line, "%s{\"proto\":\"%s\",\"external_port\":%u,"
 	    "\"external_port_end\":%u,\"internal_ip\":\"%s\",\"internal_port\":%u,"
@@ -252,11 +253,16 @@ list_json_entry(struct ctl_req *r, struct evbuffer *line, const struct mt_entry 
 		evbuffer_add_printf(line, ",\"expires_in\":null");
 	else
 		evbuffer_add_printf(line, ",\"expires_in\":%ld", left);
-	if (memcmp(&e->remote, &any, sizeof(any)) == 0)
-		evbuffer_add_printf(line, ",\"remote_host\":null");
-	else
+	if (e->nfilters == 1 && e->filters[0].port == 0 && e->filters[0].plen == 128)
 		evbuffer_add_printf(line, ",\"remote_host\":\"%s\"",
-		    util_addr_str(&e->remote, a, sizeof(a)));
+		    util_addr_str(&e->filters[0].addr, a, sizeof(a)));
+	else
+		evbuffer_add_printf(line, ",\"remote_host\":null");
+	evbuffer_add_printf(line, ",\"filters\":[");
+	for (i = 0; i < e->nfilters; i++)
+		evbuffer_add_printf(line, "%s\"%s\"", i ? "," : "",
+		    mt_filter_str(&e->filters[i], f, sizeof(f)));
+	evbuffer_add_printf(line, "]");
 	evbuffer_add_printf(line, ",\"owner\":");
 	json_str(line, e->owner);
 	evbuffer_add_printf(line, "}");

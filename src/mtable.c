@@ -410,6 +410,8 @@ mt_fw_item(const struct mtable *mt, const struct mt_entry *e, struct fw_item *it
 	it->ext_port_end = e->ext_port_end;
 	it->int_port = e->int_port;
 	it->int_addr = e->int_addr;
+	it->nfilters = e->nfilters;
+	memcpy(it->filters, e->filters, e->nfilters * sizeof(e->filters[0]));
 	if (e->expires_ms != 0)
 		it->timeout_ms = e->expires_ms > now ? e->expires_ms - now : 1;
 }
@@ -481,6 +483,8 @@ mt_cap_lease(const struct mtable *mt, int source, uint32_t lease)
 		return mt->max_lease;
 	return lease;
 }
+
+static enum mt_err mt_renew(struct mtable *, struct mt_entry *, uint32_t, int);
 
 /* ---- free-port bitmap: two levels, so a search skips taken runs 4096 ports at a time ---- */
 
@@ -625,6 +629,111 @@ mt_renew_strings(struct mtable *mt, struct mt_entry *e, const struct mt_request 
 	util_utf8_copy(e->desc, sizeof(e->desc), r->desc ? r->desc : "");
 }
 
+/* Filters: bounded, single-port mappings only, prefixes of the mapping's family. */
+static int
+mt_filters_ok(const struct mt_request *r, uint16_t end)
+{
+	int v4 = util_addr_is_v4(&r->int_addr);
+	size_t i;
+
+	if (r->nfilters == 0)
+		return 1;
+	if (r->nfilters > MT_MAX_FILTERS || r->filters == NULL || end != r->ext_port)
+		return 0;
+	for (i = 0; i < r->nfilters; i++) {
+		if (r->filters[i].plen > 128 || util_addr_is_v4(&r->filters[i].addr) != v4 ||
+		    (v4 && r->filters[i].plen < 96))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+mt_mask(struct in6_addr *a, unsigned plen)
+{
+	unsigned i;
+
+	for (i = 0; i < 16; i++, plen = plen >= 8 ? plen - 8 : 0)
+		if (plen < 8)
+			a->s6_addr[i] &= (uint8_t)(0xff << (8 - plen));
+}
+
+static void
+mt_set_filters(struct mt_entry *e, const struct mt_request *r)
+{
+	size_t i;
+
+	e->nfilters = (uint8_t)r->nfilters;
+	for (i = 0; i < r->nfilters; i++) {
+		e->filters[i] = r->filters[i];
+		mt_mask(&e->filters[i].addr, e->filters[i].plen);
+	}
+}
+
+static int
+mt_filters_differ(const struct mt_entry *e, const struct mt_request *r)
+{
+	struct mt_entry t;
+
+	memset(&t, 0, sizeof(t));
+	mt_set_filters(&t, r);
+	return t.nfilters != e->nfilters ||
+	    memcmp(t.filters, e->filters, e->nfilters * sizeof(e->filters[0])) != 0;
+}
+
+const char *
+mt_filter_str(const struct mt_filter *f, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	int v4 = util_addr_is_v4(&f->addr);
+	unsigned plen = v4 ? f->plen - 96u : f->plen;
+
+	util_addr_str(&f->addr, a, sizeof(a));
+	if (f->port != 0)
+		snprintf(buf, len, v4 ? "%s/%u:%u" : "[%s/%u]:%u", a, plen, f->port);
+	else
+		snprintf(buf, len, "%s/%u", a, plen);
+	return buf;
+}
+
+int
+mt_filter_parse(const char *s, struct mt_filter *f)
+{
+	char buf[INET6_ADDRSTRLEN + 16], *slash, *colon = NULL;
+	unsigned long v;
+	int v6 = s[0] == '[';
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s + v6);
+	memset(f, 0, sizeof(*f));
+	if (v6) {
+		if ((colon = strchr(buf, ']')) == NULL)
+			return -1;
+		*colon++ = '\0';
+		if (*colon != '\0' && *colon != ':')
+			return -1;
+		colon = *colon == ':' ? colon : NULL;
+	} else
+		colon = strchr(buf, ':');
+	if (colon != NULL) {
+		*colon++ = '\0';
+		if (util_parse_uint(colon, 1, 65535, &v) == -1)
+			return -1;
+		f->port = (uint16_t)v;
+	}
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	if (util_parse_addr(buf, &f->addr) == -1)
+		return -1;
+	v = util_addr_is_v4(&f->addr) ? 32 : 128;
+	if (slash != NULL && util_parse_uint(slash, 0, v, &v) == -1)
+		return -1;
+	f->plen = (uint8_t)(util_addr_is_v4(&f->addr) ? v + 96 : v);
+	mt_mask(&f->addr, f->plen);
+	return 0;
+}
+
 /* Text from outside must be UTF-8 without controls before it reaches a reply, log or file. */
 static int
 mt_strings_ok(const struct mt_request *r)
@@ -645,7 +754,7 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 
 	if ((err = mt_validate(r, &end, &ip)) != MT_OK)
 		return err;
-	if (!mt_strings_ok(r))
+	if (!mt_strings_ok(r) || !mt_filters_ok(r, end))
 		return MT_ERR_INVAL;
 	if (!mtable_client_ok(mt, &r->int_addr, NULL, 0))
 		return MT_ERR_ADDR;
@@ -663,6 +772,11 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 		mt_renew_strings(mt, same, r);
 		if (out != NULL)
 			*out = same;
+		if (r->set_filters && mt_filters_differ(same, r)) {
+			mt_fw_queue(mt, FW_DEL, same);	/* the old filters leave the kernel */
+			mt_set_filters(same, r);
+			return mt_renew(mt, same, lease, 0);
+		}
 		return mtable_renew(mt, same, lease);
 	}
 	c = client_get(mt, &r->int_addr, 1);
@@ -687,7 +801,7 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 	e->int_port_end = (uint16_t)(ip + (end - r->ext_port));
 	e->ext_addr = r->ext_addr;
 	e->int_addr = r->int_addr;
-	e->remote = r->remote;
+	mt_set_filters(e, r);
 	e->heap_idx = SIZE_MAX;
 	mt_set_strings(e, r);
 	if (lease != 0) {
@@ -709,8 +823,9 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 	return MT_OK;
 }
 
-enum mt_err
-mtable_renew(struct mtable *mt, struct mt_entry *e, uint32_t lease_s)
+/* New lease; the kernel element is replaced (its DEL already queued unless queue_del). */
+static enum mt_err
+mt_renew(struct mtable *mt, struct mt_entry *e, uint32_t lease_s, int queue_del)
 {
 	lease_s = mt_cap_lease(mt, e->source, lease_s);
 	heap_remove(mt, e);
@@ -721,10 +836,17 @@ mtable_renew(struct mtable *mt, struct mt_entry *e, uint32_t lease_s)
 			return MT_ERR_NOMEM;
 	}
 	/* the kernel element carries the lease: replace it to refresh its timeout */
-	mt_fw_queue(mt, FW_DEL, e);
+	if (queue_del)
+		mt_fw_queue(mt, FW_DEL, e);
 	mt_fw_queue(mt, FW_ADD, e);
 	mt_notify(mt);
 	return MT_OK;
+}
+
+enum mt_err
+mtable_renew(struct mtable *mt, struct mt_entry *e, uint32_t lease_s)
+{
+	return mt_renew(mt, e, lease_s, 1);
 }
 
 void

@@ -44,6 +44,14 @@ enum mt_err {
 
 #define MT_DESC_MAX	64
 #define MT_OWNER_MAX	48
+#define MT_MAX_FILTERS	8
+
+/* A remote peer allowed to reach a mapping (PCP FILTER, UPnP NewRemoteHost). */
+struct mt_filter {
+	struct in6_addr	 addr;		/* prefix, v4-mapped for IPv4 */
+	uint8_t		 plen;		/* in the 128-bit space: 96 + n for IPv4 */
+	uint16_t	 port;		/* 0 = any port */
+};
 
 struct mt_client;
 
@@ -55,7 +63,8 @@ struct mt_entry {
 	uint16_t	 int_port, int_port_end;
 	struct in6_addr	 ext_addr;
 	struct in6_addr	 int_addr;
-	struct in6_addr	 remote;	/* all zero = any remote host */
+	struct mt_filter filters[MT_MAX_FILTERS];	/* who may reach it; none = anyone */
+	uint8_t		 nfilters;
 	uint64_t	 expires_ms;	/* lease clock time; 0 = permanent */
 	char		 desc[MT_DESC_MAX];
 	char		 owner[MT_OWNER_MAX];	/* owner token: PCP nonce, trigger rule ... */
@@ -73,11 +82,13 @@ struct mt_request {
 	uint16_t	 int_port;			/* 0 = same as ext_port */
 	struct in6_addr	 ext_addr;
 	struct in6_addr	 int_addr;
-	struct in6_addr	 remote;
 	uint32_t	 lease_s;			/* 0 = permanent */
 	const char	*desc;
 	const char	*owner;
 	int		 replace_own;	/* the same source and host holding the port: update it */
+	const struct mt_filter *filters;	/* remote peers allowed (single-port mappings) */
+	size_t		 nfilters;
+	int		 set_filters;	/* a renewal replaces the filters (else keeps them) */
 };
 
 struct mtable;
@@ -159,6 +170,11 @@ uint64_t mtable_next_expiry(const struct mtable *);
 int mtable_commit(struct mtable *, mt_fail_cb *, void *);
 /* Rebuild the firewall from the table (after a flush or at start-up). */
 int mtable_resync(struct mtable *);
+
+/* "ADDR/LEN:PORT" (":PORT" omitted for any port, "/LEN" for a single address) into buf. */
+const char *mt_filter_str(const struct mt_filter *, char *buf, size_t len);
+/* Parse that form back; 0, or -1 if it is malformed. */
+int mt_filter_parse(const char *, struct mt_filter *);
 
 /* Names for enums. */
 const char *mt_strerror(enum mt_err);

@@ -2,13 +2,15 @@
  * state.c - the state file.
  *
  *   portgate-state 1
- *   map PROTO EXT EXT_END INTADDR INTPORT SOURCE EXPIRES REMOTE DESC OWNER
+ *   map PROTO EXT EXT_END INTADDR INTPORT SOURCE EXPIRES FILTERS DESC OWNER
  *   trigger RULE-IN-CONFIG-SYNTAX
  *   uuid UUID                          (the UPnP device's, stable across restarts)
  *   end NRECORDS
  *
  * Fields are percent-encoded words; EXPIRES is wall-clock seconds (0 =
- * permanent), so leases keep running while the daemon is down. The "end"
+ * permanent), so leases keep running while the daemon is down. FILTERS is
+ * "*" (any remote peer) or "ADDR/LEN[:PORT],..." (a bare address, as older
+ * files have it, is that one host). The "end"
  * line catches truncation. The file is written to PATH.tmp and renamed.
  */
 #include "config.h"
@@ -36,6 +38,7 @@ struct state_rec {
 	struct mt_request req;
 	char		 desc[MT_DESC_MAX];
 	char		 owner[MT_OWNER_MAX];
+	struct mt_filter filters[MT_MAX_FILTERS];
 	struct trig_rule rule;
 };
 
@@ -56,16 +59,16 @@ struct state_parse {
 static int
 state_write_map(FILE *f, const struct mtable *mt, const struct mt_entry *e, time_t now)
 {
-	char a[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], r[MT_MAX_FILTERS * 64], one[64];
 	char desc[MT_DESC_MAX * 3 + 4], owner[MT_OWNER_MAX * 3 + 4];
 	long left = mtable_remaining(mt, e);
-	static const struct in6_addr any;
+	size_t i, n = 0;
 
 	util_addr_str(&e->int_addr, a, sizeof(a));
-	if (memcmp(&e->remote, &any, sizeof(any)) == 0)
-		strcpy(r, "*");
-	else
-		util_addr_str(&e->remote, r, sizeof(r));
+	strcpy(r, "*");
+	for (i = 0; i < e->nfilters; i++)
+		n += (size_t)snprintf(r + n, sizeof(r) - n, "%s%s", i ? "," : "",
+		    mt_filter_str(&e->filters[i], one, sizeof(one)));
 	util_pct_encode(e->desc, desc, sizeof(desc));
 	util_pct_encode(e->owner, owner, sizeof(owner));
 	return fprintf(f, "map %s %u %u %s %u %s %lld %s %s %s\n", mt_proto_name(e->proto),
@@ -219,6 +222,21 @@ state_parse_ports(struct mt_request *q, char **av, char *err, size_t errlen)
 	return 0;
 }
 
+/* "ADDR/LEN[:PORT],..." into rec (req.filters points at them when applied). */
+static int
+state_parse_filters(struct state_rec *rec, char *list)
+{
+	char *f, *save = NULL;
+
+	for (f = strtok_r(list, ",", &save); f != NULL; f = strtok_r(NULL, ",", &save)) {
+		if (rec->req.nfilters == MT_MAX_FILTERS ||
+		    mt_filter_parse(f, &rec->filters[rec->req.nfilters]) == -1)
+			return -1;
+		rec->req.nfilters++;
+	}
+	return rec->req.nfilters > 0 ? 0 : -1;
+}
+
 static int
 state_parse_map(struct state_rec *rec, char **av, int ac, time_t now, char *err, size_t errlen)
 {
@@ -249,8 +267,8 @@ state_parse_map(struct state_rec *rec, char **av, int ac, time_t now, char *err,
 		q->lease_s = exp > now ? (uint32_t)(exp - now < UINT32_MAX ? exp - now : UINT32_MAX) : 0;
 	if (exp != 0 && q->lease_s == 0)
 		q->ext_port = 0;	/* expired while we were down: skip */
-	if (strcmp(av[8], "*") != 0 && util_parse_addr(av[8], &q->remote) == -1) {
-		STATE_BAD(err, errlen, "bad remote host", av[8]);
+	if (strcmp(av[8], "*") != 0 && state_parse_filters(rec, av[8]) == -1) {
+		STATE_BAD(err, errlen, "bad remote filters", av[8]);
 		return -1;
 	}
 	if (util_pct_decode(av[9]) || util_pct_decode(av[10]) ||
@@ -538,6 +556,7 @@ state_apply(struct state_parse *sp, struct mtable *mt, struct trigger *trig)
 			continue;	/* expired */
 		r->req.desc = r->desc;
 		r->req.owner = r->owner;
+		r->req.filters = r->filters;
 		if ((e = mtable_add(mt, &r->req, NULL, NULL)) != MT_OK)
 			log_warnx("state_load: %s %u not restored: %s",
 			    mt_proto_name(r->req.proto), r->req.ext_port, mt_strerror(e));

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mtable.h"
+
 struct pg_config;
 struct event_base;
 struct netif;
@@ -25,6 +27,8 @@ struct fw_item {
 	uint16_t	 int_port;
 	struct in6_addr	 int_addr;
 	uint64_t	 timeout_ms;	/* remaining lease at queue time, 0 = permanent */
+	uint8_t		 nfilters;	/* remote peers allowed; none = anyone */
+	struct mt_filter filters[MT_MAX_FILTERS];
 };
 
 struct fw_change {

@@ -82,6 +82,7 @@
 #define TYPE_IFNAME		41
 #define TYPE_CONCAT2(a, b)	((a) << 6 | (b))
 #define TYPE_CONCAT3(a, b, c)	(((a) << 12) | ((b) << 6) | (c))
+#define TYPE_CONCAT4(a, b, c, d) (((a) << 18) | ((b) << 12) | ((c) << 6) | (d))
 
 struct nft_buf {
 	char	*p;
@@ -260,7 +261,7 @@ struct nft_set_def {
 	uint32_t	 flags;
 	uint32_t	 key_type, key_len;
 	uint32_t	 data_type, data_len;	/* 0 = plain set */
-	uint8_t		 fields[3];		/* concat field lengths, 0-terminated */
+	uint8_t		 fields[4];		/* concat field lengths in bytes, 0-terminated */
 	uint64_t	 timeout;		/* default timeout (dynamic sets) */
 	uint32_t	 size;
 	uint32_t	 key_byteorder;		/* NFT_UDATA_* (0: big endian) */
@@ -285,6 +286,12 @@ static const struct nft_set_def nft_sets[] = {
 	    TYPE_CONCAT3(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 12, 0, 0,
 	    { 0 }, FW_NFT_NOTIFY_MS, 65535, 0 },
 	{ "lan_nets", 8, NFT_SET_INTERVAL, TYPE_IPADDR, 4, 0, 0, { 0 }, 0, 0, 0 },
+	/* remote filters (PCP FILTER, UPnP NewRemoteHost): mappings that have them, and who */
+	{ "filt_ports", 9, NFT_SET_TIMEOUT,
+	    TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8, 0, 0, { 0 }, 0, 0, 0 },
+	{ "filt_allow", 10, NFT_SET_INTERVAL | NFT_SET_CONCAT | NFT_SET_TIMEOUT,
+	    TYPE_CONCAT4(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_IPADDR, TYPE_INET_SERVICE), 16,
+	    0, 0, { 1, 2, 4, 2 }, 0, 0, 0 },
 };
 
 /* The key byte order, as nft records it: without it "nft list" prints names as "". */
@@ -323,7 +330,7 @@ nft_add_set(struct fw_nft *n, const struct nft_set_def *d)
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, d->data_type);
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, d->data_len);
 	}
-	for (nf = 0; nf < 3 && d->fields[nf]; nf++)
+	for (nf = 0; nf < 4 && d->fields[nf]; nf++)
 		fl[nf] = d->fields[nf];
 	if (nf > 0)
 		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, fl, (uint32_t)nf);
@@ -575,6 +582,33 @@ nft_rules_dnat(struct fw_nft *n)
 }
 
 /*
+ * filter_pre (filter, before dstnat): a mapping with remote filters drops
+ * WAN packets from anyone else, before they are translated.
+ *   iifname WAN l4proto . dport @filt_ports
+ *     l4proto . dport . ip saddr . th sport != @filt_allow drop
+ */
+static void
+nft_rules_filter(struct fw_nft *n)
+{
+	struct nftnl_rule *r = nft_rule_new(n, "filter_pre");
+	struct nftnl_expr *e;
+
+	ex_iifname(r, n->fw->cfg->wan_interface);
+	ex_proto_dport(r);
+	ex_lookup(r, nft_set("filt_ports"), 0);
+	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_02);
+	ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_03);
+	e = ex(r, "lookup");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, "filt_allow");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, nft_set("filt_allow")->id);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+	ex(r, "counter");
+	ex_verdict(r, NF_DROP, NULL);
+	nft_rule_emit(n, r);
+}
+
+/*
  * forward: report trigger traffic, at most once per FW_NFT_NOTIFY_MS per
  * (host, proto, port): the *_seen sets are the kernel-side rate limit, and
  * a limit caps all notifications together, so forged sources cannot flood us.
@@ -633,8 +667,9 @@ nft_rules_trigger(struct fw_nft *n)
 /* ---- elements ---- */
 
 struct nft_elem {
-	uint8_t		key[8];		/* l4proto . port, 32-bit aligned */
-	uint8_t		key_end[8];
+	uint8_t		key[16];	/* l4proto . port [. addr . port], 32-bit aligned */
+	uint8_t		key_end[16];
+	uint32_t	key_len;	/* 8, or 16 for filt_allow */
 	uint8_t		data[8];
 	uint32_t	data_len;
 	int		has_end;
@@ -675,9 +710,10 @@ nft_elem_alloc(const struct nft_elem *el, int with_data, int with_timeout)
 
 	if (e == NULL)
 		return NULL;
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, el->key, 8);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, el->key, el->key_len ? el->key_len : 8);
 	if (el->has_end)
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, el->key_end, 8);
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, el->key_end,
+		    el->key_len ? el->key_len : 8);
 	if (with_data && el->data_len)
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, el->data, el->data_len);
 	if (with_timeout && el->timeout)
@@ -717,7 +753,47 @@ nft_emit_elems(struct fw_nft *n, const char *set, int del, const struct nft_elem
 	return 0;
 }
 
-/* Messages for one change; returns how many (a trigger range also updates trig_open). */
+/* filt_allow's interval for one filter: (proto, port, first..last address, port or 0..65535). */
+static void
+nft_filter_elem(const struct fw_item *it, const struct mt_filter *f, struct nft_elem *el)
+{
+	uint32_t lo, hi, host = f->plen >= 128 ? 0 : (uint32_t)(0xffffffffu >> (f->plen - 96));
+
+	memset(el, 0, sizeof(*el));
+	el->key_len = 16;
+	el->has_end = 1;
+	el->timeout = it->timeout_ms;
+	nft_key_proto_port(el->key, it->proto, it->ext_port);
+	nft_key_proto_port(el->key_end, it->proto, it->ext_port);
+	memcpy(&lo, &f->addr.s6_addr[12], 4);
+	hi = htonl(ntohl(lo) | host);
+	memcpy(el->key + 8, &lo, 4);
+	memcpy(el->key_end + 8, &hi, 4);
+	el->key[12] = (uint8_t)(f->port >> 8);
+	el->key[13] = (uint8_t)f->port;
+	el->key_end[12] = f->port ? (uint8_t)(f->port >> 8) : 0xff;
+	el->key_end[13] = f->port ? (uint8_t)f->port : 0xff;
+}
+
+/* A mapping with remote filters: its port in filt_ports, each filter in filt_allow. */
+static int
+nft_emit_filters(struct fw_nft *n, const struct fw_change *c, const struct nft_elem *port)
+{
+	struct nft_elem el[MT_MAX_FILTERS], key;
+	int del = c->op == FW_DEL;
+	size_t i;
+
+	memset(&key, 0, sizeof(key));
+	memcpy(key.key, port->key, 8);
+	key.timeout = port->timeout;
+	if (nft_emit_elems(n, "filt_ports", del, &key, 1, 0) == -1)
+		return -1;
+	for (i = 0; i < c->item.nfilters && i < MT_MAX_FILTERS; i++)
+		nft_filter_elem(&c->item, &c->item.filters[i], &el[i]);
+	return nft_emit_elems(n, "filt_allow", del, el, i, 0);
+}
+
+/* Messages for one change (a trigger range also updates trig_open, filters their sets). */
 static int
 nft_emit_change(struct fw_nft *n, const struct fw_change *c)
 {
@@ -727,11 +803,11 @@ nft_emit_change(struct fw_nft *n, const struct fw_change *c)
 
 	if (nft_emit_elems(n, set, del, &el, 1, 1) == -1)
 		return -1;
-	if (c->item.source != MT_SRC_TRIGGER)
-		return 1;
-	if (nft_emit_elems(n, "trig_open", del, &el, 1, 0) == -1)
+	if (c->item.nfilters > 0 && nft_emit_filters(n, c, &el) == -1)
 		return -1;
-	return 2;
+	if (c->item.source != MT_SRC_TRIGGER)
+		return 0;
+	return nft_emit_elems(n, "trig_open", del, &el, 1, 0);
 }
 
 /* ---- commit ---- */
@@ -953,10 +1029,12 @@ nft_emit_skeleton(struct fw_nft *n)
 	nft_add_table(n, NFT_MSG_NEWTABLE, NLM_F_CREATE);
 	for (i = 0; i < PG_NELEM(nft_sets); i++)
 		nft_add_set(n, &nft_sets[i]);
+	nft_add_chain(n, "filter_pre", "filter", NF_INET_PRE_ROUTING, -150);
 	nft_add_chain(n, "prerouting", "nat", NF_INET_PRE_ROUTING, -100);
 	nft_add_chain(n, "forward", "filter", NF_INET_FORWARD, 0);
 	nft_add_chain(n, "trig_out", NULL, 0, 0);
 	nft_add_chain(n, "trig_in", NULL, 0, 0);
+	nft_rules_filter(n);
 	nft_rules_dnat(n);
 	nft_rules_trigger(n);
 	nft_emit_lan_ifs(n);

@@ -30,7 +30,11 @@
 #define IGD_LEASE_MAX_V2	604800		/* IGD:2 PortMappingLeaseDuration range */
 #define IGD_LIST_MAX		1000		/* entries in one GetListOfPortMappings */
 
-/* UPnP error codes (UDA 1.1 §3.2.2, IGD WANIPConnection:1 and :2). */
+/*
+ * UPnP error codes (UDA 1.1 §3.2.2, IGD WANIPConnection:1 and :2) that we
+ * give. 724-727 never apply: internal and external ports may differ,
+ * leases are supported, a remote host is enforced, any port can be asked.
+ */
 enum igd_err {
 	IGD_OK = 0,
 	IGD_E_INVALID_ACTION = 401,
@@ -41,10 +45,6 @@ enum igd_err {
 	IGD_E_NO_SUCH_ENTRY = 714,
 	IGD_E_WILDCARD_EXT_PORT = 716,
 	IGD_E_CONFLICT = 718,
-	IGD_E_SAME_PORTS = 724,
-	IGD_E_PERMANENT_ONLY = 725,
-	IGD_E_REMOTE_WILDCARD = 726,
-	IGD_E_EXT_WILDCARD = 727,
 	IGD_E_NO_PORTS = 728,
 	IGD_E_OTHER_MECHANISM = 729,
 	IGD_E_NOT_FOUND = 730,
@@ -63,10 +63,6 @@ static const struct {
 	{ IGD_E_NO_SUCH_ENTRY, "NoSuchEntryInArray" },
 	{ IGD_E_WILDCARD_EXT_PORT, "WildCardNotPermittedInExtPort" },
 	{ IGD_E_CONFLICT, "ConflictInMappingEntry" },
-	{ IGD_E_SAME_PORTS, "SamePortValuesRequired" },
-	{ IGD_E_PERMANENT_ONLY, "OnlyPermanentLeasesSupported" },
-	{ IGD_E_REMOTE_WILDCARD, "RemoteHostOnlySupportsWildcard" },
-	{ IGD_E_EXT_WILDCARD, "ExternalPortOnlySupportsWildcard" },
 	{ IGD_E_NO_PORTS, "NoPortMapsAvailable" },
 	{ IGD_E_OTHER_MECHANISM, "ConflictWithOtherMechanisms" },
 	{ IGD_E_NOT_FOUND, "PortMappingNotFound" },
@@ -81,6 +77,8 @@ struct igd_call {
 	struct in6_addr		 client;
 	int			 version;	/* of the service type the caller used */
 	struct evbuffer		*args;		/* output arguments */
+	struct mt_filter	 remote;	/* NewRemoteHost, when one is given */
+	int			 has_remote;
 	char			 why[160];	/* debug log detail for an error */
 };
 
@@ -176,19 +174,54 @@ igd_arg_bool(struct igd_call *c, const char *name, int *out)
 	return IGD_OK;
 }
 
-/* NewRemoteHost: only the wildcard ("" or, as some clients send, "*"). */
+/*
+ * NewRemoteHost: the wildcard ("" or, as some clients send, "*"), or one
+ * IPv4 host that alone may reach the mapping (enforced in the kernel, as
+ * a filter of the table's entry). Names are refused: 402.
+ */
 static enum igd_err
 igd_arg_remote(struct igd_call *c)
 {
 	const char *v = igd_arg(c, "NewRemoteHost");
+	struct in6_addr a;
 
+	c->has_remote = 0;
 	if (v == NULL)
 		return IGD_E_INVALID_ARGS;
 	v += strspn(v, " \t\r\n");
 	if (*v == '\0' || strcmp(v, "*") == 0)
 		return IGD_OK;
-	snprintf(c->why, sizeof(c->why), "a remote host is not supported");
-	return IGD_E_REMOTE_WILDCARD;
+	if (util_parse_addr(v, &a) == -1 || !util_addr_is_v4(&a)) {
+		snprintf(c->why, sizeof(c->why), "NewRemoteHost is not an IPv4 address");
+		return IGD_E_INVALID_ARGS;
+	}
+	memset(&c->remote, 0, sizeof(c->remote));
+	c->remote.addr = a;
+	c->remote.plen = 128;
+	c->has_remote = 1;
+	return IGD_OK;
+}
+
+/* The remote host a UPnP client sees for e: its one single-host filter, or "" (any). */
+static void
+igd_entry_remote(const struct mt_entry *e, char *buf, size_t len)
+{
+	if (e->nfilters == 1 && e->filters[0].plen == 128 && e->filters[0].port == 0)
+		util_addr_str(&e->filters[0].addr, buf, len);
+	else
+		snprintf(buf, len, "%s", "");
+}
+
+/* A delete or get naming a remote host must name the mapping's (or none). */
+static int
+igd_remote_matches(const struct igd_call *c, const struct mt_entry *e)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+	if (!c->has_remote)
+		return 1;
+	igd_entry_remote(e, a, sizeof(a));
+	return strcmp(a, util_addr_str(&c->remote.addr, b, sizeof(b))) == 0;
 }
 
 static void
@@ -290,7 +323,8 @@ igd_out_entry(struct igd_call *c, const struct mt_entry *e, uint16_t port, int w
 	long left = mtable_remaining(c->mt, e);
 
 	if (with_key) {
-		igd_soap_out(c->args, "NewRemoteHost", "");
+		igd_entry_remote(e, a, sizeof(a));
+		igd_soap_out(c->args, "NewRemoteHost", a);
 		igd_out_uint(c, "NewExternalPort", port);
 		igd_soap_out(c->args, "NewProtocol", e->proto == MT_TCP ? "TCP" : "UDP");
 	}
@@ -348,6 +382,9 @@ igd_map_request(struct igd_call *c, struct mt_request *q, int *enabled)
 	q->desc = desc;
 	q->ext_addr = c->igd->ctx->cfg->external_ip;
 	q->replace_own = 1;		/* a client may re-point its own mapping */
+	q->filters = c->has_remote ? &c->remote : NULL;
+	q->nfilters = c->has_remote ? 1 : 0;
+	q->set_filters = 1;
 	return IGD_OK;
 }
 
@@ -450,6 +487,8 @@ act_delete_port_mapping(struct igd_call *c)
 	    &port)) != IGD_OK || (err = igd_arg_proto(c, &proto)) != IGD_OK)
 		return err;
 	e = mtable_lookup_ext(c->mt, proto, port);
+	if (e != NULL && !igd_remote_matches(c, e))
+		e = NULL;
 	if ((err = igd_deletable(c, e)) != IGD_OK)
 		return err;
 	mtable_del(c->mt, e);
@@ -510,13 +549,14 @@ act_delete_port_mapping_range(struct igd_call *c)
 static void
 igd_list_entry(struct evbuffer *l, struct igd_call *c, const struct mt_entry *e, uint16_t port)
 {
-	char a[INET6_ADDRSTRLEN], desc[MT_DESC_MAX + 32];
+	char a[INET6_ADDRSTRLEN], rh[INET6_ADDRSTRLEN], desc[MT_DESC_MAX + 32];
 	long left = mtable_remaining(c->mt, e);
 
-	evbuffer_add_printf(l, "<p:PortMappingEntry><p:NewRemoteHost></p:NewRemoteHost>"
+	igd_entry_remote(e, rh, sizeof(rh));
+	evbuffer_add_printf(l, "<p:PortMappingEntry><p:NewRemoteHost>%s</p:NewRemoteHost>"
 	    "<p:NewExternalPort>%u</p:NewExternalPort><p:NewProtocol>%s</p:NewProtocol>"
 	    "<p:NewInternalPort>%u</p:NewInternalPort><p:NewInternalClient>%s"
-	    "</p:NewInternalClient><p:NewEnabled>1</p:NewEnabled><p:NewDescription>", port,
+	    "</p:NewInternalClient><p:NewEnabled>1</p:NewEnabled><p:NewDescription>", rh, port,
 	    e->proto == MT_TCP ? "TCP" : "UDP", e->int_port + (port - e->ext_port),
 	    util_addr_str(&e->int_addr, a, sizeof(a)));
 	igd_entry_desc(e, desc, sizeof(desc));
@@ -601,7 +641,8 @@ act_get_specific_port_mapping_entry(struct igd_call *c)
 	if ((err = igd_arg_remote(c)) != IGD_OK || (err = igd_arg_port(c, "NewExternalPort",
 	    &port)) != IGD_OK || (err = igd_arg_proto(c, &proto)) != IGD_OK)
 		return err;
-	if (port == 0 || (e = mtable_lookup_ext(c->mt, proto, port)) == NULL) {
+	if (port == 0 || (e = mtable_lookup_ext(c->mt, proto, port)) == NULL ||
+	    !igd_remote_matches(c, e)) {
 		snprintf(c->why, sizeof(c->why), "no mapping at that port");
 		return IGD_E_NO_SUCH_ENTRY;
 	}

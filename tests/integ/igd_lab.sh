@@ -18,8 +18,8 @@ soap() { # NS ACTION ARGS [SERVICE-VERSION]: POST a WANIPConnection action, prin
 		-H "SOAPAction: \"$t#$2\"" --data-binary "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><u:$2 xmlns:u=\"$t\">$3</u:$2></s:Body></s:Envelope>" \
 		http://$GW_LAN_IP:5000/ctl/IPConn
 }
-add_args() { # EXT PROTO INPORT CLIENT LEASE
-	echo "<NewRemoteHost></NewRemoteHost><NewExternalPort>$1</NewExternalPort><NewProtocol>$2</NewProtocol><NewInternalPort>$3</NewInternalPort><NewInternalClient>$4</NewInternalClient><NewEnabled>1</NewEnabled><NewPortMappingDescription>t</NewPortMappingDescription><NewLeaseDuration>$5</NewLeaseDuration>"
+add_args() { # EXT PROTO INPORT CLIENT LEASE [REMOTE]
+	echo "<NewRemoteHost>$6</NewRemoteHost><NewExternalPort>$1</NewExternalPort><NewProtocol>$2</NewProtocol><NewInternalPort>$3</NewInternalPort><NewInternalClient>$4</NewInternalClient><NewEnabled>1</NewEnabled><NewPortMappingDescription>t</NewPortMappingDescription><NewLeaseDuration>$5</NewLeaseDuration>"
 }
 
 echo "discovery and the external address"
@@ -131,6 +131,19 @@ sleep 0.5
 check_out "with A's connections idle, B is served" 200 code $HB $ROOT
 check_out "status shows the URL" "upnp_url $ROOT" pgctl status
 check_out "status counts SOAP errors" "soap_errors" pgctl status
+echo "NewRemoteHost: only that host reaches the mapping (enforced in the kernel)"
+in_wan ip addr add 198.51.100.101/24 dev eth0
+check_out "a mapping for remote host $WAN_IP only" "AddPortMappingResponse" soap $HA AddPortMapping "$(add_args 9800 TCP 8000 $A_IP 300 $WAN_IP)"
+check_out "the kernel holds the filter" "tcp . 9800 . 198.51.100.100 . 0-65535" in_gw nft list set ip portgate filt_allow
+check_out "$WAN_IP connects through it" hello-upnp connect $WAN tcp $GW_WAN_IP 9800
+other=$(echo hi | timeout 3 ip netns exec $WAN socat -T 1 - TCP:$GW_WAN_IP:9800,connect-timeout=1,bind=198.51.100.101 2>/dev/null)
+[ -z "$other" ] && pass "198.51.100.101 is refused" || fail "198.51.100.101 reached the mapping: $other"
+check_out "upnpc -l shows the remote host" "9800->$A_IP:8000  't' '$WAN_IP'" upnp $HA -l
+check_out "the wildcard again lifts the filter" "AddPortMappingResponse" soap $HA AddPortMapping "$(add_args 9800 TCP 8000 $A_IP 300)"
+other=$(echo hi | timeout 3 ip netns exec $WAN socat -T 1 - TCP:$GW_WAN_IP:9800,connect-timeout=1,bind=198.51.100.101 2>/dev/null)
+[ "$other" = hello-upnp ] && pass "then 198.51.100.101 connects too" || fail "198.51.100.101 still refused: '$other'"
+in_gw nft list set ip portgate filt_allow | grep -q 9800 && fail "the kernel still holds the filter" || pass "and the kernel holds no filter"
+
 echo "the WAN address changes (DHCP): followed over rtnetlink"
 in_gw ip addr del $GW_WAN_IP/24 dev wan0
 in_gw ip addr add 198.51.100.2/24 dev wan0

@@ -226,12 +226,33 @@ test_add_and_errors(void)
 	call(igd, A, IPC2, "AddPortMapping", map_args("", "9003", "TCP", "80", A, "0",
 	    "d</NewPortMappingDescription><NewPortMappingDescription>x"));
 	CHECK_EQ(code(), 402);					/* duplicate argument */
-	/* 716, 726 */
+	/* 716; a remote host that is not an address */
 	CHECK_EQ(add(igd, IPC2, A, "0", "TCP", "80", A, "0"), 716);
+	call(igd, A, IPC2, "AddPortMapping", map_args("peer.example", "9003", "TCP", "80", A,
+	    "0", "t"));
+	CHECK_EQ(code(), 402);
+	CHECK_EQ(mtable_count(mt), 2);				/* nothing was added by the errors */
+	/* NewRemoteHost: a filter of the entry, down to the firewall */
 	call(igd, A, IPC2, "AddPortMapping", map_args("198.51.100.7", "9003", "TCP", "80", A,
 	    "0", "t"));
-	CHECK_EQ(code(), 726);
-	CHECK_EQ(mtable_count(mt), 2);				/* nothing was added by the errors */
+	CHECK_EQ(code(), 0);
+	e = mtable_lookup_ext(mt, MT_TCP, 9003);
+	CHECK(e != NULL && e->nfilters == 1 && e->filters[0].plen == 128 &&
+	    e->filters[0].port == 0);
+	mtable_commit(mt, NULL, NULL);
+	CHECK(fw_mem_lookup(igd->ctx->fw, MT_TCP, 9003) != NULL &&
+	    fw_mem_lookup(igd->ctx->fw, MT_TCP, 9003)->nfilters == 1);
+	call(igd, A, IPC2, "GetSpecificPortMappingEntry", "<NewRemoteHost>198.51.100.8"
+	    "</NewRemoteHost><NewExternalPort>9003</NewExternalPort><NewProtocol>TCP</NewProtocol>");
+	CHECK_EQ(code(), 714);					/* another remote host's */
+	call(igd, A, IPC1, "GetGenericPortMappingEntry",
+	    "<NewPortMappingIndex>1</NewPortMappingIndex>");
+	CHECK(has("<NewRemoteHost>198.51.100.7</NewRemoteHost><NewExternalPort>9003<"));
+	/* the wildcard again: the filter goes */
+	CHECK_EQ(add(igd, IPC2, A, "9003", "TCP", "80", A, "0"), 0);
+	CHECK_EQ(mtable_lookup_ext(mt, MT_TCP, 9003)->nfilters, 0);
+	call(igd, A, IPC2, "DeletePortMapping", del_args("9003", "TCP"));
+	CHECK_EQ(code(), 0);
 	/* the kernel refuses: the client hears 501 and the table holds nothing there */
 	fw_mem_inject_failure(igd->ctx->fw, MT_TCP, 9050, 17);
 	CHECK_EQ(add(igd, IPC2, A, "9050", "TCP", "80", A, "0"), 501);
