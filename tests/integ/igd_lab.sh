@@ -125,6 +125,9 @@ check_out "an unknown path: 404" 404 code $HA http://$GW_LAN_IP:5000/etc/passwd
 check_out "GET on a control URL: 405" 405 code $HA http://$GW_LAN_IP:5000/ctl/IPConn
 check_out "a body over the limit: 413" 413 code $HA -H 'SOAPAction: "x#y"' --data-binary @<(head -c 20000 /dev/zero | tr '\0' a) http://$GW_LAN_IP:5000/ctl/IPConn
 [ -z "$(timeout 3 ip netns exec $WAN curl -s -m 2 http://$GW_WAN_IP:5000/rootDesc.xml)" ] && pass "nothing listens on the WAN side" || fail "HTTP answered on the WAN address"
+in_wan ip route add 192.0.2.0/24 via $GW_WAN_IP
+check_out "a WAN host routed to the LAN address gets 403" 403 code $WAN -H "Host: $GW_LAN_IP:5000" $ROOT
+in_wan ip route del 192.0.2.0/24 via $GW_WAN_IP
 # eight idle connections from A fill its per-address limit; B is still served
 for i in 1 2 3 4 5 6 7 8 9 10; do in_a socat -T 8 - TCP:$GW_LAN_IP:5000 </dev/null >/dev/null 2>&1 & done
 sleep 0.5
