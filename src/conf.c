@@ -13,11 +13,12 @@
 
 #include "conf.h"
 #include "log.h"
+#include "mtable.h"
 #include "util.h"
 
 #define CONF_LINE_MAX	1024
 #define CONF_FILE_MAX	(1024 * 1024)
-#define CONF_NKEYWORDS	20
+#define CONF_NKEYWORDS	25
 #define CONF_PATH_MAX	4000
 
 struct conf_parser {
@@ -309,6 +310,39 @@ kw_upnp_bool(struct conf_parser *p, const char *key, char *val)
 }
 
 static int
+kw_pcp_bool(struct conf_parser *p, const char *key, char *val)
+{
+	int *dst = strcmp(key, "pcp") == 0 ? &p->cfg->pcp : strcmp(key, "natpmp") == 0 ?
+	    &p->cfg->natpmp : &p->cfg->pcp_allow_third_party;
+
+	return kw_bool(p, key, val, dst);
+}
+
+static int
+kw_pcp_min_lifetime(struct conf_parser *p, const char *key, char *val)
+{
+	unsigned long v;
+
+	if (util_parse_uint(val, 1, 86400, &v) == -1) {
+		conf_error(p, "%s: '%s' is not a number of seconds between 1 and 86400", key, val);
+		return -1;
+	}
+	p->cfg->pcp_min_lifetime = (uint32_t)v;
+	return 0;
+}
+
+static int
+kw_pcp_max_filters(struct conf_parser *p, const char *key, char *val)
+{
+	unsigned long v;
+
+	if (kw_uint(p, key, val, MT_MAX_FILTERS, &v) == -1)
+		return -1;
+	p->cfg->pcp_max_filters = (unsigned)v;
+	return 0;
+}
+
+static int
 kw_upnp_port(struct conf_parser *p, const char *key, char *val)
 {
 	unsigned long v;
@@ -375,6 +409,11 @@ static const struct {
 	{ "upnp_notify_interval", kw_notify_interval, 0 },
 	{ "upnp_secure_mode", kw_upnp_bool, 0 },
 	{ "friendly_name", kw_friendly_name, 0 },
+	{ "pcp", kw_pcp_bool, 0 },
+	{ "natpmp", kw_pcp_bool, 0 },
+	{ "pcp_min_lifetime", kw_pcp_min_lifetime, 0 },
+	{ "pcp_allow_third_party", kw_pcp_bool, 0 },
+	{ "pcp_max_filters", kw_pcp_max_filters, 0 },
 };
 
 static char *
@@ -441,6 +480,10 @@ conf_defaults(struct pg_config *c)
 	c->upnp_notify_interval = 900;
 	c->upnp_secure_mode = 1;
 	c->friendly_name = xstrdup("portgate Internet Gateway");
+	c->pcp = 1;
+	c->natpmp = 1;
+	c->pcp_min_lifetime = 120;
+	c->pcp_max_filters = 4;
 }
 
 static void

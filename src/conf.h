@@ -36,6 +36,11 @@ struct pg_config {
 	unsigned	 upnp_notify_interval;	/* seconds between SSDP alive sets */
 	int		 upnp_secure_mode;	/* a control point maps only to itself */
 	char		*friendly_name;
+	int		 pcp;			/* PCP (RFC 6887) on UDP 5351 */
+	int		 natpmp;		/* NAT-PMP (RFC 6886) on UDP 5351 */
+	uint32_t	 pcp_min_lifetime;	/* seconds: shorter PCP/NAT-PMP lifetimes are raised */
+	int		 pcp_allow_third_party;
+	unsigned	 pcp_max_filters;	/* FILTER options per mapping */
 };
 
 #define CONF_FRIENDLY_MAX	64

@@ -17,6 +17,9 @@
 #include "igd/gena.h"
 #include "igd/igd.h"
 #include "igd/igd_http.h"
+#include "pcp/natpmp_wire.h"
+#include "pcp/pcp_server.h"
+#include "pcp/pcp_wire.h"
 #include "mtable.h"
 #include "trigger/nflog.h"
 #include "trigger/trigger.h"
@@ -201,6 +204,39 @@ status_upnp(struct ctl_req *r)
 	ctl_data(r, "upnp_events_sent %llu", (unsigned long long)st->events_sent);
 }
 
+/* PCP and NAT-PMP: the epoch, and requests by opcode and result (those that happened). */
+static void
+status_pcp(struct ctl_req *r)
+{
+	static const char *const pops[3] = { "announce", "map", "peer" };
+	static const char *const nops[3] = { "public_address", "map_udp", "map_tcp" };
+	const struct pcp_srv_stats *st;
+	int op, res;
+
+	ctl_data(r, "pcp %s", r->ctx->cfg->pcp && r->ctx->pcp ? "on" : "off");
+	ctl_data(r, "natpmp %s", r->ctx->cfg->natpmp && r->ctx->pcp ? "on" : "off");
+	if (r->ctx->pcp == NULL)
+		return;
+	st = pcp_srv_stats(r->ctx->pcp);
+	ctl_data(r, "pcp_epoch %u", pcp_srv_epoch(r->ctx->pcp));
+	for (op = 0; op < 3; op++)
+		for (res = 0; res < 14; res++)
+			if (st->pcp[op][res] != 0)
+				ctl_data(r, "pcp_requests %s %s %llu", pops[op],
+				    pcp_wire_result_name((enum pcp_result)res),
+				    (unsigned long long)st->pcp[op][res]);
+	for (op = 0; op < 3; op++)
+		for (res = 0; res < 6; res++)
+			if (st->natpmp[op][res] != 0)
+				ctl_data(r, "natpmp_requests %s %s %llu", nops[op],
+				    natpmp_wire_result_name((enum natpmp_result)res),
+				    (unsigned long long)st->natpmp[op][res]);
+	ctl_data(r, "pcp_malformed %llu", (unsigned long long)st->pcp_other);
+	ctl_data(r, "natpmp_malformed %llu", (unsigned long long)st->natpmp_other);
+	ctl_data(r, "pcp_dropped %llu", (unsigned long long)st->dropped);
+	ctl_data(r, "pcp_announces %llu", (unsigned long long)st->announces);
+}
+
 static void
 cmd_status(struct ctl_req *r, int argc, char **argv)
 {
@@ -229,6 +265,7 @@ cmd_status(struct ctl_req *r, int argc, char **argv)
 	    (unsigned long long)trigger_bad_sources(ctx->trig));
 	status_state(r);
 	status_upnp(r);
+	status_pcp(r);
 	ctl_done(r, "%s", "");
 }
 
@@ -269,10 +306,25 @@ list_json_entry(struct ctl_req *r, struct evbuffer *line, const struct mt_entry 
 	ctl_data_buf(r, line);
 }
 
+/* After the description: a PCP mapping's nonce (abbreviated) and any remote filters. */
+static void
+list_text_extra(const struct mt_entry *e, char *buf, size_t len)
+{
+	char f[64];
+	size_t n = 0, i;
+
+	buf[0] = '\0';
+	if (e->source == MT_SRC_PCP && e->owner[0] != '\0')
+		n += (size_t)snprintf(buf, len, "%snonce=%.8s..", e->desc[0] ? " " : "", e->owner);
+	for (i = 0; i < e->nfilters && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? "," : n || e->desc[0] ?
+		    " from=" : "from=", mt_filter_str(&e->filters[i], f, sizeof(f)));
+}
+
 static void
 list_text_entry(struct ctl_req *r, const struct mt_entry *e)
 {
-	char a[INET6_ADDRSTRLEN], ext[16], in[64], exp[24];
+	char a[INET6_ADDRSTRLEN], ext[16], in[64], exp[24], extra[MT_MAX_FILTERS * 64 + 32];
 	long left = mtable_remaining(r->ctx->mt, e);
 
 	util_addr_str(&e->int_addr, a, sizeof(a));
@@ -287,8 +339,9 @@ list_text_entry(struct ctl_req *r, const struct mt_entry *e)
 		snprintf(exp, sizeof(exp), "never");
 	else
 		snprintf(exp, sizeof(exp), "%lds", left);
-	ctl_data(r, "%-5s %-12s %-28s %-8s %-8s %s", mt_proto_name(e->proto), ext, in,
-	    mt_source_name(e->source), exp, e->desc);
+	list_text_extra(e, extra, sizeof(extra));
+	ctl_data(r, "%-5s %-12s %-28s %-8s %-8s %s%s", mt_proto_name(e->proto), ext, in,
+	    mt_source_name(e->source), exp, e->desc, extra);
 }
 
 static void

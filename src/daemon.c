@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mtable.h"
 #include "netif.h"
+#include "pcp/pcp_server.h"
 #include "pidlock.h"
 #include "state.h"
 #include "trigger/nflog.h"
@@ -194,6 +195,21 @@ pg_wan_changed(void *arg, const struct in6_addr *a, int have)
 	} else
 		log_warnx("wan: %s has no IPv4 address now", ctx->cfg->wan_interface);
 	igd_ext_addr_changed(ctx->igd);
+	pcp_srv_reset_epoch(ctx->pcp);	/* PCP clients re-learn the address from fresh answers */
+}
+
+/* PCP and NAT-PMP share UDP 5351: one server while either is on. */
+static void
+pg_start_pcp(struct pg_ctx *ctx)
+{
+	int want = ctx->cfg->pcp || ctx->cfg->natpmp;
+
+	if (want && ctx->pcp == NULL && (ctx->pcp = pcp_srv_new(ctx)) == NULL)
+		log_warnx("pcp: PCP and NAT-PMP are off: UDP 5351 could not be opened");
+	if (!want && ctx->pcp != NULL) {
+		pcp_srv_free(ctx->pcp);
+		ctx->pcp = NULL;
+	}
 }
 
 /* Follow the WAN address unless the config fixes it (again at reload: the interface may change). */
@@ -297,8 +313,8 @@ pg_start(struct pg_ctx *ctx)
 	pg_watch_wan(ctx);
 	if (igd_init(ctx) == -1)
 		return -1;
-	if (ctx->igd != NULL)
-		pg_save_now(ctx);	/* a new device UUID is kept at once */
+	pg_start_pcp(ctx);
+	pg_save_now(ctx);	/* a new device UUID and epoch are kept at once */
 	log_info("portgated %s started (firewall %s, %zu mappings)", PACKAGE_VERSION,
 	    ctx->cfg->firewall, mtable_count(ctx->mt));
 	return 0;
@@ -309,6 +325,8 @@ pg_stop(struct pg_ctx *ctx)
 {
 	size_t i;
 
+	pcp_srv_free(ctx->pcp);
+	ctx->pcp = NULL;
 	igd_shutdown(ctx);
 	wanaddr_free(ctx->wan);
 	ctx->wan = NULL;
@@ -387,6 +405,7 @@ pg_reload(struct pg_ctx *ctx)
 	pg_fw_rules_changed(ctx);
 	pg_watch_wan(ctx);
 	igd_reload(ctx);
+	pg_start_pcp(ctx);
 	ctx->reloads++;
 	log_info("reload: configuration applied");
 	return 0;

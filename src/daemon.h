@@ -19,6 +19,7 @@ struct netif;
 struct pidlock;
 struct igd;
 struct wanaddr;
+struct pcp_srv;
 
 /* How saving the state file goes: shown by "portgatectl status". */
 struct pg_state_health {
@@ -40,6 +41,7 @@ struct pg_ctx {
 	struct ctl		*ctl;
 	struct igd		*igd;		/* UPnP IGD front end (NULL when upnp = no) */
 	struct wanaddr		*wan;		/* follows the WAN address (NULL: external_ip set) */
+	struct pcp_srv		*pcp;		/* PCP and NAT-PMP (NULL when both are off) */
 	struct state_meta	 meta;		/* kept in the state file: the UPnP UUID */
 	struct event		*commit_ev;	/* end-of-iteration firewall batch */
 	struct event		*lease_ev;	/* the one lease timer */

@@ -885,7 +885,8 @@ mtable_lookup_ext(const struct mtable *mt, int proto, uint16_t port)
 }
 
 struct mt_entry *
-mtable_lookup_int(const struct mtable *mt, int proto, const struct in6_addr *a, uint16_t port)
+mtable_lookup_int_source(const struct mtable *mt, int proto, const struct in6_addr *a,
+    uint16_t port, int source)
 {
 	uint32_t h = int_hash(mt, proto, a, port);
 	struct hnode *n;
@@ -894,10 +895,17 @@ mtable_lookup_int(const struct mtable *mt, int proto, const struct in6_addr *a, 
 	for (n = hmap_bucket(&mt->by_int, h); n != NULL; n = n->next) {
 		e = HMAP_ENTRY(n, struct mt_entry, int_node);
 		if (n->hash == h && e->proto == proto && e->int_port == port &&
-		    memcmp(&e->int_addr, a, sizeof(*a)) == 0)
+		    memcmp(&e->int_addr, a, sizeof(*a)) == 0 &&
+		    (source == MT_NSOURCE || e->source == source))
 			return e;
 	}
 	return NULL;
+}
+
+struct mt_entry *
+mtable_lookup_int(const struct mtable *mt, int proto, const struct in6_addr *a, uint16_t port)
+{
+	return mtable_lookup_int_source(mt, proto, a, port, MT_NSOURCE);
 }
 
 int

@@ -130,6 +130,9 @@ struct mt_entry *mtable_lookup_ext(const struct mtable *, int proto, uint16_t po
 /* The mapping of an internal address and port, or NULL. */
 struct mt_entry *mtable_lookup_int(const struct mtable *, int proto, const struct in6_addr *,
     uint16_t port);
+/* The mapping of this source for an internal address and port, or NULL. */
+struct mt_entry *mtable_lookup_int_source(const struct mtable *, int proto,
+    const struct in6_addr *, uint16_t port, int source);
 /* Visit every mapping with this source and owner token. */
 int mtable_foreach_owner(const struct mtable *, int source, const char *owner, mt_visit_cb *, void *);
 /* Find a free external port near suggested that policy allows; MT_OK with *out set. */

@@ -5,6 +5,7 @@
  *   map PROTO EXT EXT_END INTADDR INTPORT SOURCE EXPIRES FILTERS DESC OWNER
  *   trigger RULE-IN-CONFIG-SYNTAX
  *   uuid UUID                          (the UPnP device's, stable across restarts)
+ *   epoch SECONDS                      (wall clock when the mapping state began: PCP's epoch)
  *   end NRECORDS
  *
  * Fields are percent-encoded words; EXPIRES is wall-clock seconds (0 =
@@ -50,6 +51,7 @@ struct state_parse {
 	time_t		 now;
 	const char	*name;		/* log bad records as NAME:LINE (NULL: silent) */
 	struct state_meta meta;
+	size_t		 nmaps;		/* live map records to restore */
 	unsigned	 nbad;
 	char		 first_problem[200];
 };
@@ -156,6 +158,9 @@ state_save(const char *path, const struct mtable *mt, const struct trigger *trig
 	if (trig != NULL)
 		n += trigger_foreach_runtime(trig, state_write_trigger, f);
 	if (meta != NULL && meta->uuid[0] != '\0' && fprintf(f, "uuid %s\n", meta->uuid) > 0)
+		n++;
+	if (meta != NULL && meta->epoch_start > 0 &&
+	    fprintf(f, "epoch %lld\n", (long long)meta->epoch_start) > 0)
 		n++;
 	fprintf(f, "end %zu\n", n);
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || bad)
@@ -330,6 +335,19 @@ state_parse_uuid(struct state_parse *sp, char **av, int ac, char *err, size_t er
 }
 
 static int
+state_parse_epoch(struct state_parse *sp, char **av, int ac, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (ac != 2 || util_parse_uint(av[1], 1, (unsigned long)INT32_MAX * 4, &v) == -1) {
+		snprintf(err, errlen, "bad epoch record");
+		return -1;
+	}
+	sp->meta.epoch_start = (time_t)v;
+	return 0;
+}
+
+static int
 state_keep(struct state_parse *sp, const struct state_rec *rec, char *err, size_t errlen)
 {
 	struct state_rec *n;
@@ -382,6 +400,8 @@ state_parse_line(struct state_parse *sp, char *line, char *err, size_t errlen)
 			return -1;
 	} else if (strcmp(av[0], "uuid") == 0) {
 		return state_parse_uuid(sp, av, ac, err, errlen);
+	} else if (strcmp(av[0], "epoch") == 0) {
+		return state_parse_epoch(sp, av, ac, err, errlen);
 	} else {
 		STATE_BAD(err, errlen, "unknown record", av[0]);
 		return -1;
@@ -554,6 +574,7 @@ state_apply(struct state_parse *sp, struct mtable *mt, struct trigger *trig)
 		}
 		if (r->req.ext_port == 0)
 			continue;	/* expired */
+		sp->nmaps++;
 		r->req.desc = r->desc;
 		r->req.owner = r->owner;
 		r->req.filters = r->filters;
@@ -587,8 +608,12 @@ state_load(const char *path, struct mtable *mt, struct trigger *trig, struct sta
 		if (sp.nbad > 0)
 			state_move_aside(path, sp.first_problem);
 		n = state_apply(&sp, mt, trig);
-		if (meta != NULL && sp.meta.uuid[0] != '\0')
-			*meta = sp.meta;
+		if (meta != NULL) {
+			if (sp.meta.uuid[0] != '\0')
+				memcpy(meta->uuid, sp.meta.uuid, sizeof(meta->uuid));
+			meta->epoch_start = sp.meta.epoch_start;
+			meta->complete = sp.nbad == 0 && n == sp.nmaps;
+		}
 	}
 	free(sp.recs);
 	free(text);

@@ -3,6 +3,7 @@
 #define PG_STATE_H
 
 #include <stddef.h>
+#include <time.h>
 
 struct mtable;
 struct trigger;
@@ -10,6 +11,8 @@ struct trigger;
 /* What else the daemon keeps across restarts. */
 struct state_meta {
 	char	 uuid[40];	/* the UPnP device UUID ("" = none yet) */
+	time_t	 epoch_start;	/* wall clock when the mapping state began (PCP epoch); 0 = unknown */
+	int	 complete;	/* state_load: the file was read whole, no record lost */
 };
 
 /*

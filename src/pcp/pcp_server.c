@@ -1,0 +1,860 @@
+/*
+ * pcp_server.c - PCP and NAT-PMP on UDP 5351, a thin front end of the
+ * mapping table.
+ *
+ * One socket on 0.0.0.0:5351 with IP_PKTINFO: a request counts only if it
+ * arrived on a LAN interface from a LAN host, and the answer leaves from
+ * the address it was sent to. The first octet routes: version 2 is PCP
+ * (pcp_wire), 0 is NAT-PMP (natpmp_wire), anything else is answered as
+ * PCP's UNSUPP_VERSION. Every mapping is a `pcp` entry (owner: the nonce)
+ * or a `natpmp` entry (owner: none, the client's address says whose) of the
+ * one table; conflicts, quotas, allow/deny and lease caps are the table's.
+ * A new mapping is committed to the kernel before the client hears of it.
+ *
+ * The epoch counts seconds since the mapping state began: it continues
+ * across a restart that restored a complete state file, and restarts at 0
+ * when mappings may have been lost or the external address changed; then
+ * (and at start) unsolicited ANNOUNCEs and NAT-PMP address announcements go
+ * to 224.0.0.1:5350 on every LAN interface, ten times, 250 ms apart and
+ * doubling (RFC 6886 §3.2.1, RFC 6887 §14.1.3).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include "mtable.h"
+#include "netif.h"
+#include "pcp/natpmp_wire.h"
+#include "pcp/pcp_server.h"
+#include "pcp/pcp_wire.h"
+#include "util.h"
+
+#define PCP_SRV_PORT		5351
+#define PCP_ANNOUNCE_TIMES	10
+#define PCP_ANNOUNCE_FIRST_MS	250
+
+struct pcp_bucket {
+	struct in6_addr	 addr;
+	uint64_t	 at_ms;		/* last refill */
+	uint32_t	 tokens;
+};
+
+struct pcp_srv {
+	struct pg_ctx		*ctx;
+	int			 fd;
+	struct event		*ev;
+	struct event		*announce_ev;
+	unsigned		 announce_left;
+	uint64_t		 announce_gap_ms;
+	uint64_t		 epoch_mono0;	/* lease clock ms when the epoch was epoch_off */
+	uint32_t		 epoch_off;	/* seconds of epoch already run at epoch_mono0 */
+	struct pcp_bucket	 rate[PCP_SRV_CLIENTS];
+	struct log_limit	 log_limit;
+	struct pcp_srv_stats	 stats;
+};
+
+/* One MAP being served. */
+struct pcp_map {
+	struct pcp_srv		*srv;
+	const struct pcp_request *req;
+	struct pcp_response	*resp;
+	struct in6_addr		 internal;	/* the source, or THIRD_PARTY's address */
+	char			 nonce[2 * PCP_WIRE_NONCE_LEN + 1];
+	struct mt_filter	 filters[MT_MAX_FILTERS];
+	size_t			 nfilters;
+	int			 set_filters;
+};
+
+static uint64_t
+pcp_now(const struct pcp_srv *s)
+{
+	return mtable_now(s->ctx->mt);
+}
+
+uint32_t
+pcp_srv_epoch(const struct pcp_srv *s)
+{
+	uint64_t now = pcp_now(s);
+
+	return s->epoch_off + (uint32_t)(now > s->epoch_mono0 ? (now - s->epoch_mono0) / 1000 : 0);
+}
+
+const struct pcp_srv_stats *
+pcp_srv_stats(const struct pcp_srv *s)
+{
+	return &s->stats;
+}
+
+static void
+pcp_debug(struct pcp_srv *s, const struct in6_addr *who, const char *what, const char *why)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (log_limit_pass(&s->log_limit, util_mono_ms()))
+		log_debug("pcp: %s from %s: %s", what, util_addr_str(who, a, sizeof(a)), why);
+}
+
+/* ---- rate limit: a token bucket per client, in a fixed table ---- */
+
+static int
+pcp_rate_ok(struct pcp_srv *s, const struct in6_addr *a)
+{
+	uint32_t h = 2166136261u;
+	struct pcp_bucket *b;
+	uint64_t now = pcp_now(s), add;
+	size_t i;
+
+	for (i = 0; i < sizeof(*a); i++)
+		h = (h ^ a->s6_addr[i]) * 16777619u;
+	b = &s->rate[h % PCP_SRV_CLIENTS];
+	if (memcmp(&b->addr, a, sizeof(*a)) != 0 || b->at_ms == 0) {
+		b->addr = *a;		/* a new client (or a collision: it starts afresh) */
+		b->at_ms = now;
+		b->tokens = PCP_SRV_BURST;
+	}
+	add = (now - b->at_ms) * PCP_SRV_RATE / 1000;
+	if (add > 0) {
+		b->tokens = (uint32_t)(b->tokens + add > PCP_SRV_BURST ? PCP_SRV_BURST :
+		    b->tokens + add);
+		b->at_ms = now;
+	}
+	if (b->tokens == 0)
+		return 0;
+	b->tokens--;
+	return 1;
+}
+
+/* ---- the table's answers, in the protocols' words (one place) ---- */
+
+static enum pcp_result
+pcp_result_of(enum mt_err e)
+{
+	switch (e) {
+	case MT_OK:
+		return PCP_RES_SUCCESS;
+	case MT_ERR_INVAL:
+		return PCP_RES_MALFORMED_REQUEST;
+	case MT_ERR_CONFLICT:
+		return PCP_RES_CANNOT_PROVIDE_EXTERNAL;
+	case MT_ERR_DENIED:
+	case MT_ERR_ADDR:
+	case MT_ERR_NOTFOUND:
+		return PCP_RES_NOT_AUTHORIZED;
+	case MT_ERR_QUOTA:
+		return PCP_RES_USER_EX_QUOTA;
+	case MT_ERR_NOPORT:
+	case MT_ERR_NOMEM:
+		return PCP_RES_NO_RESOURCES;
+	case MT_ERR_FIREWALL:
+		return PCP_RES_NETWORK_FAILURE;
+	}
+	return PCP_RES_NO_RESOURCES;
+}
+
+static enum natpmp_result
+natpmp_result_of(enum mt_err e)
+{
+	switch (e) {
+	case MT_OK:
+		return NATPMP_RES_SUCCESS;
+	case MT_ERR_DENIED:
+	case MT_ERR_ADDR:
+	case MT_ERR_INVAL:
+	case MT_ERR_NOTFOUND:
+	case MT_ERR_CONFLICT:
+		return NATPMP_RES_NOT_AUTHORIZED;
+	case MT_ERR_FIREWALL:
+		return NATPMP_RES_NETWORK_FAILURE;
+	case MT_ERR_QUOTA:
+	case MT_ERR_NOPORT:
+	case MT_ERR_NOMEM:
+		break;
+	}
+	return NATPMP_RES_NO_RESOURCES;
+}
+
+struct pcp_commit {
+	uint64_t	 id;
+	int		 err;
+};
+
+static void
+pcp_commit_failed(void *arg, uint64_t id, int proto, uint16_t port, int err)
+{
+	struct pcp_commit *pc = arg;
+
+	(void)proto;
+	(void)port;
+	if (id == pc->id)
+		pc->err = err;
+}
+
+/* A new or changed mapping reaches the kernel before the client is told: MT_ERR_FIREWALL if not. */
+static enum mt_err
+pcp_commit(struct pcp_srv *s, const struct mt_entry *e)
+{
+	struct pcp_commit pc = { e->id, 0 };
+
+	mtable_commit(s->ctx->mt, pcp_commit_failed, &pc);
+	return pc.err ? MT_ERR_FIREWALL : MT_OK;
+}
+
+/* Lifetime asked for, clamped to [pcp_min_lifetime, ...]; the table caps it at max_lease. */
+static uint32_t
+pcp_lifetime(const struct pcp_srv *s, uint32_t asked)
+{
+	uint32_t min = s->ctx->cfg->pcp_min_lifetime;
+
+	return asked < min ? min : asked;
+}
+
+static uint32_t
+pcp_granted(const struct pcp_srv *s, const struct mt_entry *e)
+{
+	long left = mtable_remaining(s->ctx->mt, e);
+
+	return left < 0 ? UINT32_MAX : (uint32_t)left;
+}
+
+/* ---- PCP MAP ---- */
+
+static void
+pcp_hex(const uint8_t *b, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* FILTER options as table filters: a prefix length of 0 clears them (RFC 6887 §13.3). */
+static enum pcp_result
+pcp_map_filters(struct pcp_map *m)
+{
+	const struct pcp_request *q = m->req;
+	unsigned i;
+
+	m->set_filters = q->nfilter > 0;
+	if (q->nfilter > m->srv->ctx->cfg->pcp_max_filters || q->nfilter > MT_MAX_FILTERS)
+		return PCP_RES_EXCESSIVE_REMOTE_PEERS;
+	for (i = 0; i < q->nfilter; i++) {
+		if (q->filter[i].prefix_len == 0) {
+			m->nfilters = 0;	/* "no filter": anyone again */
+			return PCP_RES_SUCCESS;
+		}
+		m->filters[m->nfilters].addr = q->filter[i].addr;
+		m->filters[m->nfilters].plen = q->filter[i].prefix_len;
+		m->filters[m->nfilters].port = q->filter[i].port;
+		if (util_addr_is_v4(&q->filter[i].addr) != util_addr_is_v4(&m->internal))
+			return PCP_RES_MALFORMED_OPTION;
+		m->nfilters++;
+	}
+	return PCP_RES_SUCCESS;
+}
+
+/* Who the mapping is for: the sender, or a THIRD_PARTY the config allows. */
+static enum pcp_result
+pcp_map_internal(struct pcp_map *m, const struct pcp_srv_pkt *p)
+{
+	const struct pcp_request *q = m->req;
+
+	if (memcmp(&q->client, &p->src, sizeof(p->src)) != 0)
+		return PCP_RES_ADDRESS_MISMATCH;
+	m->internal = p->src;
+	if (!q->has_third_party)
+		return PCP_RES_SUCCESS;
+	if (!m->srv->ctx->cfg->pcp_allow_third_party)
+		return PCP_RES_NOT_AUTHORIZED;
+	if (!mtable_client_ok(m->srv->ctx->mt, &q->third_party, NULL, 0))
+		return PCP_RES_NOT_AUTHORIZED;
+	m->internal = q->third_party;
+	return PCP_RES_SUCCESS;
+}
+
+static void
+pcp_map_request(const struct pcp_map *m, struct mt_request *r, uint16_t ext_port)
+{
+	memset(r, 0, sizeof(*r));
+	r->proto = m->req->protocol == IPPROTO_TCP ? MT_TCP : MT_UDP;
+	r->source = MT_SRC_PCP;
+	r->ext_port = ext_port;
+	r->int_port = m->req->internal_port;
+	r->int_addr = m->internal;
+	r->ext_addr = m->srv->ctx->cfg->external_ip;
+	r->lease_s = pcp_lifetime(m->srv, m->req->lifetime);
+	r->desc = "";
+	r->owner = m->nonce;
+	r->filters = m->filters;
+	r->nfilters = m->nfilters;
+	r->set_filters = m->set_filters;
+}
+
+/* A suggested external address other than ours can only be refused or ignored. */
+static int
+pcp_map_addr_ok(const struct pcp_map *m)
+{
+	static const struct in6_addr any;
+	struct in6_addr v4any;
+
+	memset(&v4any, 0, sizeof(v4any));
+	v4any.s6_addr[10] = v4any.s6_addr[11] = 0xff;
+	if (memcmp(&m->req->ext_addr, &any, sizeof(any)) == 0 ||
+	    memcmp(&m->req->ext_addr, &v4any, sizeof(v4any)) == 0)
+		return 1;
+	return m->srv->ctx->cfg->has_external_ip &&
+	    memcmp(&m->req->ext_addr, &m->srv->ctx->cfg->external_ip, sizeof(v4any)) == 0;
+}
+
+/* A new mapping: the suggested port, else (without PREFER_FAILURE) a free one near it. */
+static enum pcp_result
+pcp_map_create(struct pcp_map *m, struct mt_entry **out)
+{
+	struct mtable *mt = m->srv->ctx->mt;
+	struct mt_request r;
+	uint16_t want = m->req->ext_port ? m->req->ext_port : m->req->internal_port, port;
+	enum mt_err e;
+
+	if (!pcp_map_addr_ok(m) && m->req->prefer_failure)
+		return PCP_RES_CANNOT_PROVIDE_EXTERNAL;
+	pcp_map_request(m, &r, want);
+	e = mtable_add(mt, &r, out, NULL);
+	if ((e == MT_ERR_CONFLICT || e == MT_ERR_DENIED) && !m->req->prefer_failure &&
+	    mtable_find_free(mt, r.proto, MT_SRC_PCP, want, &r.int_addr, r.int_port, &port) ==
+	    MT_OK) {
+		r.ext_port = port;
+		e = mtable_add(mt, &r, out, NULL);
+	}
+	if (e == MT_OK)
+		e = pcp_commit(m->srv, *out);
+	return pcp_result_of(e);
+}
+
+static enum pcp_result
+pcp_map_refresh(struct pcp_map *m, struct mt_entry *e, struct mt_entry **out)
+{
+	struct mt_request r;
+	enum mt_err err;
+
+	pcp_map_request(m, &r, e->ext_port);
+	if ((err = mtable_add(m->srv->ctx->mt, &r, out, NULL)) == MT_OK)
+		err = pcp_commit(m->srv, *out);
+	return pcp_result_of(err);
+}
+
+static enum pcp_result
+pcp_map(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request *q,
+    struct pcp_response *resp)
+{
+	struct pcp_map m;
+	struct mt_entry *e, *got = NULL;
+	enum pcp_result res;
+	int proto;
+
+	memset(&m, 0, sizeof(m));
+	m.srv = s;
+	m.req = q;
+	m.resp = resp;
+	pcp_hex(q->nonce, sizeof(q->nonce), m.nonce);
+	if ((res = pcp_map_internal(&m, p)) != PCP_RES_SUCCESS)
+		return res;
+	if (q->protocol != IPPROTO_TCP && q->protocol != IPPROTO_UDP)
+		return PCP_RES_UNSUPP_PROTOCOL;
+	if (q->internal_port == 0)	/* "all ports" is not offered */
+		return q->lifetime == 0 ? PCP_RES_SUCCESS : PCP_RES_UNSUPP_PROTOCOL;
+	if ((res = pcp_map_filters(&m)) != PCP_RES_SUCCESS)
+		return res;
+	proto = q->protocol == IPPROTO_TCP ? MT_TCP : MT_UDP;
+	e = mtable_lookup_int_source(s->ctx->mt, proto, &m.internal, q->internal_port,
+	    MT_SRC_PCP);
+	if (e != NULL && strcmp(e->owner, m.nonce) != 0)
+		return PCP_RES_NOT_AUTHORIZED;	/* the nonce is the owner token */
+	if (q->lifetime == 0) {
+		if (e != NULL)
+			mtable_del(s->ctx->mt, e);
+		resp->lifetime = 0;
+		return PCP_RES_SUCCESS;
+	}
+	res = e != NULL ? pcp_map_refresh(&m, e, &got) : pcp_map_create(&m, &got);
+	if (res != PCP_RES_SUCCESS)
+		return res;
+	resp->ext_port = got->ext_port;
+	resp->ext_addr = s->ctx->cfg->external_ip;
+	resp->lifetime = pcp_granted(s, got);
+	return PCP_RES_SUCCESS;
+}
+
+/*
+ * PEER (RFC 6887 §12): the external address and port of an outbound flow,
+ * so the client can keep it alive. A MAP for the same internal endpoint
+ * gives its external port (the flow leaves through it); without one, the
+ * flow keeps its own port (the masquerade keeps source ports where it can).
+ */
+static enum pcp_result
+pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request *q,
+    struct pcp_response *resp)
+{
+	struct mt_entry *e;
+	int proto;
+
+	if (memcmp(&q->client, &p->src, sizeof(p->src)) != 0)
+		return PCP_RES_ADDRESS_MISMATCH;
+	if (q->has_third_party && !s->ctx->cfg->pcp_allow_third_party)
+		return PCP_RES_NOT_AUTHORIZED;
+	if (q->protocol != IPPROTO_TCP && q->protocol != IPPROTO_UDP)
+		return PCP_RES_UNSUPP_PROTOCOL;
+	if (q->internal_port == 0 || q->peer_port == 0)
+		return PCP_RES_MALFORMED_REQUEST;
+	proto = q->protocol == IPPROTO_TCP ? MT_TCP : MT_UDP;
+	e = mtable_lookup_int(s->ctx->mt, proto, &p->src, q->internal_port);
+	resp->ext_port = e != NULL ? e->ext_port : q->internal_port;
+	resp->ext_addr = s->ctx->cfg->external_ip;
+	resp->lifetime = pcp_lifetime(s, q->lifetime);
+	if (s->ctx->cfg->max_lease != 0 && resp->lifetime > s->ctx->cfg->max_lease)
+		resp->lifetime = s->ctx->cfg->max_lease;
+	return PCP_RES_SUCCESS;
+}
+
+static size_t
+pcp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, uint8_t *out, size_t outlen)
+{
+	struct pcp_request q;
+	struct pcp_response resp;
+	enum pcp_result err;
+	enum pcp_wire_status st;
+
+	st = pcp_wire_decode(p->buf, p->len, &q, &err);
+	if (st == PCP_WIRE_DROP) {
+		s->stats.dropped++;
+		pcp_debug(s, &p->src, "PCP request dropped", q.reason ? q.reason : "?");
+		return 0;
+	}
+	memset(&resp, 0, sizeof(resp));
+	resp.epoch = pcp_srv_epoch(s);
+	if (st == PCP_WIRE_ERROR) {
+		s->stats.pcp_other++;
+		pcp_debug(s, &p->src, "PCP request refused", pcp_wire_result_name(err));
+		return pcp_wire_encode_error(p->buf, p->len, err, pcp_wire_error_lifetime(err),
+		    resp.epoch, out, outlen);
+	}
+	if (!s->ctx->cfg->pcp || (q.opcode == PCP_OP_MAP && !s->ctx->cfg->has_external_ip))
+		resp.result = s->ctx->cfg->pcp ? PCP_RES_NETWORK_FAILURE : PCP_RES_NOT_AUTHORIZED;
+	else if (q.opcode == PCP_OP_MAP)
+		resp.result = pcp_map(s, p, &q, &resp);
+	else if (q.opcode == PCP_OP_PEER)
+		resp.result = pcp_peer(s, p, &q, &resp);
+	else
+		resp.result = PCP_RES_SUCCESS;		/* ANNOUNCE */
+	if (q.opcode <= PCP_OP_PEER && resp.result < 14)
+		s->stats.pcp[q.opcode][resp.result]++;
+	if (resp.result != PCP_RES_SUCCESS) {
+		resp.lifetime = pcp_wire_error_lifetime(resp.result);
+		pcp_debug(s, &p->src, "PCP request", pcp_wire_result_name(resp.result));
+	}
+	return pcp_wire_encode_response(&q, &resp, out, outlen);
+}
+
+/* ---- NAT-PMP ---- */
+
+/* Lifetime 0 with internal port 0: delete every NAT-PMP mapping of this client and protocol. */
+static void
+natpmp_delete_all(struct pcp_srv *s, const struct in6_addr *client, int proto)
+{
+	struct mt_entry *e, *next;
+
+	for (e = mtable_next(s->ctx->mt, NULL); e != NULL; e = next) {
+		next = mtable_next(s->ctx->mt, e);
+		if (e->source == MT_SRC_NATPMP && e->proto == proto &&
+		    memcmp(&e->int_addr, client, sizeof(*client)) == 0)
+			mtable_del(s->ctx->mt, e);
+	}
+}
+
+static enum mt_err
+natpmp_map_add(struct pcp_srv *s, const struct natpmp_request *q, const struct in6_addr *client,
+    int proto, struct mt_entry **got)
+{
+	struct mtable *mt = s->ctx->mt;
+	struct mt_request r;
+	uint16_t port;
+	enum mt_err e;
+
+	memset(&r, 0, sizeof(r));
+	r.proto = (uint8_t)proto;
+	r.source = MT_SRC_NATPMP;
+	r.ext_port = q->ext_port ? q->ext_port : q->internal_port;
+	r.int_port = q->internal_port;
+	r.int_addr = *client;
+	r.ext_addr = s->ctx->cfg->external_ip;
+	r.lease_s = q->lifetime;
+	r.desc = "";
+	r.replace_own = 1;
+	e = mtable_add(mt, &r, got, NULL);
+	if ((e == MT_ERR_CONFLICT || e == MT_ERR_DENIED) &&
+	    mtable_find_free(mt, r.proto, MT_SRC_NATPMP, r.ext_port, client, r.int_port, &port) ==
+	    MT_OK) {
+		r.ext_port = port;
+		e = mtable_add(mt, &r, got, NULL);
+	}
+	return e == MT_OK ? pcp_commit(s, *got) : e;
+}
+
+static enum natpmp_result
+natpmp_map(struct pcp_srv *s, const struct natpmp_request *q, const struct in6_addr *client,
+    struct natpmp_response *resp)
+{
+	int proto = q->opcode == NATPMP_OP_MAP_TCP ? MT_TCP : MT_UDP;
+	struct mt_entry *e, *got = NULL;
+	enum mt_err err;
+
+	resp->ext_port = q->ext_port;
+	if (q->lifetime == 0) {
+		if (q->internal_port == 0)
+			natpmp_delete_all(s, client, proto);
+		else if ((e = mtable_lookup_int_source(s->ctx->mt, proto, client,
+		    q->internal_port, MT_SRC_NATPMP)) != NULL)
+			mtable_del(s->ctx->mt, e);
+		resp->ext_port = 0;
+		return NATPMP_RES_SUCCESS;
+	}
+	if (q->internal_port == 0)
+		return NATPMP_RES_NOT_AUTHORIZED;
+	e = mtable_lookup_int_source(s->ctx->mt, proto, client, q->internal_port, MT_SRC_NATPMP);
+	if (e != NULL) {		/* a refresh keeps its external port */
+		struct natpmp_request again = *q;
+
+		again.ext_port = e->ext_port;
+		err = natpmp_map_add(s, &again, client, proto, &got);
+	} else
+		err = natpmp_map_add(s, q, client, proto, &got);
+	if (err != MT_OK)
+		return natpmp_result_of(err);
+	resp->ext_port = got->ext_port;
+	resp->lifetime = pcp_granted(s, got);
+	return NATPMP_RES_SUCCESS;
+}
+
+static size_t
+natpmp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, uint8_t *out, size_t outlen)
+{
+	struct natpmp_request q;
+	struct natpmp_response resp;
+	enum natpmp_result err;
+	enum natpmp_wire_status st;
+
+	st = natpmp_wire_decode(p->buf, p->len, &q, &err);
+	if (st == NATPMP_WIRE_DROP) {
+		s->stats.dropped++;
+		return 0;
+	}
+	memset(&resp, 0, sizeof(resp));
+	resp.epoch = pcp_srv_epoch(s);
+	if (st == NATPMP_WIRE_ERROR) {
+		s->stats.natpmp_other++;
+		return natpmp_wire_encode_error(p->buf, p->len, err, resp.epoch, out, outlen);
+	}
+	if (!s->ctx->cfg->natpmp)
+		resp.result = NATPMP_RES_NOT_AUTHORIZED;
+	else if (!s->ctx->cfg->has_external_ip)
+		resp.result = NATPMP_RES_NETWORK_FAILURE;
+	else if (q.opcode == NATPMP_OP_PUBLIC_ADDR)
+		resp.ext_addr = s->ctx->cfg->external_ip;
+	else
+		resp.result = natpmp_map(s, &q, &p->src, &resp);
+	if (q.opcode <= NATPMP_OP_MAP_TCP && resp.result < 6)
+		s->stats.natpmp[q.opcode][resp.result]++;
+	if (resp.result != NATPMP_RES_SUCCESS)
+		pcp_debug(s, &p->src, "NAT-PMP request", natpmp_wire_result_name(resp.result));
+	return natpmp_wire_encode_response(&q, &resp, out, outlen);
+}
+
+size_t
+pcp_srv_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, uint8_t *out, size_t outlen)
+{
+	if (p->len < 1)
+		return 0;
+	if (!pcp_rate_ok(s, &p->src)) {
+		s->stats.dropped++;
+		pcp_debug(s, &p->src, "request", "over the rate limit");
+		return 0;
+	}
+	if (p->buf[0] == NATPMP_WIRE_VERSION)
+		return natpmp_handle(s, p, out, outlen);
+	return pcp_handle(s, p, out, outlen);
+}
+
+/* ---- the socket ---- */
+
+/* The LAN interface ifindex arrived on, or 0 if it is not one of ours. */
+static int
+pcp_lan_ifindex(const struct pcp_srv *s, unsigned ifindex)
+{
+	const struct netif_prefix *p;
+	size_t i, n = netif_lan_prefixes(s->ctx->netif, &p);
+
+	for (i = 0; i < n; i++)
+		if (p[i].ifindex == ifindex)
+			return 1;
+	return 0;
+}
+
+static void
+pcp_send(struct pcp_srv *s, const void *buf, size_t len, const struct sockaddr_in *to,
+    const struct in_addr *from, unsigned ifindex)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+	struct iovec iov = { (void *)(uintptr_t)buf, len };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	struct in_pktinfo pi;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(cbuf, 0, sizeof(cbuf));
+	mh.msg_name = (void *)(uintptr_t)to;
+	mh.msg_namelen = sizeof(*to);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = IPPROTO_IP;
+	cm->cmsg_type = IP_PKTINFO;
+	cm->cmsg_len = CMSG_LEN(sizeof(pi));
+	memset(&pi, 0, sizeof(pi));
+	pi.ipi_ifindex = (int)ifindex;
+	if (from != NULL)
+		pi.ipi_spec_dst = *from;
+	memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) == -1 && log_limit_pass(&s->log_limit,
+	    util_mono_ms()))
+		log_warn("pcp: sendmsg");
+}
+
+/* One datagram: source, destination and interface from IP_PKTINFO; -1 if none is usable. */
+static ssize_t
+pcp_recv(struct pcp_srv *s, uint8_t *buf, size_t len, struct sockaddr_in *from,
+    struct in_pktinfo *pi)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+	struct iovec iov = { buf, len };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	ssize_t n;
+	int got = 0;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = from;
+	mh.msg_namelen = sizeof(*from);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	if ((n = recvmsg(s->fd, &mh, MSG_DONTWAIT)) == -1)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			memcpy(pi, CMSG_DATA(cm), sizeof(*pi));
+			got = 1;
+		}
+	if (!got || (mh.msg_flags & MSG_TRUNC) || from->sin_family != AF_INET)
+		return -2;
+	return n;
+}
+
+static void
+pcp_readable(evutil_socket_t fd, short ev, void *arg)
+{
+	struct pcp_srv *s = arg;
+	uint8_t buf[PCP_WIRE_MAX_LEN + 4], out[PCP_WIRE_MAX_LEN];
+	struct sockaddr_in from;
+	struct in_pktinfo pi;
+	struct pcp_srv_pkt p;
+	ssize_t n;
+	size_t olen;
+	int budget = 64;
+
+	(void)fd;
+	(void)ev;
+	while (budget-- > 0 && (n = pcp_recv(s, buf, sizeof(buf), &from, &pi)) != -1) {
+		memset(&p, 0, sizeof(p));
+		memset(&p.src, 0, sizeof(p.src));
+		p.src.s6_addr[10] = p.src.s6_addr[11] = 0xff;
+		memcpy(&p.src.s6_addr[12], &from.sin_addr, 4);
+		/* the WAN side, a foreign source, a cut datagram: not ours to answer */
+		if (n < 0 || !pcp_lan_ifindex(s, (unsigned)pi.ipi_ifindex) ||
+		    !netif_client_ok(s->ctx->netif, &p.src, NULL, 0) ||
+		    ntohs(from.sin_port) == 0) {
+			s->stats.dropped++;
+			continue;
+		}
+		p.buf = buf;
+		p.len = (size_t)n;
+		p.sport = ntohs(from.sin_port);
+		p.dst = p.src;
+		memcpy(&p.dst.s6_addr[12], &pi.ipi_addr, 4);
+		if ((olen = pcp_srv_handle(s, &p, out, sizeof(out))) > 0)
+			pcp_send(s, out, olen, &from, &pi.ipi_addr, 0);
+	}
+}
+
+/* ---- announcements ---- */
+
+static void
+pcp_announce_once(struct pcp_srv *s)
+{
+	const struct netif_prefix *p;
+	struct sockaddr_storage ss;
+	struct sockaddr_in to;
+	uint8_t pkt[64];
+	size_t i, n = netif_lan_prefixes(s->ctx->netif, &p), len;
+	struct in_addr from;
+
+	for (i = 0; i < n; i++) {
+		if (!util_addr_is_v4(&p[i].local))
+			continue;
+		memcpy(&from, &p[i].local.s6_addr[12], 4);
+		if (s->ctx->cfg->pcp && (len = pcp_wire_encode_announce(pcp_srv_epoch(s), pkt,
+		    sizeof(pkt))) > 0 && pcp_wire_announce_dest(AF_INET, &ss) > 0) {
+			memcpy(&to, &ss, sizeof(to));
+			pcp_send(s, pkt, len, &to, &from, p[i].ifindex);
+			s->stats.announces++;
+		}
+		if (s->ctx->cfg->natpmp && s->ctx->cfg->has_external_ip &&
+		    (len = natpmp_wire_encode_announce(pcp_srv_epoch(s), &s->ctx->cfg->external_ip,
+		    pkt, sizeof(pkt))) > 0 && natpmp_wire_announce_dest(&ss) > 0) {
+			memcpy(&to, &ss, sizeof(to));
+			pcp_send(s, pkt, len, &to, &from, p[i].ifindex);
+			s->stats.announces++;
+		}
+	}
+}
+
+static void
+pcp_announce_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct pcp_srv *s = arg;
+	struct timeval tv;
+
+	(void)fd;
+	(void)ev;
+	pcp_announce_once(s);
+	if (--s->announce_left == 0)
+		return;
+	s->announce_gap_ms *= 2;
+	tv.tv_sec = (time_t)(s->announce_gap_ms / 1000);
+	tv.tv_usec = (suseconds_t)(s->announce_gap_ms % 1000) * 1000;
+	evtimer_add(s->announce_ev, &tv);
+}
+
+static void
+pcp_announce_start(struct pcp_srv *s)
+{
+	struct timeval now = { 0, 0 };
+
+	s->announce_left = PCP_ANNOUNCE_TIMES;
+	s->announce_gap_ms = PCP_ANNOUNCE_FIRST_MS / 2;	/* doubled before the second */
+	evtimer_add(s->announce_ev, &now);
+}
+
+void
+pcp_srv_reset_epoch(struct pcp_srv *s)
+{
+	if (s == NULL)
+		return;
+	s->epoch_mono0 = pcp_now(s);
+	s->epoch_off = 0;
+	s->ctx->meta.epoch_start = time(NULL);
+	log_info("pcp: epoch restarts at 0");
+	pcp_announce_start(s);
+}
+
+/* Where the epoch stands: continued from the state file, or from now. */
+static void
+pcp_epoch_init(struct pcp_srv *s)
+{
+	time_t now = time(NULL), start = s->ctx->meta.epoch_start;
+
+	/* lost or damaged state (or a clock gone backwards): mappings may be gone */
+	if (!s->ctx->meta.complete || start <= 0 || start > now)
+		start = s->ctx->meta.epoch_start = now;
+	s->epoch_off = (uint32_t)(now - start);
+	s->epoch_mono0 = pcp_now(s);
+}
+
+static int
+pcp_open(struct pcp_srv *s)
+{
+	struct sockaddr_in sin;
+	int on = 1;
+
+	if ((s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("pcp: socket");
+		return -1;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(PCP_SRV_PORT);
+	if (setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    setsockopt(s->fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) == -1 ||
+	    bind(s->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		log_warn("pcp: cannot listen on UDP port %d", PCP_SRV_PORT);
+		return -1;
+	}
+	return 0;
+}
+
+struct pcp_srv *
+pcp_srv_new(struct pg_ctx *ctx)
+{
+	struct pcp_srv *s = xcalloc(1, sizeof(*s));
+
+	s->ctx = ctx;
+	s->fd = -1;
+	log_limit_init(&s->log_limit, 10000, 50);
+	pcp_epoch_init(s);
+	if (ctx->base == NULL)
+		return s;		/* tests and the fuzzer: the core without a socket */
+	if (pcp_open(s) == -1) {
+		pcp_srv_free(s);
+		return NULL;
+	}
+	s->ev = event_new(ctx->base, s->fd, EV_READ | EV_PERSIST, pcp_readable, s);
+	s->announce_ev = evtimer_new(ctx->base, pcp_announce_cb, s);
+	if (s->ev == NULL || s->announce_ev == NULL || event_add(s->ev, NULL) == -1) {
+		pcp_srv_free(s);
+		return NULL;
+	}
+	pcp_announce_start(s);
+	log_info("pcp: PCP %s, NAT-PMP %s on UDP %d, epoch %u", ctx->cfg->pcp ? "on" : "off",
+	    ctx->cfg->natpmp ? "on" : "off", PCP_SRV_PORT, pcp_srv_epoch(s));
+	return s;
+}
+
+void
+pcp_srv_free(struct pcp_srv *s)
+{
+	if (s == NULL)
+		return;
+	if (s->ev != NULL)
+		event_free(s->ev);
+	if (s->announce_ev != NULL)
+		event_free(s->announce_ev);
+	if (s->fd != -1)
+		close(s->fd);
+	free(s);
+}

@@ -1,0 +1,55 @@
+/* pcp_server.h - PCP (RFC 6887) and NAT-PMP (RFC 6886) on UDP 5351: a front end of the table. */
+#ifndef PG_PCP_SERVER_H
+#define PG_PCP_SERVER_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pg_ctx;
+struct pcp_srv;
+
+#define PCP_SRV_RATE		20	/* requests per second one client may send ... */
+#define PCP_SRV_BURST		60	/* ... after a burst of this many */
+#define PCP_SRV_CLIENTS		1024	/* clients whose rate is tracked */
+
+/* Request counters, by opcode and result, for portgatectl status. */
+struct pcp_srv_stats {
+	uint64_t	 pcp[3][14];		/* [ANNOUNCE, MAP, PEER][result] */
+	uint64_t	 pcp_other;		/* unknown opcode or decode errors */
+	uint64_t	 natpmp[3][6];		/* [public address, map udp, map tcp][result] */
+	uint64_t	 natpmp_other;
+	uint64_t	 dropped;		/* off-LAN, WAN side, malformed beyond answer, rate */
+	uint64_t	 announces;		/* unsolicited ANNOUNCE / public address datagrams */
+};
+
+/*
+ * A request as it arrived: bytes, the sender, and the local address it was
+ * sent to (the reply comes from there).
+ */
+struct pcp_srv_pkt {
+	const uint8_t	*buf;
+	size_t		 len;
+	struct in6_addr	 src;		/* v4-mapped */
+	uint16_t	 sport;
+	struct in6_addr	 dst;
+};
+
+/* Open UDP 5351 on the LAN and announce the epoch; NULL after logging why. */
+struct pcp_srv *pcp_srv_new(struct pg_ctx *);
+/* Close. */
+void pcp_srv_free(struct pcp_srv *);
+/*
+ * Handle one request (the socket-free core, also used by tests and the
+ * fuzzer): the reply goes to out (at most outlen bytes); returns its length,
+ * 0 if nothing is to be sent.
+ */
+size_t pcp_srv_handle(struct pcp_srv *, const struct pcp_srv_pkt *, uint8_t *out, size_t outlen);
+/* Seconds since the mapping state began (the PCP and NAT-PMP epoch). */
+uint32_t pcp_srv_epoch(const struct pcp_srv *);
+/* The external address changed (or mappings were lost): restart the epoch and announce. */
+void pcp_srv_reset_epoch(struct pcp_srv *);
+/* The counters. */
+const struct pcp_srv_stats *pcp_srv_stats(const struct pcp_srv *);
+
+#endif
