@@ -18,7 +18,7 @@
 
 #define CONF_LINE_MAX	1024
 #define CONF_FILE_MAX	(1024 * 1024)
-#define CONF_NKEYWORDS	25
+#define CONF_NKEYWORDS	26
 #define CONF_PATH_MAX	4000
 
 struct conf_parser {
@@ -343,6 +343,17 @@ kw_pcp_max_filters(struct conf_parser *p, const char *key, char *val)
 }
 
 static int
+kw_pcp_rate(struct conf_parser *p, const char *key, char *val)
+{
+	unsigned long v;
+
+	if (kw_uint(p, key, val, 100000, &v) == -1)
+		return -1;
+	p->cfg->pcp_rate_limit = (unsigned)v;
+	return 0;
+}
+
+static int
 kw_upnp_port(struct conf_parser *p, const char *key, char *val)
 {
 	unsigned long v;
@@ -414,6 +425,7 @@ static const struct {
 	{ "pcp_min_lifetime", kw_pcp_min_lifetime, 0 },
 	{ "pcp_allow_third_party", kw_pcp_bool, 0 },
 	{ "pcp_max_filters", kw_pcp_max_filters, 0 },
+	{ "pcp_rate_limit", kw_pcp_rate, 0 },
 };
 
 static char *
@@ -484,6 +496,7 @@ conf_defaults(struct pg_config *c)
 	c->natpmp = 1;
 	c->pcp_min_lifetime = 120;
 	c->pcp_max_filters = 4;
+	c->pcp_rate_limit = 20;
 }
 
 static void

@@ -41,6 +41,7 @@ struct pg_config {
 	uint32_t	 pcp_min_lifetime;	/* seconds: shorter PCP/NAT-PMP lifetimes are raised */
 	int		 pcp_allow_third_party;
 	unsigned	 pcp_max_filters;	/* FILTER options per mapping */
+	unsigned	 pcp_rate_limit;	/* requests per second per client (0 = none) */
 };
 
 #define CONF_FRIENDLY_MAX	64

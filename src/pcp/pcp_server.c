@@ -111,23 +111,25 @@ pcp_debug(struct pcp_srv *s, const struct in6_addr *who, const char *what, const
 static int
 pcp_rate_ok(struct pcp_srv *s, const struct in6_addr *a)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = 2166136261u, rate = s->ctx->cfg->pcp_rate_limit;
+	uint32_t burst = rate * PCP_SRV_BURST_FACTOR;
 	struct pcp_bucket *b;
 	uint64_t now = pcp_now(s), add;
 	size_t i;
 
+	if (rate == 0)
+		return 1;
 	for (i = 0; i < sizeof(*a); i++)
 		h = (h ^ a->s6_addr[i]) * 16777619u;
 	b = &s->rate[h % PCP_SRV_CLIENTS];
 	if (memcmp(&b->addr, a, sizeof(*a)) != 0 || b->at_ms == 0) {
 		b->addr = *a;		/* a new client (or a collision: it starts afresh) */
 		b->at_ms = now;
-		b->tokens = PCP_SRV_BURST;
+		b->tokens = burst;
 	}
-	add = (now - b->at_ms) * PCP_SRV_RATE / 1000;
+	add = (now - b->at_ms) * rate / 1000;
 	if (add > 0) {
-		b->tokens = (uint32_t)(b->tokens + add > PCP_SRV_BURST ? PCP_SRV_BURST :
-		    b->tokens + add);
+		b->tokens = (uint32_t)(b->tokens + add > burst ? burst : b->tokens + add);
 		b->at_ms = now;
 	}
 	if (b->tokens == 0)

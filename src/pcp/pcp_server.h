@@ -9,8 +9,7 @@
 struct pg_ctx;
 struct pcp_srv;
 
-#define PCP_SRV_RATE		20	/* requests per second one client may send ... */
-#define PCP_SRV_BURST		60	/* ... after a burst of this many */
+#define PCP_SRV_BURST_FACTOR	3	/* a client may burst 3 s worth of pcp_rate_limit */
 #define PCP_SRV_CLIENTS		1024	/* clients whose rate is tracked */
 
 /* Request counters, by opcode and result, for portgatectl status. */
