@@ -276,8 +276,6 @@ pcp_map_internal(struct pcp_map *m, const struct pcp_srv_pkt *p)
 {
 	const struct pcp_request *q = m->req;
 
-	if (memcmp(&q->client, &p->src, sizeof(p->src)) != 0)
-		return PCP_RES_ADDRESS_MISMATCH;
 	m->internal = p->src;
 	if (!q->has_third_party)
 		return PCP_RES_SUCCESS;
@@ -414,8 +412,6 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 	struct mt_entry *e;
 	int proto;
 
-	if (memcmp(&q->client, &p->src, sizeof(p->src)) != 0)
-		return PCP_RES_ADDRESS_MISMATCH;
 	if (q->has_third_party && !s->ctx->cfg->pcp_allow_third_party)
 		return PCP_RES_NOT_AUTHORIZED;
 	if (q->protocol != IPPROTO_TCP && q->protocol != IPPROTO_UDP)
@@ -456,6 +452,8 @@ pcp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, uint8_t *out, size_t 
 	}
 	if (!s->ctx->cfg->pcp || (q.opcode == PCP_OP_MAP && !s->ctx->cfg->has_external_ip))
 		resp.result = s->ctx->cfg->pcp ? PCP_RES_NETWORK_FAILURE : PCP_RES_NOT_AUTHORIZED;
+	else if (memcmp(&q.client, &p->src, sizeof(p->src)) != 0)
+		resp.result = PCP_RES_ADDRESS_MISMATCH;	/* §8.3: whatever the opcode */
 	else if (q.opcode == PCP_OP_MAP)
 		resp.result = pcp_map(s, p, &q, &resp);
 	else if (q.opcode == PCP_OP_PEER)
@@ -768,6 +766,8 @@ pcp_announce_start(struct pcp_srv *s)
 {
 	struct timeval now = { 0, 0 };
 
+	if (s->announce_ev == NULL)
+		return;
 	s->announce_left = PCP_ANNOUNCE_TIMES;
 	s->announce_gap_ms = PCP_ANNOUNCE_FIRST_MS / 2;	/* doubled before the second */
 	evtimer_add(s->announce_ev, &now);

@@ -1,0 +1,82 @@
+/*
+ * fuzz_pcp_srv.c - PCP and NAT-PMP requests through the server into a real
+ * table (the codec itself is fuzz_pcp). The input is one datagram; its
+ * length picks the sender (one of two LAN hosts).
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "fw/fw.h"
+#include "log.h"
+#include "mtable.h"
+#include "netif.h"
+#include "pcp/pcp_server.h"
+#include "util.h"
+
+int LLVMFuzzerInitialize(int *, char ***);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static struct pg_ctx ctx;
+static struct pcp_srv *srv;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static const char conf[] = "firewall = none\nmax_mappings_per_client = 16\n"
+	    "pcp_allow_third_party = yes\npcp_rate_limit = 0\n"
+	    "deny 1-1023 0.0.0.0/0 1-65535\n";
+	char *lan[1] = { (char *)"br-lan" };
+	struct netif_prefix p;
+	struct in6_addr local;
+
+	(void)argc;
+	(void)argv;
+	log_setverbose(-2);
+	ctx.clock = pg_clock_mono;
+	if ((ctx.cfg = conf_parse("fuzz", conf, strlen(conf), NULL, NULL)) == NULL)
+		abort();
+	util_parse_addr("198.51.100.1", &ctx.cfg->external_ip);
+	ctx.cfg->has_external_ip = 1;
+	ctx.netif = netif_new(lan, 1, &ctx.clock);
+	memset(&p, 0, sizeof(p));
+	util_parse_addr("192.0.2.0", &p.addr);
+	p.plen = 120;
+	util_parse_addr("192.0.2.1", &p.local);
+	local = p.local;
+	netif_set(ctx.netif, &p, 1, &local, 1);
+	ctx.fw = fw_new("none", ctx.cfg, NULL);
+	fw_init(ctx.fw);
+	ctx.mt = mtable_new(ctx.fw, &ctx.clock);
+	mtable_set_netif(ctx.mt, ctx.netif);
+	mtable_set_policy(ctx.mt, &ctx.cfg->policy);
+	mtable_set_limits(ctx.mt, 16, 3600);
+	if ((srv = pcp_srv_new(&ctx)) == NULL)
+		abort();
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	struct pcp_srv_pkt p;
+	uint8_t out[1100];
+	size_t n;
+
+	memset(&p, 0, sizeof(p));
+	p.buf = data;
+	p.len = len;
+	util_parse_addr(len % 2 ? "192.0.2.10" : "192.0.2.11", &p.src);
+	util_parse_addr("192.0.2.1", &p.dst);
+	p.sport = 5350;
+	n = pcp_srv_handle(srv, &p, out, sizeof(out));
+	if (n > sizeof(out))
+		abort();
+	if (mtable_count(ctx.mt) > 64)
+		mtable_flush(ctx.mt, MT_NSOURCE);
+	return 0;
+}

@@ -1,0 +1,356 @@
+/* test_pcp_server.c - PCP and NAT-PMP through the table: the server core without a socket. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "fw/fw.h"
+#include "log.h"
+#include "mtable.h"
+#include "netif.h"
+#include "pcp/pcp_server.h"
+#include "pcp/pcp_wire.h"
+#include "testutil.h"
+#include "util.h"
+
+#define A	"192.0.2.10"
+#define B	"192.0.2.11"
+
+static struct fake_clock fc = { 5000000 };
+static uint8_t out[1100];
+static size_t outlen;
+
+static struct in6_addr
+addr(const char *s)
+{
+	struct in6_addr a;
+
+	CHECK_EQ(util_parse_addr(s, &a), 0);
+	return a;
+}
+
+static void
+conf_err(void *arg, const char *file, unsigned line, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "%s:%u: %s\n", file, line, msg);
+}
+
+static struct pg_ctx *
+lab_ctx(const char *text)
+{
+	struct pg_ctx *ctx = xcalloc(1, sizeof(*ctx));
+	char *lan[1] = { (char *)"br-lan" };
+	struct netif_prefix p;
+	struct in6_addr local[2];
+
+	ctx->clock = tu_fake_clock(&fc);
+	ctx->cfg = conf_parse("test.conf", text, strlen(text), conf_err, NULL);
+	CHECK(ctx->cfg != NULL);
+	ctx->cfg->external_ip = addr("198.51.100.1");
+	ctx->cfg->has_external_ip = 1;
+	ctx->netif = netif_new(lan, 1, &ctx->clock);
+	memset(&p, 0, sizeof(p));
+	p.addr = addr("192.0.2.0");
+	p.plen = 120;
+	p.local = addr("192.0.2.1");
+	local[0] = p.local;
+	local[1] = addr("198.51.100.1");
+	netif_set(ctx->netif, &p, 1, local, 2);
+	ctx->fw = fw_new("none", ctx->cfg, NULL);
+	fw_init(ctx->fw);
+	ctx->mt = mtable_new(ctx->fw, &ctx->clock);
+	mtable_set_netif(ctx->mt, ctx->netif);
+	mtable_set_policy(ctx->mt, &ctx->cfg->policy);
+	mtable_set_limits(ctx->mt, ctx->cfg->max_mappings_per_client, ctx->cfg->max_lease);
+	return ctx;
+}
+
+static void
+lab_free(struct pg_ctx *ctx, struct pcp_srv *s)
+{
+	pcp_srv_free(s);
+	mtable_free(ctx->mt);
+	fw_free(ctx->fw);
+	netif_free(ctx->netif);
+	conf_free(ctx->cfg);
+	free(ctx);
+}
+
+/* A MAP request: TCP unless proto says otherwise; options appended raw. */
+static size_t
+map_req(uint8_t *p, const char *client, uint8_t nonce, uint8_t proto, uint16_t in,
+    uint16_t ext, uint32_t lifetime, const uint8_t *opts, size_t olen)
+{
+	struct in6_addr c = addr(client);
+	uint32_t lt = htonl(lifetime);
+	uint16_t i = htons(in), e = htons(ext);
+
+	memset(p, 0, 60);
+	p[0] = 2;
+	p[1] = PCP_OP_MAP;
+	memcpy(p + 4, &lt, 4);
+	memcpy(p + 8, &c, 16);
+	memset(p + 24, nonce, 12);
+	p[36] = proto;
+	memcpy(p + 40, &i, 2);
+	memcpy(p + 42, &e, 2);
+	memcpy(p + 60, opts, olen);
+	return 60 + olen;
+}
+
+/* Send it from src; the result code (-1: no answer), the external port in *ext. */
+static int
+send_req(struct pcp_srv *s, const char *src, const uint8_t *buf, size_t len, uint16_t *ext,
+    uint32_t *lifetime)
+{
+	struct pcp_srv_pkt p;
+	uint16_t e;
+	uint32_t l;
+
+	memset(&p, 0, sizeof(p));
+	p.buf = buf;
+	p.len = len;
+	p.src = addr(src);
+	p.sport = 40000;
+	p.dst = addr("192.0.2.1");
+	if ((outlen = pcp_srv_handle(s, &p, out, sizeof(out))) == 0)
+		return -1;
+	if (outlen >= 60 && ext != NULL) {
+		memcpy(&e, out + 42, 2);
+		*ext = ntohs(e);
+	}
+	if (lifetime != NULL) {
+		memcpy(&l, out + 4, 4);
+		*lifetime = ntohl(l);
+	}
+	return out[3];
+}
+
+static int
+map(struct pcp_srv *s, const char *src, const char *client, uint8_t nonce, uint16_t in,
+    uint16_t ext, uint32_t lifetime, uint16_t *got)
+{
+	uint8_t req[200];
+	size_t n = map_req(req, client, nonce, 6, in, ext, lifetime, NULL, 0);
+
+	return send_req(s, src, req, n, got, NULL);
+}
+
+static void
+test_map(void)
+{
+	struct pg_ctx *ctx = lab_ctx("firewall = none\nmax_lease = 3600\npcp_min_lifetime = 60\n"
+	    "max_mappings_per_client = 3\ndeny 22 0.0.0.0/0 1-65535\n");
+	struct pcp_srv *s = pcp_srv_new(ctx);
+	struct mt_entry *e;
+	uint8_t req[200], opt[64];
+	uint16_t got = 0;
+	uint32_t life = 0;
+	size_t n;
+
+	CHECK(s != NULL);
+	CHECK_EQ(map(s, A, A, 1, 8000, 9000, 600, &got), PCP_RES_SUCCESS);
+	CHECK_EQ(got, 9000);
+	e = mtable_lookup_ext(ctx->mt, MT_TCP, 9000);
+	CHECK(e != NULL && e->source == MT_SRC_PCP && e->int_port == 8000);
+	CHECK_STR(e->owner, "010101010101010101010101");
+	/* a repeat, a refresh with another suggestion: the same mapping */
+	CHECK_EQ(map(s, A, A, 1, 8000, 9555, 900, &got), PCP_RES_SUCCESS);
+	CHECK_EQ(got, 9000);
+	CHECK_EQ(mtable_count(ctx->mt), 1);
+	/* lifetimes: raised to pcp_min_lifetime, cut to max_lease */
+	n = map_req(req, A, 1, 6, 8000, 0, 5, NULL, 0);
+	CHECK_EQ(send_req(s, A, req, n, NULL, &life), PCP_RES_SUCCESS);
+	CHECK_EQ(life, 60);
+	n = map_req(req, A, 1, 6, 8000, 0, 999999, NULL, 0);
+	send_req(s, A, req, n, NULL, &life);
+	CHECK_EQ(life, 3600);
+	/* the nonce is the owner token */
+	CHECK_EQ(map(s, A, A, 2, 8000, 9000, 600, NULL), PCP_RES_NOT_AUTHORIZED);
+	CHECK_EQ(map(s, A, A, 2, 8000, 9000, 0, NULL), PCP_RES_NOT_AUTHORIZED);
+	/* the header must name the sender */
+	CHECK_EQ(map(s, A, B, 1, 8001, 9001, 600, NULL), PCP_RES_ADDRESS_MISMATCH);
+	/* the suggested port is taken: another nearby, or CANNOT_PROVIDE_EXTERNAL */
+	CHECK_EQ(map(s, B, B, 3, 8000, 9000, 600, &got), PCP_RES_SUCCESS);
+	CHECK_EQ(got, 9001);
+	memset(opt, 0, sizeof(opt));
+	opt[0] = PCP_OPT_PREFER_FAILURE;
+	n = map_req(req, B, 4, 6, 8002, 9000, 600, opt, 4);
+	CHECK_EQ(send_req(s, B, req, n, NULL, &life), PCP_RES_CANNOT_PROVIDE_EXTERNAL);
+	CHECK_EQ(life, PCP_WIRE_LIFETIME_SHORT);
+	/* policy, quota, protocol */
+	CHECK_EQ(map(s, A, A, 5, 22, 22, 600, NULL), PCP_RES_SUCCESS);	/* deny: another port */
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 22) == NULL);
+	CHECK_EQ(map(s, A, A, 6, 8006, 9006, 600, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(map(s, A, A, 7, 8007, 9007, 600, NULL), PCP_RES_USER_EX_QUOTA);
+	n = map_req(req, A, 8, 1, 8008, 9008, 600, NULL, 0);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_UNSUPP_PROTOCOL);
+	CHECK_EQ(map(s, A, A, 8, 0, 9008, 600, NULL), PCP_RES_UNSUPP_PROTOCOL);
+	/* delete with the right nonce; deleting nothing is a success too */
+	CHECK_EQ(map(s, A, A, 1, 8000, 0, 0, NULL), PCP_RES_SUCCESS);
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9000) == NULL);
+	CHECK_EQ(map(s, A, A, 1, 8000, 0, 0, NULL), PCP_RES_SUCCESS);
+	/* the kernel refuses: NETWORK_FAILURE, nothing left in the table */
+	fw_mem_inject_failure(ctx->fw, MT_TCP, 9050, 17);
+	CHECK_EQ(map(s, B, B, 9, 8050, 9050, 600, NULL), PCP_RES_NETWORK_FAILURE);
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9050) == NULL);
+	lab_free(ctx, s);
+}
+
+static size_t
+filter_opt(uint8_t *o, unsigned plen, uint16_t port, const char *a)
+{
+	struct in6_addr x = addr(a);
+	uint16_t pt = htons(port);
+
+	memset(o, 0, 24);
+	o[0] = PCP_OPT_FILTER;
+	o[3] = 20;
+	o[5] = (uint8_t)plen;
+	memcpy(o + 6, &pt, 2);
+	memcpy(o + 8, &x, 16);
+	return 24;
+}
+
+static void
+test_options(void)
+{
+	struct pg_ctx *ctx = lab_ctx("firewall = none\npcp_max_filters = 2\n");
+	struct pcp_srv *s = pcp_srv_new(ctx);
+	uint8_t req[400], opt[200];
+	struct in6_addr b = addr(B);
+	struct mt_entry *e;
+	size_t n, o;
+
+	o = filter_opt(opt, 96 + 24, 0, "198.51.100.0");
+	n = map_req(req, A, 1, 6, 8000, 9000, 600, opt, o);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_SUCCESS);
+	e = mtable_lookup_ext(ctx->mt, MT_TCP, 9000);
+	CHECK(e != NULL && e->nfilters == 1 && e->filters[0].plen == 120);
+	/* the filter reaches the firewall with the mapping */
+	mtable_commit(ctx->mt, NULL, NULL);
+	CHECK_EQ(fw_mem_lookup(ctx->fw, MT_TCP, 9000)->nfilters, 1);
+	/* a refresh without FILTER keeps it; prefix length 0 clears it */
+	n = map_req(req, A, 1, 6, 8000, 9000, 600, NULL, 0);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(mtable_lookup_ext(ctx->mt, MT_TCP, 9000)->nfilters, 1);
+	o = filter_opt(opt, 0, 0, "::");
+	n = map_req(req, A, 1, 6, 8000, 9000, 600, opt, o);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(mtable_lookup_ext(ctx->mt, MT_TCP, 9000)->nfilters, 0);
+	/* more than pcp_max_filters */
+	o = filter_opt(opt, 128, 0, "198.51.100.5");
+	o += filter_opt(opt + o, 128, 0, "198.51.100.6");
+	o += filter_opt(opt + o, 128, 0, "198.51.100.7");
+	n = map_req(req, A, 1, 6, 8000, 9000, 600, opt, o);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_EXCESSIVE_REMOTE_PEERS);
+	/* THIRD_PARTY: refused unless configured */
+	memset(opt, 0, 20);
+	opt[0] = PCP_OPT_THIRD_PARTY;
+	opt[3] = 16;
+	memcpy(opt + 4, &b, 16);
+	n = map_req(req, A, 2, 6, 8100, 9100, 600, opt, 20);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
+	ctx->cfg->pcp_allow_third_party = 1;
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_SUCCESS);
+	CHECK(memcmp(&mtable_lookup_ext(ctx->mt, MT_TCP, 9100)->int_addr, &b, sizeof(b)) == 0);
+	b = addr("198.51.100.5");		/* not a LAN host */
+	memcpy(opt + 4, &b, 16);
+	n = map_req(req, A, 3, 6, 8101, 9101, 600, opt, 20);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
+	lab_free(ctx, s);
+}
+
+static void
+test_epoch_and_rate(void)
+{
+	struct pg_ctx *ctx = lab_ctx("firewall = none\npcp_rate_limit = 10\n");
+	struct pcp_srv *s;
+	uint8_t req[24];
+	struct in6_addr a = addr(A);
+	int i, answered = 0;
+	uint32_t epoch;
+
+	/* a complete state file from 100 s ago: the epoch goes on */
+	ctx->meta.complete = 1;
+	ctx->meta.epoch_start = time(NULL) - 100;
+	s = pcp_srv_new(ctx);
+	CHECK(pcp_srv_epoch(s) >= 100 && pcp_srv_epoch(s) <= 101);
+	fc.now += 5000;
+	CHECK(pcp_srv_epoch(s) >= 105 && pcp_srv_epoch(s) <= 106);
+	pcp_srv_reset_epoch(s);
+	CHECK_EQ(pcp_srv_epoch(s), 0);
+	pcp_srv_free(s);
+	/* lost state: from 0 */
+	ctx->meta.complete = 0;
+	s = pcp_srv_new(ctx);
+	CHECK_EQ(pcp_srv_epoch(s), 0);
+	/* ANNOUNCE answers with it; a flood is cut to the burst */
+	memset(req, 0, sizeof(req));
+	req[0] = 2;
+	memcpy(req + 8, &a, 16);
+	fc.now += 2000;
+	for (i = 0; i < 100; i++)
+		answered += send_req(s, A, req, sizeof(req), NULL, NULL) == PCP_RES_SUCCESS;
+	CHECK_EQ(answered, 30);
+	memcpy(&epoch, out + 8, 4);
+	CHECK_EQ(ntohl(epoch), 2);
+	fc.now += 1000;
+	CHECK_EQ(send_req(s, A, req, sizeof(req), NULL, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(send_req(s, B, req, sizeof(req), NULL, NULL), PCP_RES_ADDRESS_MISMATCH);
+	lab_free(ctx, s);
+}
+
+/* NAT-PMP: public address, map, refresh, delete one, delete all. */
+static void
+test_natpmp(void)
+{
+	struct pg_ctx *ctx = lab_ctx("firewall = none\n");
+	struct pcp_srv *s = pcp_srv_new(ctx);
+	uint8_t req[12] = { 0, 2, 0, 0, 0x1f, 0x40, 0x23, 0x28, 0, 0, 0x0e, 0x10 };
+	uint8_t pub[2] = { 0, 0 };
+	struct pcp_srv_pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.src = addr(A);
+	p.dst = addr("192.0.2.1");
+	p.buf = pub;
+	p.len = 2;
+	CHECK_EQ(pcp_srv_handle(s, &p, out, sizeof(out)), 12);
+	CHECK(out[1] == 128 && out[3] == 0 && memcmp(out + 8, "\xc6\x33\x64\x01", 4) == 0);
+	p.buf = req;
+	p.len = 12;
+	CHECK_EQ(pcp_srv_handle(s, &p, out, sizeof(out)), 16);
+	CHECK(out[1] == 130 && out[3] == 0 && out[10] == 0x23 && out[11] == 0x28);
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9000) != NULL &&
+	    mtable_lookup_ext(ctx->mt, MT_TCP, 9000)->source == MT_SRC_NATPMP);
+	req[6] = 0x30;			/* a refresh suggesting another port keeps 9000 */
+	CHECK_EQ(pcp_srv_handle(s, &p, out, sizeof(out)), 16);
+	CHECK(out[10] == 0x23 && out[11] == 0x28);
+	CHECK_EQ(mtable_count(ctx->mt), 1);
+	req[4] = 0x1f;
+	req[5] = 0x41;			/* a second mapping, then delete all with port 0 */
+	pcp_srv_handle(s, &p, out, sizeof(out));
+	CHECK_EQ(mtable_count(ctx->mt), 2);
+	memset(req + 4, 0, 8);
+	CHECK_EQ(pcp_srv_handle(s, &p, out, sizeof(out)), 16);
+	CHECK_EQ(out[3], 0);
+	CHECK_EQ(mtable_count(ctx->mt), 0);
+	lab_free(ctx, s);
+}
+
+int
+main(void)
+{
+	log_init(1, -2);
+	test_map();
+	test_options();
+	test_epoch_and_rate();
+	test_natpmp();
+	return tu_done("test_pcp_server");
+}
