@@ -219,6 +219,7 @@ status_pcp(struct ctl_req *r)
 		return;
 	st = pcp_srv_stats(r->ctx->pcp);
 	ctl_data(r, "pcp_epoch %u", pcp_srv_epoch(r->ctx->pcp));
+	ctl_data(r, "peer_pins %zu", mtable_peer_count(r->ctx->mt));
 	for (op = 0; op < 3; op++)
 		for (res = 0; res < 14; res++)
 			if (st->pcp[op][res] != 0)

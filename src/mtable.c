@@ -50,6 +50,8 @@ struct mtable {
 	uint64_t		 full[MT_NPROTO][16];	/* bit per used[] word with no free port */
 	struct hmap		 by_int;
 	struct hmap		 by_owner;
+	struct hmap		 by_flow;	/* PEER pins */
+	size_t			 npeers;
 	struct hmap		 clients;
 	struct mt_entry		**heap;
 	size_t			 nheap, cheap;
@@ -137,6 +139,7 @@ mtable_new(struct fw *fw, const struct pg_clock *clk)
 	mt->fenport = xcalloc(MT_NSLOTS + 1, sizeof(*mt->fenport));
 	hmap_init(&mt->by_int);
 	hmap_init(&mt->by_owner);
+	hmap_init(&mt->by_flow);
 	hmap_init(&mt->clients);
 	mt->next_id = 1;
 	return mt;
@@ -158,6 +161,12 @@ mtable_free(struct mtable *mt)
 		i = (size_t)e->proto * 65536 + e->ext_port_end;
 		free(e);
 	}
+	for (i = 0; i < mt->by_flow.nbuckets; i++) {
+		while ((n = mt->by_flow.buckets[i]) != NULL) {
+			mt->by_flow.buckets[i] = n->next;
+			free(HMAP_ENTRY(n, struct mt_entry, int_node));
+		}
+	}
 	for (i = 0; i < mt->clients.nbuckets; i++) {
 		while ((n = mt->clients.buckets[i]) != NULL) {
 			mt->clients.buckets[i] = n->next;
@@ -166,6 +175,7 @@ mtable_free(struct mtable *mt)
 	}
 	hmap_destroy(&mt->by_int);
 	hmap_destroy(&mt->by_owner);
+	hmap_destroy(&mt->by_flow);
 	hmap_destroy(&mt->clients);
 	free(mt->slots);
 	free(mt->fenwick);
@@ -412,6 +422,10 @@ mt_fw_item(const struct mtable *mt, const struct mt_entry *e, struct fw_item *it
 	it->int_addr = e->int_addr;
 	it->nfilters = e->nfilters;
 	memcpy(it->filters, e->filters, e->nfilters * sizeof(e->filters[0]));
+	it->kind = e->kind;
+	it->ext_addr = e->ext_addr;
+	it->peer_addr = e->peer_addr;
+	it->peer_port = e->peer_port;
 	if (e->expires_ms != 0)
 		it->timeout_ms = e->expires_ms > now ? e->expires_ms - now : 1;
 }
@@ -485,6 +499,7 @@ mt_cap_lease(const struct mtable *mt, int source, uint32_t lease)
 }
 
 static enum mt_err mt_renew(struct mtable *, struct mt_entry *, uint32_t, int);
+static size_t mt_flush_peers(struct mtable *, int);
 
 /* ---- free-port bitmap: two levels, so a search skips taken runs 4096 ports at a time ---- */
 
@@ -551,11 +566,20 @@ mt_link(struct mtable *mt, struct mt_entry *e)
 	mt->per_source[e->source]++;
 }
 
+static void mt_client_put(struct mtable *, struct mt_entry *);
+
 static void
 mt_unlink(struct mtable *mt, struct mt_entry *e)
 {
 	size_t base = (size_t)e->proto * 65536, p;
 
+	if (e->kind == MT_KIND_PEER) {
+		hmap_remove(&mt->by_flow, &e->int_node);
+		heap_remove(mt, e);
+		mt_client_put(mt, e);
+		mt->npeers--;
+		return;
+	}
 	for (p = e->ext_port; p <= e->ext_port_end; p++)
 		mt->slots[base + p] = NULL;
 	fen_update(mt->fenwick, base + e->ext_port, -1);
@@ -565,17 +589,25 @@ mt_unlink(struct mtable *mt, struct mt_entry *e)
 		hmap_remove(&mt->by_owner, &e->own_node);
 	used_set(mt, e, 0);
 	heap_remove(mt, e);
-	if (e->client != NULL) {
-		e->client->total--;
-		if (mt_source_is_dynamic(e->source))
-			e->client->dynamic--;
-		if (e->client->total == 0) {
-			hmap_remove(&mt->clients, &e->client->node);
-			free(e->client);
-		}
-	}
+	mt_client_put(mt, e);
 	mt->count--;
 	mt->per_source[e->source]--;
+}
+
+/* The entry no longer counts for its client (freed with its last entry). */
+static void
+mt_client_put(struct mtable *mt, struct mt_entry *e)
+{
+	if (e->client == NULL)
+		return;
+	e->client->total--;
+	if (mt_source_is_dynamic(e->source))
+		e->client->dynamic--;
+	if (e->client->total == 0) {
+		hmap_remove(&mt->clients, &e->client->node);
+		free(e->client);
+	}
+	e->client = NULL;
 }
 
 static enum mt_err
@@ -871,7 +903,153 @@ mtable_flush(struct mtable *mt, int source)
 			n++;
 		}
 	}
-	return n;
+	return n + mt_flush_peers(mt, source);
+}
+
+/* ---- PEER pins: outbound flows, indexed by their 5-tuple ---- */
+
+struct mt_flowkey {
+	struct in6_addr	int_addr, peer_addr;
+	uint16_t	int_port, peer_port;
+	uint8_t		proto;
+	uint8_t		pad[3];
+};
+
+static uint32_t
+flow_hash(const struct mtable *mt, int proto, const struct in6_addr *a, uint16_t ip,
+    const struct in6_addr *peer, uint16_t pp)
+{
+	struct mt_flowkey k;
+
+	memset(&k, 0, sizeof(k));
+	k.int_addr = *a;
+	k.peer_addr = *peer;
+	k.int_port = ip;
+	k.peer_port = pp;
+	k.proto = (uint8_t)proto;
+	return hmap_hash(&mt->by_flow, &k, sizeof(k));
+}
+
+struct mt_entry *
+mtable_lookup_peer(const struct mtable *mt, int proto, const struct in6_addr *a, uint16_t ip,
+    const struct in6_addr *peer, uint16_t pp)
+{
+	uint32_t h = flow_hash(mt, proto, a, ip, peer, pp);
+	struct hnode *n;
+	struct mt_entry *e;
+
+	for (n = hmap_bucket(&mt->by_flow, h); n != NULL; n = n->next) {
+		e = HMAP_ENTRY(n, struct mt_entry, int_node);
+		if (n->hash == h && e->proto == proto && e->int_port == ip && e->peer_port == pp &&
+		    memcmp(&e->int_addr, a, sizeof(*a)) == 0 &&
+		    memcmp(&e->peer_addr, peer, sizeof(*peer)) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+size_t
+mtable_peer_count(const struct mtable *mt)
+{
+	return mt->npeers;
+}
+
+static enum mt_err
+mt_peer_check(const struct mtable *mt, const struct mt_peer_req *r)
+{
+	if (r->proto >= MT_NPROTO || r->source >= MT_NSOURCE || r->int_port == 0 ||
+	    r->peer_port == 0 || r->ext_port == 0 || util_addr_is_v4(&r->int_addr) !=
+	    util_addr_is_v4(&r->peer_addr))
+		return MT_ERR_INVAL;
+	if (r->owner != NULL && util_text_problem(r->owner, strlen(r->owner), SIZE_MAX) != NULL)
+		return MT_ERR_INVAL;
+	if (!mtable_client_ok(mt, &r->int_addr, NULL, 0))
+		return MT_ERR_ADDR;
+	if (!mtable_permitted(mt, r->source, r->ext_port, r->ext_port, &r->int_addr, r->int_port,
+	    r->int_port))
+		return MT_ERR_DENIED;
+	return MT_OK;
+}
+
+/* A refreshed pin may move to another external port: the kernel element is replaced. */
+static enum mt_err
+mt_peer_refresh(struct mtable *mt, struct mt_entry *e, const struct mt_peer_req *r)
+{
+	mt_fw_queue(mt, FW_DEL, e);
+	e->ext_port = e->ext_port_end = r->ext_port;
+	e->ext_addr = r->ext_addr;
+	util_utf8_copy(e->owner, sizeof(e->owner), r->owner ? r->owner : "");
+	return mt_renew(mt, e, r->lease_s, 0);
+}
+
+enum mt_err
+mtable_peer(struct mtable *mt, const struct mt_peer_req *r, struct mt_entry **out)
+{
+	struct mt_entry *e;
+	struct mt_client *c;
+	enum mt_err err;
+
+	if ((err = mt_peer_check(mt, r)) != MT_OK)
+		return err;
+	if ((e = mtable_lookup_peer(mt, r->proto, &r->int_addr, r->int_port, &r->peer_addr,
+	    r->peer_port)) != NULL) {
+		*out = e;
+		return mt_peer_refresh(mt, e, r);
+	}
+	if (mt->npeers >= MT_MAX_PEERS)
+		return MT_ERR_NOPORT;
+	if ((c = client_get(mt, &r->int_addr, 1)) == NULL)
+		return MT_ERR_NOMEM;
+	if (mt->max_per_client != 0 && c->dynamic >= mt->max_per_client) {
+		if (c->total == 0) {
+			hmap_remove(&mt->clients, &c->node);
+			free(c);
+		}
+		return MT_ERR_QUOTA;
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return MT_ERR_NOMEM;
+	e->id = mt->next_id++;
+	e->kind = MT_KIND_PEER;
+	e->proto = r->proto;
+	e->source = r->source;
+	e->int_addr = r->int_addr;
+	e->int_port = e->int_port_end = r->int_port;
+	e->peer_addr = r->peer_addr;
+	e->peer_port = r->peer_port;
+	e->ext_addr = r->ext_addr;
+	e->ext_port = e->ext_port_end = r->ext_port;
+	e->heap_idx = SIZE_MAX;
+	util_utf8_copy(e->owner, sizeof(e->owner), r->owner ? r->owner : "");
+	e->client = c;
+	c->total++;
+	c->dynamic++;
+	hmap_insert(&mt->by_flow, &e->int_node, flow_hash(mt, e->proto, &e->int_addr,
+	    e->int_port, &e->peer_addr, e->peer_port));
+	mt->npeers++;
+	*out = e;
+	return mt_renew(mt, e, r->lease_s ? r->lease_s : 1, 0);
+}
+
+/* Every pin of a source (MT_NSOURCE: all), deleted; returns how many. */
+static size_t
+mt_flush_peers(struct mtable *mt, int source)
+{
+	struct mt_entry *e;
+	struct hnode *n, *next;
+	size_t i, cnt = 0;
+
+	for (i = 0; i < mt->by_flow.nbuckets; i++) {
+		for (n = mt->by_flow.buckets[i]; n != NULL; n = next) {
+			next = n->next;
+			e = HMAP_ENTRY(n, struct mt_entry, int_node);
+			if (source != MT_NSOURCE && e->source != source)
+				continue;
+			mtable_del(mt, e);
+			cnt++;
+		}
+	}
+	return cnt;
 }
 
 /* ---- lookups ---- */
@@ -1098,7 +1276,9 @@ mt_commit_failed(void *arg, const struct fw_change *c, int err)
 		    mt_proto_name(c->item.proto), c->item.ext_port, strerror(err));
 		return;
 	}
-	e = mtable_lookup_ext(cc->mt, c->item.proto, c->item.ext_port);
+	e = c->item.kind == MT_KIND_PEER ? mtable_lookup_peer(cc->mt, c->item.proto,
+	    &c->item.int_addr, c->item.int_port, &c->item.peer_addr, c->item.peer_port) :
+	    mtable_lookup_ext(cc->mt, c->item.proto, c->item.ext_port);
 	if (e != NULL && e->id == c->item.id) {
 		/* never reached the firewall: roll back without queueing a delete */
 		log_warnx("mtable: firewall refused %s %u: %s; mapping removed",
@@ -1124,14 +1304,32 @@ mtable_commit(struct mtable *mt, mt_fail_cb *cb, void *arg)
 struct mt_iter {
 	struct mtable		*mt;
 	const struct mt_entry	*cur;
+	int			 peers;		/* mappings done: walking the pins */
+	size_t			 bucket;
+	struct hnode		*node;
 };
+
+static const struct mt_entry *
+mt_iter_peer(struct mt_iter *it)
+{
+	const struct hmap *h = &it->mt->by_flow;
+
+	if (it->node != NULL)
+		it->node = it->node->next;
+	while (it->node == NULL && it->bucket < h->nbuckets)
+		it->node = h->buckets[it->bucket++];
+	return it->node ? HMAP_ENTRY(it->node, struct mt_entry, int_node) : NULL;
+}
 
 static int
 mt_iter_next(void *arg, struct fw_item *out)
 {
 	struct mt_iter *it = arg;
 
-	it->cur = mtable_next(it->mt, it->cur);
+	if (!it->peers && (it->cur = mtable_next(it->mt, it->cur)) == NULL)
+		it->peers = 1;
+	if (it->peers)
+		it->cur = mt_iter_peer(it);
 	if (it->cur == NULL)
 		return 0;
 	mt_fw_item(it->mt, it->cur, out);
@@ -1141,7 +1339,7 @@ mt_iter_next(void *arg, struct fw_item *out)
 int
 mtable_resync(struct mtable *mt)
 {
-	struct mt_iter it = { mt, NULL };
+	struct mt_iter it = { mt, NULL, 0, 0, NULL };
 
 	if (mt->fw == NULL)
 		return 0;

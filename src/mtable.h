@@ -55,21 +55,32 @@ struct mt_filter {
 
 struct mt_client;
 
+/* What an entry is: an inbound mapping, or an outbound flow pinned to an external port. */
+enum mt_kind {
+	MT_KIND_MAP,
+	MT_KIND_PEER,		/* PCP PEER: int_addr:int_port -> peer_addr:peer_port leaves as ext_port */
+};
+
+#define MT_MAX_PEERS	65536	/* pinned flows in all */
+
 struct mt_entry {
 	uint64_t	 id;
 	uint8_t		 proto;
 	uint8_t		 source;
+	uint8_t		 kind;		/* enum mt_kind */
 	uint16_t	 ext_port, ext_port_end;
 	uint16_t	 int_port, int_port_end;
 	struct in6_addr	 ext_addr;
 	struct in6_addr	 int_addr;
 	struct mt_filter filters[MT_MAX_FILTERS];	/* who may reach it; none = anyone */
 	uint8_t		 nfilters;
+	struct in6_addr	 peer_addr;	/* MT_KIND_PEER: the remote end of the flow */
+	uint16_t	 peer_port;
 	uint64_t	 expires_ms;	/* lease clock time; 0 = permanent */
 	char		 desc[MT_DESC_MAX];
 	char		 owner[MT_OWNER_MAX];	/* owner token: PCP nonce, trigger rule ... */
 	/* private to the table */
-	struct hnode	 int_node;
+	struct hnode	 int_node;	/* by internal endpoint; for a PEER pin, by flow */
 	struct hnode	 own_node;
 	size_t		 heap_idx;
 	struct mt_client *client;
@@ -124,6 +135,24 @@ enum mt_err mtable_renew(struct mtable *, struct mt_entry *, uint32_t lease_s);
 void mtable_del(struct mtable *, struct mt_entry *);
 /* Delete every mapping of a source (MT_NSOURCE = all); returns how many. */
 size_t mtable_flush(struct mtable *, int source);
+
+/* A PEER pin (an outbound flow leaving through ext_port), created or refreshed. */
+struct mt_peer_req {
+	uint8_t		 proto;
+	uint8_t		 source;
+	struct in6_addr	 int_addr, peer_addr, ext_addr;
+	uint16_t	 int_port, peer_port, ext_port;
+	uint32_t	 lease_s;
+	const char	*owner;
+};
+
+/* Pin a flow (or refresh its pin, moving it to req's ext_port); quotas and caps apply. */
+enum mt_err mtable_peer(struct mtable *, const struct mt_peer_req *, struct mt_entry **out);
+/* The pin of a flow, or NULL. */
+struct mt_entry *mtable_lookup_peer(const struct mtable *, int proto, const struct in6_addr *,
+    uint16_t int_port, const struct in6_addr *peer, uint16_t peer_port);
+/* Number of pinned flows. */
+size_t mtable_peer_count(const struct mtable *);
 
 /* The mapping covering an external port, or NULL. */
 struct mt_entry *mtable_lookup_ext(const struct mtable *, int proto, uint16_t port);

@@ -29,6 +29,10 @@ struct fw_item {
 	uint64_t	 timeout_ms;	/* remaining lease at queue time, 0 = permanent */
 	uint8_t		 nfilters;	/* remote peers allowed; none = anyone */
 	struct mt_filter filters[MT_MAX_FILTERS];
+	uint8_t		 kind;		/* MT_KIND_MAP, or MT_KIND_PEER: an outbound flow's SNAT */
+	struct in6_addr	 ext_addr;	/* MT_KIND_PEER: the address the flow leaves with */
+	struct in6_addr	 peer_addr;
+	uint16_t	 peer_port;
 };
 
 struct fw_change {
@@ -97,6 +101,8 @@ extern const struct fw_ops fw_nft_ops;
 
 /* In-memory backend inspection (tests): mappings held. */
 size_t fw_mem_count(const struct fw *);
+/* In-memory backend inspection (tests): PEER pins held. */
+size_t fw_mem_peer_count(const struct fw *);
 /* In-memory backend inspection (tests): the item at proto/port, or NULL. */
 const struct fw_item *fw_mem_lookup(const struct fw *, int proto, uint16_t port);
 /* In-memory backend test hook: refuse the next add of proto/port with err. */

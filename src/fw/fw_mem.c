@@ -17,6 +17,7 @@
 struct fw_mem {
 	struct fw_item	*slots[MT_NPROTO][65536];	/* by external start port */
 	size_t		 count;
+	size_t		 npeers;	/* PEER pins (SNAT of outbound flows): counted only */
 	int		 fail_proto;
 	uint16_t	 fail_port;
 	int		 fail_err;
@@ -43,6 +44,24 @@ fw_mem_clear(struct fw_mem *m)
 			m->slots[p][i] = NULL;
 		}
 	m->count = 0;
+	m->npeers = 0;
+}
+
+static int
+fw_mem_apply_peer(struct fw_mem *m, const struct fw_change *c)
+{
+	if (c->op == FW_DEL) {
+		if (m->npeers == 0)
+			return ENOENT;
+		m->npeers--;
+		return 0;
+	}
+	if (m->fail_proto == c->item.proto && m->fail_port == c->item.ext_port) {
+		m->fail_proto = -1;
+		return m->fail_err;
+	}
+	m->npeers++;
+	return 0;
 }
 
 static int
@@ -52,6 +71,8 @@ fw_mem_apply(struct fw_mem *m, const struct fw_change *c)
 
 	if (c->item.proto >= MT_NPROTO)
 		return EINVAL;
+	if (c->item.kind == MT_KIND_PEER)
+		return fw_mem_apply_peer(m, c);
 	slot = &m->slots[c->item.proto][c->item.ext_port];
 	if (c->op == FW_DEL) {
 		if (*slot == NULL)
@@ -150,4 +171,10 @@ fw_mem_inject_failure(struct fw *fw, int proto, uint16_t port, int err)
 	m->fail_proto = proto;
 	m->fail_port = port;
 	m->fail_err = err;
+}
+
+size_t
+fw_mem_peer_count(const struct fw *fw)
+{
+	return ((const struct fw_mem *)fw->priv)->npeers;
 }

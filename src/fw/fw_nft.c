@@ -83,6 +83,8 @@
 #define TYPE_CONCAT2(a, b)	((a) << 6 | (b))
 #define TYPE_CONCAT3(a, b, c)	(((a) << 12) | ((b) << 6) | (c))
 #define TYPE_CONCAT4(a, b, c, d) (((a) << 18) | ((b) << 12) | ((c) << 6) | (d))
+#define TYPE_CONCAT5(a, b, c, d, e) (((uint32_t)(a) << 24) | ((b) << 18) | ((c) << 12) | \
+	((d) << 6) | (e))
 
 struct nft_buf {
 	char	*p;
@@ -292,6 +294,10 @@ static const struct nft_set_def nft_sets[] = {
 	{ "filt_allow", 10, NFT_SET_INTERVAL | NFT_SET_CONCAT | NFT_SET_TIMEOUT,
 	    TYPE_CONCAT4(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_IPADDR, TYPE_INET_SERVICE), 16,
 	    0, 0, { 1, 2, 4, 2 }, 0, 0, 0 },
+	/* PCP PEER: an outbound flow's 5-tuple -> the external address and port it leaves with */
+	{ "peer_snat", 11, NFT_SET_MAP | NFT_SET_TIMEOUT,
+	    TYPE_CONCAT5(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_IPADDR,
+	    TYPE_INET_SERVICE), 20, TYPE_CONCAT2(TYPE_IPADDR, TYPE_INET_SERVICE), 8, { 0 }, 0, 0, 0 },
 };
 
 /* The key byte order, as nft records it: without it "nft list" prints names as "". */
@@ -608,6 +614,42 @@ nft_rules_filter(struct fw_nft *n)
 	nft_rule_emit(n, r);
 }
 
+static void
+ex_snat(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = ex(r, "nat");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_SNAT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG32_01);
+}
+
+/*
+ * postrouting (nat, priority 99: before an admin's masquerade at srcnat):
+ * a pinned outbound flow leaves with the external port PCP PEER reported.
+ *   oifname WAN snat ip to ip saddr . l4proto . th sport . ip daddr . th dport map @peer_snat
+ */
+static void
+nft_rules_peer(struct fw_nft *n)
+{
+	struct nftnl_rule *r = nft_rule_new(n, "postrouting");
+	char name[IFNAMSIZ];
+
+	memset(name, 0, sizeof(name));
+	strncpy(name, n->fw->cfg->wan_interface, sizeof(name) - 1);
+	ex_meta(r, NFT_META_OIFNAME, NFT_REG_1);
+	ex_cmp(r, NFT_CMP_EQ, name, sizeof(name));
+	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00);
+	ex_meta(r, NFT_META_L4PROTO, NFT_REG32_01);
+	ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_02);
+	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG32_03);
+	ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_04);
+	ex_lookup(r, nft_set("peer_snat"), 1);
+	ex_snat(r);
+	nft_rule_emit(n, r);
+}
+
 /*
  * forward: report trigger traffic, at most once per FW_NFT_NOTIFY_MS per
  * (host, proto, port): the *_seen sets are the kernel-side rate limit, and
@@ -667,9 +709,9 @@ nft_rules_trigger(struct fw_nft *n)
 /* ---- elements ---- */
 
 struct nft_elem {
-	uint8_t		key[16];	/* l4proto . port [. addr . port], 32-bit aligned */
-	uint8_t		key_end[16];
-	uint32_t	key_len;	/* 8, or 16 for filt_allow */
+	uint8_t		key[20];	/* l4proto . port [. addr . port], 32-bit aligned */
+	uint8_t		key_end[20];
+	uint32_t	key_len;	/* 8; 16 for filt_allow, 20 for peer_snat */
 	uint8_t		data[8];
 	uint32_t	data_len;
 	int		has_end;
@@ -793,13 +835,41 @@ nft_emit_filters(struct fw_nft *n, const struct fw_change *c, const struct nft_e
 	return nft_emit_elems(n, "filt_allow", del, el, i, 0);
 }
 
+/* A PEER pin: (int addr . proto . int port . peer addr . peer port) -> ext addr . ext port. */
+static int
+nft_emit_peer(struct fw_nft *n, const struct fw_change *c)
+{
+	const struct fw_item *it = &c->item;
+	struct nft_elem el;
+
+	memset(&el, 0, sizeof(el));
+	el.key_len = 20;
+	memcpy(el.key, &it->int_addr.s6_addr[12], 4);
+	el.key[4] = it->proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+	el.key[8] = (uint8_t)(it->int_port >> 8);
+	el.key[9] = (uint8_t)it->int_port;
+	memcpy(el.key + 12, &it->peer_addr.s6_addr[12], 4);
+	el.key[16] = (uint8_t)(it->peer_port >> 8);
+	el.key[17] = (uint8_t)it->peer_port;
+	memcpy(el.data, &it->ext_addr.s6_addr[12], 4);
+	el.data[4] = (uint8_t)(it->ext_port >> 8);
+	el.data[5] = (uint8_t)it->ext_port;
+	el.data_len = 8;
+	el.timeout = it->timeout_ms;
+	return nft_emit_elems(n, "peer_snat", c->op == FW_DEL, &el, 1, 1);
+}
+
 /* Messages for one change (a trigger range also updates trig_open, filters their sets). */
 static int
 nft_emit_change(struct fw_nft *n, const struct fw_change *c)
 {
 	struct nft_elem el;
-	const char *set = nft_item_elem(&c->item, &el);
+	const char *set;
 	int del = c->op == FW_DEL;
+
+	if (c->item.kind == MT_KIND_PEER)
+		return nft_emit_peer(n, c);
+	set = nft_item_elem(&c->item, &el);
 
 	if (nft_emit_elems(n, set, del, &el, 1, 1) == -1)
 		return -1;
@@ -1031,11 +1101,13 @@ nft_emit_skeleton(struct fw_nft *n)
 		nft_add_set(n, &nft_sets[i]);
 	nft_add_chain(n, "filter_pre", "filter", NF_INET_PRE_ROUTING, -150);
 	nft_add_chain(n, "prerouting", "nat", NF_INET_PRE_ROUTING, -100);
+	nft_add_chain(n, "postrouting", "nat", NF_INET_POST_ROUTING, 99);
 	nft_add_chain(n, "forward", "filter", NF_INET_FORWARD, 0);
 	nft_add_chain(n, "trig_out", NULL, 0, 0);
 	nft_add_chain(n, "trig_in", NULL, 0, 0);
 	nft_rules_filter(n);
 	nft_rules_dnat(n);
+	nft_rules_peer(n);
 	nft_rules_trigger(n);
 	nft_emit_lan_ifs(n);
 	nft_emit_lan_nets(n);

@@ -33,6 +33,7 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "fw/ct.h"
 #include "log.h"
 #include "mtable.h"
 #include "netif.h"
@@ -401,30 +402,76 @@ pcp_map(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request
 
 /*
  * PEER (RFC 6887 §12): the external address and port of an outbound flow,
- * so the client can keep it alive. A MAP for the same internal endpoint
- * gives its external port (the flow leaves through it); without one, the
- * flow keeps its own port (the masquerade keeps source ports where it can).
+ * so the client can keep it alive, and a pin in the kernel (an SNAT map
+ * element keyed by the 5-tuple) so the flow leaves with that port even if
+ * it is re-created. The port is, in this order: the MAP's of the same
+ * internal endpoint, the pin's (a refresh), the one conntrack already
+ * translated the flow to, or the internal port (what the masquerade keeps
+ * where it can).
  */
+static uint16_t
+pcp_peer_port(struct pcp_srv *s, const struct pcp_request *q, const struct in6_addr *in,
+    int proto)
+{
+	struct mt_entry *e;
+	uint16_t port;
+
+	if ((e = mtable_lookup_int(s->ctx->mt, proto, in, q->internal_port)) != NULL)
+		return e->ext_port;
+	if ((e = mtable_lookup_peer(s->ctx->mt, proto, in, q->internal_port, &q->peer_addr,
+	    q->peer_port)) != NULL)
+		return e->ext_port;
+	if (ct_nat_port(q->protocol, in, q->internal_port, &q->peer_addr, q->peer_port,
+	    &port) == 0 && port != 0)
+		return port;
+	return q->internal_port;
+}
+
 static enum pcp_result
 pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request *q,
     struct pcp_response *resp)
 {
+	struct mt_peer_req r;
 	struct mt_entry *e;
-	int proto;
+	char nonce[2 * PCP_WIRE_NONCE_LEN + 1];
+	enum mt_err err;
 
 	if (q->has_third_party && !s->ctx->cfg->pcp_allow_third_party)
 		return PCP_RES_NOT_AUTHORIZED;
 	if (q->protocol != IPPROTO_TCP && q->protocol != IPPROTO_UDP)
 		return PCP_RES_UNSUPP_PROTOCOL;
-	if (q->internal_port == 0 || q->peer_port == 0)
+	if (q->internal_port == 0 || q->peer_port == 0 || !util_addr_is_v4(&q->peer_addr))
 		return PCP_RES_MALFORMED_REQUEST;
-	proto = q->protocol == IPPROTO_TCP ? MT_TCP : MT_UDP;
-	e = mtable_lookup_int(s->ctx->mt, proto, &p->src, q->internal_port);
-	resp->ext_port = e != NULL ? e->ext_port : q->internal_port;
-	resp->ext_addr = s->ctx->cfg->external_ip;
-	resp->lifetime = pcp_lifetime(s, q->lifetime);
-	if (s->ctx->cfg->max_lease != 0 && resp->lifetime > s->ctx->cfg->max_lease)
-		resp->lifetime = s->ctx->cfg->max_lease;
+	memset(&r, 0, sizeof(r));
+	r.proto = q->protocol == IPPROTO_TCP ? MT_TCP : MT_UDP;
+	r.source = MT_SRC_PCP;
+	r.int_addr = q->has_third_party ? q->third_party : p->src;
+	r.int_port = q->internal_port;
+	r.peer_addr = q->peer_addr;
+	r.peer_port = q->peer_port;
+	r.ext_addr = s->ctx->cfg->external_ip;
+	pcp_hex(q->nonce, sizeof(q->nonce), nonce);
+	r.owner = nonce;
+	e = mtable_lookup_peer(s->ctx->mt, r.proto, &r.int_addr, r.int_port, &r.peer_addr,
+	    r.peer_port);
+	if (e != NULL && strcmp(e->owner, nonce) != 0)
+		return PCP_RES_NOT_AUTHORIZED;
+	if (q->lifetime == 0) {		/* the client is done with the flow */
+		if (e != NULL)
+			mtable_del(s->ctx->mt, e);
+		resp->ext_port = r.int_port;
+		resp->ext_addr = r.ext_addr;
+		return PCP_RES_SUCCESS;
+	}
+	r.ext_port = pcp_peer_port(s, q, &r.int_addr, r.proto);
+	r.lease_s = pcp_lifetime(s, q->lifetime);
+	if ((err = mtable_peer(s->ctx->mt, &r, &e)) == MT_OK)
+		err = pcp_commit(s, e);
+	if (err != MT_OK)
+		return pcp_result_of(err);
+	resp->ext_port = e->ext_port;
+	resp->ext_addr = e->ext_addr;
+	resp->lifetime = pcp_granted(s, e);
 	return PCP_RES_SUCCESS;
 }
 

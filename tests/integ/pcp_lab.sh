@@ -65,6 +65,28 @@ other=$(echo hi | timeout 3 ip netns exec $WAN socat -T 1 - TCP:$GW_WAN_IP:9200,
 [ "$other" = hello-filter ] && pass "then 198.51.100.101 connects too" || fail "198.51.100.101 still refused"
 check_out "more filters than pcp_max_filters: EXCESSIVE_REMOTE_PEERS" "result=EXCESSIVE_REMOTE_PEERS" pcp $HA map --int-port 8004 --ext-port 9200 --nonce $N2 --filter 198.51.100.1 --filter 198.51.100.2 --filter 198.51.100.3 --filter 198.51.100.4 --filter 198.51.100.5
 
+echo "PEER: an outbound flow's external port, pinned in the kernel"
+for wp in 7000 7001 7002; do
+	in_wan socat -T 5 TCP-LISTEN:$wp,reuseaddr,fork SYSTEM:'read -r _; echo port=$SOCAT_PEERPORT' >/dev/null 2>&1 &
+done
+wait_for 3 sh -c "[ \$(ip netns exec $WAN ss -Hltn 'sport >= :7000 and sport <= :7002' | wc -l) -eq 3 ]" 
+seen() { # NS SPORT WANPORT: the source port the WAN peer sees
+	echo hi | timeout 3 ip netns exec $1 socat -T 1 - TCP:$WAN_IP:$3,sourceport=$2,connect-timeout=1 2>/dev/null
+}
+check_out "PEER A:40000 -> $WAN_IP:7000 reports 40000" "ext=$GW_WAN_IP:40000" pcp $HA peer --int-port 40000 --peer $WAN_IP:7000 --nonce $N1
+check_out "the kernel holds the pin" "192.0.2.10 . tcp . 40000 . 198.51.100.100 . 7000" in_gw nft list map ip portgate peer_snat
+check_out "the WAN peer sees the reported port" "port=40000" seen $HA 40000 7000
+pcp $HA map --int-port 8010 --ext-port 9310 --nonce $N1 >/dev/null
+check_out "PEER with the internal endpoint of a MAP reports the MAP's port" "ext=$GW_WAN_IP:9310" pcp $HA peer --int-port 8010 --peer $WAN_IP:7001 --nonce $N1
+check_out "and the flow leaves through it: the WAN peer sees 9310" "port=9310" seen $HA 8010 7001
+in_a socat -T 5 TCP:$WAN_IP:7002,sourceport=40002 SYSTEM:'sleep 4' >/dev/null 2>&1 &
+sleep 0.5
+check_out "PEER for a flow conntrack already knows reports its port" "ext=$GW_WAN_IP:40002" pcp $HA peer --int-port 40002 --peer $WAN_IP:7002 --nonce $N1
+check_out "another nonce cannot take over a pin: NOT_AUTHORIZED" "result=NOT_AUTHORIZED" pcp $HA peer --int-port 40000 --peer $WAN_IP:7000 --nonce $N2
+check_out "status counts the pins" "peer_pins 3" pgctl status
+check_out "PEER lifetime 0 releases the pin" "result=SUCCESS" pcp $HA peer --int-port 40000 --peer $WAN_IP:7000 --nonce $N1 --lifetime 0
+check_out "then status counts 2" "peer_pins 2" pgctl status
+
 echo "every error a client can meet"
 check_out "a header address that is not the sender: ADDRESS_MISMATCH" "result=ADDRESS_MISMATCH" pcp $HA map --int-port 8002 --client 192.0.2.99
 check_out "THIRD_PARTY (not allowed by default): NOT_AUTHORIZED" "result=NOT_AUTHORIZED" pcp $HA map --int-port 8002 --third-party $B_IP

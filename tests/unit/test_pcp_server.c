@@ -306,6 +306,58 @@ test_epoch_and_rate(void)
 	lab_free(ctx, s);
 }
 
+static size_t
+peer_req(uint8_t *p, uint8_t nonce, uint16_t in, const char *peer, uint16_t pport,
+    uint32_t lifetime)
+{
+	struct in6_addr pa = addr(peer);
+	uint16_t pp = htons(pport);
+	size_t n = map_req(p, A, nonce, 6, in, 0, lifetime, NULL, 0);
+
+	p[1] = PCP_OP_PEER;
+	memset(p + n, 0, 20);
+	memcpy(p + n, &pp, 2);
+	memcpy(p + n + 4, &pa, 16);
+	return n + 20;
+}
+
+/* PEER: a pin per flow, owned by its nonce; a MAP's port wins. */
+static void
+test_peer(void)
+{
+	struct pg_ctx *ctx = lab_ctx("firewall = none\n");
+	struct pcp_srv *s = pcp_srv_new(ctx);
+	uint8_t req[200];
+	uint16_t got = 0;
+	size_t n;
+
+	n = peer_req(req, 1, 40000, "198.51.100.100", 7000, 600);
+	CHECK_EQ(send_req(s, A, req, n, &got, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(got, 40000);
+	CHECK_EQ(mtable_peer_count(ctx->mt), 1);
+	CHECK_EQ(mtable_count(ctx->mt), 0);		/* a pin is not an inbound mapping */
+	mtable_commit(ctx->mt, NULL, NULL);
+	CHECK_EQ(fw_mem_peer_count(ctx->fw), 1);
+	CHECK_EQ(send_req(s, A, req, n, &got, NULL), PCP_RES_SUCCESS);	/* refresh */
+	CHECK_EQ(mtable_peer_count(ctx->mt), 1);
+	n = peer_req(req, 2, 40000, "198.51.100.100", 7000, 600);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
+	/* with a MAP on the internal endpoint, the MAP's external port */
+	CHECK_EQ(map(s, A, A, 3, 8010, 9310, 600, NULL), PCP_RES_SUCCESS);
+	n = peer_req(req, 3, 8010, "198.51.100.100", 7001, 600);
+	CHECK_EQ(send_req(s, A, req, n, &got, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(got, 9310);
+	/* lifetime 0 releases; a flush takes pins too */
+	n = peer_req(req, 1, 40000, "198.51.100.100", 7000, 0);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(mtable_peer_count(ctx->mt), 1);
+	CHECK_EQ(mtable_flush(ctx->mt, MT_SRC_PCP), 2);
+	CHECK_EQ(mtable_peer_count(ctx->mt), 0);
+	mtable_commit(ctx->mt, NULL, NULL);
+	CHECK_EQ(fw_mem_peer_count(ctx->fw), 0);
+	lab_free(ctx, s);
+}
+
 /* NAT-PMP: public address, map, refresh, delete one, delete all. */
 static void
 test_natpmp(void)
@@ -351,6 +403,7 @@ main(void)
 	test_map();
 	test_options();
 	test_epoch_and_rate();
+	test_peer();
 	test_natpmp();
 	return tu_done("test_pcp_server");
 }
