@@ -55,7 +55,9 @@ struct pcp_bucket {
 struct pcp_srv {
 	struct pg_ctx		*ctx;
 	int			 fd;
+	int			 fd6;		/* PCP over IPv6, where the LAN has it (-1: none) */
 	struct event		*ev;
+	struct event		*ev6;
 	struct event		*announce_ev;
 	unsigned		 announce_left;
 	uint64_t		 announce_gap_ms;
@@ -374,6 +376,8 @@ pcp_map(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request
 	pcp_hex(q->nonce, sizeof(q->nonce), m.nonce);
 	if ((res = pcp_map_internal(&m, p)) != PCP_RES_SUCCESS)
 		return res;
+	if (!util_addr_is_v4(&m.internal))
+		return PCP_RES_NOT_AUTHORIZED;	/* IPv6 pinholes are not offered (yet) */
 	if (q->protocol != IPPROTO_TCP && q->protocol != IPPROTO_UDP)
 		return PCP_RES_UNSUPP_PROTOCOL;
 	if (q->internal_port == 0)	/* "all ports" is not offered */
@@ -759,7 +763,145 @@ pcp_readable(evutil_socket_t fd, short ev, void *arg)
 	}
 }
 
+/* ---- the IPv6 socket ---- */
+
+static void
+pcp_send6(struct pcp_srv *s, const void *buf, size_t len, const struct sockaddr_in6 *to,
+    const struct in6_addr *from, unsigned ifindex)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	struct iovec iov = { (void *)(uintptr_t)buf, len };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	struct in6_pktinfo pi;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(cbuf, 0, sizeof(cbuf));
+	mh.msg_name = (void *)(uintptr_t)to;
+	mh.msg_namelen = sizeof(*to);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = IPPROTO_IPV6;
+	cm->cmsg_type = IPV6_PKTINFO;
+	cm->cmsg_len = CMSG_LEN(sizeof(pi));
+	memset(&pi, 0, sizeof(pi));
+	pi.ipi6_ifindex = ifindex;
+	if (from != NULL)
+		pi.ipi6_addr = *from;
+	memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	if (sendmsg(s->fd6, &mh, MSG_DONTWAIT) == -1 && log_limit_pass(&s->log_limit,
+	    util_mono_ms()))
+		log_warn("pcp: sendmsg (IPv6)");
+}
+
+static ssize_t
+pcp_recv6(struct pcp_srv *s, uint8_t *buf, size_t len, struct sockaddr_in6 *from,
+    struct in6_pktinfo *pi)
+{
+	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	struct iovec iov = { buf, len };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	ssize_t n;
+	int got = 0;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = from;
+	mh.msg_namelen = sizeof(*from);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	if ((n = recvmsg(s->fd6, &mh, MSG_DONTWAIT)) == -1)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+			memcpy(pi, CMSG_DATA(cm), sizeof(*pi));
+			got = 1;
+		}
+	if (!got || (mh.msg_flags & MSG_TRUNC) || from->sin6_family != AF_INET6)
+		return -2;
+	return n;
+}
+
+/* PCP only: NAT-PMP is IPv4's (RFC 6886), and is not answered here. */
+static void
+pcp_readable6(evutil_socket_t fd, short ev, void *arg)
+{
+	struct pcp_srv *s = arg;
+	uint8_t buf[PCP_WIRE_MAX_LEN + 4], out[PCP_WIRE_MAX_LEN];
+	struct sockaddr_in6 from;
+	struct in6_pktinfo pi;
+	struct pcp_srv_pkt p;
+	ssize_t n;
+	size_t olen;
+	int budget = 64;
+
+	(void)fd;
+	(void)ev;
+	while (budget-- > 0 && (n = pcp_recv6(s, buf, sizeof(buf), &from, &pi)) != -1) {
+		memset(&p, 0, sizeof(p));
+		p.src = from.sin6_addr;
+		if (n < 1 || !pcp_lan_ifindex(s, pi.ipi6_ifindex) || buf[0] == NATPMP_WIRE_VERSION ||
+		    !netif_client_ok(s->ctx->netif, &p.src, NULL, 0) || from.sin6_port == 0) {
+			s->stats.dropped++;
+			continue;
+		}
+		p.buf = buf;
+		p.len = (size_t)n;
+		p.sport = ntohs(from.sin6_port);
+		p.dst = pi.ipi6_addr;
+		if ((olen = pcp_srv_handle(s, &p, out, sizeof(out))) > 0)
+			pcp_send6(s, out, olen, &from, &pi.ipi6_addr, 0);
+	}
+}
+
+static int
+pcp_open6(struct pcp_srv *s)
+{
+	struct sockaddr_in6 sin6;
+	int on = 1;
+
+	if ((s->fd6 = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(PCP_SRV_PORT);
+	if (setsockopt(s->fd6, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1 ||
+	    setsockopt(s->fd6, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    setsockopt(s->fd6, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) == -1 ||
+	    bind(s->fd6, (struct sockaddr *)&sin6, sizeof(sin6)) == -1) {
+		log_debug("pcp: no IPv6 socket: %s", strerror(errno));
+		close(s->fd6);
+		s->fd6 = -1;
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- announcements ---- */
+
+/* An unsolicited ANNOUNCE to ff02::1 port 5350 on a LAN interface with IPv6. */
+static void
+pcp_announce6(struct pcp_srv *s, const struct netif_prefix *p)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 to;
+	uint8_t pkt[64];
+	size_t len;
+
+	if (s->fd6 == -1 || !s->ctx->cfg->pcp ||
+	    (len = pcp_wire_encode_announce(pcp_srv_epoch(s), pkt, sizeof(pkt))) == 0 ||
+	    pcp_wire_announce_dest(AF_INET6, &ss) == 0)
+		return;
+	memcpy(&to, &ss, sizeof(to));
+	to.sin6_scope_id = p->ifindex;
+	pcp_send6(s, pkt, len, &to, NULL, p->ifindex);
+	s->stats.announces++;
+}
 
 static void
 pcp_announce_once(struct pcp_srv *s)
@@ -772,8 +914,10 @@ pcp_announce_once(struct pcp_srv *s)
 	struct in_addr from;
 
 	for (i = 0; i < n; i++) {
-		if (!util_addr_is_v4(&p[i].local))
+		if (!util_addr_is_v4(&p[i].local)) {
+			pcp_announce6(s, &p[i]);
 			continue;
+		}
 		memcpy(&from, &p[i].local.s6_addr[12], 4);
 		if (s->ctx->cfg->pcp && (len = pcp_wire_encode_announce(pcp_srv_epoch(s), pkt,
 		    sizeof(pkt))) > 0 && pcp_wire_announce_dest(AF_INET, &ss) > 0) {
@@ -874,6 +1018,7 @@ pcp_srv_new(struct pg_ctx *ctx)
 
 	s->ctx = ctx;
 	s->fd = -1;
+	s->fd6 = -1;
 	log_limit_init(&s->log_limit, 10000, 50);
 	pcp_epoch_init(s);
 	if (ctx->base == NULL)
@@ -882,6 +1027,9 @@ pcp_srv_new(struct pg_ctx *ctx)
 		pcp_srv_free(s);
 		return NULL;
 	}
+	if (pcp_open6(s) == 0 && ((s->ev6 = event_new(ctx->base, s->fd6, EV_READ | EV_PERSIST,
+	    pcp_readable6, s)) == NULL || event_add(s->ev6, NULL) == -1))
+		log_warnx("pcp: cannot watch the IPv6 socket");
 	s->ev = event_new(ctx->base, s->fd, EV_READ | EV_PERSIST, pcp_readable, s);
 	s->announce_ev = evtimer_new(ctx->base, pcp_announce_cb, s);
 	if (s->ev == NULL || s->announce_ev == NULL || event_add(s->ev, NULL) == -1) {
@@ -901,6 +1049,10 @@ pcp_srv_free(struct pcp_srv *s)
 		return;
 	if (s->ev != NULL)
 		event_free(s->ev);
+	if (s->ev6 != NULL)
+		event_free(s->ev6);
+	if (s->fd6 != -1)
+		close(s->fd6);
 	if (s->announce_ev != NULL)
 		event_free(s->announce_ev);
 	if (s->fd != -1)

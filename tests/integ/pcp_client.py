@@ -9,6 +9,8 @@
   pcp_client.py GW raw HEX
   pcp_client.py GW flood N          N MAP requests as fast as it can; prints how many got answers
   pcp_client.py listen SECONDS      print unsolicited ANNOUNCEs (224.0.0.1:5350)
+  pcp_client.py listen6 SECONDS     the same on ff02::1 (interface eth0)
+GW may be an IPv6 address.
 
 Prints "result=NAME lifetime=N epoch=N ext=ADDR:PORT op=N len=N" or "noreply".
 Sends only to GW (a lab address) and listens on the lab's multicast group.
@@ -59,8 +61,12 @@ def args_dict(argv):
     return d
 
 
+def family(gw):
+    return socket.AF_INET6 if ":" in gw else socket.AF_INET
+
+
 def local_addr(gw):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(family(gw), socket.SOCK_DGRAM)
     s.connect((gw, 5351))
     return s.getsockname()[0]
 
@@ -105,7 +111,7 @@ def peer_body(d):
 
 
 def exchange(gw, pkt, timeout=2.0):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(family(gw), socket.SOCK_DGRAM)
     s.settimeout(timeout)
     s.sendto(pkt, (gw, 5351))
     try:
@@ -131,12 +137,17 @@ def show(data):
     print(line)
 
 
-def listen(secs):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def listen(secs, v6=False):
+    s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", 5350))
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
-                 socket.inet_aton("224.0.0.1") + socket.inet_aton("0.0.0.0"))
+    if v6:
+        s.bind(("::", 5350))
+        mreq = socket.inet_pton(socket.AF_INET6, "ff02::1") + struct.pack("@I", socket.if_nametoindex("eth0"))
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+    else:
+        s.bind(("0.0.0.0", 5350))
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                     socket.inet_aton("224.0.0.1") + socket.inet_aton("0.0.0.0"))
     end = time.time() + float(secs)
     while time.time() < end:
         s.settimeout(max(0.1, end - time.time()))
@@ -170,8 +181,8 @@ def flood(gw, n):
 
 
 def main():
-    if sys.argv[1] == "listen":
-        return listen(sys.argv[2])
+    if sys.argv[1] in ("listen", "listen6"):
+        return listen(sys.argv[2], sys.argv[1] == "listen6")
     gw, cmd = sys.argv[1], sys.argv[2]
     d = args_dict(sys.argv[3:]) if cmd in ("map", "peer", "announce") else {}
     if cmd == "map":

@@ -140,6 +140,20 @@ check "restart without the state file" lab_start_daemon "$conf"
 e=$(pcp $HA announce | sed -n 's/.*epoch=\([0-9]*\).*/\1/p')
 [ "$e" = 0 ] && pass "with the state lost the epoch restarts at 0" || fail "epoch after state loss: $e"
 
+echo "PCP over IPv6 (where the LAN has it)"
+in_gw ip addr add 2001:db8:1::1/64 dev br-lan nodad
+in_a ip addr add 2001:db8:1::10/64 dev eth0 nodad
+lab_stop_daemon
+in_a timeout 4 python3 "$PCPC" listen6 3 > "$LAB_DIR/announce6" &
+sleep 0.5
+check "restart with an IPv6 LAN" lab_start_daemon "$conf"
+pcp6() { timeout 8 ip netns exec $HA python3 "$PCPC" 2001:db8:1::1 "$@"; }
+check_out "ANNOUNCE over IPv6: SUCCESS" "result=SUCCESS lifetime=0" pcp6 announce
+check_out "a MAP for an IPv6 address (a pinhole: not offered yet): NOT_AUTHORIZED" "result=NOT_AUTHORIZED" pcp6 map --int-port 8000
+check_out "ADDRESS_MISMATCH over IPv6 too" "result=ADDRESS_MISMATCH" pcp6 announce --client 2001:db8:1::99
+sleep 3
+check_out "the start-up ANNOUNCE reached ff02::1" "announce from=fe80" cat "$LAB_DIR/announce6"
+
 kill -0 $PG_PID && pass "the daemon survived all of it" || fail "the daemon died"
 check_no_sanitizer "$LAB_DIR/daemon.log"
 finish
