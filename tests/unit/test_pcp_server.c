@@ -99,7 +99,8 @@ map_req(uint8_t *p, const char *client, uint8_t nonce, uint8_t proto, uint16_t i
 	p[36] = proto;
 	memcpy(p + 40, &i, 2);
 	memcpy(p + 42, &e, 2);
-	memcpy(p + 60, opts, olen);
+	if (olen > 0)
+		memcpy(p + 60, opts, olen);
 	return 60 + olen;
 }
 
