@@ -179,7 +179,17 @@ pg_find_external_ip(struct pg_config *cfg)
 	cfg->has_external_ip = wanaddr_read(cfg->wan_interface, &cfg->external_ip);
 }
 
-/* The WAN address changed (DHCP, PPP): mappings move to it and clients are told. */
+/* ctx->cfg's external address is new: mappings move to it and clients are told. */
+static void
+pg_ext_addr_moved(struct pg_ctx *ctx)
+{
+	if (ctx->cfg->has_external_ip)
+		mtable_set_ext_addr(ctx->mt, &ctx->cfg->external_ip);
+	igd_ext_addr_changed(ctx->igd);
+	pcp_srv_reset_epoch(ctx->pcp);	/* PCP clients re-learn the address from fresh answers */
+}
+
+/* The WAN address changed (DHCP, PPP). */
 static void
 pg_wan_changed(void *arg, const struct in6_addr *a, int have)
 {
@@ -191,11 +201,9 @@ pg_wan_changed(void *arg, const struct in6_addr *a, int have)
 		ctx->cfg->external_ip = *a;
 		log_info("wan: %s now has %s; mappings move to it", ctx->cfg->wan_interface,
 		    util_addr_str(a, buf, sizeof(buf)));
-		mtable_set_ext_addr(ctx->mt, a);
 	} else
 		log_warnx("wan: %s has no IPv4 address now", ctx->cfg->wan_interface);
-	igd_ext_addr_changed(ctx->igd);
-	pcp_srv_reset_epoch(ctx->pcp);	/* PCP clients re-learn the address from fresh answers */
+	pg_ext_addr_moved(ctx);
 }
 
 /* PCP and NAT-PMP share UDP 5351: one server while either is on. */
@@ -388,6 +396,8 @@ int
 pg_reload(struct pg_ctx *ctx)
 {
 	struct pg_config *cfg = conf_load(ctx->cfg->path, conf_err_log, NULL);
+	char buf[INET6_ADDRSTRLEN];
+	int moved;
 
 	if (cfg == NULL) {
 		log_warnx("reload: %s has errors; keeping the running configuration",
@@ -396,6 +406,9 @@ pg_reload(struct pg_ctx *ctx)
 	}
 	pg_keep_fixed(ctx->cfg, cfg);
 	pg_find_external_ip(cfg);
+	/* external_ip edited (or no longer fixed): as if the WAN address had changed */
+	moved = cfg->has_external_ip != ctx->cfg->has_external_ip || (cfg->has_external_ip &&
+	    memcmp(&cfg->external_ip, &ctx->cfg->external_ip, sizeof(cfg->external_ip)) != 0);
 	conf_free(ctx->cfg);
 	ctx->cfg = cfg;
 	ctx->fw->cfg = cfg;
@@ -406,6 +419,12 @@ pg_reload(struct pg_ctx *ctx)
 	pg_watch_wan(ctx);
 	igd_reload(ctx);
 	pg_start_pcp(ctx);
+	if (moved) {
+		log_info("reload: the external address is %s now; mappings move to it",
+		    cfg->has_external_ip ? util_addr_str(&cfg->external_ip, buf, sizeof(buf)) :
+		    "unknown");
+		pg_ext_addr_moved(ctx);
+	}
 	ctx->reloads++;
 	log_info("reload: configuration applied");
 	return 0;

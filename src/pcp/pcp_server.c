@@ -552,7 +552,7 @@ natpmp_map_add(struct pcp_srv *s, const struct natpmp_request *q, const struct i
 	r.int_port = q->internal_port;
 	r.int_addr = *client;
 	r.ext_addr = s->ctx->cfg->external_ip;
-	r.lease_s = q->lifetime;
+	r.lease_s = pcp_lifetime(s, q->lifetime);	/* pcp_min_lifetime holds for NAT-PMP too */
 	r.desc = "";
 	r.replace_own = 1;
 	e = mtable_add(mt, &r, got, NULL);

@@ -140,6 +140,19 @@ check "restart without the state file" lab_start_daemon "$conf"
 e=$(pcp $HA announce | sed -n 's/.*epoch=\([0-9]*\).*/\1/p')
 [ "$e" = 0 ] && pass "with the state lost the epoch restarts at 0" || fail "epoch after state loss: $e"
 
+echo "a reload that changes external_ip"
+sleep 2
+echo "external_ip = 198.51.100.7" >> "$conf"
+in_a timeout 4 python3 "$PCPC" listen 3 > "$LAB_DIR/announce3" &
+sleep 0.5
+kill -HUP $PG_PID
+wait_for 3 sh -c "'$PORTGATECTL' -s '$LAB_DIR/sock' status | grep -q 'external_ip 198.51.100.7'"
+e=$(pcp $HA announce | sed -n 's/.*epoch=\([0-9]*\).*/\1/p')
+[ -n "$e" ] && [ "$e" -le 1 ] && pass "restarts the epoch ($e s): clients learn their mappings moved" || fail "epoch after the external address changed: $e"
+check_out "NAT-PMP answers with the new address" "Public IP address : 198.51.100.7" in_a timeout 5 natpmpc -g $GW_LAN_IP
+sleep 3
+check_out "and the change is announced" "announce from=$GW_LAN_IP op=0 result=0 epoch=0" cat "$LAB_DIR/announce3"
+
 echo "PCP over IPv6 (where the LAN has it)"
 in_gw ip addr add 2001:db8:1::1/64 dev br-lan nodad
 in_a ip addr add 2001:db8:1::10/64 dev eth0 nodad

@@ -394,6 +394,15 @@ test_natpmp(void)
 	CHECK_EQ(pcp_srv_handle(s, &p, out, sizeof(out)), 16);
 	CHECK_EQ(out[3], 0);
 	CHECK_EQ(mtable_count(ctx->mt), 0);
+	/* a lifetime under pcp_min_lifetime (120) is raised, as for PCP */
+	req[4] = 0x1f;
+	req[5] = 0x42;
+	req[6] = 0x23;
+	req[7] = 0x29;
+	req[11] = 1;
+	CHECK_EQ(pcp_srv_handle(s, &p, out, sizeof(out)), 16);
+	CHECK(out[3] == 0 && out[12] == 0 && out[13] == 0 && out[14] == 0 && out[15] == 120);
+	CHECK_EQ(mtable_remaining(ctx->mt, mtable_lookup_ext(ctx->mt, MT_TCP, 9001)), 120);
 	lab_free(ctx, s);
 }
 
