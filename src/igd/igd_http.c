@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "conf.h"
 #include "daemon.h"
@@ -45,6 +46,18 @@ struct igd_http {
 	struct igd_listener	 l[IGD_HTTP_MAX_LISTEN];
 	size_t			 n;
 	struct in6_addr		 addrs[IGD_HTTP_MAX_LISTEN];
+};
+
+/*
+ * One TCP connection: a deadline for its next whole request. MHD's idle
+ * timeout restarts with every byte, so a client trickling header bytes
+ * would hold its slot for ever (slowloris); at the deadline the socket is
+ * shut down and MHD closes the connection at its next turn.
+ */
+struct igd_conn {
+	struct igd_http	*http;
+	struct event	*deadline;
+	int		 fd;
 };
 
 /* One request in progress: the body as it arrives, or the SID of a new subscription. */
@@ -436,14 +449,76 @@ igd_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
 }
 
 static void
+igd_conn_arm(struct igd_conn *ic)
+{
+	struct timeval tv = { IGD_HTTP_REQUEST_S, 0 };
+
+	evtimer_add(ic->deadline, &tv);
+}
+
+static void
+igd_conn_expired(evutil_socket_t fd, short ev, void *arg)
+{
+	struct igd_conn *ic = arg;
+
+	(void)fd;
+	(void)ev;
+	ic->http->igd->stats.http_refused++;
+	if (log_limit_pass(&ic->http->igd->log_limit, util_mono_ms()))
+		log_debug("upnp: HTTP connection closed: no whole request within %d s",
+		    IGD_HTTP_REQUEST_S);
+	shutdown(ic->fd, SHUT_RDWR);
+}
+
+static void
+igd_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct igd_http *h = cls;
+	struct igd_conn *ic = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (ic != NULL) {
+			event_free(ic->deadline);
+			free(ic);
+		}
+		*socket_context = NULL;
+		return;
+	}
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL || (ic = calloc(1, sizeof(*ic))) == NULL)
+		return;
+	ic->http = h;
+	ic->fd = ci->connect_fd;
+	if ((ic->deadline = evtimer_new(h->igd->ctx->base, igd_conn_expired, ic)) == NULL) {
+		free(ic);
+		return;
+	}
+	igd_conn_arm(ic);
+	*socket_context = ic;
+}
+
+/* A request is done: the connection's next one has its own deadline. */
+static void
+igd_conn_rearm(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci != NULL && ci->socket_context != NULL)
+		igd_conn_arm(ci->socket_context);
+}
+
+static void
 igd_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
 	struct igd_http *h = cls;
 	struct igd_req *rq = *con_cls;
 
-	(void)c;
 	(void)toe;
+	igd_conn_rearm(c);
 	if (rq == NULL)
 		return;
 	if (rq->sid[0] != '\0')	/* sent, or the connection failed: either way it may go */
@@ -518,6 +593,7 @@ igd_listener_open(struct igd_http *h, struct igd_listener *l, const struct in6_a
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)IGD_HTTP_MEM,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 	    MHD_OPTION_NOTIFY_COMPLETED, igd_completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, igd_conn_notify, h,
 	    MHD_OPTION_END);
 	util_addr_str(addr, a, sizeof(a));
 	if (l->d == NULL) {

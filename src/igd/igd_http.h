@@ -8,9 +8,10 @@
 struct igd;
 struct igd_http;
 
-#define IGD_HTTP_MAX_CONNS	64	/* connections at once */
-#define IGD_HTTP_PER_IP		8	/* connections from one address */
+#define IGD_HTTP_MAX_CONNS	128	/* connections at once */
+#define IGD_HTTP_PER_IP		4	/* connections from one address */
 #define IGD_HTTP_IDLE_S		10	/* seconds before an idle connection is closed */
+#define IGD_HTTP_REQUEST_S	10	/* a request must arrive whole within this, however slowly */
 #define IGD_HTTP_MEM		16384	/* per-connection header memory */
 #define IGD_HTTP_BODY_MAX	16384	/* SOAP request body */
 

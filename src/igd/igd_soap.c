@@ -186,7 +186,8 @@ igd_soap_parse(const char *body, size_t len, const char *soapaction, struct igd_
 	memset(r, 0, sizeof(*r));
 	if (len == 0 || len > INT32_MAX || igd_soap_has_doctype(body, len))
 		return IGD_SOAP_ERR_XML;
-	doc = xmlReadMemory(body, (int)len, "soap.xml", NULL,
+	/* UTF-8 whatever the document says: a DOCTYPE in UTF-16 or EBCDIC has no "<!" bytes */
+	doc = xmlReadMemory(body, (int)len, "soap.xml", "UTF-8",
 	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
 	if (doc == NULL)
 		return IGD_SOAP_ERR_XML;

@@ -132,6 +132,14 @@ in_wan ip route del 192.0.2.0/24 via $GW_WAN_IP
 for i in 1 2 3 4 5 6 7 8 9 10; do in_a socat -T 8 - TCP:$GW_LAN_IP:5000 </dev/null >/dev/null 2>&1 & done
 sleep 0.5
 check_out "with A's connections idle, B is served" 200 code $HB $ROOT
+# slowloris: header bytes trickling in keep MHD's idle timer alive, not the request deadline
+for i in 2 3 4 5 6 7 8 9; do in_a ip addr add 192.0.2.2$i/24 dev eth0; done
+in_a timeout 30 python3 "$top_srcdir/tests/attack/http_exhaust.py" $GW_LAN_IP 20 4 $A_IP 192.0.2.22 192.0.2.23 192.0.2.24 192.0.2.25 192.0.2.26 192.0.2.27 192.0.2.28 192.0.2.29 > "$LAB_DIR/slow" 2>&1 &
+slow=$!
+sleep 1
+check_out "meanwhile B is served" 200 code $HB $ROOT
+wait $slow
+check_out "36 trickling connections from 9 addresses are all cut by the request deadline" "still open 0" tail -1 "$LAB_DIR/slow"
 check_out "status shows the URL" "upnp_url $ROOT" pgctl status
 check_out "status counts SOAP errors" "soap_errors" pgctl status
 echo "NewRemoteHost: only that host reaches the mapping (enforced in the kernel)"
