@@ -536,10 +536,12 @@ igd_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[256];
 
-	(void)cls;
+	struct igd_http *h = cls;
+
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
-	log_debug("upnp: http: %s", msg);
+	if (log_limit_pass(&h->igd->log_limit, util_mono_ms()))	/* clients can make MHD talk */
+		log_debug("upnp: http: %s", msg);
 }
 
 /* ---- the loop ---- */
