@@ -337,11 +337,12 @@ pcp_map_create(struct pcp_map *m, struct mt_entry **out)
 		return PCP_RES_CANNOT_PROVIDE_EXTERNAL;
 	pcp_map_request(m, &r, want);
 	e = mtable_add(mt, &r, out, NULL);
-	if ((e == MT_ERR_CONFLICT || e == MT_ERR_DENIED) && !m->req->prefer_failure &&
-	    mtable_find_free(mt, r.proto, MT_SRC_PCP, want, &r.int_addr, r.int_port, &port) ==
-	    MT_OK) {
+	if ((e == MT_ERR_CONFLICT || e == MT_ERR_DENIED) && !m->req->prefer_failure) {
+		/* taken or not allowed there: the nearest free port, or NO_RESOURCES */
+		e = mtable_find_free(mt, r.proto, MT_SRC_PCP, want, &r.int_addr, r.int_port, &port);
 		r.ext_port = port;
-		e = mtable_add(mt, &r, out, NULL);
+		if (e == MT_OK)
+			e = mtable_add(mt, &r, out, NULL);
 	}
 	if (e == MT_OK)
 		e = pcp_commit(m->srv, *out);
@@ -556,11 +557,12 @@ natpmp_map_add(struct pcp_srv *s, const struct natpmp_request *q, const struct i
 	r.desc = "";
 	r.replace_own = 1;
 	e = mtable_add(mt, &r, got, NULL);
-	if ((e == MT_ERR_CONFLICT || e == MT_ERR_DENIED) &&
-	    mtable_find_free(mt, r.proto, MT_SRC_NATPMP, r.ext_port, client, r.int_port, &port) ==
-	    MT_OK) {
+	if (e == MT_ERR_CONFLICT || e == MT_ERR_DENIED) {
+		e = mtable_find_free(mt, r.proto, MT_SRC_NATPMP, r.ext_port, client, r.int_port,
+		    &port);
 		r.ext_port = port;
-		e = mtable_add(mt, &r, got, NULL);
+		if (e == MT_OK)
+			e = mtable_add(mt, &r, got, NULL);
 	}
 	return e == MT_OK ? pcp_commit(s, *got) : e;
 }

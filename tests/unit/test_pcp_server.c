@@ -322,6 +322,27 @@ peer_req(uint8_t *p, uint8_t nonce, uint16_t in, const char *peer, uint16_t ppor
 	return n + 20;
 }
 
+/* No port the rules allow is free: NO_RESOURCES, a transient error. */
+static void
+test_no_resources(void)
+{
+	struct pg_ctx *ctx = lab_ctx("firewall = none\nallow 9000-9001 192.0.2.0/24 1-65535\n"
+	    "deny 1-65535 0.0.0.0/0 1-65535\n");
+	struct pcp_srv *s = pcp_srv_new(ctx);
+	uint8_t req[100];
+	uint16_t got = 0;
+	uint32_t life = 0;
+	size_t n;
+
+	CHECK_EQ(map(s, A, A, 1, 8000, 9000, 600, &got), PCP_RES_SUCCESS);
+	CHECK_EQ(map(s, B, B, 2, 8000, 9000, 600, &got), PCP_RES_SUCCESS);
+	CHECK_EQ(got, 9001);
+	n = map_req(req, A, 3, 6, 8001, 9000, 600, NULL, 0);
+	CHECK_EQ(send_req(s, A, req, n, NULL, &life), PCP_RES_NO_RESOURCES);
+	CHECK_EQ(life, PCP_WIRE_LIFETIME_SHORT);
+	lab_free(ctx, s);
+}
+
 /* PEER: a pin per flow, owned by its nonce; a MAP's port wins. */
 static void
 test_peer(void)
@@ -413,6 +434,7 @@ main(void)
 	test_map();
 	test_options();
 	test_epoch_and_rate();
+	test_no_resources();
 	test_peer();
 	test_natpmp();
 	return tu_done("test_pcp_server");
