@@ -788,6 +788,8 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 		return err;
 	if (!mt_strings_ok(r) || !mt_filters_ok(r, end))
 		return MT_ERR_INVAL;
+	if (!util_addr_is_v4(&r->int_addr))
+		return MT_ERR_ADDR;	/* IPv6 has no NAT: a mapping is IPv4's (pinholes are not) */
 	if (!mtable_client_ok(mt, &r->int_addr, NULL, 0))
 		return MT_ERR_ADDR;
 	if (!mtable_permitted(mt, r->source, r->ext_port, end, &r->int_addr, ip,
@@ -958,8 +960,8 @@ static enum mt_err
 mt_peer_check(const struct mtable *mt, const struct mt_peer_req *r)
 {
 	if (r->proto >= MT_NPROTO || r->source >= MT_NSOURCE || r->int_port == 0 ||
-	    r->peer_port == 0 || r->ext_port == 0 || util_addr_is_v4(&r->int_addr) !=
-	    util_addr_is_v4(&r->peer_addr))
+	    r->peer_port == 0 || r->ext_port == 0 || !util_addr_is_v4(&r->int_addr) ||
+	    !util_addr_is_v4(&r->peer_addr))
 		return MT_ERR_INVAL;
 	if (r->owner != NULL && util_text_problem(r->owner, strlen(r->owner), SIZE_MAX) != NULL)
 		return MT_ERR_INVAL;

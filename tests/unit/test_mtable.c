@@ -387,9 +387,25 @@ test_renew_owner(void)
 	fw_free(fw);
 }
 
+/* A mapping is NAT: an IPv6 internal address is refused by the table, whoever asks. */
+static void
+test_ipv6_refused(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q;
+
+	q = req(MT_TCP, MT_SRC_STATIC, 8080, 0, "2001:db8:1::10", 80, 0);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_ERR_ADDR);
+	CHECK_EQ(mtable_count(mt), 0);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
 int
 main(void)
 {
+	test_ipv6_refused();
 	test_free_ranges();
 	test_renew_owner();
 	test_conflicts();
