@@ -690,16 +690,53 @@ mt_mask(struct in6_addr *a, unsigned plen)
 			a->s6_addr[i] &= (uint8_t)(0xff << (8 - plen));
 }
 
+/* Every peer filter a allows, b allows too (b's prefix holds a's, b's port is a's or any). */
+static int
+mt_filter_within(const struct mt_filter *a, const struct mt_filter *b)
+{
+	struct in6_addr m = a->addr;
+
+	if (b->plen > a->plen || (b->port != 0 && b->port != a->port))
+		return 0;
+	mt_mask(&m, b->plen);
+	return memcmp(&m, &b->addr, sizeof(m)) == 0;
+}
+
+/*
+ * The filters, masked, without one another's duplicates or subsets, wider prefixes
+ * first: the kernel's interval set refuses an element that overlaps one already in
+ * it (a duplicate, a /32 inside a /24 of the same port), so a request naming both
+ * would lose the whole mapping; inserted widest first, nested prefixes of different
+ * ports are accepted.
+ */
 static void
 mt_set_filters(struct mt_entry *e, const struct mt_request *r)
 {
-	size_t i;
+	struct mt_filter f, t;
+	size_t i, j, n = 0;
 
-	e->nfilters = (uint8_t)r->nfilters;
 	for (i = 0; i < r->nfilters; i++) {
-		e->filters[i] = r->filters[i];
-		mt_mask(&e->filters[i].addr, e->filters[i].plen);
+		f = r->filters[i];
+		mt_mask(&f.addr, f.plen);
+		for (j = 0; j < n && !mt_filter_within(&f, &e->filters[j]); j++)
+			;
+		if (j < n)
+			continue;		/* already allowed */
+		for (j = 0; j < n; ) {		/* the new one covers these */
+			if (mt_filter_within(&e->filters[j], &f))
+				e->filters[j] = e->filters[--n];
+			else
+				j++;
+		}
+		e->filters[n++] = f;
 	}
+	for (i = 1; i < n; i++)		/* insertion sort, stable: at most MT_MAX_FILTERS */
+		for (j = i; j > 0 && e->filters[j - 1].plen > e->filters[j].plen; j--) {
+			t = e->filters[j];
+			e->filters[j] = e->filters[j - 1];
+			e->filters[j - 1] = t;
+		}
+	e->nfilters = (uint8_t)n;
 }
 
 static int
@@ -1214,9 +1251,22 @@ void
 mtable_set_ext_addr(struct mtable *mt, const struct in6_addr *a)
 {
 	struct mt_entry *e;
+	struct hnode *n;
+	size_t i;
 
 	for (e = mtable_next(mt, NULL); e != NULL; e = mtable_next(mt, e))
 		e->ext_addr = *a;
+	/* a pin's kernel element SNATs to its address: replace it, or the flow leaves from the old one */
+	for (i = 0; i < mt->by_flow.nbuckets; i++) {
+		for (n = mt->by_flow.buckets[i]; n != NULL; n = n->next) {
+			e = HMAP_ENTRY(n, struct mt_entry, int_node);
+			if (memcmp(&e->ext_addr, a, sizeof(*a)) == 0)
+				continue;
+			mt_fw_queue(mt, FW_DEL, e);
+			e->ext_addr = *a;
+			mt_fw_queue(mt, FW_ADD, e);
+		}
+	}
 	mt_notify(mt);
 }
 

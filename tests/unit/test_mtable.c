@@ -387,6 +387,92 @@ test_renew_owner(void)
 	fw_free(fw);
 }
 
+static struct mt_filter
+filt(const char *s)
+{
+	struct mt_filter f;
+
+	CHECK_EQ(mt_filter_parse(s, &f), 0);
+	return f;
+}
+
+/*
+ * Overlapping filters: the kernel's interval set refuses a duplicate or a prefix inside
+ * another of the same port, which cost the whole mapping (NETWORK_FAILURE). The table
+ * keeps neither, and puts wider prefixes first.
+ */
+static void
+test_filter_overlap(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q;
+	struct mt_filter fl[4];
+	struct mt_entry *e = NULL;
+	char b[64];
+
+	q = req(MT_TCP, MT_SRC_PCP, 9400, 0, "192.0.2.10", 8100, 300);
+	fl[0] = filt("198.51.100.100");
+	fl[1] = filt("198.51.100.100");
+	q.filters = fl;
+	q.nfilters = 2;
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(e->nfilters, 1);
+	fl[0] = filt("198.51.100.100:80");
+	fl[1] = filt("198.51.100.0/24");
+	fl[2] = filt("198.51.100.7/32");
+	q.nfilters = 3;
+	q.set_filters = 1;
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(e->nfilters, 1);
+	CHECK(strcmp(mt_filter_str(&e->filters[0], b, sizeof(b)), "198.51.100.0/24") == 0);
+	/* nested prefixes of different ports both stay, the wider first */
+	fl[0] = filt("198.51.100.0/25");
+	fl[1] = filt("198.51.100.0/24:80");
+	fl[2] = filt("203.0.113.0/24:80");
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(e->nfilters, 3);
+	CHECK(strcmp(mt_filter_str(&e->filters[0], b, sizeof(b)), "198.51.100.0/24:80") == 0);
+	CHECK(strcmp(mt_filter_str(&e->filters[2], b, sizeof(b)), "198.51.100.0/25") == 0);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
+/* A new external address reaches the pins' kernel elements too (they SNAT to it). */
+static void
+test_peer_ext_addr(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_peer_req r;
+	struct mt_entry *e = NULL;
+	struct in6_addr moved;
+
+	memset(&r, 0, sizeof(r));
+	r.proto = MT_TCP;
+	r.source = MT_SRC_PCP;
+	util_parse_addr("192.0.2.10", &r.int_addr);
+	util_parse_addr("198.51.100.100", &r.peer_addr);
+	util_parse_addr("198.51.100.1", &r.ext_addr);
+	r.int_port = r.ext_port = 40000;
+	r.peer_port = 7000;
+	r.lease_s = 600;
+	r.owner = "n";
+	CHECK_EQ(mtable_peer(mt, &r, &e), MT_OK);
+	mtable_commit(mt, NULL, NULL);
+	CHECK_EQ(fw_pending(fw), 0);
+	util_parse_addr("198.51.100.7", &moved);
+	mtable_set_ext_addr(mt, &moved);
+	CHECK(memcmp(&e->ext_addr, &moved, sizeof(moved)) == 0);
+	CHECK_EQ(fw_pending(fw), 2);		/* the old element out, the new one in */
+	mtable_commit(mt, NULL, NULL);
+	CHECK_EQ(fw_mem_peer_count(fw), 1);
+	mtable_set_ext_addr(mt, &moved);	/* unchanged: nothing to send */
+	CHECK_EQ(fw_pending(fw), 0);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
 /* A mapping is NAT: an IPv6 internal address is refused by the table, whoever asks. */
 static void
 test_ipv6_refused(void)
@@ -406,6 +492,8 @@ int
 main(void)
 {
 	test_ipv6_refused();
+	test_filter_overlap();
+	test_peer_ext_addr();
 	test_free_ranges();
 	test_renew_owner();
 	test_conflicts();
