@@ -183,8 +183,12 @@ pg_find_external_ip(struct pg_config *cfg)
 static void
 pg_ext_addr_moved(struct pg_ctx *ctx)
 {
+	struct in6_addr wan;
+
 	if (ctx->cfg->has_external_ip)
 		mtable_set_ext_addr(ctx->mt, &ctx->cfg->external_ip);
+	if (wanaddr_read(ctx->cfg->wan_interface, &wan))
+		mtable_set_peer_addr(ctx->mt, &wan);	/* pins SNAT to the WAN interface's own */
 	igd_ext_addr_changed(ctx->igd);
 	pcp_srv_reset_epoch(ctx->pcp);	/* PCP clients re-learn the address from fresh answers */
 }

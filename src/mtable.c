@@ -50,7 +50,8 @@ struct mtable {
 	uint64_t		 full[MT_NPROTO][16];	/* bit per used[] word with no free port */
 	struct hmap		 by_int;
 	struct hmap		 by_owner;
-	struct hmap		 by_flow;	/* PEER pins */
+	struct hmap		 by_flow;	/* PEER pins, by 5-tuple */
+	struct hmap		 by_out;	/* PEER pins, by what the WAN sees: unique */
 	size_t			 npeers;
 	struct hmap		 clients;
 	struct mt_entry		**heap;
@@ -140,6 +141,7 @@ mtable_new(struct fw *fw, const struct pg_clock *clk)
 	hmap_init(&mt->by_int);
 	hmap_init(&mt->by_owner);
 	hmap_init(&mt->by_flow);
+	hmap_init(&mt->by_out);
 	hmap_init(&mt->clients);
 	mt->next_id = 1;
 	return mt;
@@ -176,6 +178,7 @@ mtable_free(struct mtable *mt)
 	hmap_destroy(&mt->by_int);
 	hmap_destroy(&mt->by_owner);
 	hmap_destroy(&mt->by_flow);
+	hmap_destroy(&mt->by_out);
 	hmap_destroy(&mt->clients);
 	free(mt->slots);
 	free(mt->fenwick);
@@ -575,6 +578,7 @@ mt_unlink(struct mtable *mt, struct mt_entry *e)
 
 	if (e->kind == MT_KIND_PEER) {
 		hmap_remove(&mt->by_flow, &e->int_node);
+		hmap_remove(&mt->by_out, &e->own_node);
 		heap_remove(mt, e);
 		mt_client_put(mt, e);
 		mt->npeers--;
@@ -987,6 +991,61 @@ mtable_lookup_peer(const struct mtable *mt, int proto, const struct in6_addr *a,
 	return NULL;
 }
 
+struct mt_outkey {
+	struct in6_addr	peer_addr;
+	uint16_t	ext_port, peer_port;
+	uint8_t		proto;
+	uint8_t		pad[3];
+};
+
+static uint32_t
+out_hash(const struct mtable *mt, int proto, uint16_t ext, const struct in6_addr *peer,
+    uint16_t pp)
+{
+	struct mt_outkey k;
+
+	memset(&k, 0, sizeof(k));
+	k.peer_addr = *peer;
+	k.ext_port = ext;
+	k.peer_port = pp;
+	k.proto = (uint8_t)proto;
+	return hmap_hash(&mt->by_out, &k, sizeof(k));
+}
+
+/* The pin whose flow leaves as (proto, ext_port) towards peer:pp, or NULL. */
+static struct mt_entry *
+mt_lookup_out(const struct mtable *mt, int proto, uint16_t ext, const struct in6_addr *peer,
+    uint16_t pp)
+{
+	uint32_t h = out_hash(mt, proto, ext, peer, pp);
+	struct hnode *n;
+	struct mt_entry *e;
+
+	for (n = hmap_bucket(&mt->by_out, h); n != NULL; n = n->next) {
+		e = HMAP_ENTRY(n, struct mt_entry, own_node);
+		if (n->hash == h && e->proto == proto && e->ext_port == ext && e->peer_port == pp &&
+		    memcmp(&e->peer_addr, peer, sizeof(*peer)) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+int
+mtable_peer_port_free(const struct mtable *mt, int proto, uint16_t ext,
+    const struct in6_addr *peer, uint16_t pp, const struct mt_entry *self)
+{
+	const struct mt_entry *e = mt_lookup_out(mt, proto, ext, peer, pp);
+
+	return e == NULL || e == self;
+}
+
+static void
+mt_index_out(struct mtable *mt, struct mt_entry *e)
+{
+	hmap_insert(&mt->by_out, &e->own_node, out_hash(mt, e->proto, e->ext_port, &e->peer_addr,
+	    e->peer_port));
+}
+
 size_t
 mtable_peer_count(const struct mtable *mt)
 {
@@ -1015,8 +1074,10 @@ static enum mt_err
 mt_peer_refresh(struct mtable *mt, struct mt_entry *e, const struct mt_peer_req *r)
 {
 	mt_fw_queue(mt, FW_DEL, e);
+	hmap_remove(&mt->by_out, &e->own_node);
 	e->ext_port = e->ext_port_end = r->ext_port;
 	e->ext_addr = r->ext_addr;
+	mt_index_out(mt, e);
 	util_utf8_copy(e->owner, sizeof(e->owner), r->owner ? r->owner : "");
 	return mt_renew(mt, e, r->lease_s, 0);
 }
@@ -1030,8 +1091,12 @@ mtable_peer(struct mtable *mt, const struct mt_peer_req *r, struct mt_entry **ou
 
 	if ((err = mt_peer_check(mt, r)) != MT_OK)
 		return err;
-	if ((e = mtable_lookup_peer(mt, r->proto, &r->int_addr, r->int_port, &r->peer_addr,
-	    r->peer_port)) != NULL) {
+	e = mtable_lookup_peer(mt, r->proto, &r->int_addr, r->int_port, &r->peer_addr,
+	    r->peer_port);
+	/* two flows leaving as the same (port, remote end) would clash in conntrack */
+	if (!mtable_peer_port_free(mt, r->proto, r->ext_port, &r->peer_addr, r->peer_port, e))
+		return MT_ERR_CONFLICT;
+	if (e != NULL) {
 		*out = e;
 		return mt_peer_refresh(mt, e, r);
 	}
@@ -1065,6 +1130,7 @@ mtable_peer(struct mtable *mt, const struct mt_peer_req *r, struct mt_entry **ou
 	c->dynamic++;
 	hmap_insert(&mt->by_flow, &e->int_node, flow_hash(mt, e->proto, &e->int_addr,
 	    e->int_port, &e->peer_addr, e->peer_port));
+	mt_index_out(mt, e);
 	mt->npeers++;
 	*out = e;
 	return mt_renew(mt, e, r->lease_s ? r->lease_s : 1, 0);
@@ -1251,11 +1317,19 @@ void
 mtable_set_ext_addr(struct mtable *mt, const struct in6_addr *a)
 {
 	struct mt_entry *e;
-	struct hnode *n;
-	size_t i;
 
 	for (e = mtable_next(mt, NULL); e != NULL; e = mtable_next(mt, e))
 		e->ext_addr = *a;
+	mt_notify(mt);
+}
+
+void
+mtable_set_peer_addr(struct mtable *mt, const struct in6_addr *a)
+{
+	struct mt_entry *e;
+	struct hnode *n;
+	size_t i;
+
 	/* a pin's kernel element SNATs to its address: replace it, or the flow leaves from the old one */
 	for (i = 0; i < mt->by_flow.nbuckets; i++) {
 		for (n = mt->by_flow.buckets[i]; n != NULL; n = n->next) {

@@ -151,6 +151,11 @@ enum mt_err mtable_peer(struct mtable *, const struct mt_peer_req *, struct mt_e
 /* The pin of a flow, or NULL. */
 struct mt_entry *mtable_lookup_peer(const struct mtable *, int proto, const struct in6_addr *,
     uint16_t int_port, const struct in6_addr *peer, uint16_t peer_port);
+/* 1 if no pin but self leaves as (proto, ext port) towards peer:port. */
+int mtable_peer_port_free(const struct mtable *, int proto, uint16_t ext,
+    const struct in6_addr *peer, uint16_t peer_port, const struct mt_entry *self);
+/* Pins leave from this address now (the WAN interface's moved): their kernel elements follow. */
+void mtable_set_peer_addr(struct mtable *, const struct in6_addr *);
 /* Number of pinned flows. */
 size_t mtable_peer_count(const struct mtable *);
 

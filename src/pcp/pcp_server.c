@@ -41,6 +41,7 @@
 #include "pcp/pcp_server.h"
 #include "pcp/pcp_wire.h"
 #include "util.h"
+#include "wanaddr.h"
 
 #define PCP_SRV_PORT		5351
 #define PCP_ANNOUNCE_TIMES	10
@@ -432,6 +433,39 @@ pcp_peer_port(struct pcp_srv *s, const struct pcp_request *q, const struct in6_a
 	return q->internal_port;
 }
 
+/* The port wanted, or the next one no other pin uses towards that remote end (0: none near). */
+static uint16_t
+pcp_peer_free_port(struct pcp_srv *s, const struct mt_peer_req *r, const struct mt_entry *self)
+{
+	uint32_t p = r->ext_port, tries;
+
+	for (tries = 0; tries < 64; tries++, p = p >= 65535 ? 1024 : p + 1)
+		if (mtable_peer_port_free(s->ctx->mt, r->proto, (uint16_t)p, &r->peer_addr,
+		    r->peer_port, self))
+			return (uint16_t)p;
+	return 0;
+}
+
+/* Pins SNAT to an address the gateway has: the WAN interface's (external_ip is only reported). */
+static struct in6_addr
+pcp_snat_addr(const struct pcp_srv *s)
+{
+	struct in6_addr a;
+
+	if (wanaddr_read(s->ctx->cfg->wan_interface, &a))
+		return a;
+	return s->ctx->cfg->external_ip;
+}
+
+/* A remote peer that can be on the WAN: unicast IPv4, not 0/8, loopback, multicast or class E. */
+static int
+pcp_peer_addr_ok(const struct in6_addr *a)
+{
+	const uint8_t *b = &a->s6_addr[12];
+
+	return util_addr_is_v4(a) && b[0] != 0 && b[0] != 127 && b[0] < 224;
+}
+
 static enum pcp_result
 pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request *q,
     struct pcp_response *resp)
@@ -445,8 +479,11 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 		return PCP_RES_NOT_AUTHORIZED;
 	if (q->protocol != IPPROTO_TCP && q->protocol != IPPROTO_UDP)
 		return PCP_RES_UNSUPP_PROTOCOL;
-	if (q->internal_port == 0 || q->peer_port == 0 || !util_addr_is_v4(&q->peer_addr))
+	if (q->internal_port == 0 || q->peer_port == 0 || !pcp_peer_addr_ok(&q->peer_addr))
 		return PCP_RES_MALFORMED_REQUEST;
+	if (netif_client_ok(s->ctx->netif, &q->peer_addr, NULL, 0) ||
+	    netif_is_lan_local(s->ctx->netif, &q->peer_addr))
+		return PCP_RES_NOT_AUTHORIZED;	/* a LAN flow never leaves by the WAN */
 	memset(&r, 0, sizeof(r));
 	r.proto = q->protocol == IPPROTO_TCP ? MT_TCP : MT_UDP;
 	r.source = MT_SRC_PCP;
@@ -454,7 +491,7 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 	r.int_port = q->internal_port;
 	r.peer_addr = q->peer_addr;
 	r.peer_port = q->peer_port;
-	r.ext_addr = s->ctx->cfg->external_ip;
+	r.ext_addr = pcp_snat_addr(s);
 	pcp_hex(q->nonce, sizeof(q->nonce), nonce);
 	r.owner = nonce;
 	e = mtable_lookup_peer(s->ctx->mt, r.proto, &r.int_addr, r.int_port, &r.peer_addr,
@@ -469,13 +506,16 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 		return PCP_RES_SUCCESS;
 	}
 	r.ext_port = pcp_peer_port(s, q, &r.int_addr, r.proto);
+	/* a port another host's flow already leaves by towards that end: the next free one */
+	if ((r.ext_port = pcp_peer_free_port(s, &r, e)) == 0)
+		return PCP_RES_CANNOT_PROVIDE_EXTERNAL;
 	r.lease_s = pcp_lifetime(s, q->lifetime);
 	if ((err = mtable_peer(s->ctx->mt, &r, &e)) == MT_OK)
 		err = pcp_commit(s, e);
 	if (err != MT_OK)
 		return pcp_result_of(err);
 	resp->ext_port = e->ext_port;
-	resp->ext_addr = e->ext_addr;
+	resp->ext_addr = s->ctx->cfg->external_ip;
 	resp->lifetime = pcp_granted(s, e);
 	return PCP_RES_SUCCESS;
 }

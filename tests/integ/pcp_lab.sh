@@ -82,10 +82,14 @@ check_out "and the flow leaves through it: the WAN peer sees 9310" "port=9310" s
 in_a socat -T 5 TCP:$WAN_IP:7002,sourceport=40002 SYSTEM:'sleep 4' >/dev/null 2>&1 &
 sleep 0.5
 check_out "PEER for a flow conntrack already knows reports its port" "ext=$GW_WAN_IP:40002" pcp $HA peer --int-port 40002 --peer $WAN_IP:7002 --nonce $N1
+check_out "B pinning the same remote end from the same port gets the next port" "ext=$GW_WAN_IP:40001" pcp $HB peer --int-port 40000 --peer $WAN_IP:7000 --nonce $N2
+check_out "and B's flow leaves by it" "port=40001" seen $HB 40000 7000
+check_out "a LAN host as the remote peer: NOT_AUTHORIZED" "result=NOT_AUTHORIZED" pcp $HA peer --int-port 40003 --peer $B_IP:7000 --nonce $N1
+check_out "a multicast remote peer: MALFORMED_REQUEST" "result=MALFORMED_REQUEST" pcp $HA peer --int-port 40003 --peer 224.0.0.1:7000 --nonce $N1
 check_out "another nonce cannot take over a pin: NOT_AUTHORIZED" "result=NOT_AUTHORIZED" pcp $HA peer --int-port 40000 --peer $WAN_IP:7000 --nonce $N2
-check_out "status counts the pins" "peer_pins 3" pgctl status
+check_out "status counts the pins" "peer_pins 4" pgctl status
 check_out "PEER lifetime 0 releases the pin" "result=SUCCESS" pcp $HA peer --int-port 40000 --peer $WAN_IP:7000 --nonce $N1 --lifetime 0
-check_out "then status counts 2" "peer_pins 2" pgctl status
+check_out "then status counts 3" "peer_pins 3" pgctl status
 
 echo "every error a client can meet"
 check_out "a header address that is not the sender: ADDRESS_MISMATCH" "result=ADDRESS_MISMATCH" pcp $HA map --int-port 8002 --client 192.0.2.99
@@ -152,6 +156,9 @@ e=$(pcp $HA announce | sed -n 's/.*epoch=\([0-9]*\).*/\1/p')
 check_out "NAT-PMP answers with the new address" "Public IP address : 198.51.100.7" in_a timeout 5 natpmpc -g $GW_LAN_IP
 sleep 3
 check_out "and the change is announced" "announce from=$GW_LAN_IP op=0 result=0 epoch=0" cat "$LAB_DIR/announce3"
+check_out "a PEER then reports the configured address" "ext=198.51.100.7:40010" pcp $HA peer --int-port 40010 --peer $WAN_IP:7000 --nonce $N1
+check_out "but pins SNAT to the WAN interface's own address" "192.0.2.10 . tcp . 40010 . 198.51.100.100 . 7000 timeout" sh -c "ip netns exec $GW nft list map ip portgate peer_snat | grep -q ': $GW_WAN_IP . 40010' && ip netns exec $GW nft list map ip portgate peer_snat"
+check_out "so the pinned flow works" "port=40010" seen $HA 40010 7000
 
 echo "PCP over IPv6 (where the LAN has it)"
 in_gw ip addr add 2001:db8:1::1/64 dev br-lan nodad

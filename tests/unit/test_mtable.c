@@ -462,13 +462,20 @@ test_peer_ext_addr(void)
 	mtable_commit(mt, NULL, NULL);
 	CHECK_EQ(fw_pending(fw), 0);
 	util_parse_addr("198.51.100.7", &moved);
-	mtable_set_ext_addr(mt, &moved);
+	mtable_set_peer_addr(mt, &moved);
 	CHECK(memcmp(&e->ext_addr, &moved, sizeof(moved)) == 0);
 	CHECK_EQ(fw_pending(fw), 2);		/* the old element out, the new one in */
 	mtable_commit(mt, NULL, NULL);
 	CHECK_EQ(fw_mem_peer_count(fw), 1);
-	mtable_set_ext_addr(mt, &moved);	/* unchanged: nothing to send */
+	mtable_set_peer_addr(mt, &moved);	/* unchanged: nothing to send */
 	CHECK_EQ(fw_pending(fw), 0);
+	/* another host's flow may not leave as the same port towards the same end */
+	util_parse_addr("192.0.2.11", &r.int_addr);
+	CHECK_EQ(mtable_peer(mt, &r, &e), MT_ERR_CONFLICT);
+	CHECK(mtable_peer_port_free(mt, MT_TCP, 40001, &r.peer_addr, 7000, NULL));
+	r.ext_port = 40001;
+	CHECK_EQ(mtable_peer(mt, &r, &e), MT_OK);
+	CHECK_EQ(mtable_peer_count(mt), 2);
 	mtable_free(mt);
 	fw_free(fw);
 }
