@@ -6,6 +6,8 @@
  *   trigger RULE-IN-CONFIG-SYNTAX
  *   uuid UUID                          (the UPnP device's, stable across restarts)
  *   epoch SECONDS                      (wall clock when the mapping state began: PCP's epoch)
+ *   pins N                             (PCP PEER pins held, which are not kept: N > 0 means
+ *                                       state is lost at a restart, so the epoch restarts)
  *   end NRECORDS
  *
  * Fields are percent-encoded words; EXPIRES is wall-clock seconds (0 =
@@ -52,6 +54,7 @@ struct state_parse {
 	const char	*name;		/* log bad records as NAME:LINE (NULL: silent) */
 	struct state_meta meta;
 	size_t		 nmaps;		/* live map records to restore */
+	size_t		 pins;		/* PEER pins the saving daemon held (not restored) */
 	unsigned	 nbad;
 	char		 first_problem[200];
 };
@@ -161,6 +164,8 @@ state_save(const char *path, const struct mtable *mt, const struct trigger *trig
 		n++;
 	if (meta != NULL && meta->epoch_start > 0 &&
 	    fprintf(f, "epoch %lld\n", (long long)meta->epoch_start) > 0)
+		n++;
+	if (mtable_peer_count(mt) > 0 && fprintf(f, "pins %zu\n", mtable_peer_count(mt)) > 0)
 		n++;
 	fprintf(f, "end %zu\n", n);
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || bad)
@@ -348,6 +353,19 @@ state_parse_epoch(struct state_parse *sp, char **av, int ac, char *err, size_t e
 }
 
 static int
+state_parse_pins(struct state_parse *sp, char **av, int ac, char *err, size_t errlen)
+{
+	unsigned long v;
+
+	if (ac != 2 || util_parse_uint(av[1], 0, SIZE_MAX, &v) == -1) {
+		snprintf(err, errlen, "bad pins record");
+		return -1;
+	}
+	sp->pins = (size_t)v;
+	return 0;
+}
+
+static int
 state_keep(struct state_parse *sp, const struct state_rec *rec, char *err, size_t errlen)
 {
 	struct state_rec *n;
@@ -402,6 +420,8 @@ state_parse_line(struct state_parse *sp, char *line, char *err, size_t errlen)
 		return state_parse_uuid(sp, av, ac, err, errlen);
 	} else if (strcmp(av[0], "epoch") == 0) {
 		return state_parse_epoch(sp, av, ac, err, errlen);
+	} else if (strcmp(av[0], "pins") == 0) {
+		return state_parse_pins(sp, av, ac, err, errlen);
 	} else {
 		STATE_BAD(err, errlen, "unknown record", av[0]);
 		return -1;
@@ -612,7 +632,7 @@ state_load(const char *path, struct mtable *mt, struct trigger *trig, struct sta
 			if (sp.meta.uuid[0] != '\0')
 				memcpy(meta->uuid, sp.meta.uuid, sizeof(meta->uuid));
 			meta->epoch_start = sp.meta.epoch_start;
-			meta->complete = sp.nbad == 0 && n == sp.nmaps;
+			meta->complete = sp.nbad == 0 && n == sp.nmaps && sp.pins == 0;
 		}
 	}
 	free(sp.recs);

@@ -945,6 +945,18 @@ pcp_announce6(struct pcp_srv *s, const struct netif_prefix *p)
 	s->stats.announces++;
 }
 
+/* 1 if prefix i is the first IPv6 prefix of its interface. */
+static int
+pcp_first_v6_prefix(const struct netif_prefix *p, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (p[j].ifindex == p[i].ifindex && !util_addr_is_v4(&p[j].local))
+			return 0;
+	return 1;
+}
+
 static void
 pcp_announce_once(struct pcp_srv *s)
 {
@@ -957,7 +969,8 @@ pcp_announce_once(struct pcp_srv *s)
 
 	for (i = 0; i < n; i++) {
 		if (!util_addr_is_v4(&p[i].local)) {
-			pcp_announce6(s, &p[i]);
+			if (pcp_first_v6_prefix(p, i))	/* one ANNOUNCE per interface */
+				pcp_announce6(s, &p[i]);
 			continue;
 		}
 		memcpy(&from, &p[i].local.s6_addr[12], 4);
