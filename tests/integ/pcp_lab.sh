@@ -128,6 +128,11 @@ check_out "the ANNOUNCE listener heard the start-up announcement" "announce from
 check_out "and NAT-PMP's public address announcement" "natpmp-announce from=$GW_LAN_IP len=12" cat "$LAB_DIR/announce1"
 check_out "status shows the epoch" "pcp_epoch" pgctl status
 check_out "status counts MAP results" "pcp_requests map SUCCESS" pgctl status
+# pins are not kept across a restart (held ones restart the epoch): release them first
+pcp $HB peer --int-port 40000 --peer $WAN_IP:7000 --nonce $N2 --lifetime 0 >/dev/null
+pcp $HA peer --int-port 8010 --peer $WAN_IP:7001 --nonce $N1 --lifetime 0 >/dev/null
+pcp $HA peer --int-port 40002 --peer $WAN_IP:7002 --nonce $N1 --lifetime 0 >/dev/null
+check_out "no pins left" "peer_pins 0" pgctl status
 sleep 2
 lab_stop_daemon
 in_a timeout 4 python3 "$PCPC" listen 3 > "$LAB_DIR/announce2" &
@@ -138,6 +143,11 @@ e=$(pcp $HA announce | sed -n 's/.*epoch=\([0-9]*\).*/\1/p')
 sleep 3
 check_out "the restart was announced with the continued epoch" "announce from=$GW_LAN_IP op=0 result=0" cat "$LAB_DIR/announce2"
 check_out "mappings survived the restart" "9200" pgctl list
+pcp $HA peer --int-port 40005 --peer $WAN_IP:7000 --nonce $N1 >/dev/null
+lab_stop_daemon
+check "restart while a pin was held" lab_start_daemon "$conf"
+e=$(pcp $HA announce | sed -n 's/.*epoch=\([0-9]*\).*/\1/p')
+[ "$e" = 0 ] && pass "a pin was lost: the epoch restarts at 0" || fail "epoch after losing a pin: $e"
 lab_stop_daemon
 rm -f "$LAB_DIR/state"
 check "restart without the state file" lab_start_daemon "$conf"
