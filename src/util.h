@@ -41,6 +41,35 @@ void util_utf8_copy(char *dst, size_t dstlen, const char *src);
  * so a length of 0xffffffff passes it: call this before mnl_cb_run.
  */
 int util_nl_frames_ok(const void *buf, size_t len);
+/* Big-endian wire fields (PCP, NAT-PMP, netlink keys). */
+static inline uint16_t
+util_get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+util_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void
+util_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+util_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
 /* Monotonic milliseconds. */
 uint64_t util_mono_ms(void);
 

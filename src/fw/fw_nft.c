@@ -722,8 +722,7 @@ static void
 nft_key_proto_port(uint8_t *k, int proto, uint16_t port)
 {
 	k[0] = proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
-	k[4] = (uint8_t)(port >> 8);
-	k[5] = (uint8_t)port;
+	util_put16(k + 4, port);
 }
 
 static const char *
@@ -739,8 +738,7 @@ nft_item_elem(const struct fw_item *it, struct nft_elem *el)
 		el->data_len = 4;
 		return "dnat_range";
 	}
-	el->data[4] = (uint8_t)(it->int_port >> 8);
-	el->data[5] = (uint8_t)it->int_port;
+	util_put16(el->data + 4, it->int_port);
 	el->data_len = 8;
 	return "dnat_port";
 }
@@ -811,10 +809,8 @@ nft_filter_elem(const struct fw_item *it, const struct mt_filter *f, struct nft_
 	hi = htonl(ntohl(lo) | host);
 	memcpy(el->key + 8, &lo, 4);
 	memcpy(el->key_end + 8, &hi, 4);
-	el->key[12] = (uint8_t)(f->port >> 8);
-	el->key[13] = (uint8_t)f->port;
-	el->key_end[12] = f->port ? (uint8_t)(f->port >> 8) : 0xff;
-	el->key_end[13] = f->port ? (uint8_t)f->port : 0xff;
+	util_put16(el->key + 12, f->port);
+	util_put16(el->key_end + 12, f->port ? f->port : 65535);
 }
 
 /* A mapping with remote filters: its port in filt_ports, each filter in filt_allow. */
@@ -846,14 +842,11 @@ nft_emit_peer(struct fw_nft *n, const struct fw_change *c)
 	el.key_len = 20;
 	memcpy(el.key, &it->int_addr.s6_addr[12], 4);
 	el.key[4] = it->proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
-	el.key[8] = (uint8_t)(it->int_port >> 8);
-	el.key[9] = (uint8_t)it->int_port;
+	util_put16(el.key + 8, it->int_port);
 	memcpy(el.key + 12, &it->peer_addr.s6_addr[12], 4);
-	el.key[16] = (uint8_t)(it->peer_port >> 8);
-	el.key[17] = (uint8_t)it->peer_port;
+	util_put16(el.key + 16, it->peer_port);
 	memcpy(el.data, &it->ext_addr.s6_addr[12], 4);
-	el.data[4] = (uint8_t)(it->ext_port >> 8);
-	el.data[5] = (uint8_t)it->ext_port;
+	util_put16(el.data + 4, it->ext_port);
 	el.data_len = 8;
 	el.timeout = it->timeout_ms;
 	return nft_emit_elems(n, "peer_snat", c->op == FW_DEL, &el, 1, 1);

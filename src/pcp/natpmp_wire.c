@@ -15,45 +15,15 @@
 #include "pcp/natpmp_wire.h"
 #include "util.h"
 
-/* ---- big-endian fields ---- */
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* ---- opcodes ---- */
 
 static void
 decode_map(const uint8_t *buf, struct natpmp_request *r)
 {
 	/* buf[2..3]: reserved */
-	r->internal_port = get16(buf + 4);
-	r->ext_port = get16(buf + 6);
-	r->lifetime = get32(buf + 8);
+	r->internal_port = util_get16(buf + 4);
+	r->ext_port = util_get16(buf + 6);
+	r->lifetime = util_get32(buf + 8);
 }
 
 /* Public address reply (§3.2): the address must be IPv4 on SUCCESS, else 0.0.0.0 is sent. */
@@ -72,9 +42,9 @@ encode_addr(const struct natpmp_request *r, const struct natpmp_response *resp, 
 static int
 encode_map(const struct natpmp_request *r, const struct natpmp_response *resp, uint8_t *out)
 {
-	put16(out + 8, r->internal_port);
-	put16(out + 10, resp->ext_port);
-	put32(out + 12, resp->lifetime);
+	util_put16(out + 8, r->internal_port);
+	util_put16(out + 10, resp->ext_port);
+	util_put32(out + 12, resp->lifetime);
 	return 0;
 }
 
@@ -156,8 +126,8 @@ put_header(uint8_t *p, uint8_t opcode, enum natpmp_result res, uint32_t epoch)
 {
 	p[0] = NATPMP_WIRE_VERSION;
 	p[1] = opcode;
-	put16(p + 2, (uint16_t)res);
-	put32(p + 4, epoch);
+	util_put16(p + 2, (uint16_t)res);
+	util_put32(p + 4, epoch);
 }
 
 size_t
@@ -206,7 +176,7 @@ natpmp_wire_encode_error(const uint8_t *req, size_t reqlen, enum natpmp_result e
 	memset(out, 0, 4);
 	memcpy(out, req, n < reqlen ? n : reqlen);
 	out[1] |= NATPMP_WIRE_RESPONSE;
-	put16(out + 2, (uint16_t)err);
+	util_put16(out + 2, (uint16_t)err);
 	return n;
 }
 

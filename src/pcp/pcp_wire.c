@@ -25,36 +25,6 @@
 #define PAD4(n)			(((n) + 3) & ~(size_t)3)
 #define OPBIT(op)		(1u << (op))
 
-/* ---- big-endian fields ---- */
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static void
 getaddr(const uint8_t *p, struct in6_addr *a)
 {
@@ -83,8 +53,8 @@ decode_mapping(const uint8_t *d, struct pcp_request *r)
 	memcpy(r->nonce, d, PCP_WIRE_NONCE_LEN);
 	r->protocol = d[12];
 	/* d[13..15]: reserved */
-	r->internal_port = get16(d + 16);
-	r->ext_port = get16(d + 18);
+	r->internal_port = util_get16(d + 16);
+	r->ext_port = util_get16(d + 18);
 	getaddr(d + 20, &r->ext_addr);
 }
 
@@ -102,7 +72,7 @@ static enum pcp_result
 decode_peer(const uint8_t *d, struct pcp_request *r)
 {
 	decode_mapping(d, r);
-	r->peer_port = get16(d + 36);
+	r->peer_port = util_get16(d + 36);
 	/* d[38..39]: reserved */
 	getaddr(d + 40, &r->peer_addr);
 	/* §12.1: protocol, internal port and remote peer port "MUST NOT be zero" */
@@ -121,13 +91,13 @@ encode_mapping(const struct pcp_request *r, const struct pcp_response *resp, uin
 {
 	memcpy(d, r->nonce, PCP_WIRE_NONCE_LEN);
 	d[12] = r->protocol;
-	put16(d + 16, r->internal_port);
+	util_put16(d + 16, r->internal_port);
 	/* §11.1/§12.1: on an error response the suggested port and address are copied */
 	if (resp->result == PCP_RES_SUCCESS) {
-		put16(d + 18, resp->ext_port);
+		util_put16(d + 18, resp->ext_port);
 		putaddr(d + 20, &resp->ext_addr);
 	} else {
-		put16(d + 18, r->ext_port);
+		util_put16(d + 18, r->ext_port);
 		putaddr(d + 20, &r->ext_addr);
 	}
 }
@@ -136,7 +106,7 @@ static void
 encode_peer(const struct pcp_request *r, const struct pcp_response *resp, uint8_t *d)
 {
 	encode_mapping(r, resp, d);
-	put16(d + 36, r->peer_port);
+	util_put16(d + 36, r->peer_port);
 	putaddr(d + 40, &r->peer_addr);
 }
 
@@ -210,7 +180,7 @@ decode_filter(const uint8_t *d, struct pcp_request *r)
 	f = &r->filter[r->nfilter];
 	/* d[0]: reserved */
 	f->prefix_len = d[1];
-	f->port = get16(d + 2);
+	f->port = util_get16(d + 2);
 	getaddr(d + 4, &f->addr);
 	if (!filter_prefix_ok(f)) {
 		memset(f, 0, sizeof(*f));
@@ -257,7 +227,7 @@ static void
 encode_filter(const struct pcp_request *r, unsigned i, uint8_t *d)
 {
 	d[1] = r->filter[i].prefix_len;
-	put16(d + 2, r->filter[i].port);
+	util_put16(d + 2, r->filter[i].port);
 	putaddr(d + 4, &r->filter[i].addr);
 }
 
@@ -300,7 +270,7 @@ decode_option(const uint8_t *p, size_t len, const struct pcp_opdesc *op, struct 
 
 	if (len < PCP_OPT_HDR_LEN)
 		return reject(r, PCP_RES_MALFORMED_OPTION, "option header truncated");
-	dlen = get16(p + 2);
+	dlen = util_get16(p + 2);
 	if (PAD4(dlen) > len - PCP_OPT_HDR_LEN)
 		return reject(r, PCP_RES_MALFORMED_OPTION, "option runs past the end of the packet");
 	*used = PCP_OPT_HDR_LEN + PAD4(dlen);
@@ -358,7 +328,7 @@ encode_options(const struct pcp_request *r, const struct pcp_opdesc *op, uint8_t
 			continue;
 		for (j = 0, n = o->count(r); j < n; j++) {
 			p[0] = o->code;
-			put16(p + 2, o->len);
+			util_put16(p + 2, o->len);
 			o->encode(r, j, p + PCP_OPT_HDR_LEN);
 			p += PCP_OPT_HDR_LEN + PAD4(o->len);
 		}
@@ -400,7 +370,7 @@ decode_header(const uint8_t *buf, size_t len, struct pcp_request *r, enum pcp_re
 	if (len % 4 != 0)
 		return fail(err, reject(r, PCP_RES_MALFORMED_REQUEST, "not a multiple of 4 octets"));
 	/* buf[2..3]: reserved */
-	r->lifetime = get32(buf + 4);
+	r->lifetime = util_get32(buf + 4);
 	getaddr(buf + 8, &r->client);
 	return PCP_WIRE_OK;
 }
@@ -440,8 +410,8 @@ put_header(uint8_t *p, uint8_t opcode, enum pcp_result res, uint32_t lifetime, u
 	p[0] = PCP_WIRE_VERSION;
 	p[1] = (uint8_t)(PCP_R_BIT | (opcode & PCP_OPCODE_MASK));
 	p[3] = (uint8_t)res;
-	put32(p + 4, lifetime);
-	put32(p + 8, epoch);
+	util_put32(p + 4, lifetime);
+	util_put32(p + 8, epoch);
 }
 
 size_t
