@@ -475,20 +475,35 @@ igd_deletable(struct igd_call *c, const struct mt_entry *e)
 	return IGD_OK;
 }
 
+/*
+ * NewRemoteHost, NewExternalPort, NewProtocol: the key of Delete and
+ * GetSpecific. *e is the entry they name (NULL if none, or another remote host's).
+ */
+static enum igd_err
+igd_key_entry(struct igd_call *c, struct mt_entry **e, uint16_t *port)
+{
+	enum igd_err err;
+	int proto;
+
+	*e = NULL;
+	if ((err = igd_arg_remote(c)) != IGD_OK || (err = igd_arg_port(c, "NewExternalPort",
+	    port)) != IGD_OK || (err = igd_arg_proto(c, &proto)) != IGD_OK)
+		return err;
+	if (*port != 0 && (*e = mtable_lookup_ext(c->mt, proto, *port)) != NULL &&
+	    !igd_remote_matches(c, *e))
+		*e = NULL;
+	return IGD_OK;
+}
+
 static enum igd_err
 act_delete_port_mapping(struct igd_call *c)
 {
 	struct mt_entry *e;
 	uint16_t port;
-	int proto;
 	enum igd_err err;
 
-	if ((err = igd_arg_remote(c)) != IGD_OK || (err = igd_arg_port(c, "NewExternalPort",
-	    &port)) != IGD_OK || (err = igd_arg_proto(c, &proto)) != IGD_OK)
+	if ((err = igd_key_entry(c, &e, &port)) != IGD_OK)
 		return err;
-	e = mtable_lookup_ext(c->mt, proto, port);
-	if (e != NULL && !igd_remote_matches(c, e))
-		e = NULL;
 	if ((err = igd_deletable(c, e)) != IGD_OK)
 		return err;
 	mtable_del(c->mt, e);
@@ -635,14 +650,11 @@ act_get_specific_port_mapping_entry(struct igd_call *c)
 {
 	struct mt_entry *e;
 	uint16_t port;
-	int proto;
 	enum igd_err err;
 
-	if ((err = igd_arg_remote(c)) != IGD_OK || (err = igd_arg_port(c, "NewExternalPort",
-	    &port)) != IGD_OK || (err = igd_arg_proto(c, &proto)) != IGD_OK)
+	if ((err = igd_key_entry(c, &e, &port)) != IGD_OK)
 		return err;
-	if (port == 0 || (e = mtable_lookup_ext(c->mt, proto, port)) == NULL ||
-	    !igd_remote_matches(c, e)) {
+	if (e == NULL) {
 		snprintf(c->why, sizeof(c->why), "no mapping at that port");
 		return IGD_E_NO_SUCH_ENTRY;
 	}
