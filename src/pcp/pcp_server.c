@@ -706,44 +706,48 @@ pcp_lan_ifindex(const struct pcp_srv *s, unsigned ifindex)
 	return 0;
 }
 
+/*
+ * sendmsg/recvmsg with the one control message that carries the local side
+ * (IP_PKTINFO or IPV6_PKTINFO): shared by both sockets.
+ */
+union pcp_cbuf {
+	char		 b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	struct cmsghdr	 align;
+};
+
 static void
-pcp_send(struct pcp_srv *s, const void *buf, size_t len, const struct sockaddr_in *to,
-    const struct in_addr *from, unsigned ifindex)
+pcp_sendmsg(struct pcp_srv *s, int fd, const void *buf, size_t len, const void *to,
+    socklen_t tolen, int type, const void *pi, size_t pilen)
 {
-	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+	union pcp_cbuf cbuf;
 	struct iovec iov = { (void *)(uintptr_t)buf, len };
 	struct msghdr mh;
 	struct cmsghdr *cm;
-	struct in_pktinfo pi;
 
 	memset(&mh, 0, sizeof(mh));
-	memset(cbuf, 0, sizeof(cbuf));
+	memset(&cbuf, 0, sizeof(cbuf));
 	mh.msg_name = (void *)(uintptr_t)to;
-	mh.msg_namelen = sizeof(*to);
+	mh.msg_namelen = tolen;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof(cbuf);
+	mh.msg_control = cbuf.b;
+	mh.msg_controllen = CMSG_SPACE(pilen);
 	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = IPPROTO_IP;
-	cm->cmsg_type = IP_PKTINFO;
-	cm->cmsg_len = CMSG_LEN(sizeof(pi));
-	memset(&pi, 0, sizeof(pi));
-	pi.ipi_ifindex = (int)ifindex;
-	if (from != NULL)
-		pi.ipi_spec_dst = *from;
-	memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) == -1 && log_limit_pass(&s->log_limit,
+	cm->cmsg_level = type == IP_PKTINFO ? IPPROTO_IP : IPPROTO_IPV6;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(pilen);
+	memcpy(CMSG_DATA(cm), pi, pilen);
+	if (sendmsg(fd, &mh, MSG_DONTWAIT) == -1 && log_limit_pass(&s->log_limit,
 	    util_mono_ms()))
 		log_warn("pcp: sendmsg");
 }
 
-/* One datagram: source, destination and interface from IP_PKTINFO; -1 if none is usable. */
+/* One datagram with its pktinfo copied to pi; -1 when none is queued, -2 if unusable. */
 static ssize_t
-pcp_recv(struct pcp_srv *s, uint8_t *buf, size_t len, struct sockaddr_in *from,
-    struct in_pktinfo *pi)
+pcp_recvmsg(int fd, uint8_t *buf, size_t len, void *from, socklen_t fromlen, int type,
+    void *pi, size_t pilen)
 {
-	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+	union pcp_cbuf cbuf;
 	struct iovec iov = { buf, len };
 	struct msghdr mh;
 	struct cmsghdr *cm;
@@ -752,21 +756,46 @@ pcp_recv(struct pcp_srv *s, uint8_t *buf, size_t len, struct sockaddr_in *from,
 
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_name = from;
-	mh.msg_namelen = sizeof(*from);
+	mh.msg_namelen = fromlen;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
+	mh.msg_control = cbuf.b;
 	mh.msg_controllen = sizeof(cbuf);
-	if ((n = recvmsg(s->fd, &mh, MSG_DONTWAIT)) == -1)
+	if ((n = recvmsg(fd, &mh, MSG_DONTWAIT)) == -1)
 		return -1;
 	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
-			memcpy(pi, CMSG_DATA(cm), sizeof(*pi));
+		if (cm->cmsg_type == type && (cm->cmsg_level == IPPROTO_IP ||
+		    cm->cmsg_level == IPPROTO_IPV6)) {
+			memcpy(pi, CMSG_DATA(cm), pilen);
 			got = 1;
 		}
-	if (!got || (mh.msg_flags & MSG_TRUNC) || from->sin_family != AF_INET)
+	if (!got || (mh.msg_flags & MSG_TRUNC) || mh.msg_namelen != fromlen)
 		return -2;
 	return n;
+}
+
+static void
+pcp_send(struct pcp_srv *s, const void *buf, size_t len, const struct sockaddr_in *to,
+    const struct in_addr *from, unsigned ifindex)
+{
+	struct in_pktinfo pi;
+
+	memset(&pi, 0, sizeof(pi));
+	pi.ipi_ifindex = (int)ifindex;
+	if (from != NULL)
+		pi.ipi_spec_dst = *from;
+	pcp_sendmsg(s, s->fd, buf, len, to, sizeof(*to), IP_PKTINFO, &pi, sizeof(pi));
+}
+
+/* One datagram: source, destination and interface from IP_PKTINFO; -1 if none is usable. */
+static ssize_t
+pcp_recv(struct pcp_srv *s, uint8_t *buf, size_t len, struct sockaddr_in *from,
+    struct in_pktinfo *pi)
+{
+	ssize_t n = pcp_recvmsg(s->fd, buf, len, from, sizeof(*from), IP_PKTINFO, pi,
+	    sizeof(*pi));
+
+	return n >= 0 && from->sin_family != AF_INET ? -2 : n;
 }
 
 static void
@@ -811,62 +840,23 @@ static void
 pcp_send6(struct pcp_srv *s, const void *buf, size_t len, const struct sockaddr_in6 *to,
     const struct in6_addr *from, unsigned ifindex)
 {
-	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	struct iovec iov = { (void *)(uintptr_t)buf, len };
-	struct msghdr mh;
-	struct cmsghdr *cm;
 	struct in6_pktinfo pi;
 
-	memset(&mh, 0, sizeof(mh));
-	memset(cbuf, 0, sizeof(cbuf));
-	mh.msg_name = (void *)(uintptr_t)to;
-	mh.msg_namelen = sizeof(*to);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof(cbuf);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = IPPROTO_IPV6;
-	cm->cmsg_type = IPV6_PKTINFO;
-	cm->cmsg_len = CMSG_LEN(sizeof(pi));
 	memset(&pi, 0, sizeof(pi));
 	pi.ipi6_ifindex = ifindex;
 	if (from != NULL)
 		pi.ipi6_addr = *from;
-	memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-	if (sendmsg(s->fd6, &mh, MSG_DONTWAIT) == -1 && log_limit_pass(&s->log_limit,
-	    util_mono_ms()))
-		log_warn("pcp: sendmsg (IPv6)");
+	pcp_sendmsg(s, s->fd6, buf, len, to, sizeof(*to), IPV6_PKTINFO, &pi, sizeof(pi));
 }
 
 static ssize_t
 pcp_recv6(struct pcp_srv *s, uint8_t *buf, size_t len, struct sockaddr_in6 *from,
     struct in6_pktinfo *pi)
 {
-	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	struct iovec iov = { buf, len };
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	ssize_t n;
-	int got = 0;
+	ssize_t n = pcp_recvmsg(s->fd6, buf, len, from, sizeof(*from), IPV6_PKTINFO, pi,
+	    sizeof(*pi));
 
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_name = from;
-	mh.msg_namelen = sizeof(*from);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof(cbuf);
-	if ((n = recvmsg(s->fd6, &mh, MSG_DONTWAIT)) == -1)
-		return -1;
-	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
-			memcpy(pi, CMSG_DATA(cm), sizeof(*pi));
-			got = 1;
-		}
-	if (!got || (mh.msg_flags & MSG_TRUNC) || from->sin6_family != AF_INET6)
-		return -2;
-	return n;
+	return n >= 0 && from->sin6_family != AF_INET6 ? -2 : n;
 }
 
 /* PCP only: NAT-PMP is IPv4's (RFC 6886), and is not answered here. */
