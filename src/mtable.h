@@ -59,9 +59,12 @@ struct mt_client;
 enum mt_kind {
 	MT_KIND_MAP,
 	MT_KIND_PEER,		/* PCP PEER: int_addr:int_port -> peer_addr:peer_port leaves as ext_port */
+	MT_KIND_PINHOLE,	/* IPv6: inbound to int_addr:int_port from remote allowed; no port used */
 };
 
 #define MT_MAX_PEERS	65536	/* pinned flows in all */
+#define MT_MAX_PINHOLES	200000	/* IPv6 pinholes in all */
+#define MT_PIN_UPNP_MAX	65535	/* UPnP UniqueIDs (ui2) are pinhole IDs 1..65535 */
 
 struct mt_entry {
 	uint64_t	 id;
@@ -76,6 +79,9 @@ struct mt_entry {
 	uint8_t		 nfilters;
 	struct in6_addr	 peer_addr;	/* MT_KIND_PEER: the remote end of the flow */
 	uint16_t	 peer_port;
+	uint32_t	 pin_id;	/* MT_KIND_PINHOLE: its ID (UPnP's UniqueID for UPnP's) */
+	struct mt_filter remote;	/* MT_KIND_PINHOLE: its remote (plen 0 any host, port 0 any) */
+	uint64_t	 pin_pkts, pin_bytes;	/* MT_KIND_PINHOLE: kernel counters at the last re-add */
 	uint64_t	 expires_ms;	/* lease clock time; 0 = permanent */
 	char		 desc[MT_DESC_MAX];
 	char		 owner[MT_OWNER_MAX];	/* owner token: PCP nonce, trigger rule ... */
@@ -158,6 +164,42 @@ int mtable_peer_port_free(const struct mtable *, int proto, uint16_t ext,
 void mtable_set_peer_addr(struct mtable *, const struct in6_addr *);
 /* Number of pinned flows. */
 size_t mtable_peer_count(const struct mtable *);
+
+/*
+ * IPv6 pinholes: inbound traffic to (proto, int_addr, int_port) from a remote
+ * (an address, a prefix or any host; a port or any) is let through. They use
+ * no external port; quotas, allow/deny and lease caps apply as for mappings.
+ * (proto, int_addr, int_port, remote) is unique: re-adding one's own renews it.
+ */
+struct mt_pin_req {
+	uint8_t		 proto;
+	uint8_t		 source;
+	struct in6_addr	 int_addr;		/* a LAN host's IPv6 address */
+	uint16_t	 int_port;
+	struct mt_filter remote;		/* IPv6 prefix (plen 0..128, 0 = any), port 0 = any */
+	const struct mt_filter *filters;	/* PCP FILTER (remote must be any): allowed peers */
+	size_t		 nfilters;
+	int		 set_filters;		/* a renewal replaces the filters */
+	uint32_t	 lease_s;		/* 0 = permanent */
+	const char	*desc;
+	const char	*owner;
+};
+
+/* Open (or renew one's own) pinhole; on conflict *conflict names the holder. */
+enum mt_err mtable_pinhole_add(struct mtable *, const struct mt_pin_req *, struct mt_entry **out,
+    const struct mt_entry **conflict);
+/* The pinhole with this ID, or NULL. */
+struct mt_entry *mtable_pinhole_get(const struct mtable *, uint32_t pin_id);
+/* The pinhole of (proto, address, port, remote), or NULL. */
+struct mt_entry *mtable_pinhole_find(const struct mtable *, int proto, const struct in6_addr *,
+    uint16_t port, const struct mt_filter *remote);
+/* The pinhole after e in ID order (NULL e = first), or NULL. */
+struct mt_entry *mtable_pinhole_next(const struct mtable *, const struct mt_entry *e);
+/* Number of pinholes. */
+size_t mtable_pinhole_count(const struct mtable *);
+/* Packets and bytes the pinhole let in (the kernel's counters); 0 or -1. */
+int mtable_pinhole_counters(const struct mtable *, const struct mt_entry *, uint64_t *pkts,
+    uint64_t *bytes);
 
 /* The mapping covering an external port, or NULL. */
 struct mt_entry *mtable_lookup_ext(const struct mtable *, int proto, uint16_t port);

@@ -93,6 +93,14 @@ fw_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 	return fw->ops->resync(fw, it, arg);
 }
 
+int
+fw_pin_counters(struct fw *fw, const struct fw_item *it, uint64_t *pkts, uint64_t *bytes)
+{
+	if (fw->ops->pin_counters == NULL)
+		return -1;
+	return fw->ops->pin_counters(fw, it, pkts, bytes);
+}
+
 void
 fw_set_lost_cb(struct fw *fw, fw_lost_cb *cb, void *arg)
 {

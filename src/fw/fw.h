@@ -29,10 +29,20 @@ struct fw_item {
 	uint64_t	 timeout_ms;	/* remaining lease at queue time, 0 = permanent */
 	uint8_t		 nfilters;	/* remote peers allowed; none = anyone */
 	struct mt_filter filters[MT_MAX_FILTERS];
-	uint8_t		 kind;		/* MT_KIND_MAP, or MT_KIND_PEER: an outbound flow's SNAT */
+	uint8_t		 kind;		/* MT_KIND_MAP, MT_KIND_PEER (an outbound flow's SNAT),
+					   MT_KIND_PINHOLE (IPv6 inbound filter, see below) */
 	struct in6_addr	 ext_addr;	/* MT_KIND_PEER: the address the flow leaves with */
 	struct in6_addr	 peer_addr;
 	uint16_t	 peer_port;
+	/*
+	 * MT_KIND_PINHOLE: let IPv6 traffic to int_addr (native IPv6) port int_port
+	 * in from the WAN. nfilters == 0: from anyone; else from each filter's
+	 * prefix (plen 0..128 in IPv6 space, 0 = any host) and port (0 = any).
+	 * The kernel counts packets and bytes; an add starts its counters at
+	 * pkts/bytes (a renewal re-adds the element and keeps its count).
+	 */
+	uint32_t	 pin_id;
+	uint64_t	 pkts, bytes;
 };
 
 struct fw_change {
@@ -57,6 +67,9 @@ struct fw_ops {
 	int	(*commit)(struct fw *, const struct fw_change *, size_t, fw_fail_cb *, void *);
 	/* Replace everything the backend holds with the iterator's mappings. */
 	int	(*resync)(struct fw *, fw_iter_cb *, void *);
+	/* A pinhole's packet and byte counters (summed over its elements); 0 or -1. */
+	int	(*pin_counters)(struct fw *, const struct fw_item *, uint64_t *pkts,
+		    uint64_t *bytes);
 	/* Release backend state (and kernel objects unless configured to keep them). */
 	void	(*shutdown)(struct fw *);
 };
@@ -89,6 +102,8 @@ size_t fw_pending(const struct fw *);
 int fw_commit(struct fw *, fw_fail_cb *, void *);
 /* Drop the queue and rebuild backend state from the iterator. */
 int fw_resync(struct fw *, fw_iter_cb *, void *);
+/* A pinhole's counters from the backend; 0, or -1 if it has none. */
+int fw_pin_counters(struct fw *, const struct fw_item *, uint64_t *pkts, uint64_t *bytes);
 /* Register who to tell when the backend's state vanished. */
 void fw_set_lost_cb(struct fw *, fw_lost_cb *, void *);
 /* Shut down and free. */
@@ -105,6 +120,12 @@ size_t fw_mem_count(const struct fw *);
 size_t fw_mem_peer_count(const struct fw *);
 /* In-memory backend inspection (tests): the item at proto/port, or NULL. */
 const struct fw_item *fw_mem_lookup(const struct fw *, int proto, uint16_t port);
+/* In-memory backend inspection (tests): pinholes held. */
+size_t fw_mem_pin_count(const struct fw *);
+/* In-memory backend inspection (tests): the pinhole with this ID, or NULL. */
+const struct fw_item *fw_mem_pin_lookup(const struct fw *, uint32_t pin_id);
+/* In-memory backend test hook: traffic through a pinhole (adds to its counters). */
+void fw_mem_pin_traffic(struct fw *, uint32_t pin_id, uint64_t pkts, uint64_t bytes);
 /* In-memory backend test hook: refuse the next add of proto/port with err. */
 void fw_mem_inject_failure(struct fw *, int proto, uint16_t port, int err);
 
