@@ -4,6 +4,10 @@
 #                       +-- br-lan 192.0.2.1 [gateway] wan0 198.51.100.1 --- 198.51.100.100 WAN peer
 #   host B 192.0.2.11 --+
 #
+# and IPv6 (no NAT: a pinhole is what lets inbound traffic through):
+#   LAN 2001:db8:1::/64 (gateway ::1, A ::10, B ::11), WAN 2001:db8:2::/64 (gateway ::1,
+#   peer ::100); lab_admin_fw6 adds the admin firewall README describes.
+#
 # Namespaces are named after $LAB (default pg<pid>) so runs never collide;
 # lab_down removes them and is installed as an EXIT trap by lab_up.
 # Only documentation addresses are used; nothing leaves the namespaces.
@@ -18,6 +22,11 @@ GW_WAN_IP=198.51.100.1
 WAN_IP=198.51.100.100
 A_IP=192.0.2.10
 B_IP=192.0.2.11
+GW_LAN_IP6=2001:db8:1::1
+GW_WAN_IP6=2001:db8:2::1
+WAN_IP6=2001:db8:2::100
+A_IP6=2001:db8:1::10
+B_IP6=2001:db8:1::11
 
 in_gw() { ip netns exec "$GW" "$@"; }
 in_wan() { ip netns exec "$WAN" "$@"; }
@@ -50,7 +59,7 @@ lab_down() {
 	return 0
 }
 
-# _lan_host NS IFNAME IP: a LAN host plugged into br-lan
+# _lan_host NS IFNAME IP IP6: a LAN host plugged into br-lan
 _lan_host() {
 	ip netns add "$1"
 	ip link add "$2" netns "$GW" type veth peer name eth0 netns "$1"
@@ -59,6 +68,9 @@ _lan_host() {
 	ip netns exec "$1" ip link set eth0 up
 	ip netns exec "$1" ip link set lo up
 	ip netns exec "$1" ip route add default via $GW_LAN_IP
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.eth0.accept_ra=0
+	ip netns exec "$1" ip -6 addr add "$4/64" dev eth0 nodad
+	ip netns exec "$1" ip -6 route add default via $GW_LAN_IP6
 }
 
 lab_up() {
@@ -76,14 +88,37 @@ lab_up() {
 	in_wan ip addr add $WAN_IP/24 dev eth0
 	in_wan ip link set eth0 up
 	in_wan ip link set lo up
-	_lan_host "$HA" veth-a $A_IP
-	_lan_host "$HB" veth-b $B_IP
+	in_gw ip -6 addr add $GW_LAN_IP6/64 dev br-lan nodad
+	in_gw ip -6 addr add $GW_WAN_IP6/64 dev wan0 nodad
+	in_wan ip -6 addr add $WAN_IP6/64 dev eth0 nodad
+	in_wan ip -6 route add 2001:db8:1::/64 via $GW_WAN_IP6
+	_lan_host "$HA" veth-a $A_IP $A_IP6
+	_lan_host "$HB" veth-b $B_IP $B_IP6
 	in_gw sysctl -qw net.ipv4.ip_forward=1
+	in_gw sysctl -qw net.ipv6.conf.all.forwarding=1
 	# outbound masquerade: the lab's own table, not portgate's
 	in_gw nft add table ip lab
 	in_gw nft add chain ip lab post '{ type nat hook postrouting priority srcnat; }'
 	in_gw nft add rule ip lab post oifname wan0 masquerade
 	# the WAN peer has no route to the LAN: only DNAT'ed traffic reaches it
+}
+
+# lab_admin_fw6: the gateway's own firewall as most routers have it (forward policy drop,
+# established/related and LAN-to-WAN accepted) plus the rule README tells the admin to add
+# for pinholes. Without a pinhole, nothing from the WAN reaches a LAN host over IPv6.
+lab_admin_fw6() {
+	in_gw nft -f - <<-'FW'
+	table inet filter {
+		chain forward {
+			type filter hook forward priority filter; policy drop;
+			ct state established,related accept
+			iifname "br-lan" accept
+		}
+	}
+	FW
+	# README's lines, literally
+	in_gw nft add rule inet filter forward ct status dnat accept
+	in_gw nft add rule inet filter forward meta mark and 0x00100000 == 0x00100000 accept
 }
 
 # lab_conf FILE [extra lines...]: a portgated config for the lab gateway
@@ -140,6 +175,33 @@ listen() {
 	while [ $n -gt 0 ] && ! ip netns exec "$ns" ss $flag "sport = :$port" | grep -q .; do
 		sleep 0.1; n=$((n - 1))
 	done
+}
+
+# listen6 NS PROTO PORT REPLY: listen() on IPv6 ([::]:PORT)
+listen6() {
+	local ns=$1 proto=$2 port=$3 reply=$4
+	local child="bash -c 'read -r -t 1 _; echo $reply'"
+	if [ "$proto" = tcp ]; then
+		ip netns exec "$ns" socat -T 5 TCP6-LISTEN:$port,reuseaddr,fork SYSTEM:"$child" &
+	else
+		ip netns exec "$ns" socat -T 5 UDP6-RECVFROM:$port,reuseaddr,fork SYSTEM:"$child" &
+	fi
+	local n=30 flag=-Hltn
+	[ "$proto" = udp ] && flag=-Hlun
+	while [ $n -gt 0 ] && ! ip netns exec "$ns" ss $flag "sport = :$port" | grep -q .; do
+		sleep 0.1; n=$((n - 1))
+	done
+}
+
+# connect6 NS PROTO ADDR6 PORT [SRC6]: connect() to an IPv6 address (from SRC6 if given)
+connect6() {
+	local ns=$1 proto=$2 host=$3 port=$4 bind=
+	[ -n "$5" ] && bind=",bind=[$5]"
+	if [ "$proto" = tcp ]; then
+		echo hi | timeout 3 ip netns exec "$ns" socat -T 1 - TCP6:[$host]:$port,connect-timeout=1$bind 2>/dev/null
+	else
+		echo hi | timeout 3 ip netns exec "$ns" socat -T 1 - UDP6:[$host]:$port$bind 2>/dev/null
+	fi
 }
 
 # connect NS PROTO HOST PORT: print what the server answers (empty if unreachable)
