@@ -20,46 +20,10 @@
 #include "fw/fw.h"
 #include "log.h"
 #include "mtable.h"
+#include "mtable_priv.h"
 #include "netif.h"
 #include "policy.h"
 #include "util.h"
-
-#define MT_NSLOTS	(MT_NPROTO * 65536)
-
-struct mt_client {
-	struct hnode	 node;
-	struct in6_addr	 addr;
-	unsigned	 dynamic;	/* protocol-driven mappings counted for the quota */
-	unsigned	 total;
-};
-
-struct mtable {
-	struct fw		*fw;
-	struct pg_clock		 clk;
-	const struct policy	*policy;
-	struct netif		*netif;
-	unsigned		 max_per_client;
-	uint32_t		 max_lease;
-	mt_notify_cb		*notify;
-	void			*notify_arg;
-
-	struct mt_entry		**slots;	/* MT_NSLOTS: entry covering (proto, port) */
-	uint32_t		*fenwick;	/* MT_NSLOTS + 1: entries starting at slot */
-	uint32_t		*fenport;	/* MT_NSLOTS + 1: ports of the entry starting at slot */
-	uint64_t		 used[MT_NPROTO][1024];	/* bit per taken external port */
-	uint64_t		 full[MT_NPROTO][16];	/* bit per used[] word with no free port */
-	struct hmap		 by_int;
-	struct hmap		 by_owner;
-	struct hmap		 by_flow;	/* PEER pins, by 5-tuple */
-	struct hmap		 by_out;	/* PEER pins, by what the WAN sees: unique */
-	size_t			 npeers;
-	struct hmap		 clients;
-	struct mt_entry		**heap;
-	size_t			 nheap, cheap;
-	size_t			 count;
-	size_t			 per_source[MT_NSOURCE];
-	uint64_t		 next_id;
-};
 
 static const char *const mt_proto_names[MT_NPROTO] = { "tcp", "udp" };
 static const char *const mt_source_names[MT_NSOURCE] = {
@@ -143,6 +107,7 @@ mtable_new(struct fw *fw, const struct pg_clock *clk)
 	hmap_init(&mt->by_flow);
 	hmap_init(&mt->by_out);
 	hmap_init(&mt->clients);
+	mt_pin_init(mt);
 	mt->next_id = 1;
 	return mt;
 }
@@ -169,6 +134,7 @@ mtable_free(struct mtable *mt)
 			free(HMAP_ENTRY(n, struct mt_entry, int_node));
 		}
 	}
+	mt_pin_free(mt);
 	for (i = 0; i < mt->clients.nbuckets; i++) {
 		while ((n = mt->clients.buckets[i]) != NULL) {
 			mt->clients.buckets[i] = n->next;
@@ -227,7 +193,7 @@ mtable_now(const struct mtable *mt)
 	return pg_clock_now(&mt->clk);
 }
 
-static void
+void
 mt_notify(struct mtable *mt)
 {
 	if (mt->notify != NULL)
@@ -341,8 +307,8 @@ heap_push(struct mtable *mt, struct mt_entry *e)
 	return 0;
 }
 
-static void
-heap_remove(struct mtable *mt, struct mt_entry *e)
+void
+mt_heap_remove(struct mtable *mt, struct mt_entry *e)
 {
 	size_t i = e->heap_idx;
 
@@ -408,9 +374,35 @@ client_get(struct mtable *mt, const struct in6_addr *a, int create)
 	return c;
 }
 
+/* A client with no entries yet is not kept. */
+static void
+mt_client_unclaim(struct mtable *mt, struct mt_client *c)
+{
+	if (c->total == 0) {
+		hmap_remove(&mt->clients, &c->node);
+		free(c);
+	}
+}
+
+enum mt_err
+mt_client_claim(struct mtable *mt, const struct in6_addr *a, int source, struct mt_client **out)
+{
+	struct mt_client *c = client_get(mt, a, 1);
+
+	if (c == NULL)
+		return MT_ERR_NOMEM;
+	if (mt_source_is_dynamic(source) && mt->max_per_client != 0 &&
+	    c->dynamic >= mt->max_per_client) {
+		mt_client_unclaim(mt, c);
+		return MT_ERR_QUOTA;
+	}
+	*out = c;
+	return MT_OK;
+}
+
 /* ---- firewall plumbing ---- */
 
-static void
+void
 mt_fw_item(const struct mtable *mt, const struct mt_entry *e, struct fw_item *it)
 {
 	uint64_t now = mtable_now(mt);
@@ -429,11 +421,19 @@ mt_fw_item(const struct mtable *mt, const struct mt_entry *e, struct fw_item *it
 	it->ext_addr = e->ext_addr;
 	it->peer_addr = e->peer_addr;
 	it->peer_port = e->peer_port;
+	it->pin_id = e->pin_id;
+	it->pkts = e->pin_pkts;
+	it->bytes = e->pin_bytes;
+	if (e->kind == MT_KIND_PINHOLE && e->nfilters == 0 &&
+	    (e->remote.plen != 0 || e->remote.port != 0)) {
+		it->nfilters = 1;		/* the kernel gets a pinhole's remotes as filters */
+		it->filters[0] = e->remote;
+	}
 	if (e->expires_ms != 0)
 		it->timeout_ms = e->expires_ms > now ? e->expires_ms - now : 1;
 }
 
-static void
+void
 mt_fw_queue(struct mtable *mt, enum fw_op op, const struct mt_entry *e)
 {
 	struct fw_item it;
@@ -491,7 +491,7 @@ mt_is_own(const struct mt_entry *e, const struct mt_request *r, uint16_t end)
 	    memcmp(&e->int_addr, &r->int_addr, sizeof(e->int_addr)) == 0;
 }
 
-static uint32_t
+uint32_t
 mt_cap_lease(const struct mtable *mt, int source, uint32_t lease)
 {
 	if (!mt_source_is_dynamic(source) || mt->max_lease == 0)
@@ -501,7 +501,6 @@ mt_cap_lease(const struct mtable *mt, int source, uint32_t lease)
 	return lease;
 }
 
-static enum mt_err mt_renew(struct mtable *, struct mt_entry *, uint32_t, int);
 static size_t mt_flush_peers(struct mtable *, int);
 
 /* ---- free-port bitmap: two levels, so a search skips taken runs 4096 ports at a time ---- */
@@ -569,17 +568,20 @@ mt_link(struct mtable *mt, struct mt_entry *e)
 	mt->per_source[e->source]++;
 }
 
-static void mt_client_put(struct mtable *, struct mt_entry *);
 
 static void
 mt_unlink(struct mtable *mt, struct mt_entry *e)
 {
 	size_t base = (size_t)e->proto * 65536, p;
 
+	if (e->kind == MT_KIND_PINHOLE) {
+		mt_pin_unlink(mt, e);
+		return;
+	}
 	if (e->kind == MT_KIND_PEER) {
 		hmap_remove(&mt->by_flow, &e->int_node);
 		hmap_remove(&mt->by_out, &e->own_node);
-		heap_remove(mt, e);
+		mt_heap_remove(mt, e);
 		mt_client_put(mt, e);
 		mt->npeers--;
 		return;
@@ -592,14 +594,14 @@ mt_unlink(struct mtable *mt, struct mt_entry *e)
 	if (e->owner[0] != '\0')
 		hmap_remove(&mt->by_owner, &e->own_node);
 	used_set(mt, e, 0);
-	heap_remove(mt, e);
+	mt_heap_remove(mt, e);
 	mt_client_put(mt, e);
 	mt->count--;
 	mt->per_source[e->source]--;
 }
 
 /* The entry no longer counts for its client (freed with its last entry). */
-static void
+void
 mt_client_put(struct mtable *mt, struct mt_entry *e)
 {
 	if (e->client == NULL)
@@ -684,7 +686,7 @@ mt_filters_ok(const struct mt_request *r, uint16_t end)
 	return 1;
 }
 
-static void
+void
 mt_mask(struct in6_addr *a, unsigned plen)
 {
 	unsigned i;
@@ -695,7 +697,7 @@ mt_mask(struct in6_addr *a, unsigned plen)
 }
 
 /* Every peer filter a allows, b allows too (b's prefix holds a's, b's port is a's or any). */
-static int
+int
 mt_filter_within(const struct mt_filter *a, const struct mt_filter *b)
 {
 	struct in6_addr m = a->addr;
@@ -713,14 +715,14 @@ mt_filter_within(const struct mt_filter *a, const struct mt_filter *b)
  * would lose the whole mapping; inserted widest first, nested prefixes of different
  * ports are accepted.
  */
-static void
-mt_set_filters(struct mt_entry *e, const struct mt_request *r)
+void
+mt_set_filters_from(struct mt_entry *e, const struct mt_filter *fs, size_t nfs)
 {
 	struct mt_filter f, t;
 	size_t i, j, n = 0;
 
-	for (i = 0; i < r->nfilters; i++) {
-		f = r->filters[i];
+	for (i = 0; i < nfs && i < MT_MAX_FILTERS; i++) {
+		f = fs[i];
 		mt_mask(&f.addr, f.plen);
 		for (j = 0; j < n && !mt_filter_within(&f, &e->filters[j]); j++)
 			;
@@ -741,6 +743,12 @@ mt_set_filters(struct mt_entry *e, const struct mt_request *r)
 			e->filters[j - 1] = t;
 		}
 	e->nfilters = (uint8_t)n;
+}
+
+static void
+mt_set_filters(struct mt_entry *e, const struct mt_request *r)
+{
+	mt_set_filters_from(e, r->filters, r->nfilters);
 }
 
 static int
@@ -787,8 +795,8 @@ mt_filter_parse(const char *s, struct mt_filter *f)
 		if (*colon != '\0' && *colon != ':')
 			return -1;
 		colon = *colon == ':' ? colon : NULL;
-	} else
-		colon = strchr(buf, ':');
+	} else if ((colon = strchr(buf, ':')) != NULL && strchr(colon + 1, ':') != NULL)
+		colon = NULL;		/* a bare IPv6 address: no port without brackets */
 	if (colon != NULL) {
 		*colon++ = '\0';
 		if (util_parse_uint(colon, 1, 65535, &v) == -1)
@@ -854,19 +862,12 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 		}
 		return mtable_renew(mt, same, lease);
 	}
-	c = client_get(mt, &r->int_addr, 1);
-	if (c == NULL)
+	if ((err = mt_client_claim(mt, &r->int_addr, r->source, &c)) != MT_OK)
+		return err;
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		mt_client_unclaim(mt, c);
 		return MT_ERR_NOMEM;
-	if (mt_source_is_dynamic(r->source) && mt->max_per_client != 0 &&
-	    c->dynamic >= mt->max_per_client) {
-		if (c->total == 0) {
-			hmap_remove(&mt->clients, &c->node);
-			free(c);
-		}
-		return MT_ERR_QUOTA;
 	}
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		return MT_ERR_NOMEM;
 	e->id = mt->next_id++;
 	e->proto = r->proto;
 	e->source = r->source;
@@ -898,12 +899,11 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 	return MT_OK;
 }
 
-/* New lease; the kernel element is replaced (its DEL already queued unless queue_del). */
-static enum mt_err
+enum mt_err
 mt_renew(struct mtable *mt, struct mt_entry *e, uint32_t lease_s, int queue_del)
 {
 	lease_s = mt_cap_lease(mt, e->source, lease_s);
-	heap_remove(mt, e);
+	mt_heap_remove(mt, e);
 	e->expires_ms = 0;
 	if (lease_s != 0) {
 		e->expires_ms = mtable_now(mt) + (uint64_t)lease_s * 1000;
@@ -911,6 +911,8 @@ mt_renew(struct mtable *mt, struct mt_entry *e, uint32_t lease_s, int queue_del)
 			return MT_ERR_NOMEM;
 	}
 	/* the kernel element carries the lease: replace it to refresh its timeout */
+	if (e->kind == MT_KIND_PINHOLE && queue_del)
+		mt_pin_save_counters(mt, e);	/* the new element counts on from there */
 	if (queue_del)
 		mt_fw_queue(mt, FW_DEL, e);
 	mt_fw_queue(mt, FW_ADD, e);
@@ -946,7 +948,7 @@ mtable_flush(struct mtable *mt, int source)
 			n++;
 		}
 	}
-	return n + mt_flush_peers(mt, source);
+	return n + mt_flush_peers(mt, source) + mt_pin_flush(mt, source);
 }
 
 /* ---- PEER pins: outbound flows, indexed by their 5-tuple ---- */
@@ -1102,17 +1104,12 @@ mtable_peer(struct mtable *mt, const struct mt_peer_req *r, struct mt_entry **ou
 	}
 	if (mt->npeers >= MT_MAX_PEERS)
 		return MT_ERR_NOPORT;
-	if ((c = client_get(mt, &r->int_addr, 1)) == NULL)
+	if ((err = mt_client_claim(mt, &r->int_addr, MT_SRC_PCP, &c)) != MT_OK)
+		return err;
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		mt_client_unclaim(mt, c);
 		return MT_ERR_NOMEM;
-	if (mt->max_per_client != 0 && c->dynamic >= mt->max_per_client) {
-		if (c->total == 0) {
-			hmap_remove(&mt->clients, &c->node);
-			free(c);
-		}
-		return MT_ERR_QUOTA;
 	}
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		return MT_ERR_NOMEM;
 	e->id = mt->next_id++;
 	e->kind = MT_KIND_PEER;
 	e->proto = r->proto;
@@ -1402,7 +1399,8 @@ mt_commit_failed(void *arg, const struct fw_change *c, int err)
 		    mt_proto_name(c->item.proto), c->item.ext_port, strerror(err));
 		return;
 	}
-	e = c->item.kind == MT_KIND_PEER ? mtable_lookup_peer(cc->mt, c->item.proto,
+	e = c->item.kind == MT_KIND_PINHOLE ? mtable_pinhole_get(cc->mt, c->item.pin_id) :
+	    c->item.kind == MT_KIND_PEER ? mtable_lookup_peer(cc->mt, c->item.proto,
 	    &c->item.int_addr, c->item.int_port, &c->item.peer_addr, c->item.peer_port) :
 	    mtable_lookup_ext(cc->mt, c->item.proto, c->item.ext_port);
 	if (e != NULL && e->id == c->item.id) {
@@ -1430,7 +1428,7 @@ mtable_commit(struct mtable *mt, mt_fail_cb *cb, void *arg)
 struct mt_iter {
 	struct mtable		*mt;
 	const struct mt_entry	*cur;
-	int			 peers;		/* mappings done: walking the pins */
+	int			 peers;		/* mappings done: walking the pins (2: pinholes) */
 	size_t			 bucket;
 	struct hnode		*node;
 };
@@ -1454,8 +1452,12 @@ mt_iter_next(void *arg, struct fw_item *out)
 
 	if (!it->peers && (it->cur = mtable_next(it->mt, it->cur)) == NULL)
 		it->peers = 1;
-	if (it->peers)
-		it->cur = mt_iter_peer(it);
+	if (it->peers == 1 && (it->cur = mt_iter_peer(it)) == NULL) {
+		it->peers = 2;
+		it->cur = NULL;
+	}
+	if (it->peers == 2)
+		it->cur = mt_pin_iter(it->mt, it->cur);
 	if (it->cur == NULL)
 		return 0;
 	mt_fw_item(it->mt, it->cur, out);

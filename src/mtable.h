@@ -183,6 +183,7 @@ struct mt_pin_req {
 	uint32_t	 lease_s;		/* 0 = permanent */
 	const char	*desc;
 	const char	*owner;
+	uint32_t	 pin_id;		/* 0: the table picks; else this one (state file) */
 };
 
 /* Open (or renew one's own) pinhole; on conflict *conflict names the holder. */

@@ -495,9 +495,211 @@ test_ipv6_refused(void)
 	fw_free(fw);
 }
 
+static struct mt_pin_req
+pin_req(int source, const char *ip, uint16_t port, const char *remote, uint32_t lease)
+{
+	struct mt_pin_req q;
+
+	memset(&q, 0, sizeof(q));
+	q.proto = MT_TCP;
+	q.source = (uint8_t)source;
+	util_parse_addr(ip, &q.int_addr);
+	q.int_port = port;
+	if (remote != NULL)
+		CHECK_EQ(mt_filter_parse(remote, &q.remote), 0);
+	q.lease_s = lease;
+	q.desc = "pin";
+	return q;
+}
+
+/* Pinholes: IDs, renewal, conflicts of the same key and of clashing kernel elements. */
+static void
+test_pinhole_basic(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_pin_req q;
+	struct mt_entry *e = NULL, *e2 = NULL;
+	const struct mt_entry *conflict = NULL;
+	struct mt_filter any, f;
+
+	memset(&any, 0, sizeof(any));
+	q = pin_req(MT_SRC_UPNP, "2001:db8:1::10", 8000, NULL, 3600);
+	CHECK_EQ(mtable_pinhole_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(e->pin_id, 1);
+	CHECK_EQ(e->kind, MT_KIND_PINHOLE);
+	CHECK_EQ(mtable_count(mt), 0);		/* no external port taken */
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 8000) == NULL);
+	CHECK_EQ(mtable_pinhole_count(mt), 1);
+	CHECK(mtable_pinhole_get(mt, 1) == e);
+	CHECK(mtable_pinhole_find(mt, MT_TCP, &q.int_addr, 8000, &any) == e);
+	/* the same key again: the same pinhole, a new lease */
+	fc.now += 1000000;
+	q.lease_s = 7200;
+	CHECK_EQ(mtable_pinhole_add(mt, &q, &e2, NULL), MT_OK);
+	CHECK(e2 == e);
+	CHECK_EQ(mtable_remaining(mt, e), 7200);
+	/* another source on the same key: a conflict naming the holder */
+	q.source = MT_SRC_PCP;
+	q.owner = "nonce";
+	CHECK_EQ(mtable_pinhole_add(mt, &q, &e2, &conflict), MT_ERR_CONFLICT);
+	CHECK(conflict == e);
+	/* a different remote is a different pinhole */
+	q = pin_req(MT_SRC_UPNP, "2001:db8:1::10", 8000, "2001:db8:2::100", 3600);
+	CHECK_EQ(mtable_pinhole_add(mt, &q, &e2, NULL), MT_OK);
+	CHECK(e2 != e);
+	CHECK_EQ(e2->pin_id, 2);
+	/* a PCP pinhole of any remote filtered to that host would be the same kernel element */
+	q = pin_req(MT_SRC_PCP, "2001:db8:1::10", 8000, NULL, 3600);
+	CHECK_EQ(mt_filter_parse("2001:db8:2::100", &f), 0);
+	q.filters = &f;
+	q.nfilters = 1;
+	q.owner = "n1";
+	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, NULL), MT_ERR_CONFLICT);
+	/* prefixes of one endpoint may not overlap (the kernel's interval set refuses it) */
+	q = pin_req(MT_SRC_STATIC, "2001:db8:1::10", 9000, "2001:db8:2::/48", 0);
+	CHECK_EQ(mtable_pinhole_add(mt, &q, &e2, NULL), MT_OK);
+	CHECK(e2->pin_id >= 65536);
+	CHECK_EQ(mtable_remaining(mt, e2), -1);
+	q = pin_req(MT_SRC_STATIC, "2001:db8:1::10", 9000, "2001:db8:2:1::/64", 0);
+	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, &conflict), MT_ERR_CONFLICT);
+	CHECK(conflict == e2);
+	q = pin_req(MT_SRC_STATIC, "2001:db8:1::10", 9000, "[2001:db8:3::/48]:53", 0);
+	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, NULL), MT_OK);	/* disjoint */
+	/* bad requests */
+	q = pin_req(MT_SRC_STATIC, "192.0.2.10", 9000, NULL, 0);
+	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, NULL), MT_ERR_INVAL);
+	q = pin_req(MT_SRC_STATIC, "2001:db8:1::10", 0, NULL, 0);
+	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, NULL), MT_ERR_INVAL);
+	q = pin_req(MT_SRC_STATIC, "2001:db8:1::10", 9001, "198.51.100.7", 0);
+	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, NULL), MT_ERR_INVAL);
+	q = pin_req(MT_SRC_STATIC, "2001:db8:1::10", 9001, NULL, 0);
+	q.desc = "bad\x01";
+	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, NULL), MT_ERR_INVAL);
+	/* UniqueIDs rotate: a freed ID is not handed out again at once */
+	mtable_del(mt, e);
+	q = pin_req(MT_SRC_UPNP, "2001:db8:1::11", 8000, NULL, 3600);
+	CHECK_EQ(mtable_pinhole_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(e->pin_id, 3);
+	CHECK_EQ(mtable_pinhole_count(mt), 4);
+	/* the lease clock closes them; permanent ones stay */
+	fc.now += 7201 * 1000;
+	CHECK_EQ(mtable_expire(mt), 2);
+	CHECK_EQ(mtable_pinhole_count(mt), 2);
+	CHECK_EQ(mtable_flush(mt, MT_SRC_STATIC), 2);
+	CHECK_EQ(mtable_pinhole_count(mt), 0);
+	CHECK_EQ(mtable_client_count(mt, &q.int_addr), 0);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
+/* Quota, policy and lease caps apply to pinholes as they do to mappings. */
+static void
+test_pinhole_limits(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct policy pol = { NULL, 0 };
+	struct policy_rule r;
+	char rule[] = "1-65535 2001:db8:1::66/128 1-65535", err[128];
+	struct mt_pin_req q;
+	struct mt_entry *e = NULL;
+
+	mtable_set_limits(mt, 2, 600);
+	CHECK_EQ(policy_parse_rule(&r, 0, rule, err, sizeof(err)), 0);
+	policy_append(&pol, &r);
+	mtable_set_policy(mt, &pol);
+	q = pin_req(MT_SRC_UPNP, "2001:db8:1::66", 8000, NULL, 3600);
+	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, NULL), MT_ERR_DENIED);
+	q = pin_req(MT_SRC_UPNP, "2001:db8:1::10", 8000, NULL, 3600);
+	CHECK_EQ(mtable_pinhole_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(mtable_remaining(mt, e), 600);		/* max_lease */
+	q.int_port = 8001;
+	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, NULL), MT_OK);
+	q.int_port = 8002;
+	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, NULL), MT_ERR_QUOTA);
+	q.source = MT_SRC_STATIC;		/* the admin is not counted */
+	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, NULL), MT_OK);
+	mtable_free(mt);
+	policy_clear(&pol);
+	fw_free(fw);
+}
+
+/* The kernel's counters: read through the table, and kept when a renewal re-adds it. */
+static void
+test_pinhole_counters(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_pin_req q = pin_req(MT_SRC_UPNP, "2001:db8:1::10", 8000, NULL, 3600);
+	struct mt_entry *e = NULL;
+	uint64_t pkts = 9, bytes = 9;
+
+	CHECK_EQ(mtable_pinhole_add(mt, &q, &e, NULL), MT_OK);
+	mtable_commit(mt, NULL, NULL);
+	CHECK_EQ(fw_mem_pin_count(fw), 1);
+	CHECK_EQ(mtable_pinhole_counters(mt, e, &pkts, &bytes), 0);
+	CHECK_EQ(pkts, 0);
+	fw_mem_pin_traffic(fw, e->pin_id, 5, 500);
+	CHECK_EQ(mtable_pinhole_counters(mt, e, &pkts, &bytes), 0);
+	CHECK_EQ(pkts, 5);
+	CHECK_EQ(bytes, 500);
+	CHECK_EQ(mtable_renew(mt, e, 3600), MT_OK);
+	mtable_commit(mt, NULL, NULL);
+	CHECK_EQ(fw_mem_pin_count(fw), 1);
+	fw_mem_pin_traffic(fw, e->pin_id, 1, 100);
+	CHECK_EQ(mtable_pinhole_counters(mt, e, &pkts, &bytes), 0);
+	CHECK_EQ(pkts, 6);
+	CHECK_EQ(bytes, 600);
+	mtable_del(mt, e);
+	mtable_commit(mt, NULL, NULL);
+	CHECK_EQ(fw_mem_pin_count(fw), 0);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
+/* 100,000 pinholes: IDs past UPnP's 65535, lookups by ID and key, a resync of them all. */
+static void
+test_pinhole_scale(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_pin_req q = pin_req(MT_SRC_PCP, "2001:db8:1::10", 1, NULL, 3600);
+	struct mt_entry *e = NULL;
+	struct mt_filter any;
+	size_t i, ok = 0, found = 0;
+
+	memset(&any, 0, sizeof(any));
+	q.owner = "n";
+	for (i = 0; i < 100000; i++) {
+		q.int_addr.s6_addr[13] = (uint8_t)(i / 50000);
+		q.int_port = (uint16_t)(1 + i % 50000);
+		if (mtable_pinhole_add(mt, &q, &e, NULL) == MT_OK)
+			ok++;
+	}
+	CHECK_EQ(ok, 100000);
+	CHECK_EQ(mtable_pinhole_count(mt), 100000);
+	CHECK(e->pin_id > 65535 + 100000 - 1);
+	CHECK(mtable_pinhole_get(mt, e->pin_id) == e);
+	for (i = 0; i < 100000; i += 997)
+		if (mtable_pinhole_find(mt, MT_TCP, &e->int_addr, (uint16_t)(1 + i % 50000), &any))
+			found++;
+	CHECK_EQ(found, (100000 + 996) / 997);
+	mtable_commit(mt, NULL, NULL);
+	CHECK_EQ(fw_mem_pin_count(fw), 100000);
+	CHECK_EQ(mtable_resync(mt), 0);
+	CHECK_EQ(fw_mem_pin_count(fw), 100000);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
 int
 main(void)
 {
+	test_pinhole_basic();
+	test_pinhole_limits();
+	test_pinhole_counters();
+	test_pinhole_scale();
 	test_ipv6_refused();
 	test_filter_overlap();
 	test_peer_ext_addr();

@@ -1,0 +1,88 @@
+/*
+ * mtable_priv.h - the mapping table's insides, shared by the files of the
+ * table module (mtable.c: mappings, PEER pins, the lease clock; mtable_pin.c:
+ * IPv6 pinholes). Nothing outside the table includes this.
+ */
+#ifndef PG_MTABLE_PRIV_H
+#define PG_MTABLE_PRIV_H
+
+#include "fw/fw.h"
+#include "mtable.h"
+
+#define MT_NSLOTS	(MT_NPROTO * 65536)
+
+struct mt_client {
+	struct hnode	 node;
+	struct in6_addr	 addr;
+	unsigned	 dynamic;	/* protocol-driven mappings counted for the quota */
+	unsigned	 total;
+};
+
+struct mtable {
+	struct fw		*fw;
+	struct pg_clock		 clk;
+	const struct policy	*policy;
+	struct netif		*netif;
+	unsigned		 max_per_client;
+	uint32_t		 max_lease;
+	mt_notify_cb		*notify;
+	void			*notify_arg;
+
+	struct mt_entry		**slots;	/* MT_NSLOTS: entry covering (proto, port) */
+	uint32_t		*fenwick;	/* MT_NSLOTS + 1: entries starting at slot */
+	uint32_t		*fenport;	/* MT_NSLOTS + 1: ports of the entry starting at slot */
+	uint64_t		 used[MT_NPROTO][1024];	/* bit per taken external port */
+	uint64_t		 full[MT_NPROTO][16];	/* bit per used[] word with no free port */
+	struct hmap		 by_int;
+	struct hmap		 by_owner;
+	struct hmap		 by_flow;	/* PEER pins, by 5-tuple */
+	struct hmap		 by_out;	/* PEER pins, by what the WAN sees: unique */
+	size_t			 npeers;
+	struct hmap		 by_pinep;	/* pinholes, by (proto, internal address, port) */
+	struct hmap		 by_pinid;	/* pinholes, by ID */
+	size_t			 npins;
+	uint32_t		 next_upnp_pin;	/* UPnP UniqueIDs rotate through 1..65535 */
+	uint32_t		 next_pin;	/* other pinholes' IDs: 65536 and up */
+	struct hmap		 clients;
+	struct mt_entry		**heap;
+	size_t			 nheap, cheap;
+	size_t			 count;
+	size_t			 per_source[MT_NSOURCE];
+	uint64_t		 next_id;
+};
+
+/* Tell the owner the table changed. */
+void mt_notify(struct mtable *);
+/* What the firewall gets for an entry. */
+void mt_fw_item(const struct mtable *, const struct mt_entry *, struct fw_item *);
+/* Queue a firewall change for an entry. */
+void mt_fw_queue(struct mtable *, enum fw_op, const struct mt_entry *);
+/* The client record of an address, counted against the per-client quota for source. */
+enum mt_err mt_client_claim(struct mtable *, const struct in6_addr *, int source,
+    struct mt_client **);
+/* The entry no longer counts for its client. */
+void mt_client_put(struct mtable *, struct mt_entry *);
+/* Lease after the caps for a source. */
+uint32_t mt_cap_lease(const struct mtable *, int source, uint32_t lease);
+/* New lease; the kernel element is replaced (its DEL already queued unless queue_del). */
+enum mt_err mt_renew(struct mtable *, struct mt_entry *, uint32_t lease_s, int queue_del);
+/* Leave the lease heap. */
+void mt_heap_remove(struct mtable *, struct mt_entry *);
+/* Clear the host bits past plen. */
+void mt_mask(struct in6_addr *, unsigned plen);
+/* Filters of a request into an entry: masked, without duplicates or subsets, widest first. */
+void mt_set_filters_from(struct mt_entry *, const struct mt_filter *, size_t);
+/* Every peer a allows, b allows too. */
+int mt_filter_within(const struct mt_filter *a, const struct mt_filter *b);
+
+/* mtable_pin.c */
+void mt_pin_init(struct mtable *);
+void mt_pin_free(struct mtable *);
+void mt_pin_unlink(struct mtable *, struct mt_entry *);
+/* Read the kernel's counters into the entry before its element is replaced. */
+void mt_pin_save_counters(struct mtable *, struct mt_entry *);
+size_t mt_pin_flush(struct mtable *, int source);
+/* The pinhole after e in the resync walk (NULL = first), or NULL. */
+const struct mt_entry *mt_pin_iter(const struct mtable *, const struct mt_entry *);
+
+#endif
