@@ -18,7 +18,7 @@
 
 #define CONF_LINE_MAX	1024
 #define CONF_FILE_MAX	(1024 * 1024)
-#define CONF_NKEYWORDS	26
+#define CONF_NKEYWORDS	27
 #define CONF_PATH_MAX	4000
 
 struct conf_parser {
@@ -277,6 +277,92 @@ kw_idle_timeout(struct conf_parser *p, const char *key, char *val)
 	return 0;
 }
 
+int
+conf_pinhole_parse(struct conf_pinhole *ph, char *spec, char *err, size_t errlen)
+{
+	char *av[4], *desc;
+	const char *bad;
+	int v, n, i;
+
+	memset(ph, 0, sizeof(*ph));
+	/* PROTO, ENDPOINT, then "remote X" and "desc TEXT..." (the rest of the line) */
+	if ((desc = strstr(spec, " desc ")) != NULL || (desc = strstr(spec, "\tdesc ")) != NULL) {
+		*desc = '\0';
+		desc += 6;
+		desc += strspn(desc, " \t");
+		if ((bad = util_text_problem(desc, strlen(desc), MT_DESC_MAX - 1)) != NULL) {
+			snprintf(err, errlen, "bad description: %s", bad);
+			return -1;
+		}
+		snprintf(ph->desc, sizeof(ph->desc), "%s", desc);
+	}
+	if ((n = util_split(spec, av, 4)) < 2) {
+		snprintf(err, errlen, "expected PROTO [IPv6]:PORT [remote ADDR[/LEN][:PORT]] "
+		    "[desc TEXT]");
+		return -1;
+	}
+	if ((v = mt_proto_parse(av[0])) < 0) {
+		snprintf(err, errlen, "bad protocol '%.16s' (tcp or udp)", av[0]);
+		return -1;
+	}
+	ph->proto = (uint8_t)v;
+	if (util_parse_endpoint6(av[1], &ph->addr, &ph->port) == -1) {
+		snprintf(err, errlen, "bad endpoint '%.64s' ([IPv6]:PORT)", av[1]);
+		return -1;
+	}
+	for (i = 2; i < n; i += 2) {
+		if (i + 1 >= n) {
+			snprintf(err, errlen, "'%.16s' needs a value", av[i]);
+			return -1;
+		}
+		if (strcmp(av[i], "remote") == 0) {
+			if (mt_filter_parse(av[i + 1], &ph->remote) == -1 ||
+			    util_addr_is_v4(&ph->remote.addr)) {
+				snprintf(err, errlen, "bad remote '%.64s' (IPv6[/LEN], "
+				    "[IPv6[/LEN]]:PORT)", av[i + 1]);
+				return -1;
+			}
+		} else {
+			snprintf(err, errlen, "unknown word '%.16s' (remote, desc)", av[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+kw_pinhole(struct conf_parser *p, const char *key, char *val)
+{
+	struct conf_pinhole ph, *n;
+	char err[160];
+	size_t i;
+
+	if (conf_pinhole_parse(&ph, val, err, sizeof(err)) == -1) {
+		conf_error(p, "%s: %s", key, err);
+		return -1;
+	}
+	for (i = 0; i < p->cfg->npinholes; i++) {
+		const struct conf_pinhole *o = &p->cfg->pinholes[i];
+
+		if (o->proto == ph.proto && o->port == ph.port &&
+		    memcmp(&o->addr, &ph.addr, sizeof(ph.addr)) == 0 &&
+		    memcmp(&o->remote, &ph.remote, sizeof(ph.remote)) == 0) {
+			conf_error(p, "%s: the same pinhole twice", key);
+			return -1;
+		}
+	}
+	if (p->cfg->npinholes >= CONF_MAX_PINHOLES) {
+		conf_error(p, "%s: more than %d pinholes", key, CONF_MAX_PINHOLES);
+		return -1;
+	}
+	n = reallocarray(p->cfg->pinholes, p->cfg->npinholes + 1, sizeof(*n));
+	if (n == NULL)
+		fatal("conf: pinhole");
+	p->cfg->pinholes = n;
+	p->cfg->pinholes[p->cfg->npinholes++] = ph;
+	return 0;
+}
+
 static int
 kw_trigger(struct conf_parser *p, const char *key, char *val)
 {
@@ -414,6 +500,7 @@ static const struct {
 	{ "nft_keep_table", kw_nft_keep, 0 },
 	{ "nflog_group", kw_nflog_group, 0 },
 	{ "trigger", kw_trigger, 1 },
+	{ "pinhole", kw_pinhole, 1 },
 	{ "control_idle_timeout", kw_idle_timeout, 0 },
 	{ "upnp", kw_upnp_bool, 0 },
 	{ "upnp_http_port", kw_upnp_port, 0 },
@@ -624,5 +711,6 @@ conf_free(struct pg_config *c)
 	free(c->friendly_name);
 	policy_clear(&c->policy);
 	free(c->triggers);
+	free(c->pinholes);
 	free(c);
 }

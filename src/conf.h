@@ -6,10 +6,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mtable.h"
 #include "policy.h"
 #include "trigger/trigger.h"
 
 #define CONF_MAX_LAN	8
+#define CONF_MAX_PINHOLES	256
+
+/* A permanent IPv6 pinhole written in the config ("pinhole = ..."). */
+struct conf_pinhole {
+	uint8_t		 proto;
+	struct in6_addr	 addr;
+	uint16_t	 port;
+	struct mt_filter remote;	/* plen 0, port 0: anyone */
+	char		 desc[MT_DESC_MAX];
+};
 
 struct pg_config {
 	char		*path;
@@ -31,6 +42,8 @@ struct pg_config {
 	unsigned	 control_idle_timeout;	/* seconds */
 	struct trig_rule *triggers;
 	size_t		 ntriggers;
+	struct conf_pinhole *pinholes;
+	size_t		 npinholes;
 	int		 upnp;			/* UPnP IGD front end on */
 	unsigned	 upnp_http_port;
 	unsigned	 upnp_notify_interval;	/* seconds between SSDP alive sets */
@@ -56,6 +69,8 @@ struct pg_config *conf_parse(const char *name, const char *text, size_t len,
     conf_err_cb *cb, void *arg);
 /* Free a config. */
 void conf_free(struct pg_config *);
+/* "PROTO [IPv6]:PORT [remote ADDR[/LEN][:PORT]] [desc TEXT]" into ph; 0, or -1 with err. */
+int conf_pinhole_parse(struct conf_pinhole *ph, char *spec, char *err, size_t errlen);
 /* Error reporter printing "FILE:LINE: msg" to the log. */
 void conf_err_log(void *arg, const char *file, unsigned line, const char *msg);
 

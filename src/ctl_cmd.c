@@ -145,6 +145,12 @@ ctl_holder(const struct mt_entry *e, char *buf, size_t len)
 
 	char ports[16];
 
+	if (e->kind == MT_KIND_PINHOLE) {
+		snprintf(buf, len, "%s [%s]:%u is held by pinhole %u (%s)", mt_proto_name(e->proto),
+		    util_addr_str(&e->int_addr, a, sizeof(a)), e->int_port, e->pin_id,
+		    mt_source_name(e->source));
+		return buf;
+	}
 	if (e->ext_port_end != e->ext_port)
 		snprintf(ports, sizeof(ports), "%u-%u", e->ext_port, e->ext_port_end);
 	else
@@ -257,6 +263,7 @@ cmd_status(struct ctl_req *r, int argc, char **argv)
 	ctl_data(r, "firewall %s", ctx->cfg->firewall);
 	ctl_data(r, "external_ip %s", a);
 	ctl_data(r, "mappings %zu", mtable_count(ctx->mt));
+	ctl_data(r, "pinholes %zu", mtable_pinhole_count(ctx->mt));
 	for (s = 0; s < MT_NSOURCE; s++)
 		ctl_data(r, "source %s %zu", mt_source_name(s), mtable_count_source(ctx->mt, s));
 	ctl_data(r, "trigger_rules %zu", trigger_count(ctx->trig));
@@ -280,7 +287,7 @@ list_json_entry(struct ctl_req *r, struct evbuffer *line, const struct mt_entry 
 	char f[64];
 	size_t i;
 
-	evbuffer_add_printf(line, "%s{\"proto\":\"%s\",\"external_port\":%u,"
+	evbuffer_add_printf(line, "%s{\"kind\":\"mapping\",\"proto\":\"%s\",\"external_port\":%u,"
 	    "\"external_port_end\":%u,\"internal_ip\":\"%s\",\"internal_port\":%u,"
 	    "\"internal_port_end\":%u,\"source\":\"%s\",\"description\":", first ? "" : ",",
 	    mt_proto_name(e->proto), e->ext_port, e->ext_port_end,
@@ -345,6 +352,77 @@ list_text_entry(struct ctl_req *r, const struct mt_entry *e)
 	    mt_source_name(e->source), exp, e->desc, extra);
 }
 
+/* A pinhole's remote: "*" for anyone, else ADDR/LEN[:PORT]. */
+static const char *
+pin_remote_str(const struct mt_entry *e, char *buf, size_t len)
+{
+	if (e->remote.plen == 0 && e->remote.port == 0)
+		return "*";
+	return mt_filter_str(&e->remote, buf, len);
+}
+
+static void
+list_json_pinhole(struct ctl_req *r, struct evbuffer *line, const struct mt_entry *e, int first)
+{
+	char a[INET6_ADDRSTRLEN], f[64];
+	long left = mtable_remaining(r->ctx->mt, e);
+	uint64_t pkts = 0, bytes = 0;
+	size_t i;
+
+	(void)mtable_pinhole_counters(r->ctx->mt, e, &pkts, &bytes);
+	evbuffer_add_printf(line, "%s{\"kind\":\"pinhole\",\"id\":%u,\"proto\":\"%s\","
+	    "\"internal_ip\":\"%s\",\"internal_port\":%u,\"source\":\"%s\",\"description\":",
+	    first ? "" : ",", e->pin_id, mt_proto_name(e->proto),
+	    util_addr_str(&e->int_addr, a, sizeof(a)), e->int_port, mt_source_name(e->source));
+	json_str(line, e->desc);
+	if (left < 0)
+		evbuffer_add_printf(line, ",\"expires_in\":null");
+	else
+		evbuffer_add_printf(line, ",\"expires_in\":%ld", left);
+	if (e->remote.plen == 0 && e->remote.port == 0)
+		evbuffer_add_printf(line, ",\"remote\":null");
+	else
+		evbuffer_add_printf(line, ",\"remote\":\"%s\"", pin_remote_str(e, f, sizeof(f)));
+	evbuffer_add_printf(line, ",\"filters\":[");
+	for (i = 0; i < e->nfilters; i++)
+		evbuffer_add_printf(line, "%s\"%s\"", i ? "," : "",
+		    mt_filter_str(&e->filters[i], f, sizeof(f)));
+	evbuffer_add_printf(line, "],\"packets\":%llu,\"bytes\":%llu,\"owner\":",
+	    (unsigned long long)pkts, (unsigned long long)bytes);
+	json_str(line, e->owner);
+	evbuffer_add_printf(line, "}");
+	ctl_data_buf(r, line);
+}
+
+static void
+list_text_pinhole(struct ctl_req *r, const struct mt_entry *e)
+{
+	char a[INET6_ADDRSTRLEN], id[24], in[64], exp[24], rem[64], f[64];
+	char extra[MT_MAX_FILTERS * 64 + 64];
+	long left = mtable_remaining(r->ctx->mt, e);
+	uint64_t pkts = 0, bytes = 0;
+	size_t i, n;
+
+	(void)mtable_pinhole_counters(r->ctx->mt, e, &pkts, &bytes);
+	snprintf(id, sizeof(id), "pinhole#%u", e->pin_id);
+	snprintf(in, sizeof(in), "[%s]:%u", util_addr_str(&e->int_addr, a, sizeof(a)), e->int_port);
+	if (left < 0)
+		snprintf(exp, sizeof(exp), "never");
+	else
+		snprintf(exp, sizeof(exp), "%lds", left);
+	n = (size_t)snprintf(extra, sizeof(extra), "%sfrom=", e->desc[0] ? " " : "");
+	if (e->nfilters == 0)
+		n += (size_t)snprintf(extra + n, sizeof(extra) - n, "%s",
+		    pin_remote_str(e, rem, sizeof(rem)));
+	for (i = 0; i < e->nfilters && n < sizeof(extra); i++)
+		n += (size_t)snprintf(extra + n, sizeof(extra) - n, "%s%s", i ? "," : "",
+		    mt_filter_str(&e->filters[i], f, sizeof(f)));
+	if (n < sizeof(extra))
+		snprintf(extra + n, sizeof(extra) - n, " pkts=%llu", (unsigned long long)pkts);
+	ctl_data(r, "%-5s %-12s %-28s %-8s %-8s %s%s", mt_proto_name(e->proto), id, in,
+	    mt_source_name(e->source), exp, e->desc, extra);
+}
+
 static void
 cmd_list(struct ctl_req *r, int argc, char **argv)
 {
@@ -369,6 +447,11 @@ cmd_list(struct ctl_req *r, int argc, char **argv)
 			list_json_entry(r, line, e, first);
 			first = 0;
 		}
+		for (e = mtable_pinhole_next(r->ctx->mt, NULL); e != NULL;
+		    e = mtable_pinhole_next(r->ctx->mt, e)) {
+			list_json_pinhole(r, line, e, first);
+			first = 0;
+		}
 		ctl_data(r, "]");
 		evbuffer_free(line);
 	} else {
@@ -376,6 +459,9 @@ cmd_list(struct ctl_req *r, int argc, char **argv)
 		    "SOURCE", "EXPIRES", "DESCRIPTION");
 		for (e = mtable_next(r->ctx->mt, NULL); e != NULL; e = mtable_next(r->ctx->mt, e))
 			list_text_entry(r, e);
+		for (e = mtable_pinhole_next(r->ctx->mt, NULL); e != NULL;
+		    e = mtable_pinhole_next(r->ctx->mt, e))
+			list_text_pinhole(r, e);
 	}
 	ctl_done(r, "%s", "");
 }
@@ -397,8 +483,10 @@ ctl_parse_target(const char *s, struct in6_addr *a, uint16_t *port)
 		if (util_parse_uint(colon, 1, 65535, &p) == -1)
 			return -1;
 	}
-	if (util_parse_addr(buf, a) == -1 || !util_addr_is_v4(a))
+	if (util_parse_addr(buf, a) == -1)
 		return -1;
+	if (!util_addr_is_v4(a))
+		return -2;
 	*port = (uint16_t)p;
 	return 0;
 }
@@ -406,7 +494,7 @@ ctl_parse_target(const char *s, struct in6_addr *a, uint16_t *port)
 static int
 ctl_parse_forward(struct ctl_req *r, char **argv, struct mt_request *q)
 {
-	int proto;
+	int proto, rc;
 
 	memset(q, 0, sizeof(*q));
 	if ((proto = mt_proto_parse(argv[0])) < 0) {
@@ -418,7 +506,14 @@ ctl_parse_forward(struct ctl_req *r, char **argv, struct mt_request *q)
 		ctl_fail(r, "bad external port '%s' (PORT or PORT-PORT, 1-65535)", argv[1]);
 		return -1;
 	}
-	if (ctl_parse_target(argv[2], &q->int_addr, &q->int_port) == -1) {
+	if ((rc = ctl_parse_target(argv[2], &q->int_addr, &q->int_port)) == -2 ||
+	    (rc == -1 && strchr(argv[2], '[') != NULL) ||
+	    (rc == -1 && strchr(argv[2], ':') != strrchr(argv[2], ':'))) {
+		ctl_fail(r, "'%s' is IPv6: IPv6 has no NAT, so there is nothing to forward; open a "
+		    "pinhole instead: pinhole add %s [IPv6]:PORT", argv[2], argv[0]);
+		return -1;
+	}
+	if (rc == -1) {
 		ctl_fail(r, "bad internal address '%s' (IPv4[:PORT])", argv[2]);
 		return -1;
 	}
@@ -512,6 +607,103 @@ cmd_forward_del(struct ctl_req *r, int argc, char **argv)
 	}
 	mtable_del(r->ctx->mt, e);
 	ctl_done(r, "deleted %s %lu", argv[0], port);
+}
+
+/* ---- pinhole ---- */
+
+static int
+ctl_parse_pinhole(struct ctl_req *r, char **argv, struct ctl_opt *opts, struct mt_pin_req *q)
+{
+	unsigned long lease = 0;
+	const char *bad;
+	int proto;
+
+	memset(q, 0, sizeof(*q));
+	if ((proto = mt_proto_parse(argv[0])) < 0) {
+		ctl_fail(r, "bad protocol '%s' (tcp or udp)", argv[0]);
+		return -1;
+	}
+	q->proto = (uint8_t)proto;
+	if (util_parse_endpoint6(argv[1], &q->int_addr, &q->int_port) == -1) {
+		ctl_fail(r, "bad endpoint '%s' ([IPv6]:PORT, e.g. [2001:db8:1::10]:8000)", argv[1]);
+		return -1;
+	}
+	if (opts[0].value != NULL && (mt_filter_parse(opts[0].value, &q->remote) == -1 ||
+	    util_addr_is_v4(&q->remote.addr))) {
+		ctl_fail(r, "bad remote '%s' (IPv6[/LEN] or [IPv6[/LEN]]:PORT)", opts[0].value);
+		return -1;
+	}
+	if (opts[1].value && util_parse_uint(opts[1].value, 0, 31536000, &lease) == -1) {
+		ctl_fail(r, "bad lease '%s' (seconds, 0 = permanent)", opts[1].value);
+		return -1;
+	}
+	q->lease_s = (uint32_t)lease;
+	q->desc = opts[2].value ? opts[2].value : "";
+	if ((bad = util_text_problem(q->desc, strlen(q->desc), MT_DESC_MAX - 1)) != NULL) {
+		ctl_fail(r, "bad description: %s (at most %d bytes of UTF-8 text)", bad,
+		    MT_DESC_MAX - 1);
+		return -1;
+	}
+	q->source = MT_SRC_STATIC;
+	return 0;
+}
+
+static void
+cmd_pinhole_add(struct ctl_req *r, int argc, char **argv)
+{
+	struct ctl_opt opts[] = { { "remote", 1, NULL }, { "lease", 1, NULL },
+	    { "desc", 1, NULL } };
+	const struct mt_entry *conflict = NULL;
+	struct mt_entry *e;
+	struct mt_pin_req q;
+	char a[INET6_ADDRSTRLEN], held[200], why[160], rem[64];
+	enum mt_err err;
+
+	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
+		return;
+	if (argc != 2) {
+		ctl_fail(r, "usage: pinhole add PROTO [IPv6]:PORT [--remote ADDR[/LEN][:PORT]] "
+		    "[--lease SECONDS] [--desc TEXT]");
+		return;
+	}
+	if (ctl_parse_pinhole(r, argv, opts, &q) == -1)
+		return;
+	if ((err = mtable_pinhole_add(r->ctx->mt, &q, &e, &conflict)) != MT_OK) {
+		if (err == MT_ERR_CONFLICT && conflict != NULL)
+			ctl_fail(r, "%s", ctl_holder(conflict, held, sizeof(held)));
+		else if (err == MT_ERR_ADDR && !mtable_client_ok(r->ctx->mt, &q.int_addr, why,
+		    sizeof(why)))
+			ctl_fail(r, "bad internal address: %s", why);
+		else
+			ctl_fail(r, "pinhole %s %s: %s", argv[0], argv[1], mt_strerror(err));
+		return;
+	}
+	r->id = e->id;
+	ctl_done(r, "pinhole %u: %s [%s]:%u from %s", e->pin_id, mt_proto_name(e->proto),
+	    util_addr_str(&e->int_addr, a, sizeof(a)), e->int_port,
+	    pin_remote_str(e, rem, sizeof(rem)));
+}
+
+static void
+cmd_pinhole_del(struct ctl_req *r, int argc, char **argv)
+{
+	struct mt_entry *e;
+	unsigned long id;
+
+	if (argc != 1) {
+		ctl_fail(r, "usage: pinhole del ID");
+		return;
+	}
+	if (util_parse_uint(argv[0], 1, UINT32_MAX, &id) == -1) {
+		ctl_fail(r, "bad pinhole ID '%s' (the number after pinhole# in list)", argv[0]);
+		return;
+	}
+	if ((e = mtable_pinhole_get(r->ctx->mt, (uint32_t)id)) == NULL) {
+		ctl_fail(r, "no pinhole %lu", id);
+		return;
+	}
+	mtable_del(r->ctx->mt, e);
+	ctl_done(r, "deleted pinhole %lu", id);
 }
 
 static void
@@ -684,6 +876,8 @@ static const struct {
 	{ "trigger", "add", cmd_trigger_add },
 	{ "trigger", "del", cmd_trigger_del },
 	{ "trigger", "list", cmd_trigger_list },
+	{ "pinhole", "add", cmd_pinhole_add },
+	{ "pinhole", "del", cmd_pinhole_del },
 };
 
 void

@@ -253,6 +253,63 @@ pg_apply_triggers(struct pg_ctx *ctx)
 	trigger_set_config_rules(ctx->trig, ctx->cfg->triggers, ctx->cfg->ntriggers);
 }
 
+#define PG_CONF_OWNER	"config"
+
+static int
+pg_conf_has_pinhole(const struct pg_config *cfg, const struct mt_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->npinholes; i++) {
+		const struct conf_pinhole *c = &cfg->pinholes[i];
+
+		if (c->proto == e->proto && c->port == e->int_port &&
+		    memcmp(&c->addr, &e->int_addr, sizeof(c->addr)) == 0 &&
+		    memcmp(&c->remote, &e->remote, sizeof(c->remote)) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Config pinholes are static, permanent and owned by "config": the ones no
+ * longer in the file close, the file's open (or stay open). A run-time
+ * pinhole on the same key keeps it, and the config one is logged.
+ */
+static void
+pg_apply_pinholes(struct pg_ctx *ctx)
+{
+	struct mt_entry *e, *next;
+	const struct mt_entry *held = NULL;
+	struct mt_pin_req q;
+	char a[INET6_ADDRSTRLEN];
+	enum mt_err err;
+	size_t i;
+
+	for (e = mtable_pinhole_next(ctx->mt, NULL); e != NULL; e = next) {
+		next = mtable_pinhole_next(ctx->mt, e);
+		if (e->source == MT_SRC_STATIC && strcmp(e->owner, PG_CONF_OWNER) == 0 &&
+		    !pg_conf_has_pinhole(ctx->cfg, e))
+			mtable_del(ctx->mt, e);
+	}
+	for (i = 0; i < ctx->cfg->npinholes; i++) {
+		const struct conf_pinhole *c = &ctx->cfg->pinholes[i];
+
+		memset(&q, 0, sizeof(q));
+		q.proto = c->proto;
+		q.source = MT_SRC_STATIC;
+		q.int_addr = c->addr;
+		q.int_port = c->port;
+		q.remote = c->remote;
+		q.desc = c->desc;
+		q.owner = PG_CONF_OWNER;
+		if ((err = mtable_pinhole_add(ctx->mt, &q, NULL, &held)) != MT_OK)
+			log_warnx("config: pinhole %s [%s]:%u not opened: %s",
+			    mt_proto_name(c->proto), util_addr_str(&c->addr, a, sizeof(a)),
+			    c->port, mt_strerror(err));
+	}
+}
+
 static int
 pg_start_events(struct pg_ctx *ctx)
 {
@@ -310,6 +367,7 @@ pg_start(struct pg_ctx *ctx)
 	n = state_load(ctx->cfg->state_file, ctx->mt, ctx->trig, &ctx->meta);
 	log_info("restored %zu mappings from %s", n, ctx->cfg->state_file);
 	pg_apply_triggers(ctx);
+	pg_apply_pinholes(ctx);
 	mtable_set_notify(ctx->mt, pg_table_changed, ctx);
 	if ((ctx->nflog = trig_nflog_new(ctx)) == NULL && strcmp(ctx->cfg->firewall, "none"))
 		return -1;
@@ -419,6 +477,7 @@ pg_reload(struct pg_ctx *ctx)
 	pg_set_netif(ctx);
 	pg_apply_limits(ctx);
 	pg_apply_triggers(ctx);
+	pg_apply_pinholes(ctx);
 	pg_fw_rules_changed(ctx);
 	pg_watch_wan(ctx);
 	igd_reload(ctx);

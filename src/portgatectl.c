@@ -37,7 +37,10 @@ usage(void)
 	    "  flush [--source static|upnp|pcp|natpmp|trigger]\n"
 	    "  trigger add NAME PROTO:PORTS PROTO:PORTS[,PROTO:PORTS...] [--idle SECONDS]\n"
 	    "  trigger del NAME\n"
-	    "  trigger list [--json]\n");
+	    "  trigger list [--json]\n"
+	    "  pinhole add PROTO [IPv6]:PORT [--remote ADDR[/LEN][:PORT]] [--lease SECONDS] "
+	    "[--desc TEXT]\n"
+	    "  pinhole del ID\n");
 	exit(2);
 }
 

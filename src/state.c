@@ -3,6 +3,8 @@
  *
  *   portgate-state 1
  *   map PROTO EXT EXT_END INTADDR INTPORT SOURCE EXPIRES FILTERS DESC OWNER
+ *   pinhole ID PROTO INTADDR INTPORT REMOTE SOURCE EXPIRES FILTERS DESC OWNER
+ *                                      (an IPv6 pinhole; REMOTE "*" is anyone, else as a filter)
  *   trigger RULE-IN-CONFIG-SYNTAX
  *   uuid UUID                          (the UPnP device's, stable across restarts)
  *   epoch SECONDS                      (wall clock when the mapping state began: PCP's epoch)
@@ -38,6 +40,9 @@
 
 struct state_rec {
 	int		 is_trigger;
+	int		 is_pin;
+	int		 expired;
+	struct mt_pin_req pin;
 	struct mt_request req;
 	char		 desc[MT_DESC_MAX];
 	char		 owner[MT_OWNER_MAX];
@@ -78,6 +83,30 @@ state_write_map(FILE *f, const struct mtable *mt, const struct mt_entry *e, time
 	util_pct_encode(e->owner, owner, sizeof(owner));
 	return fprintf(f, "map %s %u %u %s %u %s %lld %s %s %s\n", mt_proto_name(e->proto),
 	    e->ext_port, e->ext_port_end, a, e->int_port, mt_source_name(e->source),
+	    left < 0 ? 0LL : (long long)(now + left), r, desc, owner);
+}
+
+static int
+state_write_pinhole(FILE *f, const struct mtable *mt, const struct mt_entry *e, time_t now)
+{
+	char a[INET6_ADDRSTRLEN], r[MT_MAX_FILTERS * 64], one[64], rem[64];
+	char desc[MT_DESC_MAX * 3 + 4], owner[MT_OWNER_MAX * 3 + 4];
+	long left = mtable_remaining(mt, e);
+	size_t i, n = 0;
+
+	util_addr_str(&e->int_addr, a, sizeof(a));
+	strcpy(r, "*");
+	for (i = 0; i < e->nfilters; i++)
+		n += (size_t)snprintf(r + n, sizeof(r) - n, "%s%s", i ? "," : "",
+		    mt_filter_str(&e->filters[i], one, sizeof(one)));
+	if (e->remote.plen == 0 && e->remote.port == 0)
+		strcpy(rem, "*");
+	else
+		mt_filter_str(&e->remote, rem, sizeof(rem));
+	util_pct_encode(e->desc, desc, sizeof(desc));
+	util_pct_encode(e->owner, owner, sizeof(owner));
+	return fprintf(f, "pinhole %u %s %s %u %s %s %lld %s %s %s\n", e->pin_id,
+	    mt_proto_name(e->proto), a, e->int_port, rem, mt_source_name(e->source),
 	    left < 0 ? 0LL : (long long)(now + left), r, desc, owner);
 }
 
@@ -157,6 +186,9 @@ state_save(const char *path, const struct mtable *mt, const struct trigger *trig
 	fprintf(f, "%s\n", STATE_MAGIC);
 	for (e = mtable_next(mt, NULL); e != NULL; e = mtable_next(mt, e), n++)
 		if (state_write_map(f, mt, e, now) < 0)
+			bad = 1;
+	for (e = mtable_pinhole_next(mt, NULL); e != NULL; e = mtable_pinhole_next(mt, e), n++)
+		if (state_write_pinhole(f, mt, e, now) < 0)
 			bad = 1;
 	if (trig != NULL)
 		n += trigger_foreach_runtime(trig, state_write_trigger, f);
@@ -247,12 +279,43 @@ state_parse_filters(struct state_rec *rec, char *list)
 	return rec->req.nfilters > 0 ? 0 : -1;
 }
 
+/* EXPIRES FILTERS DESC OWNER, the four last fields of map and pinhole records. */
+static int
+state_parse_tail(struct state_rec *rec, char **av, time_t now, uint32_t *lease, size_t *nfilters,
+    char *err, size_t errlen)
+{
+	long long exp;
+	char *endp;
+
+	errno = 0;
+	exp = strtoll(av[0], &endp, 10);
+	if (errno || *endp != '\0' || exp < 0) {
+		STATE_BAD(err, errlen, "bad expiry time", av[0]);
+		return -1;
+	}
+	if (exp != 0)
+		*lease = exp > now ? (uint32_t)(exp - now < UINT32_MAX ? exp - now : UINT32_MAX) : 0;
+	rec->expired = exp != 0 && *lease == 0;
+	if (strcmp(av[1], "*") != 0 && state_parse_filters(rec, av[1]) == -1) {
+		STATE_BAD(err, errlen, "bad remote filters", av[1]);
+		return -1;
+	}
+	*nfilters = rec->req.nfilters;
+	if (util_pct_decode(av[2]) || util_pct_decode(av[3]) ||
+	    util_text_problem(av[2], strlen(av[2]), MT_DESC_MAX - 1) ||
+	    util_text_problem(av[3], strlen(av[3]), MT_OWNER_MAX - 1)) {
+		snprintf(err, errlen, "bad description or owner");
+		return -1;
+	}
+	strcpy(rec->desc, av[2]);
+	strcpy(rec->owner, av[3]);
+	return 0;
+}
+
 static int
 state_parse_map(struct state_rec *rec, char **av, int ac, time_t now, char *err, size_t errlen)
 {
 	struct mt_request *q = &rec->req;
-	long long exp;
-	char *endp;
 	int v;
 
 	memset(q, 0, sizeof(*q));
@@ -267,29 +330,53 @@ state_parse_map(struct state_rec *rec, char **av, int ac, time_t now, char *err,
 		return -1;
 	}
 	q->source = (uint8_t)v;
-	errno = 0;
-	exp = strtoll(av[7], &endp, 10);
-	if (errno || *endp != '\0' || exp < 0) {
-		STATE_BAD(err, errlen, "bad expiry time", av[7]);
+	if (state_parse_tail(rec, av + 7, now, &q->lease_s, &q->nfilters, err, errlen) == -1)
 		return -1;
-	}
-	if (exp != 0)
-		q->lease_s = exp > now ? (uint32_t)(exp - now < UINT32_MAX ? exp - now : UINT32_MAX) : 0;
-	if (exp != 0 && q->lease_s == 0)
+	if (rec->expired)
 		q->ext_port = 0;	/* expired while we were down: skip */
-	if (strcmp(av[8], "*") != 0 && state_parse_filters(rec, av[8]) == -1) {
-		STATE_BAD(err, errlen, "bad remote filters", av[8]);
-		return -1;
-	}
-	if (util_pct_decode(av[9]) || util_pct_decode(av[10]) ||
-	    util_text_problem(av[9], strlen(av[9]), MT_DESC_MAX - 1) ||
-	    util_text_problem(av[10], strlen(av[10]), MT_OWNER_MAX - 1)) {
-		snprintf(err, errlen, "bad description or owner");
-		return -1;
-	}
-	strcpy(rec->desc, av[9]);
-	strcpy(rec->owner, av[10]);
 	return 0;
+}
+
+/* A pinhole record: like a map record, with an ID and a remote instead of external ports. */
+static int
+state_parse_pinhole(struct state_rec *rec, char **av, int ac, time_t now, char *err,
+    size_t errlen)
+{
+	struct mt_pin_req *q = &rec->pin;
+	unsigned long id, port;
+	int v;
+
+	rec->is_pin = 1;
+	memset(q, 0, sizeof(*q));
+	if (ac != 11) {
+		snprintf(err, errlen, "a pinhole record has 11 fields, not %d", ac);
+		return -1;
+	}
+	if (util_parse_uint(av[1], 1, UINT32_MAX, &id) || (v = mt_proto_parse(av[2])) < 0) {
+		snprintf(err, errlen, "bad pinhole ID or protocol");
+		return -1;
+	}
+	q->pin_id = (uint32_t)id;
+	q->proto = (uint8_t)v;
+	if (util_parse_addr(av[3], &q->int_addr) || util_addr_is_v4(&q->int_addr)) {
+		STATE_BAD(err, errlen, "bad internal IPv6 address", av[3]);
+		return -1;
+	}
+	if (util_parse_uint(av[4], 1, 65535, &port)) {
+		STATE_BAD(err, errlen, "bad internal port", av[4]);
+		return -1;
+	}
+	q->int_port = (uint16_t)port;
+	if (strcmp(av[5], "*") != 0 && mt_filter_parse(av[5], &q->remote) == -1) {
+		STATE_BAD(err, errlen, "bad remote", av[5]);
+		return -1;
+	}
+	if ((v = mt_source_parse(av[6])) < 0) {
+		STATE_BAD(err, errlen, "bad source", av[6]);
+		return -1;
+	}
+	q->source = (uint8_t)v;
+	return state_parse_tail(rec, av + 7, now, &q->lease_s, &q->nfilters, err, errlen);
 }
 
 static int
@@ -412,6 +499,9 @@ state_parse_line(struct state_parse *sp, char *line, char *err, size_t errlen)
 	sp->nrecords++;
 	if (strcmp(av[0], "map") == 0) {
 		if (state_parse_map(&rec, av, ac, sp->now, err, errlen) == -1)
+			return -1;
+	} else if (strcmp(av[0], "pinhole") == 0) {
+		if (state_parse_pinhole(&rec, av, ac, sp->now, err, errlen) == -1)
 			return -1;
 	} else if (strcmp(av[0], "trigger") == 0) {
 		if (state_parse_trigger(&rec, av, ac, err, errlen) == -1)
@@ -578,6 +668,23 @@ state_move_aside(const char *path, const char *why)
 }
 
 static size_t
+state_apply_pin(struct state_rec *r, struct mtable *mt)
+{
+	char a[INET6_ADDRSTRLEN];
+	enum mt_err e;
+
+	r->pin.desc = r->desc;
+	r->pin.owner = r->owner;
+	r->pin.filters = r->filters;
+	if ((e = mtable_pinhole_add(mt, &r->pin, NULL, NULL)) == MT_OK)
+		return 1;
+	log_warnx("state_load: pinhole %u (%s [%s]:%u) not restored: %s", r->pin.pin_id,
+	    mt_proto_name(r->pin.proto), util_addr_str(&r->pin.int_addr, a, sizeof(a)),
+	    r->pin.int_port, mt_strerror(e));
+	return 0;
+}
+
+static size_t
 state_apply(struct state_parse *sp, struct mtable *mt, struct trigger *trig)
 {
 	struct state_rec *r;
@@ -592,9 +699,13 @@ state_apply(struct state_parse *sp, struct mtable *mt, struct trigger *trig)
 				log_warnx("state_load: trigger rule %s: %s", r->rule.name, err);
 			continue;
 		}
-		if (r->req.ext_port == 0)
-			continue;	/* expired */
+		if (r->expired)
+			continue;
 		sp->nmaps++;
+		if (r->is_pin) {
+			n += state_apply_pin(r, mt);
+			continue;
+		}
 		r->req.desc = r->desc;
 		r->req.owner = r->owner;
 		r->req.filters = r->filters;

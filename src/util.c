@@ -92,6 +92,28 @@ util_parse_addr(const char *s, struct in6_addr *out)
 }
 
 int
+util_parse_endpoint6(const char *s, struct in6_addr *addr, uint16_t *port)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+	const char *close;
+	unsigned long p;
+	size_t n;
+
+	if (s[0] != '[' || (close = strchr(s, ']')) == NULL || close[1] != ':')
+		return -1;
+	n = (size_t)(close - s - 1);
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s + 1, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET6, buf, addr) != 1 || util_addr_is_v4(addr) ||
+	    util_parse_uint(close + 2, 1, 65535, &p) == -1)
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+int
 util_addr_is_v4(const struct in6_addr *a)
 {
 	return IN6_IS_ADDR_V4MAPPED(a);

@@ -23,6 +23,8 @@ int util_parse_addr(const char *s, struct in6_addr *out);
 const char *util_addr_str(const struct in6_addr *a, char *buf, size_t len);
 /* True when the address is a v4-mapped IPv4 address. */
 int util_addr_is_v4(const struct in6_addr *a);
+/* "[IPv6]:PORT" (port 1..65535, not a v4-mapped address); 0 or -1. */
+int util_parse_endpoint6(const char *s, struct in6_addr *addr, uint16_t *port);
 /* Split s in place into at most max whitespace-separated words; returns count or -1 if too many. */
 int util_split(char *s, char **argv, int max);
 /* Percent-encode s (space, %, controls) into out; returns 0, or -1 if out is too small. */
