@@ -362,6 +362,96 @@ pcp_map_refresh(struct pcp_map *m, struct mt_entry *e, struct mt_entry **out)
 	return pcp_result_of(err);
 }
 
+/* ---- IPv6: no NAT, so MAP and PEER open pinholes (RFC 6887 §11.1, §12 for a firewall) ---- */
+
+/* One pinhole of this client's nonce: created, refreshed or (lifetime 0) closed. */
+static enum pcp_result
+pcp_pin_apply(struct pcp_srv *s, const struct mt_pin_req *r, uint32_t lifetime,
+    struct pcp_response *resp)
+{
+	struct mt_entry *e;
+	enum mt_err err;
+
+	e = mtable_pinhole_find(s->ctx->mt, r->proto, &r->int_addr, r->int_port, &r->remote);
+	if (e != NULL && (e->source != MT_SRC_PCP || strcmp(e->owner, r->owner) != 0))
+		return PCP_RES_NOT_AUTHORIZED;	/* the nonce is the owner token */
+	resp->ext_addr = r->int_addr;		/* seen from outside as it is */
+	resp->ext_port = r->int_port;
+	if (lifetime == 0) {
+		if (e != NULL)
+			mtable_del(s->ctx->mt, e);
+		resp->lifetime = 0;
+		return PCP_RES_SUCCESS;
+	}
+	if ((err = mtable_pinhole_add(s->ctx->mt, r, &e, NULL)) == MT_OK)
+		err = pcp_commit(s, e);
+	if (err != MT_OK)
+		return pcp_result_of(err);
+	resp->lifetime = pcp_granted(s, e);
+	return PCP_RES_SUCCESS;
+}
+
+static void
+pcp_pin_req(struct pcp_srv *s, const struct pcp_request *q, const struct in6_addr *internal,
+    const char *nonce, struct mt_pin_req *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->proto = q->protocol == IPPROTO_TCP ? MT_TCP : MT_UDP;
+	r->source = MT_SRC_PCP;
+	r->int_addr = *internal;
+	r->int_port = q->internal_port;
+	r->lease_s = pcp_lifetime(s, q->lifetime);
+	r->desc = "";
+	r->owner = nonce;
+}
+
+/* MAP from an IPv6 host: a pinhole for anyone, or for its FILTER peers (in the kernel). */
+static enum pcp_result
+pcp_pin_map(struct pcp_map *m, struct pcp_response *resp)
+{
+	struct mt_pin_req r;
+
+	pcp_pin_req(m->srv, m->req, &m->internal, m->nonce, &r);
+	r.filters = m->filters;
+	r.nfilters = m->nfilters;
+	r.set_filters = m->set_filters;
+	return pcp_pin_apply(m->srv, &r, m->req->lifetime, resp);
+}
+
+/* A remote peer on the WAN side: global unicast IPv6, not one of the LAN's. */
+static int
+pcp_pin_peer_ok(struct pcp_srv *s, const struct in6_addr *a)
+{
+	return !util_addr_is_v4(a) && !IN6_IS_ADDR_UNSPECIFIED(a) && !IN6_IS_ADDR_LOOPBACK(a) &&
+	    !IN6_IS_ADDR_MULTICAST(a) && !IN6_IS_ADDR_LINKLOCAL(a) &&
+	    !netif_client_ok(s->ctx->netif, a, NULL, 0) && !netif_is_lan_local(s->ctx->netif, a);
+}
+
+/*
+ * PEER from an IPv6 host: a firewall without NAT keeps the flow's state
+ * open, so this is a pinhole for that one remote address and port; the
+ * external address and port are the internal ones.
+ */
+static enum pcp_result
+pcp_pin_peer(struct pcp_srv *s, const struct in6_addr *internal, const struct pcp_request *q,
+    struct pcp_response *resp)
+{
+	char nonce[2 * PCP_WIRE_NONCE_LEN + 1];
+	struct mt_pin_req r;
+
+	if (q->internal_port == 0 || q->peer_port == 0)
+		return PCP_RES_MALFORMED_REQUEST;
+	if (!pcp_pin_peer_ok(s, &q->peer_addr))
+		return util_addr_is_v4(&q->peer_addr) ? PCP_RES_MALFORMED_REQUEST :
+		    PCP_RES_NOT_AUTHORIZED;
+	pcp_hex(q->nonce, sizeof(q->nonce), nonce);
+	pcp_pin_req(s, q, internal, nonce, &r);
+	r.remote.addr = q->peer_addr;
+	r.remote.plen = 128;
+	r.remote.port = q->peer_port;
+	return pcp_pin_apply(s, &r, q->lifetime, resp);
+}
+
 static enum pcp_result
 pcp_map(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request *q,
     struct pcp_response *resp)
@@ -378,14 +468,14 @@ pcp_map(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request
 	pcp_hex(q->nonce, sizeof(q->nonce), m.nonce);
 	if ((res = pcp_map_internal(&m, p)) != PCP_RES_SUCCESS)
 		return res;
-	if (!util_addr_is_v4(&m.internal))
-		return PCP_RES_NOT_AUTHORIZED;	/* IPv6 pinholes are not offered (yet) */
 	if (q->protocol != IPPROTO_TCP && q->protocol != IPPROTO_UDP)
 		return PCP_RES_UNSUPP_PROTOCOL;
 	if (q->internal_port == 0)	/* "all ports" is not offered */
 		return q->lifetime == 0 ? PCP_RES_SUCCESS : PCP_RES_UNSUPP_PROTOCOL;
 	if ((res = pcp_map_filters(&m)) != PCP_RES_SUCCESS)
 		return res;
+	if (!util_addr_is_v4(&m.internal))
+		return pcp_pin_map(&m, resp);
 	proto = q->protocol == IPPROTO_TCP ? MT_TCP : MT_UDP;
 	e = mtable_lookup_int_source(s->ctx->mt, proto, &m.internal, q->internal_port,
 	    MT_SRC_PCP);
@@ -479,6 +569,8 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 		return PCP_RES_NOT_AUTHORIZED;
 	if (q->protocol != IPPROTO_TCP && q->protocol != IPPROTO_UDP)
 		return PCP_RES_UNSUPP_PROTOCOL;
+	if (!util_addr_is_v4(q->has_third_party ? &q->third_party : &p->src))
+		return pcp_pin_peer(s, q->has_third_party ? &q->third_party : &p->src, q, resp);
 	if (q->internal_port == 0 || q->peer_port == 0 || !pcp_peer_addr_ok(&q->peer_addr))
 		return PCP_RES_MALFORMED_REQUEST;
 	if (netif_client_ok(s->ctx->netif, &q->peer_addr, NULL, 0) ||
