@@ -18,7 +18,7 @@
 
 #define CONF_LINE_MAX	1024
 #define CONF_FILE_MAX	(1024 * 1024)
-#define CONF_NKEYWORDS	27
+#define CONF_NKEYWORDS	28
 #define CONF_PATH_MAX	4000
 
 struct conf_parser {
@@ -392,7 +392,7 @@ static int
 kw_upnp_bool(struct conf_parser *p, const char *key, char *val)
 {
 	return kw_bool(p, key, val, strcmp(key, "upnp") == 0 ? &p->cfg->upnp :
-	    &p->cfg->upnp_secure_mode);
+	    strcmp(key, "upnp_pinholes") == 0 ? &p->cfg->upnp_pinholes : &p->cfg->upnp_secure_mode);
 }
 
 static int
@@ -506,6 +506,7 @@ static const struct {
 	{ "upnp_http_port", kw_upnp_port, 0 },
 	{ "upnp_notify_interval", kw_notify_interval, 0 },
 	{ "upnp_secure_mode", kw_upnp_bool, 0 },
+	{ "upnp_pinholes", kw_upnp_bool, 0 },
 	{ "friendly_name", kw_friendly_name, 0 },
 	{ "pcp", kw_pcp_bool, 0 },
 	{ "natpmp", kw_pcp_bool, 0 },
@@ -578,6 +579,7 @@ conf_defaults(struct pg_config *c)
 	c->upnp_http_port = 5000;
 	c->upnp_notify_interval = 900;
 	c->upnp_secure_mode = 1;
+	c->upnp_pinholes = 1;
 	c->friendly_name = xstrdup("portgate Internet Gateway");
 	c->pcp = 1;
 	c->natpmp = 1;

@@ -48,6 +48,7 @@ struct pg_config {
 	unsigned	 upnp_http_port;
 	unsigned	 upnp_notify_interval;	/* seconds between SSDP alive sets */
 	int		 upnp_secure_mode;	/* a control point maps only to itself */
+	int		 upnp_pinholes;		/* WANIPv6FirewallControl may open pinholes */
 	char		*friendly_name;
 	int		 pcp;			/* PCP (RFC 6887) on UDP 5351 */
 	int		 natpmp;		/* NAT-PMP (RFC 6886) on UDP 5351 */

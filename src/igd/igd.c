@@ -42,6 +42,7 @@ static const struct {
 	[IGD_SVC_L3F] = { "Layer3Forwarding", 1, IGD_DEV_ROOT },
 	[IGD_SVC_WANCFG] = { "WANCommonInterfaceConfig", 1, IGD_DEV_WAN },
 	[IGD_SVC_IPCONN] = { "WANIPConnection", 2, IGD_DEV_CONN },
+	[IGD_SVC_6FC] = { "WANIPv6FirewallControl", 1, IGD_DEV_CONN },
 };
 
 void

@@ -18,6 +18,7 @@ enum igd_svc {
 	IGD_SVC_L3F,		/* Layer3Forwarding:1 (root device) */
 	IGD_SVC_WANCFG,		/* WANCommonInterfaceConfig:1 (WANDevice) */
 	IGD_SVC_IPCONN,		/* WANIPConnection:1/2 (WANConnectionDevice) */
+	IGD_SVC_6FC,		/* WANIPv6FirewallControl:1 (WANConnectionDevice) */
 	IGD_NSVC
 };
 

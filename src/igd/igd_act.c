@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "igd/igd.h"
 #include "igd/igd_act.h"
+#include "igd/igd_act_priv.h"
 #include "igd/igd_desc.h"
 #include "igd/igd_soap.h"
 #include "log.h"
@@ -29,27 +30,6 @@
 
 #define IGD_LEASE_MAX_V2	604800		/* IGD:2 PortMappingLeaseDuration range */
 #define IGD_LIST_MAX		1000		/* entries in one GetListOfPortMappings */
-
-/*
- * UPnP error codes (UDA 1.1 §3.2.2, IGD WANIPConnection:1 and :2) that we
- * give. 724-727 never apply: internal and external ports may differ,
- * leases are supported, a remote host is enforced, any port can be asked.
- */
-enum igd_err {
-	IGD_OK = 0,
-	IGD_E_INVALID_ACTION = 401,
-	IGD_E_INVALID_ARGS = 402,
-	IGD_E_ACTION_FAILED = 501,
-	IGD_E_NOT_AUTHORIZED = 606,
-	IGD_E_ARRAY_INDEX = 713,
-	IGD_E_NO_SUCH_ENTRY = 714,
-	IGD_E_WILDCARD_EXT_PORT = 716,
-	IGD_E_CONFLICT = 718,
-	IGD_E_NO_PORTS = 728,
-	IGD_E_OTHER_MECHANISM = 729,
-	IGD_E_NOT_FOUND = 730,
-	IGD_E_INCONSISTENT = 733,
-};
 
 static const struct {
 	enum igd_err	 code;
@@ -67,22 +47,16 @@ static const struct {
 	{ IGD_E_OTHER_MECHANISM, "ConflictWithOtherMechanisms" },
 	{ IGD_E_NOT_FOUND, "PortMappingNotFound" },
 	{ IGD_E_INCONSISTENT, "InconsistentParameters" },
+	{ IGD_E_PINHOLE_SPACE, "PinholeSpaceExhausted" },
+	{ IGD_E_FIREWALL_DISABLED, "FirewallDisabled" },
+	{ IGD_E_PINHOLE_NOT_ALLOWED, "InboundPinholeNotAllowed" },
+	{ IGD_E_PIN_NO_SUCH_ENTRY, "NoSuchEntry" },
+	{ IGD_E_PROTO_UNSUPPORTED, "ProtocolNotSupported" },
+	{ IGD_E_INT_PORT_WILDCARD, "InternalPortWildcardingNotAllowed" },
+	{ IGD_E_PROTO_WILDCARD, "ProtocolWildcardingNotAllowed" },
+	{ IGD_E_SRC_WILDCARD, "WildCardNotPermittedInSrcIP" },
+	{ IGD_E_NO_TRAFFIC, "NoTrafficReceived" },
 };
-
-/* One control call in progress. */
-struct igd_call {
-	struct igd		*igd;
-	struct mtable		*mt;
-	const struct igd_soap_req *req;
-	struct in6_addr		 client;
-	int			 version;	/* of the service type the caller used */
-	struct evbuffer		*args;		/* output arguments */
-	struct mt_filter	 remote;	/* NewRemoteHost, when one is given */
-	int			 has_remote;
-	char			 why[160];	/* debug log detail for an error */
-};
-
-typedef enum igd_err igd_action_fn(struct igd_call *);
 
 static const char *
 igd_err_desc(enum igd_err e)
@@ -97,7 +71,7 @@ igd_err_desc(enum igd_err e)
 
 /* ---- arguments ---- */
 
-static const char *
+const char *
 igd_arg(struct igd_call *c, const char *name)
 {
 	const char *v = igd_soap_arg(c->req, name);
@@ -108,7 +82,7 @@ igd_arg(struct igd_call *c, const char *name)
 }
 
 /* An unsigned decimal in [0, max], spaces around it allowed (UPnP ui2/ui4). */
-static enum igd_err
+enum igd_err
 igd_arg_uint(struct igd_call *c, const char *name, unsigned long max, unsigned long *out)
 {
 	const char *v = igd_arg(c, name);
@@ -224,7 +198,7 @@ igd_remote_matches(const struct igd_call *c, const struct mt_entry *e)
 	return strcmp(a, util_addr_str(&c->remote.addr, b, sizeof(b))) == 0;
 }
 
-static void
+void
 igd_out_uint(struct igd_call *c, const char *name, unsigned long v)
 {
 	char buf[24];
@@ -233,7 +207,7 @@ igd_out_uint(struct igd_call *c, const char *name, unsigned long v)
 	igd_soap_out(c->args, name, buf);
 }
 
-static int
+int
 igd_same_addr(const struct in6_addr *a, const struct in6_addr *b)
 {
 	return memcmp(a, b, sizeof(*a)) == 0;
@@ -292,7 +266,7 @@ igd_commit_failed(void *arg, uint64_t id, int proto, uint16_t port, int err)
  * A new mapping reaches the kernel before the client hears it exists: the
  * batch is committed now, and a refusal (rolled back by the table) is 501.
  */
-static enum igd_err
+enum igd_err
 igd_commit(struct igd_call *c, const struct mt_entry *e)
 {
 	struct igd_commit ic = { e->id, 0 };
@@ -890,6 +864,13 @@ static const struct igd_action {
 	{ IGD_SVC_WANCFG, 1, "GetTotalPacketsReceived", act_packets_received },
 	{ IGD_SVC_WANCFG, 1, "GetEnabledForInternet", act_get_enabled_for_internet },
 	{ IGD_SVC_L3F, 1, "GetDefaultConnectionService", act_get_default_connection_service },
+	{ IGD_SVC_6FC, 1, "GetFirewallStatus", igd_pin_get_firewall_status },
+	{ IGD_SVC_6FC, 1, "GetOutboundPinholeTimeout", igd_pin_get_outbound_timeout },
+	{ IGD_SVC_6FC, 1, "AddPinhole", igd_pin_add },
+	{ IGD_SVC_6FC, 1, "UpdatePinhole", igd_pin_update },
+	{ IGD_SVC_6FC, 1, "DeletePinhole", igd_pin_delete },
+	{ IGD_SVC_6FC, 1, "GetPinholePackets", igd_pin_get_packets },
+	{ IGD_SVC_6FC, 1, "CheckPinholeWorking", igd_pin_check_working },
 };
 
 /* The version of svc that the request's namespace names (1..ours), or 0. */
@@ -979,7 +960,7 @@ igd_act_control(struct igd *igd, enum igd_svc svc, const struct in6_addr *client
 
 /* ---- evented variables (GENA) ---- */
 
-static void
+void
 igd_prop(struct evbuffer *p, const char *name, const char *value)
 {
 	evbuffer_add_printf(p, "<e:property><%s>", name);
@@ -1010,6 +991,9 @@ igd_event_vars(struct igd *igd, enum igd_svc svc, struct evbuffer *p)
 	case IGD_SVC_L3F:
 		igd_default_service(igd, buf, sizeof(buf));
 		igd_prop(p, "DefaultConnectionService", buf);
+		break;
+	case IGD_SVC_6FC:
+		igd_pin_event_vars(igd, p);
 		break;
 	case IGD_NSVC:
 		break;

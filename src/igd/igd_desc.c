@@ -23,6 +23,7 @@ static const struct {
 	{ "/WANIPCn2.xml", "WANIPCn2.xml", 2 },
 	{ "/WANCfg.xml", "WANCfg.xml", 1 },
 	{ "/L3F.xml", "L3F.xml", 1 },
+	{ "/WANIP6FC.xml", "WANIP6FC.xml", 1 },
 };
 
 void

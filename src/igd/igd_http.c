@@ -103,6 +103,7 @@ static const struct {
 	{ IGD_SVC_L3F, "/ctl/L3F", "/evt/L3F" },
 	{ IGD_SVC_WANCFG, "/ctl/CmnIfCfg", "/evt/CmnIfCfg" },
 	{ IGD_SVC_IPCONN, "/ctl/IPConn", "/evt/IPConn" },
+	{ IGD_SVC_6FC, "/ctl/IP6FCtl", "/evt/IP6FCtl" },
 };
 
 /* Which URLs a method is for: 'd' description documents, 'c' control, 'e' events. */

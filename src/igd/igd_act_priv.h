@@ -1,0 +1,83 @@
+/*
+ * igd_act_priv.h - what the files of UPnP's control actions share:
+ * igd_act.c (dispatch, WANIPConnection, WANCommonInterfaceConfig, L3F) and
+ * igd_pin.c (WANIPv6FirewallControl). Nothing else includes it.
+ */
+#ifndef PG_IGD_ACT_PRIV_H
+#define PG_IGD_ACT_PRIV_H
+
+#include <netinet/in.h>
+
+#include "igd/igd.h"
+#include "igd/igd_soap.h"
+#include "mtable.h"
+
+/*
+ * UPnP error codes (UDA 1.1 §3.2.2, IGD WANIPConnection:1 and :2) that we
+ * give. 724-727 never apply: internal and external ports may differ,
+ * leases are supported, a remote host is enforced, any port can be asked.
+ */
+enum igd_err {
+	IGD_OK = 0,
+	IGD_E_INVALID_ACTION = 401,
+	IGD_E_INVALID_ARGS = 402,
+	IGD_E_ACTION_FAILED = 501,
+	IGD_E_NOT_AUTHORIZED = 606,
+	IGD_E_ARRAY_INDEX = 713,
+	IGD_E_NO_SUCH_ENTRY = 714,
+	IGD_E_WILDCARD_EXT_PORT = 716,
+	IGD_E_CONFLICT = 718,
+	IGD_E_NO_PORTS = 728,
+	IGD_E_OTHER_MECHANISM = 729,
+	IGD_E_NOT_FOUND = 730,
+	IGD_E_INCONSISTENT = 733,
+	/* WANIPv6FirewallControl:1 */
+	IGD_E_PINHOLE_SPACE = 701,
+	IGD_E_FIREWALL_DISABLED = 702,
+	IGD_E_PINHOLE_NOT_ALLOWED = 703,
+	IGD_E_PIN_NO_SUCH_ENTRY = 704,
+	IGD_E_PROTO_UNSUPPORTED = 705,
+	IGD_E_INT_PORT_WILDCARD = 706,
+	IGD_E_PROTO_WILDCARD = 707,
+	IGD_E_SRC_WILDCARD = 708,
+	IGD_E_NO_TRAFFIC = 709,
+};
+
+
+/* One control call in progress. */
+struct igd_call {
+	struct igd		*igd;
+	struct mtable		*mt;
+	const struct igd_soap_req *req;
+	struct in6_addr		 client;
+	int			 version;	/* of the service type the caller used */
+	struct evbuffer		*args;		/* output arguments */
+	struct mt_filter	 remote;	/* NewRemoteHost, when one is given */
+	int			 has_remote;
+	char			 why[160];	/* debug log detail for an error */
+};
+
+typedef enum igd_err igd_action_fn(struct igd_call *);
+
+/* A required argument, or NULL (why set). */
+const char *igd_arg(struct igd_call *, const char *name);
+/* An unsigned decimal in [0, max] (UPnP ui2/ui4). */
+enum igd_err igd_arg_uint(struct igd_call *, const char *name, unsigned long max,
+    unsigned long *out);
+/* An output argument holding a number. */
+void igd_out_uint(struct igd_call *, const char *name, unsigned long v);
+/* 1 if a and b are the same address. */
+int igd_same_addr(const struct in6_addr *a, const struct in6_addr *b);
+/* Commit the table now: IGD_OK, or 501 if the kernel refused entry e. */
+enum igd_err igd_commit(struct igd_call *, const struct mt_entry *e);
+
+/* One evented variable's <e:property>. */
+void igd_prop(struct evbuffer *props, const char *name, const char *value);
+
+/* WANIPv6FirewallControl:1 actions (igd_pin.c). */
+igd_action_fn igd_pin_get_firewall_status, igd_pin_get_outbound_timeout, igd_pin_add,
+    igd_pin_update, igd_pin_delete, igd_pin_get_packets, igd_pin_check_working;
+/* Its evented variables. */
+void igd_pin_event_vars(struct igd *, struct evbuffer *props);
+
+#endif
