@@ -50,22 +50,27 @@ lab_igd(const char *conftext)
 	struct pg_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	struct igd *igd = xcalloc(1, sizeof(*igd));
 	char *lan[1] = { (char *)"br-lan" };
-	struct netif_prefix p;
-	struct in6_addr local[2];
+	struct netif_prefix p[2];
+	struct in6_addr local[3];
 	size_t i;
 
 	ctx->clock = tu_fake_clock(&fc);
 	ctx->cfg = conf_parse("test.conf", conftext, strlen(conftext), conf_err, NULL);
 	CHECK(ctx->cfg != NULL);
 	ctx->netif = netif_new(lan, 1, &ctx->clock);
-	memset(&p, 0, sizeof(p));
-	p.addr = addr("192.0.2.0");
-	p.plen = 96 + 24;
-	p.local = addr("192.0.2.1");
-	strcpy(p.ifname, "br-lan");
+	memset(p, 0, sizeof(p));
+	p[0].addr = addr("192.0.2.0");
+	p[0].plen = 96 + 24;
+	p[0].local = addr("192.0.2.1");
+	strcpy(p[0].ifname, "br-lan");
+	p[1].addr = addr("2001:db8:1::");
+	p[1].plen = 64;
+	p[1].local = addr("2001:db8:1::1");
+	strcpy(p[1].ifname, "br-lan");
 	local[0] = addr("192.0.2.1");
 	local[1] = addr("198.51.100.1");
-	netif_set(ctx->netif, &p, 1, local, 2);
+	local[2] = addr("2001:db8:1::1");
+	netif_set(ctx->netif, p, 2, local, 3);
 	ctx->fw = fw_new("none", ctx->cfg, NULL);
 	fw_init(ctx->fw);
 	ctx->mt = mtable_new(ctx->fw, &ctx->clock);
@@ -115,6 +120,7 @@ call(struct igd *igd, const char *client, const char *type, const char *action,
 	    "</u:%s></s:Body></s:Envelope>\r\n", action, type, args, action);
 	snprintf(sa, sizeof(sa), "\"%s#%s\"", type, action);
 	return raw(igd, client, strstr(type, "WANIPConnection") ? IGD_SVC_IPCONN :
+	    strstr(type, "WANIPv6FirewallControl") ? IGD_SVC_6FC :
 	    strstr(type, "WANCommon") ? IGD_SVC_WANCFG : IGD_SVC_L3F, sa, body);
 }
 
@@ -451,6 +457,128 @@ test_desc_and_host(void)
 	lab_free(igd);
 }
 
+#define FC "urn:schemas-upnp-org:service:WANIPv6FirewallControl:1"
+#define A6 "2001:db8:1::10"
+#define B6 "2001:db8:1::11"
+
+static const char *
+pin_args(const char *remote, const char *rport, const char *client, const char *port,
+    const char *proto, const char *lease)
+{
+	snprintf(args, sizeof(args), "<RemoteHost>%s</RemoteHost><RemotePort>%s</RemotePort>"
+	    "<InternalClient>%s</InternalClient><InternalPort>%s</InternalPort>"
+	    "<Protocol>%s</Protocol><LeaseTime>%s</LeaseTime>", remote, rport, client, port,
+	    proto, lease);
+	return args;
+}
+
+static const char *
+id_args(const char *id, const char *lease)
+{
+	snprintf(args, sizeof(args), "<UniqueID>%s</UniqueID>%s%s%s", id,
+	    lease ? "<NewLeaseTime>" : "", lease ? lease : "", lease ? "</NewLeaseTime>" : "");
+	return args;
+}
+
+static int
+pin_add(struct igd *igd, const char *client, const char *remote, const char *port,
+    const char *proto, const char *lease)
+{
+	call(igd, client, FC, "AddPinhole", pin_args(remote, "0", client, port, proto, lease));
+	return code();
+}
+
+/* WANIPv6FirewallControl: every action and error code, through a real table. */
+static void
+test_pinholes(void)
+{
+	struct igd *igd = lab_igd("firewall = nftables\n");
+	struct mtable *mt = igd->ctx->mt;
+	struct mt_entry *e;
+
+	CHECK_EQ(call(igd, A6, FC, "GetFirewallStatus", ""), 200);
+	CHECK(has("<FirewallEnabled>1</FirewallEnabled>"));
+	CHECK(has("<InboundPinholeAllowed>1</InboundPinholeAllowed>"));
+	CHECK_EQ(pin_add(igd, A6, "", "8000", "6", "3600"), 0);
+	CHECK(has("<UniqueID>1</UniqueID>"));
+	CHECK((e = mtable_pinhole_get(mt, 1)) != NULL);
+	CHECK_EQ(e->source, MT_SRC_UPNP);
+	CHECK_EQ(mtable_remaining(mt, e), 3600);
+	CHECK_EQ(fw_mem_pin_count(igd->ctx->fw), 1);	/* committed before the answer */
+	/* the same again: the same UniqueID */
+	CHECK_EQ(pin_add(igd, A6, "", "8000", "6", "600"), 0);
+	CHECK(has("<UniqueID>1</UniqueID>"));
+	/* a remote host makes another pinhole */
+	CHECK_EQ(pin_add(igd, A6, "2001:db8:2::100", "8000", "6", "600"), 0);
+	CHECK(has("<UniqueID>2</UniqueID>"));
+	/* errors */
+	call(igd, A6, FC, "AddPinhole", pin_args("", "0", B6, "8000", "6", "60"));
+	CHECK_EQ(code(), 606);					/* another host's address */
+	call(igd, A6, FC, "AddPinhole", pin_args("", "0", "2001:db8:1::1", "8000", "6", "60"));
+	CHECK_EQ(code(), 606);					/* the gateway's */
+	call(igd, A6, FC, "AddPinhole", pin_args("", "0", "", "8000", "6", "60"));
+	CHECK_EQ(code(), 708);
+	CHECK_EQ(pin_add(igd, A6, "", "0", "6", "60"), 706);
+	CHECK_EQ(pin_add(igd, A6, "", "8000", "65535", "60"), 707);
+	CHECK_EQ(pin_add(igd, A6, "", "8000", "1", "60"), 705);
+	CHECK_EQ(pin_add(igd, A6, "", "8000", "6", "0"), 402);
+	CHECK_EQ(pin_add(igd, A6, "", "8000", "6", "86401"), 402);
+	CHECK_EQ(pin_add(igd, A6, "198.51.100.7", "8000", "6", "60"), 402);
+	CHECK_EQ(pin_add(igd, A6, "", "8000", "TCP", "60"), 402);
+	call(igd, A6, FC, "AddPinhole", pin_args("", "0", "192.0.2.10", "8000", "6", "60"));
+	CHECK_EQ(code(), 402);
+	/* packets: the kernel's counter */
+	call(igd, A6, FC, "CheckPinholeWorking", id_args("1", NULL));
+	CHECK_EQ(code(), 709);
+	fw_mem_pin_traffic(igd->ctx->fw, 1, 7, 700);
+	call(igd, A6, FC, "GetPinholePackets", id_args("1", NULL));
+	CHECK(has("<PinholePackets>7</PinholePackets>"));
+	call(igd, A6, FC, "CheckPinholeWorking", id_args("1", NULL));
+	CHECK(has("<IsWorking>1</IsWorking>"));
+	/* update keeps the count; another host may not touch it */
+	call(igd, A6, FC, "UpdatePinhole", id_args("1", "86401"));
+	CHECK_EQ(code(), 402);
+	call(igd, A6, FC, "UpdatePinhole", id_args("1", "86400"));
+	CHECK_EQ(code(), 0);
+	CHECK_EQ(mtable_remaining(mt, e), 86400);
+	call(igd, A6, FC, "GetPinholePackets", id_args("1", NULL));
+	CHECK(has("<PinholePackets>7</PinholePackets>"));
+	call(igd, B6, FC, "UpdatePinhole", id_args("1", "60"));
+	CHECK_EQ(code(), 606);
+	call(igd, B6, FC, "DeletePinhole", id_args("1", NULL));
+	CHECK_EQ(code(), 606);
+	call(igd, A6, FC, "DeletePinhole", id_args("9", NULL));
+	CHECK_EQ(code(), 704);
+	call(igd, A6, FC, "GetPinholePackets", id_args("70000", NULL));
+	CHECK_EQ(code(), 402);
+	call(igd, A6, FC, "DeletePinhole", id_args("1", NULL));
+	CHECK_EQ(code(), 0);
+	CHECK(mtable_pinhole_get(mt, 1) == NULL);
+	call(igd, A6, FC, "DeletePinhole", id_args("1", NULL));
+	CHECK_EQ(code(), 704);
+	/* a pinhole of another source is not UPnP's to name */
+	CHECK_EQ(call(igd, A6, FC, "GetOutboundPinholeTimeout",
+	    pin_args("", "0", A6, "8000", "17", "60")), 200);
+	CHECK(has("<OutboundPinholeTimeout>"));
+	lab_free(igd);
+	/* 702 and 703 */
+	igd = lab_igd("firewall = none\n");
+	CHECK_EQ(pin_add(igd, A6, "", "8000", "6", "60"), 702);
+	call(igd, A6, FC, "GetFirewallStatus", "");
+	CHECK(has("<FirewallEnabled>0</FirewallEnabled>"));
+	lab_free(igd);
+	igd = lab_igd("firewall = nftables\nupnp_pinholes = no\n");
+	CHECK_EQ(pin_add(igd, A6, "", "8000", "6", "60"), 703);
+	call(igd, A6, FC, "GetFirewallStatus", "");
+	CHECK(has("<InboundPinholeAllowed>0</InboundPinholeAllowed>"));
+	lab_free(igd);
+	/* secure mode off: a pinhole for another LAN host */
+	igd = lab_igd("firewall = nftables\nupnp_secure_mode = no\n");
+	call(igd, A6, FC, "AddPinhole", pin_args("", "0", B6, "8000", "6", "60"));
+	CHECK_EQ(code(), 0);
+	lab_free(igd);
+}
+
 int
 main(void)
 {
@@ -461,6 +589,7 @@ main(void)
 	test_delete_and_v2();
 	test_bad_requests();
 	test_desc_and_host();
+	test_pinholes();
 	evbuffer_free(out);
 	return tu_done("test_igd");
 }
