@@ -10,14 +10,22 @@
 #include <string.h>
 
 #include "fw/fw.h"
+#include "hmap.h"
 #include "log.h"
 #include "mtable.h"
 #include "util.h"
+
+/* An IPv6 pinhole as the kernel would hold it: item.pkts/bytes are its live counters. */
+struct fw_mem_pin {
+	struct hnode	 node;		/* in fw_mem.pins, by pin_id */
+	struct fw_item	 item;
+};
 
 struct fw_mem {
 	struct fw_item	*slots[MT_NPROTO][65536];	/* by external start port */
 	size_t		 count;
 	size_t		 npeers;	/* PEER pins (SNAT of outbound flows): counted only */
+	struct hmap	 pins;		/* struct fw_mem_pin by pin_id */
 	int		 fail_proto;
 	uint16_t	 fail_port;
 	int		 fail_err;
@@ -29,8 +37,46 @@ fw_mem_init(struct fw *fw)
 	struct fw_mem *m = xcalloc(1, sizeof(*m));
 
 	m->fail_proto = -1;
+	hmap_init(&m->pins);
 	fw->priv = m;
 	return 0;
+}
+
+static uint32_t
+fw_mem_pin_hash(const struct fw_mem *m, uint32_t pin_id)
+{
+	return hmap_hash(&m->pins, &pin_id, sizeof(pin_id));
+}
+
+static struct fw_mem_pin *
+fw_mem_pin_find(const struct fw_mem *m, uint32_t pin_id)
+{
+	uint32_t h = fw_mem_pin_hash(m, pin_id);
+	struct hnode *n;
+	struct fw_mem_pin *p;
+
+	for (n = hmap_bucket(&m->pins, h); n != NULL; n = n->next) {
+		p = HMAP_ENTRY(n, struct fw_mem_pin, node);
+		if (n->hash == h && p->item.pin_id == pin_id)
+			return p;
+	}
+	return NULL;
+}
+
+static void
+fw_mem_pins_clear(struct fw_mem *m)
+{
+	struct hnode *n, *next;
+	size_t i;
+
+	for (i = 0; i < m->pins.nbuckets; i++) {
+		for (n = m->pins.buckets[i]; n != NULL; n = next) {
+			next = n->next;
+			free(HMAP_ENTRY(n, struct fw_mem_pin, node));
+		}
+		m->pins.buckets[i] = NULL;
+	}
+	m->pins.count = 0;
 }
 
 static void
@@ -45,6 +91,40 @@ fw_mem_clear(struct fw_mem *m)
 		}
 	m->count = 0;
 	m->npeers = 0;
+	fw_mem_pins_clear(m);
+}
+
+/* A pinhole, by pin_id; an injected failure matches its proto and internal port. */
+static int
+fw_mem_apply_pin(struct fw_mem *m, const struct fw_change *c)
+{
+	struct fw_mem_pin *p = fw_mem_pin_find(m, c->item.pin_id);
+	size_t i;
+
+	if (c->op == FW_ADD && (util_addr_is_v4(&c->item.int_addr) ||
+	    c->item.nfilters > MT_MAX_FILTERS))
+		return EINVAL;	/* what the kernel backend refuses too */
+	for (i = 0; c->op == FW_ADD && i < c->item.nfilters; i++)
+		if (c->item.filters[i].plen > 128)
+			return EINVAL;
+	if (c->op == FW_DEL) {
+		if (p == NULL)
+			return ENOENT;
+		hmap_remove(&m->pins, &p->node);
+		free(p);
+		return 0;
+	}
+	if (m->fail_proto == c->item.proto && m->fail_port == c->item.int_port) {
+		m->fail_proto = -1;
+		return m->fail_err;
+	}
+	if (p != NULL)
+		return EEXIST;
+	if ((p = malloc(sizeof(*p))) == NULL)
+		return ENOMEM;
+	p->item = c->item;	/* the counters start where the item says (a renewal's count) */
+	hmap_insert(&m->pins, &p->node, fw_mem_pin_hash(m, c->item.pin_id));
+	return 0;
 }
 
 static int
@@ -73,6 +153,8 @@ fw_mem_apply(struct fw_mem *m, const struct fw_change *c)
 		return EINVAL;
 	if (c->item.kind == MT_KIND_PEER)
 		return fw_mem_apply_peer(m, c);
+	if (c->item.kind == MT_KIND_PINHOLE)
+		return fw_mem_apply_pin(m, c);
 	slot = &m->slots[c->item.proto][c->item.ext_port];
 	if (c->op == FW_DEL) {
 		if (*slot == NULL)
@@ -125,6 +207,20 @@ fw_mem_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 	return 0;
 }
 
+static int
+fw_mem_pin_counters(struct fw *fw, const struct fw_item *it, uint64_t *pkts, uint64_t *bytes)
+{
+	const struct fw_mem_pin *p = fw_mem_pin_find(fw->priv, it->pin_id);
+
+	if (p == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	*pkts = p->item.pkts;
+	*bytes = p->item.bytes;
+	return 0;
+}
+
 static void
 fw_mem_shutdown(struct fw *fw)
 {
@@ -133,6 +229,7 @@ fw_mem_shutdown(struct fw *fw)
 	if (m == NULL)
 		return;
 	fw_mem_clear(m);
+	hmap_destroy(&m->pins);
 	free(m);
 	fw->priv = NULL;
 }
@@ -142,6 +239,7 @@ const struct fw_ops fw_mem_ops = {
 	.init = fw_mem_init,
 	.commit = fw_mem_commit,
 	.resync = fw_mem_resync,
+	.pin_counters = fw_mem_pin_counters,
 	.shutdown = fw_mem_shutdown,
 };
 
@@ -177,4 +275,29 @@ size_t
 fw_mem_peer_count(const struct fw *fw)
 {
 	return ((const struct fw_mem *)fw->priv)->npeers;
+}
+
+size_t
+fw_mem_pin_count(const struct fw *fw)
+{
+	return ((const struct fw_mem *)fw->priv)->pins.count;
+}
+
+const struct fw_item *
+fw_mem_pin_lookup(const struct fw *fw, uint32_t pin_id)
+{
+	const struct fw_mem_pin *p = fw_mem_pin_find(fw->priv, pin_id);
+
+	return p ? &p->item : NULL;
+}
+
+void
+fw_mem_pin_traffic(struct fw *fw, uint32_t pin_id, uint64_t pkts, uint64_t bytes)
+{
+	struct fw_mem_pin *p = fw_mem_pin_find(fw->priv, pin_id);
+
+	if (p == NULL)
+		return;
+	p->item.pkts += pkts;
+	p->item.bytes += bytes;
 }

@@ -1,36 +1,57 @@
 /*
  * fw_nft.c - the nftables backend, written with libnftnl + libmnl.
  *
- * portgated owns one table (nft_table, family ip). The number of rules is
- * fixed; every mapping is one element of a map, so adding the 100,000th
- * mapping costs what the first did:
+ * portgated owns two tables of the same name (nft_table): family ip for
+ * IPv4 NAT and family ip6 for IPv6 pinholes. The number of rules is fixed;
+ * every mapping or pinhole is one element of a set or map, so adding the
+ * 100,000th costs what the first did:
  *
+ *   table ip:
  *   map dnat_port  { inet_proto . inet_service : ipv4_addr . inet_service; timeout }
  *   map dnat_range { inet_proto . inet_service : ipv4_addr; interval, timeout }
  *   chain prerouting (nat, dstnat):
  *     iifname WAN dnat ip to meta l4proto . th dport map @dnat_port
  *     iifname WAN dnat ip to meta l4proto . th dport map @dnat_range
  *
+ *   table ip6 (sets with a timeout and a counter in every element):
+ *   set pin_any      { ip6_addr . inet_proto . inet_service }
+ *   set pin_port     { ... . inet_service }			(one remote port)
+ *   set pin_host     { ... . ip6_addr }			(one remote host)
+ *   set pin_hostport { ... . ip6_addr . inet_service }
+ *   set pin_pfx      { ... . ip6_addr . inet_service; interval }	(prefixes)
+ *   chain forward (filter, priority -1), one rule per set:
+ *     iifname WAN ip6 daddr . meta l4proto . th dport [. ip6 saddr] [. th sport] @pin_X
+ *       meta mark set meta mark | FW_NFT_PIN_MARK accept
+ *
+ * Why a second table rather than one inet table: the IPv4 NAT rules and sets
+ * stay exactly as they are (no "meta nfproto" guard on every rule, no risk to
+ * the IPv4 path), IPv6 has no NAT, and both tables are still created, deleted
+ * and rebuilt in the same netlink batch and watched by the same monitor.
+ * The admin's own forward chain (policy drop) lets pinhole traffic through
+ * by accepting the mark (README; tests/lab/lab.sh lab_admin_fw6).
+ *
  * Each element carries its lease's remaining time as a kernel timeout, so
- * ports close on time even if the daemon dies. The trigger sets and the
- * forward chain that reports trigger traffic are built here too (see
- * fw_nft_triggers below and src/trigger/nflog.c).
+ * ports and pinholes close on time even if the daemon dies. The trigger sets
+ * and the forward chain that reports trigger traffic are built here too (see
+ * nft_rules_trigger below and src/trigger/nflog.c).
  *
  * Changes go to the kernel as one netlink batch per commit, one message per
  * element with its own sequence number, so a kernel refusal maps back to
- * the mapping that caused it. nf_tables batches are all-or-nothing: the
- * refused messages are dropped and the rest is sent again.
+ * the mapping or pinhole that caused it. nf_tables batches are
+ * all-or-nothing: the refused messages are dropped and the rest is sent again.
  *
  * A rebuild (start-up, reload, trigger rule change, repair) is ONE batch:
- * delete the table, create it with its sets, chains, rules and every
- * mapping. The kernel applies it atomically, so packets to existing
- * mappings never see a half-built table.
+ * delete both tables, create them with their sets, chains, rules and every
+ * mapping and pinhole. The kernel applies it atomically, so packets to
+ * existing mappings never see a half-built table.
  *
  * A second socket listens to nftables events. Every event from another
- * process that names our table (a rule replaced, an element deleted, a set
- * flushed, the table deleted, nft flush ruleset) makes the daemon rebuild
- * the table from the mapping table 100 ms later: what the table says is
- * what the kernel holds; nothing is read back from the kernel to decide.
+ * process that names our tables (a rule replaced, an element deleted, a set
+ * flushed, a table deleted, nft flush ruleset) makes the daemon rebuild
+ * them from the mapping table 100 ms later: what the table says is what
+ * the kernel holds; nothing is read back from the kernel to decide. (A
+ * pinhole's packet counters are read back, synchronously, for reporting
+ * only: fw_nft_pin_counters.)
  */
 #include "config.h"
 
@@ -61,7 +82,8 @@
 #include "netif.h"
 #include "util.h"
 
-#define NFT_FAMILY		NFPROTO_IPV4
+#define NFT_FAMILY		NFPROTO_IPV4	/* the NAT table */
+#define NFT_FAMILY6		NFPROTO_IPV6	/* the pinhole table */
 #define NFT_RETRIES		4
 #define NFT_ELEMS_PER_MSG	256
 #define NFT_CHANGES_PER_BATCH	8192
@@ -77,6 +99,7 @@
 
 /* nft's data type ids, so that "nft list" prints our sets readably */
 #define TYPE_IPADDR		7
+#define TYPE_IP6ADDR		8
 #define TYPE_INET_PROTOCOL	12
 #define TYPE_INET_SERVICE	13
 #define TYPE_IFNAME		41
@@ -97,6 +120,7 @@ struct fw_nft {
 	uint32_t		 portid;
 	uint32_t		 seq;
 	struct mnl_socket	*mon;
+	struct mnl_socket	*query;		/* pinhole counter reads, opened at first use */
 	uint32_t		 mon_portid;
 	struct event		*mon_ev;
 	struct event		*repair_ev;
@@ -104,7 +128,11 @@ struct fw_nft {
 	struct fw_trig_port	*trig;		/* trigger ports, kept for rebuilds */
 	size_t			 ntrig;
 	uint64_t		 rebuilds;
+	int			 touched;	/* NFT_TOUCHED_*: tables changed before a repair */
 };
+
+#define NFT_TOUCHED_IP		1
+#define NFT_TOUCHED_IP6		2
 
 /* ---- message buffer ---- */
 
@@ -242,7 +270,7 @@ nft_send(struct fw_nft *n, struct nft_result *res)
 /* ---- building objects ---- */
 
 static void
-nft_add_table(struct fw_nft *n, int type, uint16_t flags)
+nft_add_table(struct fw_nft *n, uint16_t family, int type, uint16_t flags)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nlmsghdr *nlh;
@@ -251,7 +279,7 @@ nft_add_table(struct fw_nft *n, int type, uint16_t flags)
 	if (t == NULL || p == NULL)
 		fatal("fw_nft: table");
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, n->fw->cfg->nft_table);
-	nlh = nftnl_nlmsg_build_hdr(p, (uint16_t)type, NFT_FAMILY, flags, n->seq++);
+	nlh = nftnl_nlmsg_build_hdr(p, (uint16_t)type, family, flags, n->seq++);
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	nb_commit(&n->buf, nlh);
 	nftnl_table_free(t);
@@ -259,46 +287,82 @@ nft_add_table(struct fw_nft *n, int type, uint16_t flags)
 
 struct nft_set_def {
 	const char	*name;
-	uint32_t	 id;
+	uint32_t	 id;		/* unique over both tables: a batch refers to new sets by ID */
+	uint8_t		 family;	/* NFPROTO_IPV4 (0: the ip table) or NFPROTO_IPV6 */
+	uint8_t		 counter;	/* a counter in every element */
 	uint32_t	 flags;
 	uint32_t	 key_type, key_len;
 	uint32_t	 data_type, data_len;	/* 0 = plain set */
-	uint8_t		 fields[4];		/* concat field lengths in bytes, 0-terminated */
+	uint8_t		 fields[5];		/* concat field lengths in bytes, 0-terminated */
 	uint64_t	 timeout;		/* default timeout (dynamic sets) */
 	uint32_t	 size;
 	uint32_t	 key_byteorder;		/* NFT_UDATA_* (0: big endian) */
 };
 
+#define KEY_PROTO_PORT	TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE)
+#define KEY_ADDR_PROTO_PORT(a) TYPE_CONCAT3(a, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE)
+#define INTERVAL_CONCAT	(NFT_SET_INTERVAL | NFT_SET_CONCAT)
+
 static const struct nft_set_def nft_sets[] = {
-	{ "dnat_port", 1, NFT_SET_MAP | NFT_SET_TIMEOUT,
-	    TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8,
-	    TYPE_CONCAT2(TYPE_IPADDR, TYPE_INET_SERVICE), 8, { 0 }, 0, 0, 0 },
-	{ "dnat_range", 2, NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_INTERVAL | NFT_SET_CONCAT,
-	    TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8,
-	    TYPE_IPADDR, 4, { 1, 2, 0 }, 0, 0, 0 },
-	{ "lan_ifs", 3, 0, TYPE_IFNAME, IFNAMSIZ, 0, 0, { 0 }, 0, 0, NFT_UDATA_HOST_ENDIAN },
-	{ "trig_ports", 4, NFT_SET_INTERVAL | NFT_SET_CONCAT,
-	    TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8, 0, 0, { 1, 2, 0 }, 0, 0, 0 },
-	{ "trig_open", 5, NFT_SET_INTERVAL | NFT_SET_CONCAT | NFT_SET_TIMEOUT,
-	    TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8, 0, 0, { 1, 2, 0 }, 0, 0, 0 },
-	{ "trig_seen", 6, NFT_SET_EVAL | NFT_SET_TIMEOUT,
-	    TYPE_CONCAT3(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 12, 0, 0,
-	    { 0 }, FW_NFT_NOTIFY_MS, 65535, 0 },
-	{ "trig_in_seen", 7, NFT_SET_EVAL | NFT_SET_TIMEOUT,
-	    TYPE_CONCAT3(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 12, 0, 0,
-	    { 0 }, FW_NFT_NOTIFY_MS, 65535, 0 },
-	{ "lan_nets", 8, NFT_SET_INTERVAL, TYPE_IPADDR, 4, 0, 0, { 0 }, 0, 0, 0 },
+	{ .name = "dnat_port", .id = 1, .flags = NFT_SET_MAP | NFT_SET_TIMEOUT,
+	    .key_type = KEY_PROTO_PORT, .key_len = 8,
+	    .data_type = TYPE_CONCAT2(TYPE_IPADDR, TYPE_INET_SERVICE), .data_len = 8 },
+	{ .name = "dnat_range", .id = 2, .flags = NFT_SET_MAP | NFT_SET_TIMEOUT | INTERVAL_CONCAT,
+	    .key_type = KEY_PROTO_PORT, .key_len = 8,
+	    .data_type = TYPE_IPADDR, .data_len = 4, .fields = { 1, 2 } },
+	{ .name = "lan_ifs", .id = 3, .key_type = TYPE_IFNAME, .key_len = IFNAMSIZ,
+	    .key_byteorder = NFT_UDATA_HOST_ENDIAN },
+	{ .name = "trig_ports", .id = 4, .flags = INTERVAL_CONCAT,
+	    .key_type = KEY_PROTO_PORT, .key_len = 8, .fields = { 1, 2 } },
+	{ .name = "trig_open", .id = 5, .flags = INTERVAL_CONCAT | NFT_SET_TIMEOUT,
+	    .key_type = KEY_PROTO_PORT, .key_len = 8, .fields = { 1, 2 } },
+	{ .name = "trig_seen", .id = 6, .flags = NFT_SET_EVAL | NFT_SET_TIMEOUT,
+	    .key_type = KEY_ADDR_PROTO_PORT(TYPE_IPADDR), .key_len = 12,
+	    .timeout = FW_NFT_NOTIFY_MS, .size = 65535 },
+	{ .name = "trig_in_seen", .id = 7, .flags = NFT_SET_EVAL | NFT_SET_TIMEOUT,
+	    .key_type = KEY_ADDR_PROTO_PORT(TYPE_IPADDR), .key_len = 12,
+	    .timeout = FW_NFT_NOTIFY_MS, .size = 65535 },
+	{ .name = "lan_nets", .id = 8, .flags = NFT_SET_INTERVAL, .key_type = TYPE_IPADDR,
+	    .key_len = 4 },
 	/* remote filters (PCP FILTER, UPnP NewRemoteHost): mappings that have them, and who */
-	{ "filt_ports", 9, NFT_SET_TIMEOUT,
-	    TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE), 8, 0, 0, { 0 }, 0, 0, 0 },
-	{ "filt_allow", 10, NFT_SET_INTERVAL | NFT_SET_CONCAT | NFT_SET_TIMEOUT,
-	    TYPE_CONCAT4(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_IPADDR, TYPE_INET_SERVICE), 16,
-	    0, 0, { 1, 2, 4, 2 }, 0, 0, 0 },
+	{ .name = "filt_ports", .id = 9, .flags = NFT_SET_TIMEOUT,
+	    .key_type = KEY_PROTO_PORT, .key_len = 8 },
+	{ .name = "filt_allow", .id = 10, .flags = INTERVAL_CONCAT | NFT_SET_TIMEOUT,
+	    .key_type = TYPE_CONCAT4(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_IPADDR,
+	    TYPE_INET_SERVICE), .key_len = 16, .fields = { 1, 2, 4, 2 } },
 	/* PCP PEER: an outbound flow's 5-tuple -> the external address and port it leaves with */
-	{ "peer_snat", 11, NFT_SET_MAP | NFT_SET_TIMEOUT,
-	    TYPE_CONCAT5(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_IPADDR,
-	    TYPE_INET_SERVICE), 20, TYPE_CONCAT2(TYPE_IPADDR, TYPE_INET_SERVICE), 8, { 0 }, 0, 0, 0 },
+	{ .name = "peer_snat", .id = 11, .flags = NFT_SET_MAP | NFT_SET_TIMEOUT,
+	    .key_type = TYPE_CONCAT5(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE,
+	    TYPE_IPADDR, TYPE_INET_SERVICE), .key_len = 20,
+	    .data_type = TYPE_CONCAT2(TYPE_IPADDR, TYPE_INET_SERVICE), .data_len = 8 },
+	/*
+	 * table ip6: IPv6 pinholes, ip6 daddr . l4proto . dport [. ip6 saddr] [. th sport]
+	 * (see nft_pin_elem), each element with its own counter
+	 */
+	{ .name = "pin_any", .id = 12, .family = NFPROTO_IPV6, .counter = 1,
+	    .flags = NFT_SET_TIMEOUT, .key_type = KEY_ADDR_PROTO_PORT(TYPE_IP6ADDR),
+	    .key_len = 24 },
+	{ .name = "pin_port", .id = 13, .family = NFPROTO_IPV6, .counter = 1,
+	    .flags = NFT_SET_TIMEOUT, .key_type = TYPE_CONCAT4(TYPE_IP6ADDR, TYPE_INET_PROTOCOL,
+	    TYPE_INET_SERVICE, TYPE_INET_SERVICE), .key_len = 28 },
+	{ .name = "pin_host", .id = 14, .family = NFPROTO_IPV6, .counter = 1,
+	    .flags = NFT_SET_TIMEOUT, .key_type = TYPE_CONCAT4(TYPE_IP6ADDR, TYPE_INET_PROTOCOL,
+	    TYPE_INET_SERVICE, TYPE_IP6ADDR), .key_len = 40 },
+	{ .name = "pin_hostport", .id = 15, .family = NFPROTO_IPV6, .counter = 1,
+	    .flags = NFT_SET_TIMEOUT, .key_type = TYPE_CONCAT5(TYPE_IP6ADDR, TYPE_INET_PROTOCOL,
+	    TYPE_INET_SERVICE, TYPE_IP6ADDR, TYPE_INET_SERVICE), .key_len = 44 },
+	{ .name = "pin_pfx", .id = 16, .family = NFPROTO_IPV6, .counter = 1,
+	    .flags = INTERVAL_CONCAT | NFT_SET_TIMEOUT, .key_type = TYPE_CONCAT5(TYPE_IP6ADDR,
+	    TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_IP6ADDR, TYPE_INET_SERVICE),
+	    .key_len = 44, .fields = { 16, 1, 2, 16, 2 } },
 };
+
+/* The family a set lives in (the ip table's sets leave it 0). */
+static uint32_t
+nft_set_family(const struct nft_set_def *d)
+{
+	return d->family ? d->family : NFT_FAMILY;
+}
 
 /* The key byte order, as nft records it: without it "nft list" prints names as "". */
 static void
@@ -312,6 +376,19 @@ nft_set_byteorder(struct nftnl_set *s, uint32_t order)
 		nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u),
 		    nftnl_udata_buf_len(u));
 	nftnl_udata_buf_free(u);
+}
+
+/* A counter expression starting at pkts/bytes. */
+static struct nftnl_expr *
+nft_counter_new(uint64_t pkts, uint64_t bytes)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("counter");
+
+	if (e == NULL)
+		fatal("fw_nft: counter");
+	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, pkts);
+	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, bytes);
+	return e;
 }
 
 static void
@@ -328,7 +405,7 @@ nft_add_set(struct fw_nft *n, const struct nft_set_def *d)
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, d->name);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, d->id);
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFT_FAMILY);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, nft_set_family(d));
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, d->flags);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, d->key_type);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, d->key_len);
@@ -336,7 +413,7 @@ nft_add_set(struct fw_nft *n, const struct nft_set_def *d)
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, d->data_type);
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, d->data_len);
 	}
-	for (nf = 0; nf < 4 && d->fields[nf]; nf++)
+	for (nf = 0; nf < PG_NELEM(d->fields) && d->fields[nf]; nf++)
 		fl[nf] = d->fields[nf];
 	if (nf > 0)
 		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, fl, (uint32_t)nf);
@@ -345,14 +422,18 @@ nft_add_set(struct fw_nft *n, const struct nft_set_def *d)
 	if (d->size)
 		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, d->size);
 	nft_set_byteorder(s, d->key_byteorder ? d->key_byteorder : NFT_UDATA_BIG_ENDIAN);
-	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWSET, NFT_FAMILY, NLM_F_CREATE, n->seq++);
+	if (d->counter)		/* the template of every element's own counter */
+		nftnl_set_add_expr(s, nft_counter_new(0, 0));
+	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWSET, (uint16_t)nft_set_family(d), NLM_F_CREATE,
+	    n->seq++);
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	nb_commit(&n->buf, nlh);
 	nftnl_set_free(s);
 }
 
 static void
-nft_add_chain(struct fw_nft *n, const char *name, const char *type, int hook, int prio)
+nft_add_chain(struct fw_nft *n, uint16_t family, const char *name, const char *type, int hook,
+    int prio)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	struct nlmsghdr *nlh;
@@ -368,7 +449,7 @@ nft_add_chain(struct fw_nft *n, const char *name, const char *type, int hook, in
 		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
 		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 	}
-	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWCHAIN, NFT_FAMILY, NLM_F_CREATE, n->seq++);
+	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWCHAIN, family, NLM_F_CREATE, n->seq++);
 	nftnl_chain_nlmsg_build_payload(nlh, c);
 	nb_commit(&n->buf, nlh);
 	nftnl_chain_free(c);
@@ -543,7 +624,7 @@ nft_set(const char *name)
 }
 
 static struct nftnl_rule *
-nft_rule_new(struct fw_nft *n, const char *chain)
+nft_rule_new(struct fw_nft *n, uint16_t family, const char *chain)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 
@@ -551,7 +632,7 @@ nft_rule_new(struct fw_nft *n, const char *chain)
 		fatal("fw_nft: rule");
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, n->fw->cfg->nft_table);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFT_FAMILY);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, family);
 	return r;
 }
 
@@ -563,8 +644,9 @@ nft_rule_emit(struct fw_nft *n, struct nftnl_rule *r)
 
 	if (p == NULL)
 		fatal("fw_nft: rule buffer");
-	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWRULE, NFT_FAMILY,
-	    NLM_F_CREATE | NLM_F_APPEND, n->seq++);
+	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWRULE,
+	    (uint16_t)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY), NLM_F_CREATE | NLM_F_APPEND,
+	    n->seq++);
 	nftnl_rule_nlmsg_build_payload(nlh, r);
 	nb_commit(&n->buf, nlh);
 	nftnl_rule_free(r);
@@ -578,7 +660,7 @@ nft_rules_dnat(struct fw_nft *n)
 	int range;
 
 	for (range = 0; range < 2; range++) {
-		r = nft_rule_new(n, "prerouting");
+		r = nft_rule_new(n, NFT_FAMILY, "prerouting");
 		ex_iifname(r, n->fw->cfg->wan_interface);
 		ex_proto_dport(r);
 		ex_lookup(r, nft_set(range ? "dnat_range" : "dnat_port"), 1);
@@ -596,7 +678,7 @@ nft_rules_dnat(struct fw_nft *n)
 static void
 nft_rules_filter(struct fw_nft *n)
 {
-	struct nftnl_rule *r = nft_rule_new(n, "filter_pre");
+	struct nftnl_rule *r = nft_rule_new(n, NFT_FAMILY, "filter_pre");
 	struct nftnl_expr *e;
 
 	ex_iifname(r, n->fw->cfg->wan_interface);
@@ -633,7 +715,7 @@ ex_snat(struct nftnl_rule *r)
 static void
 nft_rules_peer(struct fw_nft *n)
 {
-	struct nftnl_rule *r = nft_rule_new(n, "postrouting");
+	struct nftnl_rule *r = nft_rule_new(n, NFT_FAMILY, "postrouting");
 	char name[IFNAMSIZ];
 
 	memset(name, 0, sizeof(name));
@@ -675,7 +757,7 @@ nft_rules_trigger(struct fw_nft *n)
 	struct nftnl_rule *r;
 	int i;
 
-	r = nft_rule_new(n, "forward");
+	r = nft_rule_new(n, NFT_FAMILY, "forward");
 	ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
 	ex_lookup(r, nft_set("lan_ifs"), 0);
 	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
@@ -684,7 +766,7 @@ nft_rules_trigger(struct fw_nft *n)
 	ex_lookup(r, nft_set("trig_ports"), 0);
 	ex_verdict(r, NFT_JUMP, "trig_out");
 	nft_rule_emit(n, r);
-	r = nft_rule_new(n, "forward");
+	r = nft_rule_new(n, NFT_FAMILY, "forward");
 	ex_ct_new(r);
 	ex_iifname(r, n->fw->cfg->wan_interface);
 	ex_proto_dport(r);
@@ -692,12 +774,12 @@ nft_rules_trigger(struct fw_nft *n)
 	ex_verdict(r, NFT_JUMP, "trig_in");
 	nft_rule_emit(n, r);
 	for (i = 0; i < 2; i++) {
-		r = nft_rule_new(n, sub[i].chain);
+		r = nft_rule_new(n, NFT_FAMILY, sub[i].chain);
 		ex_addr_proto_dport(r, sub[i].addr_off);
 		ex_lookup(r, nft_set(sub[i].seen), 0);
 		ex_verdict(r, NFT_RETURN, NULL);
 		nft_rule_emit(n, r);
-		r = nft_rule_new(n, sub[i].chain);
+		r = nft_rule_new(n, NFT_FAMILY, sub[i].chain);
 		ex_limit(r);
 		ex_addr_proto_dport(r, sub[i].addr_off);
 		ex_dynset_add(r, nft_set(sub[i].seen));
@@ -706,16 +788,84 @@ nft_rules_trigger(struct fw_nft *n)
 	}
 }
 
+/* meta mark set meta mark | bit */
+static void
+ex_mark_or(struct nftnl_rule *r, uint32_t bit)
+{
+	struct nftnl_expr *e;
+	uint32_t mask = ~bit;
+
+	ex_meta(r, NFT_META_MARK, NFT_REG_1);
+	e = ex(r, "bitwise");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, &bit, 4);
+	e = ex(r, "meta");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+}
+
+/*
+ * table ip6, chain forward (filter, priority -1: just before the admin's
+ * filter chains): one rule per pinhole set, the most specific first, so a
+ * packet counts for one pinhole only.
+ *   iifname WAN ip6 daddr . l4proto . th dport [. ip6 saddr] [. th sport] @pin_X
+ *     meta mark set meta mark | FW_NFT_PIN_MARK accept
+ * The element's counter counts what the lookup lets in; the admin's forward
+ * chain (policy drop) accepts the mark.
+ */
+static void
+nft_rules_pin(struct fw_nft *n)
+{
+	static const struct {
+		const char	*set;
+		int		 saddr, sport;
+	} pin[] = {
+		{ "pin_hostport", 1, 1 },
+		{ "pin_host", 1, 0 },
+		{ "pin_pfx", 1, 1 },
+		{ "pin_port", 0, 1 },
+		{ "pin_any", 0, 0 },
+	};
+	struct nftnl_rule *r;
+	uint32_t reg;
+	size_t i;
+
+	for (i = 0; i < PG_NELEM(pin); i++) {
+		r = nft_rule_new(n, NFT_FAMILY6, "forward");
+		ex_iifname(r, n->fw->cfg->wan_interface);
+		ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 24, 16, NFT_REG32_00);
+		ex_meta(r, NFT_META_L4PROTO, NFT_REG32_04);
+		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_05);
+		reg = NFT_REG32_06;
+		if (pin[i].saddr) {
+			ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, reg);
+			reg += 4;
+		}
+		if (pin[i].sport)
+			ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, reg);
+		ex_lookup(r, nft_set(pin[i].set), 0);
+		ex_mark_or(r, FW_NFT_PIN_MARK);
+		ex_verdict(r, NF_ACCEPT, NULL);
+		nft_rule_emit(n, r);
+	}
+}
+
 /* ---- elements ---- */
 
+#define NFT_KEY_MAX	44	/* pin_hostport, pin_pfx: 16 + 4 + 4 + 16 + 4 */
+
 struct nft_elem {
-	uint8_t		key[20];	/* l4proto . port [. addr . port], 32-bit aligned */
-	uint8_t		key_end[20];
-	uint32_t	key_len;	/* 8; 16 for filt_allow, 20 for peer_snat */
+	uint8_t		key[NFT_KEY_MAX];	/* concat fields, each padded to 32 bits */
+	uint8_t		key_end[NFT_KEY_MAX];
+	uint32_t	key_len;	/* 8 (0 says 8 too); 16 filt_allow, 20 peer_snat, 24-44 pin_* */
 	uint8_t		data[8];
 	uint32_t	data_len;
 	int		has_end;
 	uint64_t	timeout;
+	uint64_t	pkts, bytes;	/* sets with counters: where the element's counter starts */
 };
 
 static void
@@ -744,7 +894,7 @@ nft_item_elem(const struct fw_item *it, struct nft_elem *el)
 }
 
 static struct nftnl_set_elem *
-nft_elem_alloc(const struct nft_elem *el, int with_data, int with_timeout)
+nft_elem_alloc(const struct nft_elem *el, int with_data, int with_timeout, int with_counter)
 {
 	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
 
@@ -758,6 +908,8 @@ nft_elem_alloc(const struct nft_elem *el, int with_data, int with_timeout)
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, el->data, el->data_len);
 	if (with_timeout && el->timeout)
 		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, el->timeout);
+	if (with_counter)
+		nftnl_set_elem_add_expr(e, nft_counter_new(el->pkts, el->bytes));
 	return e;
 }
 
@@ -766,27 +918,29 @@ static int
 nft_emit_elems(struct fw_nft *n, const char *set, int del, const struct nft_elem *els,
     size_t cnt, int with_data)
 {
+	const struct nft_set_def *d = nft_set(set);
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nftnl_set_elem *e;
 	struct nlmsghdr *nlh;
 	char *p;
 	size_t i;
 
-	if (s == NULL || (p = nb_reserve(&n->buf, 512 + cnt * 128)) == NULL) {
+	if (s == NULL || (p = nb_reserve(&n->buf, 512 + cnt * 192)) == NULL) {
 		nftnl_set_free(s);
 		return -1;
 	}
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	for (i = 0; i < cnt; i++) {
-		if ((e = nft_elem_alloc(&els[i], with_data && !del, !del)) == NULL) {
+		e = nft_elem_alloc(&els[i], with_data && !del, !del, d->counter && !del);
+		if (e == NULL) {
 			nftnl_set_free(s);
 			return -1;
 		}
 		nftnl_set_elem_add(s, e);
 	}
 	nlh = nftnl_nlmsg_build_hdr(p, del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
-	    NFT_FAMILY, del ? 0 : NLM_F_CREATE | NLM_F_EXCL, n->seq++);
+	    (uint16_t)nft_set_family(d), del ? 0 : NLM_F_CREATE | NLM_F_EXCL, n->seq++);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nb_commit(&n->buf, nlh);
 	nftnl_set_free(s);
@@ -852,6 +1006,111 @@ nft_emit_peer(struct fw_nft *n, const struct fw_change *c)
 	return nft_emit_elems(n, "peer_snat", c->op == FW_DEL, &el, 1, 1);
 }
 
+/* ---- IPv6 pinholes ---- */
+
+/* The first (lo) or last (hi) address of a prefix, into k (16 bytes). */
+static void
+nft_pfx_bound(uint8_t *k, const struct in6_addr *a, unsigned plen, int hi)
+{
+	unsigned i, bits;
+	uint8_t host;
+
+	for (i = 0; i < 16; i++) {
+		bits = plen >= 8 * (i + 1) ? 8 : plen > 8 * i ? plen - 8 * i : 0;
+		host = (uint8_t)(0xffu >> bits);
+		k[i] = hi ? (uint8_t)(a->s6_addr[i] | host) : (uint8_t)(a->s6_addr[i] & ~host);
+	}
+}
+
+/*
+ * One remote of a pinhole (f NULL: anyone) as an element; returns its set.
+ * Keys: ip6 daddr (0) . l4proto (16) . dport (20) then pin_port: sport (24);
+ * pin_host: saddr (24); pin_hostport, pin_pfx: saddr (24) . sport (40),
+ * pin_pfx as the interval [first address . port or 0, last . port or 65535].
+ */
+static const char *
+nft_pin_elem(const struct fw_item *it, const struct mt_filter *f, struct nft_elem *el)
+{
+	memset(el, 0, sizeof(*el));
+	memcpy(el->key, it->int_addr.s6_addr, 16);
+	el->key[16] = it->proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+	util_put16(el->key + 20, it->int_port);
+	el->timeout = it->timeout_ms;
+	el->key_len = 24;
+	if (f == NULL || (f->plen == 0 && f->port == 0))
+		return "pin_any";
+	if (f->plen == 0) {
+		util_put16(el->key + 24, f->port);
+		el->key_len = 28;
+		return "pin_port";
+	}
+	memcpy(el->key_end, el->key, 24);
+	nft_pfx_bound(el->key + 24, &f->addr, f->plen, 0);
+	el->key_len = 40;
+	if (f->plen >= 128 && f->port == 0)
+		return "pin_host";
+	util_put16(el->key + 40, f->port);
+	el->key_len = 44;
+	if (f->plen >= 128)
+		return "pin_hostport";
+	el->has_end = 1;
+	nft_pfx_bound(el->key_end + 24, &f->addr, f->plen, 1);
+	util_put16(el->key_end + 40, f->port ? f->port : 65535);
+	return "pin_pfx";
+}
+
+/*
+ * A pinhole's elements, one per remote (an identical remote twice gives one
+ * element); the first carries the item's counts. Returns how many.
+ */
+static size_t
+nft_pin_elems(const struct fw_item *it, struct nft_elem *el, const char **set)
+{
+	size_t i, j, cnt = 0, nf = it->nfilters < MT_MAX_FILTERS ? it->nfilters : MT_MAX_FILTERS;
+
+	for (i = 0; i < (nf ? nf : 1); i++) {
+		set[cnt] = nft_pin_elem(it, nf ? &it->filters[i] : NULL, &el[cnt]);
+		for (j = 0; j < cnt; j++)
+			if (set[j] == set[cnt] && memcmp(el[j].key, el[cnt].key, NFT_KEY_MAX) == 0 &&
+			    memcmp(el[j].key_end, el[cnt].key_end, NFT_KEY_MAX) == 0)
+				break;
+		if (j == cnt)
+			cnt++;
+	}
+	el[0].pkts = it->pkts;
+	el[0].bytes = it->bytes;
+	return cnt;
+}
+
+/* 1 if the kernel can hold the pinhole: a native IPv6 address, prefixes within 128 bits. */
+static int
+nft_pin_valid(const struct fw_item *it)
+{
+	size_t i;
+
+	if (it->proto >= MT_NPROTO || it->nfilters > MT_MAX_FILTERS ||
+	    util_addr_is_v4(&it->int_addr))
+		return 0;
+	for (i = 0; i < it->nfilters; i++)
+		if (it->filters[i].plen > 128)
+			return 0;
+	return 1;
+}
+
+/* A pinhole: one message per element, into table ip6. */
+static int
+nft_emit_pin(struct fw_nft *n, const struct fw_change *c)
+{
+	struct nft_elem el[MT_MAX_FILTERS];
+	const char *set[MT_MAX_FILTERS];
+	size_t i, cnt = nft_pin_elems(&c->item, el, set);
+
+	for (i = 0; i < cnt; i++)
+		if (nft_emit_elems(n, set[i], c->op == FW_DEL, &el[i], 1, 0) == -1)
+			return -1;
+	return 0;
+}
+
 /* Messages for one change (a trigger range also updates trig_open, filters their sets). */
 static int
 nft_emit_change(struct fw_nft *n, const struct fw_change *c)
@@ -862,6 +1121,8 @@ nft_emit_change(struct fw_nft *n, const struct fw_change *c)
 
 	if (c->item.kind == MT_KIND_PEER)
 		return nft_emit_peer(n, c);
+	if (c->item.kind == MT_KIND_PINHOLE)
+		return nft_emit_pin(n, c);
 	set = nft_item_elem(&c->item, &el);
 
 	if (nft_emit_elems(n, set, del, &el, 1, 1) == -1)
@@ -937,7 +1198,11 @@ nft_commit_chunk(struct fw_nft *n, const struct fw_change *c, size_t cnt, fw_fai
 
 	if (live == NULL || err == NULL || first_seq == NULL)
 		goto out;
-	memset(live, 1, cnt);
+	for (i = 0; i < cnt; i++) {
+		live[i] = c[i].item.kind != MT_KIND_PINHOLE || nft_pin_valid(&c[i].item);
+		if (!live[i] && cb != NULL)
+			cb(arg, &c[i], EINVAL);
+	}
 	for (attempt = 0; attempt < NFT_RETRIES; attempt++) {
 		if ((rc = nft_try_batch(n, c, cnt, live, err, first_seq)) != 0)
 			break;
@@ -1081,27 +1346,43 @@ nft_emit_trig_ports(struct fw_nft *n)
 	}
 }
 
-/* Into the open batch: replace the table with one holding sets, chains, rules, no mappings. */
+/* Into the open batch: delete the ip and ip6 tables (creating them first so it cannot fail). */
+static void
+nft_emit_del_tables(struct fw_nft *n, int create)
+{
+	static const uint16_t fam[] = { NFT_FAMILY, NFT_FAMILY6 };
+	size_t i;
+
+	for (i = 0; i < PG_NELEM(fam); i++) {
+		if (create)
+			nft_add_table(n, fam[i], NFT_MSG_NEWTABLE, NLM_F_CREATE);
+		nft_add_table(n, fam[i], NFT_MSG_DELTABLE, 0);
+	}
+}
+
+/* Into the open batch: replace both tables with ones holding sets, chains, rules, no mappings. */
 static void
 nft_emit_skeleton(struct fw_nft *n)
 {
 	size_t i;
 
-	nft_add_table(n, NFT_MSG_NEWTABLE, NLM_F_CREATE);	/* so the delete cannot fail */
-	nft_add_table(n, NFT_MSG_DELTABLE, 0);
-	nft_add_table(n, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	nft_emit_del_tables(n, 1);
+	nft_add_table(n, NFT_FAMILY, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	nft_add_table(n, NFT_FAMILY6, NFT_MSG_NEWTABLE, NLM_F_CREATE);
 	for (i = 0; i < PG_NELEM(nft_sets); i++)
 		nft_add_set(n, &nft_sets[i]);
-	nft_add_chain(n, "filter_pre", "filter", NF_INET_PRE_ROUTING, -150);
-	nft_add_chain(n, "prerouting", "nat", NF_INET_PRE_ROUTING, -100);
-	nft_add_chain(n, "postrouting", "nat", NF_INET_POST_ROUTING, 99);
-	nft_add_chain(n, "forward", "filter", NF_INET_FORWARD, 0);
-	nft_add_chain(n, "trig_out", NULL, 0, 0);
-	nft_add_chain(n, "trig_in", NULL, 0, 0);
+	nft_add_chain(n, NFT_FAMILY, "filter_pre", "filter", NF_INET_PRE_ROUTING, -150);
+	nft_add_chain(n, NFT_FAMILY, "prerouting", "nat", NF_INET_PRE_ROUTING, -100);
+	nft_add_chain(n, NFT_FAMILY, "postrouting", "nat", NF_INET_POST_ROUTING, 99);
+	nft_add_chain(n, NFT_FAMILY, "forward", "filter", NF_INET_FORWARD, 0);
+	nft_add_chain(n, NFT_FAMILY, "trig_out", NULL, 0, 0);
+	nft_add_chain(n, NFT_FAMILY, "trig_in", NULL, 0, 0);
+	nft_add_chain(n, NFT_FAMILY6, "forward", "filter", NF_INET_FORWARD, -1);
 	nft_rules_filter(n);
 	nft_rules_dnat(n);
 	nft_rules_peer(n);
 	nft_rules_trigger(n);
+	nft_rules_pin(n);
 	nft_emit_lan_ifs(n);
 	nft_emit_lan_nets(n);
 	nft_emit_trig_ports(n);
@@ -1160,9 +1441,19 @@ nft_collect(fw_iter_cb *it, void *arg, size_t *cnt)
 	}
 }
 
+/* 0 (logged) for an item the kernel cannot hold, which a rebuild leaves out. */
+static int
+nft_resync_valid(const struct fw_item *it)
+{
+	if (it->kind != MT_KIND_PINHOLE || nft_pin_valid(it))
+		return 1;
+	log_warnx("fw_nft: pinhole %u is not a native IPv6 one; left out", (unsigned)it->pin_id);
+	return 0;
+}
+
 /*
- * Rebuild the table with every mapping as ONE transaction: the kernel
- * swaps the old table for the new one atomically, so no packet to an
+ * Rebuild both tables with every mapping and pinhole as ONE transaction:
+ * the kernel swaps the old tables for the new ones atomically, so no packet to an
  * existing mapping is refused during a reload, a trigger rule change or a
  * repair. If the kernel refuses the whole (the old table then stays as it
  * was), fall back to the skeleton followed by element batches, which
@@ -1181,7 +1472,7 @@ fw_nft_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 	if (nb_batch_begin(n) == 0) {
 		nft_emit_skeleton(n);
 		for (i = 0; i < cnt && rc == -1; i++)
-			if (nft_emit_change(n, &c[i]) == -1)
+			if (nft_resync_valid(&c[i].item) && nft_emit_change(n, &c[i]) == -1)
 				rc = -2;
 		rc = rc == -2 ? -1 : nft_send_all_or_nothing(n, "an atomic rebuild");
 	}
@@ -1192,8 +1483,149 @@ fw_nft_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 	}
 	free(c);
 	n->rebuilds++;
-	log_info("fw_nft: table %s built with %zu mappings", fw->cfg->nft_table, cnt);
+	log_info("fw_nft: tables ip and ip6 %s built with %zu mappings and pinholes",
+	    fw->cfg->nft_table, cnt);
 	return rc;
+}
+
+/* ---- reading a pinhole's counters ---- */
+
+struct nft_ctr_sum {
+	uint64_t	pkts, bytes;
+	int		elems;		/* elements the kernel sent for the current request */
+};
+
+static int
+nft_ctr_expr_cb(struct nftnl_expr *e, void *arg)
+{
+	struct nft_ctr_sum *sum = arg;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+	if (name != NULL && strcmp(name, "counter") == 0) {
+		sum->pkts += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+		sum->bytes += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+	}
+	return 0;
+}
+
+static int
+nft_ctr_elem_cb(struct nftnl_set_elem *e, void *arg)
+{
+	struct nft_ctr_sum *sum = arg;
+
+	sum->elems++;
+	return nftnl_set_elem_expr_foreach(e, nft_ctr_expr_cb, arg);
+}
+
+/* One answer to request seq into sum: 1 when it is complete, 0 for more, -1 with errno. */
+static int
+nft_ctr_msg(const struct nlmsghdr *nlh, uint32_t seq, struct nft_ctr_sum *sum)
+{
+	const struct nlmsgerr *e;
+	struct nftnl_set *s;
+
+	if (nlh->nlmsg_seq != seq)
+		return 0;	/* an answer to an earlier request that timed out */
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		e = mnl_nlmsg_get_payload(nlh);
+		errno = e->error ? -e->error : ENOENT;
+		return e->error == 0 && sum->elems > 0 ? 1 : -1;
+	}
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWSETELEM)
+		return 0;
+	if ((s = nftnl_set_alloc()) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) == 0)
+		nftnl_set_elem_foreach(s, nft_ctr_elem_cb, sum);
+	nftnl_set_free(s);
+	return 0;
+}
+
+/* Add one element's counter to sum (a GETSETELEM request); 0 or -1 with errno. */
+static int
+nft_get_counter(struct fw_nft *n, const char *set, const struct nft_elem *el,
+    struct nft_ctr_sum *sum)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elem *e = nft_elem_alloc(el, 0, 0, 0);
+	struct nlmsghdr *nlh;
+	uint32_t seq = n->seq++;
+	ssize_t len;
+	int left, rc = 0;
+
+	if (s == NULL || e == NULL) {
+		nftnl_set_free(s);
+		nftnl_set_elem_free(e);
+		errno = ENOMEM;
+		return -1;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	nftnl_set_elem_add(s, e);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFT_FAMILY6, NLM_F_ACK, seq);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	if (mnl_socket_sendto(n->query, nlh, nlh->nlmsg_len) < 0)
+		return -1;
+	sum->elems = 0;
+	while (rc == 0) {
+		if ((len = mnl_socket_recvfrom(n->query, buf, sizeof(buf))) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;	/* EAGAIN: no answer within the socket's timeout */
+		}
+		left = (int)len;
+		for (nlh = (struct nlmsghdr *)buf; rc == 0 && mnl_nlmsg_ok(nlh, left);
+		    nlh = mnl_nlmsg_next(nlh, &left))
+			rc = nft_ctr_msg(nlh, seq, sum);
+	}
+	return rc == 1 ? 0 : -1;
+}
+
+static int
+nft_query_open(struct fw_nft *n)
+{
+	struct timeval tv = { 1, 0 };
+
+	if (n->query != NULL)
+		return 0;
+	if ((n->query = mnl_socket_open(NETLINK_NETFILTER)) == NULL)
+		return -1;
+	if (mnl_socket_bind(n->query, 0, MNL_SOCKET_AUTOPID) < 0) {
+		mnl_socket_close(n->query);
+		n->query = NULL;
+		return -1;
+	}
+	setsockopt(mnl_socket_get_fd(n->query), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return 0;
+}
+
+/* A pinhole's counters: the sum of its elements'; ENOENT if one is missing. */
+static int
+fw_nft_pin_counters(struct fw *fw, const struct fw_item *it, uint64_t *pkts, uint64_t *bytes)
+{
+	struct fw_nft *n = fw->priv;
+	struct nft_elem el[MT_MAX_FILTERS];
+	const char *set[MT_MAX_FILTERS];
+	struct nft_ctr_sum sum = { 0, 0, 0 };
+	size_t i, cnt;
+
+	if (it->kind != MT_KIND_PINHOLE || !nft_pin_valid(it)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (nft_query_open(n) == -1)
+		return -1;
+	cnt = nft_pin_elems(it, el, set);
+	for (i = 0; i < cnt; i++)
+		if (nft_get_counter(n, set[i], &el[i], &sum) == -1)
+			return -1;
+	*pkts = sum.pkts;
+	*bytes = sum.bytes;
+	return 0;
 }
 
 /* ---- watching for anyone else changing our table ---- */
@@ -1205,8 +1637,13 @@ nft_repair_cb(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	log_warnx("fw_nft: table ip %s was changed by someone else; repairing",
-	    n->fw->cfg->nft_table);
+	if (n->touched & NFT_TOUCHED_IP)
+		log_warnx("fw_nft: table ip %s was changed by someone else; repairing",
+		    n->fw->cfg->nft_table);
+	if (n->touched & NFT_TOUCHED_IP6)
+		log_warnx("fw_nft: table ip6 %s was changed by someone else; repairing",
+		    n->fw->cfg->nft_table);
+	n->touched = 0;
 	if (n->fw->lost != NULL)
 		n->fw->lost(n->fw->lost_arg);
 }
@@ -1222,29 +1659,34 @@ nft_schedule_repair(struct fw_nft *n)
 }
 
 /*
- * 1 if an nftables event from someone else touches our table. Every object
- * message (table, chain, rule, set, element, ...) carries the table name as
- * attribute 1 (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, ...).
+ * Which of our tables (NFT_TOUCHED_*) an nftables event from someone else
+ * touches, 0 if neither. Every object message (table, chain, rule, set,
+ * element, ...) carries the table name as attribute 1 (NFTA_TABLE_NAME,
+ * NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, ...).
  */
 static int
 nft_event_is_ours(const struct fw_nft *n, const struct nlmsghdr *nlh)
 {
 	const struct nfgenmsg *nfg;
 	const struct nlattr *attr;
-	int type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+	int type = NFNL_MSG_TYPE(nlh->nlmsg_type), which;
 
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES || type == NFT_MSG_NEWGEN ||
 	    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*nfg)))
 		return 0;
 	nfg = mnl_nlmsg_get_payload(nlh);
-	if (nfg->nfgen_family != NFT_FAMILY)
+	if (nfg->nfgen_family == NFT_FAMILY)
+		which = NFT_TOUCHED_IP;
+	else if (nfg->nfgen_family == NFT_FAMILY6)
+		which = NFT_TOUCHED_IP6;
+	else
 		return 0;
 	mnl_attr_for_each(attr, nlh, sizeof(*nfg)) {
 		if (mnl_attr_get_type(attr) != 1)
 			continue;
 		if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
-			return 1;	/* cannot tell: check */
-		return strcmp(mnl_attr_get_str(attr), n->fw->cfg->nft_table) == 0;
+			return which;	/* cannot tell: check */
+		return strcmp(mnl_attr_get_str(attr), n->fw->cfg->nft_table) == 0 ? which : 0;
 	}
 	return 0;
 }
@@ -1267,7 +1709,7 @@ nft_mon_cb(evutil_socket_t fd, short ev, void *arg)
 		if ((len = recvfrom(mnl_socket_get_fd(n->mon), buf, sizeof(buf), MSG_DONTWAIT,
 		    (struct sockaddr *)&from, &fromlen)) <= 0) {
 			if (len < 0 && errno == ENOBUFS) {	/* lost events: repair, don't guess */
-				touched = 1;
+				touched = NFT_TOUCHED_IP | NFT_TOUCHED_IP6;
 				continue;
 			}
 			if (len < 0 && errno == EINTR)
@@ -1275,17 +1717,20 @@ nft_mon_cb(evutil_socket_t fd, short ev, void *arg)
 			break;
 		}
 		if (from.nl_pid != 0 || !util_nl_frames_ok(buf, (size_t)len)) {
-			touched = 1;	/* not the kernel's, or garbled: check by repairing */
+			/* not the kernel's, or garbled: check by repairing */
+			touched = NFT_TOUCHED_IP | NFT_TOUCHED_IP6;
 			continue;
 		}
 		left = (int)len;
 		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
 		    nlh = mnl_nlmsg_next(nlh, &left))
-			if (nlh->nlmsg_pid != n->portid && nft_event_is_ours(n, nlh))
-				touched = 1;
+			if (nlh->nlmsg_pid != n->portid)
+				touched |= nft_event_is_ours(n, nlh);
 	}
-	if (touched)
+	if (touched) {
+		n->touched |= touched;
 		nft_schedule_repair(n);
+	}
 }
 
 static int
@@ -1345,13 +1790,15 @@ fw_nft_shutdown(struct fw *fw)
 	if (n->mon)
 		mnl_socket_close(n->mon);
 	if (n->nl != NULL && !fw->cfg->nft_keep_table && nb_batch_begin(n) == 0) {
-		nft_add_table(n, NFT_MSG_DELTABLE, 0);
+		nft_emit_del_tables(n, 1);	/* both or neither, even if one is gone */
 		if (nb_batch_end(n) == 0 && nft_send(n, &res) == 0 && res.n == 0)
-			log_info("fw_nft: table %s removed", fw->cfg->nft_table);
+			log_info("fw_nft: tables ip and ip6 %s removed", fw->cfg->nft_table);
 		free(res.errs);
 	}
 	if (n->nl)
 		mnl_socket_close(n->nl);
+	if (n->query)
+		mnl_socket_close(n->query);
 	free(n->buf.p);
 	free(n->trig);
 	free(n);
@@ -1381,5 +1828,6 @@ const struct fw_ops fw_nft_ops = {
 	.init = fw_nft_init,
 	.commit = fw_nft_commit,
 	.resync = fw_nft_resync,
+	.pin_counters = fw_nft_pin_counters,
 	.shutdown = fw_nft_shutdown,
 };

@@ -1,4 +1,4 @@
-/* fw_nft.h - nftables backend extras: trigger ports and the NFLOG contract. */
+/* fw_nft.h - nftables backend extras: trigger ports, the NFLOG contract, the pinhole mark. */
 #ifndef PG_FW_NFT_H
 #define PG_FW_NFT_H
 
@@ -12,6 +12,12 @@ struct fw;
 /* NFLOG prefixes: outbound trigger traffic, new inbound connections on open ports. */
 #define FW_NFT_PREFIX_OUT	"pgo"
 #define FW_NFT_PREFIX_IN	"pgi"
+/*
+ * The packet mark bit an IPv6 pinhole sets on what it lets in. The admin's
+ * forward chain accepts it (README):
+ *   nft add rule inet filter forward meta mark and 0x00100000 == 0x00100000 accept
+ */
+#define FW_NFT_PIN_MARK		0x00100000u
 
 struct fw_trig_port {
 	uint8_t		proto;		/* MT_TCP / MT_UDP */
