@@ -492,7 +492,7 @@ pin_add(struct igd *igd, const char *client, const char *remote, const char *por
 static void
 test_pinholes(void)
 {
-	struct igd *igd = lab_igd("firewall = nftables\n");
+	struct igd *igd = lab_igd("firewall = nftables\nwan_interface = wan0\nlan_interface = br-lan\n");
 	struct mtable *mt = igd->ctx->mt;
 	struct mt_entry *e;
 
@@ -567,13 +567,13 @@ test_pinholes(void)
 	call(igd, A6, FC, "GetFirewallStatus", "");
 	CHECK(has("<FirewallEnabled>0</FirewallEnabled>"));
 	lab_free(igd);
-	igd = lab_igd("firewall = nftables\nupnp_pinholes = no\n");
+	igd = lab_igd("firewall = nftables\nwan_interface = wan0\nlan_interface = br-lan\nupnp_pinholes = no\n");
 	CHECK_EQ(pin_add(igd, A6, "", "8000", "6", "60"), 703);
 	call(igd, A6, FC, "GetFirewallStatus", "");
 	CHECK(has("<InboundPinholeAllowed>0</InboundPinholeAllowed>"));
 	lab_free(igd);
 	/* secure mode off: a pinhole for another LAN host */
-	igd = lab_igd("firewall = nftables\nupnp_secure_mode = no\n");
+	igd = lab_igd("firewall = nftables\nwan_interface = wan0\nlan_interface = br-lan\nupnp_secure_mode = no\n");
 	call(igd, A6, FC, "AddPinhole", pin_args("", "0", B6, "8000", "6", "60"));
 	CHECK_EQ(code(), 0);
 	lab_free(igd);
