@@ -8,6 +8,8 @@
  *                                             64 requests in flight
  *   bench_pcp GW CLIENT delete COUNT PORT0    delete what latency created
  *
+ * GW and CLIENT may be IPv6 addresses: a MAP from an IPv6 host opens a pinhole.
+ *
  * latency prints "latency COUNT mean_us p50_us p99_us errors", rate prints
  * "rate SECONDS answered per_second errors". Bounded by COUNT, SECONDS and a
  * 1 s timeout per reply.
@@ -35,7 +37,7 @@ now_us(void)
 
 /* A 60-octet MAP request: TCP, internal port = suggested external port. */
 static void
-map_req(uint8_t *p, const struct in_addr *client, uint16_t port, uint32_t lifetime)
+map_req(uint8_t *p, const struct in6_addr *client, uint16_t port, uint32_t lifetime)
 {
 	uint32_t lt = htonl(lifetime);
 	uint16_t pt = htons(port);
@@ -44,13 +46,13 @@ map_req(uint8_t *p, const struct in_addr *client, uint16_t port, uint32_t lifeti
 	p[0] = 2;
 	p[1] = 1;
 	memcpy(p + 4, &lt, 4);
-	p[18] = p[19] = 0xff;
-	memcpy(p + 20, client, 4);
+	memcpy(p + 8, client, 16);	/* v4-mapped for IPv4 */
 	memcpy(p + 24, &pt, 2);		/* nonce: the port, so each mapping has its own */
 	p[36] = 6;
 	memcpy(p + 40, &pt, 2);
 	memcpy(p + 42, &pt, 2);
-	p[54] = p[55] = 0xff;
+	if (client->s6_addr[10] == 0xff && client->s6_addr[11] == 0xff)
+		p[54] = p[55] = 0xff;	/* suggested external: ::ffff:0.0.0.0 or :: */
 }
 
 static int
@@ -75,7 +77,7 @@ get_reply(int s, int timeout_ms)
 }
 
 static int
-latency(int s, const struct in_addr *client, long count, long port0, uint32_t lifetime)
+latency(int s, const struct in6_addr *client, long count, long port0, uint32_t lifetime)
 {
 	double *lat = calloc((size_t)count, sizeof(*lat)), t0, sum = 0;
 	uint8_t req[60];
@@ -105,7 +107,7 @@ latency(int s, const struct in_addr *client, long count, long port0, uint32_t li
 }
 
 static int
-rate(int s, const struct in_addr *client, double secs, long port0, long n)
+rate(int s, const struct in6_addr *client, double secs, long port0, long n)
 {
 	uint8_t req[60];
 	double end = now_us() + secs * 1e6, t0 = now_us();
@@ -132,25 +134,50 @@ rate(int s, const struct in_addr *client, double secs, long port0, long n)
 	return answered > 0 ? 0 : 1;
 }
 
+/* An address, IPv4 as v4-mapped IPv6; the socket address of GW's port 5351. */
+static int
+parse(const char *gw, const char *cl, struct sockaddr_storage *ss, socklen_t *sl,
+    struct in6_addr *client)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct in_addr v4;
+
+	memset(ss, 0, sizeof(*ss));
+	memset(client, 0, sizeof(*client));
+	if (inet_pton(AF_INET, gw, &sin->sin_addr) == 1 && inet_pton(AF_INET, cl, &v4) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(5351);
+		*sl = sizeof(*sin);
+		client->s6_addr[10] = client->s6_addr[11] = 0xff;
+		memcpy(&client->s6_addr[12], &v4, 4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, gw, &sin6->sin6_addr) == 1 && inet_pton(AF_INET6, cl, client) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(5351);
+		*sl = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
-	struct sockaddr_in sin;
-	struct in_addr client;
+	struct sockaddr_storage ss;
+	struct in6_addr client;
+	socklen_t sl;
 	int s;
 
 	if (argc < 6) {
 		fprintf(stderr, "usage: bench_pcp GW CLIENT latency|rate|delete N PORT0 [MAPPINGS]\n");
 		return 2;
 	}
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(5351);
-	if (inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1 ||
-	    inet_pton(AF_INET, argv[2], &client) != 1)
+	if (parse(argv[1], argv[2], &ss, &sl, &client) == -1)
 		return 2;
-	if ((s = socket(AF_INET, SOCK_DGRAM, 0)) == -1 ||
-	    connect(s, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+	if ((s = socket(ss.ss_family, SOCK_DGRAM, 0)) == -1 ||
+	    connect(s, (struct sockaddr *)&ss, sl) == -1)
 		return 1;
 	if (strcmp(argv[3], "latency") == 0)
 		return latency(s, &client, atol(argv[4]), atol(argv[5]), 3600);

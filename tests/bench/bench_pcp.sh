@@ -42,3 +42,28 @@ for size in 0 10000 100000; do
 	[ "${errs:-0}" != 0 ] && echo "  ($errs create errors)"
 done
 echo "(one client, $(nproc) cores, kernel $(uname -r); mappings: $(pgctl status | awk '$1 == "mappings" { print $2 }'))"
+
+# IPv6 pinholes: with 0, 10,000 and 100,000 pinholes held (static ones for host B), the cost
+# of opening one more: a PCP MAP from host A's IPv6 address (table add, nftables commit of
+# the ip6 table's element, answer), and its refresh rate.
+echo "== portgate pinhole add benchmark (PCP MAP over IPv6) =="
+pgctl flush >/dev/null
+run6() { ip netns exec "$HA" "$CLIENT" $GW_LAN_IP6 $A_IP6 "$@"; }
+pin_fill() { # FROM TO: static pinholes udp and tcp [B]:1.. until the table holds TO
+	local i
+	for ((i = $1; i < $2; i++)); do
+		if [ $i -lt 60000 ]; then echo "pinhole add udp [$B_IP6]:$((1 + i))"
+		else echo "pinhole add tcp [$B_IP6]:$((1 + i - 60000))"; fi
+	done | pgctl - >/dev/null
+}
+printf "%-10s %12s %12s %12s %14s\n" pinholes add_mean_us p50_us p99_us refresh_per_s
+have=0
+for size in 0 10000 100000; do
+	pin_fill $have $size; have=$size
+	read -r _ _ mean p50 p99 errs <<<"$(run6 latency $N 60000)"
+	read -r _ _ _ per _ <<<"$(run6 rate 3 60000 1000)"
+	run6 delete $N 60000 >/dev/null
+	printf "%-10s %12s %12s %12s %14s\n" $size "$mean" "$p50" "$p99" "$per"
+	[ "${errs:-0}" != 0 ] && echo "  ($errs add errors)"
+done
+echo "(one client, $(nproc) cores, kernel $(uname -r); pinholes: $(pgctl status | awk '$1 == "pinholes" { print $2 }'))"
