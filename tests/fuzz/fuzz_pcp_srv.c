@@ -31,8 +31,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    "pcp_allow_third_party = yes\npcp_rate_limit = 0\n"
 	    "deny 1-1023 0.0.0.0/0 1-65535\n";
 	char *lan[1] = { (char *)"br-lan" };
-	struct netif_prefix p;
-	struct in6_addr local;
+	struct netif_prefix p[2];
+	struct in6_addr local[2];
 
 	(void)argc;
 	(void)argv;
@@ -43,12 +43,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	util_parse_addr("198.51.100.1", &ctx.cfg->external_ip);
 	ctx.cfg->has_external_ip = 1;
 	ctx.netif = netif_new(lan, 1, &ctx.clock);
-	memset(&p, 0, sizeof(p));
-	util_parse_addr("192.0.2.0", &p.addr);
-	p.plen = 120;
-	util_parse_addr("192.0.2.1", &p.local);
-	local = p.local;
-	netif_set(ctx.netif, &p, 1, &local, 1);
+	memset(p, 0, sizeof(p));
+	util_parse_addr("192.0.2.0", &p[0].addr);
+	p[0].plen = 120;
+	util_parse_addr("192.0.2.1", &p[0].local);
+	util_parse_addr("2001:db8:1::", &p[1].addr);	/* IPv6: pinholes */
+	p[1].plen = 64;
+	util_parse_addr("2001:db8:1::1", &p[1].local);
+	local[0] = p[0].local;
+	local[1] = p[1].local;
+	netif_set(ctx.netif, p, 2, local, 2);
 	ctx.fw = fw_new("none", ctx.cfg, NULL);
 	fw_init(ctx.fw);
 	ctx.mt = mtable_new(ctx.fw, &ctx.clock);
@@ -64,19 +68,27 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct pcp_srv_pkt p;
+	struct in6_addr cand;
 	uint8_t out[1100];
 	size_t n;
 
 	memset(&p, 0, sizeof(p));
 	p.buf = data;
 	p.len = len;
+	/* the sender: the header's client address when it is a LAN host (so requests reach
+	 * the IPv4 and IPv6 paths past ADDRESS_MISMATCH), else one of two IPv4 hosts */
 	util_parse_addr(len % 2 ? "192.0.2.10" : "192.0.2.11", &p.src);
-	util_parse_addr("192.0.2.1", &p.dst);
+	if (len >= 24) {
+		memcpy(&cand, data + 8, sizeof(cand));
+		if (netif_client_ok(ctx.netif, &cand, NULL, 0))
+			p.src = cand;
+	}
+	util_parse_addr(util_addr_is_v4(&p.src) ? "192.0.2.1" : "2001:db8:1::1", &p.dst);
 	p.sport = 5350;
 	n = pcp_srv_handle(srv, &p, out, sizeof(out));
 	if (n > sizeof(out))
 		abort();
-	if (mtable_count(ctx.mt) > 64)
+	if (mtable_count(ctx.mt) + mtable_pinhole_count(ctx.mt) > 64)
 		mtable_flush(ctx.mt, MT_NSOURCE);
 	return 0;
 }

@@ -31,11 +31,12 @@ static struct evbuffer *out;
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static const char conf[] = "firewall = none\nmax_mappings_per_client = 16\n"
+	static const char conf[] = "firewall = nftables\nwan_interface = wan0\n"
+	    "lan_interface = br-lan\nmax_mappings_per_client = 16\n"
 	    "allow 1024-65535 192.0.2.0/24 1-65535\ndeny 1-65535 0.0.0.0/0 1-65535\n";
 	char *lan[1] = { (char *)"br-lan" };
-	struct netif_prefix p;
-	struct in6_addr local;
+	struct netif_prefix p[2];
+	struct in6_addr local[2];
 
 	(void)argc;
 	(void)argv;
@@ -44,12 +45,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if ((ctx.cfg = conf_parse("fuzz", conf, strlen(conf), NULL, NULL)) == NULL)
 		abort();
 	ctx.netif = netif_new(lan, 1, &ctx.clock);
-	memset(&p, 0, sizeof(p));
-	util_parse_addr("192.0.2.0", &p.addr);
-	p.plen = 120;
-	util_parse_addr("192.0.2.1", &p.local);
-	local = p.local;
-	netif_set(ctx.netif, &p, 1, &local, 1);
+	memset(p, 0, sizeof(p));
+	util_parse_addr("192.0.2.0", &p[0].addr);
+	p[0].plen = 120;
+	util_parse_addr("192.0.2.1", &p[0].local);
+	util_parse_addr("2001:db8:1::", &p[1].addr);	/* IPv6: pinholes */
+	p[1].plen = 64;
+	util_parse_addr("2001:db8:1::1", &p[1].local);
+	local[0] = p[0].local;
+	local[1] = p[1].local;
+	netif_set(ctx.netif, p, 2, local, 2);
 	ctx.fw = fw_new("none", ctx.cfg, NULL);
 	fw_init(ctx.fw);
 	ctx.mt = mtable_new(ctx.fw, &ctx.clock);
@@ -72,6 +77,8 @@ fuzz_svc(const char *action, size_t len)
 		return IGD_SVC_IPCONN;
 	if (strstr(action, "WANCommonInterfaceConfig") != NULL)
 		return IGD_SVC_WANCFG;
+	if (strstr(action, "WANIPv6FirewallControl") != NULL)
+		return IGD_SVC_6FC;
 	if (strstr(action, "Layer3Forwarding") != NULL)
 		return IGD_SVC_L3F;
 	return (enum igd_svc)(len % IGD_NSVC);
@@ -92,11 +99,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		return 0;
 	memcpy(action, data, alen);
 	action[alen] = '\0';
-	util_parse_addr(len % 2 ? "192.0.2.10" : "192.0.2.11", &client);
+	/* a source chosen by the input's length: two IPv4 hosts, two IPv6 hosts */
+	util_parse_addr((const char *[]){ "192.0.2.10", "192.0.2.11", "2001:db8:1::10",
+	    "2001:db8:1::11" }[len % 4], &client);
 	igd_act_control(&igd, fuzz_svc(action, len), &client, alen ? action : NULL, nl + 1,
 	    len - alen - 1, out);
 	evbuffer_drain(out, evbuffer_get_length(out));
-	if (mtable_count(ctx.mt) > 64)
+	if (mtable_count(ctx.mt) + mtable_pinhole_count(ctx.mt) > 64)
 		mtable_flush(ctx.mt, MT_NSOURCE);
 	return 0;
 }

@@ -239,6 +239,96 @@ test_meta_complete(const char *dir)
 	mtable_free(c);
 }
 
+static struct mt_entry *
+pin(struct mtable *mt, int src, const char *ip, uint16_t port, const char *remote,
+    const char *filter, uint32_t lease, const char *owner)
+{
+	struct mt_pin_req q;
+	struct mt_filter f;
+	struct mt_entry *e = NULL;
+
+	memset(&q, 0, sizeof(q));
+	q.proto = MT_TCP;
+	q.source = (uint8_t)src;
+	util_parse_addr(ip, &q.int_addr);
+	q.int_port = port;
+	if (remote != NULL)
+		CHECK_EQ(mt_filter_parse(remote, &q.remote), 0);
+	if (filter != NULL) {
+		CHECK_EQ(mt_filter_parse(filter, &f), 0);
+		q.filters = &f;
+		q.nfilters = 1;
+	}
+	q.lease_s = lease;
+	q.desc = "pin hole";
+	q.owner = owner;
+	CHECK_EQ(mtable_pinhole_add(mt, &q, &e, NULL), MT_OK);
+	return e;
+}
+
+/* Pinholes come back with their IDs, remotes, filters, owners and leases. */
+static void
+test_pinholes(const char *dir)
+{
+	char path[256], err[256];
+	struct mtable *a = table(), *b = table();
+	struct mt_entry *e;
+	struct mt_filter any;
+
+	memset(&any, 0, sizeof(any));
+	snprintf(path, sizeof(path), "%s/state-pin", dir);
+	/* e points into a or b only while that table lives */
+	pin(a, MT_SRC_UPNP, "2001:db8:1::10", 8000, "2001:db8:2::100", NULL, 600, "");
+	pin(a, MT_SRC_STATIC, "2001:db8:1::11", 53, "[2001:db8:2::/48]:53", NULL, 0, "config");
+	e = pin(a, MT_SRC_PCP, "2001:db8:1::10", 9000, NULL, "2001:db8:3::/64", 2, "0011");
+	CHECK_EQ(state_save(path, a, NULL, NULL, err, sizeof(err)), 0);
+	CHECK_EQ(state_load(path, b, NULL, NULL), 3);
+	CHECK_EQ(mtable_pinhole_count(b), 3);
+	CHECK((e = mtable_pinhole_get(b, 1)) != NULL);
+	if (e != NULL) {
+		CHECK_EQ(e->source, MT_SRC_UPNP);
+		CHECK_EQ(e->remote.plen, 128);
+		CHECK_STR(e->desc, "pin hole");
+		CHECK(mtable_remaining(b, e) >= 599 && mtable_remaining(b, e) <= 600);
+	}
+	CHECK((e = mtable_pinhole_get(b, 65536)) != NULL);
+	if (e != NULL) {
+		CHECK_EQ(e->remote.plen, 48);
+		CHECK_EQ(e->remote.port, 53);
+		CHECK_STR(e->owner, "config");
+		CHECK_EQ(mtable_remaining(b, e), -1);
+	}
+	CHECK((e = mtable_pinhole_get(b, 65537)) != NULL);
+	if (e != NULL) {
+		CHECK_EQ(e->nfilters, 1);
+		CHECK_EQ(e->filters[0].plen, 64);
+		CHECK_STR(e->owner, "0011");
+	}
+	/* a pinhole whose lease ran out while we were down is not restored */
+	mtable_free(b);
+	b = table();
+	fc.now += 3000;
+	CHECK_EQ(state_save(path, a, NULL, NULL, err, sizeof(err)), 0);
+	CHECK_EQ(state_load(path, b, NULL, NULL), 2);
+	CHECK(mtable_pinhole_get(b, 65537) == NULL);
+	util_parse_addr("2001:db8:1::10", &any.addr);
+	CHECK(mtable_pinhole_find(b, MT_TCP, &any.addr, 9000, &(struct mt_filter){ 0 }) == NULL);
+	mtable_free(b);
+	mtable_free(a);
+	/* bad pinhole records are skipped, the good ones restored */
+	write_file(path, "portgate-state 1\n"
+	    "pinhole 1 tcp 192.0.2.10 8000 * upnp 0 * a %-\n"
+	    "pinhole 2 tcp 2001:db8:1::10 0 * upnp 0 * a %-\n"
+	    "pinhole 3 tcp 2001:db8:1::10 8000 nonsense upnp 0 * a %-\n"
+	    "pinhole 4 tcp 2001:db8:1::10 8000 * upnp 0 * a\n"
+	    "pinhole 5 tcp 2001:db8:1::10 8000 * upnp 0 * a %-\n"
+	    "end 5\n");
+	b = table();
+	CHECK_EQ(state_load(path, b, NULL, NULL), 1);
+	CHECK(mtable_pinhole_get(b, 5) != NULL);
+	mtable_free(b);
+}
+
 int
 main(void)
 {
@@ -248,6 +338,7 @@ main(void)
 
 	log_setverbose(-2);
 	test_round_trip(dir);
+	test_pinholes(dir);
 	test_meta_complete(dir);
 	test_expired_while_down(dir);
 	test_bad_record(dir);
