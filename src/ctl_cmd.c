@@ -287,7 +287,7 @@ list_json_entry(struct ctl_req *r, struct evbuffer *line, const struct mt_entry 
 	char f[64];
 	size_t i;
 
-	evbuffer_add_printf(line, "%s{\"kind\":\"mapping\",\"proto\":\"%s\",\"external_port\":%u,"
+	evbuffer_add_printf(line, "%s{\"proto\":\"%s\",\"external_port\":%u,"
 	    "\"external_port_end\":%u,\"internal_ip\":\"%s\",\"internal_port\":%u,"
 	    "\"internal_port_end\":%u,\"source\":\"%s\",\"description\":", first ? "" : ",",
 	    mt_proto_name(e->proto), e->ext_port, e->ext_port_end,
@@ -310,7 +310,7 @@ list_json_entry(struct ctl_req *r, struct evbuffer *line, const struct mt_entry 
 	evbuffer_add_printf(line, "]");
 	evbuffer_add_printf(line, ",\"owner\":");
 	json_str(line, e->owner);
-	evbuffer_add_printf(line, "}");
+	evbuffer_add_printf(line, ",\"kind\":\"mapping\"}");
 	ctl_data_buf(r, line);
 }
 
@@ -711,7 +711,7 @@ cmd_flush(struct ctl_req *r, int argc, char **argv)
 {
 	struct ctl_opt opts[] = { { "source", 1, NULL } };
 	int source = MT_NSOURCE;
-	size_t n;
+	size_t n, pins;
 
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
 		return;
@@ -724,8 +724,13 @@ cmd_flush(struct ctl_req *r, int argc, char **argv)
 		    opts[0].value);
 		return;
 	}
+	pins = mtable_pinhole_count(r->ctx->mt);
 	n = mtable_flush(r->ctx->mt, source);
-	ctl_done(r, "flushed %zu mappings", n);
+	pins -= mtable_pinhole_count(r->ctx->mt);
+	if (pins > 0)
+		ctl_done(r, "flushed %zu mappings and %zu pinholes", n - pins, pins);
+	else
+		ctl_done(r, "flushed %zu mappings", n);
 }
 
 /* ---- trigger ---- */

@@ -125,6 +125,14 @@ main(void)
 	expect_error("firewall = none\ntrigger = a tcp:1 open tcp:2\ntrigger = b tcp:1 open tcp:3\n", "t.conf:3: trigger: trigger ports of 'b' overlap rule 'a'");
 	expect_error("firewall = none\ntrigger = a tcp:1 open tcp:2\ntrigger = a tcp:5 open tcp:3\n", "t.conf:3: trigger: a rule named 'a' already exists");
 	expect_error("firewall = none\ntrigger = a tcp:1 open tcp:2-10\ntrigger = b tcp:5 open tcp:10\n", "t.conf:3: trigger: open ports of 'b' overlap");
+	expect_error("firewall = none\npinhole = tcp 2001:db8:1::10:80\n", "t.conf:2: pinhole: bad endpoint '2001:db8:1::10:80' ([IPv6]:PORT)");
+	expect_error("firewall = none\npinhole = tcp [192.0.2.10]:80\n", "t.conf:2: pinhole: bad endpoint");
+	expect_error("firewall = none\npinhole = sctp [2001:db8:1::10]:80\n", "t.conf:2: pinhole: bad protocol 'sctp'");
+	expect_error("firewall = none\npinhole = tcp [2001:db8:1::10]:80 remote\n", "t.conf:2: pinhole: 'remote' needs a value");
+	expect_error("firewall = none\npinhole = tcp [2001:db8:1::10]:80 remote 198.51.100.1\n", "t.conf:2: pinhole: bad remote '198.51.100.1'");
+	expect_error("firewall = none\npinhole = tcp [2001:db8:1::10]:80 from x\n", "t.conf:2: pinhole: unknown word 'from'");
+	expect_error("firewall = none\npinhole = tcp [2001:db8:1::10]:80\npinhole = tcp [2001:db8:1::10]:80\n", "t.conf:3: pinhole: the same pinhole twice");
+	expect_error("firewall = none\npinhole = tcp [2001:db8:1::10]:80 desc \x01\n", "t.conf:2: pinhole: bad description");
 	expect_error("firewall = nftables\n", "t.conf:0: wan_interface is required");
 	{
 		static const char nul[] = "firewall = none\nwan_interface = eth0\0x\n";

@@ -149,7 +149,8 @@ main(void)
 	static const char conf[] = "firewall = none\n"
 	    "state_file = /tmp/portgate-test-ctl.state\n"
 	    "control_socket = /tmp/portgate-test-ctl.sock\n"
-	    "allow 1024-65535 192.0.2.0/24 1-65535\n";
+	    "allow 1024-65535 192.0.2.0/24 1-65535\n"
+	    "pinhole = udp [2001:db8:1::11]:53 remote [2001:db8:2::/48]:53 desc dns for the peer\n";
 	const char *r;
 
 	log_setverbose(-2);
@@ -197,6 +198,45 @@ main(void)
 	CHECK_HAS(r, "| source static 2\n");
 	CHECK_HAS(r, "| firewall none\n");
 
+	/* IPv6 pinholes */
+	CHECK_REPLY("forward add tcp 8081 [2001:db8:1::10]:80", "err '[2001:db8:1::10]:80' is IPv6: "
+	    "IPv6 has no NAT, so there is nothing to forward; open a pinhole instead: "
+	    "pinhole add tcp [IPv6]:PORT\n");
+	CHECK_REPLY("forward add tcp 8081 2001:db8:1::10", "err '2001:db8:1::10' is IPv6: "
+	    "IPv6 has no NAT, so there is nothing to forward; open a pinhole instead: "
+	    "pinhole add tcp [IPv6]:PORT\n");
+	CHECK_REPLY("pinhole add tcp [2001:db8:1::10]:8000 --remote 2001:db8:2::100 --desc game",
+	    "ok pinhole 65537: tcp [2001:db8:1::10]:8000 from 2001:db8:2::100/128\n");
+	CHECK_REPLY("pinhole add tcp [2001:db8:1::10]:8000 --remote 2001:db8:2::100 --lease 60 "
+	    "--desc game",
+	    "ok pinhole 65537: tcp [2001:db8:1::10]:8000 from 2001:db8:2::100/128\n");
+	CHECK_REPLY("pinhole add tcp [2001:db8:1::10]:8001 --remote [2001:db8:2::/64]:99",
+	    "ok pinhole 65538: tcp [2001:db8:1::10]:8001 from [2001:db8:2::/64]:99\n");
+	CHECK_REPLY("pinhole add tcp [2001:db8:1::10]:8001 --remote 2001:db8:2::/56",
+	    "err tcp [2001:db8:1::10]:8001 is held by pinhole 65538 (static)\n");
+	CHECK_REPLY("pinhole add tcp 2001:db8:1::10:8001", "err bad endpoint "
+	    "'2001:db8:1::10:8001' ([IPv6]:PORT, e.g. [2001:db8:1::10]:8000)\n");
+	CHECK_REPLY("pinhole add tcp [2001:db8:1::10]:8001 --remote 198.51.100.1",
+	    "err bad remote '198.51.100.1' (IPv6[/LEN] or [IPv6[/LEN]]:PORT)\n");
+	CHECK_REPLY("pinhole add tcp [::1]:8001", "err bad internal address: ::1 is a loopback address\n");
+	CHECK_REPLY("pinhole add tcp", "err usage: pinhole add PROTO [IPv6]:PORT "
+	    "[--remote ADDR[/LEN][:PORT]] [--lease SECONDS] [--desc TEXT]\n");
+	r = run1("list");
+	CHECK_HAS(r, "| tcp   pinhole#65537 [2001:db8:1::10]:8000        static   60s      game "
+	    "from=2001:db8:2::100/128 pkts=0\n");
+	CHECK_HAS(r, "| udp   pinhole#65536 [2001:db8:1::11]:53          static   never    "
+	    "dns for the peer from=[2001:db8:2::/48]:53 pkts=0\n");
+	r = run1("list --json");
+	CHECK_HAS(r, "{\"kind\":\"pinhole\",\"id\":65537,\"proto\":\"tcp\","
+	    "\"internal_ip\":\"2001:db8:1::10\",\"internal_port\":8000,\"source\":\"static\","
+	    "\"description\":\"game\",\"expires_in\":60,\"remote\":\"2001:db8:2::100/128\","
+	    "\"filters\":[],\"packets\":0,\"bytes\":0,\"owner\":\"\"}");
+	CHECK_HAS(run1("status"), "| pinholes 3\n");
+	CHECK_REPLY("pinhole del 65538", "ok deleted pinhole 65538\n");
+	CHECK_REPLY("pinhole del 65538", "err no pinhole 65538\n");
+	CHECK_REPLY("pinhole del x", "err bad pinhole ID 'x' (the number after pinhole# in list)\n");
+	CHECK_REPLY("pinhole del 65537", "ok deleted pinhole 65537\n");
+
 	CHECK_REPLY("forward del tcp 8080", "ok deleted tcp 8080\n");
 	CHECK_REPLY("forward del tcp 8080", "err no mapping for tcp 8080\n");
 	CHECK_REPLY("forward del udp 7003",
@@ -204,7 +244,7 @@ main(void)
 	CHECK_REPLY("flush --source pcp", "ok flushed 0 mappings\n");
 	CHECK_REPLY("flush --source nobody",
 	    "err unknown source 'nobody' (static, upnp, pcp, natpmp, trigger)\n");
-	CHECK_REPLY("flush --source static", "ok flushed 1 mappings\n");
+	CHECK_REPLY("flush --source static", "ok flushed 1 mappings and 1 pinholes\n");
 	CHECK_REPLY("bogus", "err unknown command 'bogus'\n");
 	CHECK_REPLY("forward bogus", "err unknown command 'forward'\n");
 	CHECK_REPLY("list %zz", "err malformed request encoding\n");
