@@ -1401,7 +1401,7 @@ nft_send_all_or_nothing(struct fw_nft *n, const char *what)
 	}
 	rc = res.n == 0 && !res.overflow ? 0 : -1;
 	if (rc == -1)
-		log_warnx("fw_nft: the kernel refused %s of table %s: %s", what,
+		log_warnx("fw_nft: the kernel refused %s of tables %s: %s", what,
 		    n->fw->cfg->nft_table, res.n ? strerror(res.errs[0].err) : "unknown error");
 	free(res.errs);
 	return rc;
@@ -1477,7 +1477,7 @@ fw_nft_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 		rc = rc == -2 ? -1 : nft_send_all_or_nothing(n, "an atomic rebuild");
 	}
 	if (rc == -1) {
-		log_warnx("fw_nft: rebuilding table %s in steps", fw->cfg->nft_table);
+		log_warnx("fw_nft: rebuilding tables %s in steps", fw->cfg->nft_table);
 		if ((rc = nft_build_skeleton(n)) == 0)
 			rc = fw_nft_commit(fw, c, cnt, NULL, NULL);
 	}
