@@ -65,6 +65,8 @@ enum mt_kind {
 #define MT_MAX_PEERS	65536	/* pinned flows in all */
 #define MT_MAX_PINHOLES	200000	/* IPv6 pinholes in all */
 #define MT_PIN_UPNP_MAX	65535	/* UPnP UniqueIDs (ui2) are pinhole IDs 1..65535 */
+#define MT_MAX_PFX_PINHOLES 8192 /* pinholes with a prefix remote (the kernel's interval set
+				   costs far more per element than its hash sets) */
 
 struct mt_entry {
 	uint64_t	 id;

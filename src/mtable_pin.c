@@ -208,6 +208,19 @@ pin_is_prefix(const struct mt_filter *f)
 	return f->plen > 0 && f->plen < 128;
 }
 
+/* 1 if the pinhole has an element in the kernel's interval set. */
+static int
+pin_has_prefix(const struct mt_entry *e)
+{
+	const struct mt_filter *f;
+	size_t n = pin_elems(e, &f), i;
+
+	for (i = 0; i < n; i++)
+		if (pin_is_prefix(&f[i]))
+			return 1;
+	return 0;
+}
+
 /* Would a and b clash in the kernel: the same element, or overlapping prefix intervals? */
 static int
 pin_elem_clash(const struct mt_filter *a, const struct mt_filter *b)
@@ -313,10 +326,14 @@ pin_renew(struct mtable *mt, struct mt_entry *e, const struct mt_pin_req *r,
 			*conflict = c;
 		return MT_ERR_CONFLICT;
 	}
+	if (!pin_has_prefix(e) && pin_has_prefix(&t) && mt->npfx >= MT_MAX_PFX_PINHOLES)
+		return MT_ERR_NOPORT;
 	mt_pin_save_counters(mt, e);
 	mt_fw_queue(mt, FW_DEL, e);	/* the old filters leave the kernel */
+	mt->npfx -= (size_t)pin_has_prefix(e);
 	memcpy(e->filters, t.filters, sizeof(e->filters));
 	e->nfilters = t.nfilters;
+	mt->npfx += (size_t)pin_has_prefix(e);
 	return mt_renew(mt, e, lease, 0);
 }
 
@@ -327,6 +344,7 @@ pin_link(struct mtable *mt, struct mt_entry *e)
 	    e->int_port));
 	hmap_insert(&mt->by_pinid, &e->own_node, pin_id_hash(mt, e->pin_id));
 	mt->npins++;
+	mt->npfx += (size_t)pin_has_prefix(e);
 }
 
 void
@@ -337,6 +355,7 @@ mt_pin_unlink(struct mtable *mt, struct mt_entry *e)
 	mt_heap_remove(mt, e);
 	mt_client_put(mt, e);
 	mt->npins--;
+	mt->npfx -= (size_t)pin_has_prefix(e);
 }
 
 static struct mt_entry *
@@ -386,6 +405,10 @@ mtable_pinhole_add(struct mtable *mt, const struct mt_pin_req *r, struct mt_entr
 		return MT_ERR_NOPORT;
 	if ((e = pin_new_entry(r)) == NULL)
 		return MT_ERR_NOMEM;
+	if (pin_has_prefix(e) && mt->npfx >= MT_MAX_PFX_PINHOLES) {
+		free(e);
+		return MT_ERR_NOPORT;
+	}
 	if ((c = pin_clash(mt, e, NULL)) != NULL || (e->pin_id = pin_pick_id(mt, r)) == 0) {
 		free(e);
 		if (c != NULL && conflict != NULL)

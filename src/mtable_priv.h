@@ -41,6 +41,7 @@ struct mtable {
 	struct hmap		 by_pinep;	/* pinholes, by (proto, internal address, port) */
 	struct hmap		 by_pinid;	/* pinholes, by ID */
 	size_t			 npins;
+	size_t			 npfx;		/* pinholes with prefix remotes (interval elements) */
 	uint32_t		 next_upnp_pin;	/* UPnP UniqueIDs rotate through 1..65535 */
 	uint32_t		 next_pin;	/* other pinholes' IDs: 65536 and up */
 	struct hmap		 clients;

@@ -96,6 +96,10 @@ lab_up() {
 	_lan_host "$HB" veth-b $B_IP $B_IP6
 	in_gw sysctl -qw net.ipv4.ip_forward=1
 	in_gw sysctl -qw net.ipv6.conf.all.forwarding=1
+	# neighbour discovery before the tests: a fresh lab's first IPv6 connects can miss
+	in_wan ping -6 -c1 -W1 -q $GW_WAN_IP6 >/dev/null 2>&1
+	in_a ping -6 -c1 -W1 -q $GW_LAN_IP6 >/dev/null 2>&1
+	in_b ping -6 -c1 -W1 -q $GW_LAN_IP6 >/dev/null 2>&1
 	# outbound masquerade: the lab's own table, not portgate's
 	in_gw nft add table ip lab
 	in_gw nft add chain ip lab post '{ type nat hook postrouting priority srcnat; }'
