@@ -45,8 +45,8 @@ lab_ctx(const char *text)
 {
 	struct pg_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	char *lan[1] = { (char *)"br-lan" };
-	struct netif_prefix p;
-	struct in6_addr local[2];
+	struct netif_prefix p[2];
+	struct in6_addr local[3];
 
 	ctx->clock = tu_fake_clock(&fc);
 	ctx->cfg = conf_parse("test.conf", text, strlen(text), conf_err, NULL);
@@ -54,13 +54,17 @@ lab_ctx(const char *text)
 	ctx->cfg->external_ip = addr("198.51.100.1");
 	ctx->cfg->has_external_ip = 1;
 	ctx->netif = netif_new(lan, 1, &ctx->clock);
-	memset(&p, 0, sizeof(p));
-	p.addr = addr("192.0.2.0");
-	p.plen = 120;
-	p.local = addr("192.0.2.1");
-	local[0] = p.local;
+	memset(p, 0, sizeof(p));
+	p[0].addr = addr("192.0.2.0");
+	p[0].plen = 120;
+	p[0].local = addr("192.0.2.1");
+	p[1].addr = addr("2001:db8:1::");
+	p[1].plen = 64;
+	p[1].local = addr("2001:db8:1::1");
+	local[0] = p[0].local;
 	local[1] = addr("198.51.100.1");
-	netif_set(ctx->netif, &p, 1, local, 2);
+	local[2] = p[1].local;
+	netif_set(ctx->netif, p, 2, local, 3);
 	ctx->fw = fw_new("none", ctx->cfg, NULL);
 	fw_init(ctx->fw);
 	ctx->mt = mtable_new(ctx->fw, &ctx->clock);
@@ -427,6 +431,65 @@ test_natpmp(void)
 	lab_free(ctx, s);
 }
 
+/* From an IPv6 host, MAP and PEER open pinholes: no NAT, the answer is the host's own. */
+static void
+test_pinholes(void)
+{
+	struct pg_ctx *ctx = lab_ctx("firewall = none\npcp_min_lifetime = 1\n");
+	struct pcp_srv *s = pcp_srv_new(ctx);
+	uint8_t req[200], opt[24];
+	struct in6_addr a6 = addr("2001:db8:1::10"), peer = addr("2001:db8:2::100");
+	struct mt_filter any;
+	struct mt_entry *e;
+	uint16_t ext = 0, pp = htons(40000);
+	uint32_t life = 0;
+	size_t n;
+
+	memset(&any, 0, sizeof(any));
+	n = map_req(req, "2001:db8:1::10", 1, 6, 8000, 0, 600, opt,
+	    filter_opt(opt, 128, 0, "2001:db8:2::100"));
+	CHECK_EQ(send_req(s, "2001:db8:1::10", req, n, &ext, &life), PCP_RES_SUCCESS);
+	CHECK_EQ(ext, 8000);
+	CHECK(memcmp(out + 44, &a6, 16) == 0);		/* assigned external address: its own */
+	CHECK_EQ(life, 600);
+	CHECK((e = mtable_pinhole_find(ctx->mt, MT_TCP, &a6, 8000, &any)) != NULL);
+	CHECK_EQ(e->nfilters, 1);
+	CHECK_EQ(mtable_count(ctx->mt), 0);		/* no external port taken */
+	/* another nonce may not touch it, nor may another host's address */
+	n = map_req(req, "2001:db8:1::10", 2, 6, 8000, 0, 0, NULL, 0);
+	CHECK_EQ(send_req(s, "2001:db8:1::10", req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
+	n = map_req(req, "2001:db8:1::11", 1, 6, 8000, 0, 600, NULL, 0);
+	CHECK_EQ(send_req(s, "2001:db8:1::10", req, n, NULL, NULL), PCP_RES_ADDRESS_MISMATCH);
+	n = map_req(req, "2001:db8:1::1", 1, 6, 8000, 0, 600, NULL, 0);
+	CHECK_EQ(send_req(s, "2001:db8:1::1", req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
+	/* a v4 FILTER for an IPv6 mapping is malformed */
+	n = map_req(req, "2001:db8:1::10", 1, 6, 8000, 0, 600, opt,
+	    filter_opt(opt, 128, 0, "198.51.100.100"));
+	CHECK_EQ(send_req(s, "2001:db8:1::10", req, n, NULL, NULL), PCP_RES_MALFORMED_OPTION);
+	/* lifetime 0 closes it */
+	n = map_req(req, "2001:db8:1::10", 1, 6, 8000, 0, 0, NULL, 0);
+	CHECK_EQ(send_req(s, "2001:db8:1::10", req, n, NULL, &life), PCP_RES_SUCCESS);
+	CHECK_EQ(life, 0);
+	CHECK_EQ(mtable_pinhole_count(ctx->mt), 0);
+	/* PEER: a pinhole for that one remote */
+	n = map_req(req, "2001:db8:1::10", 3, 17, 5060, 0, 120, NULL, 0);
+	req[1] = PCP_OP_PEER;
+	memset(req + n, 0, 20);
+	memcpy(req + n, &pp, 2);
+	memcpy(req + n + 4, &peer, 16);
+	CHECK_EQ(send_req(s, "2001:db8:1::10", req, n + 20, &ext, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(ext, 5060);
+	any.addr = peer;
+	any.plen = 128;
+	any.port = 40000;
+	CHECK(mtable_pinhole_find(ctx->mt, MT_UDP, &a6, 5060, &any) != NULL);
+	/* ... never towards the LAN */
+	peer = addr("2001:db8:1::11");
+	memcpy(req + n + 4, &peer, 16);
+	CHECK_EQ(send_req(s, "2001:db8:1::10", req, n + 20, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
+	lab_free(ctx, s);
+}
+
 int
 main(void)
 {
@@ -437,5 +500,6 @@ main(void)
 	test_no_resources();
 	test_peer();
 	test_natpmp();
+	test_pinholes();
 	return tu_done("test_pcp_server");
 }
