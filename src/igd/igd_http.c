@@ -4,9 +4,16 @@
  * libmicrohttpd parses HTTP; it runs inside the daemon's one libevent loop
  * in external epoll mode (no MHD threads): each listener's epoll fd is a
  * libevent read event and MHD's next timeout a libevent timer, and both
- * call MHD_run(). One MHD daemon listens on each LAN IPv4 address, never
- * on the WAN side. Requests are routed by a table: description documents,
- * SOAP control URLs and GENA event URLs.
+ * call MHD_run(). One MHD daemon listens on each LAN address, IPv4 and
+ * global IPv6, never on the WAN side (nor on a link-local address: the
+ * client check refuses link-local clients, and LOCATION names the global
+ * address). Every daemon has the same limits and the same admission: a
+ * client inside a LAN prefix of its family, and a Host header naming one
+ * of our LAN addresses as an IP literal ("[2001:db8:1::1]:5000" for IPv6).
+ * Requests are routed by a table: description documents, SOAP control URLs
+ * and GENA event URLs. The descriptions hold only relative URLs (no
+ * URLBase), so a control point resolves them against the LOCATION it used,
+ * IPv4 or IPv6.
  */
 #include "config.h"
 
@@ -572,23 +579,43 @@ igd_listener_cb(evutil_socket_t fd, short ev, void *arg)
 	igd_listener_arm(l);
 }
 
+/* addr (v4-mapped for IPv4) and port as the sockaddr a listener binds. */
+static void
+igd_listen_addr(const struct in6_addr *addr, uint16_t port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (util_addr_is_v4(addr)) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, &addr->s6_addr[12], 4);
+		return;
+	}
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	sin6->sin6_addr = *addr;
+}
+
+/* One MHD daemon on addr: the same limits and handlers for IPv4 and IPv6. */
 static int
 igd_listener_open(struct igd_http *h, struct igd_listener *l, const struct in6_addr *addr)
 {
 	const union MHD_DaemonInfo *di;
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
 	char a[INET6_ADDRSTRLEN];
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)h->igd->ctx->cfg->upnp_http_port);
-	memcpy(&sin.sin_addr, &addr->s6_addr[12], 4);
+	if (!util_addr_is_v4(addr))
+		flags |= MHD_USE_IPv6;
+	igd_listen_addr(addr, (uint16_t)h->igd->ctx->cfg->upnp_http_port, &ss);
 	l->http = h;
 	l->addr = *addr;
-	l->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+	l->d = MHD_start_daemon(flags,
 	    (uint16_t)h->igd->ctx->cfg->upnp_http_port, NULL, NULL, igd_access, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, igd_mhd_log, h,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)IGD_HTTP_MAX_CONNS,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)IGD_HTTP_PER_IP,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IGD_HTTP_IDLE_S,
@@ -645,7 +672,8 @@ igd_http_new(struct igd *igd)
 	h->igd = igd;
 	n = netif_lan_prefixes(igd->ctx->netif, &p);
 	for (i = 0; i < n && h->n < IGD_HTTP_MAX_LISTEN; i++) {
-		if (!util_addr_is_v4(&p[i].local) || igd_http_seen(h, &p[i].local))
+		/* netif has no link-local prefixes: an IPv6 one is global (or ULA) */
+		if (IN6_IS_ADDR_LINKLOCAL(&p[i].local) || igd_http_seen(h, &p[i].local))
 			continue;
 		if (igd_listener_open(h, &h->l[h->n], &p[i].local) == -1) {
 			igd_listener_close(&h->l[h->n]);
@@ -653,8 +681,11 @@ igd_http_new(struct igd *igd)
 		}
 		h->addrs[h->n++] = p[i].local;
 	}
-	if (h->n == 0)
-		log_warnx("upnp: no LAN IPv4 address to listen on; UPnP control is off");
+	for (i = 0; i < h->n && !util_addr_is_v4(&h->addrs[i]); i++)
+		;
+	if (i == h->n)
+		log_warnx("upnp: no LAN IPv4 address to listen on; UPnP control is off%s",
+		    h->n ? " over IPv4" : "");
 	return h;
 }
 
