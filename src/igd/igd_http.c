@@ -53,6 +53,8 @@ struct igd_http {
 	struct igd_listener	 l[IGD_HTTP_MAX_LISTEN];
 	size_t			 n;
 	struct in6_addr		 addrs[IGD_HTTP_MAX_LISTEN];
+	struct in6_addr		 failed[IGD_HTTP_MAX_LISTEN];	/* said once; tried again */
+	size_t			 nfailed;
 };
 
 /*
@@ -598,9 +600,10 @@ igd_listen_addr(const struct in6_addr *addr, uint16_t port, struct sockaddr_stor
 	sin6->sin6_addr = *addr;
 }
 
-/* One MHD daemon on addr: the same limits and handlers for IPv4 and IPv6. */
+/* One MHD daemon on addr: the same limits and handlers for IPv4 and IPv6; quiet: no warning. */
 static int
-igd_listener_open(struct igd_http *h, struct igd_listener *l, const struct in6_addr *addr)
+igd_listener_open(struct igd_http *h, struct igd_listener *l, const struct in6_addr *addr,
+    int quiet)
 {
 	const union MHD_DaemonInfo *di;
 	struct sockaddr_storage ss;
@@ -626,7 +629,9 @@ igd_listener_open(struct igd_http *h, struct igd_listener *l, const struct in6_a
 	    MHD_OPTION_END);
 	util_addr_str(addr, a, sizeof(a));
 	if (l->d == NULL) {
-		log_warn("upnp: cannot listen on %s port %u", a, h->igd->ctx->cfg->upnp_http_port);
+		if (!quiet)
+			log_warn("upnp: cannot listen on %s port %u (trying again every %d s)", a,
+			    h->igd->ctx->cfg->upnp_http_port, IGD_RESCAN_S);
 		return -1;
 	}
 	di = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_EPOLL_FD);
@@ -651,36 +656,51 @@ igd_listener_close(struct igd_listener *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* 1 if a is one of the n addresses of set. */
 static int
-igd_http_seen(const struct igd_http *h, const struct in6_addr *a)
+igd_addr_in(const struct in6_addr *set, size_t n, const struct in6_addr *a)
 {
 	size_t i;
 
-	for (i = 0; i < h->n; i++)
-		if (memcmp(&h->addrs[i], a, sizeof(*a)) == 0)
+	for (i = 0; i < n; i++)
+		if (memcmp(&set[i], a, sizeof(*a)) == 0)
 			return 1;
 	return 0;
+}
+
+void
+igd_http_sync(struct igd_http *h)
+{
+	const struct netif_prefix *p;
+	size_t n, i;
+	int again;
+
+	if (h == NULL)
+		return;
+	n = netif_lan_prefixes(h->igd->ctx->netif, &p);
+	for (i = 0; i < n && h->n < IGD_HTTP_MAX_LISTEN; i++) {
+		/* netif has no link-local prefixes: an IPv6 one is global (or ULA) */
+		if (IN6_IS_ADDR_LINKLOCAL(&p[i].local) || igd_addr_in(h->addrs, h->n, &p[i].local))
+			continue;
+		again = igd_addr_in(h->failed, h->nfailed, &p[i].local);
+		if (igd_listener_open(h, &h->l[h->n], &p[i].local, again) == 0) {
+			h->addrs[h->n++] = p[i].local;
+			continue;
+		}
+		igd_listener_close(&h->l[h->n]);
+		if (!again && h->nfailed < PG_NELEM(h->failed))
+			h->failed[h->nfailed++] = p[i].local;
+	}
 }
 
 struct igd_http *
 igd_http_new(struct igd *igd)
 {
-	const struct netif_prefix *p;
 	struct igd_http *h = xcalloc(1, sizeof(*h));
-	size_t n, i;
+	size_t i;
 
 	h->igd = igd;
-	n = netif_lan_prefixes(igd->ctx->netif, &p);
-	for (i = 0; i < n && h->n < IGD_HTTP_MAX_LISTEN; i++) {
-		/* netif has no link-local prefixes: an IPv6 one is global (or ULA) */
-		if (IN6_IS_ADDR_LINKLOCAL(&p[i].local) || igd_http_seen(h, &p[i].local))
-			continue;
-		if (igd_listener_open(h, &h->l[h->n], &p[i].local) == -1) {
-			igd_listener_close(&h->l[h->n]);
-			continue;
-		}
-		h->addrs[h->n++] = p[i].local;
-	}
+	igd_http_sync(h);
 	for (i = 0; i < h->n && !util_addr_is_v4(&h->addrs[i]); i++)
 		;
 	if (i == h->n)

@@ -17,6 +17,8 @@ struct igd_http;
 
 /* Listen on upnp_http_port of every LAN address (IPv4, global IPv6); NULL after logging why. */
 struct igd_http *igd_http_new(struct igd *);
+/* Listen on LAN addresses that appeared since (netif read anew by the caller), or failed before. */
+void igd_http_sync(struct igd_http *);
 /* Close every listener and connection. */
 void igd_http_free(struct igd_http *);
 /* The addresses listened on (for status). */

@@ -8,9 +8,10 @@
  * interface that has a global IPv6 address; one with only a link-local
  * address has no IPv6 discovery (said once at debug level), since a
  * LOCATION must name an address that a control point reaches from its own
- * global one, the address the secure-mode checks compare. Both look again
- * every SSDP_RESCAN_S seconds: a router's LAN bridge may get its address
- * after portgated starts, or be made anew with another ifindex.
+ * global one, the address the secure-mode checks compare. Both follow the
+ * addresses (ssdp_sync, every IGD_RESCAN_S seconds from igd.c, after the
+ * HTTP server has listened on new ones): a router's LAN bridge may get its
+ * address after portgated starts, or be made anew with another ifindex.
  * IP_PKTINFO / IPV6_PKTINFO tell which interface a datagram came in on and
  * where it was sent; they also pick the interface (and for IPv4 the source
  * address) of what we send. IP_MULTICAST_ALL and IPV6_MULTICAST_ALL are
@@ -71,7 +72,6 @@
 #define SSDP_RATE_ALL		50		/* searches per second from everyone (and burst) */
 #define SSDP_SRC_SLOTS		64		/* sources whose rate is tracked (LRU) */
 #define SSDP_MULTICAST_TTL	2		/* UDA 1.1: "SHOULD default to 2" */
-#define SSDP_RESCAN_S		5		/* seconds between looks at the LAN addresses */
 
 /* ---- parsing ---- */
 
@@ -650,7 +650,6 @@ struct ssdp {
 	struct igd		*igd;
 	struct ssdp_sock	 sk[2];			/* IPv4, IPv6 */
 	struct event		*notify_ev;
-	struct event		*rescan_ev;
 	int			 no_v6_said[CONF_MAX_LAN];	/* logged: no global IPv6 */
 	TAILQ_HEAD(, ssdp_pend)	 pend;
 	size_t			 npend;
@@ -1312,13 +1311,14 @@ ssdp_say_no_v6(struct ssdp *s)
 	}
 }
 
-/* Follow the LAN interfaces' addresses: an interface may get one after we start. */
-static void
-ssdp_sync_ifs(struct ssdp *s)
+void
+ssdp_sync(struct ssdp *s)
 {
 	struct ssdp_if now[NETIF_MAX_PREFIX];
 	size_t k, n;
 
+	if (s == NULL)
+		return;
 	for (k = 0; k < PG_NELEM(s->sk); k++) {
 		if (s->sk[k].fd == -1)
 			continue;
@@ -1328,17 +1328,6 @@ ssdp_sync_ifs(struct ssdp *s)
 	}
 	if (s->sk[1].fd != -1)
 		ssdp_say_no_v6(s);
-}
-
-static void
-ssdp_rescan_cb(evutil_socket_t fd, short ev, void *arg)
-{
-	struct ssdp *s = arg;
-
-	(void)fd;
-	(void)ev;
-	netif_refresh(s->igd->ctx->netif);
-	ssdp_sync_ifs(s);
 }
 
 static int
@@ -1413,7 +1402,6 @@ ssdp_start_events(struct ssdp *s)
 {
 	struct event_base *base = s->igd->ctx->base;
 	struct timeval alive = { (time_t)s->igd->ctx->cfg->upnp_notify_interval, 0 };
-	struct timeval rescan = { SSDP_RESCAN_S, 0 };
 	size_t k;
 
 	for (k = 0; k < PG_NELEM(s->sk); k++) {
@@ -1427,9 +1415,7 @@ ssdp_start_events(struct ssdp *s)
 		}
 	}
 	s->notify_ev = event_new(base, -1, EV_PERSIST, ssdp_notify_cb, s);
-	s->rescan_ev = event_new(base, -1, EV_PERSIST, ssdp_rescan_cb, s);
-	if (s->notify_ev == NULL || s->rescan_ev == NULL ||
-	    event_add(s->notify_ev, &alive) == -1 || event_add(s->rescan_ev, &rescan) == -1) {
+	if (s->notify_ev == NULL || event_add(s->notify_ev, &alive) == -1) {
 		log_warnx("ssdp: cannot add events");
 		return -1;
 	}
@@ -1460,10 +1446,10 @@ ssdp_new(struct igd *igd)
 	(void)ssdp_open6(&s->sk[1]);	/* IPv4 goes on without it */
 	if (ssdp_start_events(s) == -1)
 		goto fail;
-	ssdp_sync_ifs(s);
+	ssdp_sync(s);
 	if (s->sk[0].nifs == 0)
 		log_warnx("ssdp: no lan_interface has an IPv4 address yet; "
-		    "joining when one has (looking every %d s)", SSDP_RESCAN_S);
+		    "joining when one has (looking every %d s)", IGD_RESCAN_S);
 	return s;
 fail:
 	ssdp_free(s);
@@ -1488,7 +1474,5 @@ ssdp_free(struct ssdp *s)
 	}
 	if (s->notify_ev != NULL)
 		event_free(s->notify_ev);
-	if (s->rescan_ev != NULL)
-		event_free(s->rescan_ev);
 	free(s);
 }

@@ -103,6 +103,8 @@ const char *ssdp_check_addrs(struct netif *, int v6, const struct in6_addr *src,
 
 /* Open the SSDP sockets on the LAN interfaces and send the first ssdp:alive sets; NULL on failure. */
 struct ssdp *ssdp_new(struct igd *);
+/* Follow the LAN addresses netif read last: join new interfaces (and announce), leave gone ones. */
+void ssdp_sync(struct ssdp *);
 /* Send ssdp:byebye, close, free. */
 void ssdp_free(struct ssdp *);
 

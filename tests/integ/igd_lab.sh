@@ -217,6 +217,16 @@ check "within 2 s portgatectl status shows the new address" wait_for 2 sh -c "'$
 check_out "GetExternalIPAddress reports it" "<NewExternalIPAddress>198.51.100.2<" soap $HA GetExternalIPAddress ""
 check_out "the move is logged" "wan: wan0 now has 198.51.100.2" cat "$LAB_DIR/daemon.log"
 
+echo "LAN addresses that arrive later are listened on within seconds"
+in_gw ip -6 addr add 2001:db8:1::2/64 dev br-lan	# with DAD: tentative for a second
+in_gw ip addr add 192.0.2.3/24 dev br-lan
+check "HTTP on the new IPv6 address (after DAD)" wait_for 12 grep -q "upnp: HTTP on 2001:db8:1::2 port 5000" "$LAB_DIR/daemon.log"
+check_out "... which serves the description" 200 code $HA -g http://[2001:db8:1::2]:5000/rootDesc.xml
+check "HTTP on the new IPv4 address" wait_for 8 grep -q "upnp: HTTP on 192.0.2.3 port 5000" "$LAB_DIR/daemon.log"
+check_out "... which serves the description" 200 code $HA http://192.0.2.3:5000/rootDesc.xml
+[ "$(grep -c 'cannot listen on 2001:db8:1::2' "$LAB_DIR/daemon.log")" -le 1 ] && pass "a failed try is said at most once" ||
+	fail "said $(grep -c 'cannot listen on 2001:db8:1::2' "$LAB_DIR/daemon.log") times"
+
 kill -0 $PG_PID && pass "the daemon survived all of it" || fail "the daemon died"
 check_no_sanitizer "$LAB_DIR/daemon.log"
 finish
