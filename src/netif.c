@@ -237,6 +237,17 @@ netif_is_lan_local(const struct netif *n, const struct in6_addr *a)
 	return 0;
 }
 
+int
+netif_is_own(const struct netif *n, const struct in6_addr *a)
+{
+	size_t i;
+
+	for (i = 0; i < n->nlocal; i++)
+		if (memcmp(&n->local[i], a, sizeof(*a)) == 0)
+			return 1;
+	return netif_is_lan_local(n, a);
+}
+
 /* Inside a LAN prefix but its network or broadcast address: why, or NULL. */
 static const char *
 netif_edge(const struct netif_prefix *p, const struct in6_addr *a)
@@ -266,9 +277,8 @@ netif_check(const struct netif *n, const struct in6_addr *a, const struct netif_
 	*in = NULL;
 	if ((why = netif_never(a)) != NULL)
 		return why;
-	for (i = 0; i < n->nlocal; i++)
-		if (memcmp(&n->local[i], a, sizeof(*a)) == 0)
-			return "an address of the gateway itself";
+	if (netif_is_own(n, a))
+		return "an address of the gateway itself";
 	if (n->nnames == 0 && !n->fixed)
 		return NULL;	/* no LAN interface configured (firewall = none) */
 	for (i = 0; i < n->nlan; i++) {

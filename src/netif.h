@@ -43,6 +43,8 @@ int netif_client_ok(struct netif *, const struct in6_addr *addr, char *why, size
 int netif_local_for(const struct netif *, const struct in6_addr *peer, struct in6_addr *out);
 /* 1 if addr is the gateway's own address on a LAN interface. */
 int netif_is_lan_local(const struct netif *, const struct in6_addr *addr);
+/* 1 if addr is any address of the gateway's, on any interface, link-local ones included. */
+int netif_is_own(const struct netif *, const struct in6_addr *addr);
 /* The LAN prefixes read last (for the firewall's LAN set). */
 size_t netif_lan_prefixes(const struct netif *, const struct netif_prefix **);
 

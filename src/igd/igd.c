@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "igd/igd_http.h"
 #include "igd/ssdp.h"
 #include "log.h"
+#include "netif.h"
 #include "util.h"
 
 static const struct {
@@ -118,6 +120,25 @@ igd_derive_udns(struct igd *igd, const char *root)
 	}
 }
 
+/*
+ * The LAN addresses may change under us (a bridge gets its address after
+ * start, a delegated IPv6 prefix arrives, DAD keeps an IPv6 address
+ * tentative for a second): every IGD_RESCAN_S seconds HTTP listens on new
+ * ones, then SSDP joins and announces them, so a LOCATION is served by the
+ * time it is announced.
+ */
+static void
+igd_rescan_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct igd *igd = arg;
+
+	(void)fd;
+	(void)ev;
+	netif_refresh(igd->ctx->netif);
+	igd_http_sync(igd->http);
+	ssdp_sync(igd->ssdp);
+}
+
 /* HTTP and SSDP follow the interfaces and port: a reload restarts them (subscriptions stay). */
 static int
 igd_start_parts(struct igd *igd)
@@ -143,6 +164,7 @@ igd_stop_parts(struct igd *igd)
 int
 igd_init(struct pg_ctx *ctx)
 {
+	struct timeval rescan = { IGD_RESCAN_S, 0 };
 	struct igd *igd;
 
 	if (!ctx->cfg->upnp)
@@ -158,7 +180,8 @@ igd_init(struct pg_ctx *ctx)
 	log_limit_init(&igd->log_limit, 10000, 50);
 	ctx->igd = igd;
 	igd->gena = gena_new(igd);
-	if (igd_start_parts(igd) == -1) {
+	if ((igd->rescan_ev = event_new(ctx->base, -1, EV_PERSIST, igd_rescan_cb, igd)) == NULL ||
+	    event_add(igd->rescan_ev, &rescan) == -1 || igd_start_parts(igd) == -1) {
 		igd_shutdown(ctx);
 		return -1;
 	}
@@ -175,6 +198,8 @@ igd_shutdown(struct pg_ctx *ctx)
 	if (igd == NULL)
 		return;
 	igd_stop_parts(igd);
+	if (igd->rescan_ev != NULL)
+		event_free(igd->rescan_ev);
 	gena_free(igd->gena);
 	free(igd);
 	ctx->igd = NULL;

@@ -8,6 +8,7 @@
 
 #include "log.h"
 
+struct event;
 struct pg_ctx;
 struct igd_http;
 struct ssdp;
@@ -31,6 +32,7 @@ enum igd_dev {
 };
 
 #define IGD_UUID_LEN	37	/* 36 characters and a NUL */
+#define IGD_RESCAN_S	5	/* seconds between looks at the LAN addresses (HTTP, SSDP) */
 
 struct igd_stats {
 	uint64_t	 ssdp_searches;		/* M-SEARCH datagrams accepted */
@@ -53,6 +55,7 @@ struct igd {
 	struct igd_http		*http;
 	struct ssdp		*ssdp;
 	struct gena		*gena;
+	struct event		*rescan_ev;
 	struct igd_stats	 stats;
 	struct log_limit	 log_limit;	/* debug lines about bad requests */
 };

@@ -4,9 +4,16 @@
  * libmicrohttpd parses HTTP; it runs inside the daemon's one libevent loop
  * in external epoll mode (no MHD threads): each listener's epoll fd is a
  * libevent read event and MHD's next timeout a libevent timer, and both
- * call MHD_run(). One MHD daemon listens on each LAN IPv4 address, never
- * on the WAN side. Requests are routed by a table: description documents,
- * SOAP control URLs and GENA event URLs.
+ * call MHD_run(). One MHD daemon listens on each LAN address, IPv4 and
+ * global IPv6, never on the WAN side (nor on a link-local address: the
+ * client check refuses link-local clients, and LOCATION names the global
+ * address). Every daemon has the same limits and the same admission: a
+ * client inside a LAN prefix of its family, and a Host header naming one
+ * of our LAN addresses as an IP literal ("[2001:db8:1::1]:5000" for IPv6).
+ * Requests are routed by a table: description documents, SOAP control URLs
+ * and GENA event URLs. The descriptions hold only relative URLs (no
+ * URLBase), so a control point resolves them against the LOCATION it used,
+ * IPv4 or IPv6.
  */
 #include "config.h"
 
@@ -46,6 +53,8 @@ struct igd_http {
 	struct igd_listener	 l[IGD_HTTP_MAX_LISTEN];
 	size_t			 n;
 	struct in6_addr		 addrs[IGD_HTTP_MAX_LISTEN];
+	struct in6_addr		 failed[IGD_HTTP_MAX_LISTEN];	/* said once; tried again */
+	size_t			 nfailed;
 };
 
 /*
@@ -573,23 +582,44 @@ igd_listener_cb(evutil_socket_t fd, short ev, void *arg)
 	igd_listener_arm(l);
 }
 
+/* addr (v4-mapped for IPv4) and port as the sockaddr a listener binds. */
+static void
+igd_listen_addr(const struct in6_addr *addr, uint16_t port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (util_addr_is_v4(addr)) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, &addr->s6_addr[12], 4);
+		return;
+	}
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	sin6->sin6_addr = *addr;
+}
+
+/* One MHD daemon on addr: the same limits and handlers for IPv4 and IPv6; quiet: no warning. */
 static int
-igd_listener_open(struct igd_http *h, struct igd_listener *l, const struct in6_addr *addr)
+igd_listener_open(struct igd_http *h, struct igd_listener *l, const struct in6_addr *addr,
+    int quiet)
 {
 	const union MHD_DaemonInfo *di;
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
 	char a[INET6_ADDRSTRLEN];
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)h->igd->ctx->cfg->upnp_http_port);
-	memcpy(&sin.sin_addr, &addr->s6_addr[12], 4);
+	if (!util_addr_is_v4(addr))
+		flags |= MHD_USE_IPv6;
+	igd_listen_addr(addr, (uint16_t)h->igd->ctx->cfg->upnp_http_port, &ss);
 	l->http = h;
 	l->addr = *addr;
-	l->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+	l->d = MHD_start_daemon(flags,
 	    (uint16_t)h->igd->ctx->cfg->upnp_http_port, NULL, NULL, igd_access, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, igd_mhd_log, h,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)IGD_HTTP_MAX_CONNS,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)IGD_HTTP_PER_IP,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IGD_HTTP_IDLE_S,
@@ -600,7 +630,9 @@ igd_listener_open(struct igd_http *h, struct igd_listener *l, const struct in6_a
 	    MHD_OPTION_END);
 	util_addr_str(addr, a, sizeof(a));
 	if (l->d == NULL) {
-		log_warn("upnp: cannot listen on %s port %u", a, h->igd->ctx->cfg->upnp_http_port);
+		if (!quiet)
+			log_warn("upnp: cannot listen on %s port %u (trying again every %d s)", a,
+			    h->igd->ctx->cfg->upnp_http_port, IGD_RESCAN_S);
 		return -1;
 	}
 	di = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_EPOLL_FD);
@@ -625,37 +657,56 @@ igd_listener_close(struct igd_listener *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* 1 if a is one of the n addresses of set. */
 static int
-igd_http_seen(const struct igd_http *h, const struct in6_addr *a)
+igd_addr_in(const struct in6_addr *set, size_t n, const struct in6_addr *a)
 {
 	size_t i;
 
-	for (i = 0; i < h->n; i++)
-		if (memcmp(&h->addrs[i], a, sizeof(*a)) == 0)
+	for (i = 0; i < n; i++)
+		if (memcmp(&set[i], a, sizeof(*a)) == 0)
 			return 1;
 	return 0;
+}
+
+void
+igd_http_sync(struct igd_http *h)
+{
+	const struct netif_prefix *p;
+	size_t n, i;
+	int again;
+
+	if (h == NULL)
+		return;
+	n = netif_lan_prefixes(h->igd->ctx->netif, &p);
+	for (i = 0; i < n && h->n < IGD_HTTP_MAX_LISTEN; i++) {
+		/* netif has no link-local prefixes: an IPv6 one is global (or ULA) */
+		if (IN6_IS_ADDR_LINKLOCAL(&p[i].local) || igd_addr_in(h->addrs, h->n, &p[i].local))
+			continue;
+		again = igd_addr_in(h->failed, h->nfailed, &p[i].local);
+		if (igd_listener_open(h, &h->l[h->n], &p[i].local, again) == 0) {
+			h->addrs[h->n++] = p[i].local;
+			continue;
+		}
+		igd_listener_close(&h->l[h->n]);
+		if (!again && h->nfailed < PG_NELEM(h->failed))
+			h->failed[h->nfailed++] = p[i].local;
+	}
 }
 
 struct igd_http *
 igd_http_new(struct igd *igd)
 {
-	const struct netif_prefix *p;
 	struct igd_http *h = xcalloc(1, sizeof(*h));
-	size_t n, i;
+	size_t i;
 
 	h->igd = igd;
-	n = netif_lan_prefixes(igd->ctx->netif, &p);
-	for (i = 0; i < n && h->n < IGD_HTTP_MAX_LISTEN; i++) {
-		if (!util_addr_is_v4(&p[i].local) || igd_http_seen(h, &p[i].local))
-			continue;
-		if (igd_listener_open(h, &h->l[h->n], &p[i].local) == -1) {
-			igd_listener_close(&h->l[h->n]);
-			continue;
-		}
-		h->addrs[h->n++] = p[i].local;
-	}
-	if (h->n == 0)
-		log_warnx("upnp: no LAN IPv4 address to listen on; UPnP control is off");
+	igd_http_sync(h);
+	for (i = 0; i < h->n && !util_addr_is_v4(&h->addrs[i]); i++)
+		;
+	if (i == h->n)
+		log_warnx("upnp: no LAN IPv4 address to listen on; UPnP control is off%s",
+		    h->n ? " over IPv4" : "");
 	return h;
 }
 

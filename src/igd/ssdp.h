@@ -9,6 +9,7 @@
 
 #include "igd/igd.h"
 
+struct netif;
 struct ssdp;
 
 #define SSDP_PORT	1900
@@ -53,6 +54,13 @@ struct ssdp_ans {
 	int		 loc_v;		/* 1: /rootDesc1.xml, 2: /rootDesc.xml */
 };
 
+/* Where a NOTIFY goes: the group, named in its HOST header. */
+enum ssdp_group {
+	SSDP_GROUP_V4,		/* 239.255.255.250 */
+	SSDP_GROUP_LINK,	/* [FF02::C], link-local scope */
+	SSDP_GROUP_SITE,	/* [FF05::C], site-local scope */
+};
+
 /* The three messages we send. */
 enum ssdp_fmt {
 	SSDP_FMT_REPLY,		/* HTTP/1.1 200 OK to an M-SEARCH */
@@ -62,7 +70,7 @@ enum ssdp_fmt {
 
 /*
  * Parse one SSDP datagram (not NUL-terminated). multicast says whether it
- * was sent to 239.255.255.250 (then MX is required). SSDP_OK or why it is
+ * was sent to an SSDP group (then MX is required). SSDP_OK or why it is
  * dropped. Pure: no I/O, no state (fuzzed).
  */
 enum ssdp_perr ssdp_parse(const char *buf, size_t len, int multicast, struct ssdp_msg *out);
@@ -77,14 +85,26 @@ size_t ssdp_answers(const struct igd *, const char *st, struct ssdp_ans *out, si
 /* Every NT we announce (the ssdp:all set), into out; returns how many. */
 size_t ssdp_announce_set(const struct igd *, struct ssdp_ans *out, size_t max);
 /*
- * Write the message of kind fmt for ans into buf, with LOCATION on local and
- * DATE from now; returns its length (0 if buf is too small). Pure.
+ * Write the message of kind fmt for ans into buf, with LOCATION on local
+ * (v4-mapped, or an IPv6 address: then always the v2 description), HOST
+ * naming group (NOTIFYs only) and DATE from now; returns its length (0 if
+ * buf is too small). Pure.
  */
 size_t ssdp_format(const struct igd *, enum ssdp_fmt, const struct ssdp_ans *,
-    const struct in6_addr *local, time_t now, char *buf, size_t len);
+    const struct in6_addr *local, enum ssdp_group, time_t now, char *buf, size_t len);
+/*
+ * Why a datagram from src (port sport) to dst is not a search to answer, or
+ * NULL: then *mcast says whether dst is an SSDP group. v6: it came over the
+ * IPv6 socket, where a link-local source is a host on the (LAN) link it came
+ * in on; the caller checks that link. Pure apart from the interface list.
+ */
+const char *ssdp_check_addrs(struct netif *, int v6, const struct in6_addr *src, uint16_t sport,
+    const struct in6_addr *dst, int *mcast, char *why, size_t whylen);
 
-/* Open the SSDP socket on the LAN interfaces and send the first ssdp:alive set; NULL on failure. */
+/* Open the SSDP sockets on the LAN interfaces and send the first ssdp:alive sets; NULL on failure. */
 struct ssdp *ssdp_new(struct igd *);
+/* Follow the LAN addresses netif read last: join new interfaces (and announce), leave gone ones. */
+void ssdp_sync(struct ssdp *);
 /* Send ssdp:byebye, close, free. */
 void ssdp_free(struct ssdp *);
 

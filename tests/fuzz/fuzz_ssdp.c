@@ -1,7 +1,8 @@
 /*
  * fuzz_ssdp.c - the SSDP datagram parser, as a multicast and as a unicast
  * search; for an accepted search also what it is answered with, and that
- * each answer we would send parses back as a response.
+ * each answer we would send (with an IPv4 and an IPv6 LOCATION) parses back
+ * as a response.
  */
 #include "config.h"
 
@@ -45,20 +46,25 @@ check_answers(const char *st)
 {
 	struct ssdp_ans a[SSDP_NANS];
 	struct ssdp_msg m;
-	struct in6_addr local;
+	struct in6_addr local[2];
 	char buf[SSDP_MSG_MAX];
-	size_t n, i, len;
+	size_t n, i, k, len;
 
 	n = ssdp_answers(&fz_igd, st, a, SSDP_NANS);
 	if (n > 1 && strcmp(st, "ssdp:all") != 0)
 		__builtin_trap();
-	util_parse_addr("192.0.2.1", &local);
+	util_parse_addr("192.0.2.1", &local[0]);
+	util_parse_addr("2001:db8:1:2:3:4:5:6", &local[1]);	/* the longest LOCATION */
 	for (i = 0; i < n; i++) {
 		if (strcmp(st, "ssdp:all") != 0 && strcasecmp(a[i].st, st) != 0)
 			__builtin_trap();
-		len = ssdp_format(&fz_igd, SSDP_FMT_REPLY, &a[i], &local, 0, buf, sizeof(buf));
-		if (len == 0 || ssdp_parse(buf, len, 0, &m) != SSDP_OK || m.kind != SSDP_RESPONSE)
-			__builtin_trap();
+		for (k = 0; k < 2; k++) {
+			len = ssdp_format(&fz_igd, SSDP_FMT_REPLY, &a[i], &local[k], SSDP_GROUP_V4,
+			    0, buf, sizeof(buf));
+			if (len == 0 || ssdp_parse(buf, len, 0, &m) != SSDP_OK ||
+			    m.kind != SSDP_RESPONSE)
+				__builtin_trap();
+		}
 	}
 }
 

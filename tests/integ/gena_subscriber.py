@@ -7,11 +7,13 @@ Subscribes to WANIPConnection's events with a callback on LOCALIP:CBPORT,
 prints the initial event (SEQ 0), runs COMMAND (e.g. upnpc -a ...), prints
 the next event, then checks that a callback naming another host is
 refused (CallStranger) and unsubscribes. One line per step; bounded waits.
+GATEWAY and LOCALIP may be IPv6 addresses (then bracketed in URLs and HOST).
 """
 import http.client
 import http.server
 import queue
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +32,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+def url_host(a):
+    return "[%s]" % a if ":" in a else a
+
+
+class Server6(http.server.HTTPServer):
+    address_family = socket.AF_INET6
 
 
 def var(body, name):
@@ -59,11 +69,11 @@ def show(tag):
 
 def main():
     gw, port, local, cbport = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-    srv = http.server.HTTPServer((local, cbport), Handler)
+    srv = (Server6 if ":" in local else http.server.HTTPServer)((local, cbport), Handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    host = {"HOST": "%s:%d" % (gw, port)}
-    r = request(gw, port, "SUBSCRIBE", dict(host, CALLBACK="<http://%s:%d/evt>" % (local, cbport),
-                                            NT="upnp:event", TIMEOUT="Second-300"))
+    host = {"HOST": "%s:%d" % (url_host(gw), port)}
+    r = request(gw, port, "SUBSCRIBE", dict(host, CALLBACK="<http://%s:%d/evt>" % (
+        url_host(local), cbport), NT="upnp:event", TIMEOUT="Second-300"))
     sid = r.getheader("SID")
     print("subscribe %d sid=%s timeout=%s" % (r.status, sid and sid[:5], r.getheader("TIMEOUT")))
     if show("initial") != sid:
@@ -74,9 +84,9 @@ def main():
         show("change")
     r = request(gw, port, "SUBSCRIBE", dict(host, SID=sid, TIMEOUT="Second-600"))
     print("renew %d timeout=%s" % (r.status, r.getheader("TIMEOUT")))
-    other = re.sub(r"\.\d+$", ".99", local)
-    r = request(gw, port, "SUBSCRIBE", dict(host, CALLBACK="<http://%s:%d/evt>" % (other, cbport),
-                                            NT="upnp:event"))
+    other = re.sub(r"[.:][0-9a-f]+$", lambda m: m.group(0)[0] + "99", local)
+    r = request(gw, port, "SUBSCRIBE", dict(host, CALLBACK="<http://%s:%d/evt>" % (
+        url_host(other), cbport), NT="upnp:event"))
     print("foreign-callback %d" % r.status)
     r = request(gw, port, "UNSUBSCRIBE", dict(host, SID=sid))
     print("unsubscribe %d" % r.status)

@@ -1,6 +1,7 @@
 #!/bin/bash
 # igd_lab.sh - UPnP IGD with the real packaged clients (miniupnpc's upnpc) in the namespace
-# lab: mappings that really carry WAN traffic, errors a user sees, the HTTP edge.
+# lab: mappings that really carry WAN traffic, errors a user sees, the HTTP edge; an
+# IPv6-only control point (upnpc -6) that discovers and uses the gateway over IPv6.
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/lab/lab.sh"
 lab_can_run || skip "needs root, nft, socat and network namespaces"
@@ -11,13 +12,15 @@ lab_conf "$conf" "trigger = game tcp:7000 open tcp:7100-7102 idle 30" "max_lease
 	"allow 1024-65535 192.0.2.0/24 1024-65535" "deny 1-65535 0.0.0.0/0 1-65535"
 check "portgated starts" lab_start_daemon "$conf"
 ROOT=http://$GW_LAN_IP:5000/rootDesc.xml
+ROOT6=http://[$GW_LAN_IP6]:5000/rootDesc.xml
 upnp() { local ns=$1; shift; timeout 10 ip netns exec "$ns" upnpc -u $ROOT "$@" 2>&1; }
-soap() { # NS ACTION ARGS [SERVICE-VERSION]: POST a WANIPConnection action, print the reply
+soap() { # NS ACTION ARGS [SERVICE-VERSION [BASE-URL]]: POST a WANIPConnection action, print the reply
 	local t="urn:schemas-upnp-org:service:WANIPConnection:${4:-2}"
-	timeout 5 ip netns exec "$1" curl -s -m 3 -H 'Content-Type: text/xml' \
+	timeout 5 ip netns exec "$1" curl -g -s -m 3 -H 'Content-Type: text/xml' \
 		-H "SOAPAction: \"$t#$2\"" --data-binary "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><u:$2 xmlns:u=\"$t\">$3</u:$2></s:Body></s:Envelope>" \
-		http://$GW_LAN_IP:5000/ctl/IPConn
+		"${5:-http://$GW_LAN_IP:5000}/ctl/IPConn"
 }
+soap6() { soap "$1" "$2" "$3" "${4:-2}" "http://[$GW_LAN_IP6]:5000"; }
 add_args() { # EXT PROTO INPORT CLIENT LEASE [REMOTE]
 	echo "<NewRemoteHost>$6</NewRemoteHost><NewExternalPort>$1</NewExternalPort><NewProtocol>$2</NewProtocol><NewInternalPort>$3</NewInternalPort><NewInternalClient>$4</NewInternalClient><NewEnabled>1</NewEnabled><NewPortMappingDescription>t</NewPortMappingDescription><NewLeaseDuration>$5</NewLeaseDuration>"
 }
@@ -38,6 +41,27 @@ check_out "upnpc -l lists it" "9000->$A_IP:8000  'my game'" upnp $HA -l
 check_out "upnpc -L lists it" "9000->$A_IP:8000  'my game'" upnp $HA -L
 check_out "portgatectl list shows it with its description" "upnp     3600s    my game" pgctl list
 check_out "the kernel map holds it" ": 192.0.2.10 . 8000" in_gw nft list map ip portgate dnat_port
+
+echo "IPv6: upnpc -6 discovers the gateway over SSDP and uses it over HTTP"
+# upnpc -6 searches [FF05::C] (from its global address) then [FF02::C], IGD:1 first
+up6=$(timeout 20 ip netns exec $HA upnpc -6 -i -m eth0 -s 2>&1)
+check_out "upnpc -6 -s gets the v2 description at the global address" " desc: $ROOT6" echo "$up6"
+check_out "... for its IGD:1 search" " st: urn:schemas-upnp-org:device:InternetGatewayDevice:1" echo "$up6"
+check_out "... finds the control URL over IPv6" "IGD : http://[$GW_LAN_IP6]:5000/ctl/IPConn" echo "$up6"
+check_out "... talks from its own global address" "Local LAN ip address : $A_IP6" echo "$up6"
+check_out "... reads the status" "Status : Connected" echo "$up6"
+check_out "... and the external address" "ExternalIPAddress = $GW_WAN_IP" echo "$up6"
+check_out "upnpc -6 -l lists A's IPv4 mapping (one table)" "9000->$A_IP:8000  'my game'" \
+	timeout 20 ip netns exec $HA upnpc -6 -i -m eth0 -l
+check_out "GetExternalIPAddress over IPv6" "<NewExternalIPAddress>$GW_WAN_IP<" soap6 $HA GetExternalIPAddress ""
+check_out "secure mode: an IPv4 mapping asked for over IPv6 is for another host: 606" \
+	"<errorCode>606</errorCode>" soap6 $HA AddPortMapping "$(add_args 9210 TCP 8000 $A_IP 0)"
+check_out "... logged with the IPv6 client" "AddPortMapping from $A_IP6: 606" cat "$LAB_DIR/daemon.log"
+check_out "... and A's IPv4 mapping cannot be deleted over IPv6: 606" "<errorCode>606</errorCode>" \
+	soap6 $HA DeletePortMapping "<NewRemoteHost></NewRemoteHost><NewExternalPort>9000</NewExternalPort><NewProtocol>TCP</NewProtocol>"
+check_out "an IPv6 internal client for a NAT mapping: 402" "<errorCode>402</errorCode>" \
+	soap6 $HA AddPortMapping "$(add_args 9211 TCP 8000 $A_IP6 0)"
+check_out "the mapping is still there" "9000->$A_IP:8000  'my game'" upnp $HA -l
 
 echo "one table: other sources are visible, conflicts are named"
 pgctl forward add tcp 9100 $B_IP:80 --desc web >/dev/null
@@ -108,6 +132,15 @@ check_out "a CALLBACK naming another host is refused (CallStranger)" "foreign-ca
 check_out "UNSUBSCRIBE" "unsubscribe 200" echo "$ev"
 check_out "UNSUBSCRIBE of a gone SID: 412" "unsubscribe-again 412" echo "$ev"
 
+echo "GENA over IPv6: the CALLBACK must name the subscriber's own IPv6 address"
+ev6=$(timeout 40 ip netns exec $HA python3 "$top_srcdir/tests/integ/gena_subscriber.py" $GW_LAN_IP6 5000 $A_IP6 5556 \
+	upnpc -u $ROOT -e evt6 -a $A_IP 8000 9701 TCP 2>&1)
+check_out "SUBSCRIBE with CALLBACK <http://[$A_IP6]:5556/evt>: 200" "subscribe 200 sid=uuid: timeout=Second-300" echo "$ev6"
+check_out "the initial event reaches the IPv6 subscriber" "initial seq=0 nt=upnp:event nts=upnp:propchange" echo "$ev6"
+check_out "a mapping change sends SEQ 1" "change seq=1 nt=upnp:event" echo "$ev6"
+check_out "a CALLBACK naming another IPv6 host is refused (CallStranger)" "foreign-callback 412" echo "$ev6"
+check_out "UNSUBSCRIBE over IPv6" "unsubscribe 200" echo "$ev6"
+
 echo "a restart keeps UPnP mappings and the device UUID"
 uuid1=$(pgctl status | awk '$1 == "upnp_uuid" { print $2 }')
 check_out "a mapping to keep" "is redirected" upnp $HA -e keep -a $A_IP 8000 9400 TCP
@@ -141,6 +174,28 @@ check_out "meanwhile B is served" 200 code $HB $ROOT
 wait $slow
 check_out "36 trickling connections from 9 addresses are all cut by the request deadline" "still open 0" tail -1 "$LAB_DIR/slow"
 check_out "status shows the URL" "upnp_url $ROOT" pgctl status
+
+echo "the HTTP edge over IPv6"
+check_out "Host [$GW_LAN_IP6]:5000: 200" 200 code $HA -g $ROOT6
+check_out "Host [$GW_LAN_IP6] without a port: 200" 200 code $HA -g -H "Host: [$GW_LAN_IP6]" $ROOT6
+check_out "a foreign Host header: 403" 403 code $HA -g -H 'Host: attacker.example' $ROOT6
+check_out "an IPv6 Host without brackets: 403" 403 code $HA -g -H "Host: $GW_LAN_IP6" $ROOT6
+check_out "the gateway's WAN address as Host: 403" 403 code $HA -g -H "Host: [$GW_WAN_IP6]:5000" $ROOT6
+check_out "another LAN host's address as Host: 403" 403 code $HA -g -H "Host: [$B_IP6]:5000" $ROOT6
+check_out "a scoped link-local Host: 403" 403 code $HA -g -H "Host: [fe80::1%25br-lan]:5000" $ROOT6
+check_out "the v1 description is served over IPv6 too" "InternetGatewayDevice:1<" in_a curl -g -s -m 3 http://[$GW_LAN_IP6]:5000/rootDesc1.xml
+l=$(in_gw ss -Hltn 'sport = :5000' | awk '{ print $4 }' | sort | tr '\n' ' ')
+[ "$l" = "$GW_LAN_IP:5000 [$GW_LAN_IP6]:5000 " ] && pass "HTTP listens on the LAN addresses only: $l" ||
+	fail "HTTP listens on: $l"
+[ -z "$(timeout 3 ip netns exec $WAN curl -g -s -m 2 http://[$GW_WAN_IP6]:5000/rootDesc.xml)" ] &&
+	pass "nothing answers on the WAN IPv6 address" || fail "HTTP answered on the WAN IPv6 address"
+check_out "the WAN peer routed to the LAN IPv6 address gets 403" 403 code $WAN -g -H "Host: [$GW_LAN_IP6]:5000" $ROOT6
+in_a ip -6 addr add 2001:db8:9::10/128 dev eth0 nodad
+in_gw ip -6 route add 2001:db8:9::10/128 dev br-lan
+check_out "a host on the LAN link with an address outside the LAN prefix: 403" 403 code $HA -g --interface 2001:db8:9::10 $ROOT6
+in_gw ip -6 route del 2001:db8:9::10/128 dev br-lan
+in_a ip -6 addr del 2001:db8:9::10/128 dev eth0
+check_out "status shows the IPv6 URL" "upnp_url $ROOT6" pgctl status
 check_out "status counts SOAP errors" "soap_errors" pgctl status
 echo "NewRemoteHost: only that host reaches the mapping (enforced in the kernel)"
 in_wan ip addr add 198.51.100.101/24 dev eth0
@@ -161,6 +216,16 @@ in_gw ip addr add 198.51.100.2/24 dev wan0
 check "within 2 s portgatectl status shows the new address" wait_for 2 sh -c "'$PORTGATECTL' -s '$LAB_DIR/sock' status | grep -q 'external_ip 198.51.100.2'"
 check_out "GetExternalIPAddress reports it" "<NewExternalIPAddress>198.51.100.2<" soap $HA GetExternalIPAddress ""
 check_out "the move is logged" "wan: wan0 now has 198.51.100.2" cat "$LAB_DIR/daemon.log"
+
+echo "LAN addresses that arrive later are listened on within seconds"
+in_gw ip -6 addr add 2001:db8:1::2/64 dev br-lan	# with DAD: tentative for a second
+in_gw ip addr add 192.0.2.3/24 dev br-lan
+check "HTTP on the new IPv6 address (after DAD)" wait_for 12 grep -q "upnp: HTTP on 2001:db8:1::2 port 5000" "$LAB_DIR/daemon.log"
+check_out "... which serves the description" 200 code $HA -g http://[2001:db8:1::2]:5000/rootDesc.xml
+check "HTTP on the new IPv4 address" wait_for 8 grep -q "upnp: HTTP on 192.0.2.3 port 5000" "$LAB_DIR/daemon.log"
+check_out "... which serves the description" 200 code $HA http://192.0.2.3:5000/rootDesc.xml
+[ "$(grep -c 'cannot listen on 2001:db8:1::2' "$LAB_DIR/daemon.log")" -le 1 ] && pass "a failed try is said at most once" ||
+	fail "said $(grep -c 'cannot listen on 2001:db8:1::2' "$LAB_DIR/daemon.log") times"
 
 kill -0 $PG_PID && pass "the daemon survived all of it" || fail "the daemon died"
 check_no_sanitizer "$LAB_DIR/daemon.log"

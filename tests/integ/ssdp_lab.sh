@@ -1,7 +1,8 @@
 #!/bin/bash
 # ssdp_lab.sh - SSDP discovery in the namespace lab: gssdp-discover and a
 # python control point on the LAN, a forged source on the LAN link, the WAN
-# peer, and the NOTIFYs a listener on the LAN sees at start, reload and stop.
+# peer, and the NOTIFYs a listener on the LAN sees at start, reload and stop;
+# over IPv4 and over IPv6 (ff02::c, ff05::c, unicast: 8. and the listeners).
 # Only SSDP is tested (the HTTP server answers the LOCATIONs elsewhere).
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/lab/lab.sh"
@@ -24,6 +25,7 @@ LOG=$LAB_DIR/daemon.log
 URN=urn:schemas-upnp-org
 LOC2=http://$GW_LAN_IP:5000/rootDesc.xml
 LOC1=http://$GW_LAN_IP:5000/rootDesc1.xml
+LOC6=http://[$GW_LAN_IP6]:5000/rootDesc.xml
 cli() { local ns=$1; shift; ip netns exec "$ns" python3 "$top_srcdir/tests/integ/ssdp_client.py" "$@"; }
 # search NS ST [client options...]: answers to a search, one line each (1.5 s)
 search() { local ns=$1 st=$2; shift 2; cli "$ns" search "$@" "$st" 1.5; }
@@ -47,13 +49,24 @@ listen_start() {
 	wait_for 3 grep -q listening "$1.err"
 }
 listen_wait() { wait $LPID; }
+# listen6_start FILE [SECONDS]: the same over IPv6 (ff02::c and ff05::c on B's eth0)
+listen6_start() {
+	cli $HB -6 eth0 listen "${2:-4}" > "$1" 2> "$1.err" &
+	LPID6=$!
+	wait_for 3 grep -q listening "$1.err"
+}
+listen6_wait() { wait $LPID6; }
+# search6 NS ST [client options...]: search() over IPv6 (to ff02::c unless --to)
+search6() { local ns=$1 st=$2; shift 2; cli "$ns" -6 eth0 search "$@" "$st" 1.5; }
 udn() { printf '%s%x' "${ROOT%?}" $(( (0x${ROOT: -1} + $1) % 16 )); }
 dropped() { grep -c "ssdp: dropped a datagram from $1" "$LOG"; }
 
 echo "1. NOTIFY ssdp:alive on the LAN at start"
 listen_start "$LAB_DIR/alive"
+listen6_start "$LAB_DIR/alive6"
 check "portgated starts" lab_start_daemon "$conf"
 listen_wait
+listen6_wait
 ROOT=$(sed -n 's/.*upnp: IGD uuid:\([0-9a-f-]*\) on port.*/\1/p' "$LOG" | head -1)
 [ ${#ROOT} = 36 ] && pass "the root UDN is logged ($ROOT)" || fail "no UDN in the log"
 WAN_UDN=$(udn 1)
@@ -142,10 +155,14 @@ expect_n "another host is still answered" 1 $out usn=uuid:$ROOT::upnp:rootdevice
 
 echo "6. reload: byebye, then alive with the next BOOTID"
 listen_start "$LAB_DIR/reload" 3
+listen6_start "$LAB_DIR/reload6" 3
 kill -HUP $PG_PID
 listen_wait
+listen6_wait
 expect_n "14 byebye with the old BOOTID" 14 "$LAB_DIR/reload" nts=ssdp:byebye bootid.upnp.org=$BOOTID
 expect_n "14 alive with BOOTID + 1" 14 "$LAB_DIR/reload" nts=ssdp:alive bootid.upnp.org=$((BOOTID + 1))
+expect_n "IPv6: 28 byebye with the old BOOTID" 28 "$LAB_DIR/reload6" nts=ssdp:byebye bootid.upnp.org=$BOOTID
+expect_n "IPv6: 28 alive with BOOTID + 1" 28 "$LAB_DIR/reload6" nts=ssdp:alive bootid.upnp.org=$((BOOTID + 1))
 search $HA $URN:device:InternetGatewayDevice:1 > $out
 expect_n "still answering after the reload" 1 $out location=$LOC1 bootid.upnp.org=$((BOOTID + 1))
 
@@ -159,11 +176,83 @@ expect_n "back on br-lan: the alive set is sent at once" 14 "$LAB_DIR/back" nts=
 search $HA $URN:device:InternetGatewayDevice:2 > $out
 expect_n "and searches are answered again" 1 $out location=$LOC2
 
-echo "8. byebye at stop"
+echo "8. IPv6: ff02::c and ff05::c, LOCATION on the global address, the v2 description"
+check_out "ssdp joined both groups on br-lan" \
+	"ssdp: joined ff02::c and ff05::c on br-lan ($GW_LAN_IP6)" cat "$LOG"
+GW_LL=$(in_gw ip -6 addr show dev br-lan scope link | sed -n 's/.*inet6 \(fe80[^/]*\).*/\1/p' | head -1)
+f=$LAB_DIR/alive6
+# the kernel picks the source: link-local for ff02::c once br-lan's is no longer tentative
+expect_n "at start: 14 alive to [FF02::C]" 14 $f nts=ssdp:alive to=ff02::c host=[FF02::C]:1900 \
+	location=$LOC6
+expect_n "and 14 to [FF05::C] from the global one" 14 $f nts=ssdp:alive to=ff05::c \
+	host=[FF05::C]:1900 from=[$GW_LAN_IP6]:1900 location=$LOC6
+expect_n "IGD:1 over IPv6: the v2 description, the same USN" 2 $f nt=$URN:device:InternetGatewayDevice:1 \
+	usn=uuid:$ROOT::$URN:device:InternetGatewayDevice:1 location=$LOC6 bootid.upnp.org=$BOOTID
+usns() { sed -n 's/.* usn=\([^ ]*\).*/\1/p' "$1" | sort -u; }
+[ "$(usns $f)" = "$(usns "$LAB_DIR/alive")" ] && pass "the same 14 USNs as over IPv4" ||
+	fail "USNs differ: $(usns $f | wc -l) over IPv6"
+sleep 1.1
+search6 $HA ssdp:all --mx 1 > $out
+expect_n "ssdp:all to ff02::c (from A's link-local address): 14 answers" 14 $out \
+	start=HTTP/1.1_200_OK location=$LOC6 bootid.upnp.org=$((BOOTID + 1))
+grep -q "from=\[$GW_LL\]:1900" $out && pass "... from the gateway's link-local address" ||
+	fail "answers from: $(sed -n 's/^from=\([^ ]*\).*/\1/p' $out | sort -u)"
+search6 $HA $URN:device:InternetGatewayDevice:1 --to ff05::c > $out
+expect_n "IGD:1 to ff05::c (from A's global address): rootDesc.xml, ST at version 1" 1 $out \
+	from=[$GW_LAN_IP6]:1900 st=$URN:device:InternetGatewayDevice:1 location=$LOC6 \
+	usn=uuid:$ROOT::$URN:device:InternetGatewayDevice:1
+search6 $HA $URN:service:WANIPConnection:2 --to ff05::c > $out
+expect_n "WANIPConnection:2: the connection device" 1 $out \
+	usn=uuid:$CONN_UDN::$URN:service:WANIPConnection:2 location=$LOC6
+search6 $HA upnp:rootdevice --to $GW_LAN_IP6 --mx none > $out
+expect_n "unicast to [$GW_LAN_IP6] without MX is answered" 1 $out location=$LOC6
+search6 $HA upnp:rootdevice --to "$GW_LL" --mx none > $out
+expect_n "unicast to the gateway's link-local address too" 1 $out location=$LOC6
+search6 $HA upnp:rootdevice --mx none > $out
+expect_n "multicast without MX: no answer" 0 $out
+in_b ip -6 addr add 2001:db8:9::77/128 dev eth0 nodad
+search6 $HB ssdp:all --to ff05::c --src 2001:db8:9::77 > $out
+expect_n "a forged off-LAN IPv6 source on the LAN link: no answer" 0 $out
+check_out "... dropped as not a LAN host" "from [2001:db8:9::77]:" grep "2001:db8:9::77 is not inside a LAN subnet" "$LOG"
+cli $WAN -6 eth0 search --to $GW_WAN_IP6 --mx none ssdp:all 1.5 > $out
+expect_n "the WAN peer's unicast search to the gateway's WAN address: no answer" 0 $out
+cli $WAN -6 eth0 search --to $GW_LAN_IP6 --mx none ssdp:all 1.5 > $out
+expect_n "... and routed to its LAN address: no answer" 0 $out
+[ "$(grep -c "from \[$WAN_IP6\]:.*not from a LAN interface" "$LOG")" -ge 2 ] &&
+	pass "... both dropped as not from a LAN interface" || fail "not in the log"
+search6 $HA ssdp:all --to $GW_WAN_IP6 --mx none > $out
+expect_n "a LAN search sent to the WAN address: no answer" 0 $out
+check_out "... dropped" "not sent to ff02::c, ff05::c or to us" grep "from \[$A_IP6\]" "$LOG"
+sleep 1.1
+cli $HA -6 eth0 search --to $GW_LAN_IP6 --mx none --repeat 40 upnp:rootdevice 1 > $out
+n=$(wc -l < $out)
+[ "$n" -ge 8 ] && [ "$n" -le 12 ] && pass "40 IPv6 searches at once: $n answered" || fail "$n of 40 answered"
+echo "   the global IPv6 address goes away and comes back"
+in_gw ip -6 addr del $GW_LAN_IP6/64 dev br-lan
+check "SSDP leaves the IPv6 groups within seconds" wait_for 8 grep -q "ssdp: left ff02::c and ff05::c on br-lan" "$LOG"
+check "link-local only: said once at debug level" wait_for 3 grep -q "ssdp: br-lan has no global IPv6 address" "$LOG"
+search6 $HA ssdp:all > $out
+expect_n "then nothing is answered over IPv6" 0 $out
+sleep 6
+[ "$(grep -c "ssdp: br-lan has no global IPv6 address" "$LOG")" = 1 ] && pass "... and said only once" ||
+	fail "said $(grep -c "ssdp: br-lan has no global IPv6 address" "$LOG") times"
+listen6_start "$LAB_DIR/back6" 8
+in_gw ip -6 addr add $GW_LAN_IP6/64 dev br-lan nodad
+listen6_wait
+expect_n "back: the alive set to both groups at once" 28 "$LAB_DIR/back6" nts=ssdp:alive location=$LOC6
+search6 $HA $URN:device:InternetGatewayDevice:2 --to ff05::c > $out
+expect_n "and searches are answered again" 1 $out location=$LOC6
+
+echo "9. byebye at stop"
 listen_start "$LAB_DIR/bye" 3
+listen6_start "$LAB_DIR/bye6" 3
 lab_stop_daemon
 listen_wait
+listen6_wait
 expect_n "14 byebye messages" 14 "$LAB_DIR/bye" nts=ssdp:byebye
 grep -q location= "$LAB_DIR/bye" && fail "byebye with a LOCATION" || pass "... without LOCATION"
+expect_n "IPv6: 14 byebye to each group" 14 "$LAB_DIR/bye6" nts=ssdp:byebye to=ff02::c
+expect_n "..." 14 "$LAB_DIR/bye6" nts=ssdp:byebye to=ff05::c host=[FF05::C]:1900
+grep -q location= "$LAB_DIR/bye6" && fail "IPv6 byebye with a LOCATION" || pass "... without LOCATION"
 check_no_sanitizer "$LOG"
 finish

@@ -80,6 +80,81 @@ test_rules(void)
 	netif_free(n);
 }
 
+/* The lab's IPv6: br-lan 2001:db8:1::1/64 (and fe80::1), wan0 2001:db8:2::1/64 (and fe80::2). */
+static void
+test_v6(void)
+{
+	struct pg_clock clk = tu_fake_clock(&fc);
+	char *lan[1] = { (char *)"br-lan" };
+	struct netif *n = netif_new(lan, 1, &clk);
+	struct netif_prefix p[2];
+	struct in6_addr local[4], a;
+
+	memset(p, 0, sizeof(p));
+	p[0].addr = addr("192.0.2.0");
+	p[0].plen = 96 + 24;
+	p[0].local = addr("192.0.2.1");
+	p[1].addr = addr("2001:db8:1::");
+	p[1].plen = 64;
+	p[1].local = addr("2001:db8:1::1");
+	p[0].ifindex = p[1].ifindex = 7;
+	strcpy(p[0].ifname, "br-lan");
+	strcpy(p[1].ifname, "br-lan");
+	local[0] = addr("fe80::1");
+	local[1] = addr("2001:db8:2::1");
+	local[2] = addr("fe80::2");
+	local[3] = addr("198.51.100.1");
+	netif_set(n, p, 2, local, 4);
+	expect(n, "2001:db8:1::10", NULL);
+	expect(n, "2001:db8:1::1", "2001:db8:1::1 is an address of the gateway itself");
+	expect(n, "2001:db8:2::100", "2001:db8:2::100 is not inside a LAN subnet");
+	expect(n, "2001:db8:2::1", "2001:db8:2::1 is an address of the gateway itself");
+	expect(n, "fe80::10", "fe80::10 is a link-local address");
+	expect(n, "::ffff:192.0.2.10", NULL);	/* v4-mapped is IPv4's */
+	a = addr("2001:db8:1::10");
+	CHECK_EQ(netif_local_for(n, &a, &a), 0);
+	CHECK(memcmp(&a, &p[1].local, sizeof(a)) == 0);
+	a = addr("2001:db8:1::1");
+	CHECK_EQ(netif_is_lan_local(n, &a), 1);
+	CHECK_EQ(netif_is_own(n, &a), 1);
+	a = addr("fe80::2");
+	CHECK_EQ(netif_is_lan_local(n, &a), 0);
+	CHECK_EQ(netif_is_own(n, &a), 1);	/* link-local, and on the WAN side: still ours */
+	a = addr("fe80::10");
+	CHECK_EQ(netif_is_own(n, &a), 0);
+	a = addr("2001:db8:2::1");
+	CHECK_EQ(netif_is_lan_local(n, &a), 0);
+	CHECK_EQ(netif_is_own(n, &a), 1);
+	netif_free(n);
+}
+
+/* getifaddrs: an interface's IPv6 addresses are LAN prefixes of their own, link-local ones not. */
+static void
+test_read_lo(void)
+{
+	struct pg_clock clk = tu_fake_clock(&fc);
+	char *lan[1] = { (char *)"lo" };
+	struct netif *n = netif_new(lan, 1, &clk);
+	const struct netif_prefix *p;
+	struct in6_addr v4 = addr("127.0.0.1"), v6 = addr("::1");
+	size_t i, np = netif_lan_prefixes(n, &p);
+	int seen4 = 0, seen6 = 0;
+
+	for (i = 0; i < np; i++) {
+		CHECK_STR(p[i].ifname, "lo");
+		CHECK(!IN6_IS_ADDR_LINKLOCAL(&p[i].addr));
+		if (memcmp(&p[i].local, &v4, sizeof(v4)) == 0)
+			seen4 = p[i].plen == 96 + 8;
+		if (memcmp(&p[i].local, &v6, sizeof(v6)) == 0)
+			seen6 = p[i].plen == 128 && p[i].ifindex == if_nametoindex("lo");
+	}
+	CHECK(seen4);
+	if (!seen6)
+		fprintf(stderr, "test_netif: no ::1 on lo (IPv6 off?): not checked\n");
+	CHECK_EQ(netif_is_own(n, &v6), seen6);
+	netif_free(n);
+}
+
 /* The table refuses for every source; a forged trigger source opens nothing. */
 static void
 test_table_and_trigger(void)
@@ -134,6 +209,8 @@ main(void)
 {
 	log_setverbose(-2);
 	test_rules();
+	test_v6();
+	test_read_lo();
 	test_table_and_trigger();
 	return tu_done("test_netif");
 }

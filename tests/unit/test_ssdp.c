@@ -10,6 +10,7 @@
 #include "igd/igd.h"
 #include "igd/ssdp.h"
 #include "log.h"
+#include "netif.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -209,6 +210,7 @@ test_parse_framing(void)
 static struct pg_config cfg;
 static struct pg_ctx ctx;
 static struct igd igd;
+static struct fake_clock fc = { 1000000 };
 
 static void
 setup(void)
@@ -353,7 +355,18 @@ format(enum ssdp_fmt f, const char *st, char *buf, size_t len)
 	struct in6_addr local = addr("192.0.2.1");
 
 	CHECK_EQ(ssdp_answers(&igd, st, a, SSDP_NANS), 1);
-	return ssdp_format(&igd, f, &a[0], &local, 0, buf, len);
+	return ssdp_format(&igd, f, &a[0], &local, SSDP_GROUP_V4, 0, buf, len);
+}
+
+/* The same with an IPv6 LOCATION address, to group g. */
+static size_t
+format6(enum ssdp_fmt f, const char *st, enum ssdp_group g, char *buf, size_t len)
+{
+	struct ssdp_ans a[SSDP_NANS];
+	struct in6_addr local = addr("2001:db8:1::1");
+
+	CHECK_EQ(ssdp_answers(&igd, st, a, SSDP_NANS), 1);
+	return ssdp_format(&igd, f, &a[0], &local, g, 0, buf, len);
 }
 
 static void
@@ -417,6 +430,168 @@ test_format(void)
 	CHECK_EQ(format(SSDP_FMT_REPLY, "upnp:rootdevice", buf, 100), 0);
 }
 
+/* Over IPv6: a bracketed LOCATION, always the v2 description, HOST the group sent to. */
+static void
+test_format6(void)
+{
+	char buf[SSDP_MSG_MAX], want[SSDP_MSG_MAX];
+	struct ssdp_msg m;
+	size_t n;
+
+	n = format6(SSDP_FMT_REPLY, URN_D "InternetGatewayDevice:1", SSDP_GROUP_V4, buf,
+	    sizeof(buf));
+	snprintf(want, sizeof(want), "HTTP/1.1 200 OK\r\n"
+	    "CACHE-CONTROL: max-age=1800\r\n"
+	    "DATE: Thu, 01 Jan 1970 00:00:00 GMT\r\n"
+	    "EXT:\r\n"
+	    "LOCATION: http://[2001:db8:1::1]:5000/rootDesc.xml\r\n"
+	    "SERVER: %s\r\n"
+	    "ST: " URN_D "InternetGatewayDevice:1\r\n"
+	    "USN: uuid:" ROOT "::" URN_D "InternetGatewayDevice:1\r\n"
+	    "BOOTID.UPNP.ORG: 1700000000\r\n"
+	    "CONFIGID.UPNP.ORG: 4242\r\n"
+	    "\r\n", igd_server_string(&igd));
+	CHECK_STR(buf, want);
+	CHECK_EQ(ssdp_parse(buf, n, 0, &m), SSDP_OK);
+	CHECK_EQ(m.kind, SSDP_RESPONSE);
+	format6(SSDP_FMT_REPLY, URN_S "WANIPConnection:1", SSDP_GROUP_V4, buf, sizeof(buf));
+	CHECK(strstr(buf, "\r\nLOCATION: http://[2001:db8:1::1]:5000/rootDesc.xml\r\n") != NULL);
+	CHECK(strstr(buf, "\r\nST: " URN_S "WANIPConnection:1\r\n") != NULL);
+	format6(SSDP_FMT_REPLY, URN_D "InternetGatewayDevice:2", SSDP_GROUP_V4, buf, sizeof(buf));
+	CHECK(strstr(buf, "\r\nLOCATION: http://[2001:db8:1::1]:5000/rootDesc.xml\r\n") != NULL);
+	/* NOTIFYs: the same NT, USN and IDs as over IPv4 */
+	n = format6(SSDP_FMT_ALIVE, URN_D "InternetGatewayDevice:1", SSDP_GROUP_LINK, buf,
+	    sizeof(buf));
+	snprintf(want, sizeof(want), "NOTIFY * HTTP/1.1\r\n"
+	    "HOST: [FF02::C]:1900\r\n"
+	    "CACHE-CONTROL: max-age=1800\r\n"
+	    "LOCATION: http://[2001:db8:1::1]:5000/rootDesc.xml\r\n"
+	    "NT: " URN_D "InternetGatewayDevice:1\r\n"
+	    "NTS: ssdp:alive\r\n"
+	    "SERVER: %s\r\n"
+	    "USN: uuid:" ROOT "::" URN_D "InternetGatewayDevice:1\r\n"
+	    "BOOTID.UPNP.ORG: 1700000000\r\n"
+	    "CONFIGID.UPNP.ORG: 4242\r\n"
+	    "\r\n", igd_server_string(&igd));
+	CHECK_STR(buf, want);
+	CHECK_EQ(ssdp_parse(buf, n, 1, &m), SSDP_OK);
+	CHECK_EQ(m.kind, SSDP_NOTIFY);
+	format6(SSDP_FMT_ALIVE, "upnp:rootdevice", SSDP_GROUP_SITE, buf, sizeof(buf));
+	CHECK(strncmp(buf, "NOTIFY * HTTP/1.1\r\nHOST: [FF05::C]:1900\r\n", 39) == 0);
+	format6(SSDP_FMT_BYEBYE, "uuid:" WAN, SSDP_GROUP_SITE, buf, sizeof(buf));
+	CHECK_STR(buf, "NOTIFY * HTTP/1.1\r\n"
+	    "HOST: [FF05::C]:1900\r\n"
+	    "NT: uuid:" WAN "\r\n"
+	    "NTS: ssdp:byebye\r\n"
+	    "USN: uuid:" WAN "\r\n"
+	    "BOOTID.UPNP.ORG: 1700000000\r\n"
+	    "CONFIGID.UPNP.ORG: 4242\r\n"
+	    "\r\n");
+	/* the longest IPv6 address still fits */
+	{
+		struct ssdp_ans a[SSDP_NANS];
+		struct in6_addr l = addr("2001:db8:1111:2222:3333:4444:5555:6666");
+
+		CHECK_EQ(ssdp_answers(&igd, URN_S "WANIPConnection:1", a, SSDP_NANS), 1);
+		CHECK(ssdp_format(&igd, SSDP_FMT_ALIVE, &a[0], &l, SSDP_GROUP_SITE, 0, buf,
+		    sizeof(buf)) > 0);
+		CHECK(strstr(buf, "LOCATION: http://[2001:db8:1111:2222:3333:4444:5555:6666]:5000/"
+		    "rootDesc.xml\r\n") != NULL);
+	}
+}
+
+/* The lab's LAN: br-lan 192.0.2.1/24 and 2001:db8:1::1/64 (fe80::1); wan0 2001:db8:2::1. */
+static struct netif *
+lab_netif(void)
+{
+	struct pg_clock clk = tu_fake_clock(&fc);
+	char *lan[1] = { (char *)"br-lan" };
+	struct netif *n = netif_new(lan, 1, &clk);
+	struct netif_prefix p[2];
+	struct in6_addr local[5];
+
+	memset(p, 0, sizeof(p));
+	p[0].addr = addr("192.0.2.0");
+	p[0].plen = 96 + 24;
+	p[0].local = addr("192.0.2.1");
+	p[1].addr = addr("2001:db8:1::");
+	p[1].plen = 64;
+	p[1].local = addr("2001:db8:1::1");
+	p[0].ifindex = p[1].ifindex = 3;
+	strcpy(p[0].ifname, "br-lan");
+	strcpy(p[1].ifname, "br-lan");
+	local[0] = p[0].local;
+	local[1] = p[1].local;
+	local[2] = addr("fe80::1");
+	local[3] = addr("198.51.100.1");
+	local[4] = addr("2001:db8:2::1");
+	netif_set(n, p, 2, local, 5);
+	return n;
+}
+
+/* What ssdp_check_addrs says of a datagram src:port -> dst (NULL: answered, *mcast set). */
+static void
+screen(struct netif *n, int v6, const char *src, uint16_t port, const char *dst, int mcast,
+    const char *why)
+{
+	struct in6_addr s6 = addr(src), d6 = addr(dst);
+	char buf[160];
+	const char *got;
+	int mc = -2;
+
+	got = ssdp_check_addrs(n, v6, &s6, port, &d6, &mc, buf, sizeof(buf));
+	if (why == NULL) {
+		CHECK(got == NULL);
+		CHECK_EQ(mc, mcast);
+		if (got != NULL)
+			fprintf(stderr, "  %s -> %s: %s\n", src, dst, got);
+		return;
+	}
+	CHECK_STR(got, why);
+}
+
+static void
+test_screen6(void)
+{
+	struct netif *n = lab_netif();
+
+	/* searches from the LAN: a global source (ff05::c), a link-local one (ff02::c), unicast */
+	screen(n, 1, "2001:db8:1::10", 40000, "ff05::c", 1, NULL);
+	screen(n, 1, "2001:db8:1::10", 40000, "ff02::c", 1, NULL);
+	screen(n, 1, "fe80::10", 40000, "ff02::c", 1, NULL);
+	screen(n, 1, "2001:db8:1::10", 40000, "2001:db8:1::1", 0, NULL);
+	screen(n, 1, "fe80::10", 40000, "fe80::1", 0, NULL);
+	/* not from a LAN host */
+	screen(n, 1, "2001:db8:2::100", 40000, "ff05::c", 0,
+	    "2001:db8:2::100 is not inside a LAN subnet");
+	screen(n, 1, "2001:db8:9::10", 40000, "ff02::c", 0,
+	    "2001:db8:9::10 is not inside a LAN subnet");
+	screen(n, 1, "2001:db8:1::1", 40000, "ff02::c", 0,
+	    "2001:db8:1::1 is an address of the gateway itself");
+	screen(n, 1, "2001:db8:2::1", 40000, "ff02::c", 0,
+	    "2001:db8:2::1 is an address of the gateway itself");
+	screen(n, 1, "fe80::1", 53, "ff02::c", 0, "an address of the gateway itself");
+	screen(n, 1, "ff02::1", 40000, "ff02::c", 0, "ff02::1 is a multicast address");
+	screen(n, 1, "::1", 40000, "ff02::c", 0, "::1 is a loopback address");
+	screen(n, 1, "::", 40000, "ff02::c", 0, ":: is the unspecified address");
+	screen(n, 1, "::ffff:192.0.2.10", 40000, "ff02::c", 0, "a v4-mapped source over IPv6");
+	screen(n, 1, "2001:db8:1::10", 0, "ff02::c", 0, "source port 0");
+	/* not sent to a group or to us */
+	screen(n, 1, "2001:db8:1::10", 40000, "2001:db8:2::1", 0,
+	    "not sent to ff02::c, ff05::c or to us");
+	screen(n, 1, "2001:db8:1::10", 40000, "ff02::1", 0, "not sent to ff02::c, ff05::c or to us");
+	screen(n, 1, "2001:db8:1::10", 40000, "ff0e::c", 0, "not sent to ff02::c, ff05::c or to us");
+	screen(n, 1, "fe80::10", 40000, "fe80::99", 0, "not sent to ff02::c, ff05::c or to us");
+	/* IPv4 as it was */
+	screen(n, 0, "192.0.2.10", 40000, "239.255.255.250", 1, NULL);
+	screen(n, 0, "192.0.2.10", 40000, "192.0.2.1", 0, NULL);
+	screen(n, 0, "198.51.100.77", 40000, "239.255.255.250", 0,
+	    "198.51.100.77 is not inside a LAN subnet");
+	screen(n, 0, "192.0.2.10", 40000, "198.51.100.1", 0, "not sent to 239.255.255.250 or to us");
+	screen(n, 0, "192.0.2.10", 40000, "2001:db8:1::1", 0, "not sent to 239.255.255.250 or to us");
+	netif_free(n);
+}
+
 int
 main(void)
 {
@@ -430,5 +605,7 @@ main(void)
 	test_answers();
 	test_all();
 	test_format();
+	test_format6();
+	test_screen6();
 	return tu_done("test_ssdp");
 }
