@@ -34,18 +34,18 @@ check "... while LAN to WAN works (the reply comes back as established)" reach6_
 check_out "the kernel has the ip6 table" "table ip6 portgate" in_gw nft list tables
 
 echo "UPnP WANIPv6FirewallControl with upnpc -6"
-out=$(upnp6 $HA -A "" 0 $A_IP6 8000 6 3600 2>&1)
-id=$(echo "$out" | sed -n 's/.*UniqueID *[:=] *\([0-9]*\).*/\1/p' | head -1)
+out=$(upnp6 $HA -A "" 0 $A_IP6 8000 6 600 2>&1)
+id=$(echo "$out" | sed -n 's/.*Pinhole ID *= *\([0-9]*\).*/\1/p' | head -1)
 [ -n "$id" ] && pass "upnpc -6 -A opens a pinhole (UniqueID $id)" || { fail "upnpc -6 -A: $out"; id=1; }
 check "its kernel element is in pin_any" pin_in_kernel "$A_IP6 . tcp . 8000"
 check "the WAN peer connects to [$A_IP6]:8000" reach $A_IP6 8000 "" hello-a
 check "again (more packets)" reach $A_IP6 8000 "" hello-a
 pk=$(upnp6 $HA -K $id 2>&1 | sed -n 's/.*PinholePackets *= *\([0-9]*\).*/\1/p')
 [ "${pk:-0}" -ge 4 ] && pass "upnpc -6 -K counts the traffic ($pk packets)" || fail "upnpc -6 -K: '$pk'"
-check_out "portgatectl list shows it" "pinhole#$id [$A_IP6]:8000" pgctl list
-upnp6 $HA -U $id 7200 >/dev/null 2>&1
+check "portgatectl list shows it" bash -c "$PORTGATECTL -s $LAB_DIR/sock list | grep -E 'pinhole#$id +\\[$A_IP6\\]:8000 +upnp'"
+upnp6 $HA -U $id 1800 >/dev/null 2>&1
 left=$(pgctl list --json | python3 -c "import json,sys; print([e['expires_in'] for e in json.load(sys.stdin) if e.get('id')==$id][0])")
-[ "${left:-0}" -gt 3600 ] && pass "upnpc -6 -U extends it ($left s)" || fail "upnpc -6 -U: expires_in '$left'"
+[ "${left:-0}" -gt 600 ] && pass "upnpc -6 -U extends it ($left s)" || fail "upnpc -6 -U: expires_in '$left'"
 pk2=$(upnp6 $HA -K $id 2>&1 | sed -n 's/.*PinholePackets *= *\([0-9]*\).*/\1/p')
 [ "${pk2:-0}" -ge "${pk:-1}" ] && pass "the count survives the update ($pk2)" || fail "count after -U: '$pk2' < '$pk'"
 check_out "a pinhole for B's address from A: 606" "606" upnp6 $HA -A "" 0 $B_IP6 8000 6 3600
