@@ -170,16 +170,15 @@ check_out "a PEER then reports the configured address" "ext=198.51.100.7:40010" 
 check_out "but pins SNAT to the WAN interface's own address" "192.0.2.10 . tcp . 40010 . 198.51.100.100 . 7000 timeout" sh -c "ip netns exec $GW nft list map ip portgate peer_snat | grep -q ': $GW_WAN_IP . 40010' && ip netns exec $GW nft list map ip portgate peer_snat"
 check_out "so the pinned flow works" "port=40010" seen $HA 40010 7000
 
-echo "PCP over IPv6 (where the LAN has it)"
-in_gw ip addr add 2001:db8:1::1/64 dev br-lan nodad
-in_a ip addr add 2001:db8:1::10/64 dev eth0 nodad
+echo "PCP over IPv6 (the lab's LAN has it)"
 lab_stop_daemon
 in_a timeout 4 python3 "$PCPC" listen6 3 > "$LAB_DIR/announce6" &
 sleep 0.5
 check "restart with an IPv6 LAN" lab_start_daemon "$conf"
 pcp6() { timeout 8 ip netns exec $HA python3 "$PCPC" 2001:db8:1::1 "$@"; }
 check_out "ANNOUNCE over IPv6: SUCCESS" "result=SUCCESS lifetime=0" pcp6 announce
-check_out "a MAP for an IPv6 address (a pinhole: not offered yet): NOT_AUTHORIZED" "result=NOT_AUTHORIZED" pcp6 map --int-port 8000
+check_out "a MAP for an IPv6 address opens a pinhole: its own address and port" "ext=2001:db8:1::10:8000" pcp6 map --int-port 8000 --nonce 0102030405060708090a0b0c
+check_out "... and lifetime 0 closes it" "result=SUCCESS lifetime=0" pcp6 map --int-port 8000 --lifetime 0 --nonce 0102030405060708090a0b0c
 check_out "ADDRESS_MISMATCH over IPv6 too" "result=ADDRESS_MISMATCH" pcp6 announce --client 2001:db8:1::99
 sleep 3
 check_out "the start-up ANNOUNCE reached ff02::1" "announce from=fe80" cat "$LAB_DIR/announce6"

@@ -72,7 +72,7 @@ ROOT=$(sed -n 's/.*upnp: IGD uuid:\([0-9a-f-]*\) on port.*/\1/p' "$LOG" | head -
 WAN_UDN=$(udn 1)
 CONN_UDN=$(udn 2)
 check_out "ssdp says where it listens" "ssdp: joined 239.255.255.250 on br-lan (192.0.2.1)" cat "$LOG"
-expect_n "14 alive messages (the ssdp:all set)" 14 "$LAB_DIR/alive" nts=ssdp:alive from=$GW_LAN_IP:1900
+expect_n "15 alive messages (the ssdp:all set)" 15 "$LAB_DIR/alive" nts=ssdp:alive from=$GW_LAN_IP:1900
 expect_n "upnp:rootdevice with the v2 description" 1 "$LAB_DIR/alive" nt=upnp:rootdevice \
 	usn=uuid:$ROOT::upnp:rootdevice location=$LOC2 cache-control=max-age=1800
 expect_n "IGD:1 with the v1 description" 1 "$LAB_DIR/alive" nt=$URN:device:InternetGatewayDevice:1 \
@@ -95,9 +95,9 @@ echo "3. a python control point on host A"
 out=$LAB_DIR/search
 sleep 1.1	# a fresh per-source budget
 search $HA ssdp:all --mx 1 > $out
-expect_n "ssdp:all: 14 answers from $GW_LAN_IP:1900" 14 $out from=$GW_LAN_IP:1900 start=HTTP/1.1_200_OK \
+expect_n "ssdp:all: 15 answers from $GW_LAN_IP:1900" 15 $out from=$GW_LAN_IP:1900 start=HTTP/1.1_200_OK \
 	ext=\(empty\) cache-control=max-age=1800 bootid.upnp.org=$BOOTID
-[ "$(sed -n 's/.* usn=\([^ ]*\).*/\1/p' $out | sort -u | wc -l)" = 14 ] && pass "14 different USNs" ||
+[ "$(sed -n 's/.* usn=\([^ ]*\).*/\1/p' $out | sort -u | wc -l)" = 15 ] && pass "15 different USNs" ||
 	fail "USNs: $(sed -n 's/.* usn=\([^ ]*\).*/\1/p' $out | sort | uniq -c)"
 awk '{ sub(/.* t=/, ""); sub(/ .*/, ""); if ($0 + 0 > 1.1) bad++ } END { exit bad > 0 }' $out &&
 	pass "all within MX = 1 s" || fail "late answers: $(cat $out)"
@@ -159,8 +159,8 @@ listen6_start "$LAB_DIR/reload6" 3
 kill -HUP $PG_PID
 listen_wait
 listen6_wait
-expect_n "14 byebye with the old BOOTID" 14 "$LAB_DIR/reload" nts=ssdp:byebye bootid.upnp.org=$BOOTID
-expect_n "14 alive with BOOTID + 1" 14 "$LAB_DIR/reload" nts=ssdp:alive bootid.upnp.org=$((BOOTID + 1))
+expect_n "15 byebye with the old BOOTID" 15 "$LAB_DIR/reload" nts=ssdp:byebye bootid.upnp.org=$BOOTID
+expect_n "15 alive with BOOTID + 1" 15 "$LAB_DIR/reload" nts=ssdp:alive bootid.upnp.org=$((BOOTID + 1))
 expect_n "IPv6: 28 byebye with the old BOOTID" 28 "$LAB_DIR/reload6" nts=ssdp:byebye bootid.upnp.org=$BOOTID
 expect_n "IPv6: 28 alive with BOOTID + 1" 28 "$LAB_DIR/reload6" nts=ssdp:alive bootid.upnp.org=$((BOOTID + 1))
 search $HA $URN:device:InternetGatewayDevice:1 > $out
@@ -172,7 +172,7 @@ check "SSDP leaves br-lan within seconds" wait_for 8 grep -q "ssdp: left 239.255
 listen_start "$LAB_DIR/back" 8
 in_gw ip addr add $GW_LAN_IP/24 dev br-lan
 listen_wait
-expect_n "back on br-lan: the alive set is sent at once" 14 "$LAB_DIR/back" nts=ssdp:alive
+expect_n "back on br-lan: the alive set is sent at once" 15 "$LAB_DIR/back" nts=ssdp:alive
 search $HA $URN:device:InternetGatewayDevice:2 > $out
 expect_n "and searches are answered again" 1 $out location=$LOC2
 
@@ -182,18 +182,18 @@ check_out "ssdp joined both groups on br-lan" \
 GW_LL=$(in_gw ip -6 addr show dev br-lan scope link | sed -n 's/.*inet6 \(fe80[^/]*\).*/\1/p' | head -1)
 f=$LAB_DIR/alive6
 # the kernel picks the source: link-local for ff02::c once br-lan's is no longer tentative
-expect_n "at start: 14 alive to [FF02::C]" 14 $f nts=ssdp:alive to=ff02::c host=[FF02::C]:1900 \
+expect_n "at start: 15 alive to [FF02::C]" 15 $f nts=ssdp:alive to=ff02::c host=[FF02::C]:1900 \
 	location=$LOC6
-expect_n "and 14 to [FF05::C] from the global one" 14 $f nts=ssdp:alive to=ff05::c \
+expect_n "and 15 to [FF05::C] from the global one" 15 $f nts=ssdp:alive to=ff05::c \
 	host=[FF05::C]:1900 from=[$GW_LAN_IP6]:1900 location=$LOC6
 expect_n "IGD:1 over IPv6: the v2 description, the same USN" 2 $f nt=$URN:device:InternetGatewayDevice:1 \
 	usn=uuid:$ROOT::$URN:device:InternetGatewayDevice:1 location=$LOC6 bootid.upnp.org=$BOOTID
 usns() { sed -n 's/.* usn=\([^ ]*\).*/\1/p' "$1" | sort -u; }
-[ "$(usns $f)" = "$(usns "$LAB_DIR/alive")" ] && pass "the same 14 USNs as over IPv4" ||
+[ "$(usns $f)" = "$(usns "$LAB_DIR/alive")" ] && pass "the same 15 USNs as over IPv4" ||
 	fail "USNs differ: $(usns $f | wc -l) over IPv6"
 sleep 1.1
 search6 $HA ssdp:all --mx 1 > $out
-expect_n "ssdp:all to ff02::c (from A's link-local address): 14 answers" 14 $out \
+expect_n "ssdp:all to ff02::c (from A's link-local address): 15 answers" 15 $out \
 	start=HTTP/1.1_200_OK location=$LOC6 bootid.upnp.org=$((BOOTID + 1))
 grep -q "from=\[$GW_LL\]:1900" $out && pass "... from the gateway's link-local address" ||
 	fail "answers from: $(sed -n 's/^from=\([^ ]*\).*/\1/p' $out | sort -u)"
@@ -249,10 +249,10 @@ listen6_start "$LAB_DIR/bye6" 3
 lab_stop_daemon
 listen_wait
 listen6_wait
-expect_n "14 byebye messages" 14 "$LAB_DIR/bye" nts=ssdp:byebye
+expect_n "15 byebye messages" 15 "$LAB_DIR/bye" nts=ssdp:byebye
 grep -q location= "$LAB_DIR/bye" && fail "byebye with a LOCATION" || pass "... without LOCATION"
-expect_n "IPv6: 14 byebye to each group" 14 "$LAB_DIR/bye6" nts=ssdp:byebye to=ff02::c
-expect_n "..." 14 "$LAB_DIR/bye6" nts=ssdp:byebye to=ff05::c host=[FF05::C]:1900
+expect_n "IPv6: 15 byebye to each group" 15 "$LAB_DIR/bye6" nts=ssdp:byebye to=ff02::c
+expect_n "..." 15 "$LAB_DIR/bye6" nts=ssdp:byebye to=ff05::c host=[FF05::C]:1900
 grep -q location= "$LAB_DIR/bye6" && fail "IPv6 byebye with a LOCATION" || pass "... without LOCATION"
 check_no_sanitizer "$LOG"
 finish
