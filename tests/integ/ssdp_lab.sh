@@ -239,7 +239,11 @@ sleep 6
 listen6_start "$LAB_DIR/back6" 8
 in_gw ip -6 addr add $GW_LAN_IP6/64 dev br-lan nodad
 listen6_wait
-expect_n "back: the alive set to both groups at once" 28 "$LAB_DIR/back6" nts=ssdp:alive location=$LOC6
+# (the 30 s round may fall into the window too: count each group's NTs once)
+n=$(awk -v loc="location=$LOC6" 'index(" " $0 " ", " nts=ssdp:alive ") && index(" " $0 " ", " " loc " ") {
+	for (i = 1; i <= NF; i++) if ($i ~ /^(to|usn)=/) printf "%s ", $i; print "" }' "$LAB_DIR/back6" | sort -u | wc -l)
+[ "$n" = 28 ] && pass "back: the alive set to both groups at once" ||
+	fail "back: $n different alive messages, wanted 28"
 search6 $HA $URN:device:InternetGatewayDevice:2 --to ff05::c > $out
 expect_n "and searches are answered again" 1 $out location=$LOC6
 
