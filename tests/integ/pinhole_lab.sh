@@ -17,8 +17,8 @@ lab_conf "$conf" "max_lease = 3600" "pcp_min_lifetime = 1" \
 check "portgated starts" lab_start_daemon "$conf"
 PCPC="$top_srcdir/tests/integ/pcp_client.py"
 pcp6() { local ns=$1; shift; timeout 8 ip netns exec "$ns" python3 "$PCPC" $GW_LAN_IP6 "$@"; }
-URL="http://[$GW_LAN_IP6]:5000/rootDesc.xml"
-upnp6() { local ns=$1; shift; timeout 10 ip netns exec "$ns" upnpc -6 -u "$URL" "$@"; }
+# discovery as a real IPv6-only control point does it: M-SEARCH to [FF05::C]/[FF02::C] on eth0
+upnp6() { local ns=$1; shift; timeout 10 ip netns exec "$ns" upnpc -6 -i -m eth0 "$@"; }
 # reach ADDR PORT SRC REPLY: from the WAN peer (SRC, default $WAN_IP6: it has two addresses)
 reach() { [ "$(connect6 $WAN tcp "$1" "$2" "${3:-$WAN_IP6}")" = "$4" ]; }
 reach6_out() { [ "$(connect6 $HB tcp $WAN_IP6 7000)" = hello-wan ]; }
