@@ -148,7 +148,7 @@ echo "5. the search rate per source is bounded"
 sleep 1.1
 cli $HA search --to $GW_LAN_IP --mx none --repeat 40 upnp:rootdevice 1 > $out
 n=$(wc -l < $out)
-[ "$n" -ge 8 ] && [ "$n" -le 12 ] && pass "40 searches at once: $n answered" || fail "$n of 40 answered"
+[ "$n" -ge 8 ] && [ "$n" -le 20 ] && pass "40 searches at once: $n answered (10 a second, and what refills while they arrive)" || fail "$n of 40 answered"
 check_out "the rest dropped" "over the search rate" cat "$LOG"
 search $HB upnp:rootdevice --to $GW_LAN_IP --mx none > $out
 expect_n "another host is still answered" 1 $out usn=uuid:$ROOT::upnp:rootdevice
@@ -226,7 +226,7 @@ check_out "... dropped" "not sent to ff02::c, ff05::c or to us" grep "from \[$A_
 sleep 1.1
 cli $HA -6 eth0 search --to $GW_LAN_IP6 --mx none --repeat 40 upnp:rootdevice 1 > $out
 n=$(wc -l < $out)
-[ "$n" -ge 8 ] && [ "$n" -le 12 ] && pass "40 IPv6 searches at once: $n answered" || fail "$n of 40 answered"
+[ "$n" -ge 8 ] && [ "$n" -le 20 ] && pass "40 IPv6 searches at once: $n answered" || fail "$n of 40 answered"
 echo "   the global IPv6 address goes away and comes back"
 in_gw ip -6 addr del $GW_LAN_IP6/64 dev br-lan
 check "SSDP leaves the IPv6 groups within seconds" wait_for 8 grep -q "ssdp: left ff02::c and ff05::c on br-lan" "$LOG"
