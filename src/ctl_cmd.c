@@ -160,6 +160,21 @@ ctl_holder(const struct mt_entry *e, char *buf, size_t len)
 	return buf;
 }
 
+/* Why an add failed, for the admin: the holder, what is wrong with the address, or the error. */
+static void
+ctl_fail_add(struct ctl_req *r, enum mt_err err, const struct mt_entry *conflict,
+    const struct in6_addr *addr, const char *what, char **argv)
+{
+	char held[200], why[160];
+
+	if (err == MT_ERR_CONFLICT && conflict != NULL)
+		ctl_fail(r, "%s", ctl_holder(conflict, held, sizeof(held)));
+	else if (err == MT_ERR_ADDR && !mtable_client_ok(r->ctx->mt, addr, why, sizeof(why)))
+		ctl_fail(r, "bad internal address: %s", why);
+	else
+		ctl_fail(r, "%s%s %s: %s", what, argv[0], argv[1], mt_strerror(err));
+}
+
 /* ---- status ---- */
 
 /* The state file's health: saves can fail (read-only or missing directory) while we run. */
@@ -536,7 +551,7 @@ cmd_forward_add(struct ctl_req *r, int argc, char **argv)
 	struct mt_entry *e;
 	struct mt_request q;
 	unsigned long lease = 0;
-	char a[INET6_ADDRSTRLEN], held[160], why[160];
+	char a[INET6_ADDRSTRLEN];
 	const char *bad;
 	enum mt_err err;
 
@@ -563,13 +578,7 @@ cmd_forward_add(struct ctl_req *r, int argc, char **argv)
 	}
 	q.ext_addr = r->ctx->cfg->external_ip;
 	if ((err = mtable_add(r->ctx->mt, &q, &e, &conflict)) != MT_OK) {
-		if (err == MT_ERR_CONFLICT && conflict != NULL)
-			ctl_fail(r, "%s", ctl_holder(conflict, held, sizeof(held)));
-		else if (err == MT_ERR_ADDR && !mtable_client_ok(r->ctx->mt, &q.int_addr, why,
-		    sizeof(why)))
-			ctl_fail(r, "bad internal address: %s", why);
-		else
-			ctl_fail(r, "%s %s: %s", argv[0], argv[1], mt_strerror(err));
+		ctl_fail_add(r, err, conflict, &q.int_addr, "", argv);
 		return;
 	}
 	r->id = e->id;
@@ -656,7 +665,7 @@ cmd_pinhole_add(struct ctl_req *r, int argc, char **argv)
 	const struct mt_entry *conflict = NULL;
 	struct mt_entry *e;
 	struct mt_pin_req q;
-	char a[INET6_ADDRSTRLEN], held[200], why[160], rem[64];
+	char a[INET6_ADDRSTRLEN], rem[64];
 	enum mt_err err;
 
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
@@ -669,13 +678,7 @@ cmd_pinhole_add(struct ctl_req *r, int argc, char **argv)
 	if (ctl_parse_pinhole(r, argv, opts, &q) == -1)
 		return;
 	if ((err = mtable_pinhole_add(r->ctx->mt, &q, &e, &conflict)) != MT_OK) {
-		if (err == MT_ERR_CONFLICT && conflict != NULL)
-			ctl_fail(r, "%s", ctl_holder(conflict, held, sizeof(held)));
-		else if (err == MT_ERR_ADDR && !mtable_client_ok(r->ctx->mt, &q.int_addr, why,
-		    sizeof(why)))
-			ctl_fail(r, "bad internal address: %s", why);
-		else
-			ctl_fail(r, "pinhole %s %s: %s", argv[0], argv[1], mt_strerror(err));
+		ctl_fail_add(r, err, conflict, &q.int_addr, "pinhole ", argv);
 		return;
 	}
 	r->id = e->id;

@@ -66,19 +66,28 @@ struct state_parse {
 
 #define STATE_REPORT_MAX	20
 
+/* FILTERS: "*" for anyone, else "ADDR/LEN[:PORT],...". */
+static void
+state_filters_str(const struct mt_entry *e, char *r, size_t len)
+{
+	char one[64];
+	size_t i, n = 0;
+
+	snprintf(r, len, "*");
+	for (i = 0; i < e->nfilters && n < len; i++)
+		n += (size_t)snprintf(r + n, len - n, "%s%s", i ? "," : "",
+		    mt_filter_str(&e->filters[i], one, sizeof(one)));
+}
+
 static int
 state_write_map(FILE *f, const struct mtable *mt, const struct mt_entry *e, time_t now)
 {
-	char a[INET6_ADDRSTRLEN], r[MT_MAX_FILTERS * 64], one[64];
+	char a[INET6_ADDRSTRLEN], r[MT_MAX_FILTERS * 64];
 	char desc[MT_DESC_MAX * 3 + 4], owner[MT_OWNER_MAX * 3 + 4];
 	long left = mtable_remaining(mt, e);
-	size_t i, n = 0;
 
 	util_addr_str(&e->int_addr, a, sizeof(a));
-	strcpy(r, "*");
-	for (i = 0; i < e->nfilters; i++)
-		n += (size_t)snprintf(r + n, sizeof(r) - n, "%s%s", i ? "," : "",
-		    mt_filter_str(&e->filters[i], one, sizeof(one)));
+	state_filters_str(e, r, sizeof(r));
 	util_pct_encode(e->desc, desc, sizeof(desc));
 	util_pct_encode(e->owner, owner, sizeof(owner));
 	return fprintf(f, "map %s %u %u %s %u %s %lld %s %s %s\n", mt_proto_name(e->proto),
@@ -89,16 +98,12 @@ state_write_map(FILE *f, const struct mtable *mt, const struct mt_entry *e, time
 static int
 state_write_pinhole(FILE *f, const struct mtable *mt, const struct mt_entry *e, time_t now)
 {
-	char a[INET6_ADDRSTRLEN], r[MT_MAX_FILTERS * 64], one[64], rem[64];
+	char a[INET6_ADDRSTRLEN], r[MT_MAX_FILTERS * 64], rem[64];
 	char desc[MT_DESC_MAX * 3 + 4], owner[MT_OWNER_MAX * 3 + 4];
 	long left = mtable_remaining(mt, e);
-	size_t i, n = 0;
 
 	util_addr_str(&e->int_addr, a, sizeof(a));
-	strcpy(r, "*");
-	for (i = 0; i < e->nfilters; i++)
-		n += (size_t)snprintf(r + n, sizeof(r) - n, "%s%s", i ? "," : "",
-		    mt_filter_str(&e->filters[i], one, sizeof(one)));
+	state_filters_str(e, r, sizeof(r));
 	if (e->remote.plen == 0 && e->remote.port == 0)
 		strcpy(rem, "*");
 	else

@@ -104,7 +104,7 @@ bad:
 	return IGD_E_INVALID_ARGS;
 }
 
-static enum igd_err
+enum igd_err
 igd_arg_port(struct igd_call *c, const char *name, uint16_t *port)
 {
 	unsigned long v;

@@ -64,6 +64,8 @@ const char *igd_arg(struct igd_call *, const char *name);
 /* An unsigned decimal in [0, max] (UPnP ui2/ui4). */
 enum igd_err igd_arg_uint(struct igd_call *, const char *name, unsigned long max,
     unsigned long *out);
+/* A port argument, 0..65535. */
+enum igd_err igd_arg_port(struct igd_call *, const char *name, uint16_t *port);
 /* An output argument holding a number. */
 void igd_out_uint(struct igd_call *, const char *name, unsigned long v);
 /* 1 if a and b are the same address. */

@@ -94,18 +94,6 @@ bad:
 }
 
 static enum igd_err
-pin_arg_port(struct igd_call *c, const char *name, uint16_t *port)
-{
-	unsigned long v;
-	enum igd_err e;
-
-	if ((e = igd_arg_uint(c, name, 65535, &v)) != IGD_OK)
-		return e;
-	*port = (uint16_t)v;
-	return IGD_OK;
-}
-
-static enum igd_err
 pin_arg_lease(struct igd_call *c, const char *name, uint32_t *lease)
 {
 	unsigned long v;
@@ -131,7 +119,7 @@ pin_arg_tuple(struct igd_call *c, struct mt_pin_req *q)
 
 	memset(q, 0, sizeof(*q));
 	if ((e = pin_arg_addr(c, "RemoteHost", &remote, &wild)) != IGD_OK ||
-	    (e = pin_arg_port(c, "RemotePort", &q->remote.port)) != IGD_OK)
+	    (e = igd_arg_port(c, "RemotePort", &q->remote.port)) != IGD_OK)
 		return e;
 	if (!wild) {
 		q->remote.addr = remote;
@@ -141,7 +129,7 @@ pin_arg_tuple(struct igd_call *c, struct mt_pin_req *q)
 		return e;
 	if (wild)
 		return IGD_E_SRC_WILDCARD;
-	if ((e = pin_arg_port(c, "InternalPort", &q->int_port)) != IGD_OK)
+	if ((e = igd_arg_port(c, "InternalPort", &q->int_port)) != IGD_OK)
 		return e;
 	if (q->int_port == 0)
 		return IGD_E_INT_PORT_WILDCARD;
@@ -301,16 +289,29 @@ igd_pin_delete(struct igd_call *c)
 	return IGD_OK;
 }
 
+/* The packets the named pinhole let in (the kernel's counter). */
+static enum igd_err
+pin_packets(struct igd_call *c, uint64_t *pkts)
+{
+	struct mt_entry *e;
+	uint64_t bytes = 0;
+	enum igd_err err;
+
+	*pkts = 0;
+	if ((err = pin_by_id(c, &e)) != IGD_OK)
+		return err;
+	(void)mtable_pinhole_counters(c->mt, e, pkts, &bytes);
+	return IGD_OK;
+}
+
 enum igd_err
 igd_pin_get_packets(struct igd_call *c)
 {
-	struct mt_entry *e;
-	uint64_t pkts = 0, bytes = 0;
+	uint64_t pkts;
 	enum igd_err err;
 
-	if ((err = pin_by_id(c, &e)) != IGD_OK)
+	if ((err = pin_packets(c, &pkts)) != IGD_OK)
 		return err;
-	(void)mtable_pinhole_counters(c->mt, e, &pkts, &bytes);
 	igd_out_uint(c, "PinholePackets", pkts > UINT32_MAX ? UINT32_MAX : (unsigned long)pkts);
 	return IGD_OK;
 }
@@ -318,13 +319,11 @@ igd_pin_get_packets(struct igd_call *c)
 enum igd_err
 igd_pin_check_working(struct igd_call *c)
 {
-	struct mt_entry *e;
-	uint64_t pkts = 0, bytes = 0;
+	uint64_t pkts;
 	enum igd_err err;
 
-	if ((err = pin_by_id(c, &e)) != IGD_OK)
+	if ((err = pin_packets(c, &pkts)) != IGD_OK)
 		return err;
-	(void)mtable_pinhole_counters(c->mt, e, &pkts, &bytes);
 	if (pkts == 0)
 		return IGD_E_NO_TRAFFIC;
 	igd_soap_out(c->args, "IsWorking", "1");
