@@ -18,7 +18,7 @@
 
 #define CONF_LINE_MAX	1024
 #define CONF_FILE_MAX	(1024 * 1024)
-#define CONF_NKEYWORDS	28
+#define CONF_NKEYWORDS	29
 #define CONF_PATH_MAX	4000
 
 struct conf_parser {
@@ -399,7 +399,8 @@ static int
 kw_pcp_bool(struct conf_parser *p, const char *key, char *val)
 {
 	int *dst = strcmp(key, "pcp") == 0 ? &p->cfg->pcp : strcmp(key, "natpmp") == 0 ?
-	    &p->cfg->natpmp : &p->cfg->pcp_allow_third_party;
+	    &p->cfg->natpmp : strcmp(key, "pcp_pinholes") == 0 ? &p->cfg->pcp_pinholes :
+	    &p->cfg->pcp_allow_third_party;
 
 	return kw_bool(p, key, val, dst);
 }
@@ -512,6 +513,7 @@ static const struct {
 	{ "natpmp", kw_pcp_bool, 0 },
 	{ "pcp_min_lifetime", kw_pcp_min_lifetime, 0 },
 	{ "pcp_allow_third_party", kw_pcp_bool, 0 },
+	{ "pcp_pinholes", kw_pcp_bool, 0 },
 	{ "pcp_max_filters", kw_pcp_max_filters, 0 },
 	{ "pcp_rate_limit", kw_pcp_rate, 0 },
 };
@@ -580,6 +582,7 @@ conf_defaults(struct pg_config *c)
 	c->upnp_notify_interval = 900;
 	c->upnp_secure_mode = 1;
 	c->upnp_pinholes = 1;
+	c->pcp_pinholes = 1;
 	c->friendly_name = xstrdup("portgate Internet Gateway");
 	c->pcp = 1;
 	c->natpmp = 1;

@@ -54,6 +54,7 @@ struct pg_config {
 	int		 natpmp;		/* NAT-PMP (RFC 6886) on UDP 5351 */
 	uint32_t	 pcp_min_lifetime;	/* seconds: shorter PCP/NAT-PMP lifetimes are raised */
 	int		 pcp_allow_third_party;
+	int		 pcp_pinholes;		/* MAP/PEER from IPv6 hosts open pinholes */
 	unsigned	 pcp_max_filters;	/* FILTER options per mapping */
 	unsigned	 pcp_rate_limit;	/* requests per second per client (0 = none) */
 };

@@ -140,8 +140,8 @@ pg_fw_lost(void *arg)
 {
 	struct pg_ctx *ctx = arg;
 
-	log_warnx("firewall: portgate's rules were removed by someone else; restoring %zu mappings",
-	    mtable_count(ctx->mt));
+	log_info("firewall: rebuilding portgate's tables from the mapping table (%zu mappings, "
+	    "%zu pinholes)", mtable_count(ctx->mt), mtable_pinhole_count(ctx->mt));
 	pg_fw_rules_changed(ctx);
 }
 
@@ -235,9 +235,25 @@ pg_watch_wan(struct pg_ctx *ctx)
 	ctx->wan = wanaddr_new(ctx->base, ctx->cfg->wan_interface, pg_wan_changed, ctx);
 }
 
+/* Rules that all name IPv4 prefixes leave IPv6 pinholes unrestricted: say so. */
+static void
+pg_warn_v4_only_policy(const struct pg_config *cfg)
+{
+	size_t i;
+
+	if (cfg->policy.n == 0)
+		return;
+	for (i = 0; i < cfg->policy.n; i++)
+		if (!util_addr_is_v4(&cfg->policy.rules[i].addr))
+			return;
+	log_warnx("config: every allow/deny rule is IPv4, so none restricts IPv6 pinholes; "
+	    "add e.g. 'deny 1-65535 ::/0 1-65535'");
+}
+
 static void
 pg_apply_limits(struct pg_ctx *ctx)
 {
+	pg_warn_v4_only_policy(ctx->cfg);
 	mtable_set_policy(ctx->mt, &ctx->cfg->policy);
 	mtable_set_limits(ctx->mt, ctx->cfg->max_mappings_per_client, ctx->cfg->max_lease);
 }

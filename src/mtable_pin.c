@@ -28,9 +28,11 @@
 #include "log.h"
 #include "mtable.h"
 #include "mtable_priv.h"
+#include "netif.h"
 #include "util.h"
 
 #define PIN_FIRST_OTHER	65536u
+#define PIN_ADMIN_RESERVE	1024	/* pinholes (and prefix ones) only the admin may take */
 
 struct pin_epkey {
 	struct in6_addr	addr;
@@ -160,6 +162,29 @@ pin_filter_ok(const struct mt_filter *f)
 	return f->plen <= 128 && (f->plen == 0 || !util_addr_is_v4(&f->addr));
 }
 
+/*
+ * A remote that can be on the WAN: one host must be global unicast and not
+ * the LAN's (a pinhole "from" a LAN host or ff02::1 admits nothing, and
+ * the client would believe it open); a prefix may not be multicast.
+ */
+static int
+pin_remote_ok(const struct mtable *mt, const struct mt_filter *f)
+{
+	const struct in6_addr *a = &f->addr;
+	struct in6_addr lan;
+
+	if (f->plen == 0)
+		return 1;
+	if (IN6_IS_ADDR_MULTICAST(a) || (f->plen >= 10 && IN6_IS_ADDR_LINKLOCAL(a)))
+		return 0;
+	if (f->plen < 128)
+		return 1;
+	if (IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_LINKLOCAL(a))
+		return 0;
+	return mt->netif == NULL || (netif_local_for(mt->netif, a, &lan) == -1 &&
+	    !netif_is_own(mt->netif, a));
+}
+
 static int
 pin_text_ok(const char *s)
 {
@@ -179,8 +204,10 @@ pin_validate(const struct mtable *mt, const struct mt_pin_req *r)
 	    r->remote.plen != 0 || r->remote.port != 0)))
 		return MT_ERR_INVAL;
 	for (i = 0; i < r->nfilters; i++)
-		if (!pin_filter_ok(&r->filters[i]))
+		if (!pin_filter_ok(&r->filters[i]) || !pin_remote_ok(mt, &r->filters[i]))
 			return MT_ERR_INVAL;
+	if (!pin_remote_ok(mt, &r->remote))
+		return MT_ERR_INVAL;
 	if (!mtable_client_ok(mt, &r->int_addr, NULL, 0))
 		return MT_ERR_ADDR;
 	/* no NAT: the external port is the internal one */
@@ -221,6 +248,18 @@ pin_has_prefix(const struct mt_entry *e)
 	return 0;
 }
 
+/* a's address range lies inside b's, whatever their ports. */
+static int
+pin_prefix_nests(const struct mt_filter *a, const struct mt_filter *b)
+{
+	struct in6_addr m = a->addr;
+
+	if (b->plen > a->plen)
+		return 0;
+	mt_mask(&m, b->plen);
+	return memcmp(&m, &b->addr, sizeof(m)) == 0;
+}
+
 /* Would a and b clash in the kernel: the same element, or overlapping prefix intervals? */
 static int
 pin_elem_clash(const struct mt_filter *a, const struct mt_filter *b)
@@ -230,8 +269,8 @@ pin_elem_clash(const struct mt_filter *a, const struct mt_filter *b)
 	if (!pin_is_prefix(a) || !pin_is_prefix(b))
 		return 0;
 	if (a->port != 0 && b->port != 0 && a->port != b->port)
-		return 0;
-	return mt_filter_within(a, b) || mt_filter_within(b, a);
+		return 0;		/* disjoint port ranges: no overlap */
+	return pin_prefix_nests(a, b) || pin_prefix_nests(b, a);
 }
 
 /* Another pinhole of the endpoint whose elements clash with cand's, or NULL. */
@@ -401,11 +440,12 @@ mtable_pinhole_add(struct mtable *mt, const struct mt_pin_req *r, struct mt_entr
 			*out = e;
 		return pin_renew(mt, e, r, conflict);
 	}
-	if (mt->npins >= MT_MAX_PINHOLES)
+	if (mt->npins >= MT_MAX_PINHOLES - (r->source == MT_SRC_STATIC ? 0 : PIN_ADMIN_RESERVE))
 		return MT_ERR_NOPORT;
 	if ((e = pin_new_entry(r)) == NULL)
 		return MT_ERR_NOMEM;
-	if (pin_has_prefix(e) && mt->npfx >= MT_MAX_PFX_PINHOLES) {
+	if (pin_has_prefix(e) && mt->npfx >= MT_MAX_PFX_PINHOLES -
+	    (r->source == MT_SRC_STATIC ? 0 : PIN_ADMIN_RESERVE)) {
 		free(e);
 		return MT_ERR_NOPORT;
 	}

@@ -131,6 +131,7 @@ struct fw_nft {
 	int			 touched;	/* NFT_TOUCHED_*: tables changed before a repair */
 };
 
+#define NFT_PFX_DEL_MAX		256	/* pin_pfx deletes in one commit before a rebuild wins */
 #define NFT_TOUCHED_IP		1
 #define NFT_TOUCHED_IP6		2
 
@@ -1224,18 +1225,66 @@ out:
 	return rc;
 }
 
+static void nft_schedule_repair(struct fw_nft *);
+
+/* A pinhole change with an element in pin_pfx (the kernel's interval set). */
+static int
+nft_change_is_pfx_del(const struct fw_change *c)
+{
+	size_t i;
+
+	if (c->op != FW_DEL || c->item.kind != MT_KIND_PINHOLE)
+		return 0;
+	for (i = 0; i < c->item.nfilters && i < MT_MAX_FILTERS; i++)
+		if (c->item.filters[i].plen > 0 && c->item.filters[i].plen < 128)
+			return 1;
+	return 0;
+}
+
+/*
+ * Deleting many pin_pfx elements one by one costs the kernel minutes (its
+ * interval set re-computes itself per element; 8,192 took 150 s), while a
+ * rebuild without them takes well under a second: past NFT_PFX_DEL_MAX such
+ * deletes in one commit, they are left out and the tables are rebuilt from
+ * the mapping table, which no longer holds them.
+ */
+static size_t
+nft_drop_pfx_dels(struct fw_nft *n, const struct fw_change *c, size_t cnt,
+    struct fw_change **kept)
+{
+	size_t i, npfx = 0, k = 0;
+
+	*kept = NULL;
+	for (i = 0; i < cnt; i++)
+		npfx += (size_t)nft_change_is_pfx_del(&c[i]);
+	if (npfx <= NFT_PFX_DEL_MAX || (*kept = reallocarray(NULL, cnt, sizeof(**kept))) == NULL)
+		return cnt;
+	for (i = 0; i < cnt; i++)
+		if (!nft_change_is_pfx_del(&c[i]))
+			(*kept)[k++] = c[i];
+	log_info("fw_nft: %zu prefix pinholes closed at once; rebuilding the tables instead",
+	    npfx);
+	nft_schedule_repair(n);
+	return k;
+}
+
 static int
 fw_nft_commit(struct fw *fw, const struct fw_change *c, size_t cnt, fw_fail_cb *cb, void *arg)
 {
 	struct fw_nft *n = fw->priv;
+	struct fw_change *kept;
 	size_t off, chunk;
 	int rc = 0;
 
+	cnt = nft_drop_pfx_dels(n, c, cnt, &kept);
+	if (kept != NULL)
+		c = kept;
 	for (off = 0; off < cnt; off += chunk) {
 		chunk = cnt - off < NFT_CHANGES_PER_BATCH ? cnt - off : NFT_CHANGES_PER_BATCH;
 		if (nft_commit_chunk(n, c + off, chunk, cb, arg) == -1)
 			rc = -1;
 	}
+	free(kept);
 	return rc;
 }
 

@@ -79,6 +79,8 @@ pin_arg_addr(struct igd_call *c, const char *name, struct in6_addr *a, int *wild
 		return IGD_E_INVALID_ARGS;
 	v += strspn(v, " \t\r\n");
 	len = strcspn(v, " \t\r\n");
+	if (v[len + strspn(v + len, " \t\r\n")] != '\0')
+		goto bad;		/* one word, spaces around it allowed */
 	*wild = len == 0 || (len == 1 && v[0] == '*');
 	if (*wild)
 		return IGD_OK;

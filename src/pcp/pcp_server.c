@@ -372,6 +372,8 @@ pcp_pin_apply(struct pcp_srv *s, const struct mt_pin_req *r, uint32_t lifetime,
 	struct mt_entry *e;
 	enum mt_err err;
 
+	if (!s->ctx->cfg->pcp_pinholes)
+		return PCP_RES_NOT_AUTHORIZED;
 	e = mtable_pinhole_find(s->ctx->mt, r->proto, &r->int_addr, r->int_port, &r->remote);
 	if (e != NULL && (e->source != MT_SRC_PCP || strcmp(e->owner, r->owner) != 0))
 		return PCP_RES_NOT_AUTHORIZED;	/* the nonce is the owner token */
@@ -634,7 +636,9 @@ pcp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, uint8_t *out, size_t 
 		return pcp_wire_encode_error(p->buf, p->len, err, pcp_wire_error_lifetime(err),
 		    resp.epoch, out, outlen);
 	}
-	if (!s->ctx->cfg->pcp || (q.opcode == PCP_OP_MAP && !s->ctx->cfg->has_external_ip))
+	/* an IPv4 MAP needs the external address; an IPv6 one (a pinhole) does not */
+	if (!s->ctx->cfg->pcp || (q.opcode == PCP_OP_MAP && !s->ctx->cfg->has_external_ip &&
+	    util_addr_is_v4(&p->src)))
 		resp.result = s->ctx->cfg->pcp ? PCP_RES_NETWORK_FAILURE : PCP_RES_NOT_AUTHORIZED;
 	else if (memcmp(&q.client, &p->src, sizeof(p->src)) != 0)
 		resp.result = PCP_RES_ADDRESS_MISMATCH;	/* §8.3: whatever the opcode */

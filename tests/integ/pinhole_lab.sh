@@ -76,6 +76,17 @@ check_out "a bad endpoint names what is wrong" "bad endpoint" pgctl pinhole add 
 check_out "list --json has the pinhole's keys" "\"kind\":\"pinhole\",\"id\":$pid" pgctl list --json
 check_out "the config's pinhole is there" "[$B_IP6]:5300" pgctl list
 
+echo "many prefix pinholes closed at once: a rebuild, not minutes of kernel work"
+for i in $(seq 1 300); do echo "pinhole add udp [$B_IP6]:$((20000 + i)) --remote 2001:db8:2:$i::/64"; done | pgctl - >/dev/null
+n=$(in_gw nft list set ip6 portgate pin_pfx | grep -o '2001:db8:2:[0-9a-f]*::/64' | wc -l)
+[ "$n" -ge 300 ] && pass "300 prefix pinholes in pin_pfx" || fail "pin_pfx holds $n"
+check_out "flush --source static closes them" "pinholes" timeout 20 "$PORTGATECTL" -s "$LAB_DIR/sock" flush --source static
+wait_for 5 bash -c "! ip netns exec $GW nft list set ip6 portgate pin_pfx | grep -q '2001:db8:2:1::/64'" \
+	&& pass "pin_pfx is empty again within seconds" || fail "pin_pfx still holds them"
+check "the daemon answers meanwhile" pgctl status
+pgctl pinhole add tcp "[$A_IP6]:8002" --remote "$WAN_IP6B" --desc web6 >/dev/null
+pid=$(pgctl list --json | python3 -c "import json,sys; print([e['id'] for e in json.load(sys.stdin) if e.get('internal_port')==8002][0])")
+
 echo "restart, flush, expiry"
 lab_stop_daemon
 check "portgated restarts" lab_start_daemon "$conf"

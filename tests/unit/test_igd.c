@@ -524,6 +524,11 @@ test_pinholes(void)
 	CHECK_EQ(pin_add(igd, A6, "", "8000", "6", "0"), 402);
 	CHECK_EQ(pin_add(igd, A6, "", "8000", "6", "86401"), 402);
 	CHECK_EQ(pin_add(igd, A6, "198.51.100.7", "8000", "6", "60"), 402);
+	CHECK_EQ(pin_add(igd, A6, B6, "8000", "6", "60"), 402);		/* a LAN remote */
+	CHECK_EQ(pin_add(igd, A6, "ff02::1", "8000", "6", "60"), 402);
+	CHECK_EQ(pin_add(igd, A6, "fe80::1", "8000", "6", "60"), 402);
+	CHECK_EQ(pin_add(igd, A6, "2001:db8:2::100 junk", "8000", "6", "60"), 402);
+	CHECK_EQ(pin_add(igd, A6, " 2001:db8:2::100 ", "8000", "6", "60"), 0);
 	CHECK_EQ(pin_add(igd, A6, "", "8000", "TCP", "60"), 402);
 	call(igd, A6, FC, "AddPinhole", pin_args("", "0", "192.0.2.10", "8000", "6", "60"));
 	CHECK_EQ(code(), 402);

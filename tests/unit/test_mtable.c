@@ -566,6 +566,18 @@ test_pinhole_basic(void)
 	CHECK(conflict == e2);
 	q = pin_req(MT_SRC_STATIC, "2001:db8:1::10", 9000, "[2001:db8:3::/48]:53", 0);
 	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, NULL), MT_OK);	/* disjoint */
+	/* nested prefixes whose ports overlap (one any port) clash, whichever came first */
+	q = pin_req(MT_SRC_STATIC, "2001:db8:1::10", 9000, "2001:db8:3::/64", 0);
+	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, NULL), MT_ERR_CONFLICT);
+	q = pin_req(MT_SRC_STATIC, "2001:db8:1::10", 9000, "[2001:db8:3::/64]:54", 0);
+	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, NULL), MT_OK);	/* other port: apart */
+	CHECK_EQ(mtable_pinhole_count(mt), 5);
+	q = pin_req(MT_SRC_STATIC, "2001:db8:1::10", 9000, "[2001:db8:3::/64]:54", 0);
+	mtable_del(mt, mtable_pinhole_find(mt, MT_TCP, &q.int_addr, 9000, &q.remote));
+	q = pin_req(MT_SRC_STATIC, "2001:db8:1::10", 9000, "ff02::1", 0);
+	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, NULL), MT_ERR_INVAL);	/* admits nothing */
+	q = pin_req(MT_SRC_STATIC, "2001:db8:1::10", 9000, "::", 0);
+	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, NULL), MT_ERR_INVAL);
 	/* bad requests */
 	q = pin_req(MT_SRC_STATIC, "192.0.2.10", 9000, NULL, 0);
 	CHECK_EQ(mtable_pinhole_add(mt, &q, NULL, NULL), MT_ERR_INVAL);

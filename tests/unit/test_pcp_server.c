@@ -487,6 +487,17 @@ test_pinholes(void)
 	peer = addr("2001:db8:1::11");
 	memcpy(req + n + 4, &peer, 16);
 	CHECK_EQ(send_req(s, "2001:db8:1::10", req, n + 20, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
+	/* without an IPv4 external address, IPv6 MAPs still work (no NAT involved) */
+	ctx->cfg->has_external_ip = 0;
+	n = map_req(req, "2001:db8:1::10", 1, 6, 8000, 0, 600, NULL, 0);
+	CHECK_EQ(send_req(s, "2001:db8:1::10", req, n, NULL, NULL), PCP_RES_SUCCESS);
+	n = map_req(req, "::ffff:192.0.2.10", 1, 6, 8000, 0, 600, NULL, 0);
+	CHECK_EQ(send_req(s, "192.0.2.10", req, n, NULL, NULL), PCP_RES_NETWORK_FAILURE);
+	ctx->cfg->has_external_ip = 1;
+	/* pcp_pinholes = no */
+	ctx->cfg->pcp_pinholes = 0;
+	n = map_req(req, "2001:db8:1::10", 1, 6, 8001, 0, 600, NULL, 0);
+	CHECK_EQ(send_req(s, "2001:db8:1::10", req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
 	lab_free(ctx, s);
 }
 
