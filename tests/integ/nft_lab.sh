@@ -44,7 +44,7 @@ in_gw nft add chain ip lab post '{ type nat hook postrouting priority srcnat; }'
 in_gw nft add rule ip lab post oifname wan0 masquerade
 sleep 2
 check_out "within 2 s of a flush the forward works again" hello-tcp connect $WAN tcp $GW_WAN_IP 8082
-check_out "the restore is logged" "restoring" cat "$LAB_DIR/daemon.log"
+check_out "the repair is logged" "was changed by someone else; repairing" cat "$LAB_DIR/daemon.log"
 
 echo "rules do not grow with mappings"
 rules1=$(in_gw nft -a list table ip portgate | grep -c '# handle' )
