@@ -1,0 +1,415 @@
+/*
+ * fw_nft_rules.c - the nftables backend's fixed rules, built with libnftnl
+ * expressions: DNAT through the maps, the remote-filter drop, PEER SNAT,
+ * trigger reporting and the IPv6 pinhole accepts. Their number never
+ * depends on how many mappings or pinholes there are; the elements (and
+ * everything sent to the kernel) are fw_nft.c's.
+ */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "fw/fw.h"
+#include "fw/fw_nft.h"
+#include "fw/fw_nft_priv.h"
+#include "log.h"
+#include "util.h"
+
+/* ---- rule expressions ---- */
+
+static struct nftnl_expr *
+ex(struct nftnl_rule *r, const char *name)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+
+	if (e == NULL)
+		fatal("fw_nft: expression %s", name);
+	nftnl_rule_add_expr(r, e);
+	return e;
+}
+
+static void
+ex_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = ex(r, "meta");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+}
+
+static void
+ex_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = ex(r, "cmp");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set_data(e, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+static void
+ex_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
+{
+	struct nftnl_expr *e = ex(r, "payload");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+}
+
+static void
+ex_lookup(struct nftnl_rule *r, const struct nft_set_def *s, int with_data)
+{
+	struct nftnl_expr *e = ex(r, "lookup");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	if (with_data)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, s->name);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, s->id);
+}
+
+static void
+ex_iifname(struct nftnl_rule *r, const char *ifname)
+{
+	char name[IFNAMSIZ];
+
+	memset(name, 0, sizeof(name));
+	strncpy(name, ifname, sizeof(name) - 1);
+	ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
+	ex_cmp(r, NFT_CMP_EQ, name, sizeof(name));
+}
+
+/* reg1 = l4proto . th dport (two 32-bit words) */
+static void
+ex_proto_dport(struct nftnl_rule *r)
+{
+	ex_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+	ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+}
+
+/* reg1 = ip saddr/daddr . l4proto . th dport (three 32-bit words) */
+static void
+ex_addr_proto_dport(struct nftnl_rule *r, uint32_t addr_off)
+{
+	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, addr_off, 4, NFT_REG_1);
+	ex_meta(r, NFT_META_L4PROTO, NFT_REG32_01);
+	ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_02);
+}
+
+static void
+ex_dnat(struct nftnl_rule *r, int with_port)
+{
+	struct nftnl_expr *e = ex(r, "nat");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+	if (with_port)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG32_01);
+}
+
+static void
+ex_verdict(struct nftnl_rule *r, int verdict, const char *chain)
+{
+	struct nftnl_expr *e = ex(r, "immediate");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+	if (chain != NULL)
+		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+}
+
+static void
+ex_dynset_add(struct nftnl_rule *r, const struct nft_set_def *s)
+{
+	struct nftnl_expr *e = ex(r, "dynset");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_ADD);
+	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, s->name);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, s->id);
+}
+
+static void
+ex_log(struct nftnl_rule *r, const char *prefix, uint16_t group)
+{
+	struct nftnl_expr *e = ex(r, "log");
+
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, prefix);
+	nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, group);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_SNAPLEN, 96);
+}
+
+/* limit rate NFT_NOTIFY_RATE/second burst NFT_NOTIFY_BURST packets */
+static void
+ex_limit(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = ex(r, "limit");
+
+	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, NFT_NOTIFY_RATE);
+	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, 1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, NFT_NOTIFY_BURST);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
+}
+
+static void
+ex_ct_new(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = ex(r, "ct");
+	uint32_t mask = 8, zero = 0;	/* NF_CT_STATE_BIT(IP_CT_NEW) */
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	e = ex(r, "bitwise");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+	ex_cmp(r, NFT_CMP_NEQ, &zero, 4);
+}
+
+
+static struct nftnl_rule *
+nft_rule_new(struct fw_nft *n, uint16_t family, const char *chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (r == NULL)
+		fatal("fw_nft: rule");
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, n->fw->cfg->nft_table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, family);
+	return r;
+}
+
+static void
+nft_rule_emit(struct fw_nft *n, struct nftnl_rule *r)
+{
+	struct nlmsghdr *nlh;
+	char *p = nb_reserve(&n->buf, 4096);
+
+	if (p == NULL)
+		fatal("fw_nft: rule buffer");
+	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWRULE,
+	    (uint16_t)nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY), NLM_F_CREATE | NLM_F_APPEND,
+	    n->seq++);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nb_commit(&n->buf, nlh);
+	nftnl_rule_free(r);
+}
+
+/* prerouting: iifname WAN dnat ip to l4proto . dport map @dnat_port / @dnat_range */
+void
+nft_rules_dnat(struct fw_nft *n)
+{
+	struct nftnl_rule *r;
+	int range;
+
+	for (range = 0; range < 2; range++) {
+		r = nft_rule_new(n, NFT_FAMILY, "prerouting");
+		ex_iifname(r, n->fw->cfg->wan_interface);
+		ex_proto_dport(r);
+		ex_lookup(r, nft_set(range ? "dnat_range" : "dnat_port"), 1);
+		ex_dnat(r, !range);
+		nft_rule_emit(n, r);
+	}
+}
+
+/*
+ * filter_pre (filter, before dstnat): a mapping with remote filters drops
+ * WAN packets from anyone else, before they are translated.
+ *   iifname WAN l4proto . dport @filt_ports
+ *     l4proto . dport . ip saddr . th sport != @filt_allow drop
+ */
+void
+nft_rules_filter(struct fw_nft *n)
+{
+	struct nftnl_rule *r = nft_rule_new(n, NFT_FAMILY, "filter_pre");
+	struct nftnl_expr *e;
+
+	ex_iifname(r, n->fw->cfg->wan_interface);
+	ex_proto_dport(r);
+	ex_lookup(r, nft_set("filt_ports"), 0);
+	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_02);
+	ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_03);
+	e = ex(r, "lookup");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, "filt_allow");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, nft_set("filt_allow")->id);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+	ex(r, "counter");
+	ex_verdict(r, NF_DROP, NULL);
+	nft_rule_emit(n, r);
+}
+
+static void
+ex_snat(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = ex(r, "nat");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_SNAT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG32_01);
+}
+
+/*
+ * postrouting (nat, priority 99: before an admin's masquerade at srcnat):
+ * a pinned outbound flow leaves with the external port PCP PEER reported.
+ *   oifname WAN snat ip to ip saddr . l4proto . th sport . ip daddr . th dport map @peer_snat
+ */
+void
+nft_rules_peer(struct fw_nft *n)
+{
+	struct nftnl_rule *r = nft_rule_new(n, NFT_FAMILY, "postrouting");
+	char name[IFNAMSIZ];
+
+	memset(name, 0, sizeof(name));
+	strncpy(name, n->fw->cfg->wan_interface, sizeof(name) - 1);
+	ex_meta(r, NFT_META_OIFNAME, NFT_REG_1);
+	ex_cmp(r, NFT_CMP_EQ, name, sizeof(name));
+	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00);
+	ex_meta(r, NFT_META_L4PROTO, NFT_REG32_01);
+	ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_02);
+	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG32_03);
+	ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_04);
+	ex_lookup(r, nft_set("peer_snat"), 1);
+	ex_snat(r);
+	nft_rule_emit(n, r);
+}
+
+/*
+ * forward: report trigger traffic, at most once per FW_NFT_NOTIFY_MS per
+ * (host, proto, port): the *_seen sets are the kernel-side rate limit, and
+ * a limit caps all notifications together, so forged sources cannot flood us.
+ * Only sources inside a LAN subnet (@lan_nets) can trigger.
+ *   iifname @lan_ifs ip saddr @lan_nets l4proto . dport @trig_ports jump trig_out
+ *   ct state new iifname WAN l4proto . dport @trig_open jump trig_in
+ *   trig_out: ip saddr . l4proto . dport @trig_seen return
+ *             limit rate 100/second burst 50 packets
+ *               add @trig_seen { ip saddr . l4proto . dport } log group G prefix "pgo"
+ *   trig_in:  the same with ip daddr, @trig_in_seen and prefix "pgi"
+ */
+void
+nft_rules_trigger(struct fw_nft *n)
+{
+	static const struct {
+		const char *chain, *seen, *prefix;
+		uint32_t addr_off;
+	} sub[2] = {
+		{ "trig_out", "trig_seen", FW_NFT_PREFIX_OUT, 12 },
+		{ "trig_in", "trig_in_seen", FW_NFT_PREFIX_IN, 16 },
+	};
+	struct nftnl_rule *r;
+	int i;
+
+	r = nft_rule_new(n, NFT_FAMILY, "forward");
+	ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
+	ex_lookup(r, nft_set("lan_ifs"), 0);
+	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+	ex_lookup(r, nft_set("lan_nets"), 0);
+	ex_proto_dport(r);
+	ex_lookup(r, nft_set("trig_ports"), 0);
+	ex_verdict(r, NFT_JUMP, "trig_out");
+	nft_rule_emit(n, r);
+	r = nft_rule_new(n, NFT_FAMILY, "forward");
+	ex_ct_new(r);
+	ex_iifname(r, n->fw->cfg->wan_interface);
+	ex_proto_dport(r);
+	ex_lookup(r, nft_set("trig_open"), 0);
+	ex_verdict(r, NFT_JUMP, "trig_in");
+	nft_rule_emit(n, r);
+	for (i = 0; i < 2; i++) {
+		r = nft_rule_new(n, NFT_FAMILY, sub[i].chain);
+		ex_addr_proto_dport(r, sub[i].addr_off);
+		ex_lookup(r, nft_set(sub[i].seen), 0);
+		ex_verdict(r, NFT_RETURN, NULL);
+		nft_rule_emit(n, r);
+		r = nft_rule_new(n, NFT_FAMILY, sub[i].chain);
+		ex_limit(r);
+		ex_addr_proto_dport(r, sub[i].addr_off);
+		ex_dynset_add(r, nft_set(sub[i].seen));
+		ex_log(r, sub[i].prefix, (uint16_t)n->fw->cfg->nflog_group);
+		nft_rule_emit(n, r);
+	}
+}
+
+/* meta mark set meta mark | bit */
+static void
+ex_mark_or(struct nftnl_rule *r, uint32_t bit)
+{
+	struct nftnl_expr *e;
+	uint32_t mask = ~bit;
+
+	ex_meta(r, NFT_META_MARK, NFT_REG_1);
+	e = ex(r, "bitwise");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, &bit, 4);
+	e = ex(r, "meta");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+}
+
+/*
+ * table ip6, chain forward (filter, priority -1: just before the admin's
+ * filter chains): one rule per pinhole set, the most specific first, so a
+ * packet counts for one pinhole only.
+ *   iifname WAN ip6 daddr . l4proto . th dport [. ip6 saddr] [. th sport] @pin_X
+ *     meta mark set meta mark | FW_NFT_PIN_MARK accept
+ * The element's counter counts what the lookup lets in; the admin's forward
+ * chain (policy drop) accepts the mark.
+ */
+void
+nft_rules_pin(struct fw_nft *n)
+{
+	static const struct {
+		const char	*set;
+		int		 saddr, sport;
+	} pin[] = {
+		{ "pin_hostport", 1, 1 },
+		{ "pin_host", 1, 0 },
+		{ "pin_pfx", 1, 1 },
+		{ "pin_port", 0, 1 },
+		{ "pin_any", 0, 0 },
+	};
+	struct nftnl_rule *r;
+	uint32_t reg;
+	size_t i;
+
+	for (i = 0; i < PG_NELEM(pin); i++) {
+		r = nft_rule_new(n, NFT_FAMILY6, "forward");
+		ex_iifname(r, n->fw->cfg->wan_interface);
+		ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 24, 16, NFT_REG32_00);
+		ex_meta(r, NFT_META_L4PROTO, NFT_REG32_04);
+		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_05);
+		reg = NFT_REG32_06;
+		if (pin[i].saddr) {
+			ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, reg);
+			reg += 4;
+		}
+		if (pin[i].sport)
+			ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, reg);
+		ex_lookup(r, nft_set(pin[i].set), 0);
+		ex_mark_or(r, FW_NFT_PIN_MARK);
+		ex_verdict(r, NF_ACCEPT, NULL);
+		nft_rule_emit(n, r);
+	}
+}
