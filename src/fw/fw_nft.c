@@ -32,8 +32,8 @@
  *
  * Each element carries its lease's remaining time as a kernel timeout, so
  * ports and pinholes close on time even if the daemon dies. The trigger sets
- * and the forward chain that reports trigger traffic are built here too (see
- * nft_rules_trigger below and src/trigger/nflog.c).
+ * are built here too; the fixed rules, including the forward chain that
+ * reports trigger traffic (src/trigger/nflog.c), are fw_nft_rules.c's.
  *
  * Changes go to the kernel as one netlink batch per commit, one message per
  * element with its own sequence number, so a kernel refusal maps back to
