@@ -8,8 +8,10 @@ prints the initial event (SEQ 0), runs COMMAND (e.g. upnpc -a ...), prints
 the next event, then checks that a callback naming another host is
 refused (CallStranger) and unsubscribes. One line per step; bounded waits.
 GATEWAY and LOCALIP may be IPv6 addresses (then bracketed in URLs and HOST).
+GENA_PATH (environment) names another service's event URL (default /evt/IPConn).
 """
 import http.client
+import os
 import http.server
 import queue
 import re
@@ -49,7 +51,7 @@ def var(body, name):
 
 def request(gw, port, method, headers):
     c = http.client.HTTPConnection(gw, port, timeout=5)
-    c.request(method, "/evt/IPConn", headers=headers)
+    c.request(method, os.environ.get("GENA_PATH", "/evt/IPConn"), headers=headers)
     r = c.getresponse()
     r.read()
     return r
@@ -61,9 +63,10 @@ def show(tag):
     except queue.Empty:
         print("%s none" % tag)
         sys.exit(1)
-    print("%s seq=%s nt=%s nts=%s entries=%s ip=%s status=%s" % (
+    print("%s seq=%s nt=%s nts=%s entries=%s ip=%s status=%s firewall=%s pinholes=%s" % (
         tag, seq, nt, nts, var(body, "PortMappingNumberOfEntries"),
-        var(body, "ExternalIPAddress"), var(body, "ConnectionStatus")))
+        var(body, "ExternalIPAddress"), var(body, "ConnectionStatus"),
+        var(body, "FirewallEnabled"), var(body, "InboundPinholeAllowed")))
     return sid
 
 

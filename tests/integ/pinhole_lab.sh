@@ -53,6 +53,11 @@ check_out "upnpc -6 -D closes it" "returned : 0" upnp6 $HA -D $id
 check_not "the WAN peer is refused again" reach $A_IP6 8000 "" hello-a
 check_not "its kernel element is gone" pin_in_kernel "$A_IP6 . tcp . 8000"
 
+ev=$(GENA_PATH=/evt/IP6FCtl timeout 40 ip netns exec $HA python3 "$top_srcdir/tests/integ/gena_subscriber.py" \
+	$GW_LAN_IP6 5000 $A_IP6 5557 2>&1)
+check_out "GENA on WANIPv6FirewallControl: the initial event" "initial seq=0 nt=upnp:event nts=upnp:propchange" echo "$ev"
+check_out "... carries FirewallEnabled and InboundPinholeAllowed" "firewall=1 pinholes=1" echo "$ev"
+
 echo "PCP MAP from the host's IPv6 address"
 N1=00112233445566778899aabb
 check_out "MAP with a FILTER for $WAN_IP6" "result=SUCCESS" pcp6 $HA map --int-port 8001 --lifetime 600 --nonce $N1 --filter $WAN_IP6/128
