@@ -16,7 +16,9 @@ fi
 
 echo "Creating nftables structure"
 
-cat > /tmp/miniupnpd.nft <<EOF
+NFTFILE=$(mktemp /tmp/miniupnpd-nft.XXXXXX)
+trap 'rm -f "$NFTFILE"' EXIT
+cat > "$NFTFILE" <<EOF
 table inet $TABLE {
     chain forward {
         type filter hook forward priority 0;
@@ -36,14 +38,14 @@ EOF
 
 if [ "$TABLE" != "$NAT_TABLE" ]
 then
-cat >> /tmp/miniupnpd.nft <<EOF
+cat >> "$NFTFILE" <<EOF
 }
 
 table inet $NAT_TABLE {
 EOF
 fi
 
-cat >> /tmp/miniupnpd.nft <<EOF
+cat >> "$NFTFILE" <<EOF
     chain prerouting {
         type nat hook prerouting priority -100;
         policy accept;
@@ -72,4 +74,4 @@ cat >> /tmp/miniupnpd.nft <<EOF
 }
 EOF
 
-$NFT -f /tmp/miniupnpd.nft
+$NFT -f "$NFTFILE"
