@@ -16,14 +16,14 @@
 # results/bench-compare-DATE/. A benchmark: it prints figures, asserts nothing.
 #
 # Environment: STEP_SECONDS, SAMPLES (requests per measurement, default 100),
-# FLOW_SECONDS (per data-plane figure, default 3), BENCH_NO_INSTALL=1, BENCH_NO_BUILD=1.
+# FLOW_SECONDS (per data-plane figure, default 5), BENCH_NO_INSTALL=1, BENCH_NO_BUILD=1.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
 : "${top_builddir:=$top_srcdir/build}"
 export top_srcdir top_builddir
 STEP_SECONDS=${STEP_SECONDS:-60}
 SAMPLES=${SAMPLES:-100}
-FLOW_SECONDS=${FLOW_SECONDS:-3}
+FLOW_SECONDS=${FLOW_SECONDS:-5}
 SIZES=${BENCH_SIZES:-0 1000 2000 5000 10000}
 FLOW_SIZES=${BENCH_FLOW_SIZES:-0 1000 10000}
 RESTART_N=1000
@@ -271,7 +271,11 @@ phase() { # pg|mu OUTFILE
 		measure $s
 	done
 	rec rss_kb_max "$HAVE" "$(rss_kb "$DPID")"
-	[ -n "$stopped" ] && rec stopped 0 "$stopped"
+	if [ -n "$stopped" ]; then
+		rec stopped 0 "$stopped"
+		# the data plane with as many mappings as this daemon reached
+		[ $(elapsed) -lt $((BUDGET - 90)) ] && dataplane "$HAVE"
+	fi
 	rec largest 0 "$HAVE"
 	if [ $(elapsed) -lt $((BUDGET - 90)) ]; then restart_$D; fi
 	return 0
@@ -288,14 +292,13 @@ report() {
 	local row name metric size unit a b r
 	echo "metric,size,unit,portgate,miniupnpd,ratio_miniupnpd_over_portgate" > "$csv"
 	{
-	printf "%-44s %12s %12s %10s\n" "figure (size = mappings in the table)" portgate miniupnpd "mu/pg"
+	printf "%-56s %10s %10s %8s\n" "figure (size = mappings in the table)" portgate miniupnpd "mu/pg"
 	while IFS='|' read -r name metric unit sizes; do
 		for size in $sizes; do
 			a=$(val "$pg" "$metric" "$size"); b=$(val "$mu" "$metric" "$size")
 			[ -z "$a$b" ] && continue
 			r=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a + 0 > 0 && b != "") printf "%.2f", b / a; else print "-" }')
-			[ "$metric" = rss_per ] && true
-			printf "%-44s %12s %12s %10s\n" "$name @$size ($unit)" "${a:--}" "${b:--}" "$r"
+			printf "%-56s %10s %10s %8s\n" "$name @$size ($unit)" "${a:--}" "${b:--}" "$r"
 			echo "$metric,$size,$unit,$a,$b,$r" >> "$csv"
 		done
 	done <<-'ROWS'
@@ -314,15 +317,23 @@ report() {
 	daemon RSS|rss_kb|kB|0 1000 2000 5000 10000
 	restart until all rules are back|restart_ms|ms|1000
 	ROWS
-	local pa pb na nb
+	local pa pb na nb m
 	pa=$(val "$pg" rss_kb 0); na=$(val "$pg" largest 0)
 	pb=$(val "$mu" rss_kb 0); nb=$(val "$mu" largest 0)
+	for m in "conn_rate|new TCP connections/s, largest tables" \
+	    "udp_fwd|64-octet UDP pkt/s forwarded, largest tables"; do
+		a=$(val "$pg" "${m%%|*}" "$na"); b=$(val "$mu" "${m%%|*}" "$nb")
+		[ -n "$b" ] && [ "$na" != "$nb" ] || continue
+		r=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a + 0 > 0 && b != "") printf "%.2f", b / a; else print "-" }')
+		printf "%-56s %10s %10s %8s\n" "${m#*|} @$na/@$nb" "${a:--}" "${b:--}" "$r"
+		echo "${m%%|*},$na/$nb,1/s,$a,$b,$r" >> "$csv"
+	done
 	a=$(awk -v x="$(val "$pg" rss_kb_max "$na")" -v y="$pa" -v n="$na" \
 	    'BEGIN { if (n > 0) printf "%.0f", (x - y) * 1024 / n }')
 	b=$(awk -v x="$(val "$mu" rss_kb_max "$nb")" -v y="$pb" -v n="$nb" \
 	    'BEGIN { if (n > 0) printf "%.0f", (x - y) * 1024 / n }')
 	r=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a + 0 > 0 && b != "") printf "%.2f", b / a; else print "-" }')
-	printf "%-44s %12s %12s %10s\n" "RSS per mapping @$na / @$nb (bytes)" "${a:--}" "${b:--}" "$r"
+	printf "%-56s %10s %10s %8s\n" "RSS per mapping @$na / @$nb (bytes)" "${a:--}" "${b:--}" "$r"
 	echo "rss_per_mapping,$na/$nb,bytes,$a,$b,$r" >> "$csv"
 	echo
 	echo "largest table: portgate $na, miniupnpd $nb mappings"
@@ -362,7 +373,7 @@ plot() {
 	set xlabel "mappings in the table"
 	set ylabel "mean ms per request"
 	set logscale y
-	set key top left
+	set key center right
 	set grid
 	plot "$RES/portgate.add_mean" using 1:2 with linespoints title "portgate AddPortMapping", \
 	     "$RES/miniupnpd.add_mean" using 1:2 with linespoints title "miniupnpd AddPortMapping", \
