@@ -263,6 +263,11 @@ phase() { # pg|mu OUTFILE
 	local url=http://$GW_LAN_IP:5000/rootDesc.xml
 	in_a timeout 10 upnpc -u "$url" -a $A_IP 30000 30000 TCP 86400 >/dev/null 2>&1
 	in_a timeout 10 upnpc -u "$url" -a $A_IP 30001 30001 UDP 86400 >/dev/null 2>&1
+	# warm-up, not recorded: the first requests after a start pay for cold caches
+	soap -t 30 $GW_LAN_IP 5000 $A_IP add $SAMPLES 45000 >/dev/null
+	soap -t 30 $GW_LAN_IP 5000 $A_IP del $SAMPLES 45000 >/dev/null
+	pcp latency $SAMPLES 55000 >/dev/null
+	pcp delete $SAMPLES 55000 >/dev/null
 	HAVE=0
 	local s stopped=
 	for s in $SIZES; do
