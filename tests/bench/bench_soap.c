@@ -3,15 +3,21 @@
  * request, as real control points do, timing each request from connect() to
  * the end of the reply.
  *
- *   bench_soap HOST PORT CLIENT ACTION COUNT [ARG]
+ *   bench_soap [-s VERSION] [-t SECONDS] HOST PORT CLIENT ACTION COUNT [ARG]
  *     ACTION extip    GetExternalIPAddress (the floor: no table, no firewall)
  *            add      AddPortMapping tcp ARG.. ARG+COUNT-1 -> CLIENT (lease 3600)
  *            del      DeletePortMapping tcp ARG.. ARG+COUNT-1
  *            generic  GetGenericPortMappingEntry, indexes spread over [0, ARG)
+ *            walk     GetGenericPortMappingEntry 0, 1, .. until the first error
+ *                     (713 past the end), at most COUNT requests
+ *   -s VERSION  the WANIPConnection version to address (default 2; miniupnpd's
+ *               and portgate's descriptions both say which one they serve)
+ *   -t SECONDS  stop sending after SECONDS (COUNT then is an upper bound)
  *
- * Prints "ACTION COUNT mean_ms p50_ms p99_ms max_ms errors"; exits 1 if no
- * request succeeded. Requests go one after another (bounded by COUNT and a
- * 5 s timeout each).
+ * Prints "ACTION SENT mean_ms p50_ms p99_ms max_ms errors" (walk: "walk ENTRIES
+ * total_ms mean_ms p99_ms max_ms errors", the request that ended it not
+ * counted); exits 1 if no request succeeded. Requests go one after another
+ * (bounded by COUNT, -t and a 5 s timeout each).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define T_IPC	"urn:schemas-upnp-org:service:WANIPConnection:2"
+static char t_ipc[64] = "urn:schemas-upnp-org:service:WANIPConnection:2";
 
 static double
 now_ms(void)
@@ -53,10 +59,12 @@ body_for(char *buf, size_t len, const char *action, long i, const char *client, 
 	else if (strcmp(action, "generic") == 0)
 		snprintf(args, sizeof(args), "<NewPortMappingIndex>%ld</NewPortMappingIndex>",
 		    arg > 0 ? (i * 7919) % arg : 0);
+	else if (strcmp(action, "walk") == 0)
+		snprintf(args, sizeof(args), "<NewPortMappingIndex>%ld</NewPortMappingIndex>", i);
 	snprintf(buf, len, "<?xml version=\"1.0\"?>\r\n<s:Envelope xmlns:s=\"http://schemas."
 	    "xmlsoap.org/soap/envelope/\" s:encodingStyle=\"http://schemas.xmlsoap.org/soap/"
-	    "encoding/\"><s:Body><u:%s xmlns:u=\"" T_IPC "\">%s</u:%s></s:Body></s:Envelope>"
-	    "\r\n", soap_name(action), args, soap_name(action));
+	    "encoding/\"><s:Body><u:%s xmlns:u=\"%s\">%s</u:%s></s:Body></s:Envelope>"
+	    "\r\n", soap_name(action), t_ipc, args, soap_name(action));
 }
 
 static const char *
@@ -66,7 +74,7 @@ soap_name(const char *a)
 		return "AddPortMapping";
 	if (strcmp(a, "del") == 0)
 		return "DeletePortMapping";
-	if (strcmp(a, "generic") == 0)
+	if (strcmp(a, "generic") == 0 || strcmp(a, "walk") == 0)
 		return "GetGenericPortMappingEntry";
 	return "GetExternalIPAddress";
 }
@@ -108,17 +116,49 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void
+report(const char *action, long sent, double *lat, long ok, double sum, double total, long errs)
+{
+	size_t p99;
+
+	if (ok == 0) {
+		printf("%s %ld - - - - %ld\n", action, sent, errs);
+		return;
+	}
+	qsort(lat, (size_t)ok, sizeof(*lat), cmp_double);
+	p99 = (size_t)((double)ok * 0.99) < (size_t)ok ? (size_t)((double)ok * 0.99) :
+	    (size_t)ok - 1;
+	if (strcmp(action, "walk") == 0)
+		printf("walk %ld %.3f %.3f %.3f %.3f %ld\n", ok, total, sum / (double)ok,
+		    lat[p99], lat[ok - 1], errs);
+	else
+		printf("%s %ld %.3f %.3f %.3f %.3f %ld\n", action, sent, sum / (double)ok,
+		    lat[ok / 2], lat[p99], lat[ok - 1], errs);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct sockaddr_in sin;
 	char body[2048], req[4096];
-	double *lat, t0, sum = 0;
+	double *lat, t0, start, sum = 0, limit_ms = 0;
 	long count, arg, i, ok = 0, errs = 0;
-	int len;
+	int len, c, walk;
 
+	while ((c = getopt(argc, argv, "s:t:")) != -1) {
+		if (c == 's')
+			snprintf(t_ipc, sizeof(t_ipc), "urn:schemas-upnp-org:service:"
+			    "WANIPConnection:%d", atoi(optarg));
+		else if (c == 't')
+			limit_ms = atof(optarg) * 1e3;
+		else
+			return 2;
+	}
+	argc -= optind - 1;
+	argv += optind - 1;
 	if (argc < 6) {
-		fprintf(stderr, "usage: bench_soap HOST PORT CLIENT ACTION COUNT [ARG]\n");
+		fprintf(stderr, "usage: bench_soap [-s VERSION] [-t SECONDS] HOST PORT CLIENT "
+		    "ACTION COUNT [ARG]\n");
 		return 2;
 	}
 	memset(&sin, 0, sizeof(sin));
@@ -128,29 +168,28 @@ main(int argc, char **argv)
 		return 2;
 	count = atol(argv[5]);
 	arg = argc > 6 ? atol(argv[6]) : 0;
+	walk = strcmp(argv[4], "walk") == 0;
 	if (count <= 0 || count > 100000 || (lat = calloc((size_t)count, sizeof(*lat))) == NULL)
 		return 2;
+	start = now_ms();
 	for (i = 0; i < count; i++) {
+		if (limit_ms > 0 && now_ms() - start > limit_ms)
+			break;
 		body_for(body, sizeof(body), argv[4], i, argv[3], arg);
 		len = snprintf(req, sizeof(req), "POST /ctl/IPConn HTTP/1.1\r\nHost: %s:%s\r\n"
-		    "Content-Type: text/xml; charset=\"utf-8\"\r\nSOAPAction: \"" T_IPC "#%s\"\r\n"
+		    "Content-Type: text/xml; charset=\"utf-8\"\r\nSOAPAction: \"%s#%s\"\r\n"
 		    "Connection: close\r\nContent-Length: %zu\r\n\r\n%s", argv[1], argv[2],
-		    soap_name(argv[4]), strlen(body), body);
+		    t_ipc, soap_name(argv[4]), strlen(body), body);
 		t0 = now_ms();
 		if (request(&sin, argv[1], req, (size_t)len) == 0) {
 			lat[ok] = now_ms() - t0;
 			sum += lat[ok++];
-		} else
+		} else if (walk)
+			break;
+		else
 			errs++;
 	}
-	if (ok == 0) {
-		printf("%s %ld - - - - %ld\n", argv[4], count, errs);
-		return 1;
-	}
-	qsort(lat, (size_t)ok, sizeof(*lat), cmp_double);
-	printf("%s %ld %.3f %.3f %.3f %.3f %ld\n", argv[4], count, sum / (double)ok,
-	    lat[ok / 2], lat[(size_t)((double)ok * 0.99) < (size_t)ok ? (size_t)((double)ok *
-	    0.99) : (size_t)ok - 1], lat[ok - 1], errs);
+	report(argv[4], i, lat, ok, sum, now_ms() - start, errs);
 	free(lat);
-	return 0;
+	return ok > 0 ? 0 : 1;
 }
