@@ -1,7 +1,8 @@
 #!/bin/bash
 # demo.sh - build portgated, run it on a namespace lab (LAN hosts, gateway,
 # WAN peer), add a forward with portgatectl and prove a WAN->LAN connection
-# through it; show portgatectl list and the kernel's table. Needs root.
+# through it, a port trigger and an IPv6 pinhole; show portgatectl list and
+# the kernel's tables. Needs root.
 set -e
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -31,9 +32,16 @@ connect "$HB" tcp $WAN_IP 7000 >/dev/null
 listen "$HB" tcp 7105 "hello-from-LAN-host-B-port-7105-opened-by-the-trigger"
 sleep 0.3
 connect "$WAN" tcp $GW_WAN_IP 7105
+say "IPv6: behind the usual firewall (inet filter, forward policy drop, README's rules), a pinhole"
+lab_admin_fw6
+listen6 "$HA" tcp 8000 "hello-from-LAN-host-A-over-IPv6"
+out=$(connect6 "$WAN" tcp $A_IP6 8000 $WAN_IP6); echo "before: ${out:-(no answer: dropped)}"
+run "$PORTGATECTL" -s "$LAB_DIR/sock" pinhole add tcp "[$A_IP6]:8000" --remote $WAN_IP6 --desc "ipv6 game"
+connect6 "$WAN" tcp $A_IP6 8000 $WAN_IP6
 say "portgatectl list"
 run "$PORTGATECTL" -s "$LAB_DIR/sock" list
 run "$PORTGATECTL" -s "$LAB_DIR/sock" trigger list
-say "the kernel's table (nft list table ip portgate)"
+say "the kernel's tables (nft list table ip portgate; ip6 portgate)"
 in_gw nft list table ip portgate
+in_gw nft list table ip6 portgate
 lab_stop_daemon
