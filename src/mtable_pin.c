@@ -167,8 +167,8 @@ pin_filter_ok(const struct mt_filter *f)
  * the LAN's (a pinhole "from" a LAN host or ff02::1 admits nothing, and
  * the client would believe it open); a prefix may not be multicast.
  */
-static int
-pin_remote_ok(const struct mtable *mt, const struct mt_filter *f)
+int
+mtable_pinhole_remote_ok(const struct mtable *mt, const struct mt_filter *f)
 {
 	const struct in6_addr *a = &f->addr;
 	struct in6_addr lan;
@@ -204,9 +204,9 @@ pin_validate(const struct mtable *mt, const struct mt_pin_req *r)
 	    r->remote.plen != 0 || r->remote.port != 0)))
 		return MT_ERR_INVAL;
 	for (i = 0; i < r->nfilters; i++)
-		if (!pin_filter_ok(&r->filters[i]) || !pin_remote_ok(mt, &r->filters[i]))
+		if (!pin_filter_ok(&r->filters[i]) || !mtable_pinhole_remote_ok(mt, &r->filters[i]))
 			return MT_ERR_INVAL;
-	if (!pin_remote_ok(mt, &r->remote))
+	if (!mtable_pinhole_remote_ok(mt, &r->remote))
 		return MT_ERR_INVAL;
 	if (!mtable_client_ok(mt, &r->int_addr, NULL, 0))
 		return MT_ERR_ADDR;

@@ -420,15 +420,6 @@ pcp_pin_map(struct pcp_map *m, struct pcp_response *resp)
 	return pcp_pin_apply(m->srv, &r, m->req->lifetime, resp);
 }
 
-/* A remote peer on the WAN side: global unicast IPv6, not one of the LAN's. */
-static int
-pcp_pin_peer_ok(struct pcp_srv *s, const struct in6_addr *a)
-{
-	return !util_addr_is_v4(a) && !IN6_IS_ADDR_UNSPECIFIED(a) && !IN6_IS_ADDR_LOOPBACK(a) &&
-	    !IN6_IS_ADDR_MULTICAST(a) && !IN6_IS_ADDR_LINKLOCAL(a) &&
-	    !netif_client_ok(s->ctx->netif, a, NULL, 0) && !netif_is_lan_local(s->ctx->netif, a);
-}
-
 /*
  * PEER from an IPv6 host: a firewall without NAT keeps the flow's state
  * open, so this is a pinhole for that one remote address and port; the
@@ -443,14 +434,16 @@ pcp_pin_peer(struct pcp_srv *s, const struct in6_addr *internal, const struct pc
 
 	if (q->internal_port == 0 || q->peer_port == 0)
 		return PCP_RES_MALFORMED_REQUEST;
-	if (!pcp_pin_peer_ok(s, &q->peer_addr))
-		return util_addr_is_v4(&q->peer_addr) ? PCP_RES_MALFORMED_REQUEST :
-		    PCP_RES_NOT_AUTHORIZED;
+	if (util_addr_is_v4(&q->peer_addr))
+		return PCP_RES_MALFORMED_REQUEST;
 	pcp_hex(q->nonce, sizeof(q->nonce), nonce);
 	pcp_pin_req(s, q, internal, nonce, &r);
 	r.remote.addr = q->peer_addr;
 	r.remote.plen = 128;
 	r.remote.port = q->peer_port;
+	/* a peer on the LAN side (or not unicast) is the table's rule; PCP says NOT_AUTHORIZED */
+	if (!mtable_pinhole_remote_ok(s->ctx->mt, &r.remote))
+		return PCP_RES_NOT_AUTHORIZED;
 	return pcp_pin_apply(s, &r, q->lifetime, resp);
 }
 
