@@ -162,16 +162,17 @@ lab_stop_daemon() {
 
 pgctl() { "$PORTGATECTL" -s "$LAB_DIR/sock" "$@"; }
 
-# listen NS PROTO PORT REPLY: a one-line server answering REPLY, in the background
-listen() {
-	local ns=$1 proto=$2 port=$3 reply=$4
+# _listen FAMILY NS PROTO PORT REPLY: a one-line server answering REPLY, in the background;
+# FAMILY is "" (IPv4) or 6
+_listen() {
+	local fam=$1 ns=$2 proto=$3 port=$4 reply=$5
 	# the child reads the client's line before it answers: a child that exits first makes
 	# socat's write to it fail (EPIPE), and socat may then drop the answer
 	local child="bash -c 'read -r -t 1 _; echo $reply'"
 	if [ "$proto" = tcp ]; then
-		ip netns exec "$ns" socat -T 5 TCP-LISTEN:$port,reuseaddr,fork SYSTEM:"$child" &
+		ip netns exec "$ns" socat -T 5 TCP$fam-LISTEN:$port,reuseaddr,fork SYSTEM:"$child" &
 	else
-		ip netns exec "$ns" socat -T 5 UDP-RECVFROM:$port,reuseaddr,fork SYSTEM:"$child" &
+		ip netns exec "$ns" socat -T 5 UDP$fam-RECVFROM:$port,reuseaddr,fork SYSTEM:"$child" &
 	fi
 	# until the socket is bound (a loaded machine starts socat slowly), at most 3 s
 	local n=30 flag=-Hltn
@@ -181,39 +182,22 @@ listen() {
 	done
 }
 
-# listen6 NS PROTO PORT REPLY: listen() on IPv6 ([::]:PORT)
-listen6() {
-	local ns=$1 proto=$2 port=$3 reply=$4
-	local child="bash -c 'read -r -t 1 _; echo $reply'"
-	if [ "$proto" = tcp ]; then
-		ip netns exec "$ns" socat -T 5 TCP6-LISTEN:$port,reuseaddr,fork SYSTEM:"$child" &
-	else
-		ip netns exec "$ns" socat -T 5 UDP6-RECVFROM:$port,reuseaddr,fork SYSTEM:"$child" &
-	fi
-	local n=30 flag=-Hltn
-	[ "$proto" = udp ] && flag=-Hlun
-	while [ $n -gt 0 ] && ! ip netns exec "$ns" ss $flag "sport = :$port" | grep -q .; do
-		sleep 0.1; n=$((n - 1))
-	done
-}
+# listen NS PROTO PORT REPLY: on IPv4; listen6: the same on IPv6 ([::]:PORT)
+listen() { _listen "" "$@"; }
+listen6() { _listen 6 "$@"; }
 
-# connect6 NS PROTO ADDR6 PORT [SRC6]: connect() to an IPv6 address (from SRC6 if given)
-connect6() {
-	local ns=$1 proto=$2 host=$3 port=$4 bind=
-	[ -n "$5" ] && bind=",bind=[$5]"
+# _connect FAMILY NS PROTO HOSTPART PORT [BINDOPT]: print what the server answers (empty if
+# unreachable)
+_connect() {
+	local fam=$1 ns=$2 proto=$3 host=$4 port=$5 bind=$6
 	if [ "$proto" = tcp ]; then
-		echo hi | timeout 3 ip netns exec "$ns" socat -T 1 - TCP6:[$host]:$port,connect-timeout=1$bind 2>/dev/null
+		echo hi | timeout 3 ip netns exec "$ns" socat -T 1 - TCP$fam:$host:$port,connect-timeout=1$bind 2>/dev/null
 	else
-		echo hi | timeout 3 ip netns exec "$ns" socat -T 1 - UDP6:[$host]:$port$bind 2>/dev/null
+		echo hi | timeout 3 ip netns exec "$ns" socat -T 1 - UDP$fam:$host:$port$bind 2>/dev/null
 	fi
 }
 
-# connect NS PROTO HOST PORT: print what the server answers (empty if unreachable)
-connect() {
-	local ns=$1 proto=$2 host=$3 port=$4
-	if [ "$proto" = tcp ]; then
-		echo hi | timeout 3 ip netns exec "$ns" socat -T 1 - TCP:$host:$port,connect-timeout=1 2>/dev/null
-	else
-		echo hi | timeout 3 ip netns exec "$ns" socat -T 1 - UDP:$host:$port 2>/dev/null
-	fi
-}
+# connect NS PROTO HOST PORT: to an IPv4 address
+connect() { _connect "" "$1" "$2" "$3" "$4"; }
+# connect6 NS PROTO ADDR6 PORT [SRC6]: to an IPv6 address (from SRC6 if given)
+connect6() { _connect 6 "$1" "$2" "[$3]" "$4" "${5:+,bind=[$5]}"; }
