@@ -24,46 +24,39 @@ conf=$LAB_DIR/pg.conf
 lab_conf "$conf" "max_mappings_per_client = 0" "max_lease = 86400" "pcp_rate_limit = 0" "upnp = no"
 lab_start_daemon "$conf" >/dev/null || { echo "bench_pcp: portgated did not start"; exit 1; }
 run() { ip netns exec "$HA" "$CLIENT" $GW_LAN_IP $A_IP "$@"; }
-fill() { # FROM TO: static forwards udp and tcp 10000.. until the table holds TO
+run6() { ip netns exec "$HA" "$CLIENT" $GW_LAN_IP6 $A_IP6 "$@"; }
+# fill_lines FROM TO UDP_MAX ADD PORT0 TARGET: portgatectl lines adding entries FROM..TO-1 (udp
+# for the first UDP_MAX, then tcp), ports from PORT0 for each protocol, to TARGET
+fill_lines() {
 	local i
 	for ((i = $1; i < $2; i++)); do
-		if [ $i -lt 50000 ]; then echo "forward add udp $((10000 + i)) $B_IP"
-		else echo "forward add tcp $((10000 + i - 50000)) $B_IP"; fi
-	done | pgctl - >/dev/null
+		if [ $i -lt $3 ]; then echo "$4 udp $(printf "$6" $(($5 + i)))"
+		else echo "$4 tcp $(printf "$6" $(($5 + i - $3)))"; fi
+	done
 }
-printf "%-10s %12s %12s %12s %14s\n" mappings create_mean_us p50_us p99_us refresh_per_s
-have=0
-for size in 0 10000 100000; do
-	fill $have $size; have=$size
-	read -r _ _ mean p50 p99 errs <<<"$(run latency $N 60000)"
-	read -r _ _ _ per _ <<<"$(run rate 3 60000 1000)"
-	run delete $N 60000 >/dev/null
-	printf "%-10s %12s %12s %12s %14s\n" $size "$mean" "$p50" "$p99" "$per"
-	[ "${errs:-0}" != 0 ] && echo "  ($errs create errors)"
-done
-echo "(one client, $(nproc) cores, kernel $(uname -r); mappings: $(pgctl status | awk '$1 == "mappings" { print $2 }'))"
+fill() { fill_lines $1 $2 50000 "forward add" 10000 "%d $B_IP" | pgctl - >/dev/null; }
+pin_fill() { fill_lines $1 $2 60000 "pinhole add" 1 "[$B_IP6]:%d" | pgctl - >/dev/null; }
+# measure WHAT VERB RUN FILL: the latency of N creates (one in flight) and the rate of refreshes
+# (64 in flight) with 0, 10,000 and 100,000 entries filled in by FILL; RUN is the client
+measure() {
+	local what=$1 verb=$2 client=$3 filler=$4 have=0 size mean p50 p99 errs per
+	printf "%-10s %12s %12s %12s %14s\n" $what ${verb}_mean_us p50_us p99_us refresh_per_s
+	for size in 0 10000 100000; do
+		$filler $have $size; have=$size
+		read -r _ _ mean p50 p99 errs <<<"$($client latency $N 60000)"
+		read -r _ _ _ per _ <<<"$($client rate 3 60000 1000)"
+		$client delete $N 60000 >/dev/null
+		printf "%-10s %12s %12s %12s %14s\n" $size "$mean" "$p50" "$p99" "$per"
+		[ "${errs:-0}" != 0 ] && echo "  ($errs $verb errors)"
+	done
+	echo "(one client, $(nproc) cores, kernel $(uname -r); $what: $(pgctl status |
+	    awk -v w=$what '$1 == w { print $2 }'))"
+}
+measure mappings create run fill
 
 # IPv6 pinholes: with 0, 10,000 and 100,000 pinholes held (static ones for host B), the cost
 # of opening one more: a PCP MAP from host A's IPv6 address (table add, nftables commit of
 # the ip6 table's element, answer), and its refresh rate.
 echo "== portgate pinhole add benchmark (PCP MAP over IPv6) =="
 pgctl flush >/dev/null
-run6() { ip netns exec "$HA" "$CLIENT" $GW_LAN_IP6 $A_IP6 "$@"; }
-pin_fill() { # FROM TO: static pinholes udp and tcp [B]:1.. until the table holds TO
-	local i
-	for ((i = $1; i < $2; i++)); do
-		if [ $i -lt 60000 ]; then echo "pinhole add udp [$B_IP6]:$((1 + i))"
-		else echo "pinhole add tcp [$B_IP6]:$((1 + i - 60000))"; fi
-	done | pgctl - >/dev/null
-}
-printf "%-10s %12s %12s %12s %14s\n" pinholes add_mean_us p50_us p99_us refresh_per_s
-have=0
-for size in 0 10000 100000; do
-	pin_fill $have $size; have=$size
-	read -r _ _ mean p50 p99 errs <<<"$(run6 latency $N 60000)"
-	read -r _ _ _ per _ <<<"$(run6 rate 3 60000 1000)"
-	run6 delete $N 60000 >/dev/null
-	printf "%-10s %12s %12s %12s %14s\n" $size "$mean" "$p50" "$p99" "$per"
-	[ "${errs:-0}" != 0 ] && echo "  ($errs add errors)"
-done
-echo "(one client, $(nproc) cores, kernel $(uname -r); pinholes: $(pgctl status | awk '$1 == "pinholes" { print $2 }'))"
+measure pinholes add run6 pin_fill
