@@ -20,7 +20,7 @@ libs="src/libportgate.a $(pkg-config --libs libevent libmicrohttpd libxml-2.0 li
 status=0
 for n in $names; do
 	[ -f "$top/tests/fuzz/fuzz_$n.c" ] || { echo "fuzz.sh: no harness $n" >&2; exit 1; }
-	clang $flags -o "fuzz_$n" "$top/tests/fuzz/fuzz_$n.c" $libs
+	clang $flags -o "fuzz_$n" "$top/tests/fuzz/fuzz_$n.c" "$top/tests/unit/testutil.c" $libs
 	mkdir -p "corpus/$n" "artifacts/$n"
 	cp -n "$top/tests/fuzz/corpus/$n/"* "corpus/$n/" 2>/dev/null || true
 	echo "== fuzz_$n: $secs s"

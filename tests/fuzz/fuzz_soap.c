@@ -20,6 +20,7 @@
 #include "mtable.h"
 #include "netif.h"
 #include "util.h"
+#include "../unit/testutil.h"
 
 int LLVMFuzzerInitialize(int *, char ***);
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -32,35 +33,13 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const char conf[] = "firewall = nftables\nwan_interface = wan0\n"
-	    "lan_interface = br-lan\nmax_mappings_per_client = 16\n"
+	    "lan_interface = br-lan\nmax_mappings_per_client = 16\nmax_lease = 3600\n"
 	    "allow 1024-65535 192.0.2.0/24 1-65535\ndeny 1-65535 0.0.0.0/0 1-65535\n";
-	char *lan[1] = { (char *)"br-lan" };
-	struct netif_prefix p[2];
-	struct in6_addr local[2];
-
 	(void)argc;
 	(void)argv;
 	log_setverbose(-2);
-	ctx.clock = pg_clock_mono;
-	if ((ctx.cfg = conf_parse("fuzz", conf, strlen(conf), NULL, NULL)) == NULL)
+	if (tu_lab_ctx(&ctx, conf, pg_clock_mono, NULL) == NULL)
 		abort();
-	ctx.netif = netif_new(lan, 1, &ctx.clock);
-	memset(p, 0, sizeof(p));
-	util_parse_addr("192.0.2.0", &p[0].addr);
-	p[0].plen = 120;
-	util_parse_addr("192.0.2.1", &p[0].local);
-	util_parse_addr("2001:db8:1::", &p[1].addr);	/* IPv6: pinholes */
-	p[1].plen = 64;
-	util_parse_addr("2001:db8:1::1", &p[1].local);
-	local[0] = p[0].local;
-	local[1] = p[1].local;
-	netif_set(ctx.netif, p, 2, local, 2);
-	ctx.fw = fw_new("none", ctx.cfg, NULL);
-	fw_init(ctx.fw);
-	ctx.mt = mtable_new(ctx.fw, &ctx.clock);
-	mtable_set_netif(ctx.mt, ctx.netif);
-	mtable_set_policy(ctx.mt, &ctx.cfg->policy);
-	mtable_set_limits(ctx.mt, 16, 3600);
 	igd.ctx = &ctx;
 	strcpy(igd.udn[0], "0d3f5e2a-1111-4222-8333-444455556660");
 	strcpy(igd.udn[1], "0d3f5e2a-1111-4222-8333-444455556661");

@@ -49,34 +49,9 @@ lab_igd(const char *conftext)
 {
 	struct pg_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	struct igd *igd = xcalloc(1, sizeof(*igd));
-	char *lan[1] = { (char *)"br-lan" };
-	struct netif_prefix p[2];
-	struct in6_addr local[3];
 	size_t i;
 
-	ctx->clock = tu_fake_clock(&fc);
-	ctx->cfg = conf_parse("test.conf", conftext, strlen(conftext), conf_err, NULL);
-	CHECK(ctx->cfg != NULL);
-	ctx->netif = netif_new(lan, 1, &ctx->clock);
-	memset(p, 0, sizeof(p));
-	p[0].addr = addr("192.0.2.0");
-	p[0].plen = 96 + 24;
-	p[0].local = addr("192.0.2.1");
-	strcpy(p[0].ifname, "br-lan");
-	p[1].addr = addr("2001:db8:1::");
-	p[1].plen = 64;
-	p[1].local = addr("2001:db8:1::1");
-	strcpy(p[1].ifname, "br-lan");
-	local[0] = addr("192.0.2.1");
-	local[1] = addr("198.51.100.1");
-	local[2] = addr("2001:db8:1::1");
-	netif_set(ctx->netif, p, 2, local, 3);
-	ctx->fw = fw_new("none", ctx->cfg, NULL);
-	fw_init(ctx->fw);
-	ctx->mt = mtable_new(ctx->fw, &ctx->clock);
-	mtable_set_netif(ctx->mt, ctx->netif);
-	mtable_set_policy(ctx->mt, &ctx->cfg->policy);
-	mtable_set_limits(ctx->mt, ctx->cfg->max_mappings_per_client, ctx->cfg->max_lease);
+	CHECK(tu_lab_ctx(ctx, conftext, tu_fake_clock(&fc), conf_err) != NULL);
 	igd->ctx = ctx;
 	for (i = 0; i < IGD_NDEV; i++)
 		snprintf(igd->udn[i], sizeof(igd->udn[i]), "0d3f5e2a-1111-4222-8333-44445555666%zu", i);
@@ -87,13 +62,8 @@ lab_igd(const char *conftext)
 static void
 lab_free(struct igd *igd)
 {
-	struct pg_ctx *ctx = igd->ctx;
-
-	mtable_free(ctx->mt);
-	fw_free(ctx->fw);
-	netif_free(ctx->netif);
-	conf_free(ctx->cfg);
-	free(ctx);
+	tu_lab_ctx_free(igd->ctx);
+	free(igd->ctx);
 	free(igd);
 }
 

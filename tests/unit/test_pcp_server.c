@@ -44,33 +44,10 @@ static struct pg_ctx *
 lab_ctx(const char *text)
 {
 	struct pg_ctx *ctx = xcalloc(1, sizeof(*ctx));
-	char *lan[1] = { (char *)"br-lan" };
-	struct netif_prefix p[2];
-	struct in6_addr local[3];
 
-	ctx->clock = tu_fake_clock(&fc);
-	ctx->cfg = conf_parse("test.conf", text, strlen(text), conf_err, NULL);
-	CHECK(ctx->cfg != NULL);
+	CHECK(tu_lab_ctx(ctx, text, tu_fake_clock(&fc), conf_err) != NULL);
 	ctx->cfg->external_ip = addr("198.51.100.1");
 	ctx->cfg->has_external_ip = 1;
-	ctx->netif = netif_new(lan, 1, &ctx->clock);
-	memset(p, 0, sizeof(p));
-	p[0].addr = addr("192.0.2.0");
-	p[0].plen = 120;
-	p[0].local = addr("192.0.2.1");
-	p[1].addr = addr("2001:db8:1::");
-	p[1].plen = 64;
-	p[1].local = addr("2001:db8:1::1");
-	local[0] = p[0].local;
-	local[1] = addr("198.51.100.1");
-	local[2] = p[1].local;
-	netif_set(ctx->netif, p, 2, local, 3);
-	ctx->fw = fw_new("none", ctx->cfg, NULL);
-	fw_init(ctx->fw);
-	ctx->mt = mtable_new(ctx->fw, &ctx->clock);
-	mtable_set_netif(ctx->mt, ctx->netif);
-	mtable_set_policy(ctx->mt, &ctx->cfg->policy);
-	mtable_set_limits(ctx->mt, ctx->cfg->max_mappings_per_client, ctx->cfg->max_lease);
 	return ctx;
 }
 
@@ -78,10 +55,7 @@ static void
 lab_free(struct pg_ctx *ctx, struct pcp_srv *s)
 {
 	pcp_srv_free(s);
-	mtable_free(ctx->mt);
-	fw_free(ctx->fw);
-	netif_free(ctx->netif);
-	conf_free(ctx->cfg);
+	tu_lab_ctx_free(ctx);
 	free(ctx);
 }
 

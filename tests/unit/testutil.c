@@ -5,7 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
+#include "daemon.h"
+#include "fw/fw.h"
+#include "mtable.h"
+#include "netif.h"
 #include "testutil.h"
+#include "util.h"
 
 int tu_failures;
 int tu_checks;
@@ -43,4 +49,47 @@ tu_tmpdir(void)
 		exit(99);
 	}
 	return dir;
+}
+
+struct pg_ctx *
+tu_lab_ctx(struct pg_ctx *ctx, const char *text, struct pg_clock clk,
+    void (*cb)(void *, const char *, unsigned, const char *))
+{
+	char *lan[1] = { (char *)"br-lan" };
+	struct netif_prefix p[2];
+	struct in6_addr local[3];
+
+	ctx->clock = clk;
+	if ((ctx->cfg = conf_parse("test.conf", text, strlen(text), cb, NULL)) == NULL)
+		return NULL;
+	ctx->netif = netif_new(lan, 1, &ctx->clock);
+	memset(p, 0, sizeof(p));
+	util_parse_addr("192.0.2.0", &p[0].addr);
+	p[0].plen = 96 + 24;
+	util_parse_addr("192.0.2.1", &p[0].local);
+	util_parse_addr("2001:db8:1::", &p[1].addr);
+	p[1].plen = 64;
+	util_parse_addr("2001:db8:1::1", &p[1].local);
+	strcpy(p[0].ifname, "br-lan");
+	strcpy(p[1].ifname, "br-lan");
+	local[0] = p[0].local;
+	util_parse_addr("198.51.100.1", &local[1]);
+	local[2] = p[1].local;
+	netif_set(ctx->netif, p, 2, local, 3);
+	ctx->fw = fw_new("none", ctx->cfg, NULL);
+	fw_init(ctx->fw);
+	ctx->mt = mtable_new(ctx->fw, &ctx->clock);
+	mtable_set_netif(ctx->mt, ctx->netif);
+	mtable_set_policy(ctx->mt, &ctx->cfg->policy);
+	mtable_set_limits(ctx->mt, ctx->cfg->max_mappings_per_client, ctx->cfg->max_lease);
+	return ctx;
+}
+
+void
+tu_lab_ctx_free(struct pg_ctx *ctx)
+{
+	mtable_free(ctx->mt);
+	fw_free(ctx->fw);
+	netif_free(ctx->netif);
+	conf_free(ctx->cfg);
 }

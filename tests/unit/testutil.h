@@ -30,4 +30,17 @@ int tu_done(const char *name);
 /* Make a temporary directory and return its path (static buffer). */
 const char *tu_tmpdir(void);
 
+struct pg_ctx;
+/*
+ * A daemon context as pg_start makes it, without sockets, for front-end tests
+ * and fuzz harnesses: the config parsed from text (NULL on errors, reported
+ * through cb), LAN br-lan with 192.0.2.0/24 (gateway .1) and 2001:db8:1::/64
+ * (::1), the WAN address 198.51.100.1 the gateway's own, the in-memory
+ * firewall and a table with the config's policy and limits.
+ */
+struct pg_ctx *tu_lab_ctx(struct pg_ctx *, const char *conftext, struct pg_clock,
+    void (*cb)(void *, const char *, unsigned, const char *));
+/* Free what tu_lab_ctx made (not the context itself). */
+void tu_lab_ctx_free(struct pg_ctx *);
+
 #endif
