@@ -1,6 +1,7 @@
 /* policy.c - allow/deny rules; the first rule matching port ranges and address decides. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,25 @@
 #include "log.h"
 #include "policy.h"
 #include "util.h"
+
+/* miniupnpd's other IPv4 form, ADDR/255.255.255.0: a contiguous dotted mask. */
+static int
+policy_parse_mask(const char *s, unsigned *plen)
+{
+	struct in_addr m;
+	uint32_t mask;
+	unsigned len = 0;
+
+	if (inet_pton(AF_INET, s, &m) != 1)
+		return -1;
+	mask = ntohl(m.s_addr);
+	while (len < 32 && (mask & (0x80000000u >> len)) != 0)
+		len++;
+	if (len < 32 && (mask << len) != 0)
+		return -1;
+	*plen = len + 96;
+	return 0;
+}
 
 static int
 policy_parse_prefix(const char *s, struct in6_addr *addr, unsigned *plen)
@@ -26,10 +46,29 @@ policy_parse_prefix(const char *s, struct in6_addr *addr, unsigned *plen)
 		return -1;
 	v4 = util_addr_is_v4(addr);
 	len = v4 ? 32 : 128;
+	if (slash != NULL && v4 && strchr(slash, '.') != NULL)
+		return policy_parse_mask(slash, plen);
 	if (slash != NULL && util_parse_uint(slash, 0, v4 ? 32 : 128, &len) == -1)
 		return -1;
 	*plen = (unsigned)len + (v4 ? 96 : 0);
 	return 0;
+}
+
+/*
+ * A rule's port range: "N" or "LO-HI" as elsewhere, and also miniupnpd's
+ * "0-HI" (its stock ruleset ends with "deny 0-65535 0.0.0.0/0 0-65535"):
+ * port 0 is never mapped, so 0-HI means the same as 1-HI, as it does there.
+ */
+static int
+policy_parse_ports(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	if (strncmp(s, "0-", 2) == 0 && s[2] != '\0' && s[2] != '0') {
+		if (util_parse_portrange(s + 2, lo, hi) == -1 || *lo != *hi)
+			return -1;
+		*lo = 1;
+		return 0;
+	}
+	return util_parse_portrange(s, lo, hi);
 }
 
 int
@@ -40,11 +79,16 @@ policy_parse_rule(struct policy_rule *r, int allow, char *args, char *err, size_
 
 	memset(r, 0, sizeof(*r));
 	r->allow = allow;
+	if (ac == 4) {
+		snprintf(err, errlen, "description filters (a fourth field, '%s') are not "
+		    "supported: the rule would match more than it says", av[3]);
+		return -1;
+	}
 	if (ac != 3) {
 		snprintf(err, errlen, "expected EXTPORTS ADDRESS[/LEN] INTPORTS");
 		return -1;
 	}
-	if (util_parse_portrange(av[0], &r->ext_lo, &r->ext_hi) == -1) {
+	if (policy_parse_ports(av[0], &r->ext_lo, &r->ext_hi) == -1) {
 		snprintf(err, errlen, "bad external port range '%s'", av[0]);
 		return -1;
 	}
@@ -52,7 +96,7 @@ policy_parse_rule(struct policy_rule *r, int allow, char *args, char *err, size_
 		snprintf(err, errlen, "bad address or prefix '%s'", av[1]);
 		return -1;
 	}
-	if (util_parse_portrange(av[2], &r->int_lo, &r->int_hi) == -1) {
+	if (policy_parse_ports(av[2], &r->int_lo, &r->int_hi) == -1) {
 		snprintf(err, errlen, "bad internal port range '%s'", av[2]);
 		return -1;
 	}

@@ -95,12 +95,51 @@ test_good(void)
 	conf_free(c);
 }
 
+/* Debian's stock miniupnpd.conf permission rules, copied as they are. */
+static void
+test_miniupnpd_rules(void)
+{
+	static const char text[] =
+	    "wan_interface = eth0\n"
+	    "lan_interface = br-lan\n"
+	    "firewall = none\n"
+	    "allow 1024-65535 192.168.0.0/24 1024-65535\n"
+	    "allow 1024-65535 192.168.1.0/24 1024-65535\n"
+	    "allow 1024-65535 192.168.0.0/23 22\n"
+	    "allow 1024-65535 192.168.0.0/21 1024-65535\n"
+	    "allow 1024-65535 192.0.2.0/255.255.255.0 1024-65535\n"
+	    "deny 0-65535 0.0.0.0/0 0-65535\n";
+	struct pg_config *c;
+
+	nerr = 0;
+	c = conf_parse("miniupnpd.conf", text, sizeof(text) - 1, collect, NULL);
+	CHECK(c != NULL);
+	CHECK_EQ(nerr, 0);
+	if (c == NULL)
+		return;
+	CHECK_EQ(c->policy.n, 6);
+	CHECK_EQ(c->policy.rules[4].plen, 96 + 24);
+	CHECK_EQ(c->policy.rules[5].allow, 0);
+	CHECK_EQ(c->policy.rules[5].ext_lo, 1);
+	CHECK_EQ(c->policy.rules[5].ext_hi, 65535);
+	CHECK_EQ(c->policy.rules[5].int_lo, 1);
+	CHECK_EQ(c->policy.rules[5].int_hi, 65535);
+	conf_free(c);
+	expect_error("firewall = none\ndeny 0-0 0.0.0.0/0 0-65535\n",
+	    "t.conf:2: deny: bad external port range");
+	expect_error("firewall = none\ndeny 1-65535 192.0.2.0/255.0.255.0 1-65535\n",
+	    "t.conf:2: deny: bad address or prefix");
+	expect_error("firewall = none\nallow 1024-65535 192.0.2.0/24 1024-65535 ^game$\n",
+	    "t.conf:2: allow: description filters");
+}
+
 int
 main(void)
 {
 	char buf[2048];
 
 	test_good();
+	test_miniupnpd_rules();
 	expect_error("firewall = none\nbogus = 1\n", "t.conf:2: unknown keyword 'bogus'");
 	expect_error("firewall = iptables\n", "t.conf:1: firewall: 'iptables' is not one of");
 	expect_error("firewall = none\nwan_interface =\n", "t.conf:2: wan_interface: missing value");

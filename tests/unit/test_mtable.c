@@ -117,9 +117,12 @@ test_quota_policy(void)
 
 	CHECK_EQ(policy_parse_rule(&r, 1, rule1, err, sizeof(err)), 0);
 	policy_append(&pol, &r);
-	CHECK_EQ(policy_parse_rule(&r, 0, rule2, err, sizeof(err)), -1);	/* port 0 */
-	strcpy(rule2, "1-65535 0.0.0.0/0 1-65535");
+	/* miniupnpd's stock last rule: 0-65535 is every port (1-65535) */
 	CHECK_EQ(policy_parse_rule(&r, 0, rule2, err, sizeof(err)), 0);
+	CHECK_EQ(r.ext_lo, 1);
+	CHECK_EQ(r.ext_hi, 65535);
+	CHECK_EQ(r.int_lo, 1);
+	CHECK_EQ(r.plen, 96);
 	policy_append(&pol, &r);
 	mtable_set_policy(mt, &pol);
 	mtable_set_limits(mt, 3, 3600);
