@@ -354,7 +354,7 @@ pg_start(struct pg_ctx *ctx)
 	if (ctx->clock.now_ms == NULL)
 		ctx->clock = pg_clock_mono;
 	/* before anything is touched: another instance's kernel state and files are its own */
-	if ((ctx->lock = pidlock_take(ctx->base, strcmp(ctx->cfg->firewall, "nftables") == 0 ?
+	if ((ctx->lock = pidlock_take(strcmp(ctx->cfg->firewall, "nftables") == 0 ?
 	    ctx->cfg->nft_table : NULL, ctx->cfg->state_file,
 	    why, sizeof(why))) == NULL) {
 		log_warnx("%s", why);

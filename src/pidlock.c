@@ -2,15 +2,12 @@
 #include "config.h"
 
 #include <errno.h>
-#include <event2/event.h>
-#include <event2/listener.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -18,75 +15,11 @@
 #include "util.h"
 
 struct pidlock {
-	struct evconnlistener	*table;
+	int			 table_fd;
+	char			*table_lock;
 	int			 state_fd;
 	char			*state_lock;
 };
-
-static socklen_t
-pidlock_addr(const char *table, struct sockaddr_un *sun)
-{
-	int n;
-
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	/* abstract namespace: sun_path[0] == '\0' */
-	n = snprintf(sun->sun_path + 1, sizeof(sun->sun_path) - 1, "portgated/table ip %s", table);
-	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
-}
-
-/* The pid listening on the table lock, or 0 if it cannot be told. */
-static long
-pidlock_holder(const struct sockaddr_un *sun, socklen_t len)
-{
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	long pid = 0;
-
-	if (fd == -1)
-		return 0;
-	if (connect(fd, (const struct sockaddr *)sun, len) == 0 &&
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0)
-		pid = (long)cred.pid;
-	close(fd);
-	return pid;
-}
-
-static void
-pidlock_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-    void *arg)
-{
-	(void)l;
-	(void)sa;
-	(void)salen;
-	(void)arg;
-	close(fd);	/* someone asked who holds the lock: SO_PEERCRED told them */
-}
-
-static int
-pidlock_table(struct pidlock *pl, struct event_base *base, const char *table, char *why,
-    size_t whylen)
-{
-	struct sockaddr_un sun;
-	socklen_t len = pidlock_addr(table, &sun);
-	long pid;
-
-	pl->table = evconnlistener_new_bind(base, pidlock_accept_cb, NULL,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 4, (struct sockaddr *)&sun, (int)len);
-	if (pl->table != NULL)
-		return 0;
-	if (errno != EADDRINUSE) {
-		snprintf(why, whylen, "cannot take the lock for table ip %s: %s", table,
-		    strerror(errno));
-		return -1;
-	}
-	if ((pid = pidlock_holder(&sun, len)) > 0)
-		snprintf(why, whylen, "another portgated (pid %ld) owns table ip %s", pid, table);
-	else
-		snprintf(why, whylen, "another portgated owns table ip %s", table);
-	return -1;
-}
 
 static long
 pidlock_read_pid(int fd)
@@ -100,12 +33,101 @@ pidlock_read_pid(int fd)
 	return strtol(buf, NULL, 10);
 }
 
+/* flock(LOCK_EX|LOCK_NB) on an open lock file and write our pid; -1 if held (pid in *other). */
+static int
+pidlock_flock(int fd, const char *path, long *other)
+{
+	char pid[32];
+	int n;
+
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		*other = pidlock_read_pid(fd);
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, pid, (size_t)n, 0) != n)
+		log_warn("pidlock: writing %s", path);
+	return 0;
+}
+
+/*
+ * The directory holding table locks: created 0755 if missing, and refused
+ * unless it is a real directory owned by root (or by us) that nobody else
+ * can write to, so an unprivileged user can neither hold a lock file in it
+ * nor replace one.
+ */
+static int
+pidlock_dir(const char *dir, char *why, size_t whylen)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		snprintf(why, whylen, "cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (lstat(dir, &st) == -1) {
+		snprintf(why, whylen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		snprintf(why, whylen, "%s is not a directory only root or uid %ld can write to; "
+		    "refusing to keep the table lock there", dir, (long)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The table lock is per nftables table and per network namespace (tables
+ * are per namespace), so its file is named after both: the namespace's
+ * inode and the table, in PG_RUNDIR. It used to be an abstract unix socket,
+ * which any local user could bind first and so stop portgated from
+ * starting; a file in a root-only directory can be locked only by root or
+ * the daemon's own user.
+ */
+static int
+pidlock_table(struct pidlock *pl, const char *table, char *why, size_t whylen)
+{
+	struct stat ns;
+	long other = 0;
+
+	if (stat("/proc/self/ns/net", &ns) == -1) {
+		snprintf(why, whylen, "cannot tell the network namespace (/proc/self/ns/net): %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (pidlock_dir(PG_RUNDIR, why, whylen) == -1)
+		return -1;
+	if (asprintf(&pl->table_lock, "%s/table-ip-%s.netns-%lu.lock", PG_RUNDIR, table,
+	    (unsigned long)ns.st_ino) == -1) {
+		pl->table_lock = NULL;
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	pl->table_fd = open(pl->table_lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (pl->table_fd == -1) {
+		snprintf(why, whylen, "cannot take the lock for table ip %s (%s): %s", table,
+		    pl->table_lock, strerror(errno));
+		return -1;
+	}
+	if (pidlock_flock(pl->table_fd, pl->table_lock, &other) == -1) {
+		if (other > 0)
+			snprintf(why, whylen, "another portgated (pid %ld) owns table ip %s",
+			    other, table);
+		else
+			snprintf(why, whylen, "another portgated owns table ip %s", table);
+		close(pl->table_fd);
+		pl->table_fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 pidlock_state(struct pidlock *pl, const char *state_file, char *why, size_t whylen)
 {
-	char pid[32];
-	long other;
-	int n;
+	long other = 0;
 
 	if (asprintf(&pl->state_lock, "%s.lock", state_file) == -1) {
 		pl->state_lock = NULL;
@@ -116,8 +138,8 @@ pidlock_state(struct pidlock *pl, const char *state_file, char *why, size_t whyl
 		log_warn("pidlock: cannot create %s; state file not locked", pl->state_lock);
 		return 0;
 	}
-	if (flock(pl->state_fd, LOCK_EX | LOCK_NB) == -1) {
-		if ((other = pidlock_read_pid(pl->state_fd)) > 0)
+	if (pidlock_flock(pl->state_fd, pl->state_lock, &other) == -1) {
+		if (other > 0)
 			snprintf(why, whylen, "another portgated (pid %ld) uses state file %s",
 			    other, state_file);
 		else
@@ -126,20 +148,18 @@ pidlock_state(struct pidlock *pl, const char *state_file, char *why, size_t whyl
 		pl->state_fd = -1;
 		return -1;
 	}
-	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(pl->state_fd, 0) == -1 || pwrite(pl->state_fd, pid, (size_t)n, 0) != n)
-		log_warn("pidlock: writing %s", pl->state_lock);
 	return 0;
 }
 
 struct pidlock *
-pidlock_take(struct event_base *base, const char *table, const char *state_file, char *why,
+pidlock_take(const char *table, const char *state_file, char *why,
     size_t whylen)
 {
 	struct pidlock *pl = xcalloc(1, sizeof(*pl));
 
+	pl->table_fd = -1;
 	pl->state_fd = -1;
-	if ((table != NULL && pidlock_table(pl, base, table, why, whylen) == -1) ||
+	if ((table != NULL && pidlock_table(pl, table, why, whylen) == -1) ||
 	    pidlock_state(pl, state_file, why, whylen) == -1) {
 		pidlock_release(pl);
 		return NULL;
@@ -147,18 +167,24 @@ pidlock_take(struct event_base *base, const char *table, const char *state_file,
 	return pl;
 }
 
+static void
+pidlock_close(int fd, const char *path)
+{
+	if (fd == -1)
+		return;
+	if (ftruncate(fd, 0) == -1)
+		log_debug("pidlock: truncating %s", path);
+	close(fd);
+}
+
 void
 pidlock_release(struct pidlock *pl)
 {
 	if (pl == NULL)
 		return;
-	if (pl->table != NULL)
-		evconnlistener_free(pl->table);
-	if (pl->state_fd != -1) {
-		if (ftruncate(pl->state_fd, 0) == -1)
-			log_debug("pidlock: truncating %s", pl->state_lock);
-		close(pl->state_fd);
-	}
+	pidlock_close(pl->table_fd, pl->table_lock);
+	pidlock_close(pl->state_fd, pl->state_lock);
+	free(pl->table_lock);
 	free(pl->state_lock);
 	free(pl);
 }

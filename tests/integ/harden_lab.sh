@@ -77,6 +77,35 @@ out=$(timeout 10 ip netns exec "$GW" "$PORTGATED" -d -f "$LAB_DIR/pg3.conf" 2>&1
 case "$out" in *"another portgated (pid $PG_PID) uses state file $LAB_DIR/state"*) pass "the same state file is refused too" ;;
 	*) fail "message: $out" ;; esac
 
+echo "13b. an unprivileged local user cannot hold the table lock"
+# the old lock was an abstract unix socket any user could bind first: squat
+# that name as nobody, and try the lock file itself, then start an instance
+squat=$LAB_DIR/squat.py
+cat > "$squat" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind("\0portgated/table ip squat")
+s.listen(1)
+print("bound", flush=True)
+time.sleep(15)
+PY
+chmod 0755 "$LAB_DIR"; chmod 0644 "$squat"
+ip netns exec "$GW" setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 "$squat" > "$LAB_DIR/squat.out" 2>&1 &
+squatter=$!
+wait_for 5 grep -q bound "$LAB_DIR/squat.out" && pass "nobody bound the old lock name" || fail "squatter: $(cat "$LAB_DIR/squat.out")"
+lockdir=$(ls -d /run/portgate 2>/dev/null)
+[ -n "$lockdir" ] && [ "$(stat -c %U:%a "$lockdir")" = root:755 ] && pass "the lock directory is root's, 0755" || fail "lock dir: $(stat -c %U:%a /run/portgate 2>&1)"
+out=$(ip netns exec "$GW" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	flock -n /run/portgate/table-ip-squat.lock true 2>&1) && fail "nobody locked a file there" || pass "nobody cannot create a lock file there"
+sed -e "s|^nft_table = .*|nft_table = squat|" -e "s|^state_file = .*|state_file = $LAB_DIR/state4|" \
+	-e "s|^control_socket = .*|control_socket = $LAB_DIR/sock4|" "$conf" > "$LAB_DIR/pg4.conf"
+echo "nflog_group = 7341" >> "$LAB_DIR/pg4.conf"
+ip netns exec "$GW" "$PORTGATED" -d -f "$LAB_DIR/pg4.conf" 2> "$LAB_DIR/pg4.log" &
+pg4=$!
+wait_for 5 "$PORTGATECTL" -s "$LAB_DIR/sock4" status && pass "portgated starts although nobody squats the old lock name" ||
+	fail "did not start: $(cat "$LAB_DIR/pg4.log")"
+kill $pg4 $squatter 2>/dev/null; wait $pg4 $squatter 2>/dev/null
+
 echo "14. changes others make to portgate's table are repaired within a second"
 pgctl forward del tcp 8080 >/dev/null
 pgctl forward add tcp 8080 $A_IP:80 >/dev/null
