@@ -248,6 +248,12 @@ static const struct nft_set_def nft_sets[] = {
 	    .data_type = TYPE_IPADDR, .data_len = 4, .fields = { 1, 2 } },
 	{ .name = "lan_ifs", .id = 3, .key_type = TYPE_IFNAME, .key_len = IFNAMSIZ,
 	    .key_byteorder = NFT_UDATA_HOST_ENDIAN },
+	/* the daemon's own LAN-side service ports (UPnP HTTP, SSDP, PCP/NAT-PMP), per table */
+	{ .name = "svc_ports", .id = 17, .key_type = KEY_PROTO_PORT, .key_len = 8 },
+	{ .name = "lan_ifs6", .id = 18, .family = NFPROTO_IPV6, .key_type = TYPE_IFNAME,
+	    .key_len = IFNAMSIZ, .key_byteorder = NFT_UDATA_HOST_ENDIAN },
+	{ .name = "svc_ports6", .id = 19, .family = NFPROTO_IPV6, .key_type = KEY_PROTO_PORT,
+	    .key_len = 8 },
 	{ .name = "trig_ports", .id = 4, .flags = INTERVAL_CONCAT,
 	    .key_type = KEY_PROTO_PORT, .key_len = 8, .fields = { 1, 2 } },
 	{ .name = "trig_open", .id = 5, .flags = INTERVAL_CONCAT | NFT_SET_TIMEOUT,
@@ -839,9 +845,11 @@ fw_nft_commit(struct fw *fw, const struct fw_change *c, size_t cnt, fw_fail_cb *
 /* ---- building the table ---- */
 
 /* The LAN interfaces, for the trigger rule's iifname @lan_ifs. */
+/* The LAN interface names into one of the lan_ifs sets. */
 static void
-nft_emit_lan_ifs(struct fw_nft *n)
+nft_emit_lan_ifs(struct fw_nft *n, const char *set)
 {
+	const struct nft_set_def *d = nft_set(set);
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nftnl_set_elem *e;
 	struct nlmsghdr *nlh;
@@ -850,14 +858,14 @@ nft_emit_lan_ifs(struct fw_nft *n)
 	size_t i;
 
 	if (s == NULL || p == NULL)
-		fatal("fw_nft: lan_ifs");
+		fatal("fw_nft: %s", set);
 	if (n->fw->cfg->nlan == 0) {
 		nftnl_set_free(s);
 		return;
 	}
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, "lan_ifs");
-	nftnl_set_set_u32(s, NFTNL_SET_ID, nft_set("lan_ifs")->id);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, d->id);
 	for (i = 0; i < n->fw->cfg->nlan; i++) {
 		memset(name, 0, sizeof(name));
 		strncpy(name, n->fw->cfg->lan_interface[i], sizeof(name) - 1);
@@ -866,10 +874,38 @@ nft_emit_lan_ifs(struct fw_nft *n)
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, name, sizeof(name));
 		nftnl_set_elem_add(s, e);
 	}
-	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWSETELEM, NFT_FAMILY, NLM_F_CREATE, n->seq++);
+	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWSETELEM, (uint16_t)nft_set_family(d),
+	    NLM_F_CREATE, n->seq++);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nb_commit(&n->buf, nlh);
 	nftnl_set_free(s);
+}
+
+/*
+ * The ports the daemon serves on the LAN side, which nothing from outside
+ * the LAN may reach (see nft_rules_svc): UPnP's HTTP port and SSDP when the
+ * IGD front end is on, 5351 when PCP or NAT-PMP is.
+ */
+static void
+nft_emit_svc_ports(struct fw_nft *n)
+{
+	const struct pg_config *c = n->fw->cfg;
+	struct nft_elem el[3];
+	size_t cnt = 0, i;
+
+	memset(el, 0, sizeof(el));
+	if (c->upnp) {
+		nft_key_proto_port(el[cnt++].key, MT_TCP, (uint16_t)c->upnp_http_port);
+		nft_key_proto_port(el[cnt++].key, MT_UDP, 1900);
+	}
+	if (c->pcp || c->natpmp)
+		nft_key_proto_port(el[cnt++].key, MT_UDP, 5351);
+	for (i = 0; i < cnt; i++)
+		el[i].key_len = 8;
+	if (cnt == 0)
+		return;
+	nft_emit_elems(n, "svc_ports", 0, el, cnt, 0);
+	nft_emit_elems(n, "svc_ports6", 0, el, cnt, 0);
 }
 
 /* One interval of lan_nets: the prefix's first address and (flagged) one past its last. */
@@ -975,12 +1011,17 @@ nft_emit_skeleton(struct fw_nft *n)
 	nft_add_chain(n, NFT_FAMILY, "trig_out", NULL, 0, 0);
 	nft_add_chain(n, NFT_FAMILY, "trig_in", NULL, 0, 0);
 	nft_add_chain(n, NFT_FAMILY6, "forward", "filter", NF_INET_FORWARD, -1);
+	nft_add_chain(n, NFT_FAMILY, "input", "filter", NF_INET_LOCAL_IN, -1);
+	nft_add_chain(n, NFT_FAMILY6, "input", "filter", NF_INET_LOCAL_IN, -1);
+	nft_rules_svc(n);
 	nft_rules_filter(n);
 	nft_rules_dnat(n);
 	nft_rules_peer(n);
 	nft_rules_trigger(n);
 	nft_rules_pin(n);
-	nft_emit_lan_ifs(n);
+	nft_emit_lan_ifs(n, "lan_ifs");
+	nft_emit_lan_ifs(n, "lan_ifs6");
+	nft_emit_svc_ports(n);
 	nft_emit_lan_nets(n);
 	nft_emit_trig_ports(n);
 }

@@ -413,3 +413,44 @@ nft_rules_pin(struct fw_nft *n)
 		nft_rule_emit(n, r);
 	}
 }
+
+/*
+ * table ip and ip6, chain input (filter, priority -1): nothing from outside
+ * the LAN reaches the daemon's service ports, so a WAN host that routes the
+ * LAN prefix through the gateway cannot even open a connection to the UPnP
+ * server (and hold a slot), send SSDP searches or PCP requests.
+ *   iifname != "lo" iifname != @lan_ifs l4proto . th dport @svc_ports counter drop
+ */
+void
+nft_rules_svc(struct fw_nft *n)
+{
+	static const struct {
+		uint16_t	 family;
+		const char	*ifs, *ports;
+	} fam[] = {
+		{ NFT_FAMILY, "lan_ifs", "svc_ports" },
+		{ NFT_FAMILY6, "lan_ifs6", "svc_ports6" },
+	};
+	struct nftnl_rule *r;
+	struct nftnl_expr *e;
+	char lo[IFNAMSIZ];
+	size_t i;
+
+	memset(lo, 0, sizeof(lo));
+	strcpy(lo, "lo");
+	for (i = 0; i < PG_NELEM(fam); i++) {
+		r = nft_rule_new(n, fam[i].family, "input");
+		ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
+		ex_cmp(r, NFT_CMP_NEQ, lo, sizeof(lo));
+		e = ex(r, "lookup");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, fam[i].ifs);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, nft_set(fam[i].ifs)->id);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+		ex_proto_dport(r);
+		ex_lookup(r, nft_set(fam[i].ports), 0);
+		ex(r, "counter");
+		ex_verdict(r, NF_DROP, NULL);
+		nft_rule_emit(n, r);
+	}
+}
