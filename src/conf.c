@@ -18,7 +18,7 @@
 
 #define CONF_LINE_MAX	1024
 #define CONF_FILE_MAX	(1024 * 1024)
-#define CONF_NKEYWORDS	29
+#define CONF_MAX_KEYWORDS	64	/* room in conf_parser.seen; checked below */
 #define CONF_PATH_MAX	4000
 
 struct conf_parser {
@@ -28,7 +28,7 @@ struct conf_parser {
 	unsigned		 nerr;
 	conf_err_cb		*cb;
 	void			*arg;
-	unsigned		 seen[CONF_NKEYWORDS];	/* line where each key was first given */
+	unsigned		 seen[CONF_MAX_KEYWORDS];	/* line where each key was first given */
 };
 
 static void conf_error(struct conf_parser *, const char *, ...)
@@ -250,7 +250,8 @@ kw_bool(struct conf_parser *p, const char *key, char *val, int *out)
 static int
 kw_nft_keep(struct conf_parser *p, const char *key, char *val)
 {
-	return kw_bool(p, key, val, &p->cfg->nft_keep_table);
+	return kw_bool(p, key, val, strcmp(key, "hairpin") == 0 ? &p->cfg->hairpin :
+	    &p->cfg->nft_keep_table);
 }
 
 static int
@@ -486,7 +487,7 @@ static const struct {
 	const char	*key;
 	int		(*fn)(struct conf_parser *, const char *, char *);
 	int		 repeat;	/* may be given more than once */
-} conf_keywords[CONF_NKEYWORDS] = {
+} conf_keywords[] = {
 	{ "wan_interface", kw_wan, 0 },
 	{ "lan_interface", kw_lan, 1 },
 	{ "external_ip", kw_external_ip, 0 },
@@ -499,6 +500,7 @@ static const struct {
 	{ "max_mappings_per_client", kw_max_per_client, 0 },
 	{ "nft_table", kw_nft_table, 0 },
 	{ "nft_keep_table", kw_nft_keep, 0 },
+	{ "hairpin", kw_nft_keep, 0 },
 	{ "nflog_group", kw_nflog_group, 0 },
 	{ "trigger", kw_trigger, 1 },
 	{ "pinhole", kw_pinhole, 1 },
@@ -517,6 +519,7 @@ static const struct {
 	{ "pcp_max_filters", kw_pcp_max_filters, 0 },
 	{ "pcp_rate_limit", kw_pcp_rate, 0 },
 };
+_Static_assert(PG_NELEM(conf_keywords) <= CONF_MAX_KEYWORDS, "conf_parser.seen is too small");
 
 static char *
 conf_trim(char *s)
@@ -576,6 +579,7 @@ conf_defaults(struct pg_config *c)
 	c->max_lease = 86400;
 	c->max_mappings_per_client = 128;
 	c->nflog_group = 7339;
+	c->hairpin = 1;
 	c->control_idle_timeout = 60;
 	c->upnp = 1;
 	c->upnp_http_port = 5000;

@@ -38,6 +38,7 @@ struct pg_config {
 	unsigned	 max_mappings_per_client;	/* 0 = no cap */
 	char		*nft_table;
 	int		 nft_keep_table;
+	int		 hairpin;		/* LAN hosts reach mappings at the WAN address */
 	unsigned	 nflog_group;
 	unsigned	 control_idle_timeout;	/* seconds */
 	struct trig_rule *triggers;

@@ -1017,6 +1017,7 @@ nft_emit_skeleton(struct fw_nft *n)
 	nft_rules_filter(n);
 	nft_rules_dnat(n);
 	nft_rules_peer(n);
+	nft_rules_hairpin(n);
 	nft_rules_trigger(n);
 	nft_rules_pin(n);
 	nft_emit_lan_ifs(n, "lan_ifs");

@@ -100,5 +100,6 @@ void nft_rules_peer(struct fw_nft *);
 void nft_rules_trigger(struct fw_nft *);
 void nft_rules_pin(struct fw_nft *);
 void nft_rules_svc(struct fw_nft *);
+void nft_rules_hairpin(struct fw_nft *);
 
 #endif

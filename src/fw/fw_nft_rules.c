@@ -15,6 +15,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,21 +214,108 @@ nft_rule_emit(struct fw_nft *n, struct nftnl_rule *r)
 	nftnl_rule_free(r);
 }
 
-/* prerouting: iifname WAN dnat ip to l4proto . dport map @dnat_port / @dnat_range */
+static void
+ex_lookup_inv(struct nftnl_rule *r, const char *set)
+{
+	struct nftnl_expr *e = ex(r, "lookup");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, nft_set(set)->id);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+}
+
+/*
+ * Where inbound traffic for a mapping comes from: the WAN interface, or
+ * (hairpin = yes) a LAN host addressing one of the gateway's own addresses
+ * outside the LAN subnets — the WAN address, whatever DHCP gave it, without
+ * portgate tracking it:
+ *   iifname @lan_ifs fib daddr type local ip daddr != @lan_nets
+ * The LAN-side addresses (192.0.2.1:5000 and the like) are never hairpinned.
+ */
+static void
+ex_inbound(struct nftnl_rule *r, struct fw_nft *n, int hairpin)
+{
+	struct nftnl_expr *e;
+	uint32_t local = RTN_LOCAL;
+
+	if (!hairpin) {
+		ex_iifname(r, n->fw->cfg->wan_interface);
+		return;
+	}
+	ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
+	ex_lookup(r, nft_set("lan_ifs"), 0);
+	e = ex(r, "fib");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+	ex_cmp(r, NFT_CMP_EQ, &local, sizeof(local));
+	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+	ex_lookup_inv(r, "lan_nets");
+}
+
+/*
+ * prerouting: iifname WAN dnat ip to l4proto . dport map @dnat_port / @dnat_range,
+ * and with hairpin the same for LAN hosts addressing the WAN address.
+ */
 void
 nft_rules_dnat(struct fw_nft *n)
 {
 	struct nftnl_rule *r;
-	int range;
+	int range, hp;
 
-	for (range = 0; range < 2; range++) {
-		r = nft_rule_new(n, NFT_FAMILY, "prerouting");
-		ex_iifname(r, n->fw->cfg->wan_interface);
-		ex_proto_dport(r);
-		ex_lookup(r, nft_set(range ? "dnat_range" : "dnat_port"), 1);
-		ex_dnat(r, !range);
-		nft_rule_emit(n, r);
-	}
+	for (hp = 0; hp <= n->fw->cfg->hairpin; hp++)
+		for (range = 0; range < 2; range++) {
+			r = nft_rule_new(n, NFT_FAMILY, "prerouting");
+			ex_inbound(r, n, hp);
+			ex_proto_dport(r);
+			ex_lookup(r, nft_set(range ? "dnat_range" : "dnat_port"), 1);
+			ex_dnat(r, !range);
+			nft_rule_emit(n, r);
+		}
+}
+
+/* reg1 = ct status & IPS_DST_NAT, != 0 */
+static void
+ex_ct_dnat(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = ex(r, "ct");
+	uint32_t mask = 0x20, zero = 0;	/* IPS_DST_NAT */
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	e = ex(r, "bitwise");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+	ex_cmp(r, NFT_CMP_NEQ, &zero, 4);
+}
+
+/*
+ * postrouting (hairpin = yes): a hairpinned flow goes back out of a LAN
+ * interface; it leaves with the gateway's LAN address, so the mapped host
+ * answers through the gateway (which undoes both translations) rather than
+ * straight to the LAN host, which would drop an answer from an address it
+ * never spoke to. (iifname is not known at postrouting: the source decides.)
+ *   ip saddr @lan_nets oifname @lan_ifs ct status dnat masquerade
+ */
+void
+nft_rules_hairpin(struct fw_nft *n)
+{
+	struct nftnl_rule *r;
+
+	if (!n->fw->cfg->hairpin)
+		return;
+	r = nft_rule_new(n, NFT_FAMILY, "postrouting");
+	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+	ex_lookup(r, nft_set("lan_nets"), 0);
+	ex_meta(r, NFT_META_OIFNAME, NFT_REG_1);
+	ex_lookup(r, nft_set("lan_ifs"), 0);
+	ex_ct_dnat(r);
+	ex(r, "masq");
+	nft_rule_emit(n, r);
 }
 
 /*
@@ -239,22 +327,22 @@ nft_rules_dnat(struct fw_nft *n)
 void
 nft_rules_filter(struct fw_nft *n)
 {
-	struct nftnl_rule *r = nft_rule_new(n, NFT_FAMILY, "filter_pre");
-	struct nftnl_expr *e;
+	struct nftnl_rule *r;
+	int hp;
 
-	ex_iifname(r, n->fw->cfg->wan_interface);
-	ex_proto_dport(r);
-	ex_lookup(r, nft_set("filt_ports"), 0);
-	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_02);
-	ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_03);
-	e = ex(r, "lookup");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, "filt_allow");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, nft_set("filt_allow")->id);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
-	ex(r, "counter");
-	ex_verdict(r, NF_DROP, NULL);
-	nft_rule_emit(n, r);
+	/* a hairpinned LAN host is a remote peer like any other: filtered the same way */
+	for (hp = 0; hp <= n->fw->cfg->hairpin; hp++) {
+		r = nft_rule_new(n, NFT_FAMILY, "filter_pre");
+		ex_inbound(r, n, hp);
+		ex_proto_dport(r);
+		ex_lookup(r, nft_set("filt_ports"), 0);
+		ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_02);
+		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_03);
+		ex_lookup_inv(r, "filt_allow");
+		ex(r, "counter");
+		ex_verdict(r, NF_DROP, NULL);
+		nft_rule_emit(n, r);
+	}
 }
 
 static void

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/lab/lab.sh"
 lab_can_run || skip "needs root, nft, socat and network namespaces"
-command -v curl >/dev/null && command -v python3 >/dev/null || skip "needs curl and python3"
+command -v curl >/dev/null && command -v natpmpc >/dev/null && command -v conntrack >/dev/null || skip "needs curl, natpmpc and conntrack"
 lab_up
 conf=$LAB_DIR/pg.conf
 lab_conf "$conf"
@@ -42,6 +42,43 @@ wait $holder
 pkts=$(in_gw nft list chain ip portgate input | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -1)
 [ "${pkts:-0}" -gt 0 ] && pass "portgate's input chain dropped them ($pkts packets)" || fail "input chain counter: $(in_gw nft list chain ip portgate input)"
 check_out "the LAN-side UPnP server still answers the LAN" "<NewExternalIPAddress>$GW_WAN_IP<" geip $HA
+
+echo "9. hairpin: LAN hosts reach mappings at the external address"
+listen $HA tcp 80 hello-forward
+listen $HA tcp 8001 hello-natpmp
+listen $HA tcp 8002 hello-pcp
+listen $HA tcp 7100 hello-trigger
+listen $HA udp 8003 hello-udp
+pgctl forward add tcp 8080 $A_IP:80 >/dev/null
+pgctl forward add udp 8083 $A_IP:8003 >/dev/null
+check_out "the WAN peer reaches the forward" hello-forward connect $WAN tcp $GW_WAN_IP 8080
+check_out "LAN host B reaches it at $GW_WAN_IP:8080 (static forward)" hello-forward connect $HB tcp $GW_WAN_IP 8080
+check_out "... and over UDP" hello-udp connect $HB udp $GW_WAN_IP 8083
+check_out "A reaches its own mapping through the external address" hello-forward connect $HA tcp $GW_WAN_IP 8080
+check_out "natpmpc maps 9001 -> A:8001" "Mapped public port 9001" in_a timeout 5 natpmpc -g $GW_LAN_IP -a 9001 8001 tcp 600
+check_out "B reaches the NAT-PMP mapping" hello-natpmp connect $HB tcp $GW_WAN_IP 9001
+check_out "a PCP MAP 9002 -> A:8002" "result=SUCCESS" in_a python3 "$top_srcdir/tests/integ/pcp_client.py" $GW_LAN_IP map --int-port 8002 --ext-port 9002 --proto tcp
+check_out "B reaches the PCP mapping" hello-pcp connect $HB tcp $GW_WAN_IP 9002
+check_out "a trigger rule" "trigger hp" pgctl trigger add hp tcp:7000 tcp:7100
+listen $WAN tcp 7000 hello-wan
+connect $HA tcp $WAN_IP 7000 >/dev/null
+wait_for 3 sh -c "\"$PORTGATECTL\" -s $LAB_DIR/sock trigger list | grep -q 'hp.*$A_IP'"
+check_out "B reaches the triggered port of A" hello-trigger connect $HB tcp $GW_WAN_IP 7100
+check_out "the hosts see the gateway's LAN address as the peer (masquerade)" "192.0.2.1" \
+	in_gw conntrack -L -p tcp --orig-port-dst 8080 --orig-src $B_IP 2>/dev/null
+[ -z "$(connect $HB tcp $GW_LAN_IP 8080)" ] && pass "the gateway's LAN address is not hairpinned" || fail "192.0.2.1:8080 was hairpinned"
+check_out "the UPnP server at the LAN address is untouched" "200" code $HB http://$GW_LAN_IP:5000/rootDesc.xml
+check_out "a PCP MAP 8090 -> A:80 that only $WAN_IP may reach" "result=SUCCESS" \
+	in_a python3 "$top_srcdir/tests/integ/pcp_client.py" $GW_LAN_IP map --int-port 80 --ext-port 8090 --proto tcp --filter $WAN_IP/32
+check_out "the WAN peer reaches it" hello-forward connect $WAN tcp $GW_WAN_IP 8090
+[ -z "$(connect $HB tcp $GW_WAN_IP 8090)" ] && pass "B is not that remote: not hairpinned (FILTER holds for LAN hosts)" ||
+	fail "filtered mapping reached from B"
+echo "hairpin = no" >> "$conf"
+kill -HUP $PG_PID
+wait_for 5 grep -q "reload: configuration applied" "$LAB_DIR/daemon.log"
+sleep 0.5
+[ -z "$(connect $HB tcp $GW_WAN_IP 8080)" ] && pass "hairpin = no: B is refused" || fail "hairpin = no: B still reached A"
+check_out "hairpin = no: the WAN peer still reaches the forward" hello-forward connect $WAN tcp $GW_WAN_IP 8080
 
 lab_stop_daemon
 check_no_sanitizer "$LAB_DIR/daemon.log"

@@ -94,6 +94,11 @@ lab_up() {
 	in_wan ip -6 route add 2001:db8:1::/64 via $GW_WAN_IP6
 	_lan_host "$HA" veth-a $A_IP $A_IP6
 	_lan_host "$HB" veth-b $B_IP $B_IP6
+	# a router's bridge does not pass frames through IP netfilter (br_netfilter, loaded on
+	# hosts running docker, sets this per namespace): with it, a routed packet back out of
+	# the bridge port it came in on (a host reaching its own mapping by hairpin) is lost
+	in_gw sysctl -qw net.bridge.bridge-nf-call-iptables=0 2>/dev/null
+	in_gw sysctl -qw net.bridge.bridge-nf-call-ip6tables=0 2>/dev/null
 	in_gw sysctl -qw net.ipv4.ip_forward=1
 	in_gw sysctl -qw net.ipv6.conf.all.forwarding=1
 	# neighbour discovery before the tests: a fresh lab's first IPv6 connects can miss
