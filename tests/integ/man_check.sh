@@ -40,11 +40,12 @@ keys=$(awk '/conf_keywords\[[A-Z_]*\] = \{/ { t = 1; next }
 		s = substr($0, RSTART, RLENGTH); sub(/^[ \t]*\{ *"/, "", s); sub(/"$/, "", s); print s
 	}' "$conf_c")
 nkeys=$(echo "$keys" | grep -c .)
-want=$(sed -n 's/^#define CONF_NKEYWORDS[ \t]*\([0-9]*\).*/\1/p' "$conf_c")
-if [ -n "$want" ] && [ "$nkeys" -eq "$want" ]; then
-	pass "found all $nkeys keywords (CONF_NKEYWORDS) in conf_keywords[]"
+# a cross-check of the extractor: every row of the table names a kw_ handler
+want=$(awk '/conf_keywords\[\] = \{/ { t = 1; next } t && /^\};/ { exit } t && /kw_[a-z_0-9]+/ { n++ } END { print n + 0 }' "$conf_c")
+if [ "$want" -gt 0 ] && [ "$nkeys" -eq "$want" ]; then
+	pass "found all $nkeys keywords (rows with a kw_ handler) in conf_keywords[]"
 else
-	fail "found $nkeys keywords in conf_keywords[] but CONF_NKEYWORDS is '$want': update man_check.sh's extractor"
+	fail "found $nkeys keywords in conf_keywords[] but $want rows with a kw_ handler: update man_check.sh's extractor"
 fi
 conf_items=$(items "$man/portgated.conf.5")
 missing=
