@@ -272,6 +272,13 @@ static const struct nft_set_def nft_sets[] = {
 	{ .name = "filt_allow", .id = 10, .flags = INTERVAL_CONCAT | NFT_SET_TIMEOUT,
 	    .key_type = TYPE_CONCAT4(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_IPADDR,
 	    TYPE_INET_SERVICE), .key_len = 16, .fields = { 1, 2, 4, 2 } },
+	/*
+	 * single-port mappings by their internal endpoint and external port: an outbound
+	 * flow from exactly that endpoint may leave with that port (see nft_rules_outbound)
+	 */
+	{ .name = "inb_own", .id = 20, .flags = NFT_SET_TIMEOUT, .key_type = TYPE_CONCAT4(
+	    TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_INET_SERVICE),
+	    .key_len = 16 },
 	/* PCP PEER: an outbound flow's 5-tuple -> the external address and port it leaves with */
 	{ .name = "peer_snat", .id = 11, .flags = NFT_SET_MAP | NFT_SET_TIMEOUT,
 	    .key_type = TYPE_CONCAT5(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE,
@@ -540,6 +547,23 @@ nft_emit_filters(struct fw_nft *n, const struct fw_change *c, const struct nft_e
 	return nft_emit_elems(n, "filt_allow", del, el, i, 0);
 }
 
+/* A single-port mapping's inb_own element: int addr . proto . int port . ext port. */
+static int
+nft_emit_own(struct fw_nft *n, const struct fw_change *c)
+{
+	const struct fw_item *it = &c->item;
+	struct nft_elem el;
+
+	memset(&el, 0, sizeof(el));
+	el.key_len = 16;
+	memcpy(el.key, &it->int_addr.s6_addr[12], 4);
+	el.key[4] = it->proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+	util_put16(el.key + 8, it->int_port);
+	util_put16(el.key + 12, it->ext_port);
+	el.timeout = it->timeout_ms;
+	return nft_emit_elems(n, "inb_own", c->op == FW_DEL, &el, 1, 0);
+}
+
 /* A PEER pin: (int addr . proto . int port . peer addr . peer port) -> ext addr . ext port. */
 static int
 nft_emit_peer(struct fw_nft *n, const struct fw_change *c)
@@ -681,6 +705,8 @@ nft_emit_change(struct fw_nft *n, const struct fw_change *c)
 	set = nft_item_elem(&c->item, &el);
 
 	if (nft_emit_elems(n, set, del, &el, 1, 1) == -1)
+		return -1;
+	if (strcmp(set, "dnat_port") == 0 && nft_emit_own(n, c) == -1)
 		return -1;
 	if (c->item.nfilters > 0 && nft_emit_filters(n, c, &el) == -1)
 		return -1;
@@ -1008,6 +1034,7 @@ nft_emit_skeleton(struct fw_nft *n)
 	nft_add_chain(n, NFT_FAMILY, "prerouting", "nat", NF_INET_PRE_ROUTING, -100);
 	nft_add_chain(n, NFT_FAMILY, "postrouting", "nat", NF_INET_POST_ROUTING, 99);
 	nft_add_chain(n, NFT_FAMILY, "forward", "filter", NF_INET_FORWARD, 0);
+	nft_add_chain(n, NFT_FAMILY, "post_filter", "filter", NF_INET_POST_ROUTING, 101);
 	nft_add_chain(n, NFT_FAMILY, "trig_out", NULL, 0, 0);
 	nft_add_chain(n, NFT_FAMILY, "trig_in", NULL, 0, 0);
 	nft_add_chain(n, NFT_FAMILY6, "forward", "filter", NF_INET_FORWARD, -1);
@@ -1017,6 +1044,7 @@ nft_emit_skeleton(struct fw_nft *n)
 	nft_rules_filter(n);
 	nft_rules_dnat(n);
 	nft_rules_peer(n);
+	nft_rules_outbound(n);
 	nft_rules_hairpin(n);
 	nft_rules_trigger(n);
 	nft_rules_pin(n);

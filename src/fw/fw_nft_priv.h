@@ -101,5 +101,6 @@ void nft_rules_trigger(struct fw_nft *);
 void nft_rules_pin(struct fw_nft *);
 void nft_rules_svc(struct fw_nft *);
 void nft_rules_hairpin(struct fw_nft *);
+void nft_rules_outbound(struct fw_nft *);
 
 #endif

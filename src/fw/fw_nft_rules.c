@@ -13,6 +13,7 @@
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/rtnetlink.h>
@@ -537,6 +538,91 @@ nft_rules_svc(struct fw_nft *n)
 		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
 		ex_proto_dport(r);
 		ex_lookup(r, nft_set(fam[i].ports), 0);
+		ex(r, "counter");
+		ex_verdict(r, NF_DROP, NULL);
+		nft_rule_emit(n, r);
+	}
+}
+
+static void
+ex_oifname(struct nftnl_rule *r, const char *ifname)
+{
+	char name[IFNAMSIZ];
+
+	memset(name, 0, sizeof(name));
+	strncpy(name, ifname, sizeof(name) - 1);
+	ex_meta(r, NFT_META_OIFNAME, NFT_REG_1);
+	ex_cmp(r, NFT_CMP_EQ, name, sizeof(name));
+}
+
+/* reg = ct DIR KEY */
+static void
+ex_ct_dir(struct nftnl_rule *r, uint32_t key, uint8_t dir, uint32_t dreg)
+{
+	struct nftnl_expr *e = ex(r, "ct");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, dir);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+}
+
+/*
+ * An external port held by an inbound entry is never the source port of
+ * another flow leaving the WAN, or the WAN peer's answers to that flow would
+ * go to its sender instead of the mapped host (and a LAN host could take
+ * another's mapped port just by sending from it: port-preserving masquerade
+ * keeps the source port when it can). A flow from exactly a single-port
+ * mapping's internal endpoint may use that mapping's port (@inb_own: it
+ * leads to the same place). Two rules per DNAT set:
+ *
+ * postrouting (nat, priority srcnat - 1, after the PEER pins): a flow whose
+ * source port is mapped leaves with a random port instead of its own
+ *   oifname WAN l4proto . th sport @dnat_X
+ *     ip saddr . l4proto . th sport . th sport != @inb_own masquerade random,fully-random
+ * post_filter (filter, priority srcnat + 1, after every SNAT, ours or the
+ * admin's): whatever port a new flow ended up with (a random one, or one an
+ * admin's masquerade picked), if it is mapped and not the flow's own, the
+ * packet is dropped; the sender's retransmission gets a new random port.
+ *   oifname WAN ct state new l4proto . ct reply proto-dst @dnat_X
+ *     ct original saddr . l4proto . ct original proto-src . ct reply proto-dst
+ *       != @inb_own counter drop
+ */
+void
+nft_rules_outbound(struct fw_nft *n)
+{
+	static const char *const dnat[] = { "dnat_port", "dnat_range" };
+	const char *wan = n->fw->cfg->wan_interface;
+	struct nftnl_rule *r;
+	struct nftnl_expr *e;
+	size_t i;
+
+	for (i = 0; i < PG_NELEM(dnat); i++) {
+		r = nft_rule_new(n, NFT_FAMILY, "postrouting");
+		ex_oifname(r, wan);
+		ex_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_01);
+		ex_lookup(r, nft_set(dnat[i]), 0);
+		ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00);
+		ex_meta(r, NFT_META_L4PROTO, NFT_REG32_01);
+		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_02);
+		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_03);
+		ex_lookup_inv(r, "inb_own");
+		e = ex(r, "masq");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_MASQ_FLAGS,
+		    NF_NAT_RANGE_PROTO_RANDOM | NF_NAT_RANGE_PROTO_RANDOM_FULLY);
+		nft_rule_emit(n, r);
+
+		r = nft_rule_new(n, NFT_FAMILY, "post_filter");
+		ex_oifname(r, wan);
+		ex_ct_new(r);
+		ex_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+		ex_ct_dir(r, NFT_CT_PROTO_DST, IP_CT_DIR_REPLY, NFT_REG32_01);
+		ex_lookup(r, nft_set(dnat[i]), 0);
+		ex_ct_dir(r, NFT_CT_SRC_IP, IP_CT_DIR_ORIGINAL, NFT_REG32_00);
+		ex_meta(r, NFT_META_L4PROTO, NFT_REG32_01);
+		ex_ct_dir(r, NFT_CT_PROTO_SRC, IP_CT_DIR_ORIGINAL, NFT_REG32_02);
+		ex_ct_dir(r, NFT_CT_PROTO_DST, IP_CT_DIR_REPLY, NFT_REG32_03);
+		ex_lookup_inv(r, "inb_own");
 		ex(r, "counter");
 		ex_verdict(r, NF_DROP, NULL);
 		nft_rule_emit(n, r);

@@ -80,6 +80,42 @@ sleep 0.5
 [ -z "$(connect $HB tcp $GW_WAN_IP 8080)" ] && pass "hairpin = no: B is refused" || fail "hairpin = no: B still reached A"
 check_out "hairpin = no: the WAN peer still reaches the forward" hello-forward connect $WAN tcp $GW_WAN_IP 8080
 
+echo "6. another host's outbound flow never takes a mapped port"
+who() { python3 "$top_srcdir/tests/lab/udpwho.py" "$@"; }
+pgctl forward add udp 9000 $A_IP:9000 >/dev/null
+pgctl forward add tcp 9000 $A_IP:9000 >/dev/null
+pgctl forward add udp 9100-9110 $A_IP >/dev/null
+in_a python3 "$top_srcdir/tests/lab/udpwho.py" recv 9000 6 > "$LAB_DIR/a9000" &
+arecv=$!
+in_wan python3 "$top_srcdir/tests/lab/udpwho.py" serve udp 5555 5 $GW_WAN_IP 9000 &
+sleep 0.5
+out=$(in_b python3 "$top_srcdir/tests/lab/udpwho.py" ask udp 9000 $WAN_IP 5555 2)
+seen=$(echo "$out" | sed -n "s/^seen $GW_WAN_IP://p" | head -1)
+[ -n "$seen" ] && [ "$seen" != 9000 ] && pass "B sending from UDP 9000 (A's mapped port) leaves with another port ($seen)" ||
+	fail "B's flow: $out"
+case "$out" in *"got to-9000"*) fail "the WAN peer's datagram to :9000 reached B" ;;
+	*) pass "the WAN peer's datagram to $GW_WAN_IP:9000 does not go to B" ;; esac
+wait $arecv
+check_out "... it reaches A, the mapping's host" "got to-9000 from $WAN_IP:5555" cat "$LAB_DIR/a9000"
+in_wan python3 "$top_srcdir/tests/lab/udpwho.py" serve udp 5556 3 &
+sleep 0.3
+check_out "A, the mapping's own endpoint, keeps its port 9000" "seen $GW_WAN_IP:9000" \
+	in_a python3 "$top_srcdir/tests/lab/udpwho.py" ask udp 9000 $WAN_IP 5556
+in_wan python3 "$top_srcdir/tests/lab/udpwho.py" serve tcp 5557 3 &
+sleep 0.3
+out=$(in_b python3 "$top_srcdir/tests/lab/udpwho.py" ask tcp 9000 $WAN_IP 5557)
+seen=$(echo "$out" | sed -n "s/^seen $GW_WAN_IP://p")
+[ -n "$seen" ] && [ "$seen" != 9000 ] && pass "TCP: B's connection from 9000 leaves with another port ($seen)" || fail "B's TCP flow: $out"
+in_wan python3 "$top_srcdir/tests/lab/udpwho.py" serve udp 5558 3 &
+sleep 0.3
+out=$(in_b python3 "$top_srcdir/tests/lab/udpwho.py" ask udp 9105 $WAN_IP 5558)
+seen=$(echo "$out" | sed -n "s/^seen $GW_WAN_IP://p")
+[ -n "$seen" ] && { [ "$seen" -lt 9100 ] || [ "$seen" -gt 9110 ]; } && pass "a port of a range forward: B leaves with $seen" || fail "range: $out"
+in_wan python3 "$top_srcdir/tests/lab/udpwho.py" serve udp 5559 3 &
+sleep 0.3
+check_out "an unmapped source port is kept (masquerade as before)" "seen $GW_WAN_IP:9200" \
+	in_b python3 "$top_srcdir/tests/lab/udpwho.py" ask udp 9200 $WAN_IP 5559
+
 lab_stop_daemon
 check_no_sanitizer "$LAB_DIR/daemon.log"
 finish
