@@ -17,6 +17,7 @@
 #include "mtable.h"
 #include "netif.h"
 #include "pcp/pcp_server.h"
+#include "neigh.h"
 #include "pidlock.h"
 #include "state.h"
 #include "trigger/nflog.h"
@@ -152,6 +153,38 @@ pg_fw_rules_changed(struct pg_ctx *ctx)
 		trig_nflog_sync_rules(ctx->nflog, ctx->fw, ctx->trig);
 	if (mtable_resync(ctx->mt) == -1)
 		log_warnx("firewall: resync failed");
+}
+
+/* The neighbour table changed: the firewall honours each LAN address from its MAC only. */
+static void
+pg_neigh_changed(void *arg)
+{
+	struct pg_ctx *ctx = arg;
+	const struct neigh_host *h;
+	struct fw_host *fh;
+	size_t n = neigh_hosts(ctx->neigh, &h), i;
+
+	if (ctx->fw == NULL)
+		return;
+	fh = xcalloc(n ? n : 1, sizeof(*fh));
+	for (i = 0; i < n; i++) {
+		fh[i].addr = h[i].addr;
+		memcpy(fh[i].mac, h[i].mac, 6);
+	}
+	if (fw_set_hosts(ctx->fw, fh, n) == -1)
+		log_warnx("neigh: the firewall did not take the %zu LAN hosts", n);
+	free(fh);
+}
+
+/* Follow the LAN interfaces' neighbours (again at reload: the interfaces may change). */
+static void
+pg_watch_neigh(struct pg_ctx *ctx)
+{
+	neigh_free(ctx->neigh);
+	ctx->neigh = neigh_new(ctx->base, ctx->cfg->lan_interface, ctx->cfg->nlan, &ctx->clock,
+	    pg_neigh_changed, ctx);
+	if (ctx->neigh != NULL)
+		pg_neigh_changed(ctx);
 }
 
 /* The LAN subnets of the configured interfaces, shared by the table and the firewall. */
@@ -376,6 +409,7 @@ pg_start(struct pg_ctx *ctx)
 		return -1;
 	}
 	fw_set_lost_cb(ctx->fw, pg_fw_lost, ctx);
+	pg_watch_neigh(ctx);
 	ctx->mt = mtable_new(ctx->fw, &ctx->clock);
 	mtable_set_netif(ctx->mt, ctx->netif);
 	ctx->trig = trigger_new(ctx->mt);
@@ -424,6 +458,8 @@ pg_stop(struct pg_ctx *ctx)
 	trig_nflog_free(ctx->nflog);
 	trigger_free(ctx->trig);
 	mtable_free(ctx->mt);
+	neigh_free(ctx->neigh);
+	ctx->neigh = NULL;
 	fw_free(ctx->fw);
 	netif_free(ctx->netif);
 	pidlock_release(ctx->lock);
@@ -494,6 +530,7 @@ pg_reload(struct pg_ctx *ctx)
 	pg_apply_limits(ctx);
 	pg_apply_triggers(ctx);
 	pg_apply_pinholes(ctx);
+	pg_watch_neigh(ctx);	/* before the rebuild: it installs the hosts */
 	pg_fw_rules_changed(ctx);
 	pg_watch_wan(ctx);
 	igd_reload(ctx);

@@ -16,6 +16,7 @@ struct ctl;
 struct trigger;
 struct trig_nflog;
 struct netif;
+struct neigh;
 struct pidlock;
 struct igd;
 struct wanaddr;
@@ -34,6 +35,7 @@ struct pg_ctx {
 	struct pg_clock		 clock;
 	struct pidlock		*lock;
 	struct netif		*netif;
+	struct neigh		*neigh;		/* the LAN's neighbour table (NULL if unreadable) */
 	struct fw		*fw;
 	struct mtable		*mt;
 	struct trigger		*trig;

@@ -101,6 +101,14 @@ fw_pin_counters(struct fw *fw, const struct fw_item *it, uint64_t *pkts, uint64_
 	return fw->ops->pin_counters(fw, it, pkts, bytes);
 }
 
+int
+fw_set_hosts(struct fw *fw, const struct fw_host *h, size_t n)
+{
+	if (fw->ops->hosts == NULL)
+		return 0;
+	return fw->ops->hosts(fw, h, n);
+}
+
 void
 fw_set_lost_cb(struct fw *fw, fw_lost_cb *cb, void *arg)
 {

@@ -45,6 +45,12 @@ struct fw_item {
 	uint64_t	 pkts, bytes;
 };
 
+/* A LAN host whose source address the kernel honours from one link-layer address only. */
+struct fw_host {
+	struct in6_addr	 addr;		/* IPv4-mapped or IPv6 */
+	uint8_t		 mac[6];
+};
+
 struct fw_change {
 	enum fw_op	 op;
 	struct fw_item	 item;
@@ -70,6 +76,11 @@ struct fw_ops {
 	/* A pinhole's packet and byte counters (summed over its elements); 0 or -1. */
 	int	(*pin_counters)(struct fw *, const struct fw_item *, uint64_t *pkts,
 		    uint64_t *bytes);
+	/*
+	 * Replace the LAN hosts whose PCP/NAT-PMP requests and trigger packets are
+	 * honoured (each address from its own MAC only); 0 or -1. May be NULL.
+	 */
+	int	(*hosts)(struct fw *, const struct fw_host *, size_t);
 	/* Release backend state (and kernel objects unless configured to keep them). */
 	void	(*shutdown)(struct fw *);
 };
@@ -104,6 +115,8 @@ int fw_commit(struct fw *, fw_fail_cb *, void *);
 int fw_resync(struct fw *, fw_iter_cb *, void *);
 /* A pinhole's counters from the backend; 0, or -1 if it has none. */
 int fw_pin_counters(struct fw *, const struct fw_item *, uint64_t *pkts, uint64_t *bytes);
+/* Replace the verified LAN hosts (address and MAC pairs); 0, or -1 if the backend refused. */
+int fw_set_hosts(struct fw *, const struct fw_host *, size_t);
 /* Register who to tell when the backend's state vanished. */
 void fw_set_lost_cb(struct fw *, fw_lost_cb *, void *);
 /* Shut down and free. */

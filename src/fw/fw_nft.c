@@ -248,6 +248,11 @@ static const struct nft_set_def nft_sets[] = {
 	    .data_type = TYPE_IPADDR, .data_len = 4, .fields = { 1, 2 } },
 	{ .name = "lan_ifs", .id = 3, .key_type = TYPE_IFNAME, .key_len = IFNAMSIZ,
 	    .key_byteorder = NFT_UDATA_HOST_ENDIAN },
+	/* LAN hosts: source address . MAC, from the neighbour table (nft_rules_hosts) */
+	{ .name = "lan_hosts", .id = 21, .key_type = TYPE_CONCAT2(TYPE_IPADDR, TYPE_ETHERADDR),
+	    .key_len = 12 },
+	{ .name = "lan_hosts6", .id = 22, .family = NFPROTO_IPV6,
+	    .key_type = TYPE_CONCAT2(TYPE_IP6ADDR, TYPE_ETHERADDR), .key_len = 24 },
 	/* the daemon's own LAN-side service ports (UPnP HTTP, SSDP, PCP/NAT-PMP), per table */
 	{ .name = "svc_ports", .id = 17, .key_type = KEY_PROTO_PORT, .key_len = 8 },
 	{ .name = "lan_ifs6", .id = 18, .family = NFPROTO_IPV6, .key_type = TYPE_IFNAME,
@@ -960,6 +965,38 @@ nft_lan_net_elems(struct nftnl_set *s, const struct netif_prefix *p)
 	nftnl_set_elem_add(s, e);
 }
 
+/* Into the open batch: empty lan_hosts and lan_hosts6 and fill them from n->hosts. */
+static void
+nft_emit_hosts(struct fw_nft *n, int flush)
+{
+	static const char *const set[2] = { "lan_hosts", "lan_hosts6" };
+	struct nft_elem el[NFT_ELEMS_PER_MSG];
+	const struct fw_host *h;
+	size_t i, cnt;
+	int v6;
+
+	for (v6 = 0; v6 < 2; v6++) {
+		if (flush)
+			nft_emit_elems(n, set[v6], 1, NULL, 0, 0);
+		cnt = 0;
+		for (i = 0; i < n->nhosts; i++) {
+			h = &n->hosts[i];
+			if (util_addr_is_v4(&h->addr) == v6)
+				continue;
+			memset(&el[cnt], 0, sizeof(el[cnt]));
+			el[cnt].key_len = v6 ? 24 : 12;
+			memcpy(el[cnt].key, v6 ? h->addr.s6_addr : &h->addr.s6_addr[12], v6 ? 16 : 4);
+			memcpy(el[cnt].key + (v6 ? 16 : 4), h->mac, 6);
+			if (++cnt == PG_NELEM(el)) {
+				nft_emit_elems(n, set[v6], 0, el, cnt, 0);
+				cnt = 0;
+			}
+		}
+		if (cnt > 0)
+			nft_emit_elems(n, set[v6], 0, el, cnt, 0);
+	}
+}
+
 /* The LAN subnets, for the trigger rule's ip saddr @lan_nets. */
 static void
 nft_emit_lan_nets(struct fw_nft *n)
@@ -1041,6 +1078,7 @@ nft_emit_skeleton(struct fw_nft *n)
 	nft_add_chain(n, NFT_FAMILY, "input", "filter", NF_INET_LOCAL_IN, -1);
 	nft_add_chain(n, NFT_FAMILY6, "input", "filter", NF_INET_LOCAL_IN, -1);
 	nft_rules_svc(n);
+	nft_rules_hosts(n);
 	nft_rules_filter(n);
 	nft_rules_dnat(n);
 	nft_rules_peer(n);
@@ -1051,6 +1089,7 @@ nft_emit_skeleton(struct fw_nft *n)
 	nft_emit_lan_ifs(n, "lan_ifs");
 	nft_emit_lan_ifs(n, "lan_ifs6");
 	nft_emit_svc_ports(n);
+	nft_emit_hosts(n, 0);
 	nft_emit_lan_nets(n);
 	nft_emit_trig_ports(n);
 }
@@ -1468,6 +1507,7 @@ fw_nft_shutdown(struct fw *fw)
 		mnl_socket_close(n->query);
 	free(n->buf.p);
 	free(n->trig);
+	free(n->hosts);
 	free(n);
 	fw->priv = NULL;
 }
@@ -1490,11 +1530,32 @@ fw_nft_set_trigger_ports(struct fw *fw, const struct fw_trig_port *p, size_t cnt
 	return 0;
 }
 
+/* Keep the verified LAN hosts and replace the kernel's sets with them in one batch. */
+static int
+fw_nft_hosts(struct fw *fw, const struct fw_host *h, size_t cnt)
+{
+	struct fw_nft *n = fw->priv;
+	struct fw_host *nh = NULL;
+
+	if (cnt > 0 && (nh = reallocarray(NULL, cnt, sizeof(*nh))) == NULL)
+		return -1;
+	if (cnt > 0)
+		memcpy(nh, h, cnt * sizeof(*nh));
+	free(n->hosts);
+	n->hosts = nh;
+	n->nhosts = cnt;
+	if (n->nl == NULL || nb_batch_begin(n) == -1)
+		return -1;
+	nft_emit_hosts(n, 1);
+	return nft_send_all_or_nothing(n, "an update of the LAN hosts");
+}
+
 const struct fw_ops fw_nft_ops = {
 	.name = "nftables",
 	.init = fw_nft_init,
 	.commit = fw_nft_commit,
 	.resync = fw_nft_resync,
 	.pin_counters = fw_nft_pin_counters,
+	.hosts = fw_nft_hosts,
 	.shutdown = fw_nft_shutdown,
 };

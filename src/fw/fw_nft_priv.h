@@ -37,6 +37,7 @@ struct event;
 /* nft's data type ids, so that "nft list" prints our sets readably */
 #define TYPE_IPADDR		7
 #define TYPE_IP6ADDR		8
+#define TYPE_ETHERADDR		9
 #define TYPE_INET_PROTOCOL	12
 #define TYPE_INET_SERVICE	13
 #define TYPE_IFNAME		41
@@ -64,6 +65,8 @@ struct fw_nft {
 	struct nft_buf		 buf;
 	struct fw_trig_port	*trig;		/* trigger ports, kept for rebuilds */
 	size_t			 ntrig;
+	struct fw_host		*hosts;		/* verified LAN hosts, kept for rebuilds */
+	size_t			 nhosts;
 	uint64_t		 rebuilds;
 	int			 touched;	/* NFT_TOUCHED_*: tables changed before a repair */
 };
@@ -102,5 +105,6 @@ void nft_rules_pin(struct fw_nft *);
 void nft_rules_svc(struct fw_nft *);
 void nft_rules_hairpin(struct fw_nft *);
 void nft_rules_outbound(struct fw_nft *);
+void nft_rules_hosts(struct fw_nft *);
 
 #endif

@@ -17,6 +17,7 @@
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/rtnetlink.h>
+#include <net/if_arp.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
@@ -627,4 +628,70 @@ nft_rules_outbound(struct fw_nft *n)
 		ex_verdict(r, NF_DROP, NULL);
 		nft_rule_emit(n, r);
 	}
+}
+
+/* meta iiftype ether: the check below needs an Ethernet header to read */
+static void
+ex_iif_ether(struct nftnl_rule *r)
+{
+	uint16_t ether = ARPHRD_ETHER;
+
+	ex_meta(r, NFT_META_IIFTYPE, NFT_REG_1);
+	ex_cmp(r, NFT_CMP_EQ, &ether, sizeof(ether));
+}
+
+/* reg1 = ip[6] saddr . ether saddr; then lookup != @set */
+static void
+ex_not_lan_host(struct nftnl_rule *r, int v6)
+{
+	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4, NFT_REG32_00);
+	ex_payload(r, NFT_PAYLOAD_LL_HEADER, 6, 6, v6 ? NFT_REG32_04 : NFT_REG32_01);
+	ex_lookup_inv(r, v6 ? "lan_hosts6" : "lan_hosts");
+}
+
+/*
+ * Forged LAN sources. UDP cannot prove its source, but the gateway knows
+ * which MAC holds each LAN address (its neighbour table, mirrored into
+ * @lan_hosts by the daemon): a PCP/NAT-PMP request, or a packet on a
+ * trigger port, whose source address is not held by the frame's sender is
+ * dropped (requests) or not reported (triggers). Interfaces without
+ * Ethernet headers cannot be checked and are not.
+ *   input:   iifname @lan_ifs meta iiftype ether udp dport 5351
+ *              ip saddr . ether saddr != @lan_hosts counter drop   (and ip6)
+ *   forward: iifname @lan_ifs meta iiftype ether
+ *              ip saddr . ether saddr != @lan_hosts l4proto . dport @trig_ports return
+ * (return: the packet is forwarded as any other, it just triggers nothing).
+ */
+void
+nft_rules_hosts(struct fw_nft *n)
+{
+	struct nftnl_rule *r;
+	uint16_t pcp = htons(5351);
+	uint8_t udp = IPPROTO_UDP;
+	int v6;
+
+	for (v6 = 0; v6 < 2; v6++) {
+		r = nft_rule_new(n, v6 ? NFT_FAMILY6 : NFT_FAMILY, "input");
+		ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
+		ex_lookup(r, nft_set(v6 ? "lan_ifs6" : "lan_ifs"), 0);
+		ex_iif_ether(r);
+		ex_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+		ex_cmp(r, NFT_CMP_EQ, &udp, sizeof(udp));
+		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+		ex_cmp(r, NFT_CMP_EQ, &pcp, sizeof(pcp));
+		ex_not_lan_host(r, v6);
+		ex(r, "counter");
+		ex_verdict(r, NF_DROP, NULL);
+		nft_rule_emit(n, r);
+	}
+	r = nft_rule_new(n, NFT_FAMILY, "forward");
+	ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
+	ex_lookup(r, nft_set("lan_ifs"), 0);
+	ex_iif_ether(r);
+	ex_not_lan_host(r, 0);
+	ex_proto_dport(r);
+	ex_lookup(r, nft_set("trig_ports"), 0);
+	ex(r, "counter");
+	ex_verdict(r, NFT_RETURN, NULL);
+	nft_rule_emit(n, r);
 }

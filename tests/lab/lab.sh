@@ -105,6 +105,10 @@ lab_up() {
 	in_wan ping -6 -c1 -W1 -q $GW_WAN_IP6 >/dev/null 2>&1
 	in_a ping -6 -c1 -W1 -q $GW_LAN_IP6 >/dev/null 2>&1
 	in_b ping -6 -c1 -W1 -q $GW_LAN_IP6 >/dev/null 2>&1
+	# and ARP: the gateway learns each LAN host's MAC, as it has on a LAN that did DHCP;
+	# portgated honours PCP/NAT-PMP and trigger packets only from a known (address, MAC)
+	in_a ping -c1 -W1 -q $GW_LAN_IP >/dev/null 2>&1
+	in_b ping -c1 -W1 -q $GW_LAN_IP >/dev/null 2>&1
 	# outbound masquerade: the lab's own table, not portgate's
 	in_gw nft add table ip lab
 	in_gw nft add chain ip lab post '{ type nat hook postrouting priority srcnat; }'

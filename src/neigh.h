@@ -1,0 +1,40 @@
+/* neigh.h - the LAN's neighbour table (address -> link-layer address), followed over rtnetlink. */
+#ifndef PG_NEIGH_H
+#define PG_NEIGH_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct pg_clock;
+struct neigh;
+
+#define NEIGH_MAX	4096	/* addresses followed; more are ignored (and said once) */
+
+/* One LAN address and the link-layer (Ethernet) address that holds it. */
+struct neigh_host {
+	struct in6_addr	 addr;		/* IPv4-mapped or IPv6 */
+	uint8_t		 mac[6];
+	int		 ifindex;
+	uint64_t	 gone_ms;	/* 0: in the kernel's table; else when it left it */
+};
+
+/* Called when the set of (address, MAC) pairs changed. */
+typedef void neigh_cb(void *arg);
+
+/* Follow the neighbours of these LAN interfaces; NULL (logged) if rtnetlink fails. */
+struct neigh *neigh_new(struct event_base *, char *const *lan_ifs, size_t nlan,
+    const struct pg_clock *, neigh_cb *, void *);
+/* Stop following and free. */
+void neigh_free(struct neigh *);
+/* The MAC the LAN last showed for addr into mac; 1 if known, else 0. */
+int neigh_lookup(const struct neigh *, const struct in6_addr *addr, uint8_t mac[6]);
+/* Every known pair (current, and those gone less than NEIGH_KEEP_S ago); the count. */
+size_t neigh_hosts(const struct neigh *, const struct neigh_host **);
+/* Parse one rtnetlink neighbour message into the table (tests and fuzzing); 1 if it changed. */
+int neigh_handle_msg(struct neigh *, const void *buf, size_t len);
+/* A table fed only through neigh_handle_msg (tests): ifindex 0 counts as a LAN interface. */
+struct neigh *neigh_new_detached(const struct pg_clock *);
+
+#endif
