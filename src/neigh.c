@@ -135,6 +135,15 @@ neigh_set(struct neigh *nb, const struct in6_addr *a, const uint8_t *mac, int if
 	return 1;
 }
 
+/* Now, never 0 (0 says "not gone"). */
+static uint64_t
+neigh_now_nz(const struct neigh *nb)
+{
+	uint64_t now = pg_clock_now(nb->clk);
+
+	return now ? now : 1;
+}
+
 /* The kernel no longer has addr: keep the pair for NEIGH_KEEP_S. */
 static void
 neigh_gone(struct neigh *nb, const struct in6_addr *a)
@@ -142,7 +151,7 @@ neigh_gone(struct neigh *nb, const struct in6_addr *a)
 	struct neigh_host *h = neigh_find(nb, a);
 
 	if (h != NULL && h->gone_ms == 0)
-		h->gone_ms = pg_clock_now(nb->clk) | 1;
+		h->gone_ms = neigh_now_nz(nb);
 }
 
 /* Forget pairs gone longer than NEIGH_KEEP_S; 1 if any was. */
@@ -154,7 +163,8 @@ neigh_prune(struct neigh *nb)
 	int changed = 0;
 
 	while (i < nb->n) {
-		if (nb->h[i].gone_ms != 0 && now - nb->h[i].gone_ms > NEIGH_KEEP_S * 1000ull) {
+		if (nb->h[i].gone_ms != 0 && now >= nb->h[i].gone_ms &&
+		    now - nb->h[i].gone_ms > NEIGH_KEEP_S * 1000ull) {
 			nb->h[i] = nb->h[--nb->n];
 			nb->seen[i] = nb->seen[nb->n];
 			changed = 1;
@@ -282,7 +292,7 @@ neigh_dump(struct neigh *nb)
 		return changed;
 	for (i = 0; i < nb->n; i++)
 		if (!nb->seen[i] && nb->h[i].gone_ms == 0)
-			nb->h[i].gone_ms = pg_clock_now(nb->clk) | 1;
+			nb->h[i].gone_ms = neigh_now_nz(nb);
 	return changed | neigh_prune(nb);
 }
 

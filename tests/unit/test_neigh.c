@@ -1,0 +1,109 @@
+/* test_neigh.c - the LAN neighbour table: messages in, (address, MAC) pairs out. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "clock.h"
+#include "neigh.h"
+#include "testutil.h"
+
+static char buf[512];
+
+/* One RTM_NEWNEIGH/RTM_DELNEIGH into buf; its length. */
+static size_t
+msg(int type, const char *ip, const char *mac, uint16_t state)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ndmsg *nd;
+	uint8_t a[16], m[6];
+	int v6 = strchr(ip, ':') != NULL;
+
+	nlh->nlmsg_type = (uint16_t)type;
+	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
+	nd->ndm_family = v6 ? AF_INET6 : AF_INET;
+	nd->ndm_state = state;
+	inet_pton(v6 ? AF_INET6 : AF_INET, ip, a);
+	mnl_attr_put(nlh, NDA_DST, v6 ? 16 : 4, a);
+	if (mac != NULL) {
+		sscanf(mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]);
+		mnl_attr_put(nlh, NDA_LLADDR, 6, m);
+	}
+	return nlh->nlmsg_len;
+}
+
+static int
+has(struct neigh *nb, const char *ip, const char *mac)
+{
+	struct in6_addr a;
+	uint8_t m[6];
+	char s[20];
+
+	memset(&a, 0, sizeof(a));
+	if (strchr(ip, ':') != NULL)
+		inet_pton(AF_INET6, ip, &a);
+	else {
+		a.s6_addr[10] = a.s6_addr[11] = 0xff;
+		inet_pton(AF_INET, ip, &a.s6_addr[12]);
+	}
+	if (!neigh_lookup(nb, &a, m))
+		return 0;
+	snprintf(s, sizeof(s), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return mac == NULL || strcmp(s, mac) == 0;
+}
+
+int
+main(void)
+{
+	struct fake_clock fc = { 1000 };
+	struct pg_clock clk = tu_fake_clock(&fc);
+	struct neigh *nb = neigh_new_detached(&clk);
+	const struct neigh_host *h;
+	size_t len;
+
+	len = msg(RTM_NEWNEIGH, "192.0.2.10", "02:00:00:00:00:0a", NUD_REACHABLE);
+	CHECK_EQ(neigh_handle_msg(nb, buf, len), 1);
+	CHECK(has(nb, "192.0.2.10", "02:00:00:00:00:0a"));
+	/* the same pair again (a state change): nothing to tell the firewall */
+	len = msg(RTM_NEWNEIGH, "192.0.2.10", "02:00:00:00:00:0a", NUD_STALE);
+	CHECK_EQ(neigh_handle_msg(nb, buf, len), 0);
+	/* a new MAC for the address replaces the old one at once */
+	len = msg(RTM_NEWNEIGH, "192.0.2.10", "02:00:00:00:00:0b", NUD_STALE);
+	CHECK_EQ(neigh_handle_msg(nb, buf, len), 1);
+	CHECK(has(nb, "192.0.2.10", "02:00:00:00:00:0b"));
+	CHECK_EQ(neigh_hosts(nb, &h), 1);
+	/* IPv6 */
+	len = msg(RTM_NEWNEIGH, "2001:db8:1::10", "02:00:00:00:00:0a", NUD_REACHABLE);
+	CHECK_EQ(neigh_handle_msg(nb, buf, len), 1);
+	CHECK(has(nb, "2001:db8:1::10", "02:00:00:00:00:0a"));
+	/* never taken: multicast or zero MACs, entries without one */
+	len = msg(RTM_NEWNEIGH, "192.0.2.20", "01:00:5e:00:00:01", NUD_REACHABLE);
+	CHECK_EQ(neigh_handle_msg(nb, buf, len), 0);
+	len = msg(RTM_NEWNEIGH, "192.0.2.21", "00:00:00:00:00:00", NUD_REACHABLE);
+	CHECK_EQ(neigh_handle_msg(nb, buf, len), 0);
+	len = msg(RTM_NEWNEIGH, "192.0.2.22", NULL, NUD_INCOMPLETE);
+	CHECK_EQ(neigh_handle_msg(nb, buf, len), 0);
+	CHECK(!has(nb, "192.0.2.20", NULL));
+	CHECK(!has(nb, "192.0.2.22", NULL));
+	/* the kernel forgets a quiet host: the pair stays for an hour, then goes */
+	len = msg(RTM_DELNEIGH, "192.0.2.10", "02:00:00:00:00:0b", NUD_STALE);
+	CHECK_EQ(neigh_handle_msg(nb, buf, len), 0);
+	CHECK(has(nb, "192.0.2.10", "02:00:00:00:00:0b"));
+	fc.now += 3599 * 1000ull;
+	CHECK_EQ(neigh_handle_msg(nb, buf, 0), 0);
+	CHECK(has(nb, "192.0.2.10", NULL));
+	fc.now += 2 * 1000ull;
+	CHECK_EQ(neigh_handle_msg(nb, buf, 0), 1);
+	CHECK(!has(nb, "192.0.2.10", NULL));
+	CHECK(has(nb, "2001:db8:1::10", NULL));
+	/* a truncated message changes nothing */
+	len = msg(RTM_NEWNEIGH, "192.0.2.30", "02:00:00:00:00:30", NUD_REACHABLE);
+	CHECK_EQ(neigh_handle_msg(nb, buf, len - 8), 0);
+	CHECK(!has(nb, "192.0.2.30", NULL));
+	neigh_free(nb);
+	return tu_done("test_neigh");
+}
