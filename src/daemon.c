@@ -176,6 +176,15 @@ pg_neigh_changed(void *arg)
 	free(fh);
 }
 
+/* Limits count per host: its MAC where the neighbour table knows it, else its /64 or address. */
+static void
+pg_host_key(void *arg, const struct in6_addr *addr, struct in6_addr *key)
+{
+	struct pg_ctx *ctx = arg;
+
+	neigh_host_key(ctx->neigh, addr, key);
+}
+
 /* Follow the LAN interfaces' neighbours (again at reload: the interfaces may change). */
 static void
 pg_watch_neigh(struct pg_ctx *ctx)
@@ -412,6 +421,7 @@ pg_start(struct pg_ctx *ctx)
 	pg_watch_neigh(ctx);
 	ctx->mt = mtable_new(ctx->fw, &ctx->clock);
 	mtable_set_netif(ctx->mt, ctx->netif);
+	mtable_set_host_key(ctx->mt, pg_host_key, ctx);
 	ctx->trig = trigger_new(ctx->mt);
 	pg_apply_limits(ctx);
 	n = state_load(ctx->cfg->state_file, ctx->mt, ctx->trig, &ctx->meta);

@@ -355,12 +355,24 @@ owner_hash(const struct mtable *mt, int source, const char *owner)
 	return hmap_hash(&mt->by_owner, buf, len + 1);
 }
 
-static struct mt_client *
-client_get(struct mtable *mt, const struct in6_addr *a, int create)
+void
+mtable_set_host_key(struct mtable *mt, mt_host_key_cb *cb, void *arg)
 {
-	uint32_t h = hmap_hash(&mt->clients, a, sizeof(*a));
+	mt->host_key = cb;
+	mt->host_key_arg = arg;
+}
+
+static struct mt_client *
+client_get(struct mtable *mt, const struct in6_addr *addr, int create)
+{
+	struct in6_addr key = *addr, *a = &key;
+	uint32_t h;
 	struct hnode *n;
 	struct mt_client *c;
+
+	if (mt->host_key != NULL)
+		mt->host_key(mt->host_key_arg, addr, &key);
+	h = hmap_hash(&mt->clients, a, sizeof(*a));
 
 	for (n = hmap_bucket(&mt->clients, h); n != NULL; n = n->next) {
 		c = HMAP_ENTRY(n, struct mt_client, node);

@@ -125,6 +125,10 @@ struct mtable *mtable_new(struct fw *, const struct pg_clock *clk);
 void mtable_free(struct mtable *);
 /* Use these permission rules (not owned; NULL = allow all). */
 void mtable_set_policy(struct mtable *, const struct policy *);
+/* The key that max_mappings_per_client counts by, for an internal address. */
+typedef void mt_host_key_cb(void *arg, const struct in6_addr *addr, struct in6_addr *key);
+/* Count quotas per host (e.g. per MAC or /64) instead of per address. */
+void mtable_set_host_key(struct mtable *, mt_host_key_cb *, void *);
 /* Per-client cap for protocol-driven mappings (0 = none) and lease cap in seconds (0 = none). */
 void mtable_set_limits(struct mtable *, unsigned max_per_client, uint32_t max_lease);
 /* Check internal addresses against these LAN subnets (not owned; NULL = no check). */

@@ -13,13 +13,15 @@
 
 struct mt_client {
 	struct hnode	 node;
-	struct in6_addr	 addr;
+	struct in6_addr	 addr;		/* the host key (mtable_set_host_key), not always an address */
 	unsigned	 dynamic;	/* protocol-driven mappings counted for the quota */
 	unsigned	 total;
 };
 
 struct mtable {
 	struct fw		*fw;
+	mt_host_key_cb		*host_key;	/* NULL: each address is its own host */
+	void			*host_key_arg;
 	struct pg_clock		 clk;
 	const struct policy	*policy;
 	struct netif		*netif;

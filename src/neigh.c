@@ -52,6 +52,8 @@ struct neigh {
 	size_t			 n, cap;
 	int			 warned_full;
 	int			 dumping;	/* entries not seen in the dump are gone */
+	uint64_t		 resolve_at;	/* start of the current second of resolves */
+	unsigned		 resolves;	/* sent in it */
 	uint8_t			*seen;		/* per entry, during a dump */
 };
 
@@ -412,6 +414,57 @@ neigh_lookup(const struct neigh *nb, const struct in6_addr *a, uint8_t mac[6])
 		return 0;
 	memcpy(mac, h->mac, 6);
 	return 1;
+}
+
+int
+neigh_resolve(struct neigh *nb, int ifindex, const struct in6_addr *a)
+{
+	char buf[256];
+	struct nlmsghdr *nlh;
+	struct ndmsg *nd;
+	uint64_t now;
+	int v4 = util_addr_is_v4(a);
+
+	if (nb == NULL || nb->nl == NULL || ifindex <= 0 || !neigh_is_lan(nb, ifindex))
+		return -1;
+	now = pg_clock_now(nb->clk);
+	if (now - nb->resolve_at >= 1000) {
+		nb->resolve_at = now;
+		nb->resolves = 0;
+	}
+	if (nb->resolves >= NEIGH_RESOLVE_RATE)
+		return -1;
+	nb->resolves++;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWNEIGH;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE;
+	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
+	nd->ndm_family = v4 ? AF_INET : AF_INET6;
+	nd->ndm_ifindex = ifindex;
+	nd->ndm_state = NUD_NONE;
+	nd->ndm_flags = NTF_USE;	/* "use" the entry: the kernel resolves it */
+	mnl_attr_put(nlh, NDA_DST, v4 ? 4 : 16, v4 ? &a->s6_addr[12] : a->s6_addr);
+	if (mnl_socket_sendto(nb->nl, nlh, nlh->nlmsg_len) < 0) {
+		log_debug("neigh: resolve: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void
+neigh_host_key(const struct neigh *nb, const struct in6_addr *a, struct in6_addr *key)
+{
+	uint8_t mac[6];
+
+	memset(key, 0, sizeof(*key));
+	if (neigh_lookup(nb, a, mac)) {
+		key->s6_addr[0] = 0xff;
+		key->s6_addr[1] = 0xfe;
+		memcpy(&key->s6_addr[2], mac, 6);
+	} else if (util_addr_is_v4(a))
+		*key = *a;
+	else
+		memcpy(key->s6_addr, a->s6_addr, 8);
 }
 
 size_t

@@ -12,6 +12,8 @@ struct fw;
 /* NFLOG prefixes: outbound trigger traffic, new inbound connections on open ports. */
 #define FW_NFT_PREFIX_OUT	"pgo"
 #define FW_NFT_PREFIX_IN	"pgi"
+/* NFLOG prefix: a PCP/NAT-PMP request from an address no known (address, MAC) pair covers */
+#define FW_NFT_PREFIX_UNKNOWN	"pgu"
 /*
  * The packet mark bit an IPv6 pinhole sets on what it lets in. The admin's
  * forward chain accepts it (README):

@@ -657,7 +657,12 @@ ex_not_lan_host(struct nftnl_rule *r, int v6)
  * dropped (requests) or not reported (triggers). Interfaces without
  * Ethernet headers cannot be checked and are not.
  *   input:   iifname @lan_ifs meta iiftype ether udp dport 5351
- *              ip saddr . ether saddr != @lan_hosts counter drop   (and ip6)
+ *              ip saddr . ether saddr != @lan_hosts limit rate 100/second
+ *                log group G prefix "pgu"                          (and ip6)
+ *            the same ... counter drop
+ * The log tells the daemon to have the kernel resolve the address (a new
+ * IPv6 address of a host, a pair it lost): the real holder answers, the
+ * pair is added, and the client's retransmission is honoured.
  *   forward: iifname @lan_ifs meta iiftype ether
  *              ip saddr . ether saddr != @lan_hosts l4proto . dport @trig_ports return
  * (return: the packet is forwarded as any other, it just triggers nothing).
@@ -670,20 +675,28 @@ nft_rules_hosts(struct fw_nft *n)
 	uint8_t udp = IPPROTO_UDP;
 	int v6;
 
-	for (v6 = 0; v6 < 2; v6++) {
-		r = nft_rule_new(n, v6 ? NFT_FAMILY6 : NFT_FAMILY, "input");
-		ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
-		ex_lookup(r, nft_set(v6 ? "lan_ifs6" : "lan_ifs"), 0);
-		ex_iif_ether(r);
-		ex_meta(r, NFT_META_L4PROTO, NFT_REG_1);
-		ex_cmp(r, NFT_CMP_EQ, &udp, sizeof(udp));
-		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
-		ex_cmp(r, NFT_CMP_EQ, &pcp, sizeof(pcp));
-		ex_not_lan_host(r, v6);
-		ex(r, "counter");
-		ex_verdict(r, NF_DROP, NULL);
-		nft_rule_emit(n, r);
-	}
+	int log;
+
+	for (v6 = 0; v6 < 2; v6++)
+		for (log = 1; log >= 0; log--) {
+			r = nft_rule_new(n, v6 ? NFT_FAMILY6 : NFT_FAMILY, "input");
+			ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
+			ex_lookup(r, nft_set(v6 ? "lan_ifs6" : "lan_ifs"), 0);
+			ex_iif_ether(r);
+			ex_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+			ex_cmp(r, NFT_CMP_EQ, &udp, sizeof(udp));
+			ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+			ex_cmp(r, NFT_CMP_EQ, &pcp, sizeof(pcp));
+			ex_not_lan_host(r, v6);
+			if (log) {	/* the daemon resolves the address: a retransmission passes */
+				ex_limit(r);
+				ex_log(r, FW_NFT_PREFIX_UNKNOWN, (uint16_t)n->fw->cfg->nflog_group);
+			} else {
+				ex(r, "counter");
+				ex_verdict(r, NF_DROP, NULL);
+			}
+			nft_rule_emit(n, r);
+		}
 	r = nft_rule_new(n, NFT_FAMILY, "forward");
 	ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
 	ex_lookup(r, nft_set("lan_ifs"), 0);

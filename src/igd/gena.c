@@ -48,6 +48,7 @@
 #include "igd/gena.h"
 #include "igd/igd.h"
 #include "log.h"
+#include "neigh.h"
 #include "netif.h"
 #include "util.h"
 
@@ -60,6 +61,7 @@ struct gena_sub {
 	enum igd_svc		 svc;
 	char			 sid[GENA_SID_MAX];
 	struct in6_addr		 client;
+	struct in6_addr		 host;		/* the client's host key: GENA_PER_CLIENT counts by it */
 	struct gena_url		 cb;
 	uint32_t		 seq;		/* SEQ of the next event */
 	uint64_t		 expires_ms;	/* by the daemon's clock */
@@ -376,10 +378,13 @@ static size_t
 gena_client_subs(const struct gena *g, const struct in6_addr *client)
 {
 	const struct gena_sub *s;
+	struct in6_addr host;
 	size_t n = 0;
 
+	/* per host, not per address: one host with 32 addresses is still one host */
+	neigh_host_key(g->igd->ctx->neigh, client, &host);
 	TAILQ_FOREACH(s, &g->subs, entry)
-		if (memcmp(&s->client, client, sizeof(*client)) == 0)
+		if (memcmp(&s->host, &host, sizeof(host)) == 0)
 			n++;
 	return n;
 }
@@ -473,6 +478,7 @@ gena_sub_new(struct gena *g, enum igd_svc svc, const struct in6_addr *client,
 	s->g = g;
 	s->svc = svc;
 	s->client = *client;
+	neigh_host_key(g->igd->ctx->neigh, client, &s->host);
 	s->cb = *cb;
 	s->owed = 1;
 	s->wait_ev = evtimer_new(base, gena_wait_cb, s);

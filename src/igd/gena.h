@@ -16,7 +16,7 @@ struct evbuffer;
 #define GENA_TIMEOUT_MIN	60	/* seconds */
 #define GENA_TIMEOUT_MAX	1800
 #define GENA_TIMEOUT_DEFAULT	1800
-#define GENA_PER_CLIENT		8	/* subscriptions one LAN address may hold */
+#define GENA_PER_CLIENT		8	/* subscriptions one LAN host (MAC, or /64) may hold */
 #define GENA_MAX_SUBS		256
 #define GENA_INITIAL_DELAY_MS	50	/* the initial event follows the SUBSCRIBE reply */
 #define GENA_MODERATION_MS	200	/* at most one event per subscription this often */

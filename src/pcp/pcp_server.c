@@ -35,6 +35,7 @@
 #include "daemon.h"
 #include "fw/ct.h"
 #include "log.h"
+#include "neigh.h"
 #include "mtable.h"
 #include "netif.h"
 #include "pcp/natpmp_wire.h"
@@ -110,27 +111,59 @@ pcp_debug(struct pcp_srv *s, const struct in6_addr *who, const char *what, const
 		log_debug("pcp: %s from %s: %s", what, util_addr_str(who, a, sizeof(a)), why);
 }
 
-/* ---- rate limit: a token bucket per client, in a fixed table ---- */
+/* ---- rate limit: a token bucket per host, in a fixed table ---- */
+
+#define PCP_RATE_PROBE	8	/* slots a host's bucket may be in, from its hash on */
+
+/*
+ * The bucket of a host (its key: MAC, else /64 or IPv4 address, so that a
+ * host cannot multiply its rate by taking more addresses). A host without
+ * a bucket takes a free slot of its probe window, or the one idle longest
+ * if that one has refilled completely anyway (nothing is forgiven); when
+ * every slot of the window holds a host still being limited, the newcomer
+ * is limited too (NULL) rather than reset someone's bucket to a full burst.
+ */
+static struct pcp_bucket *
+pcp_bucket_of(struct pcp_srv *s, const struct in6_addr *key, uint64_t now, uint32_t burst,
+    uint32_t rate)
+{
+	uint32_t h = 2166136261u;
+	struct pcp_bucket *b, *best = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(*key); i++)
+		h = (h ^ key->s6_addr[i]) * 16777619u;
+	for (i = 0; i < PCP_RATE_PROBE; i++) {
+		b = &s->rate[(h + i) % PCP_SRV_CLIENTS];
+		if (b->at_ms != 0 && memcmp(&b->addr, key, sizeof(*key)) == 0)
+			return b;
+		if (best == NULL || b->at_ms < best->at_ms)
+			best = b;
+	}
+	if (best->at_ms != 0 && (now - best->at_ms) * rate / 1000 + best->tokens < burst)
+		return NULL;
+	best->addr = *key;
+	best->at_ms = now;
+	best->tokens = burst;
+	return best;
+}
 
 static int
 pcp_rate_ok(struct pcp_srv *s, const struct in6_addr *a)
 {
-	uint32_t h = 2166136261u, rate = s->ctx->cfg->pcp_rate_limit;
+	uint32_t rate = s->ctx->cfg->pcp_rate_limit;
 	uint32_t burst = rate * PCP_SRV_BURST_FACTOR;
 	struct pcp_bucket *b;
+	struct in6_addr key;
 	uint64_t now = pcp_now(s), add;
-	size_t i;
 
 	if (rate == 0)
 		return 1;
-	for (i = 0; i < sizeof(*a); i++)
-		h = (h ^ a->s6_addr[i]) * 16777619u;
-	b = &s->rate[h % PCP_SRV_CLIENTS];
-	if (memcmp(&b->addr, a, sizeof(*a)) != 0 || b->at_ms == 0) {
-		b->addr = *a;		/* a new client (or a collision: it starts afresh) */
-		b->at_ms = now;
-		b->tokens = burst;
-	}
+	neigh_host_key(s->ctx->neigh, a, &key);
+	if (now == 0)
+		now = 1;	/* at_ms 0 marks a free slot */
+	if ((b = pcp_bucket_of(s, &key, now, burst, rate)) == NULL)
+		return 0;
 	add = (now - b->at_ms) * rate / 1000;
 	if (add > 0) {
 		b->tokens = (uint32_t)(b->tokens + add > burst ? burst : b->tokens + add);

@@ -23,6 +23,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
 #include <linux/netlink.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #include "fw/fw_nft.h"
 #include "log.h"
 #include "mtable.h"
+#include "neigh.h"
 #include "trigger/nflog.h"
 #include "trigger/trigger.h"
 #include "util.h"
@@ -132,8 +134,36 @@ nflog_attr_cb(const struct nlattr *attr, void *data)
 
 struct nflog_parse {
 	struct trigger	*trig;
+	struct neigh	*neigh;		/* NULL: unknown-source hints are ignored */
 	size_t		 count;
 };
+
+/*
+ * A PCP/NAT-PMP request the kernel dropped because no known (address, MAC)
+ * pair covers its source (FW_NFT_PREFIX_UNKNOWN): have the address resolved
+ * on its interface, so that the real holder answers and the client's
+ * retransmission is honoured. (It shares this NFLOG group with triggers.)
+ */
+static void
+nflog_unknown_source(struct nflog_parse *np, const struct nlattr *const *tb)
+{
+	const uint8_t *pkt = mnl_attr_get_payload(tb[NFULA_PAYLOAD]);
+	size_t len = mnl_attr_get_payload_len(tb[NFULA_PAYLOAD]);
+	struct in6_addr a;
+
+	if (np->neigh == NULL || tb[NFULA_IFINDEX_INDEV] == NULL ||
+	    mnl_attr_validate(tb[NFULA_IFINDEX_INDEV], MNL_TYPE_U32) < 0 || len < 1)
+		return;
+	memset(&a, 0, sizeof(a));
+	if ((pkt[0] >> 4) == 4 && len >= 20) {
+		a.s6_addr[10] = a.s6_addr[11] = 0xff;
+		memcpy(&a.s6_addr[12], pkt + 12, 4);
+	} else if ((pkt[0] >> 4) == 6 && len >= 40)
+		memcpy(&a, pkt + 8, 16);
+	else
+		return;
+	neigh_resolve(np->neigh, (int)ntohl(mnl_attr_get_u32(tb[NFULA_IFINDEX_INDEV])), &a);
+}
 
 static int
 nflog_msg_cb(const struct nlmsghdr *nlh, void *data)
@@ -153,12 +183,18 @@ nflog_msg_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	memcpy(prefix, mnl_attr_get_payload(tb[NFULA_PREFIX]), plen);
 	prefix[plen - 1] = '\0';
+	if (strcmp(prefix, FW_NFT_PREFIX_UNKNOWN) == 0) {
+		nflog_unknown_source(np, tb);
+		return MNL_CB_OK;
+	}
 	np->count++;
 	if (trig_nflog_handle_packet(np->trig, prefix, mnl_attr_get_payload(tb[NFULA_PAYLOAD]),
 	    mnl_attr_get_payload_len(tb[NFULA_PAYLOAD])) == -1)
 		log_debug("nflog: ignored a malformed notification");
 	return MNL_CB_OK;
 }
+
+static size_t nflog_handle_buf(struct trigger *, struct neigh *, const void *, size_t);
 
 static void
 nflog_read_cb(evutil_socket_t fd, short ev, void *arg)
@@ -188,14 +224,14 @@ nflog_read_cb(evutil_socket_t fd, short ev, void *arg)
 		}
 		if (len == 0)
 			return;
-		n->count += trig_nflog_handle_buf(n->ctx->trig, buf, (size_t)len);
+		n->count += nflog_handle_buf(n->ctx->trig, n->ctx->neigh, buf, (size_t)len);
 	}
 }
 
-size_t
-trig_nflog_handle_buf(struct trigger *t, const void *buf, size_t len)
+static size_t
+nflog_handle_buf(struct trigger *t, struct neigh *nb, const void *buf, size_t len)
 {
-	struct nflog_parse np = { t, 0 };
+	struct nflog_parse np = { t, nb, 0 };
 
 	if (!util_nl_frames_ok(buf, len)) {
 		log_debug("nflog: ignored a malformed netlink buffer");
@@ -203,6 +239,12 @@ trig_nflog_handle_buf(struct trigger *t, const void *buf, size_t len)
 	}
 	mnl_cb_run(buf, len, 0, 0, nflog_msg_cb, &np);
 	return np.count;
+}
+
+size_t
+trig_nflog_handle_buf(struct trigger *t, const void *buf, size_t len)
+{
+	return nflog_handle_buf(t, NULL, buf, len);
 }
 
 struct trig_nflog *

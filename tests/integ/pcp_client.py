@@ -3,7 +3,7 @@
 
   pcp_client.py GW map  --int-port P [--ext-port E] [--lifetime L] [--nonce HEX] [--proto tcp|udp|N]
                         [--client IP] [--third-party IP] [--prefer-failure] [--filter ADDR/LEN[:PORT]]...
-                        [--ext-addr IP] [--option CODE:HEX]
+                        [--ext-addr IP] [--option CODE:HEX] [--bind IP]
   pcp_client.py GW peer --int-port P --peer IP:PORT [--ext-port E] [--lifetime L] [--nonce HEX]
   pcp_client.py GW announce
   pcp_client.py GW raw HEX
@@ -110,15 +110,23 @@ def peer_body(d):
     return map_body(d) + struct.pack("!H2x", int(pp)) + addr16(pa)
 
 
-def exchange(gw, pkt, timeout=2.0):
+def exchange(gw, pkt, timeout=2.0, bind=None):
+    """Send pkt, and once more after 1 s without an answer (RFC 6887 section 8.1.1
+    retransmits, here faster: a request the gateway dropped because it did not know
+    the sender's address yet is honoured the second time)."""
     s = socket.socket(family(gw), socket.SOCK_DGRAM)
-    s.settimeout(timeout)
-    s.sendto(pkt, (gw, 5351))
-    try:
-        data, _ = s.recvfrom(2048)
-    except socket.timeout:
-        return None
-    return data
+    if bind:
+        s.bind((bind, 0))
+    end = time.monotonic() + timeout
+    for wait in (min(1.0, timeout), None):
+        s.sendto(pkt, (gw, 5351))
+        s.settimeout(max(0.01, (end - time.monotonic()) if wait is None else wait))
+        try:
+            data, _ = s.recvfrom(2048)
+            return data
+        except socket.timeout:
+            continue
+    return None
 
 
 def show(data):
@@ -186,7 +194,7 @@ def main():
     gw, cmd = sys.argv[1], sys.argv[2]
     d = args_dict(sys.argv[3:]) if cmd in ("map", "peer", "announce") else {}
     if cmd == "map":
-        show(exchange(gw, request(gw, 1, d, map_body(d))))
+        show(exchange(gw, request(gw, 1, d, map_body(d)), bind=d.get("bind")))
     elif cmd == "peer":
         show(exchange(gw, request(gw, 2, d, peer_body(d))))
     elif cmd == "announce":

@@ -60,6 +60,11 @@ in_b ping -c1 -W1 -q $GW_LAN_IP >/dev/null 2>&1
 wait_for 3 sh -c "ip netns exec $GW nft list set ip portgate lan_hosts | grep -q '$B_IP . 02:00:00:00:00:bb'" &&
 	pass "B's new MAC replaces its old one in lan_hosts" || fail "lan_hosts: $(in_gw nft list set ip portgate lan_hosts)"
 check_out "B's NAT-PMP request from the new MAC is answered" "Public IP address : $GW_WAN_IP" in_b timeout 5 natpmpc -g $GW_LAN_IP
+echo "   a new IPv6 address of A (a fresh temporary address) is learned on its first request"
+in_a ip -6 addr add 2001:db8:1::1234/64 dev eth0 nodad
+check_out "PCP from A's new address is answered (the gateway resolves it, the client retransmits)" "result=SUCCESS" \
+	in_a python3 "$top_srcdir/tests/integ/pcp_client.py" $GW_LAN_IP6 map --int-port 8010 --ext-port 8010 --proto tcp --client 2001:db8:1::1234 --bind 2001:db8:1::1234
+check_out "... and the pair is known now" "2001:db8:1::1234 . " in_gw nft list set ip6 portgate lan_hosts6
 echo "   nft flush ruleset: the hosts come back with the repair"
 in_gw nft flush ruleset
 wait_for 5 sh -c "ip netns exec $GW nft list set ip portgate lan_hosts | grep -q '$A_IP'" &&

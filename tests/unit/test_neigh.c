@@ -100,6 +100,29 @@ main(void)
 	CHECK_EQ(neigh_handle_msg(nb, buf, 0), 1);
 	CHECK(!has(nb, "192.0.2.10", NULL));
 	CHECK(has(nb, "2001:db8:1::10", NULL));
+	/* per-host keys: the MAC where known (both families alike), else /64 or the address */
+	{
+		struct in6_addr a1, a2, k1, k2;
+
+		inet_pton(AF_INET6, "2001:db8:1::10", &a1);
+		inet_pton(AF_INET6, "2001:db8:1::99", &a2);
+		neigh_host_key(nb, &a1, &k1);
+		neigh_host_key(nb, &a2, &k2);
+		CHECK(memcmp(&k1, &k2, sizeof(k1)) != 0);	/* ::10 by its MAC, ::99 by its /64 */
+		CHECK_EQ(k1.s6_addr[0], 0xff);
+		len = msg(RTM_NEWNEIGH, "192.0.2.40", "02:00:00:00:00:0a", NUD_REACHABLE);
+		neigh_handle_msg(nb, buf, len);
+		memset(&a2, 0, sizeof(a2));
+		a2.s6_addr[10] = a2.s6_addr[11] = 0xff;
+		inet_pton(AF_INET, "192.0.2.40", &a2.s6_addr[12]);
+		neigh_host_key(nb, &a2, &k2);
+		CHECK(memcmp(&k1, &k2, sizeof(k1)) == 0);	/* one host, two families, one key */
+		inet_pton(AF_INET6, "2001:db8:1::98", &a1);
+		inet_pton(AF_INET6, "2001:db8:1::99", &a2);
+		neigh_host_key(NULL, &a1, &k1);
+		neigh_host_key(NULL, &a2, &k2);
+		CHECK(memcmp(&k1, &k2, sizeof(k1)) == 0);	/* unknown: one /64 */
+	}
 	/* a truncated message changes nothing */
 	len = msg(RTM_NEWNEIGH, "192.0.2.30", "02:00:00:00:00:30", NUD_REACHABLE);
 	CHECK_EQ(neigh_handle_msg(nb, buf, len - 8), 0);
