@@ -711,9 +711,18 @@ test_journal_compaction(const char *dir)
 static void
 test_formats(const char *dir)
 {
-	char path[256], err[128], buf[64];
+	char path[256], err[128], buf[64], text[4096];
 	struct mtable *a = table(), *b = table();
 	FILE *f;
+
+	/* the check is zlib's CRC-32, so other tools can write and read journal lines */
+	CHECK(state_frame("del map tcp 8080", buf, sizeof(buf)) > 0);
+	CHECK_STR(buf, "j 4e2e55b7 del map tcp 8080\n");
+	snprintf(text, sizeof(text), "%s%s", SNAP2, buf);
+	CHECK_EQ(state_check(text, strlen(text), err, sizeof(err)), 0);
+	text[strlen(text) - 1] = '\0';
+	CHECK_EQ(state_check(text, strlen(text), err, sizeof(err)), -1);	/* cut short */
+	CHECK_EQ(state_frame("del map tcp 8080", buf, 20), 0);	/* does not fit: 0 */
 
 	snprintf(path, sizeof(path), "%s/format", dir);
 	add(a, MT_TCP, MT_SRC_STATIC, 8080, 0, "192.0.2.10", 80, 0, "x");
