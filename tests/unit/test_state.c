@@ -537,6 +537,51 @@ test_journal_bytes_per_change(const char *dir)
 	}
 }
 
+/* PEER pins are not kept, but the journal says whether any are held: then state is lost. */
+static void
+test_journal_pins(const char *dir)
+{
+	char path[256];
+	struct jwire w = { table(), NULL, 0 };
+	struct mt_peer_req r;
+	struct state_meta m;
+	struct mt_entry *e;
+	struct mtable *b;
+	size_t before;
+
+	snprintf(path, sizeof(path), "%s/pins", dir);
+	add(w.mt, MT_TCP, MT_SRC_PCP, 9000, 0, "192.0.2.12", 9001, 600, "");
+	jwire_save(&w, path);
+	memset(&r, 0, sizeof(r));
+	r.proto = MT_TCP;
+	r.source = MT_SRC_PCP;
+	util_parse_addr("192.0.2.12", &r.int_addr);
+	util_parse_addr("198.51.100.100", &r.peer_addr);
+	r.int_port = r.ext_port = 40000;
+	r.peer_port = 7000;
+	r.lease_s = 600;
+	CHECK_EQ(mtable_peer(w.mt, &r, &e), MT_OK);
+	before = jbytes(&w);
+	r.peer_port = 7001;
+	CHECK_EQ(mtable_peer(w.mt, &r, &e), MT_OK);		/* a second: no record */
+	CHECK_EQ(jbytes(&w), before);
+	b = table();
+	memset(&m, 0, sizeof(m));
+	CHECK_EQ(state_load(path, b, NULL, &m), 1);
+	CHECK_EQ(m.complete, 0);
+	mtable_free(b);
+	mtable_flush(w.mt, MT_NSOURCE);
+	add(w.mt, MT_TCP, MT_SRC_PCP, 9000, 0, "192.0.2.12", 9001, 600, "");
+	b = table();
+	memset(&m, 0, sizeof(m));
+	CHECK_EQ(state_load(path, b, NULL, &m), 1);
+	CHECK_EQ(m.complete, 1);		/* none held any more */
+	mtable_free(b);
+	CHECK_EQ(w.failed, 0);
+	state_journal_close(w.j);
+	mtable_free(w.mt);
+}
+
 /* The file as the journal left it, cut at len bytes. */
 static void
 cut_file(const char *path, long len)
@@ -762,6 +807,7 @@ main(void)
 	test_tmp_symlink(dir);
 	test_journal_replay(dir);
 	test_journal_bytes_per_change(dir);
+	test_journal_pins(dir);
 	test_journal_torn(dir);
 	test_journal_hostile(dir);
 	test_journal_compaction(dir);
