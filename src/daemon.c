@@ -186,7 +186,7 @@ pg_save_now(struct pg_ctx *ctx)
 	h->failing = 0;
 	h->last_ok = time(NULL);
 	if (ctx->save_ev != NULL)
-		evtimer_del(ctx->save_ev);	/* done: no second snapshot for the same changes */
+		evtimer_del(ctx->save_ev);	/* done: no second snapshot of the same */
 }
 
 static void

@@ -650,7 +650,7 @@ mt_set_strings(struct mt_entry *e, const struct mt_request *r)
 	util_utf8_copy(e->owner, sizeof(e->owner), r->owner ? r->owner : "");
 }
 
-/* A renewal may bring a new description and owner: the owner index must follow. 1 if either changed. */
+/* A renewal may bring a new description and owner (the owner index follows); 1 if either did. */
 static int
 mt_renew_strings(struct mtable *mt, struct mt_entry *e, const struct mt_request *r)
 {

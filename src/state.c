@@ -939,9 +939,11 @@ state_j_pins(struct state_parse *sp, char **av, int ac, struct mtable *mt, char 
 	return state_parse_pins(sp, av, ac, err, errlen);
 }
 
+typedef int state_jrec_fn(struct state_parse *, char **, int, struct mtable *, char *, size_t);
+
 static const struct {
 	const char	*name;
-	int		(*fn)(struct state_parse *, char **, int, struct mtable *, char *, size_t);
+	state_jrec_fn	*fn;
 } state_journal_records[] = {
 	{ "map",	state_j_put },
 	{ "pinhole",	state_j_put },

@@ -118,7 +118,8 @@ state_journal_append(struct state_journal *j, const struct mtable *mt, enum mt_c
 	if (e->kind == MT_KIND_PEER)
 		return journal_pins(j, mt, err, errlen);
 	if ((n = state_record(mt, what, e, line, sizeof(line))) == 0) {
-		snprintf(err, errlen, "a journal record does not fit in %d bytes", JOURNAL_LINE_MAX);
+		snprintf(err, errlen, "a journal record does not fit in %d bytes",
+		    JOURNAL_LINE_MAX);
 		return -1;
 	}
 	return journal_write(j, line, n, err, errlen);
