@@ -21,6 +21,7 @@
 #include "pcp/pcp_server.h"
 #include "pcp/pcp_wire.h"
 #include "mtable.h"
+#include "state_journal.h"
 #include "trigger/nflog.h"
 #include "trigger/trigger.h"
 #include "util.h"
@@ -182,6 +183,7 @@ static void
 status_state(struct ctl_req *r)
 {
 	const struct pg_state_health *h = &r->ctx->state_health;
+	struct state_journal_stats st;
 
 	ctl_data(r, "state_file %s", r->ctx->cfg->state_file);
 	if (h->last_ok == 0)
@@ -189,6 +191,14 @@ status_state(struct ctl_req *r)
 	else
 		ctl_data(r, "state_last_save %lld", (long long)(time(NULL) - h->last_ok));
 	ctl_data(r, "state_last_error %s", h->failing ? h->error : "none");
+	if (r->ctx->journal == NULL) {
+		ctl_data(r, "state_snapshot_bytes none");
+		ctl_data(r, "state_journal_bytes none");
+		return;
+	}
+	state_journal_stats(r->ctx->journal, &st);
+	ctl_data(r, "state_snapshot_bytes %zu", st.snapshot_bytes);
+	ctl_data(r, "state_journal_bytes %zu", st.bytes);
 }
 
 /* The UPnP front end: where control points find it, and what it has seen. */

@@ -20,12 +20,13 @@
 #include "neigh.h"
 #include "pidlock.h"
 #include "state.h"
+#include "state_journal.h"
 #include "trigger/nflog.h"
 #include "trigger/trigger.h"
 #include "util.h"
 #include "wanaddr.h"
 
-#define PG_SAVE_DELAY_MS	200
+#define PG_SAVE_DELAY_MS	200	/* a full save waits this long, so a burst makes one */
 #define PG_SAVE_RETRY_S		5
 
 static uint64_t
@@ -53,20 +54,90 @@ pg_arm_lease(struct pg_ctx *ctx)
 	evtimer_add(ctx->lease_ev, &tv);
 }
 
+/* A full save of the state file soon (or when the retry already set is due). */
 static void
-pg_table_changed(void *arg)
+pg_save_soon(struct pg_ctx *ctx)
 {
-	struct pg_ctx *ctx = arg;
 	struct timeval tv = { 0, PG_SAVE_DELAY_MS * 1000 };
 
+	if (ctx->save_ev != NULL && !evtimer_pending(ctx->save_ev, NULL))
+		evtimer_add(ctx->save_ev, &tv);
+}
+
+/*
+ * The state file cannot be written: said once (and the recovery once),
+ * then a full save is tried every few seconds. A journal that failed is
+ * closed: the line it was writing may be cut short, and nothing may follow
+ * it; the next full save starts a new one.
+ */
+static void
+pg_state_failed(struct pg_ctx *ctx, const char *err, int journal_too)
+{
+	struct pg_state_health *h = &ctx->state_health;
+	struct timeval retry = { PG_SAVE_RETRY_S, 0 };
+
+	if (!h->failing)
+		log_warnx("state: cannot save %s: %s; retrying every %d s", ctx->cfg->state_file,
+		    err, PG_SAVE_RETRY_S);
+	h->failing = 1;
+	snprintf(h->error, sizeof(h->error), "%s", err);
+	if (journal_too) {
+		state_journal_close(ctx->journal);
+		ctx->journal = NULL;
+	}
+	if (ctx->save_ev != NULL)
+		evtimer_add(ctx->save_ev, &retry);
+}
+
+/*
+ * Each change is appended to the state file's journal before the table
+ * call that made it returns, so before the front end answers: a delete
+ * that was answered stays deleted if the daemon is killed right after.
+ * The journal outgrowing the snapshot calls for a full save (compaction).
+ */
+static void
+pg_journal(struct pg_ctx *ctx, enum mt_change what, const struct mt_entry *e)
+{
+	char err[sizeof(ctx->state_health.error)];
+
+	if (what == MT_CHG_OTHER)
+		return;
+	if (ctx->journal == NULL)
+		pg_save_soon(ctx);	/* the last save failed: the next one takes this in */
+	else if (state_journal_append(ctx->journal, ctx->mt, what, e, err, sizeof(err)) == -1)
+		pg_state_failed(ctx, err, 1);
+	else if (state_journal_full(ctx->journal))
+		pg_save_soon(ctx);
+}
+
+/* Once per event-loop iteration that changed the table: its journal lines reach the disk. */
+static void
+pg_journal_sync(struct pg_ctx *ctx)
+{
+	char err[sizeof(ctx->state_health.error)];
+	int rc;
+
+	if (ctx->journal == NULL)
+		return;
+	if ((rc = state_journal_sync(ctx->journal, err, sizeof(err))) == -1)
+		pg_state_failed(ctx, err, 1);
+	else if (rc == 1 && !ctx->state_health.failing)
+		ctx->state_health.last_ok = time(NULL);
+}
+
+static void
+pg_table_changed(void *arg, enum mt_change what, const struct mt_entry *e)
+{
+	struct pg_ctx *ctx = arg;
+
+	pg_journal(ctx, what, e);
 	if (!event_pending(ctx->commit_ev, EV_TIMEOUT, NULL))
 		event_active(ctx->commit_ev, EV_TIMEOUT, 0);
-	if (!evtimer_pending(ctx->save_ev, NULL))
-		evtimer_add(ctx->save_ev, &tv);
 	pg_arm_lease(ctx);
 	igd_table_changed(ctx->igd);
 }
 
+/* The end of an iteration that changed the table: one firewall batch, one journal sync. */
 static void
 pg_commit_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -74,7 +145,8 @@ pg_commit_cb(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	mtable_commit(ctx->mt, NULL, NULL);
+	mtable_commit(ctx->mt, NULL, NULL);	/* a refused add is rolled back: journaled too */
+	pg_journal_sync(ctx);
 }
 
 static void
@@ -88,29 +160,34 @@ pg_lease_cb(evutil_socket_t fd, short ev, void *arg)
 	pg_arm_lease(ctx);
 }
 
-/* Save; a failure is logged once (and the recovery once), then retried every few seconds. */
+/*
+ * A full save: the snapshot replaces the file and its journal, and a new
+ * journal starts on it. If the snapshot fails the old file and its journal
+ * stay, and the journal goes on.
+ */
 void
 pg_save_now(struct pg_ctx *ctx)
 {
 	struct pg_state_health *h = &ctx->state_health;
-	struct timeval retry = { PG_SAVE_RETRY_S, 0 };
 	char err[sizeof(h->error)];
 
 	if (state_save(ctx->cfg->state_file, ctx->mt, ctx->trig, &ctx->meta, err,
-	    sizeof(err)) == 0) {
-		if (h->failing)
-			log_warnx("state: %s saved again", ctx->cfg->state_file);
-		h->failing = 0;
-		h->last_ok = time(NULL);
+	    sizeof(err)) == -1) {
+		pg_state_failed(ctx, err, 0);
 		return;
 	}
-	if (!h->failing)
-		log_warnx("state: cannot save %s: %s; retrying every %d s", ctx->cfg->state_file,
-		    err, PG_SAVE_RETRY_S);
-	h->failing = 1;
-	memcpy(h->error, err, sizeof(h->error));
+	state_journal_close(ctx->journal);	/* its file is gone: renamed over */
+	if ((ctx->journal = state_journal_open(ctx->cfg->state_file, ctx->mt, err,
+	    sizeof(err))) == NULL) {
+		pg_state_failed(ctx, err, 1);
+		return;
+	}
+	if (h->failing)
+		log_warnx("state: %s saved again", ctx->cfg->state_file);
+	h->failing = 0;
+	h->last_ok = time(NULL);
 	if (ctx->save_ev != NULL)
-		evtimer_add(ctx->save_ev, &retry);
+		evtimer_del(ctx->save_ev);	/* done: no second snapshot of the same */
 }
 
 static void
@@ -233,6 +310,7 @@ pg_ext_addr_moved(struct pg_ctx *ctx)
 		mtable_set_peer_addr(ctx->mt, &wan);	/* pins SNAT to the WAN interface's own */
 	igd_ext_addr_changed(ctx->igd);
 	pcp_srv_reset_epoch(ctx->pcp);	/* PCP clients re-learn the address from fresh answers */
+	pg_save_now(ctx);		/* the new epoch is kept at once (the journal has no record of it) */
 }
 
 /* The WAN address changed (DHCP, PPP). */
@@ -465,6 +543,8 @@ pg_stop(struct pg_ctx *ctx)
 		mtable_commit(ctx->mt, NULL, NULL);
 		pg_save_now(ctx);
 	}
+	state_journal_close(ctx->journal);
+	ctx->journal = NULL;
 	trig_nflog_free(ctx->nflog);
 	trigger_free(ctx->trig);
 	mtable_free(ctx->mt);
@@ -520,7 +600,7 @@ int
 pg_reload(struct pg_ctx *ctx)
 {
 	struct pg_config *cfg = conf_load(ctx->cfg->path, conf_err_log, NULL);
-	char buf[INET6_ADDRSTRLEN];
+	char buf[INET6_ADDRSTRLEN], uuid[sizeof(ctx->meta.uuid)];
 	int moved;
 
 	if (cfg == NULL) {
@@ -543,7 +623,10 @@ pg_reload(struct pg_ctx *ctx)
 	pg_watch_neigh(ctx);	/* before the rebuild: it installs the hosts */
 	pg_fw_rules_changed(ctx);
 	pg_watch_wan(ctx);
+	memcpy(uuid, ctx->meta.uuid, sizeof(uuid));
 	igd_reload(ctx);
+	if (strcmp(uuid, ctx->meta.uuid) != 0)
+		pg_save_now(ctx);	/* UPnP turned on: its new device UUID is kept at once */
 	pg_start_pcp(ctx);
 	if (moved) {
 		log_info("reload: the external address is %s now; mappings move to it",

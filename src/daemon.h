@@ -21,6 +21,7 @@ struct pidlock;
 struct igd;
 struct wanaddr;
 struct pcp_srv;
+struct state_journal;
 
 /* How saving the state file goes: shown by "portgatectl status". */
 struct pg_state_health {
@@ -45,9 +46,10 @@ struct pg_ctx {
 	struct wanaddr		*wan;		/* follows the WAN address (NULL: external_ip set) */
 	struct pcp_srv		*pcp;		/* PCP and NAT-PMP (NULL when both are off) */
 	struct state_meta	 meta;		/* kept in the state file: the UPnP UUID */
+	struct state_journal	*journal;	/* changes since the last full save (NULL: none open) */
 	struct event		*commit_ev;	/* end-of-iteration firewall batch */
 	struct event		*lease_ev;	/* the one lease timer */
-	struct event		*save_ev;	/* coalesced state save */
+	struct event		*save_ev;	/* the next full state save (compaction, retry) */
 	struct event		*sig_ev[3];
 	struct pg_state_health	 state_health;
 	time_t			 started;
@@ -60,7 +62,7 @@ int pg_start(struct pg_ctx *);
 void pg_stop(struct pg_ctx *);
 /* Re-read the config; an invalid one is reported and the old one stays. 0 if applied. */
 int pg_reload(struct pg_ctx *);
-/* Save the state file now. */
+/* Save the state file in full now (its journal starts again). */
 void pg_save_now(struct pg_ctx *);
 /* Reinstall the firewall's rules and trigger sets after the config or trigger rules changed. */
 void pg_fw_rules_changed(struct pg_ctx *);

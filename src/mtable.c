@@ -194,10 +194,10 @@ mtable_now(const struct mtable *mt)
 }
 
 void
-mt_notify(struct mtable *mt)
+mt_notify(struct mtable *mt, enum mt_change what, const struct mt_entry *e)
 {
 	if (mt->notify != NULL)
-		mt->notify(mt->notify_arg);
+		mt->notify(mt->notify_arg, what, e);
 }
 
 /* ---- Fenwick tree over slots: order statistics ---- */
@@ -662,11 +662,12 @@ mt_set_strings(struct mt_entry *e, const struct mt_request *r)
 	util_utf8_copy(e->owner, sizeof(e->owner), r->owner ? r->owner : "");
 }
 
-/* A renewal may bring a new description and owner: the owner index must follow. */
-static void
+/* A renewal may bring a new description and owner (the owner index follows); 1 if either did. */
+static int
 mt_renew_strings(struct mtable *mt, struct mt_entry *e, const struct mt_request *r)
 {
-	char owner[MT_OWNER_MAX];
+	char owner[MT_OWNER_MAX], desc[MT_DESC_MAX];
+	int changed = 0;
 
 	util_utf8_copy(owner, sizeof(owner), r->owner ? r->owner : "");
 	if (strcmp(owner, e->owner) != 0) {
@@ -675,8 +676,14 @@ mt_renew_strings(struct mtable *mt, struct mt_entry *e, const struct mt_request 
 		memcpy(e->owner, owner, sizeof(owner));
 		if (e->owner[0] != '\0')
 			hmap_insert(&mt->by_owner, &e->own_node, owner_hash(mt, e->source, e->owner));
+		changed = 1;
 	}
-	util_utf8_copy(e->desc, sizeof(e->desc), r->desc ? r->desc : "");
+	util_utf8_copy(desc, sizeof(desc), r->desc ? r->desc : "");
+	if (strcmp(desc, e->desc) != 0) {
+		memcpy(e->desc, desc, sizeof(desc));
+		changed = 1;
+	}
+	return changed;
 }
 
 /* Filters: bounded, single-port mappings only, prefixes of the mapping's family. */
@@ -841,6 +848,7 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 {
 	struct mt_entry *e, *same;
 	struct mt_client *c;
+	enum mt_change what;
 	uint16_t end, ip;
 	uint32_t lease;
 	enum mt_err err;
@@ -864,15 +872,15 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 		same = NULL;
 	}
 	if (same != NULL) {
-		mt_renew_strings(mt, same, r);
+		what = mt_renew_strings(mt, same, r) ? MT_CHG_PUT : MT_CHG_LEASE;
 		if (out != NULL)
 			*out = same;
 		if (r->set_filters && mt_filters_differ(same, r)) {
 			mt_fw_queue(mt, FW_DEL, same);	/* the old filters leave the kernel */
 			mt_set_filters(same, r);
-			return mt_renew(mt, same, lease, 0);
+			return mt_renew(mt, same, lease, 0, MT_CHG_PUT);
 		}
-		return mtable_renew(mt, same, lease);
+		return mt_renew(mt, same, lease, 1, what);
 	}
 	if ((err = mt_client_claim(mt, &r->int_addr, r->source, &c)) != MT_OK)
 		return err;
@@ -907,12 +915,13 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 	mt_fw_queue(mt, FW_ADD, e);
 	if (out != NULL)
 		*out = e;
-	mt_notify(mt);
+	mt_notify(mt, MT_CHG_PUT, e);
 	return MT_OK;
 }
 
 enum mt_err
-mt_renew(struct mtable *mt, struct mt_entry *e, uint32_t lease_s, int queue_del)
+mt_renew(struct mtable *mt, struct mt_entry *e, uint32_t lease_s, int queue_del,
+    enum mt_change what)
 {
 	lease_s = mt_cap_lease(mt, e->source, lease_s);
 	mt_heap_remove(mt, e);
@@ -928,14 +937,14 @@ mt_renew(struct mtable *mt, struct mt_entry *e, uint32_t lease_s, int queue_del)
 	if (queue_del)
 		mt_fw_queue(mt, FW_DEL, e);
 	mt_fw_queue(mt, FW_ADD, e);
-	mt_notify(mt);
+	mt_notify(mt, what, e);
 	return MT_OK;
 }
 
 enum mt_err
 mtable_renew(struct mtable *mt, struct mt_entry *e, uint32_t lease_s)
 {
-	return mt_renew(mt, e, lease_s, 1);
+	return mt_renew(mt, e, lease_s, 1, MT_CHG_LEASE);
 }
 
 void
@@ -943,8 +952,8 @@ mtable_del(struct mtable *mt, struct mt_entry *e)
 {
 	mt_unlink(mt, e);
 	mt_fw_queue(mt, FW_DEL, e);
+	mt_notify(mt, MT_CHG_DEL, e);
 	free(e);
-	mt_notify(mt);
 }
 
 size_t
@@ -1093,7 +1102,7 @@ mt_peer_refresh(struct mtable *mt, struct mt_entry *e, const struct mt_peer_req 
 	e->ext_addr = r->ext_addr;
 	mt_index_out(mt, e);
 	util_utf8_copy(e->owner, sizeof(e->owner), r->owner ? r->owner : "");
-	return mt_renew(mt, e, r->lease_s, 0);
+	return mt_renew(mt, e, r->lease_s, 0, MT_CHG_PUT);
 }
 
 enum mt_err
@@ -1142,7 +1151,7 @@ mtable_peer(struct mtable *mt, const struct mt_peer_req *r, struct mt_entry **ou
 	mt_index_out(mt, e);
 	mt->npeers++;
 	*out = e;
-	return mt_renew(mt, e, r->lease_s ? r->lease_s : 1, 0);
+	return mt_renew(mt, e, r->lease_s ? r->lease_s : 1, 0, MT_CHG_PUT);
 }
 
 /* Every pin of a source (MT_NSOURCE: all), deleted; returns how many. */
@@ -1329,7 +1338,7 @@ mtable_set_ext_addr(struct mtable *mt, const struct in6_addr *a)
 
 	for (e = mtable_next(mt, NULL); e != NULL; e = mtable_next(mt, e))
 		e->ext_addr = *a;
-	mt_notify(mt);
+	mt_notify(mt, MT_CHG_OTHER, NULL);
 }
 
 void
@@ -1350,7 +1359,7 @@ mtable_set_peer_addr(struct mtable *mt, const struct in6_addr *a)
 			mt_fw_queue(mt, FW_ADD, e);
 		}
 	}
-	mt_notify(mt);
+	mt_notify(mt, MT_CHG_OTHER, NULL);
 }
 
 /* ---- lease clock ---- */
@@ -1420,8 +1429,8 @@ mt_commit_failed(void *arg, const struct fw_change *c, int err)
 		log_warnx("mtable: firewall refused %s %u: %s; mapping removed",
 		    mt_proto_name(e->proto), e->ext_port, strerror(err));
 		mt_unlink(cc->mt, e);
+		mt_notify(cc->mt, MT_CHG_DEL, e);
 		free(e);
-		mt_notify(cc->mt);
 	}
 	if (cc->cb != NULL)
 		cc->cb(cc->arg, c->item.id, c->item.proto, c->item.ext_port, err);

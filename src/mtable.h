@@ -112,8 +112,20 @@ struct mt_request {
 
 struct mtable;
 
-/* Called after every change (schedule a commit, a state save, re-arm the lease timer). */
-typedef void mt_notify_cb(void *arg);
+/* What a change notification is about. */
+enum mt_change {
+	MT_CHG_PUT,	/* the entry is new, or more than its lease changed: take it whole */
+	MT_CHG_LEASE,	/* only its lease changed (a renewal) */
+	MT_CHG_DEL,	/* it leaves the table (still readable until the callback returns) */
+	MT_CHG_OTHER,	/* nothing an entry's record holds (the external address): entry NULL */
+};
+
+/*
+ * Called after every change, with the entry it changed (schedule a commit,
+ * journal it, re-arm the lease timer). It runs before the call that made
+ * the change returns, so before any front end answers for it.
+ */
+typedef void mt_notify_cb(void *arg, enum mt_change, const struct mt_entry *);
 /* Called for a change the firewall refused after the table rolled it back. */
 typedef void mt_fail_cb(void *arg, uint64_t id, int proto, uint16_t port, int err);
 /* Visitor for mtable_foreach_owner; return non-zero to stop. */

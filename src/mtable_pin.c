@@ -351,15 +351,21 @@ pin_renew(struct mtable *mt, struct mt_entry *e, const struct mt_pin_req *r,
 	struct mt_entry t;
 	const struct mt_entry *c;
 	uint32_t lease = mt_cap_lease(mt, e->source, r->lease_s);
+	char desc[MT_DESC_MAX];
+	enum mt_change what = MT_CHG_LEASE;
 
-	util_utf8_copy(e->desc, sizeof(e->desc), r->desc ? r->desc : "");
+	util_utf8_copy(desc, sizeof(desc), r->desc ? r->desc : "");
+	if (strcmp(desc, e->desc) != 0) {
+		memcpy(e->desc, desc, sizeof(desc));
+		what = MT_CHG_PUT;
+	}
 	if (!r->set_filters)
-		return mt_renew(mt, e, lease, 1);
+		return mt_renew(mt, e, lease, 1, what);
 	t = *e;
 	mt_set_filters_from(&t, r->filters, r->nfilters);
 	if (t.nfilters == e->nfilters &&
 	    memcmp(t.filters, e->filters, e->nfilters * sizeof(e->filters[0])) == 0)
-		return mt_renew(mt, e, lease, 1);
+		return mt_renew(mt, e, lease, 1, what);
 	if ((c = pin_clash(mt, &t, e)) != NULL) {
 		if (conflict != NULL)
 			*conflict = c;
@@ -373,7 +379,7 @@ pin_renew(struct mtable *mt, struct mt_entry *e, const struct mt_pin_req *r,
 	memcpy(e->filters, t.filters, sizeof(e->filters));
 	e->nfilters = t.nfilters;
 	mt->npfx += (size_t)pin_has_prefix(e);
-	return mt_renew(mt, e, lease, 0);
+	return mt_renew(mt, e, lease, 0, MT_CHG_PUT);
 }
 
 static void
@@ -467,7 +473,7 @@ mtable_pinhole_add(struct mtable *mt, const struct mt_pin_req *r, struct mt_entr
 	pin_link(mt, e);
 	if (out != NULL)
 		*out = e;
-	return mt_renew(mt, e, mt_cap_lease(mt, e->source, r->lease_s), 0);
+	return mt_renew(mt, e, mt_cap_lease(mt, e->source, r->lease_s), 0, MT_CHG_PUT);
 }
 
 size_t

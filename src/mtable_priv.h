@@ -54,8 +54,8 @@ struct mtable {
 	uint64_t		 next_id;
 };
 
-/* Tell the owner the table changed. */
-void mt_notify(struct mtable *);
+/* Tell the owner the table changed: what, and which entry (NULL for MT_CHG_OTHER). */
+void mt_notify(struct mtable *, enum mt_change, const struct mt_entry *);
 /* What the firewall gets for an entry. */
 void mt_fw_item(const struct mtable *, const struct mt_entry *, struct fw_item *);
 /* Queue a firewall change for an entry. */
@@ -67,8 +67,12 @@ enum mt_err mt_client_claim(struct mtable *, const struct in6_addr *, int source
 void mt_client_put(struct mtable *, struct mt_entry *);
 /* Lease after the caps for a source. */
 uint32_t mt_cap_lease(const struct mtable *, int source, uint32_t lease);
-/* New lease; the kernel element is replaced (its DEL already queued unless queue_del). */
-enum mt_err mt_renew(struct mtable *, struct mt_entry *, uint32_t lease_s, int queue_del);
+/*
+ * New lease; the kernel element is replaced (its DEL already queued unless
+ * queue_del). what tells the subscriber whether more than the lease changed.
+ */
+enum mt_err mt_renew(struct mtable *, struct mt_entry *, uint32_t lease_s, int queue_del,
+    enum mt_change what);
 /* Leave the lease heap. */
 void mt_heap_remove(struct mtable *, struct mt_entry *);
 /* Clear the host bits past plen. */

@@ -708,9 +708,67 @@ test_pinhole_scale(void)
 	fw_free(fw);
 }
 
+/* What the change notification says: the journal writes a whole entry or just its lease from it. */
+struct notes {
+	char	 log[512];
+	uint16_t port;		/* of the last entry named */
+};
+
+static void
+note(void *arg, enum mt_change what, const struct mt_entry *e)
+{
+	static const char *const names[] = { "put", "lease", "del", "other" };
+	struct notes *n = arg;
+	size_t len = strlen(n->log);
+
+	snprintf(n->log + len, sizeof(n->log) - len, "%s%s", len ? " " : "", names[what]);
+	if (e != NULL)
+		n->port = e->int_port;	/* readable during the call, a deleted one too */
+}
+
+static void
+test_notify(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct notes n;
+	struct mt_request q;
+	struct mt_pin_req p;
+	struct mt_entry *e;
+	struct in6_addr a;
+
+	memset(&n, 0, sizeof(n));
+	mtable_set_notify(mt, note, &n);
+	q = req(MT_TCP, MT_SRC_UPNP, 8080, 0, "192.0.2.10", 80, 600);
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);		/* new */
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);	/* same again: a renewal */
+	CHECK_EQ(mtable_renew(mt, e, 60), MT_OK);
+	q.desc = "another";
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);	/* more than the lease */
+	q.int_port = 81;
+	q.replace_own = 1;
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);		/* re-pointed: replaced */
+	mtable_del(mt, e);
+	CHECK_EQ(n.port, 81);
+	CHECK_STR(n.log, "put lease lease put del put del");
+	memset(&n, 0, sizeof(n));
+	p = pin_req(MT_SRC_PCP, "2001:db8:1::10", 8000, NULL, 600);
+	CHECK_EQ(mtable_pinhole_add(mt, &p, &e, NULL), MT_OK);
+	CHECK_EQ(mtable_pinhole_add(mt, &p, NULL, NULL), MT_OK);
+	p.desc = "renamed";
+	CHECK_EQ(mtable_pinhole_add(mt, &p, NULL, NULL), MT_OK);
+	util_parse_addr("198.51.100.9", &a);
+	mtable_set_ext_addr(mt, &a);
+	mtable_del(mt, e);
+	CHECK_STR(n.log, "put lease put other del");
+	mtable_free(mt);
+	fw_free(fw);
+}
+
 int
 main(void)
 {
+	test_notify();
 	test_pinhole_basic();
 	test_pinhole_limits();
 	test_pinhole_counters();

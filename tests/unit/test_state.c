@@ -1,4 +1,8 @@
-/* test_state.c - state file round trip, expiry across restarts, corrupt files. */
+/*
+ * test_state.c - state file round trip, expiry across restarts, corrupt
+ * files; the journal: replay order, bytes per change against table size,
+ * records cut short, hostile records, compaction, format 1 files.
+ */
 #include "config.h"
 
 #include <stdio.h>
@@ -11,6 +15,7 @@
 #include "log.h"
 #include "mtable.h"
 #include "state.h"
+#include "state_journal.h"
 #include "testutil.h"
 #include "trigger/trigger.h"
 #include "util.h"
@@ -329,6 +334,463 @@ test_pinholes(const char *dir)
 	mtable_free(b);
 }
 
+/* ---- the journal ---- */
+
+/* The daemon's wiring: every change the table reports is appended. */
+struct jwire {
+	struct mtable		*mt;
+	struct state_journal	*j;
+	int			 failed;
+};
+
+static void
+jwire_cb(void *arg, enum mt_change what, const struct mt_entry *e)
+{
+	struct jwire *w = arg;
+	char err[256];
+
+	if (w->j != NULL && state_journal_append(w->j, w->mt, what, e, err, sizeof(err)) == -1) {
+		fprintf(stderr, "append: %s\n", err);
+		w->failed++;
+	}
+}
+
+/* A full save, then the journal on it (as pg_save_now). */
+static void
+jwire_save(struct jwire *w, const char *path)
+{
+	char err[256];
+
+	CHECK_EQ(state_save(path, w->mt, NULL, NULL, err, sizeof(err)), 0);
+	state_journal_close(w->j);
+	w->j = state_journal_open(path, w->mt, err, sizeof(err));
+	CHECK(w->j != NULL);
+	mtable_set_notify(w->mt, jwire_cb, w);
+}
+
+static size_t
+jbytes(const struct jwire *w)
+{
+	struct state_journal_stats st;
+
+	state_journal_stats(w->j, &st);
+	return st.bytes;
+}
+
+static long
+file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* One line per entry, leases left out (the wall clock may tick between save and load). */
+static void
+dump(const struct mtable *mt, char *buf, size_t len)
+{
+	const struct mt_entry *e;
+	char a[INET6_ADDRSTRLEN];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (e = mtable_next(mt, NULL); e != NULL && n < len; e = mtable_next(mt, e))
+		n += (size_t)snprintf(buf + n, len - n, "map %s %u-%u %s:%u %s %s %s %u %s\n",
+		    mt_proto_name(e->proto), e->ext_port, e->ext_port_end,
+		    util_addr_str(&e->int_addr, a, sizeof(a)), e->int_port,
+		    mt_source_name(e->source), e->desc, e->owner, e->nfilters,
+		    e->expires_ms ? "leased" : "permanent");
+	for (e = mtable_pinhole_next(mt, NULL); e != NULL && n < len;
+	    e = mtable_pinhole_next(mt, e))
+		n += (size_t)snprintf(buf + n, len - n, "pinhole %u %s [%s]:%u %s %s %s %u %u %s\n",
+		    e->pin_id, mt_proto_name(e->proto), util_addr_str(&e->int_addr, a, sizeof(a)),
+		    e->int_port, mt_source_name(e->source), e->desc, e->owner, e->nfilters,
+		    e->remote.plen, e->expires_ms ? "leased" : "permanent");
+}
+
+static struct mt_request
+mreq(int proto, uint16_t p, uint16_t end, const char *ip, uint16_t ip_port, uint32_t lease,
+    const char *desc)
+{
+	struct mt_request q;
+
+	memset(&q, 0, sizeof(q));
+	q.proto = (uint8_t)proto;
+	q.source = MT_SRC_UPNP;
+	q.ext_port = p;
+	q.ext_port_end = end;
+	q.int_port = ip_port;
+	q.lease_s = lease;
+	q.desc = desc;
+	util_parse_addr(ip, &q.int_addr);
+	return q;
+}
+
+/*
+ * Changes after a full save, never saved again: loading the file (snapshot
+ * + journal, replayed in order) gives the table as it is now.
+ */
+static void
+test_journal_replay(const char *dir)
+{
+	char path[256], want[8192], got[8192];
+	struct jwire w = { table(), NULL, 0 };
+	struct mtable *b = table();
+	struct mt_request q;
+	struct mt_entry *e;
+	struct state_meta m;
+
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	add(w.mt, MT_TCP, MT_SRC_STATIC, 8080, 0, "192.0.2.10", 80, 0, "web");
+	add(w.mt, MT_TCP, MT_SRC_UPNP, 9000, 0, "192.0.2.10", 9000, 600, "gone soon");
+	jwire_save(&w, path);
+	/* add, renew, delete, re-add elsewhere: the last word on each key wins */
+	q = mreq(MT_UDP, 5000, 0, "192.0.2.11", 5000, 100, "first");
+	CHECK_EQ(mtable_add(w.mt, &q, NULL, NULL), MT_OK);
+	q.lease_s = 3000;
+	CHECK_EQ(mtable_add(w.mt, &q, NULL, NULL), MT_OK);		/* a renewal */
+	mtable_del(w.mt, mtable_lookup_ext(w.mt, MT_TCP, 9000));	/* in the snapshot */
+	q = mreq(MT_TCP, 9000, 0, "192.0.2.12", 22, 0, "re-added");
+	CHECK_EQ(mtable_add(w.mt, &q, NULL, NULL), MT_OK);
+	q = mreq(MT_TCP, 7000, 7005, "192.0.2.13", 7000, 0, "a range");
+	CHECK_EQ(mtable_add(w.mt, &q, NULL, NULL), MT_OK);
+	mtable_del(w.mt, mtable_lookup_ext(w.mt, MT_TCP, 7000));
+	q = mreq(MT_TCP, 7003, 0, "192.0.2.13", 7003, 0, "inside the old range");
+	CHECK_EQ(mtable_add(w.mt, &q, NULL, NULL), MT_OK);
+	q = mreq(MT_UDP, 5000, 0, "192.0.2.11", 5000, 3000, "new description");
+	CHECK_EQ(mtable_add(w.mt, &q, NULL, NULL), MT_OK);		/* more than a lease */
+	pin(w.mt, MT_SRC_PCP, "2001:db8:1::10", 8000, NULL, NULL, 50, "n1");
+	e = pin(w.mt, MT_SRC_PCP, "2001:db8:1::10", 8001, NULL, NULL, 50, "n1");
+	mtable_del(w.mt, e);
+	e = pin(w.mt, MT_SRC_PCP, "2001:db8:1::10", 8000, NULL, NULL, 5000, "n1");	/* renewal */
+	CHECK_EQ(w.failed, 0);
+	CHECK(jbytes(&w) > 0);
+	state_journal_close(w.j);
+	w.j = NULL;
+	memset(&m, 0, sizeof(m));
+	CHECK_EQ(state_load(path, b, NULL, &m), mtable_count(w.mt) + mtable_pinhole_count(w.mt));
+	CHECK_EQ(m.complete, 1);
+	dump(w.mt, want, sizeof(want));
+	dump(b, got, sizeof(got));
+	CHECK_STR(got, want);
+	CHECK(mtable_lookup_ext(b, MT_TCP, 7000) == NULL);
+	CHECK((e = mtable_lookup_ext(b, MT_UDP, 5000)) != NULL);
+	if (e != NULL) {
+		CHECK(mtable_remaining(b, e) >= 2999 && mtable_remaining(b, e) <= 3000);
+		CHECK_STR(e->desc, "new description");
+	}
+	e = mtable_pinhole_next(b, NULL);
+	CHECK(e != NULL && e->int_port == 8000 && mtable_remaining(b, e) >= 4999);
+	CHECK_EQ(count_aside(dir, "journal"), 0);
+	mtable_free(b);
+	mtable_free(w.mt);
+}
+
+/*
+ * What a change costs does not depend on the table: at 0, 1,000 and
+ * 20,000 pinholes (the size of the issue's 1.76 MB file), a renewal, an
+ * add and a delete append the same bytes, and the file grows by them only.
+ */
+static void
+test_journal_bytes_per_change(const char *dir)
+{
+	static const size_t sizes[] = { 0, 1000, 20000 };
+	size_t i, k, cost[3][3];
+	char path[256], a[64];
+	long before;
+
+	snprintf(path, sizeof(path), "%s/bytes", dir);
+	for (i = 0; i < 3; i++) {
+		struct jwire w = { table(), NULL, 0 };
+		struct mt_entry *e;
+		size_t b0;
+
+		for (k = 0; k < sizes[i]; k++) {
+			snprintf(a, sizeof(a), "2001:db8:1::%zx", 0x1000 + k / 1000);
+			pin(w.mt, MT_SRC_PCP, a, (uint16_t)(1000 + k % 1000), NULL, NULL, 3600,
+			    "00112233445566778899aabb");
+		}
+		e = pin(w.mt, MT_SRC_PCP, "2001:db8:1::10", 8000, NULL, NULL, 3600, "ab");
+		jwire_save(&w, path);
+		before = file_size(path);
+		if (i == 2)
+			CHECK(before > 1500000);	/* a full rewrite per change would cost that */
+		b0 = jbytes(&w);
+		CHECK_EQ(mtable_renew(w.mt, e, 3600), MT_OK);
+		cost[i][0] = jbytes(&w) - b0;
+		b0 = jbytes(&w);
+		pin(w.mt, MT_SRC_PCP, "2001:db8:1::10", 8001, NULL, NULL, 3600, "ab");
+		cost[i][1] = jbytes(&w) - b0;
+		b0 = jbytes(&w);
+		mtable_del(w.mt, e);
+		cost[i][2] = jbytes(&w) - b0;
+		CHECK_EQ(file_size(path) - before, (long)jbytes(&w));
+		CHECK(!state_journal_full(w.j));
+		CHECK_EQ(w.failed, 0);
+		state_journal_close(w.j);
+		mtable_free(w.mt);
+	}
+	for (k = 0; k < 3; k++) {
+		CHECK(cost[0][k] > 0 && cost[0][k] < 200);
+		CHECK_EQ(cost[1][k], cost[0][k]);
+		CHECK_EQ(cost[2][k], cost[0][k]);
+	}
+}
+
+/* PEER pins are not kept, but the journal says whether any are held: then state is lost. */
+static void
+test_journal_pins(const char *dir)
+{
+	char path[256];
+	struct jwire w = { table(), NULL, 0 };
+	struct mt_peer_req r;
+	struct state_meta m;
+	struct mt_entry *e;
+	struct mtable *b;
+	size_t before;
+
+	snprintf(path, sizeof(path), "%s/pins", dir);
+	add(w.mt, MT_TCP, MT_SRC_PCP, 9000, 0, "192.0.2.12", 9001, 600, "");
+	jwire_save(&w, path);
+	memset(&r, 0, sizeof(r));
+	r.proto = MT_TCP;
+	r.source = MT_SRC_PCP;
+	util_parse_addr("192.0.2.12", &r.int_addr);
+	util_parse_addr("198.51.100.100", &r.peer_addr);
+	r.int_port = r.ext_port = 40000;
+	r.peer_port = 7000;
+	r.lease_s = 600;
+	CHECK_EQ(mtable_peer(w.mt, &r, &e), MT_OK);
+	before = jbytes(&w);
+	r.peer_port = 7001;
+	CHECK_EQ(mtable_peer(w.mt, &r, &e), MT_OK);		/* a second: no record */
+	CHECK_EQ(jbytes(&w), before);
+	b = table();
+	memset(&m, 0, sizeof(m));
+	CHECK_EQ(state_load(path, b, NULL, &m), 1);
+	CHECK_EQ(m.complete, 0);
+	mtable_free(b);
+	mtable_flush(w.mt, MT_NSOURCE);
+	add(w.mt, MT_TCP, MT_SRC_PCP, 9000, 0, "192.0.2.12", 9001, 600, "");
+	b = table();
+	memset(&m, 0, sizeof(m));
+	CHECK_EQ(state_load(path, b, NULL, &m), 1);
+	CHECK_EQ(m.complete, 1);		/* none held any more */
+	mtable_free(b);
+	CHECK_EQ(w.failed, 0);
+	state_journal_close(w.j);
+	mtable_free(w.mt);
+}
+
+/* The file as the journal left it, cut at len bytes. */
+static void
+cut_file(const char *path, long len)
+{
+	CHECK_EQ(truncate(path, len), 0);
+}
+
+/*
+ * A crash while a record is appended leaves its line cut short: every cut
+ * of the last record loads what came before it, is logged and ignored,
+ * and is not a damaged file.
+ */
+static void
+test_journal_torn(const char *dir)
+{
+	char path[256], copy[300], cmd[700];
+	struct jwire w = { table(), NULL, 0 };
+	struct state_meta m;
+	struct mt_request q;
+	long full, last, cut;
+
+	snprintf(path, sizeof(path), "%s/torn", dir);
+	snprintf(copy, sizeof(copy), "%s/torn.whole", dir);
+	add(w.mt, MT_TCP, MT_SRC_STATIC, 8080, 0, "192.0.2.10", 80, 0, "snap");
+	jwire_save(&w, path);
+	q = mreq(MT_TCP, 9000, 0, "192.0.2.10", 9000, 600, "kept");
+	CHECK_EQ(mtable_add(w.mt, &q, NULL, NULL), MT_OK);
+	last = file_size(path);
+	q = mreq(MT_TCP, 9001, 0, "192.0.2.10", 9001, 600, "the last record");
+	CHECK_EQ(mtable_add(w.mt, &q, NULL, NULL), MT_OK);
+	full = file_size(path);
+	state_journal_close(w.j);
+	snprintf(cmd, sizeof(cmd), "cp %s %s", path, copy);
+	CHECK_EQ(system(cmd), 0);
+	for (cut = last + 1; cut < full; cut++) {
+		struct mtable *b = table();
+
+		snprintf(cmd, sizeof(cmd), "cp %s %s", copy, path);
+		CHECK_EQ(system(cmd), 0);
+		cut_file(path, cut);
+		memset(&m, 0, sizeof(m));
+		CHECK_EQ(state_load(path, b, NULL, &m), 2);
+		CHECK(mtable_lookup_ext(b, MT_TCP, 8080) != NULL);
+		CHECK(mtable_lookup_ext(b, MT_TCP, 9000) != NULL);
+		CHECK(mtable_lookup_ext(b, MT_TCP, 9001) == NULL);
+		CHECK_EQ(m.complete, 0);	/* it may have been answered for: PCP's epoch restarts */
+		CHECK(access(path, F_OK) == 0);	/* not a damaged file */
+		mtable_free(b);
+	}
+	CHECK_EQ(count_aside(dir, "torn"), 0);
+	mtable_free(w.mt);
+}
+
+#define SNAP2	"portgate-state 2\nmap tcp 8080 8080 192.0.2.10 80 static 0 * a %-\n" \
+		"pinhole 70000 tcp 2001:db8:1::10 8000 * pcp 0 * b %-\nend 2\n"
+
+#define STATE_LONG	3000
+
+/* A journal line with its check, for hand-made files. */
+static void
+jline(char *buf, size_t len, const char *text)
+{
+	size_t n = strlen(buf);
+
+	CHECK(state_frame(text, buf + n, len - n) > 0);
+}
+
+/*
+ * Hostile or damaged records: each bad one is skipped and reported (the
+ * file is kept aside), the good ones around it are applied, the
+ * snapshot's entries stay unless a good record says otherwise.
+ */
+static void
+test_journal_hostile(const char *dir)
+{
+	char path[256], text[8192];
+	struct mtable *b = table();
+	struct state_meta m;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/hostile", dir);
+	snprintf(text, sizeof(text), "%s", SNAP2);
+	jline(text, sizeof(text), "map udp 5000 5000 192.0.2.11 5000 upnp 4102444800 * good %-");
+	strcat(text, "j 00000000 del map tcp 8080\n");			/* a wrong check */
+	strcat(text, "j 1234567 del map tcp 8080\n");			/* a short one */
+	strcat(text, "del map tcp 8080\n");				/* none */
+	jline(text, sizeof(text), "del map tcp 0");
+	jline(text, sizeof(text), "del map tcp 8080 extra");
+	jline(text, sizeof(text), "del pinhole -1");
+	jline(text, sizeof(text), "lease pinhole 70000 -5");
+	jline(text, sizeof(text), "lease pinhole 70000");
+	jline(text, sizeof(text), "lease map tcp 8080 99999999999999999999999");
+	jline(text, sizeof(text), "map tcp 8080 8080 192.0.2.999 80 static 0 * x %-");
+	jline(text, sizeof(text), "trigger a%20tcp:1%20open%20tcp:2");	/* a snapshot record */
+	jline(text, sizeof(text), "uuid 0d3f5e2a-1111-4222-8333-444455556660");
+	jline(text, sizeof(text), "end 0");
+	jline(text, sizeof(text), "");
+	jline(text, sizeof(text), "pins x");
+	n = strlen(text);
+	memset(text + n, 'x', STATE_LONG);				/* too long */
+	strcpy(text + n + STATE_LONG, "\n");
+	jline(text, sizeof(text), "del map udp 9999");			/* nothing there: fine */
+	jline(text, sizeof(text), "lease map udp 5000 0");		/* good: now permanent */
+	write_file(path, text);
+	memset(&m, 0, sizeof(m));
+	CHECK_EQ(state_load(path, b, NULL, &m), 3);
+	CHECK(mtable_lookup_ext(b, MT_TCP, 8080) != NULL);
+	CHECK(mtable_pinhole_get(b, 70000) != NULL);
+	CHECK(mtable_lookup_ext(b, MT_UDP, 5000) != NULL &&
+	    mtable_lookup_ext(b, MT_UDP, 5000)->expires_ms == 0);
+	CHECK_EQ(mtable_count(b), 2);
+	CHECK_EQ(m.complete, 0);
+	CHECK_EQ(count_aside(dir, "hostile"), 1);
+	CHECK(state_check(text, strlen(text), path, sizeof(path)) == -1);
+	mtable_free(b);
+	/* a record in the way of another is replaced: the journal is the later word */
+	b = table();
+	snprintf(path, sizeof(path), "%s/replace", dir);
+	snprintf(text, sizeof(text), "%s", SNAP2);
+	jline(text, sizeof(text), "map tcp 8000 8100 192.0.2.12 8000 static 0 * range %-");
+	jline(text, sizeof(text), "pinhole 70001 tcp 2001:db8:1::10 8000 * pcp 0 * moved %-");
+	jline(text, sizeof(text), "pins 2");
+	write_file(path, text);
+	memset(&m, 0, sizeof(m));
+	CHECK_EQ(state_load(path, b, NULL, &m), 2);
+	CHECK(mtable_lookup_ext(b, MT_TCP, 8080) != NULL &&
+	    mtable_lookup_ext(b, MT_TCP, 8080)->ext_port == 8000);
+	CHECK(mtable_pinhole_get(b, 70000) == NULL && mtable_pinhole_get(b, 70001) != NULL);
+	CHECK_EQ(m.complete, 0);		/* pins were held: they are lost */
+	CHECK_EQ(count_aside(dir, "replace"), 0);
+	mtable_free(b);
+}
+
+/*
+ * Compaction: the journal says it is full past max(64 KiB, the snapshot);
+ * a full save then starts it again, smaller, with the same table behind it.
+ */
+static void
+test_journal_compaction(const char *dir)
+{
+	char path[256], want[4096], got[4096];
+	struct jwire w = { table(), NULL, 0 };
+	struct mtable *b = table();
+	struct mt_entry *e;
+	long grown;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/compact", dir);
+	add(w.mt, MT_TCP, MT_SRC_STATIC, 8080, 0, "192.0.2.10", 80, 0, "web");
+	e = pin(w.mt, MT_SRC_PCP, "2001:db8:1::10", 8000, NULL, NULL, 600, "n");
+	jwire_save(&w, path);
+	for (i = 0; i < 100000 && !state_journal_full(w.j); i++) {
+		fc.now += 1000;
+		CHECK_EQ(mtable_renew(w.mt, e, 600), MT_OK);
+	}
+	CHECK(state_journal_full(w.j));
+	CHECK(jbytes(&w) > 65536 && jbytes(&w) < 65536 + 200);
+	grown = file_size(path);
+	jwire_save(&w, path);
+	CHECK_EQ(jbytes(&w), 0);
+	CHECK(file_size(path) < grown / 50);
+	CHECK_EQ(state_load(path, b, NULL, NULL), 2);
+	dump(w.mt, want, sizeof(want));
+	dump(b, got, sizeof(got));
+	CHECK_STR(got, want);
+	state_journal_close(w.j);
+	mtable_free(w.mt);
+	mtable_free(b);
+}
+
+/* Formats: 2 is written, 1 (today's files before the journal) is read, a newer one is not. */
+static void
+test_formats(const char *dir)
+{
+	char path[256], err[128], buf[64], text[4096];
+	struct mtable *a = table(), *b = table();
+	FILE *f;
+
+	/* the check is zlib's CRC-32, so other tools can write and read journal lines */
+	CHECK(state_frame("del map tcp 8080", buf, sizeof(buf)) > 0);
+	CHECK_STR(buf, "j 4e2e55b7 del map tcp 8080\n");
+	snprintf(text, sizeof(text), "%s%s", SNAP2, buf);
+	CHECK_EQ(state_check(text, strlen(text), err, sizeof(err)), 0);
+	text[strlen(text) - 1] = '\0';
+	CHECK_EQ(state_check(text, strlen(text), err, sizeof(err)), -1);	/* cut short */
+	CHECK_EQ(state_frame("del map tcp 8080", buf, 20), 0);	/* does not fit: 0 */
+
+	snprintf(path, sizeof(path), "%s/format", dir);
+	add(a, MT_TCP, MT_SRC_STATIC, 8080, 0, "192.0.2.10", 80, 0, "x");
+	CHECK_EQ(state_save(path, a, NULL, NULL, err, sizeof(err)), 0);
+	f = fopen(path, "r");
+	CHECK(f != NULL && fgets(buf, sizeof(buf), f) != NULL);
+	CHECK_STR(buf, "portgate-state 2\n");
+	if (f != NULL)
+		fclose(f);
+	write_file(path, "portgate-state 1\n"
+	    "map tcp 8080 8080 192.0.2.10 80 static 0 * a %-\n"
+	    "pinhole 1 tcp 2001:db8:1::10 8000 * upnp 0 * b %-\nend 2\n");
+	CHECK_EQ(state_load(path, b, NULL, NULL), 2);
+	CHECK(access(path, F_OK) == 0);
+	mtable_free(b);
+	b = table();
+	write_file(path, "portgate-state 3\nend 0\n");
+	CHECK_EQ(state_load(path, b, NULL, NULL), 0);
+	CHECK_EQ(count_aside(dir, "format"), 1);
+	mtable_free(a);
+	mtable_free(b);
+}
+
 int
 main(void)
 {
@@ -336,13 +798,20 @@ main(void)
 	struct mtable *b;
 	char path[256], err[128];
 
-	log_setverbose(-2);
+	log_setverbose(getenv("TEST_VERBOSE") ? 1 : -2);
 	test_round_trip(dir);
 	test_pinholes(dir);
 	test_meta_complete(dir);
 	test_expired_while_down(dir);
 	test_bad_record(dir);
 	test_tmp_symlink(dir);
+	test_journal_replay(dir);
+	test_journal_bytes_per_change(dir);
+	test_journal_pins(dir);
+	test_journal_torn(dir);
+	test_journal_hostile(dir);
+	test_journal_compaction(dir);
+	test_formats(dir);
 	expect_damaged(dir, "garbage", "\x01\x02 not a state file\n", 0);
 	expect_damaged(dir, "empty", "", 0);
 	expect_damaged(dir, "truncated", "portgate-state 1\n"
