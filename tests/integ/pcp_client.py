@@ -94,7 +94,7 @@ def opts(d):
 
 
 def request(gw, opcode, d, body):
-    client = d.get("client", local_addr(gw))
+    client = d.get("client", d.get("bind") or local_addr(gw))
     hdr = struct.pack("!BBHI", 2, opcode, 0, int(d.get("lifetime", 3600))) + addr16(client)
     return hdr + body + opts(d)
 
@@ -198,7 +198,7 @@ def main():
     elif cmd == "peer":
         show(exchange(gw, request(gw, 2, d, peer_body(d))))
     elif cmd == "announce":
-        show(exchange(gw, request(gw, 0, d, b"")))
+        show(exchange(gw, request(gw, 0, d, b""), bind=d.get("bind")))
     elif cmd == "raw":
         show(exchange(gw, bytes.fromhex(sys.argv[3])))
     elif cmd == "flood":

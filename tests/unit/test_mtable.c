@@ -765,10 +765,43 @@ test_notify(void)
 	fw_free(fw);
 }
 
+/* A host key that makes 192.0.2.10 and .11 one host (as one MAC would). */
+static void
+one_host(void *arg, const struct in6_addr *a, struct in6_addr *key)
+{
+	(void)arg;
+	*key = *a;
+	if (key->s6_addr[15] == 11)
+		key->s6_addr[15] = 10;
+}
+
+/* The quota counts per host key, not per address. */
+static void
+test_quota_per_host(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q;
+
+	mtable_set_limits(mt, 2, 3600);
+	mtable_set_host_key(mt, one_host, NULL);
+	q = req(MT_TCP, MT_SRC_PCP, 6001, 0, "192.0.2.10", 6001, 60);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	q = req(MT_TCP, MT_SRC_PCP, 6002, 0, "192.0.2.11", 6002, 60);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	q = req(MT_TCP, MT_SRC_PCP, 6003, 0, "192.0.2.11", 6003, 60);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_ERR_QUOTA);
+	q = req(MT_TCP, MT_SRC_PCP, 6004, 0, "192.0.2.12", 6004, 60);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);	/* another host */
+	mtable_free(mt);
+	fw_free(fw);
+}
+
 int
 main(void)
 {
 	test_notify();
+	test_quota_per_host();
 	test_pinhole_basic();
 	test_pinhole_limits();
 	test_pinhole_counters();
