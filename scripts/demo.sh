@@ -1,8 +1,9 @@
 #!/bin/bash
 # demo.sh - build portgated, run it on a namespace lab (LAN hosts, gateway,
 # WAN peer), add a forward with portgatectl and prove a WAN->LAN connection
-# through it, a port trigger and an IPv6 pinhole; show portgatectl list and
-# the kernel's tables. Needs root.
+# through it, a port trigger, applications mapping their own ports (upnpc by
+# SSDP discovery, natpmpc, PCP) and an IPv6 pinhole; show portgatectl list
+# and the kernel's tables. Needs root.
 set -e
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -32,6 +33,19 @@ connect "$HB" tcp $WAN_IP 7000 >/dev/null
 listen "$HB" tcp 7105 "hello-from-LAN-host-B-port-7105-opened-by-the-trigger"
 sleep 0.3
 connect "$WAN" tcp $GW_WAN_IP 7105
+say "an application maps its own port by UPnP: upnpc discovers the gateway by SSDP (no URL given)"
+listen "$HA" tcp 6881 "hello-from-the-torrent-client-on-A"
+# miniupnpc calls a gateway with a reserved external address (the lab's 198.51.100.1) "not connected": -i
+run ip netns exec "$HA" timeout 10 upnpc -i -e "torrent client" -r 6881 TCP
+say "the WAN peer connects to $GW_WAN_IP:6881"
+connect "$WAN" tcp $GW_WAN_IP 6881
+say "and by NAT-PMP (natpmpc) and PCP (the tests' client): UDP 3478 and TCP 5060 for host B"
+listen "$HB" udp 3478 "hello-from-B-udp-3478-mapped-by-NAT-PMP"
+run ip netns exec "$HB" timeout 5 natpmpc -g $GW_LAN_IP -a 3478 3478 udp 600
+connect "$WAN" udp $GW_WAN_IP 3478
+listen "$HB" tcp 5060 "hello-from-B-tcp-5060-mapped-by-PCP"
+run ip netns exec "$HB" python3 tests/integ/pcp_client.py $GW_LAN_IP map --int-port 5060 --ext-port 5060 --proto tcp --lifetime 600
+connect "$WAN" tcp $GW_WAN_IP 5060
 say "IPv6: behind the usual firewall (inet filter, forward policy drop, README's rules), a pinhole"
 lab_admin_fw6
 listen6 "$HA" tcp 8000 "hello-from-LAN-host-A-over-IPv6"
