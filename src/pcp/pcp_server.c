@@ -46,6 +46,8 @@
 #define PCP_SRV_PORT		5351
 #define PCP_ANNOUNCE_TIMES	10
 #define PCP_ANNOUNCE_FIRST_MS	250
+/* More than the longest request: a longer datagram, cut to this, is still seen to be too long. */
+#define PCP_SRV_RECV_LEN	(PCP_WIRE_MAX_LEN + 4)
 
 struct pcp_bucket {
 	struct in6_addr	 addr;
@@ -831,7 +833,15 @@ pcp_sendmsg(struct pcp_srv *s, int fd, const void *buf, size_t len, const void *
 		log_warn("pcp: sendmsg");
 }
 
-/* One datagram with its pktinfo copied to pi; -1 when none is queued, -2 if unusable. */
+/*
+ * One datagram with its pktinfo copied to pi; -1 when none is queued, -2 if
+ * unusable. One longer than the buffer (PCP_SRV_RECV_LEN) comes back cut to
+ * it: still longer than 1100 octets, which is all the decoder needs to
+ * answer it (RFC 6887 §8.2: "If the length of the message exceeds 1100
+ * octets, is not a multiple of 4 octets, or is too short for the Opcode in
+ * question, it is invalid and a MALFORMED_REQUEST response is generated,
+ * and the response message is truncated to 1100 octets.").
+ */
 static ssize_t
 pcp_recvmsg(int fd, uint8_t *buf, size_t len, void *from, socklen_t fromlen, int type,
     void *pi, size_t pilen)
@@ -858,7 +868,7 @@ pcp_recvmsg(int fd, uint8_t *buf, size_t len, void *from, socklen_t fromlen, int
 			memcpy(pi, CMSG_DATA(cm), pilen);
 			got = 1;
 		}
-	if (!got || (mh.msg_flags & MSG_TRUNC) || mh.msg_namelen != fromlen)
+	if (!got || mh.msg_namelen != fromlen)
 		return -2;
 	return n;
 }
@@ -891,7 +901,7 @@ static void
 pcp_readable(evutil_socket_t fd, short ev, void *arg)
 {
 	struct pcp_srv *s = arg;
-	uint8_t buf[PCP_WIRE_MAX_LEN + 4], out[PCP_WIRE_MAX_LEN];
+	uint8_t buf[PCP_SRV_RECV_LEN], out[PCP_WIRE_MAX_LEN];
 	struct sockaddr_in from;
 	struct in_pktinfo pi;
 	struct pcp_srv_pkt p;
@@ -953,7 +963,7 @@ static void
 pcp_readable6(evutil_socket_t fd, short ev, void *arg)
 {
 	struct pcp_srv *s = arg;
-	uint8_t buf[PCP_WIRE_MAX_LEN + 4], out[PCP_WIRE_MAX_LEN];
+	uint8_t buf[PCP_SRV_RECV_LEN], out[PCP_WIRE_MAX_LEN];
 	struct sockaddr_in6 from;
 	struct in6_pktinfo pi;
 	struct pcp_srv_pkt p;

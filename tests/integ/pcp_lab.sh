@@ -106,6 +106,11 @@ check_out "MAP data cut short: MALFORMED_REQUEST" "result=MALFORMED_REQUEST" pcp
 past=$(python3 -c "import sys; print('0201000000000e10' + '$cl' + '00112233445566778899aabb' + '06000000' + '1f40' + '0000' + '00'*10 + 'ffff' + '00'*4 + '01000010')")
 check_out "an option running past the packet: MALFORMED_OPTION" "result=MALFORMED_OPTION" pcp $HA raw "$past"
 check_out "shorter than 24 octets: no answer" "noreply" pcp $HA raw "0201000000000e10"
+for len in 1200 4000; do
+	out=$(pcp $HA raw "$(python3 -c "print('0201000000000e10' + '$cl' + '00' * ($len - 24))")")
+	case "$out" in *result=MALFORMED_REQUEST*" len=1100 "*) pass "a $len-octet request: MALFORMED_REQUEST, cut to 1100 octets" ;;
+	*) fail "a $len-octet request: $out" ;; esac
+done
 check_out "ANNOUNCE: SUCCESS with the epoch" "result=SUCCESS lifetime=0 epoch=" pcp $HA announce
 [ -z "$(timeout 3 ip netns exec $WAN python3 "$PCPC" $GW_WAN_IP map --int-port 8000 --client $WAN_IP | grep -v noreply)" ] && pass "requests from the WAN side get no answer" || fail "the WAN side was answered"
 
