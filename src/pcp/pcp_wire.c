@@ -58,13 +58,20 @@ decode_mapping(const uint8_t *d, struct pcp_request *r)
 	getaddr(d + 20, &r->ext_addr);
 }
 
+/*
+ * Protocol 0 is "all protocols", with internal port 0. Another internal
+ * port with it is refused, whatever the lifetime: §11.3 (lifetime not zero)
+ * and §15.1 (lifetime zero) both say "If the protocol is zero and the
+ * internal port is non-zero, then the request is invalid and the PCP server
+ * MUST return a MALFORMED_REQUEST error to the client." (§11.1's "MUST be
+ * ignored on reception" describes the field; the processing rules decide.)
+ */
 static enum pcp_result
 decode_map(const uint8_t *d, struct pcp_request *r)
 {
 	decode_mapping(d, r);
-	/* "If the protocol is zero ... internal port ... MUST be ignored on reception." */
-	if (r->protocol == 0)
-		r->internal_port = 0;
+	if (r->protocol == 0 && r->internal_port != 0)
+		return reject(r, PCP_RES_MALFORMED_REQUEST, "MAP with protocol 0 and a port");
 	return PCP_RES_SUCCESS;
 }
 

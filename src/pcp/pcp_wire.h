@@ -79,7 +79,7 @@ struct pcp_request {
 	/* MAP and PEER */
 	uint8_t		 nonce[PCP_WIRE_NONCE_LEN];
 	uint8_t		 protocol;	/* IANA number; MAP: 0 = all */
-	uint16_t	 internal_port;	/* MAP: 0 = all (forced to 0 when protocol is 0) */
+	uint16_t	 internal_port;	/* MAP: 0 = all (and must be, when protocol is 0) */
 	uint16_t	 ext_port;	/* suggested, 0 = no preference */
 	struct in6_addr	 ext_addr;	/* suggested, all-zeros = no preference */
 	/* PEER */

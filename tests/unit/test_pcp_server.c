@@ -170,6 +170,15 @@ test_map(void)
 	n = map_req(req, A, 8, 1, 8008, 9008, 600, NULL, 0);
 	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_UNSUPP_PROTOCOL);
 	CHECK_EQ(map(s, A, A, 8, 0, 9008, 600, NULL), PCP_RES_UNSUPP_PROTOCOL);
+	/* protocol 0 ("all protocols") is not offered; with an internal port it is malformed */
+	n = map_req(req, A, 8, 0, 0, 9008, 600, NULL, 0);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_UNSUPP_PROTOCOL);
+	n = map_req(req, A, 8, 0, 8008, 9008, 600, NULL, 0);
+	CHECK_EQ(send_req(s, A, req, n, NULL, &life), PCP_RES_MALFORMED_REQUEST);
+	CHECK_EQ(life, PCP_WIRE_LIFETIME_LONG);
+	CHECK(outlen == n && out[36] == 0 && out[40] == 8008 >> 8 && out[41] == (8008 & 255));
+	n = map_req(req, A, 8, 0, 8008, 0, 0, NULL, 0);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_MALFORMED_REQUEST);
 	/* delete with the right nonce; deleting nothing is a success too */
 	CHECK_EQ(map(s, A, A, 1, 8000, 0, 0, NULL), PCP_RES_SUCCESS);
 	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9000) == NULL);
