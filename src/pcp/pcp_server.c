@@ -276,20 +276,31 @@ pcp_map_filters(struct pcp_map *m)
 	return PCP_RES_SUCCESS;
 }
 
-/* Who the mapping is for: the sender, or a THIRD_PARTY the config allows. */
+/*
+ * Who a MAP or PEER is for: the sender, or the LAN host a THIRD_PARTY
+ * option names (RFC 6887 §13.1). Naming the sender itself is malformed
+ * whether or not the option is allowed: "A PCP server receiving a
+ * THIRD_PARTY option specifying the same address as the source address of
+ * the packet MUST return a MALFORMED_REQUEST result code." Where the config
+ * does not allow it: "If this option is prohibited, and a PCP server
+ * receives a PCP MAP request with a THIRD_PARTY option, it MUST generate a
+ * UNSUPP_OPTION response" (and "If the packet arrives from an unauthorized
+ * host, the PCP server MUST generate an UNSUPP_OPTION error": PEER too).
+ */
 static enum pcp_result
-pcp_map_internal(struct pcp_map *m, const struct pcp_srv_pkt *p)
+pcp_internal(const struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request *q,
+    struct in6_addr *internal)
 {
-	const struct pcp_request *q = m->req;
-
-	m->internal = p->src;
+	*internal = p->src;
 	if (!q->has_third_party)
 		return PCP_RES_SUCCESS;
-	if (!m->srv->ctx->cfg->pcp_allow_third_party)
+	if (memcmp(&q->third_party, &p->src, sizeof(p->src)) == 0)
+		return PCP_RES_MALFORMED_REQUEST;
+	if (!s->ctx->cfg->pcp_allow_third_party)
+		return PCP_RES_UNSUPP_OPTION;
+	if (!mtable_client_ok(s->ctx->mt, &q->third_party, NULL, 0))
 		return PCP_RES_NOT_AUTHORIZED;
-	if (!mtable_client_ok(m->srv->ctx->mt, &q->third_party, NULL, 0))
-		return PCP_RES_NOT_AUTHORIZED;
-	m->internal = q->third_party;
+	*internal = q->third_party;
 	return PCP_RES_SUCCESS;
 }
 
@@ -463,7 +474,7 @@ pcp_map(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request
 	m.req = q;
 	m.resp = resp;
 	pcp_hex(q->nonce, sizeof(q->nonce), m.nonce);
-	if ((res = pcp_map_internal(&m, p)) != PCP_RES_SUCCESS)
+	if ((res = pcp_internal(s, p, q, &m.internal)) != PCP_RES_SUCCESS)
 		return res;
 	if (q->protocol != IPPROTO_TCP && q->protocol != IPPROTO_UDP)
 		return PCP_RES_UNSUPP_PROTOCOL;
@@ -560,14 +571,16 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 	struct mt_peer_req r;
 	struct mt_entry *e;
 	char nonce[2 * PCP_WIRE_NONCE_LEN + 1];
+	struct in6_addr internal;
+	enum pcp_result res;
 	enum mt_err err;
 
-	if (q->has_third_party && !s->ctx->cfg->pcp_allow_third_party)
-		return PCP_RES_NOT_AUTHORIZED;
+	if ((res = pcp_internal(s, p, q, &internal)) != PCP_RES_SUCCESS)
+		return res;
 	if (q->protocol != IPPROTO_TCP && q->protocol != IPPROTO_UDP)
 		return PCP_RES_UNSUPP_PROTOCOL;
-	if (!util_addr_is_v4(q->has_third_party ? &q->third_party : &p->src))
-		return pcp_pin_peer(s, q->has_third_party ? &q->third_party : &p->src, q, resp);
+	if (!util_addr_is_v4(&internal))
+		return pcp_pin_peer(s, &internal, q, resp);
 	if (q->internal_port == 0 || q->peer_port == 0 || !pcp_peer_addr_ok(&q->peer_addr))
 		return PCP_RES_MALFORMED_REQUEST;
 	if (netif_client_ok(s->ctx->netif, &q->peer_addr, NULL, 0) ||
@@ -576,7 +589,7 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 	memset(&r, 0, sizeof(r));
 	r.proto = q->protocol == IPPROTO_TCP ? MT_TCP : MT_UDP;
 	r.source = MT_SRC_PCP;
-	r.int_addr = q->has_third_party ? q->third_party : p->src;
+	r.int_addr = internal;
 	r.int_port = q->internal_port;
 	r.peer_addr = q->peer_addr;
 	r.peer_port = q->peer_port;

@@ -93,9 +93,14 @@ check_out "then status counts 3" "peer_pins 3" pgctl status
 
 echo "every error a client can meet"
 check_out "a header address that is not the sender: ADDRESS_MISMATCH" "result=ADDRESS_MISMATCH" pcp $HA map --int-port 8002 --client 192.0.2.99
-check_out "THIRD_PARTY (not allowed by default): NOT_AUTHORIZED" "result=NOT_AUTHORIZED" pcp $HA map --int-port 8002 --third-party $B_IP
+check_out "THIRD_PARTY (not allowed by default): UNSUPP_OPTION" "result=UNSUPP_OPTION" pcp $HA map --int-port 8002 --third-party $B_IP
+check_out "THIRD_PARTY naming the sender itself: MALFORMED_REQUEST" "result=MALFORMED_REQUEST" pcp $HA map --int-port 8002 --third-party $A_IP
+check_out "... on PEER too" "result=MALFORMED_REQUEST" pcp $HA peer --int-port 40003 --peer $WAN_IP:7000 --third-party $A_IP
 check_out "protocol ICMP: UNSUPP_PROTOCOL" "result=UNSUPP_PROTOCOL" pcp $HA map --int-port 8002 --proto 1
 check_out "internal port 0 (all ports): UNSUPP_PROTOCOL" "result=UNSUPP_PROTOCOL" pcp $HA map --int-port 0
+check_out "protocol 0 (all protocols): UNSUPP_PROTOCOL" "result=UNSUPP_PROTOCOL" pcp $HA map --int-port 0 --proto 0
+check_out "protocol 0 with an internal port: MALFORMED_REQUEST" "result=MALFORMED_REQUEST" pcp $HA map --int-port 8002 --proto 0
+check_out "... also to delete" "result=MALFORMED_REQUEST" pcp $HA map --int-port 8002 --proto 0 --lifetime 0
 check_out "an unknown mandatory option: UNSUPP_OPTION" "result=UNSUPP_OPTION" pcp $HA map --int-port 8002 --option 50:00000000
 check_out "an unknown optional option is ignored" "result=SUCCESS" pcp $HA map --int-port 8002 --option 200:00000000 --nonce $N1
 cl=$(ip netns exec $HA python3 -c "import ipaddress;print((b'\0'*10+b'\xff\xff'+ipaddress.ip_address('$A_IP').packed).hex())")
@@ -120,6 +125,7 @@ kill -HUP $PG_PID; sleep 0.5
 check_out "for LAN host B: SUCCESS" "result=SUCCESS" pcp $HA map --int-port 8003 --third-party $B_IP --nonce $N1
 check_out "the mapping is B's" "$B_IP:8003" pgctl list
 check_out "for an off-LAN address: NOT_AUTHORIZED" "result=NOT_AUTHORIZED" pcp $HA map --int-port 8003 --third-party 198.51.100.5 --nonce $N1
+check_out "naming the sender itself: still MALFORMED_REQUEST" "result=MALFORMED_REQUEST" pcp $HA map --int-port 8003 --third-party $A_IP --nonce $N1
 
 echo "rate limit"
 check_out "a flood of 200 requests gets at most a burst answered" "answered" pcp $HA flood 200

@@ -205,6 +205,18 @@ filter_opt(uint8_t *o, unsigned plen, uint16_t port, const char *a)
 	return 24;
 }
 
+static size_t
+third_party_opt(uint8_t *o, const char *a)
+{
+	struct in6_addr x = addr(a);
+
+	memset(o, 0, 20);
+	o[0] = PCP_OPT_THIRD_PARTY;
+	o[3] = 16;
+	memcpy(o + 4, &x, 16);
+	return 20;
+}
+
 static void
 test_options(void)
 {
@@ -237,20 +249,21 @@ test_options(void)
 	o += filter_opt(opt + o, 128, 0, "198.51.100.7");
 	n = map_req(req, A, 1, 6, 8000, 9000, 600, opt, o);
 	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_EXCESSIVE_REMOTE_PEERS);
-	/* THIRD_PARTY: refused unless configured */
-	memset(opt, 0, 20);
-	opt[0] = PCP_OPT_THIRD_PARTY;
-	opt[3] = 16;
-	memcpy(opt + 4, &b, 16);
-	n = map_req(req, A, 2, 6, 8100, 9100, 600, opt, 20);
-	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
+	/* THIRD_PARTY (RFC 6887 §13.1): UNSUPP_OPTION unless configured */
+	n = map_req(req, A, 2, 6, 8100, 9100, 600, opt, third_party_opt(opt, B));
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_UNSUPP_OPTION);
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9100) == NULL);
+	/* ... naming the sender itself: MALFORMED_REQUEST, allowed or not */
+	n = map_req(req, A, 2, 6, 8100, 9100, 600, opt, third_party_opt(opt, A));
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_MALFORMED_REQUEST);
 	ctx->cfg->pcp_allow_third_party = 1;
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_MALFORMED_REQUEST);
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9100) == NULL);
+	n = map_req(req, A, 2, 6, 8100, 9100, 600, opt, third_party_opt(opt, B));
 	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_SUCCESS);
 	CHECK(memcmp(&mtable_lookup_ext(ctx->mt, MT_TCP, 9100)->int_addr, &b, sizeof(b)) == 0);
-	b = addr("198.51.100.5");		/* not a LAN host */
-	memcpy(opt + 4, &b, 16);
-	n = map_req(req, A, 3, 6, 8101, 9101, 600, opt, 20);
-	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
+	n = map_req(req, A, 3, 6, 8101, 9101, 600, opt, third_party_opt(opt, "198.51.100.5"));
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);	/* not a LAN host */
 	lab_free(ctx, s);
 }
 
@@ -336,6 +349,7 @@ test_peer(void)
 {
 	struct pg_ctx *ctx = lab_ctx("firewall = none\n");
 	struct pcp_srv *s = pcp_srv_new(ctx);
+	struct in6_addr b = addr(B), peer = addr("198.51.100.100");
 	uint8_t req[200];
 	uint16_t got = 0;
 	size_t n;
@@ -364,6 +378,20 @@ test_peer(void)
 	CHECK_EQ(mtable_peer_count(ctx->mt), 0);
 	mtable_commit(ctx->mt, NULL, NULL);
 	CHECK_EQ(fw_mem_peer_count(ctx->fw), 0);
+	/* THIRD_PARTY as for MAP: the sender's own address is malformed, allowed or not */
+	n = peer_req(req, 4, 40100, "198.51.100.100", 7000, 600);
+	n += third_party_opt(req + n, B);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_UNSUPP_OPTION);
+	n = peer_req(req, 4, 40100, "198.51.100.100", 7000, 600);
+	n += third_party_opt(req + n, A);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_MALFORMED_REQUEST);
+	ctx->cfg->pcp_allow_third_party = 1;
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_MALFORMED_REQUEST);
+	CHECK_EQ(mtable_peer_count(ctx->mt), 0);
+	n = peer_req(req, 4, 40100, "198.51.100.100", 7000, 600);
+	n += third_party_opt(req + n, B);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_SUCCESS);
+	CHECK(mtable_lookup_peer(ctx->mt, MT_TCP, &b, 40100, &peer, 7000) != NULL);
 	lab_free(ctx, s);
 }
 
