@@ -508,10 +508,10 @@ pcp_map(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request
  * PEER (RFC 6887 §12): the external address and port of an outbound flow,
  * so the client can keep it alive, and a pin in the kernel (an SNAT map
  * element keyed by the 5-tuple) so the flow leaves with that port even if
- * it is re-created. The port is, in this order: the MAP's of the same
- * internal endpoint, the pin's (a refresh), the one conntrack already
- * translated the flow to, or the internal port (what the masquerade keeps
- * where it can).
+ * it is re-created. The port is, in this order: the one conntrack already
+ * translated the flow to (a flow that is open leaves by it, whatever else
+ * we might say), the MAP's of the same internal endpoint, the pin's (a
+ * refresh), or the internal port (what the masquerade keeps where it can).
  */
 static uint16_t
 pcp_peer_port(struct pcp_srv *s, const struct pcp_request *q, const struct in6_addr *in,
@@ -520,14 +520,14 @@ pcp_peer_port(struct pcp_srv *s, const struct pcp_request *q, const struct in6_a
 	struct mt_entry *e;
 	uint16_t port;
 
+	if (ct_nat_port(q->protocol, in, q->internal_port, &q->peer_addr, q->peer_port,
+	    &port) == 0 && port != 0)
+		return port;
 	if ((e = mtable_lookup_int(s->ctx->mt, proto, in, q->internal_port)) != NULL)
 		return e->ext_port;
 	if ((e = mtable_lookup_peer(s->ctx->mt, proto, in, q->internal_port, &q->peer_addr,
 	    q->peer_port)) != NULL)
 		return e->ext_port;
-	if (ct_nat_port(q->protocol, in, q->internal_port, &q->peer_addr, q->peer_port,
-	    &port) == 0 && port != 0)
-		return port;
 	return q->internal_port;
 }
 

@@ -84,6 +84,17 @@ sleep 0.5
 check_out "PEER for a flow conntrack already knows reports its port" "ext=$GW_WAN_IP:40002" pcp $HA peer --int-port 40002 --peer $WAN_IP:7002 --nonce $N1
 check_out "B pinning the same remote end from the same port gets the next port" "ext=$GW_WAN_IP:40001" pcp $HB peer --int-port 40000 --peer $WAN_IP:7000 --nonce $N2
 check_out "and B's flow leaves by it" "port=40001" seen $HB 40000 7000
+# a UDP flow the masquerade moved: B holds 5000 towards the peer, so A's flow from 5000 leaves
+# by another port; PEER must answer that one (it answered 5000, the port nobody sees)
+in_wan socat -T 10 UDP-RECVFROM:7003,reuseaddr,fork SYSTEM:'echo port=$SOCAT_PEERPORT' >/dev/null 2>&1 &
+wait_for 3 sh -c "ip netns exec $WAN ss -Hlun 'sport = :7003' | grep -q ."
+useen() { echo hi | timeout 3 ip netns exec $1 socat -T 1 - UDP:$WAN_IP:$3,sourceport=$2 2>/dev/null; }
+check_out "B's UDP flow 5000 -> $WAN_IP:7003 keeps its port" "port=5000" useen $HB 5000 7003
+moved=$(useen $HA 5000 7003); moved=${moved#port=}
+[ -n "$moved" ] && [ "$moved" != 5000 ] && pass "A's flow from 5000 leaves by another port ($moved)" || fail "A's flow: '$moved'"
+check_out "PEER for A's open UDP flow answers the port the WAN peer sees" "ext=$GW_WAN_IP:$moved" pcp $HA peer --proto udp --int-port 5000 --peer $WAN_IP:7003 --nonce $N1
+check_out "... and the flow still leaves by it" "port=$moved" useen $HA 5000 7003
+pcp $HA peer --proto udp --int-port 5000 --peer $WAN_IP:7003 --nonce $N1 --lifetime 0 >/dev/null
 check_out "a LAN host as the remote peer: NOT_AUTHORIZED" "result=NOT_AUTHORIZED" pcp $HA peer --int-port 40003 --peer $B_IP:7000 --nonce $N1
 check_out "a multicast remote peer: MALFORMED_REQUEST" "result=MALFORMED_REQUEST" pcp $HA peer --int-port 40003 --peer 224.0.0.1:7000 --nonce $N1
 check_out "another nonce cannot take over a pin: NOT_AUTHORIZED" "result=NOT_AUTHORIZED" pcp $HA peer --int-port 40000 --peer $WAN_IP:7000 --nonce $N2
