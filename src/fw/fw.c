@@ -101,6 +101,14 @@ fw_pin_counters(struct fw *fw, const struct fw_item *it, uint64_t *pkts, uint64_
 	return fw->ops->pin_counters(fw, it, pkts, bytes);
 }
 
+int
+fw_flow_port(struct fw *fw, const struct fw_item *it, uint16_t *port)
+{
+	if (fw->ops->flow_port == NULL || it->kind != MT_KIND_PEER)
+		return -1;
+	return fw->ops->flow_port(fw, it, port);
+}
+
 void
 fw_set_lost_cb(struct fw *fw, fw_lost_cb *cb, void *arg)
 {

@@ -33,7 +33,6 @@
 
 #include "conf.h"
 #include "daemon.h"
-#include "fw/ct.h"
 #include "log.h"
 #include "mtable.h"
 #include "netif.h"
@@ -504,46 +503,6 @@ pcp_map(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request
 	return PCP_RES_SUCCESS;
 }
 
-/*
- * PEER (RFC 6887 §12): the external address and port of an outbound flow,
- * so the client can keep it alive, and a pin in the kernel (an SNAT map
- * element keyed by the 5-tuple) so the flow leaves with that port even if
- * it is re-created. The port is, in this order: the one conntrack already
- * translated the flow to (a flow that is open leaves by it, whatever else
- * we might say), the MAP's of the same internal endpoint, the pin's (a
- * refresh), or the internal port (what the masquerade keeps where it can).
- */
-static uint16_t
-pcp_peer_port(struct pcp_srv *s, const struct pcp_request *q, const struct in6_addr *in,
-    int proto)
-{
-	struct mt_entry *e;
-	uint16_t port;
-
-	if (ct_nat_port(q->protocol, in, q->internal_port, &q->peer_addr, q->peer_port,
-	    &port) == 0 && port != 0)
-		return port;
-	if ((e = mtable_lookup_int(s->ctx->mt, proto, in, q->internal_port)) != NULL)
-		return e->ext_port;
-	if ((e = mtable_lookup_peer(s->ctx->mt, proto, in, q->internal_port, &q->peer_addr,
-	    q->peer_port)) != NULL)
-		return e->ext_port;
-	return q->internal_port;
-}
-
-/* The port wanted, or the next one no other pin uses towards that remote end (0: none near). */
-static uint16_t
-pcp_peer_free_port(struct pcp_srv *s, const struct mt_peer_req *r, const struct mt_entry *self)
-{
-	uint32_t p = r->ext_port, tries;
-
-	for (tries = 0; tries < 64; tries++, p = p >= 65535 ? 1024 : p + 1)
-		if (mtable_peer_port_free(s->ctx->mt, r->proto, (uint16_t)p, &r->peer_addr,
-		    r->peer_port, self))
-			return (uint16_t)p;
-	return 0;
-}
-
 /* Pins SNAT to an address the gateway has: the WAN interface's (external_ip is only reported). */
 static struct in6_addr
 pcp_snat_addr(const struct pcp_srv *s)
@@ -564,6 +523,15 @@ pcp_peer_addr_ok(const struct in6_addr *a)
 	return util_addr_is_v4(a) && b[0] != 0 && b[0] != 127 && b[0] < 224;
 }
 
+/*
+ * PEER (RFC 6887 §12): the external address and port of an outbound flow,
+ * so the client can keep it alive, and a pin in the kernel (an SNAT map
+ * element keyed by the 5-tuple) so the flow leaves with that port even if
+ * it is re-created. The table picks the port: the one an open flow already
+ * leaves by, else one that no other endpoint's inbound mapping and no other
+ * pin towards the same remote end holds (CANNOT_PROVIDE_EXTERNAL when the
+ * open flow's own port is such a one).
+ */
 static enum pcp_result
 pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request *q,
     struct pcp_response *resp)
@@ -607,10 +575,6 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 		resp->ext_addr = r.ext_addr;
 		return PCP_RES_SUCCESS;
 	}
-	r.ext_port = pcp_peer_port(s, q, &r.int_addr, r.proto);
-	/* a port another host's flow already leaves by towards that end: the next free one */
-	if ((r.ext_port = pcp_peer_free_port(s, &r, e)) == 0)
-		return PCP_RES_CANNOT_PROVIDE_EXTERNAL;
 	r.lease_s = pcp_lifetime(s, q->lifetime);
 	if ((err = mtable_peer(s->ctx->mt, &r, &e)) == MT_OK)
 		err = pcp_commit(s, e);

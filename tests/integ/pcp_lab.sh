@@ -102,6 +102,21 @@ check_out "status counts the pins" "peer_pins 4" pgctl status
 check_out "PEER lifetime 0 releases the pin" "result=SUCCESS" pcp $HA peer --int-port 40000 --peer $WAN_IP:7000 --nonce $N1 --lifetime 0
 check_out "then status counts 3" "peer_pins 3" pgctl status
 
+echo "PEER never answers a port another host's mapping holds"
+UDPP="$top_srcdir/tests/lab/udp_peer.py"
+check_out "A maps UDP 9400 -> A:9400" "ext=$GW_WAN_IP:9400" pcp $HA map --proto udp --int-port 9400 --ext-port 9400 --nonce $N1
+check_out "B's PEER from its own port 9400 gets another one" "ext=$GW_WAN_IP:9401" pcp $HB peer --proto udp --int-port 9400 --peer $WAN_IP:7004 --nonce $N2
+in_a timeout 8 python3 "$UDPP" recv 9400 6 > "$LAB_DIR/a9400" &
+apid=$!
+in_wan timeout 8 python3 "$UDPP" recv 7004 6 $GW_WAN_IP:9400 > "$LAB_DIR/peer7004" &
+wpid=$!
+wait_for 3 sh -c "ip netns exec $WAN ss -Hlun 'sport = :7004' | grep -q . && ip netns exec $HA ss -Hlun 'sport = :9400' | grep -q ."
+check_out "B's flow 9400 -> $WAN_IP:7004: nothing comes back to B" "got=nothing" in_b timeout 5 python3 "$UDPP" send 9400 $WAN_IP:7004 2
+wait $apid $wpid
+check_out "the WAN peer sees B's flow leave by 9401, the PEER answer" "from=$GW_WAN_IP:9401" cat "$LAB_DIR/peer7004"
+check_out "the peer's datagram to $GW_WAN_IP:9400 reaches A, whose mapping it is" "got=from-peer from=$WAN_IP:7004" cat "$LAB_DIR/a9400"
+pcp $HB peer --proto udp --int-port 9400 --peer $WAN_IP:7004 --nonce $N2 --lifetime 0 >/dev/null
+
 echo "every error a client can meet"
 check_out "a header address that is not the sender: ADDRESS_MISMATCH" "result=ADDRESS_MISMATCH" pcp $HA map --int-port 8002 --client 192.0.2.99
 check_out "THIRD_PARTY (not allowed by default): UNSUPP_OPTION" "result=UNSUPP_OPTION" pcp $HA map --int-port 8002 --third-party $B_IP

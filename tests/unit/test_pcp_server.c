@@ -307,19 +307,27 @@ test_epoch_and_rate(void)
 	lab_free(ctx, s);
 }
 
+/* A PEER request from client for proto (6, 17) from port in to peer:pport. */
 static size_t
-peer_req(uint8_t *p, uint8_t nonce, uint16_t in, const char *peer, uint16_t pport,
-    uint32_t lifetime)
+peer_req_from(uint8_t *p, const char *client, uint8_t proto, uint8_t nonce, uint16_t in,
+    const char *peer, uint16_t pport, uint32_t lifetime)
 {
 	struct in6_addr pa = addr(peer);
 	uint16_t pp = htons(pport);
-	size_t n = map_req(p, A, nonce, 6, in, 0, lifetime, NULL, 0);
+	size_t n = map_req(p, client, nonce, proto, in, 0, lifetime, NULL, 0);
 
 	p[1] = PCP_OP_PEER;
 	memset(p + n, 0, 20);
 	memcpy(p + n, &pp, 2);
 	memcpy(p + n + 4, &pa, 16);
 	return n + 20;
+}
+
+static size_t
+peer_req(uint8_t *p, uint8_t nonce, uint16_t in, const char *peer, uint16_t pport,
+    uint32_t lifetime)
+{
+	return peer_req_from(p, A, 6, nonce, in, peer, pport, lifetime);
 }
 
 /* No port the rules allow is free: NO_RESOURCES, a transient error. */
@@ -392,6 +400,53 @@ test_peer(void)
 	n += third_party_opt(req + n, B);
 	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_SUCCESS);
 	CHECK(mtable_lookup_peer(ctx->mt, MT_TCP, &b, 40100, &peer, 7000) != NULL);
+	lab_free(ctx, s);
+}
+
+/* PEER's port: never one another host's mapping holds; an open flow's own port as it is. */
+static void
+test_peer_ports(void)
+{
+	struct pg_ctx *ctx = lab_ctx("firewall = none\n");
+	struct pcp_srv *s = pcp_srv_new(ctx);
+	struct fw_item flow;
+	uint8_t req[200];
+	uint16_t got = 0;
+	uint32_t life = 0;
+	size_t n;
+
+	/* A maps UDP 9000; B's PEER from its own port 9000 does not get 9000 */
+	n = map_req(req, A, 1, 17, 9000, 9000, 600, NULL, 0);
+	CHECK_EQ(send_req(s, A, req, n, &got, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(got, 9000);
+	n = peer_req_from(req, B, 17, 2, 9000, "198.51.100.100", 7000, 600);
+	CHECK_EQ(send_req(s, B, req, n, &got, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(got, 9001);
+	CHECK_EQ(mtable_lookup_ext(ctx->mt, MT_UDP, 9000)->int_addr.s6_addr[15], 10);
+	/* A's own PEER from 9000 leaves by its mapping's port */
+	n = peer_req_from(req, A, 17, 3, 9000, "198.51.100.100", 7000, 600);
+	CHECK_EQ(send_req(s, A, req, n, &got, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(got, 9000);
+	/* an open flow leaves by the port the kernel gave it: that is the answer */
+	memset(&flow, 0, sizeof(flow));
+	flow.kind = MT_KIND_PEER;
+	flow.proto = MT_UDP;
+	flow.int_addr = addr(A);
+	flow.int_port = 5000;
+	flow.peer_addr = addr("198.51.100.100");
+	flow.peer_port = 7000;
+	fw_mem_flow(ctx->fw, &flow, 47123);
+	n = peer_req_from(req, A, 17, 4, 5000, "198.51.100.100", 7000, 600);
+	CHECK_EQ(send_req(s, A, req, n, &got, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(got, 47123);
+	/* B's open flow already on A's mapped port: not blessed with a pin */
+	flow.int_addr = addr(B);
+	flow.int_port = 6000;
+	fw_mem_flow(ctx->fw, &flow, 9000);
+	n = peer_req_from(req, B, 17, 5, 6000, "198.51.100.100", 7000, 600);
+	CHECK_EQ(send_req(s, B, req, n, NULL, &life), PCP_RES_CANNOT_PROVIDE_EXTERNAL);
+	CHECK_EQ(life, PCP_WIRE_LIFETIME_SHORT);
+	CHECK_EQ(mtable_peer_count(ctx->mt), 3);
 	lab_free(ctx, s);
 }
 
@@ -521,6 +576,7 @@ main(void)
 	test_epoch_and_rate();
 	test_no_resources();
 	test_peer();
+	test_peer_ports();
 	test_natpmp();
 	test_pinholes();
 	return tu_done("test_pcp_server");
