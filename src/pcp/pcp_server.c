@@ -613,7 +613,7 @@ pcp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, uint8_t *out, size_t 
 	    util_addr_is_v4(&p->src)))
 		resp.result = s->ctx->cfg->pcp ? PCP_RES_NETWORK_FAILURE : PCP_RES_NOT_AUTHORIZED;
 	else if (memcmp(&q.client, &p->src, sizeof(p->src)) != 0)
-		resp.result = PCP_RES_ADDRESS_MISMATCH;	/* §8.3: whatever the opcode */
+		resp.result = PCP_RES_ADDRESS_MISMATCH;	/* §8.2: whatever the opcode */
 	else if (q.opcode == PCP_OP_MAP)
 		resp.result = pcp_map(s, p, &q, &resp);
 	else if (q.opcode == PCP_OP_PEER)

@@ -1,7 +1,7 @@
 /*
  * pcp_wire.c - the PCP (RFC 6887) wire format.
  *
- * Decoding follows §8.3 in its order: shorter than 2 octets or a response
+ * Decoding follows §8.2 in its order: shorter than 2 octets or a response
  * (R bit) is dropped; another version is answered UNSUPP_VERSION; shorter
  * than 24 octets is dropped; longer than 1100 octets or not a multiple of 4
  * is MALFORMED_REQUEST; then the opcode (UNSUPP_OPCODE), its data
@@ -358,7 +358,7 @@ fail(enum pcp_result *err, enum pcp_result res)
 	return PCP_WIRE_ERROR;
 }
 
-/* §8.3 up to the opcode: DROP, ERROR, or OK with the header in r. */
+/* §8.2 up to the opcode: DROP, ERROR, or OK with the header in r. */
 static enum pcp_wire_status
 decode_header(const uint8_t *buf, size_t len, struct pcp_request *r, enum pcp_result *err)
 {
@@ -443,7 +443,7 @@ pcp_wire_encode_response(const struct pcp_request *req, const struct pcp_respons
 }
 
 /*
- * §7.3/§8.3: an error response is a copy of the request, cut to 1100 octets
+ * §7.3/§8.2: an error response is a copy of the request, cut to 1100 octets
  * (and down to a multiple of 4, which clients require of a response), with
  * the header set; its Reserved field carries the last 96 bits of the
  * request's client address (§7.2, "not successfully parsed"). A version we

@@ -61,7 +61,7 @@ enum pcp_result {
 enum pcp_wire_status {
 	PCP_WIRE_OK,		/* a request: *out holds it */
 	PCP_WIRE_ERROR,		/* answer with pcp_wire_encode_error(*err) */
-	PCP_WIRE_DROP,		/* silently dropped (§8.3) */
+	PCP_WIRE_DROP,		/* silently dropped (§8.2) */
 };
 
 struct pcp_filter {

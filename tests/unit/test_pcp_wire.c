@@ -408,7 +408,7 @@ test_announce(void)
 	CHECK_EQ(pcp_wire_announce_dest(AF_UNIX, &ss), 0);
 }
 
-/* §8.3 in its order, at every boundary length. */
+/* §8.2 in its order, at every boundary length. */
 static void
 test_lengths(void)
 {
@@ -813,7 +813,7 @@ test_server_error(void)
 	CHECK_EQ(pcp_wire_encode_response(&r, &resp, out, sizeof(out)), 0);
 }
 
-/* Error responses to requests the decoder refused (§7.2, §7.3, §8.3). */
+/* Error responses to requests the decoder refused (§7.2, §7.3, §8.2). */
 static void
 test_encode_error(void)
 {
