@@ -1079,17 +1079,84 @@ static enum mt_err
 mt_peer_check(const struct mtable *mt, const struct mt_peer_req *r)
 {
 	if (r->proto >= MT_NPROTO || r->source >= MT_NSOURCE || r->int_port == 0 ||
-	    r->peer_port == 0 || r->ext_port == 0 || !util_addr_is_v4(&r->int_addr) ||
+	    r->peer_port == 0 || !util_addr_is_v4(&r->int_addr) ||
 	    !util_addr_is_v4(&r->peer_addr))
 		return MT_ERR_INVAL;
 	if (r->owner != NULL && util_text_problem(r->owner, strlen(r->owner), SIZE_MAX) != NULL)
 		return MT_ERR_INVAL;
 	if (!mtable_client_ok(mt, &r->int_addr, NULL, 0))
 		return MT_ERR_ADDR;
-	if (!mtable_permitted(mt, r->source, r->ext_port, r->ext_port, &r->int_addr, r->int_port,
-	    r->int_port))
-		return MT_ERR_DENIED;
 	return MT_OK;
+}
+
+/*
+ * 1 if r's flow may leave by ext: no inbound entry (a mapping, a forward, a
+ * trigger's range) sends that port to another internal endpoint, since the
+ * remote end's traffic to it would reach this flow instead (conntrack's
+ * reply direction wins over the DNAT), and no other pin leaves by it
+ * towards the same remote end (two such flows would clash in conntrack).
+ */
+static int
+mt_peer_port_ok(const struct mtable *mt, const struct mt_peer_req *r, uint16_t ext,
+    const struct mt_entry *self)
+{
+	const struct mt_entry *in = mtable_lookup_ext(mt, r->proto, ext);
+
+	if (in != NULL && (memcmp(&in->int_addr, &r->int_addr, sizeof(r->int_addr)) != 0 ||
+	    (uint32_t)in->int_port + (ext - in->ext_port) != r->int_port))
+		return 0;
+	return mtable_peer_port_free(mt, r->proto, ext, &r->peer_addr, r->peer_port, self);
+}
+
+/* The port the kernel already translated r's flow to, when it is open: 1 with *port. */
+static int
+mt_peer_open_port(const struct mtable *mt, const struct mt_peer_req *r, uint16_t *port)
+{
+	struct fw_item it;
+
+	if (mt->fw == NULL)
+		return 0;
+	memset(&it, 0, sizeof(it));
+	it.kind = MT_KIND_PEER;
+	it.proto = r->proto;
+	it.int_addr = r->int_addr;
+	it.int_port = r->int_port;
+	it.peer_addr = r->peer_addr;
+	it.peer_port = r->peer_port;
+	return fw_flow_port(mt->fw, &it, port) == 0 && *port != 0;
+}
+
+/*
+ * The external port for r's pin (self: its pin, if it has one). An open flow
+ * keeps the port it has: that is what the remote end sees. Otherwise the
+ * pin's, the internal endpoint's mapping's, or the internal port (what a
+ * masquerade keeps where it can), moved up to the first port the flow may
+ * leave by.
+ */
+static enum mt_err
+mt_peer_pick(const struct mtable *mt, const struct mt_peer_req *r, const struct mt_entry *self,
+    uint16_t *out)
+{
+	const struct mt_entry *m;
+	uint32_t p, tries;
+	uint16_t open;
+
+	if (mt_peer_open_port(mt, r, &open)) {
+		*out = open;		/* not moved: if it is not free, a conflict */
+		return MT_OK;
+	}
+	if (self != NULL)
+		p = self->ext_port;
+	else if ((m = mtable_lookup_int(mt, r->proto, &r->int_addr, r->int_port)) != NULL)
+		p = m->ext_port;
+	else
+		p = r->int_port;
+	for (tries = 0; tries < 64; tries++, p = p >= 65535 ? 1024 : p + 1)
+		if (mt_peer_port_ok(mt, r, (uint16_t)p, self)) {
+			*out = (uint16_t)p;
+			return MT_OK;
+		}
+	return MT_ERR_NOPORT;
 }
 
 /* A refreshed pin may move to another external port: the kernel element is replaced. */
@@ -1105,24 +1172,13 @@ mt_peer_refresh(struct mtable *mt, struct mt_entry *e, const struct mt_peer_req 
 	return mt_renew(mt, e, r->lease_s, 0, MT_CHG_PUT);
 }
 
-enum mt_err
-mtable_peer(struct mtable *mt, const struct mt_peer_req *r, struct mt_entry **out)
+static enum mt_err
+mt_peer_new(struct mtable *mt, const struct mt_peer_req *r, struct mt_entry **out)
 {
 	struct mt_entry *e;
 	struct mt_client *c;
 	enum mt_err err;
 
-	if ((err = mt_peer_check(mt, r)) != MT_OK)
-		return err;
-	e = mtable_lookup_peer(mt, r->proto, &r->int_addr, r->int_port, &r->peer_addr,
-	    r->peer_port);
-	/* two flows leaving as the same (port, remote end) would clash in conntrack */
-	if (!mtable_peer_port_free(mt, r->proto, r->ext_port, &r->peer_addr, r->peer_port, e))
-		return MT_ERR_CONFLICT;
-	if (e != NULL) {
-		*out = e;
-		return mt_peer_refresh(mt, e, r);
-	}
 	if (mt->npeers >= MT_MAX_PEERS)
 		return MT_ERR_NOPORT;
 	if ((err = mt_client_claim(mt, &r->int_addr, MT_SRC_PCP, &c)) != MT_OK)
@@ -1152,6 +1208,29 @@ mtable_peer(struct mtable *mt, const struct mt_peer_req *r, struct mt_entry **ou
 	mt->npeers++;
 	*out = e;
 	return mt_renew(mt, e, r->lease_s ? r->lease_s : 1, 0, MT_CHG_PUT);
+}
+
+enum mt_err
+mtable_peer(struct mtable *mt, const struct mt_peer_req *req, struct mt_entry **out)
+{
+	struct mt_peer_req r = *req;
+	struct mt_entry *e;
+	enum mt_err err;
+
+	if ((err = mt_peer_check(mt, &r)) != MT_OK)
+		return err;
+	e = mtable_lookup_peer(mt, r.proto, &r.int_addr, r.int_port, &r.peer_addr, r.peer_port);
+	if (r.ext_port == 0 && (err = mt_peer_pick(mt, &r, e, &r.ext_port)) != MT_OK)
+		return err;
+	if (!mt_peer_port_ok(mt, &r, r.ext_port, e))
+		return MT_ERR_CONFLICT;
+	if (!mtable_permitted(mt, r.source, r.ext_port, r.ext_port, &r.int_addr, r.int_port,
+	    r.int_port))
+		return MT_ERR_DENIED;
+	if (e == NULL)
+		return mt_peer_new(mt, &r, out);
+	*out = e;
+	return mt_peer_refresh(mt, e, &r);
 }
 
 /* Every pin of a source (MT_NSOURCE: all), deleted; returns how many. */

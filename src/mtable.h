@@ -165,12 +165,21 @@ struct mt_peer_req {
 	uint8_t		 proto;
 	uint8_t		 source;
 	struct in6_addr	 int_addr, peer_addr, ext_addr;
-	uint16_t	 int_port, peer_port, ext_port;
+	uint16_t	 int_port, peer_port, ext_port;	/* ext_port 0: the table picks */
 	uint32_t	 lease_s;
 	const char	*owner;
 };
 
-/* Pin a flow (or refresh its pin, moving it to req's ext_port); quotas and caps apply. */
+/*
+ * Pin a flow (or refresh its pin, moving it to the new port); quotas, caps
+ * and allow/deny apply. req's ext_port 0 lets the table choose: the port an
+ * open flow already leaves by (the firewall knows it), else the pin's, the
+ * internal endpoint's mapping's or the internal port, moved up to a free
+ * one. A port is free for the flow unless an inbound entry sends it to
+ * another internal endpoint or another pin leaves by it towards the same
+ * remote end: MT_ERR_CONFLICT (an open flow's port is never moved),
+ * MT_ERR_NOPORT if none is free nearby.
+ */
 enum mt_err mtable_peer(struct mtable *, const struct mt_peer_req *, struct mt_entry **out);
 /* The pin of a flow, or NULL. */
 struct mt_entry *mtable_lookup_peer(const struct mtable *, int proto, const struct in6_addr *,

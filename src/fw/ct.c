@@ -21,7 +21,6 @@
 #include "util.h"
 
 struct ct_walk {
-	int		 want;		/* the attribute we descend into next */
 	uint16_t	 port;
 	int		 found;
 };
@@ -48,27 +47,48 @@ ct_put_tuple(struct nlmsghdr *nlh, int proto, const struct in6_addr *src, uint16
 	mnl_attr_nest_end(nlh, t);
 }
 
-/* CTA_PROTO_DST_PORT inside CTA_TUPLE_PROTO inside CTA_TUPLE_REPLY. */
+/*
+ * The answer's CTA_TUPLE_REPLY > CTA_TUPLE_PROTO > CTA_PROTO_DST_PORT: where
+ * the flow's replies come back to, its external port. One callback per
+ * level: the attribute types are small numbers that repeat from one level
+ * to the next (CTA_TUPLE_REPLY, CTA_TUPLE_PROTO and CTA_PROTO_SRC_PORT are
+ * all 2), so a level is known by where the walk is, not by a type.
+ */
+static int
+ct_proto_cb(const struct nlattr *attr, void *data)
+{
+	struct ct_walk *w = data;
+
+	if (mnl_attr_get_type(attr) != CTA_PROTO_DST_PORT)
+		return MNL_CB_OK;
+	if (mnl_attr_validate(attr, MNL_TYPE_U16) < 0)
+		return MNL_CB_ERROR;
+	w->port = ntohs(mnl_attr_get_u16(attr));
+	w->found = 1;
+	return MNL_CB_STOP;
+}
+
+/* Into attr with cb if it is the nest of this type; the walk stops there. */
+static int
+ct_nest(const struct nlattr *attr, int type, mnl_attr_cb_t cb, void *data)
+{
+	if (mnl_attr_get_type(attr) != type)
+		return MNL_CB_OK;
+	if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
+		return MNL_CB_ERROR;
+	return mnl_attr_parse_nested(attr, cb, data) == MNL_CB_ERROR ? MNL_CB_ERROR : MNL_CB_STOP;
+}
+
+static int
+ct_tuple_cb(const struct nlattr *attr, void *data)
+{
+	return ct_nest(attr, CTA_TUPLE_PROTO, ct_proto_cb, data);
+}
+
 static int
 ct_attr_cb(const struct nlattr *attr, void *data)
 {
-	struct ct_walk *w = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (type != w->want)
-		return MNL_CB_OK;
-	if (type == CTA_PROTO_DST_PORT) {
-		if (mnl_attr_validate(attr, MNL_TYPE_U16) < 0)
-			return MNL_CB_ERROR;
-		w->port = ntohs(mnl_attr_get_u16(attr));
-		w->found = 1;
-		return MNL_CB_STOP;
-	}
-	if (mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
-		return MNL_CB_ERROR;
-	w->want = type == CTA_TUPLE_REPLY ? CTA_TUPLE_PROTO : CTA_PROTO_DST_PORT;
-	return mnl_attr_parse_nested(attr, ct_attr_cb, w) == MNL_CB_ERROR ? MNL_CB_ERROR :
-	    MNL_CB_STOP;
+	return ct_nest(attr, CTA_TUPLE_REPLY, ct_tuple_cb, data);
 }
 
 static int
@@ -83,7 +103,7 @@ ct_nat_port(int proto, const struct in6_addr *src, uint16_t sport, const struct 
     uint16_t dport, uint16_t *port)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct ct_walk w = { CTA_TUPLE_REPLY, 0, 0 };
+	struct ct_walk w = { 0, 0 };
 	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	struct nfgenmsg *nfg;

@@ -109,6 +109,14 @@ fw_set_hosts(struct fw *fw, const struct fw_host *h, size_t n)
 	return fw->ops->hosts(fw, h, n);
 }
 
+int
+fw_flow_port(struct fw *fw, const struct fw_item *it, uint16_t *port)
+{
+	if (fw->ops->flow_port == NULL || it->kind != MT_KIND_PEER)
+		return -1;
+	return fw->ops->flow_port(fw, it, port);
+}
+
 void
 fw_set_lost_cb(struct fw *fw, fw_lost_cb *cb, void *arg)
 {

@@ -81,6 +81,13 @@ struct fw_ops {
 	 * honoured (each address from its own MAC only); 0 or -1. May be NULL.
 	 */
 	int	(*hosts)(struct fw *, const struct fw_host *, size_t);
+	/*
+	 * The external port an open outbound flow leaves by, as the kernel
+	 * translated it (conntrack): the item is a MT_KIND_PEER's flow (proto,
+	 * int_addr:int_port -> peer_addr:peer_port). 0 with *port, or -1 if no
+	 * such flow is open. Flow state, not our rules: only the kernel has it.
+	 */
+	int	(*flow_port)(struct fw *, const struct fw_item *, uint16_t *port);
 	/* Release backend state (and kernel objects unless configured to keep them). */
 	void	(*shutdown)(struct fw *);
 };
@@ -117,6 +124,8 @@ int fw_resync(struct fw *, fw_iter_cb *, void *);
 int fw_pin_counters(struct fw *, const struct fw_item *, uint64_t *pkts, uint64_t *bytes);
 /* Replace the verified LAN hosts (address and MAC pairs); 0, or -1 if the backend refused. */
 int fw_set_hosts(struct fw *, const struct fw_host *, size_t);
+/* The external port the open flow of a PEER item leaves by; 0, or -1 if none is open. */
+int fw_flow_port(struct fw *, const struct fw_item *, uint16_t *port);
 /* Register who to tell when the backend's state vanished. */
 void fw_set_lost_cb(struct fw *, fw_lost_cb *, void *);
 /* Shut down and free. */
@@ -141,5 +150,7 @@ const struct fw_item *fw_mem_pin_lookup(const struct fw *, uint32_t pin_id);
 void fw_mem_pin_traffic(struct fw *, uint32_t pin_id, uint64_t pkts, uint64_t bytes);
 /* In-memory backend test hook: refuse the next add of proto/port with err. */
 void fw_mem_inject_failure(struct fw *, int proto, uint16_t port, int err);
+/* In-memory backend test hook: the PEER item's flow is open, leaving by ext_port (0: closed). */
+void fw_mem_flow(struct fw *, const struct fw_item *, uint16_t ext_port);
 
 #endif

@@ -21,11 +21,19 @@ struct fw_mem_pin {
 	struct fw_item	 item;
 };
 
+/* An open outbound flow, as conntrack would hold it: where it leaves from. */
+struct fw_mem_flow {
+	struct fw_item	 flow;		/* proto, int_addr:int_port -> peer_addr:peer_port */
+	uint16_t	 ext_port;
+};
+
 struct fw_mem {
 	struct fw_item	*slots[MT_NPROTO][65536];	/* by external start port */
 	size_t		 count;
 	size_t		 npeers;	/* PEER pins (SNAT of outbound flows): counted only */
 	struct hmap	 pins;		/* struct fw_mem_pin by pin_id */
+	struct fw_mem_flow *flows;	/* open flows (fw_mem_flow): a test's conntrack */
+	size_t		 nflows;
 	int		 fail_proto;
 	uint16_t	 fail_port;
 	int		 fail_err;
@@ -221,6 +229,35 @@ fw_mem_pin_counters(struct fw *fw, const struct fw_item *it, uint64_t *pkts, uin
 	return 0;
 }
 
+/* The open flow of a PEER item, or NULL. */
+static struct fw_mem_flow *
+fw_mem_flow_find(const struct fw_mem *m, const struct fw_item *it)
+{
+	const struct fw_item *f;
+	size_t i;
+
+	for (i = 0; i < m->nflows; i++) {
+		f = &m->flows[i].flow;
+		if (f->proto == it->proto && f->int_port == it->int_port &&
+		    f->peer_port == it->peer_port &&
+		    memcmp(&f->int_addr, &it->int_addr, sizeof(f->int_addr)) == 0 &&
+		    memcmp(&f->peer_addr, &it->peer_addr, sizeof(f->peer_addr)) == 0)
+			return &m->flows[i];
+	}
+	return NULL;
+}
+
+static int
+fw_mem_flow_port(struct fw *fw, const struct fw_item *it, uint16_t *port)
+{
+	const struct fw_mem_flow *f = fw_mem_flow_find(fw->priv, it);
+
+	if (f == NULL)
+		return -1;
+	*port = f->ext_port;
+	return 0;
+}
+
 static void
 fw_mem_shutdown(struct fw *fw)
 {
@@ -230,6 +267,7 @@ fw_mem_shutdown(struct fw *fw)
 		return;
 	fw_mem_clear(m);
 	hmap_destroy(&m->pins);
+	free(m->flows);
 	free(m);
 	fw->priv = NULL;
 }
@@ -240,6 +278,7 @@ const struct fw_ops fw_mem_ops = {
 	.commit = fw_mem_commit,
 	.resync = fw_mem_resync,
 	.pin_counters = fw_mem_pin_counters,
+	.flow_port = fw_mem_flow_port,
 	.shutdown = fw_mem_shutdown,
 };
 
@@ -300,4 +339,23 @@ fw_mem_pin_traffic(struct fw *fw, uint32_t pin_id, uint64_t pkts, uint64_t bytes
 		return;
 	p->item.pkts += pkts;
 	p->item.bytes += bytes;
+}
+
+void
+fw_mem_flow(struct fw *fw, const struct fw_item *it, uint16_t ext_port)
+{
+	struct fw_mem *m = fw->priv;
+	struct fw_mem_flow *f = fw_mem_flow_find(m, it), *nf;
+
+	if (f == NULL && ext_port != 0) {
+		if ((nf = reallocarray(m->flows, m->nflows + 1, sizeof(*nf))) == NULL)
+			return;
+		m->flows = nf;
+		f = &m->flows[m->nflows++];
+		f->flow = *it;
+	}
+	if (f != NULL && ext_port == 0)
+		*f = m->flows[--m->nflows];	/* closed: the last one takes its place */
+	else if (f != NULL)
+		f->ext_port = ext_port;
 }

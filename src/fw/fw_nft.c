@@ -75,6 +75,7 @@
 #include <sys/socket.h>
 
 #include "conf.h"
+#include "fw/ct.h"
 #include "fw/fw.h"
 #include "fw/fw_nft.h"
 #include "fw/fw_nft_priv.h"
@@ -1334,6 +1335,15 @@ fw_nft_pin_counters(struct fw *fw, const struct fw_item *it, uint64_t *pkts, uin
 	return 0;
 }
 
+/* An open flow's external port: conntrack's translation of it. */
+static int
+fw_nft_flow_port(struct fw *fw, const struct fw_item *it, uint16_t *port)
+{
+	(void)fw;
+	return ct_nat_port(it->proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP, &it->int_addr,
+	    it->int_port, &it->peer_addr, it->peer_port, port);
+}
+
 /* ---- watching for anyone else changing our table ---- */
 
 static void
@@ -1557,5 +1567,6 @@ const struct fw_ops fw_nft_ops = {
 	.resync = fw_nft_resync,
 	.pin_counters = fw_nft_pin_counters,
 	.hosts = fw_nft_hosts,
+	.flow_port = fw_nft_flow_port,
 	.shutdown = fw_nft_shutdown,
 };

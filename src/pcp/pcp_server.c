@@ -33,7 +33,6 @@
 
 #include "conf.h"
 #include "daemon.h"
-#include "fw/ct.h"
 #include "log.h"
 #include "neigh.h"
 #include "mtable.h"
@@ -47,6 +46,8 @@
 #define PCP_SRV_PORT		5351
 #define PCP_ANNOUNCE_TIMES	10
 #define PCP_ANNOUNCE_FIRST_MS	250
+/* More than the longest request: a longer datagram, cut to this, is still seen to be too long. */
+#define PCP_SRV_RECV_LEN	(PCP_WIRE_MAX_LEN + 4)
 
 struct pcp_bucket {
 	struct in6_addr	 addr;
@@ -307,20 +308,31 @@ pcp_map_filters(struct pcp_map *m)
 	return PCP_RES_SUCCESS;
 }
 
-/* Who the mapping is for: the sender, or a THIRD_PARTY the config allows. */
+/*
+ * Who a MAP or PEER is for: the sender, or the LAN host a THIRD_PARTY
+ * option names (RFC 6887 §13.1). Naming the sender itself is malformed
+ * whether or not the option is allowed: "A PCP server receiving a
+ * THIRD_PARTY option specifying the same address as the source address of
+ * the packet MUST return a MALFORMED_REQUEST result code." Where the config
+ * does not allow it: "If this option is prohibited, and a PCP server
+ * receives a PCP MAP request with a THIRD_PARTY option, it MUST generate a
+ * UNSUPP_OPTION response" (and "If the packet arrives from an unauthorized
+ * host, the PCP server MUST generate an UNSUPP_OPTION error": PEER too).
+ */
 static enum pcp_result
-pcp_map_internal(struct pcp_map *m, const struct pcp_srv_pkt *p)
+pcp_internal(const struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request *q,
+    struct in6_addr *internal)
 {
-	const struct pcp_request *q = m->req;
-
-	m->internal = p->src;
+	*internal = p->src;
 	if (!q->has_third_party)
 		return PCP_RES_SUCCESS;
-	if (!m->srv->ctx->cfg->pcp_allow_third_party)
+	if (memcmp(&q->third_party, &p->src, sizeof(p->src)) == 0)
+		return PCP_RES_MALFORMED_REQUEST;
+	if (!s->ctx->cfg->pcp_allow_third_party)
+		return PCP_RES_UNSUPP_OPTION;
+	if (!mtable_client_ok(s->ctx->mt, &q->third_party, NULL, 0))
 		return PCP_RES_NOT_AUTHORIZED;
-	if (!mtable_client_ok(m->srv->ctx->mt, &q->third_party, NULL, 0))
-		return PCP_RES_NOT_AUTHORIZED;
-	m->internal = q->third_party;
+	*internal = q->third_party;
 	return PCP_RES_SUCCESS;
 }
 
@@ -494,7 +506,7 @@ pcp_map(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request
 	m.req = q;
 	m.resp = resp;
 	pcp_hex(q->nonce, sizeof(q->nonce), m.nonce);
-	if ((res = pcp_map_internal(&m, p)) != PCP_RES_SUCCESS)
+	if ((res = pcp_internal(s, p, q, &m.internal)) != PCP_RES_SUCCESS)
 		return res;
 	if (q->protocol != IPPROTO_TCP && q->protocol != IPPROTO_UDP)
 		return PCP_RES_UNSUPP_PROTOCOL;
@@ -524,46 +536,6 @@ pcp_map(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request
 	return PCP_RES_SUCCESS;
 }
 
-/*
- * PEER (RFC 6887 §12): the external address and port of an outbound flow,
- * so the client can keep it alive, and a pin in the kernel (an SNAT map
- * element keyed by the 5-tuple) so the flow leaves with that port even if
- * it is re-created. The port is, in this order: the MAP's of the same
- * internal endpoint, the pin's (a refresh), the one conntrack already
- * translated the flow to, or the internal port (what the masquerade keeps
- * where it can).
- */
-static uint16_t
-pcp_peer_port(struct pcp_srv *s, const struct pcp_request *q, const struct in6_addr *in,
-    int proto)
-{
-	struct mt_entry *e;
-	uint16_t port;
-
-	if ((e = mtable_lookup_int(s->ctx->mt, proto, in, q->internal_port)) != NULL)
-		return e->ext_port;
-	if ((e = mtable_lookup_peer(s->ctx->mt, proto, in, q->internal_port, &q->peer_addr,
-	    q->peer_port)) != NULL)
-		return e->ext_port;
-	if (ct_nat_port(q->protocol, in, q->internal_port, &q->peer_addr, q->peer_port,
-	    &port) == 0 && port != 0)
-		return port;
-	return q->internal_port;
-}
-
-/* The port wanted, or the next one no other pin uses towards that remote end (0: none near). */
-static uint16_t
-pcp_peer_free_port(struct pcp_srv *s, const struct mt_peer_req *r, const struct mt_entry *self)
-{
-	uint32_t p = r->ext_port, tries;
-
-	for (tries = 0; tries < 64; tries++, p = p >= 65535 ? 1024 : p + 1)
-		if (mtable_peer_port_free(s->ctx->mt, r->proto, (uint16_t)p, &r->peer_addr,
-		    r->peer_port, self))
-			return (uint16_t)p;
-	return 0;
-}
-
 /* Pins SNAT to an address the gateway has: the WAN interface's (external_ip is only reported). */
 static struct in6_addr
 pcp_snat_addr(const struct pcp_srv *s)
@@ -584,6 +556,15 @@ pcp_peer_addr_ok(const struct in6_addr *a)
 	return util_addr_is_v4(a) && b[0] != 0 && b[0] != 127 && b[0] < 224;
 }
 
+/*
+ * PEER (RFC 6887 §12): the external address and port of an outbound flow,
+ * so the client can keep it alive, and a pin in the kernel (an SNAT map
+ * element keyed by the 5-tuple) so the flow leaves with that port even if
+ * it is re-created. The table picks the port: the one an open flow already
+ * leaves by, else one that no other endpoint's inbound mapping and no other
+ * pin towards the same remote end holds (CANNOT_PROVIDE_EXTERNAL when the
+ * open flow's own port is such a one).
+ */
 static enum pcp_result
 pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request *q,
     struct pcp_response *resp)
@@ -591,14 +572,16 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 	struct mt_peer_req r;
 	struct mt_entry *e;
 	char nonce[2 * PCP_WIRE_NONCE_LEN + 1];
+	struct in6_addr internal;
+	enum pcp_result res;
 	enum mt_err err;
 
-	if (q->has_third_party && !s->ctx->cfg->pcp_allow_third_party)
-		return PCP_RES_NOT_AUTHORIZED;
+	if ((res = pcp_internal(s, p, q, &internal)) != PCP_RES_SUCCESS)
+		return res;
 	if (q->protocol != IPPROTO_TCP && q->protocol != IPPROTO_UDP)
 		return PCP_RES_UNSUPP_PROTOCOL;
-	if (!util_addr_is_v4(q->has_third_party ? &q->third_party : &p->src))
-		return pcp_pin_peer(s, q->has_third_party ? &q->third_party : &p->src, q, resp);
+	if (!util_addr_is_v4(&internal))
+		return pcp_pin_peer(s, &internal, q, resp);
 	if (q->internal_port == 0 || q->peer_port == 0 || !pcp_peer_addr_ok(&q->peer_addr))
 		return PCP_RES_MALFORMED_REQUEST;
 	if (netif_client_ok(s->ctx->netif, &q->peer_addr, NULL, 0) ||
@@ -607,7 +590,7 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 	memset(&r, 0, sizeof(r));
 	r.proto = q->protocol == IPPROTO_TCP ? MT_TCP : MT_UDP;
 	r.source = MT_SRC_PCP;
-	r.int_addr = q->has_third_party ? q->third_party : p->src;
+	r.int_addr = internal;
 	r.int_port = q->internal_port;
 	r.peer_addr = q->peer_addr;
 	r.peer_port = q->peer_port;
@@ -625,10 +608,6 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 		resp->ext_addr = r.ext_addr;
 		return PCP_RES_SUCCESS;
 	}
-	r.ext_port = pcp_peer_port(s, q, &r.int_addr, r.proto);
-	/* a port another host's flow already leaves by towards that end: the next free one */
-	if ((r.ext_port = pcp_peer_free_port(s, &r, e)) == 0)
-		return PCP_RES_CANNOT_PROVIDE_EXTERNAL;
 	r.lease_s = pcp_lifetime(s, q->lifetime);
 	if ((err = mtable_peer(s->ctx->mt, &r, &e)) == MT_OK)
 		err = pcp_commit(s, e);
@@ -667,7 +646,7 @@ pcp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, uint8_t *out, size_t 
 	    util_addr_is_v4(&p->src)))
 		resp.result = s->ctx->cfg->pcp ? PCP_RES_NETWORK_FAILURE : PCP_RES_NOT_AUTHORIZED;
 	else if (memcmp(&q.client, &p->src, sizeof(p->src)) != 0)
-		resp.result = PCP_RES_ADDRESS_MISMATCH;	/* §8.3: whatever the opcode */
+		resp.result = PCP_RES_ADDRESS_MISMATCH;	/* §8.2: whatever the opcode */
 	else if (q.opcode == PCP_OP_MAP)
 		resp.result = pcp_map(s, p, &q, &resp);
 	else if (q.opcode == PCP_OP_PEER)
@@ -864,7 +843,15 @@ pcp_sendmsg(struct pcp_srv *s, int fd, const void *buf, size_t len, const void *
 		log_warn("pcp: sendmsg");
 }
 
-/* One datagram with its pktinfo copied to pi; -1 when none is queued, -2 if unusable. */
+/*
+ * One datagram with its pktinfo copied to pi; -1 when none is queued, -2 if
+ * unusable. One longer than the buffer (PCP_SRV_RECV_LEN) comes back cut to
+ * it: still longer than 1100 octets, which is all the decoder needs to
+ * answer it (RFC 6887 §8.2: "If the length of the message exceeds 1100
+ * octets, is not a multiple of 4 octets, or is too short for the Opcode in
+ * question, it is invalid and a MALFORMED_REQUEST response is generated,
+ * and the response message is truncated to 1100 octets.").
+ */
 static ssize_t
 pcp_recvmsg(int fd, uint8_t *buf, size_t len, void *from, socklen_t fromlen, int type,
     void *pi, size_t pilen)
@@ -891,7 +878,7 @@ pcp_recvmsg(int fd, uint8_t *buf, size_t len, void *from, socklen_t fromlen, int
 			memcpy(pi, CMSG_DATA(cm), pilen);
 			got = 1;
 		}
-	if (!got || (mh.msg_flags & MSG_TRUNC) || mh.msg_namelen != fromlen)
+	if (!got || mh.msg_namelen != fromlen)
 		return -2;
 	return n;
 }
@@ -924,7 +911,7 @@ static void
 pcp_readable(evutil_socket_t fd, short ev, void *arg)
 {
 	struct pcp_srv *s = arg;
-	uint8_t buf[PCP_WIRE_MAX_LEN + 4], out[PCP_WIRE_MAX_LEN];
+	uint8_t buf[PCP_SRV_RECV_LEN], out[PCP_WIRE_MAX_LEN];
 	struct sockaddr_in from;
 	struct in_pktinfo pi;
 	struct pcp_srv_pkt p;
@@ -986,7 +973,7 @@ static void
 pcp_readable6(evutil_socket_t fd, short ev, void *arg)
 {
 	struct pcp_srv *s = arg;
-	uint8_t buf[PCP_WIRE_MAX_LEN + 4], out[PCP_WIRE_MAX_LEN];
+	uint8_t buf[PCP_SRV_RECV_LEN], out[PCP_WIRE_MAX_LEN];
 	struct sockaddr_in6 from;
 	struct in6_pktinfo pi;
 	struct pcp_srv_pkt p;

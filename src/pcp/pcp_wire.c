@@ -1,7 +1,7 @@
 /*
  * pcp_wire.c - the PCP (RFC 6887) wire format.
  *
- * Decoding follows §8.3 in its order: shorter than 2 octets or a response
+ * Decoding follows §8.2 in its order: shorter than 2 octets or a response
  * (R bit) is dropped; another version is answered UNSUPP_VERSION; shorter
  * than 24 octets is dropped; longer than 1100 octets or not a multiple of 4
  * is MALFORMED_REQUEST; then the opcode (UNSUPP_OPCODE), its data
@@ -58,13 +58,20 @@ decode_mapping(const uint8_t *d, struct pcp_request *r)
 	getaddr(d + 20, &r->ext_addr);
 }
 
+/*
+ * Protocol 0 is "all protocols", with internal port 0. Another internal
+ * port with it is refused, whatever the lifetime: §11.3 (lifetime not zero)
+ * and §15.1 (lifetime zero) both say "If the protocol is zero and the
+ * internal port is non-zero, then the request is invalid and the PCP server
+ * MUST return a MALFORMED_REQUEST error to the client." (§11.1's "MUST be
+ * ignored on reception" describes the field; the processing rules decide.)
+ */
 static enum pcp_result
 decode_map(const uint8_t *d, struct pcp_request *r)
 {
 	decode_mapping(d, r);
-	/* "If the protocol is zero ... internal port ... MUST be ignored on reception." */
-	if (r->protocol == 0)
-		r->internal_port = 0;
+	if (r->protocol == 0 && r->internal_port != 0)
+		return reject(r, PCP_RES_MALFORMED_REQUEST, "MAP with protocol 0 and a port");
 	return PCP_RES_SUCCESS;
 }
 
@@ -351,7 +358,7 @@ fail(enum pcp_result *err, enum pcp_result res)
 	return PCP_WIRE_ERROR;
 }
 
-/* §8.3 up to the opcode: DROP, ERROR, or OK with the header in r. */
+/* §8.2 up to the opcode: DROP, ERROR, or OK with the header in r. */
 static enum pcp_wire_status
 decode_header(const uint8_t *buf, size_t len, struct pcp_request *r, enum pcp_result *err)
 {
@@ -436,7 +443,7 @@ pcp_wire_encode_response(const struct pcp_request *req, const struct pcp_respons
 }
 
 /*
- * §7.3/§8.3: an error response is a copy of the request, cut to 1100 octets
+ * §7.3/§8.2: an error response is a copy of the request, cut to 1100 octets
  * (and down to a multiple of 4, which clients require of a response), with
  * the header set; its Reserved field carries the last 96 bits of the
  * request's client address (§7.2, "not successfully parsed"). A version we

@@ -61,7 +61,7 @@ enum pcp_result {
 enum pcp_wire_status {
 	PCP_WIRE_OK,		/* a request: *out holds it */
 	PCP_WIRE_ERROR,		/* answer with pcp_wire_encode_error(*err) */
-	PCP_WIRE_DROP,		/* silently dropped (§8.3) */
+	PCP_WIRE_DROP,		/* silently dropped (§8.2) */
 };
 
 struct pcp_filter {
@@ -79,7 +79,7 @@ struct pcp_request {
 	/* MAP and PEER */
 	uint8_t		 nonce[PCP_WIRE_NONCE_LEN];
 	uint8_t		 protocol;	/* IANA number; MAP: 0 = all */
-	uint16_t	 internal_port;	/* MAP: 0 = all (forced to 0 when protocol is 0) */
+	uint16_t	 internal_port;	/* MAP: 0 = all (and must be, when protocol is 0) */
 	uint16_t	 ext_port;	/* suggested, 0 = no preference */
 	struct in6_addr	 ext_addr;	/* suggested, all-zeros = no preference */
 	/* PEER */

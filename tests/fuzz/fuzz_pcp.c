@@ -34,7 +34,7 @@ rd32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* A DROP is one of §8.3's three reasons. */
+/* A DROP is one of §8.2's three reasons. */
 static void
 check_pcp_drop(const uint8_t *buf, size_t len)
 {

@@ -84,6 +84,17 @@ sleep 0.5
 check_out "PEER for a flow conntrack already knows reports its port" "ext=$GW_WAN_IP:40002" pcp $HA peer --int-port 40002 --peer $WAN_IP:7002 --nonce $N1
 check_out "B pinning the same remote end from the same port gets the next port" "ext=$GW_WAN_IP:40001" pcp $HB peer --int-port 40000 --peer $WAN_IP:7000 --nonce $N2
 check_out "and B's flow leaves by it" "port=40001" seen $HB 40000 7000
+# a UDP flow the masquerade moved: B holds 5000 towards the peer, so A's flow from 5000 leaves
+# by another port; PEER must answer that one (it answered 5000, the port nobody sees)
+in_wan socat -T 10 UDP-RECVFROM:7003,reuseaddr,fork SYSTEM:'echo port=$SOCAT_PEERPORT' >/dev/null 2>&1 &
+wait_for 3 sh -c "ip netns exec $WAN ss -Hlun 'sport = :7003' | grep -q ."
+useen() { echo hi | timeout 3 ip netns exec $1 socat -T 1 - UDP:$WAN_IP:$3,sourceport=$2 2>/dev/null; }
+check_out "B's UDP flow 5000 -> $WAN_IP:7003 keeps its port" "port=5000" useen $HB 5000 7003
+moved=$(useen $HA 5000 7003); moved=${moved#port=}
+[ -n "$moved" ] && [ "$moved" != 5000 ] && pass "A's flow from 5000 leaves by another port ($moved)" || fail "A's flow: '$moved'"
+check_out "PEER for A's open UDP flow answers the port the WAN peer sees" "ext=$GW_WAN_IP:$moved" pcp $HA peer --proto udp --int-port 5000 --peer $WAN_IP:7003 --nonce $N1
+check_out "... and the flow still leaves by it" "port=$moved" useen $HA 5000 7003
+pcp $HA peer --proto udp --int-port 5000 --peer $WAN_IP:7003 --nonce $N1 --lifetime 0 >/dev/null
 check_out "a LAN host as the remote peer: NOT_AUTHORIZED" "result=NOT_AUTHORIZED" pcp $HA peer --int-port 40003 --peer $B_IP:7000 --nonce $N1
 check_out "a multicast remote peer: MALFORMED_REQUEST" "result=MALFORMED_REQUEST" pcp $HA peer --int-port 40003 --peer 224.0.0.1:7000 --nonce $N1
 check_out "another nonce cannot take over a pin: NOT_AUTHORIZED" "result=NOT_AUTHORIZED" pcp $HA peer --int-port 40000 --peer $WAN_IP:7000 --nonce $N2
@@ -91,11 +102,31 @@ check_out "status counts the pins" "peer_pins 4" pgctl status
 check_out "PEER lifetime 0 releases the pin" "result=SUCCESS" pcp $HA peer --int-port 40000 --peer $WAN_IP:7000 --nonce $N1 --lifetime 0
 check_out "then status counts 3" "peer_pins 3" pgctl status
 
+echo "PEER never answers a port another host's mapping holds"
+UDPP="$top_srcdir/tests/lab/udp_peer.py"
+check_out "A maps UDP 9400 -> A:9400" "ext=$GW_WAN_IP:9400" pcp $HA map --proto udp --int-port 9400 --ext-port 9400 --nonce $N1
+check_out "B's PEER from its own port 9400 gets another one" "ext=$GW_WAN_IP:9401" pcp $HB peer --proto udp --int-port 9400 --peer $WAN_IP:7004 --nonce $N2
+in_a timeout 8 python3 "$UDPP" recv 9400 6 > "$LAB_DIR/a9400" &
+apid=$!
+in_wan timeout 8 python3 "$UDPP" recv 7004 6 $GW_WAN_IP:9400 > "$LAB_DIR/peer7004" &
+wpid=$!
+wait_for 3 sh -c "ip netns exec $WAN ss -Hlun 'sport = :7004' | grep -q . && ip netns exec $HA ss -Hlun 'sport = :9400' | grep -q ."
+check_out "B's flow 9400 -> $WAN_IP:7004: nothing comes back to B" "got=nothing" in_b timeout 5 python3 "$UDPP" send 9400 $WAN_IP:7004 2
+wait $apid $wpid
+check_out "the WAN peer sees B's flow leave by 9401, the PEER answer" "from=$GW_WAN_IP:9401" cat "$LAB_DIR/peer7004"
+check_out "the peer's datagram to $GW_WAN_IP:9400 reaches A, whose mapping it is" "got=from-peer from=$WAN_IP:7004" cat "$LAB_DIR/a9400"
+pcp $HB peer --proto udp --int-port 9400 --peer $WAN_IP:7004 --nonce $N2 --lifetime 0 >/dev/null
+
 echo "every error a client can meet"
 check_out "a header address that is not the sender: ADDRESS_MISMATCH" "result=ADDRESS_MISMATCH" pcp $HA map --int-port 8002 --client 192.0.2.99
-check_out "THIRD_PARTY (not allowed by default): NOT_AUTHORIZED" "result=NOT_AUTHORIZED" pcp $HA map --int-port 8002 --third-party $B_IP
+check_out "THIRD_PARTY (not allowed by default): UNSUPP_OPTION" "result=UNSUPP_OPTION" pcp $HA map --int-port 8002 --third-party $B_IP
+check_out "THIRD_PARTY naming the sender itself: MALFORMED_REQUEST" "result=MALFORMED_REQUEST" pcp $HA map --int-port 8002 --third-party $A_IP
+check_out "... on PEER too" "result=MALFORMED_REQUEST" pcp $HA peer --int-port 40003 --peer $WAN_IP:7000 --third-party $A_IP
 check_out "protocol ICMP: UNSUPP_PROTOCOL" "result=UNSUPP_PROTOCOL" pcp $HA map --int-port 8002 --proto 1
 check_out "internal port 0 (all ports): UNSUPP_PROTOCOL" "result=UNSUPP_PROTOCOL" pcp $HA map --int-port 0
+check_out "protocol 0 (all protocols): UNSUPP_PROTOCOL" "result=UNSUPP_PROTOCOL" pcp $HA map --int-port 0 --proto 0
+check_out "protocol 0 with an internal port: MALFORMED_REQUEST" "result=MALFORMED_REQUEST" pcp $HA map --int-port 8002 --proto 0
+check_out "... also to delete" "result=MALFORMED_REQUEST" pcp $HA map --int-port 8002 --proto 0 --lifetime 0
 check_out "an unknown mandatory option: UNSUPP_OPTION" "result=UNSUPP_OPTION" pcp $HA map --int-port 8002 --option 50:00000000
 check_out "an unknown optional option is ignored" "result=SUCCESS" pcp $HA map --int-port 8002 --option 200:00000000 --nonce $N1
 cl=$(ip netns exec $HA python3 -c "import ipaddress;print((b'\0'*10+b'\xff\xff'+ipaddress.ip_address('$A_IP').packed).hex())")
@@ -106,6 +137,11 @@ check_out "MAP data cut short: MALFORMED_REQUEST" "result=MALFORMED_REQUEST" pcp
 past=$(python3 -c "import sys; print('0201000000000e10' + '$cl' + '00112233445566778899aabb' + '06000000' + '1f40' + '0000' + '00'*10 + 'ffff' + '00'*4 + '01000010')")
 check_out "an option running past the packet: MALFORMED_OPTION" "result=MALFORMED_OPTION" pcp $HA raw "$past"
 check_out "shorter than 24 octets: no answer" "noreply" pcp $HA raw "0201000000000e10"
+for len in 1200 4000; do
+	out=$(pcp $HA raw "$(python3 -c "print('0201000000000e10' + '$cl' + '00' * ($len - 24))")")
+	case "$out" in *result=MALFORMED_REQUEST*" len=1100 "*) pass "a $len-octet request: MALFORMED_REQUEST, cut to 1100 octets" ;;
+	*) fail "a $len-octet request: $out" ;; esac
+done
 check_out "ANNOUNCE: SUCCESS with the epoch" "result=SUCCESS lifetime=0 epoch=" pcp $HA announce
 [ -z "$(timeout 3 ip netns exec $WAN python3 "$PCPC" $GW_WAN_IP map --int-port 8000 --client $WAN_IP | grep -v noreply)" ] && pass "requests from the WAN side get no answer" || fail "the WAN side was answered"
 
@@ -115,6 +151,7 @@ kill -HUP $PG_PID; sleep 0.5
 check_out "for LAN host B: SUCCESS" "result=SUCCESS" pcp $HA map --int-port 8003 --third-party $B_IP --nonce $N1
 check_out "the mapping is B's" "$B_IP:8003" pgctl list
 check_out "for an off-LAN address: NOT_AUTHORIZED" "result=NOT_AUTHORIZED" pcp $HA map --int-port 8003 --third-party 198.51.100.5 --nonce $N1
+check_out "naming the sender itself: still MALFORMED_REQUEST" "result=MALFORMED_REQUEST" pcp $HA map --int-port 8003 --third-party $A_IP --nonce $N1
 
 echo "rate limit"
 check_out "a flood of 200 requests gets at most a burst answered" "answered" pcp $HA flood 200

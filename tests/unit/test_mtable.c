@@ -483,6 +483,117 @@ test_peer_ext_addr(void)
 	fw_free(fw);
 }
 
+static struct mt_peer_req
+peer(int proto, const char *ip, uint16_t iport, uint16_t ext)
+{
+	struct mt_peer_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.proto = (uint8_t)proto;
+	r.source = MT_SRC_PCP;
+	util_parse_addr(ip, &r.int_addr);
+	util_parse_addr("198.51.100.100", &r.peer_addr);
+	util_parse_addr("198.51.100.1", &r.ext_addr);
+	r.int_port = iport;
+	r.peer_port = 7000;
+	r.ext_port = ext;
+	r.lease_s = 600;
+	r.owner = "n";
+	return r;
+}
+
+/* The external port the table pins r's flow to; 0 if it refuses. */
+static uint16_t
+pin_port(struct mtable *mt, const struct mt_peer_req *r)
+{
+	struct mt_entry *e = NULL;
+
+	return mtable_peer(mt, r, &e) == MT_OK ? e->ext_port : 0;
+}
+
+/*
+ * A pin never leaves by a port an inbound entry sends to another internal
+ * endpoint: the remote end's traffic to that port would reach the pinned
+ * flow, not the mapping. The table picks the next one, or refuses one asked for.
+ */
+static void
+test_peer_inbound(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q;
+	struct mt_peer_req r;
+	struct mt_entry *e = NULL;
+
+	q = req(MT_UDP, MT_SRC_PCP, 9000, 0, "192.0.2.10", 9000, 600);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	q = req(MT_UDP, MT_SRC_TRIGGER, 9100, 9110, "192.0.2.11", 9100, 600);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	/* B's flow from 9000: not A's 9000 but the next port */
+	r = peer(MT_UDP, "192.0.2.11", 9000, 0);
+	CHECK_EQ(pin_port(mt, &r), 9001);
+	CHECK_EQ(pin_port(mt, &r), 9001);	/* a refresh keeps it */
+	/* asked for by name: refused */
+	r = peer(MT_UDP, "192.0.2.12", 9000, 9000);
+	CHECK_EQ(mtable_peer(mt, &r, &e), MT_ERR_CONFLICT);
+	/* the same host, another internal port: refused too (the mapping goes to A:9000) */
+	r = peer(MT_UDP, "192.0.2.10", 9500, 9000);
+	CHECK_EQ(mtable_peer(mt, &r, &e), MT_ERR_CONFLICT);
+	/* the mapping's own endpoint leaves by the mapping's port */
+	r = peer(MT_UDP, "192.0.2.10", 9000, 0);
+	CHECK_EQ(pin_port(mt, &r), 9000);
+	/* a trigger's range: each port belongs to its endpoint in the range */
+	r = peer(MT_UDP, "192.0.2.11", 9105, 0);
+	CHECK_EQ(pin_port(mt, &r), 9105);
+	r = peer(MT_UDP, "192.0.2.10", 9105, 0);
+	CHECK_EQ(pin_port(mt, &r), 9111);
+	/* the other protocol's 9000 is free */
+	r = peer(MT_TCP, "192.0.2.11", 9000, 0);
+	CHECK_EQ(pin_port(mt, &r), 9000);
+	CHECK_EQ(mtable_peer_count(mt), 5);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
+/* An open flow leaves by the port the kernel gave it: the table takes that one, and never moves it. */
+static void
+test_peer_open_flow(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q;
+	struct mt_peer_req r;
+	struct mt_entry *e = NULL;
+	struct fw_item flow;
+
+	memset(&flow, 0, sizeof(flow));
+	flow.kind = MT_KIND_PEER;
+	flow.proto = MT_UDP;
+	util_parse_addr("192.0.2.10", &flow.int_addr);
+	flow.int_port = 5000;
+	util_parse_addr("198.51.100.100", &flow.peer_addr);
+	flow.peer_port = 7000;
+	fw_mem_flow(fw, &flow, 47123);		/* the masquerade moved it */
+	r = peer(MT_UDP, "192.0.2.10", 5000, 0);
+	CHECK_EQ(pin_port(mt, &r), 47123);
+	/* a pin without an open flow; on a refresh the port the kernel reports wins */
+	r.int_port = flow.int_port = 5001;
+	CHECK_EQ(pin_port(mt, &r), 5001);
+	fw_mem_flow(fw, &flow, 47124);
+	CHECK_EQ(pin_port(mt, &r), 47124);
+	CHECK_EQ(mtable_peer_count(mt), 2);
+	/* an open flow on a port another endpoint maps: not pinned there, nor elsewhere */
+	q = req(MT_UDP, MT_SRC_PCP, 9000, 0, "192.0.2.11", 9000, 600);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	flow.int_port = 6000;
+	fw_mem_flow(fw, &flow, 9000);
+	r.int_port = 6000;
+	CHECK_EQ(mtable_peer(mt, &r, &e), MT_ERR_CONFLICT);
+	CHECK_EQ(mtable_peer_count(mt), 2);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
 /* A mapping is NAT: an IPv6 internal address is refused by the table, whoever asks. */
 static void
 test_ipv6_refused(void)
@@ -809,6 +920,8 @@ main(void)
 	test_ipv6_refused();
 	test_filter_overlap();
 	test_peer_ext_addr();
+	test_peer_inbound();
+	test_peer_open_flow();
 	test_free_ranges();
 	test_renew_owner();
 	test_conflicts();

@@ -170,6 +170,15 @@ test_map(void)
 	n = map_req(req, A, 8, 1, 8008, 9008, 600, NULL, 0);
 	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_UNSUPP_PROTOCOL);
 	CHECK_EQ(map(s, A, A, 8, 0, 9008, 600, NULL), PCP_RES_UNSUPP_PROTOCOL);
+	/* protocol 0 ("all protocols") is not offered; with an internal port it is malformed */
+	n = map_req(req, A, 8, 0, 0, 9008, 600, NULL, 0);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_UNSUPP_PROTOCOL);
+	n = map_req(req, A, 8, 0, 8008, 9008, 600, NULL, 0);
+	CHECK_EQ(send_req(s, A, req, n, NULL, &life), PCP_RES_MALFORMED_REQUEST);
+	CHECK_EQ(life, PCP_WIRE_LIFETIME_LONG);
+	CHECK(outlen == n && out[36] == 0 && out[40] == 8008 >> 8 && out[41] == (8008 & 255));
+	n = map_req(req, A, 8, 0, 8008, 0, 0, NULL, 0);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_MALFORMED_REQUEST);
 	/* delete with the right nonce; deleting nothing is a success too */
 	CHECK_EQ(map(s, A, A, 1, 8000, 0, 0, NULL), PCP_RES_SUCCESS);
 	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9000) == NULL);
@@ -194,6 +203,18 @@ filter_opt(uint8_t *o, unsigned plen, uint16_t port, const char *a)
 	memcpy(o + 6, &pt, 2);
 	memcpy(o + 8, &x, 16);
 	return 24;
+}
+
+static size_t
+third_party_opt(uint8_t *o, const char *a)
+{
+	struct in6_addr x = addr(a);
+
+	memset(o, 0, 20);
+	o[0] = PCP_OPT_THIRD_PARTY;
+	o[3] = 16;
+	memcpy(o + 4, &x, 16);
+	return 20;
 }
 
 static void
@@ -228,20 +249,21 @@ test_options(void)
 	o += filter_opt(opt + o, 128, 0, "198.51.100.7");
 	n = map_req(req, A, 1, 6, 8000, 9000, 600, opt, o);
 	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_EXCESSIVE_REMOTE_PEERS);
-	/* THIRD_PARTY: refused unless configured */
-	memset(opt, 0, 20);
-	opt[0] = PCP_OPT_THIRD_PARTY;
-	opt[3] = 16;
-	memcpy(opt + 4, &b, 16);
-	n = map_req(req, A, 2, 6, 8100, 9100, 600, opt, 20);
-	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
+	/* THIRD_PARTY (RFC 6887 §13.1): UNSUPP_OPTION unless configured */
+	n = map_req(req, A, 2, 6, 8100, 9100, 600, opt, third_party_opt(opt, B));
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_UNSUPP_OPTION);
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9100) == NULL);
+	/* ... naming the sender itself: MALFORMED_REQUEST, allowed or not */
+	n = map_req(req, A, 2, 6, 8100, 9100, 600, opt, third_party_opt(opt, A));
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_MALFORMED_REQUEST);
 	ctx->cfg->pcp_allow_third_party = 1;
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_MALFORMED_REQUEST);
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9100) == NULL);
+	n = map_req(req, A, 2, 6, 8100, 9100, 600, opt, third_party_opt(opt, B));
 	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_SUCCESS);
 	CHECK(memcmp(&mtable_lookup_ext(ctx->mt, MT_TCP, 9100)->int_addr, &b, sizeof(b)) == 0);
-	b = addr("198.51.100.5");		/* not a LAN host */
-	memcpy(opt + 4, &b, 16);
-	n = map_req(req, A, 3, 6, 8101, 9101, 600, opt, 20);
-	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
+	n = map_req(req, A, 3, 6, 8101, 9101, 600, opt, third_party_opt(opt, "198.51.100.5"));
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);	/* not a LAN host */
 	lab_free(ctx, s);
 }
 
@@ -285,19 +307,27 @@ test_epoch_and_rate(void)
 	lab_free(ctx, s);
 }
 
+/* A PEER request from client for proto (6, 17) from port in to peer:pport. */
 static size_t
-peer_req(uint8_t *p, uint8_t nonce, uint16_t in, const char *peer, uint16_t pport,
-    uint32_t lifetime)
+peer_req_from(uint8_t *p, const char *client, uint8_t proto, uint8_t nonce, uint16_t in,
+    const char *peer, uint16_t pport, uint32_t lifetime)
 {
 	struct in6_addr pa = addr(peer);
 	uint16_t pp = htons(pport);
-	size_t n = map_req(p, A, nonce, 6, in, 0, lifetime, NULL, 0);
+	size_t n = map_req(p, client, nonce, proto, in, 0, lifetime, NULL, 0);
 
 	p[1] = PCP_OP_PEER;
 	memset(p + n, 0, 20);
 	memcpy(p + n, &pp, 2);
 	memcpy(p + n + 4, &pa, 16);
 	return n + 20;
+}
+
+static size_t
+peer_req(uint8_t *p, uint8_t nonce, uint16_t in, const char *peer, uint16_t pport,
+    uint32_t lifetime)
+{
+	return peer_req_from(p, A, 6, nonce, in, peer, pport, lifetime);
 }
 
 /* No port the rules allow is free: NO_RESOURCES, a transient error. */
@@ -327,6 +357,7 @@ test_peer(void)
 {
 	struct pg_ctx *ctx = lab_ctx("firewall = none\n");
 	struct pcp_srv *s = pcp_srv_new(ctx);
+	struct in6_addr b = addr(B), peer = addr("198.51.100.100");
 	uint8_t req[200];
 	uint16_t got = 0;
 	size_t n;
@@ -355,6 +386,67 @@ test_peer(void)
 	CHECK_EQ(mtable_peer_count(ctx->mt), 0);
 	mtable_commit(ctx->mt, NULL, NULL);
 	CHECK_EQ(fw_mem_peer_count(ctx->fw), 0);
+	/* THIRD_PARTY as for MAP: the sender's own address is malformed, allowed or not */
+	n = peer_req(req, 4, 40100, "198.51.100.100", 7000, 600);
+	n += third_party_opt(req + n, B);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_UNSUPP_OPTION);
+	n = peer_req(req, 4, 40100, "198.51.100.100", 7000, 600);
+	n += third_party_opt(req + n, A);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_MALFORMED_REQUEST);
+	ctx->cfg->pcp_allow_third_party = 1;
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_MALFORMED_REQUEST);
+	CHECK_EQ(mtable_peer_count(ctx->mt), 0);
+	n = peer_req(req, 4, 40100, "198.51.100.100", 7000, 600);
+	n += third_party_opt(req + n, B);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_SUCCESS);
+	CHECK(mtable_lookup_peer(ctx->mt, MT_TCP, &b, 40100, &peer, 7000) != NULL);
+	lab_free(ctx, s);
+}
+
+/* PEER's port: never one another host's mapping holds; an open flow's own port as it is. */
+static void
+test_peer_ports(void)
+{
+	struct pg_ctx *ctx = lab_ctx("firewall = none\n");
+	struct pcp_srv *s = pcp_srv_new(ctx);
+	struct fw_item flow;
+	uint8_t req[200];
+	uint16_t got = 0;
+	uint32_t life = 0;
+	size_t n;
+
+	/* A maps UDP 9000; B's PEER from its own port 9000 does not get 9000 */
+	n = map_req(req, A, 1, 17, 9000, 9000, 600, NULL, 0);
+	CHECK_EQ(send_req(s, A, req, n, &got, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(got, 9000);
+	n = peer_req_from(req, B, 17, 2, 9000, "198.51.100.100", 7000, 600);
+	CHECK_EQ(send_req(s, B, req, n, &got, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(got, 9001);
+	CHECK_EQ(mtable_lookup_ext(ctx->mt, MT_UDP, 9000)->int_addr.s6_addr[15], 10);
+	/* A's own PEER from 9000 leaves by its mapping's port */
+	n = peer_req_from(req, A, 17, 3, 9000, "198.51.100.100", 7000, 600);
+	CHECK_EQ(send_req(s, A, req, n, &got, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(got, 9000);
+	/* an open flow leaves by the port the kernel gave it: that is the answer */
+	memset(&flow, 0, sizeof(flow));
+	flow.kind = MT_KIND_PEER;
+	flow.proto = MT_UDP;
+	flow.int_addr = addr(A);
+	flow.int_port = 5000;
+	flow.peer_addr = addr("198.51.100.100");
+	flow.peer_port = 7000;
+	fw_mem_flow(ctx->fw, &flow, 47123);
+	n = peer_req_from(req, A, 17, 4, 5000, "198.51.100.100", 7000, 600);
+	CHECK_EQ(send_req(s, A, req, n, &got, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(got, 47123);
+	/* B's open flow already on A's mapped port: not blessed with a pin */
+	flow.int_addr = addr(B);
+	flow.int_port = 6000;
+	fw_mem_flow(ctx->fw, &flow, 9000);
+	n = peer_req_from(req, B, 17, 5, 6000, "198.51.100.100", 7000, 600);
+	CHECK_EQ(send_req(s, B, req, n, NULL, &life), PCP_RES_CANNOT_PROVIDE_EXTERNAL);
+	CHECK_EQ(life, PCP_WIRE_LIFETIME_SHORT);
+	CHECK_EQ(mtable_peer_count(ctx->mt), 3);
 	lab_free(ctx, s);
 }
 
@@ -484,6 +576,7 @@ main(void)
 	test_epoch_and_rate();
 	test_no_resources();
 	test_peer();
+	test_peer_ports();
 	test_natpmp();
 	test_pinholes();
 	return tu_done("test_pcp_server");

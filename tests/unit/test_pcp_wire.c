@@ -408,7 +408,7 @@ test_announce(void)
 	CHECK_EQ(pcp_wire_announce_dest(AF_UNIX, &ss), 0);
 }
 
-/* §8.3 in its order, at every boundary length. */
+/* §8.2 in its order, at every boundary length. */
 static void
 test_lengths(void)
 {
@@ -514,11 +514,18 @@ test_header_errors(void)
 	p.b[24 + 38] = p.b[24 + 39] = 0xff;
 	CHECK(expect_ok(&p, &r));
 
-	/* MAP protocol 0 ("all protocols"): the internal port is ignored */
+	/* MAP protocol 0 ("all protocols") with an internal port: malformed (§11.3, §15.1) */
 	hdr(&p, 2, PCP_OP_MAP, 0);
 	map_data(&p, 0, 1234, 0, "::");
+	expect_error(&p, PCP_RES_MALFORMED_REQUEST, "MAP with protocol 0 and a port");
+	hdr(&p, 2, PCP_OP_MAP, 60);
+	map_data(&p, 0, 1, 0, "::");
+	expect_error(&p, PCP_RES_MALFORMED_REQUEST, "MAP with protocol 0 and a port");
+	/* ... with internal port 0 it decodes (the server says whether it offers it) */
+	hdr(&p, 2, PCP_OP_MAP, 60);
+	map_data(&p, 0, 0, 0, "::");
 	if (expect_ok(&p, &r))
-		CHECK_EQ(r.internal_port, 0);
+		CHECK(r.protocol == 0 && r.internal_port == 0);
 	/* MAP internal port 0 ("all ports") is legal */
 	hdr(&p, 2, PCP_OP_MAP, 60);
 	map_data(&p, 17, 0, 0, "::");
@@ -806,7 +813,7 @@ test_server_error(void)
 	CHECK_EQ(pcp_wire_encode_response(&r, &resp, out, sizeof(out)), 0);
 }
 
-/* Error responses to requests the decoder refused (§7.2, §7.3, §8.3). */
+/* Error responses to requests the decoder refused (§7.2, §7.3, §8.2). */
 static void
 test_encode_error(void)
 {
