@@ -183,15 +183,15 @@ check_out "mappings survived the restart" "9200" pgctl list
 
 echo "a PCP delete answered, then kill -9: the mapping stays deleted (the journal)"
 listen $HA tcp 8006 hello-journal
-check_out "MAP 9400 -> A:8006" "result=SUCCESS" pcp $HA map --int-port 8006 --ext-port 9400 --lifetime 600 --nonce $N1
+check_out "MAP 9450 -> A:8006" "result=SUCCESS" pcp $HA map --int-port 8006 --ext-port 9450 --lifetime 600 --nonce $N1
 lab_stop_daemon
 check "restart: the mapping is in the snapshot" lab_start_daemon "$conf"
-check_out "the WAN peer reaches it" hello-journal connect $WAN tcp $GW_WAN_IP 9400
+check_out "the WAN peer reaches it" hello-journal connect $WAN tcp $GW_WAN_IP 9450
 check_out "PCP delete (lifetime 0) answered" "result=SUCCESS lifetime=0" pcp $HA map --int-port 8006 --lifetime 0 --nonce $N1
 kill -9 "$PG_PID"; wait "$PG_PID" 2>/dev/null; PG_PID=
 check "restart after kill -9" lab_start_daemon "$conf"
-if pgctl list | grep -q " 9400 "; then fail "the deleted mapping came back"; else pass "the deleted mapping stays deleted"; fi
-[ -z "$(connect $WAN tcp $GW_WAN_IP 9400)" ] && pass "the WAN peer no longer reaches it" ||
+if pgctl list | grep -q " 9450 "; then fail "the deleted mapping came back"; else pass "the deleted mapping stays deleted"; fi
+[ -z "$(connect $WAN tcp $GW_WAN_IP 9450)" ] && pass "the WAN peer no longer reaches it" ||
 	fail "the WAN peer reaches the deleted mapping"
 check_out "the other mappings are back" "9200" pgctl list
 pcp $HA peer --int-port 40005 --peer $WAN_IP:7000 --nonce $N1 >/dev/null
