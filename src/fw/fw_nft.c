@@ -75,6 +75,7 @@
 #include <sys/socket.h>
 
 #include "conf.h"
+#include "fw/ct.h"
 #include "fw/fw.h"
 #include "fw/fw_nft.h"
 #include "fw/fw_nft_priv.h"
@@ -1085,6 +1086,32 @@ fw_nft_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 	return rc;
 }
 
+/* ---- ending the flows of closed doors ---- */
+
+/*
+ * After a commit or a rebuild dropped their elements: the flows the closed
+ * mappings and pinholes let in are still in conntrack, which keeps passing
+ * them; end them (src/fw/ct.c). A failure is logged once, then at debug.
+ */
+static void
+fw_nft_close(struct fw *fw, const struct fw_close *cl, size_t cnt)
+{
+	struct fw_nft *n = fw->priv;
+	long ended = ct_end_flows(cl, cnt);
+
+	if (ended >= 0) {
+		n->ct_ended += (uint64_t)ended;
+		log_debug("fw_nft: conntrack: %ld flows ended with %zu closed mappings and "
+		    "pinholes", ended, cnt);
+		return;
+	}
+	if (n->ct_failed++ == 0)
+		log_warn("fw_nft: conntrack: cannot end the flows of closed mappings (they end "
+		    "on conntrack's own timeouts)");
+	else
+		log_debug("fw_nft: conntrack: cannot end the flows of %zu closed mappings", cnt);
+}
+
 /* ---- reading a pinhole's counters ---- */
 
 struct nft_ctr_sum {
@@ -1425,6 +1452,7 @@ const struct fw_ops fw_nft_ops = {
 	.init = fw_nft_init,
 	.commit = fw_nft_commit,
 	.resync = fw_nft_resync,
+	.close = fw_nft_close,
 	.pin_counters = fw_nft_pin_counters,
 	.shutdown = fw_nft_shutdown,
 };

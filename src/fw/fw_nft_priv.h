@@ -65,6 +65,8 @@ struct fw_nft {
 	struct fw_trig_port	*trig;		/* trigger ports, kept for rebuilds */
 	size_t			 ntrig;
 	uint64_t		 rebuilds;
+	uint64_t		 ct_ended;	/* conntrack entries of closed doors ended */
+	uint64_t		 ct_failed;	/* times conntrack could not be asked */
 	int			 touched;	/* NFT_TOUCHED_*: tables changed before a repair */
 };
 
