@@ -45,6 +45,10 @@
  * mapping and pinhole. The kernel applies it atomically, so packets to
  * existing mappings never see a half-built table.
  *
+ * A mapping or pinhole that closes (fw.c says which deletes of a batch do)
+ * leaves the conntrack entries of the flows it let in, which conntrack
+ * keeps passing: after the batch, fw_nft_close ends them (ct.c).
+ *
  * A second socket listens to nftables events. Every event from another
  * process that names our tables (a rule replaced, an element deleted, a set
  * flushed, a table deleted, nft flush ruleset) makes the daemon rebuild

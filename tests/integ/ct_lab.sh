@@ -176,6 +176,19 @@ send p6-after 4 $A_IP6 7600 40060
 check_eq "datagrams from the same source port no longer reach A" 0 got p6-after 7600
 
 check_out "the ends are logged" "flows ended with 1 closed mappings and pinholes" cat "$LAB_DIR/daemon.log"
-lab_stop_daemon
+
+echo "with the daemon dead, the kernel closes the port but ends no flow (README)"
+recv $HA "" 7408
+pgctl forward add udp 7408 $A_IP --lease 3 >/dev/null
+send dead 2 $GW_WAN_IP 7408 40008
+check_eq "a 3 s forward carries a flow" 2 got dead 7408
+kill -9 $PG_PID; wait $PG_PID 2>/dev/null; PG_PID=
+sleep 3.5
+check_not "the kernel removed the element on time" sh -c \
+	"ip netns exec $GW nft list map ip portgate dnat_port | grep -q 7408"
+send dead-new 2 $GW_WAN_IP 7408 40009
+check_eq "a new flow (another source port) does not get in" 0 got dead-new 7408
+send dead-old 2 $GW_WAN_IP 7408 40008
+check_eq "the open one lives on in conntrack" 2 got dead-old 7408
 check_no_sanitizer "$LAB_DIR/daemon.log"
 finish
