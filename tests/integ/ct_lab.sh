@@ -25,6 +25,16 @@ recv() {
 		sleep 0.1; n=$((n - 1))
 	done
 }
+# recv_answer NS FAMILY PORT: the same, and answer each datagram, so that conntrack sees
+# replies and calls the flow established
+recv_answer() {
+	local ns=$1 fam=$2 port=$3 n=30
+	ip netns exec "$ns" socat -T 2 UDP$fam-RECVFROM:$port,reuseaddr,fork \
+		SYSTEM:"read -r l; echo \"\$l\" >> $LAB_DIR/recv-$port; echo pong" 2>/dev/null &
+	while [ $n -gt 0 ] && ! ip netns exec "$ns" ss -Hlun "sport = :$port" | grep -q .; do
+		sleep 0.1; n=$((n - 1))
+	done
+}
 # send TAG COUNT DST PORT SPORT: COUNT datagrams "TAG-i" from the WAN peer, all from SPORT
 send() {
 	local tag=$1 count=$2 dst=$3 port=$4 sport=$5 i fam=
@@ -158,12 +168,14 @@ exec 3>&-
 	fail "$(got tcp-after 7402) lines reached A after the delete"
 check_eq "and the WAN's packets make no new one" 0 dnat_flows tcp 7402
 
-echo "IPv6: a pinhole's lease ends"
-recv $HA 6 7600
+echo "IPv6: a pinhole's lease ends (A answers: an established flow the admin's firewall passes)"
+recv_answer $HA 6 7600
 out=$(pgctl pinhole add udp "[$A_IP6]:7600" --lease 3 2>&1)
 case $out in *pinhole*) pass "pinhole add: $out" ;; *) fail "pinhole add: $out" ;; esac
 send p6 2 $A_IP6 7600 40060
 check_eq "datagrams from the WAN peer reach A over IPv6" 2 got p6 7600
+check_out "A's answers made the flow established" "src=$A_IP6 dst=$WAN_IP6 sport=7600 dport=40060 mark" \
+	in_gw conntrack -L -f ipv6 -p udp --dport 7600 --status SEEN_REPLY
 flows6() { in_gw conntrack -L -f ipv6 -p udp --dport 7600 2>/dev/null | grep -c "dst=$A_IP6 "; }
 pin_gone() { ! pgctl list | grep -q "\[$A_IP6\]:7600"; }
 check_not "list shows the pinhole" pin_gone
