@@ -17,13 +17,18 @@
  * status for IPv4 and, for a single door, its port (CTA_FILTER, Linux 5.8;
  * status, 5.19; Debian 12 runs 6.1); a kernel that refuses the filter is
  * asked again without it. What the kernel filters is only a shortcut: every entry is checked
- * here (ct_let_in). Attributes are walked with mnl_attr_parse and checked
+ * here (ct_let_in). A dump walks the whole conntrack table in the kernel
+ * (some 30 ms for 50,000 entries), so closes are ended in rounds
+ * (ct_closer): the first at once, then at most one per max(100 ms, five
+ * times the last round's duration), each for all doors closed meanwhile.
+ * Attributes are walked with mnl_attr_parse and checked
  * with mnl_attr_validate; the framing is checked before anything is read.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/event.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -669,4 +674,138 @@ ct_end_flows(const struct fw_close *cl, size_t n)
 	ct_sweep_free(&sw);
 	errno = saved;
 	return ended;
+}
+
+/* ---- rounds: many closes, few dumps ---- */
+
+struct ct_pending {
+	struct fw_item	 item, still;
+	int		 has_still;
+};
+
+struct ct_closer {
+	struct event		*ev;		/* the next round; NULL without an event base */
+	struct ct_pending	*p;
+	size_t			 n, cap;
+	uint64_t		 next_ms;	/* no round before this (monotonic) */
+	uint64_t		 failures;
+};
+
+static void
+ct_closer_run(struct ct_closer *c)
+{
+	struct fw_close *cl;
+	uint64_t t0 = util_mono_ms(), took;
+	size_t i, n = c->n;
+	long ended;
+
+	if (n == 0)
+		return;
+	if ((cl = reallocarray(NULL, n, sizeof(*cl))) == NULL) {
+		log_warnx("conntrack: out of memory: the flows of %zu closed mappings end on "
+		    "conntrack's own timeouts", n);
+		c->n = 0;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		cl[i].item = &c->p[i].item;
+		cl[i].still = c->p[i].has_still ? &c->p[i].still : NULL;
+	}
+	ended = ct_end_flows(cl, n);
+	free(cl);
+	c->n = 0;
+	took = util_mono_ms() - t0;
+	c->next_ms = util_mono_ms() + (took * 5 > CT_GAP_MIN_MS ? took * 5 : CT_GAP_MIN_MS);
+	if (ended >= 0)
+		log_debug("conntrack: %ld flows ended with %zu closed mappings and pinholes "
+		    "(%llu ms)", ended, n, (unsigned long long)took);
+	else if (c->failures++ == 0)
+		log_warn("conntrack: cannot end the flows of closed mappings (they end on "
+		    "conntrack's own timeouts)");
+	else
+		log_debug("conntrack: cannot end the flows of %zu closed mappings", n);
+}
+
+static void
+ct_closer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	ct_closer_run(arg);
+}
+
+struct ct_closer *
+ct_closer_new(struct event_base *base)
+{
+	struct ct_closer *c = xcalloc(1, sizeof(*c));
+
+	if (base != NULL && (c->ev = evtimer_new(base, ct_closer_cb, c)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Room for n more doors; 0, or -1 when full (the caller runs a round first). */
+static int
+ct_closer_room(struct ct_closer *c, size_t n)
+{
+	struct ct_pending *p;
+	size_t cap = c->cap ? c->cap : 16;
+
+	if (c->n + n > CT_PENDING_MAX)
+		return -1;
+	while (cap < c->n + n)
+		cap *= 2;
+	if (cap > c->cap) {
+		if ((p = reallocarray(c->p, cap, sizeof(*p))) == NULL)
+			return -1;
+		c->p = p;
+		c->cap = cap;
+	}
+	return 0;
+}
+
+void
+ct_closer_add(struct ct_closer *c, const struct fw_close *cl, size_t n)
+{
+	struct timeval tv = { 0, 0 };
+	uint64_t now = util_mono_ms();
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (ct_closer_room(c, 1) == -1) {
+			ct_closer_run(c);	/* bounded memory: this round runs now */
+			if (ct_closer_room(c, 1) == -1)
+				return;
+		}
+		c->p[c->n].item = *cl[i].item;
+		c->p[c->n].has_still = cl[i].still != NULL;
+		if (cl[i].still != NULL)
+			c->p[c->n].still = *cl[i].still;
+		c->n++;
+	}
+	if (c->ev == NULL) {
+		ct_closer_run(c);
+		return;
+	}
+	if (evtimer_pending(c->ev, NULL))
+		return;		/* joins the round already due */
+	if (c->next_ms > now) {
+		tv.tv_sec = (time_t)((c->next_ms - now) / 1000);
+		tv.tv_usec = (suseconds_t)((c->next_ms - now) % 1000) * 1000;
+	}
+	evtimer_add(c->ev, &tv);
+}
+
+void
+ct_closer_free(struct ct_closer *c)
+{
+	if (c == NULL)
+		return;
+	ct_closer_run(c);
+	if (c->ev != NULL)
+		event_free(c->ev);
+	free(c->p);
+	free(c);
 }

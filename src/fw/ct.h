@@ -54,4 +54,21 @@ long ct_end_flows(const struct fw_close *, size_t);
 /* How many flows a buffer of ctnetlink messages holds that the doors doom (tests, fuzzing). */
 size_t ct_doomed_in(const struct fw_close *, size_t, const void *buf, size_t len);
 
+/*
+ * Ends closed doors' flows in rounds, so that a stream of closes costs a
+ * bounded number of dumps: a round runs at once when the last one is at
+ * least CT_GAP_MIN_MS and five times its own duration ago, else when it
+ * is; what closes meanwhile waits for it (at most CT_PENDING_MAX doors).
+ */
+#define CT_GAP_MIN_MS	100
+#define CT_PENDING_MAX	65536
+struct ct_closer;
+struct event_base;
+/* A closer whose rounds run as events of base (NULL: each add runs one at once). */
+struct ct_closer *ct_closer_new(struct event_base *);
+/* Queue the flows of closed doors to end (the doors are copied). */
+void ct_closer_add(struct ct_closer *, const struct fw_close *, size_t);
+/* Run what is pending, then free. */
+void ct_closer_free(struct ct_closer *);
+
 #endif

@@ -47,7 +47,7 @@
  *
  * A mapping or pinhole that closes (fw.c says which deletes of a batch do)
  * leaves the conntrack entries of the flows it let in, which conntrack
- * keeps passing: after the batch, fw_nft_close ends them (ct.c).
+ * keeps passing: after the batch, fw_nft_close has them ended (ct.c).
  *
  * A second socket listens to nftables events. Every event from another
  * process that names our tables (a rule replaced, an element deleted, a set
@@ -1095,25 +1095,14 @@ fw_nft_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 /*
  * After a commit or a rebuild dropped their elements: the flows the closed
  * mappings and pinholes let in are still in conntrack, which keeps passing
- * them; end them (src/fw/ct.c). A failure is logged once, then at debug.
+ * them; the closer ends them (src/fw/ct.c, in rounds).
  */
 static void
 fw_nft_close(struct fw *fw, const struct fw_close *cl, size_t cnt)
 {
 	struct fw_nft *n = fw->priv;
-	long ended = ct_end_flows(cl, cnt);
 
-	if (ended >= 0) {
-		n->ct_ended += (uint64_t)ended;
-		log_debug("fw_nft: conntrack: %ld flows ended with %zu closed mappings and "
-		    "pinholes", ended, cnt);
-		return;
-	}
-	if (n->ct_failed++ == 0)
-		log_warn("fw_nft: conntrack: cannot end the flows of closed mappings (they end "
-		    "on conntrack's own timeouts)");
-	else
-		log_debug("fw_nft: conntrack: cannot end the flows of %zu closed mappings", cnt);
+	ct_closer_add(n->closer, cl, cnt);
 }
 
 /* ---- reading a pinhole's counters ---- */
@@ -1395,6 +1384,8 @@ fw_nft_init(struct fw *fw)
 		return -1;
 	}
 	n->portid = mnl_socket_get_portid(n->nl);
+	if ((n->closer = ct_closer_new(fw->base)) == NULL)
+		return -1;
 	setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz));
 	setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
 	/* the first resync builds the table, replacing an earlier run's in one transaction */
@@ -1417,6 +1408,7 @@ fw_nft_shutdown(struct fw *fw)
 		event_free(n->repair_ev);
 	if (n->mon)
 		mnl_socket_close(n->mon);
+	ct_closer_free(n->closer);	/* what closed before the end still ends */
 	if (n->nl != NULL && !fw->cfg->nft_keep_table && nb_batch_begin(n) == 0) {
 		nft_emit_del_tables(n, 1);	/* both or neither, even if one is gone */
 		if (nb_batch_end(n) == 0 && nft_send(n, &res) == 0 && res.n == 0)

@@ -17,6 +17,7 @@
 #include "fw/fw.h"
 #include "fw/fw_nft.h"
 
+struct ct_closer;
 struct event;
 
 #define NFT_FAMILY		NFPROTO_IPV4	/* the NAT table */
@@ -65,8 +66,7 @@ struct fw_nft {
 	struct fw_trig_port	*trig;		/* trigger ports, kept for rebuilds */
 	size_t			 ntrig;
 	uint64_t		 rebuilds;
-	uint64_t		 ct_ended;	/* conntrack entries of closed doors ended */
-	uint64_t		 ct_failed;	/* times conntrack could not be asked */
+	struct ct_closer	*closer;	/* ends the flows of closed doors (ct.c) */
 	int			 touched;	/* NFT_TOUCHED_*: tables changed before a repair */
 };
 

@@ -189,6 +189,17 @@ check_eq "datagrams from the same source port no longer reach A" 0 got p6-after 
 
 check_out "the ends are logged" "flows ended with 1 closed mappings and pinholes" cat "$LAB_DIR/daemon.log"
 
+echo "closes in a row share conntrack dumps"
+for p in $(seq 7700 7719); do echo "forward add udp $p $A_IP"; done | pgctl - >/dev/null
+rounds() { grep -c "flows ended with" "$LAB_DIR/daemon.log"; }
+r0=$(rounds)
+for p in $(seq 7700 7719); do pgctl forward del udp $p >/dev/null; done
+sleep 1
+r1=$(rounds)
+[ $((r1 - r0)) -ge 1 ] && [ $((r1 - r0)) -le 10 ] &&
+	pass "20 deletes, one commit each, ended in $((r1 - r0)) rounds" ||
+	fail "20 deletes took $((r1 - r0)) rounds"
+
 echo "with the daemon dead, the kernel closes the port but ends no flow (README)"
 recv $HA "" 7408
 pgctl forward add udp 7408 $A_IP --lease 3 >/dev/null
