@@ -213,5 +213,15 @@ send dead-new 2 $GW_WAN_IP 7408 40009
 check_eq "a new flow (another source port) does not get in" 0 got dead-new 7408
 send dead-old 2 $GW_WAN_IP 7408 40008
 check_eq "the open one lives on in conntrack" 2 got dead-old 7408
+
+echo "a close just before a clean stop still ends its flows"
+check "portgated restarts" lab_start_daemon "$conf"
+recv $HA "" 7409
+pgctl forward add udp 7409 $A_IP >/dev/null
+send stop 2 $GW_WAN_IP 7409 40010
+check_eq "a forward carries a flow" 2 got stop 7409
+pgctl forward del udp 7409 >/dev/null
+lab_stop_daemon
+check_eq "after the stop conntrack has no flow to A" 0 dnat_flows udp 7409
 check_no_sanitizer "$LAB_DIR/daemon.log"
 finish
