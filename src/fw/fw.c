@@ -1,4 +1,8 @@
-/* fw.c - backend selection and the change queue shared by every backend. */
+/*
+ * fw.c - backend selection, the change queue shared by every backend, and
+ * which deletes of a batch close a door (so the backend ends the flows the
+ * door let in).
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -7,6 +11,7 @@
 
 #include "fw/fw.h"
 #include "log.h"
+#include "mtable.h"
 #include "util.h"
 
 static const struct {
@@ -66,31 +71,282 @@ fw_pending(const struct fw *fw)
 	return fw->nqueue;
 }
 
+/* ---- closing doors: which deletes of a batch end flows ---- */
+
+/* An add of the batch, looked up by its door (what it lets in, to where), then position. */
+struct fw_door_ref {
+	const struct fw_item	*item;
+	size_t			 pos;
+};
+
+static int
+fw_door_cmp(const struct fw_item *a, const struct fw_item *b)
+{
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	if (a->ext_port != b->ext_port)
+		return a->ext_port < b->ext_port ? -1 : 1;
+	if (a->ext_port_end != b->ext_port_end)
+		return a->ext_port_end < b->ext_port_end ? -1 : 1;
+	if (a->int_port != b->int_port)
+		return a->int_port < b->int_port ? -1 : 1;
+	return memcmp(&a->int_addr, &b->int_addr, sizeof(a->int_addr));
+}
+
+static int
+fw_ref_cmp(const void *va, const void *vb)
+{
+	const struct fw_door_ref *a = va, *b = vb;
+	int c = fw_door_cmp(a->item, b->item);
+
+	if (c != 0)
+		return c;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+static int
+fw_id_cmp(const void *va, const void *vb)
+{
+	uint64_t a = *(const uint64_t *)va, b = *(const uint64_t *)vb;
+
+	return a < b ? -1 : a > b;
+}
+
+/* 1 if a is inside the prefix pfx/plen (plen in the 128-bit space). */
+static int
+fw_prefix_has(const struct in6_addr *pfx, unsigned plen, const struct in6_addr *a)
+{
+	unsigned i;
+	uint8_t m;
+
+	for (i = 0; i < 16 && plen > 0; i++, plen = plen >= 8 ? plen - 8 : 0) {
+		m = plen >= 8 ? 0xff : (uint8_t)(0xff << (8 - plen));
+		if ((pfx->s6_addr[i] & m) != (a->s6_addr[i] & m))
+			return 0;
+	}
+	return 1;
+}
+
 int
-fw_commit(struct fw *fw, fw_fail_cb *cb, void *arg)
+fw_item_allows(const struct fw_item *it, const struct in6_addr *src, uint16_t sport)
+{
+	const struct mt_filter *f;
+	size_t i;
+
+	if (it->nfilters == 0)
+		return 1;
+	for (i = 0; i < it->nfilters && i < MT_MAX_FILTERS; i++) {
+		f = &it->filters[i];
+		if (fw_prefix_has(&f->addr, f->plen, src) && (f->port == 0 || f->port == sport))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 if every remote old lets in, new lets in too. */
+static int
+fw_remotes_cover(const struct fw_item *new, const struct fw_item *old)
+{
+	const struct mt_filter *f, *g;
+	size_t i, j, nn = new->nfilters < MT_MAX_FILTERS ? new->nfilters : MT_MAX_FILTERS;
+
+	if (new->nfilters == 0)
+		return 1;
+	if (old->nfilters == 0)
+		return 0;
+	for (i = 0; i < old->nfilters && i < MT_MAX_FILTERS; i++) {
+		f = &old->filters[i];
+		for (j = 0; j < nn; j++) {
+			g = &new->filters[j];
+			if (g->plen <= f->plen && (g->port == 0 || g->port == f->port) &&
+			    fw_prefix_has(&g->addr, g->plen, &f->addr))
+				break;
+		}
+		if (j == nn)
+			return 0;
+	}
+	return 1;
+}
+
+/* The first add of d's door after position pos in the sorted adds, or NULL. */
+static const struct fw_item *
+fw_later_add(const struct fw_door_ref *adds, size_t nadds, const struct fw_item *d, size_t pos)
+{
+	struct fw_door_ref key = { d, pos };
+	size_t lo = 0, hi = nadds, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (fw_ref_cmp(&adds[mid], &key) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nadds && fw_door_cmp(adds[lo].item, d) == 0 ? adds[lo].item : NULL;
+}
+
+/* The batch's adds the backend took (no PEER pins), sorted by door and position. */
+static struct fw_door_ref *
+fw_sorted_adds(const struct fw_change *c, size_t n, const uint64_t *refused, size_t nrefused,
+    size_t *nadds)
+{
+	struct fw_door_ref *adds;
+	size_t i;
+
+	*nadds = 0;
+	if ((adds = reallocarray(NULL, n, sizeof(*adds))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (c[i].op != FW_ADD || c[i].item.kind == MT_KIND_PEER || (nrefused > 0 &&
+		    bsearch(&c[i].item.id, refused, nrefused, sizeof(*refused), fw_id_cmp)))
+			continue;
+		adds[*nadds].item = &c[i].item;
+		adds[(*nadds)++].pos = i;
+	}
+	qsort(adds, *nadds, sizeof(*adds), fw_ref_cmp);
+	return adds;
+}
+
+size_t
+fw_closes(const struct fw_change *c, size_t n, const uint64_t *refused, size_t nrefused,
+    struct fw_close **out)
+{
+	struct fw_door_ref *adds;
+	struct fw_close *cl;
+	const struct fw_item *later;
+	size_t i, nadds, k = 0;
+
+	*out = NULL;
+	for (i = 0; i < n && (c[i].op != FW_DEL || c[i].item.kind == MT_KIND_PEER); i++)
+		;
+	if (i == n)
+		return 0;		/* no delete: the common batch costs nothing more */
+	if ((adds = fw_sorted_adds(c, n, refused, nrefused, &nadds)) == NULL ||
+	    (cl = reallocarray(NULL, n - i, sizeof(*cl))) == NULL) {
+		free(adds);
+		log_warnx("fw: out of memory: the flows of closed mappings end on their own timeouts");
+		return 0;
+	}
+	for (; i < n; i++) {
+		if (c[i].op != FW_DEL || c[i].item.kind == MT_KIND_PEER)
+			continue;
+		later = fw_later_add(adds, nadds, &c[i].item, i);
+		if (later != NULL && fw_remotes_cover(later, &c[i].item))
+			continue;	/* a renewal: the same door, open to the same remotes */
+		cl[k].item = &c[i].item;
+		cl[k++].still = later;
+	}
+	free(adds);
+	if (k == 0)
+		free(cl);
+	else
+		*out = cl;
+	return k;
+}
+
+/* Tell the backend which doors of the batch closed. */
+static void
+fw_end_flows(struct fw *fw, const struct fw_change *c, size_t n)
+{
+	struct fw_close *cl;
+	size_t ncl;
+
+	if (fw->ops->close == NULL)
+		return;
+	if (fw->nrefused > 1)
+		qsort(fw->refused, fw->nrefused, sizeof(*fw->refused), fw_id_cmp);
+	if ((ncl = fw_closes(c, n, fw->refused, fw->nrefused, &cl)) == 0)
+		return;
+	fw->ops->close(fw, cl, ncl);
+	free(cl);
+}
+
+/* ---- commit and resync ---- */
+
+struct fw_commit_ctx {
+	struct fw	*fw;
+	fw_fail_cb	*cb;
+	void		*arg;
+};
+
+/* A refused add did not open its door again: note it, then tell the caller. */
+static void
+fw_commit_failed(void *arg, const struct fw_change *c, int err)
+{
+	struct fw_commit_ctx *cc = arg;
+	struct fw *fw = cc->fw;
+	uint64_t *r;
+	size_t n;
+
+	if (c->op == FW_ADD && fw->nrefused == fw->crefused) {
+		n = fw->crefused ? fw->crefused * 2 : 16;
+		if ((r = reallocarray(fw->refused, n, sizeof(*r))) != NULL) {
+			fw->refused = r;
+			fw->crefused = n;
+		}
+	}
+	if (c->op == FW_ADD && fw->nrefused < fw->crefused)
+		fw->refused[fw->nrefused++] = c->item.id;
+	if (cc->cb != NULL)
+		cc->cb(cc->arg, c, err);
+}
+
+/* Take the queue as a batch, so callbacks can queue follow-up changes meanwhile. */
+static struct fw_change *
+fw_take_queue(struct fw *fw, size_t *n, size_t *cap)
 {
 	struct fw_change *batch = fw->queue;
-	size_t n = fw->nqueue, cap = fw->cqueue;
-	int rc;
 
-	if (n == 0)
-		return 0;
-	/* hand the batch over so callbacks can queue follow-up changes */
+	*n = fw->nqueue;
+	*cap = fw->cqueue;
 	fw->queue = fw->spare;
 	fw->cqueue = fw->cspare;
 	fw->nqueue = 0;
-	rc = fw->ops->commit(fw, batch, n, cb, arg);
-	fw->ncommits++;
+	return batch;
+}
+
+static void
+fw_give_back(struct fw *fw, struct fw_change *batch, size_t cap)
+{
 	fw->spare = batch;
 	fw->cspare = cap;
+}
+
+int
+fw_commit(struct fw *fw, fw_fail_cb *cb, void *arg)
+{
+	struct fw_commit_ctx cc = { fw, cb, arg };
+	struct fw_change *batch;
+	size_t n, cap;
+	int rc;
+
+	if (fw->nqueue == 0)
+		return 0;
+	batch = fw_take_queue(fw, &n, &cap);
+	fw->nrefused = 0;
+	rc = fw->ops->commit(fw, batch, n, fw_commit_failed, &cc);
+	fw->ncommits++;
+	fw_end_flows(fw, batch, n);	/* the doors are gone from the kernel: no flow re-enters */
+	fw_give_back(fw, batch, cap);
 	return rc;
 }
 
 int
 fw_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 {
-	fw->nqueue = 0;
-	return fw->ops->resync(fw, it, arg);
+	struct fw_change *batch;
+	size_t n, cap;
+	int rc;
+
+	/* the rebuild holds what the table holds; the queued deletes still close their doors */
+	batch = fw_take_queue(fw, &n, &cap);
+	rc = fw->ops->resync(fw, it, arg);
+	fw->nrefused = 0;
+	fw_end_flows(fw, batch, n);
+	fw_give_back(fw, batch, cap);
+	return rc;
 }
 
 int
@@ -132,5 +388,6 @@ fw_free(struct fw *fw)
 	fw->ops->shutdown(fw);
 	free(fw->queue);
 	free(fw->spare);
+	free(fw->refused);
 	free(fw);
 }

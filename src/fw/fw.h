@@ -56,6 +56,18 @@ struct fw_change {
 	struct fw_item	 item;
 };
 
+/*
+ * A door that closed: the FW_DEL of a mapping or pinhole that the same batch
+ * does not add back whole. The flows it let in are to end (conntrack). still:
+ * the batch's add of the same door with fewer remotes, whose flows stay, or
+ * NULL. Both point into the batch, valid for the backend's close call only.
+ * A PEER pin never closes a door: its flow is the LAN host's own (README).
+ */
+struct fw_close {
+	const struct fw_item	*item;
+	const struct fw_item	*still;
+};
+
 /* Called once per change the backend could not apply. */
 typedef void fw_fail_cb(void *arg, const struct fw_change *, int err);
 /* Yields every current mapping for a resync; returns 0 when exhausted. */
@@ -73,6 +85,8 @@ struct fw_ops {
 	int	(*commit)(struct fw *, const struct fw_change *, size_t, fw_fail_cb *, void *);
 	/* Replace everything the backend holds with the iterator's mappings. */
 	int	(*resync)(struct fw *, fw_iter_cb *, void *);
+	/* End the flows that closed doors let in (after commit or resync); NULL: none kept. */
+	void	(*close)(struct fw *, const struct fw_close *, size_t);
 	/* A pinhole's packet and byte counters (summed over its elements); 0 or -1. */
 	int	(*pin_counters)(struct fw *, const struct fw_item *, uint64_t *pkts,
 		    uint64_t *bytes);
@@ -105,6 +119,8 @@ struct fw {
 	size_t			 cqueue;
 	struct fw_change	*spare;
 	size_t			 cspare;
+	uint64_t		*refused;	/* IDs of the adds the current commit refused */
+	size_t			 nrefused, crefused;
 	uint64_t		 ncommits;
 };
 
@@ -126,6 +142,11 @@ int fw_pin_counters(struct fw *, const struct fw_item *, uint64_t *pkts, uint64_
 int fw_set_hosts(struct fw *, const struct fw_host *, size_t);
 /* The external port the open flow of a PEER item leaves by; 0, or -1 if none is open. */
 int fw_flow_port(struct fw *, const struct fw_item *, uint16_t *port);
+/* The doors among c[0..n) that close (see struct fw_close), into *out (malloc'd); how many. */
+size_t fw_closes(const struct fw_change *, size_t, const uint64_t *refused, size_t nrefused,
+    struct fw_close **out);
+/* 1 if the item lets the remote src:sport in (no filters: anyone). */
+int fw_item_allows(const struct fw_item *, const struct in6_addr *src, uint16_t sport);
 /* Register who to tell when the backend's state vanished. */
 void fw_set_lost_cb(struct fw *, fw_lost_cb *, void *);
 /* Shut down and free. */
@@ -148,6 +169,9 @@ size_t fw_mem_pin_count(const struct fw *);
 const struct fw_item *fw_mem_pin_lookup(const struct fw *, uint32_t pin_id);
 /* In-memory backend test hook: traffic through a pinhole (adds to its counters). */
 void fw_mem_pin_traffic(struct fw *, uint32_t pin_id, uint64_t pkts, uint64_t bytes);
+/* In-memory backend inspection (tests): doors closed so far, and the last (NULL: none). */
+size_t fw_mem_close_count(const struct fw *);
+const struct fw_item *fw_mem_last_close(const struct fw *, int *partial);
 /* In-memory backend test hook: refuse the next add of proto/port with err. */
 void fw_mem_inject_failure(struct fw *, int proto, uint16_t port, int err);
 /* In-memory backend test hook: the PEER item's flow is open, leaving by ext_port (0: closed). */

@@ -1,7 +1,8 @@
 /*
  * fw_mem.c - the in-memory firewall ("firewall = none"): keeps the state a
  * kernel would hold, so the daemon behaves the same without root, and lets
- * tests look at it and inject refusals.
+ * tests look at it and inject refusals. It has no conntrack: closed doors
+ * (whose flows the kernel backend ends) are only counted, and the last kept.
  */
 #include "config.h"
 
@@ -37,6 +38,9 @@ struct fw_mem {
 	int		 fail_proto;
 	uint16_t	 fail_port;
 	int		 fail_err;
+	size_t		 ncloses;	/* doors closed */
+	struct fw_item	 last_close;
+	int		 last_partial;	/* the last one stays open to some remotes */
 };
 
 static int
@@ -215,6 +219,16 @@ fw_mem_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 	return 0;
 }
 
+static void
+fw_mem_close(struct fw *fw, const struct fw_close *cl, size_t n)
+{
+	struct fw_mem *m = fw->priv;
+
+	m->ncloses += n;
+	m->last_close = *cl[n - 1].item;
+	m->last_partial = cl[n - 1].still != NULL;
+}
+
 static int
 fw_mem_pin_counters(struct fw *fw, const struct fw_item *it, uint64_t *pkts, uint64_t *bytes)
 {
@@ -277,6 +291,7 @@ const struct fw_ops fw_mem_ops = {
 	.init = fw_mem_init,
 	.commit = fw_mem_commit,
 	.resync = fw_mem_resync,
+	.close = fw_mem_close,
 	.pin_counters = fw_mem_pin_counters,
 	.flow_port = fw_mem_flow_port,
 	.shutdown = fw_mem_shutdown,
@@ -298,6 +313,24 @@ fw_mem_lookup(const struct fw *fw, int proto, uint16_t port)
 	if (proto < 0 || proto >= MT_NPROTO)
 		return NULL;
 	return m->slots[proto][port];
+}
+
+size_t
+fw_mem_close_count(const struct fw *fw)
+{
+	return ((const struct fw_mem *)fw->priv)->ncloses;
+}
+
+const struct fw_item *
+fw_mem_last_close(const struct fw *fw, int *partial)
+{
+	const struct fw_mem *m = fw->priv;
+
+	if (m->ncloses == 0)
+		return NULL;
+	if (partial != NULL)
+		*partial = m->last_partial;
+	return &m->last_close;
 }
 
 void

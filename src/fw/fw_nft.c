@@ -45,6 +45,10 @@
  * mapping and pinhole. The kernel applies it atomically, so packets to
  * existing mappings never see a half-built table.
  *
+ * A mapping or pinhole that closes (fw.c says which deletes of a batch do)
+ * leaves the conntrack entries of the flows it let in, which conntrack
+ * keeps passing: after the batch, fw_nft_close has them ended (ct.c).
+ *
  * A second socket listens to nftables events. Every event from another
  * process that names our tables (a rule replaced, an element deleted, a set
  * flushed, a table deleted, nft flush ruleset) makes the daemon rebuild
@@ -1195,6 +1199,21 @@ fw_nft_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 	return rc;
 }
 
+/* ---- ending the flows of closed doors ---- */
+
+/*
+ * After a commit or a rebuild dropped their elements: the flows the closed
+ * mappings and pinholes let in are still in conntrack, which keeps passing
+ * them; the closer ends them (src/fw/ct.c, in rounds).
+ */
+static void
+fw_nft_close(struct fw *fw, const struct fw_close *cl, size_t cnt)
+{
+	struct fw_nft *n = fw->priv;
+
+	ct_closer_add(n->closer, cl, cnt);
+}
+
 /* ---- reading a pinhole's counters ---- */
 
 struct nft_ctr_sum {
@@ -1483,6 +1502,8 @@ fw_nft_init(struct fw *fw)
 		return -1;
 	}
 	n->portid = mnl_socket_get_portid(n->nl);
+	if ((n->closer = ct_closer_new(fw->base)) == NULL)
+		return -1;
 	setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz));
 	setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
 	/* the first resync builds the table, replacing an earlier run's in one transaction */
@@ -1505,6 +1526,7 @@ fw_nft_shutdown(struct fw *fw)
 		event_free(n->repair_ev);
 	if (n->mon)
 		mnl_socket_close(n->mon);
+	ct_closer_free(n->closer);	/* what closed before the end still ends */
 	if (n->nl != NULL && !fw->cfg->nft_keep_table && nb_batch_begin(n) == 0) {
 		nft_emit_del_tables(n, 1);	/* both or neither, even if one is gone */
 		if (nb_batch_end(n) == 0 && nft_send(n, &res) == 0 && res.n == 0)
@@ -1565,6 +1587,7 @@ const struct fw_ops fw_nft_ops = {
 	.init = fw_nft_init,
 	.commit = fw_nft_commit,
 	.resync = fw_nft_resync,
+	.close = fw_nft_close,
 	.pin_counters = fw_nft_pin_counters,
 	.hosts = fw_nft_hosts,
 	.flow_port = fw_nft_flow_port,

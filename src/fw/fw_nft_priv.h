@@ -17,6 +17,7 @@
 #include "fw/fw.h"
 #include "fw/fw_nft.h"
 
+struct ct_closer;
 struct event;
 
 #define NFT_FAMILY		NFPROTO_IPV4	/* the NAT table */
@@ -68,6 +69,7 @@ struct fw_nft {
 	struct fw_host		*hosts;		/* verified LAN hosts, kept for rebuilds */
 	size_t			 nhosts;
 	uint64_t		 rebuilds;
+	struct ct_closer	*closer;	/* ends the flows of closed doors (ct.c) */
 	int			 touched;	/* NFT_TOUCHED_*: tables changed before a repair */
 };
 

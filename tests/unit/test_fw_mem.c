@@ -1,4 +1,7 @@
-/* test_fw_mem.c - the in-memory firewall: IPv6 pinholes, their counters, refusals, scale. */
+/*
+ * test_fw_mem.c - the in-memory firewall: IPv6 pinholes, their counters, refusals, scale,
+ * and which of the table's changes close a door (so a backend ends its flows).
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -234,6 +237,254 @@ test_scale(void)
 	fw_free(fw);
 }
 
+/* ---- closed doors ---- */
+
+static struct fake_clock fc = { 1000000 };
+
+static struct mtable *
+new_table(struct fw **fwp)
+{
+	struct pg_clock clk = tu_fake_clock(&fc);
+
+	*fwp = new_fw();
+	return mtable_new(*fwp, &clk);
+}
+
+static struct mt_request
+map_req(int proto, uint16_t ext, uint16_t end, const char *ip, uint16_t iport, uint32_t lease)
+{
+	struct mt_request q;
+
+	memset(&q, 0, sizeof(q));
+	q.proto = (uint8_t)proto;
+	q.source = MT_SRC_UPNP;
+	q.ext_port = ext;
+	q.ext_port_end = end;
+	q.int_port = iport;
+	q.lease_s = lease;
+	q.desc = "t";
+	util_parse_addr(ip, &q.int_addr);
+	return q;
+}
+
+/* Doors closed by the commit of what is queued. */
+static size_t
+closes_of_commit(struct fw *fw, struct mtable *mt)
+{
+	size_t before = fw_mem_close_count(fw);
+
+	mtable_commit(mt, NULL, NULL);
+	return fw_mem_close_count(fw) - before;
+}
+
+/* Delete, expiry, flush and re-pointing close; renewals do not. */
+static void
+test_close_map(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q = map_req(MT_UDP, 7400, 0, "192.0.2.10", 7400, 3);
+	struct mt_entry *e;
+	const struct fw_item *last;
+	int partial = -1;
+
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 0);
+	CHECK(fw_mem_last_close(fw, NULL) == NULL);
+	/* a renewal is a DEL and an ADD of the same door in one batch: not a close */
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 0);
+	CHECK_EQ(mtable_renew(mt, e, 60), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 0);
+	/* the lease ends: the door closes */
+	CHECK_EQ(mtable_renew(mt, e, 3), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 0);
+	fc.now += 3000;
+	CHECK_EQ(mtable_expire(mt), 1);
+	CHECK_EQ(closes_of_commit(fw, mt), 1);
+	last = fw_mem_last_close(fw, &partial);
+	CHECK(last != NULL && last->proto == MT_UDP && last->ext_port == 7400 &&
+	    last->kind == MT_KIND_MAP);
+	CHECK_EQ(partial, 0);
+	/* added and deleted in one batch: closes too (the add may have landed meanwhile) */
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	mtable_del(mt, e);
+	CHECK_EQ(closes_of_commit(fw, mt), 1);
+	/* re-pointed by its holder to another internal port: the old door closes */
+	q = map_req(MT_TCP, 7402, 0, "192.0.2.10", 7402, 600);
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 0);
+	q.int_port = 7403;
+	q.replace_own = 1;
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 1);
+	CHECK_EQ(fw_mem_last_close(fw, NULL)->int_port, 7402);
+	/* a flush closes every door in one commit; a range is one door */
+	q = map_req(MT_TCP, 7100, 7110, "192.0.2.11", 7100, 0);
+	q.source = MT_SRC_STATIC;
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 0);
+	CHECK_EQ(mtable_flush(mt, MT_NSOURCE), 2);
+	CHECK_EQ(closes_of_commit(fw, mt), 2);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
+/* A renewal with other remotes: fewer close the door partly, more do not close it. */
+static void
+test_close_filters(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q = map_req(MT_UDP, 7500, 0, "192.0.2.10", 7500, 600);
+	struct mt_filter f[2];
+	struct mt_entry *e;
+	int partial = -1;
+
+	memset(f, 0, sizeof(f));
+	util_parse_addr("198.51.100.0", &f[0].addr);
+	f[0].plen = 96 + 24;
+	util_parse_addr("198.51.100.100", &f[1].addr);
+	f[1].plen = 128;
+	f[1].port = 40000;
+	q.filters = f;
+	q.nfilters = 1;
+	q.set_filters = 1;
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 0);
+	/* narrower: one host and port of the /24 */
+	q.filters = &f[1];
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 1);
+	CHECK(fw_mem_last_close(fw, &partial) != NULL);
+	CHECK_EQ(partial, 1);
+	/* wider again, then anyone: nothing that was let in is shut out */
+	q.filters = &f[0];
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 0);
+	q.nfilters = 0;
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 0);
+	/* and from anyone to one /24: partly closed */
+	q.filters = &f[0];
+	q.nfilters = 1;
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 1);
+	CHECK(fw_mem_last_close(fw, &partial) != NULL && partial == 1);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
+/* Pinholes close like mappings; PEER pins never close a door; a refused re-add closes it. */
+static void
+test_close_kinds(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_pin_req pq;
+	struct mt_peer_req rq;
+	struct mt_request q = map_req(MT_TCP, 7600, 0, "192.0.2.10", 7600, 600);
+	struct mt_entry *e;
+	const struct fw_item *last;
+
+	memset(&pq, 0, sizeof(pq));
+	pq.proto = MT_UDP;
+	pq.source = MT_SRC_STATIC;
+	pq.int_port = 7600;
+	pq.lease_s = 60;
+	util_parse_addr("2001:db8:1::10", &pq.int_addr);
+	CHECK_EQ(mtable_pinhole_add(mt, &pq, &e, NULL), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 0);
+	CHECK_EQ(mtable_pinhole_add(mt, &pq, &e, NULL), MT_OK);	/* renewal */
+	CHECK_EQ(closes_of_commit(fw, mt), 0);
+	mtable_del(mt, e);
+	CHECK_EQ(closes_of_commit(fw, mt), 1);
+	last = fw_mem_last_close(fw, NULL);
+	CHECK(last != NULL && last->kind == MT_KIND_PINHOLE && last->int_port == 7600);
+
+	memset(&rq, 0, sizeof(rq));
+	rq.proto = MT_UDP;
+	rq.source = MT_SRC_PCP;
+	rq.int_port = 5000;
+	rq.peer_port = 3478;
+	rq.ext_port = 5000;
+	rq.lease_s = 60;
+	util_parse_addr("192.0.2.10", &rq.int_addr);
+	util_parse_addr("198.51.100.100", &rq.peer_addr);
+	util_parse_addr("198.51.100.1", &rq.ext_addr);
+	CHECK_EQ(mtable_peer(mt, &rq, &e), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 0);
+	mtable_del(mt, e);
+	CHECK_EQ(closes_of_commit(fw, mt), 0);	/* the flow is the LAN host's own */
+
+	/* a renewal whose add the backend refuses leaves the door closed */
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 0);
+	fw_mem_inject_failure(fw, MT_TCP, 7600, ENOSPC);
+	CHECK_EQ(mtable_renew(mt, e, 600), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 1);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 7600) == NULL);	/* rolled back */
+	mtable_free(mt);
+	fw_free(fw);
+}
+
+/* A rebuild drops the queue: its deletes still close their doors, its renewals do not. */
+static void
+test_close_resync(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q = map_req(MT_UDP, 7700, 0, "192.0.2.10", 7700, 600);
+	struct mt_entry *a, *b;
+
+	CHECK_EQ(mtable_add(mt, &q, &a, NULL), MT_OK);
+	q.ext_port = q.int_port = 7701;
+	CHECK_EQ(mtable_add(mt, &q, &b, NULL), MT_OK);
+	CHECK_EQ(closes_of_commit(fw, mt), 0);
+	CHECK_EQ(mtable_renew(mt, a, 600), MT_OK);
+	mtable_del(mt, b);
+	CHECK_EQ(fw_pending(fw), 3);
+	CHECK_EQ(mtable_resync(mt), 0);
+	CHECK_EQ(fw_pending(fw), 0);
+	CHECK_EQ(fw_mem_close_count(fw), 1);
+	CHECK_EQ(fw_mem_last_close(fw, NULL)->ext_port, 7701);
+	CHECK_EQ(fw_mem_count(fw), 1);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
+/* Many closes and renewals in one batch: every delete is paired in log time. */
+static void
+test_close_scale(void)
+{
+	struct fw *fw = new_fw();
+	struct fw_item it;
+	clock_t t0 = clock();
+	uint32_t i;
+
+	memset(&it, 0, sizeof(it));
+	it.proto = MT_UDP;
+	util_parse_addr("192.0.2.10", &it.int_addr);
+	for (i = 1; i <= 60000; i++) {
+		it.id = i;
+		it.ext_port = it.ext_port_end = it.int_port = (uint16_t)i;
+		fw_queue(fw, FW_ADD, &it);
+	}
+	CHECK_EQ(fw_commit(fw, NULL, NULL), 0);
+	for (i = 1; i <= 60000; i++) {
+		it.id = i;
+		it.ext_port = it.ext_port_end = it.int_port = (uint16_t)i;
+		fw_queue(fw, FW_DEL, &it);
+		if (i % 2 == 0)
+			fw_queue(fw, FW_ADD, &it);	/* every other one renewed */
+	}
+	CHECK_EQ(fw_commit(fw, NULL, NULL), 0);
+	CHECK_EQ(fw_mem_close_count(fw), 30000);
+	CHECK_EQ(fw_mem_last_close(fw, NULL)->ext_port, 59999);
+	CHECK((double)(clock() - t0) / CLOCKS_PER_SEC < 2.0);
+	fw_free(fw);
+}
+
 int
 main(void)
 {
@@ -241,5 +492,10 @@ main(void)
 	test_counters();
 	test_resync_failure();
 	test_scale();
+	test_close_map();
+	test_close_filters();
+	test_close_kinds();
+	test_close_resync();
+	test_close_scale();
 	return tu_done("test_fw_mem");
 }
