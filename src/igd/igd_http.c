@@ -186,13 +186,17 @@ igd_header(struct MHD_Connection *c, const char *name)
 	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
+/* The root description may depend on who asks (upnp_igd_version = auto): see igd.c. */
 static void
 route_desc(const struct igd_route_arg *a, struct igd_reply *r)
 {
-	if (igd_desc_render(a->http->igd, a->url, r->body) == -1) {
+	if (igd_desc_render(a->http->igd, a->url, igd_header(a->conn,
+	    MHD_HTTP_HEADER_USER_AGENT), r->body) == -1) {
 		r->status = MHD_HTTP_NOT_FOUND;
 		return;
 	}
+	if (igd_desc_by_agent(a->http->igd, a->url))
+		igd_reply_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_USER_AGENT);
 	r->ctype = "text/xml; charset=\"utf-8\"";
 	r->status = MHD_HTTP_OK;
 }
