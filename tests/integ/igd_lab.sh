@@ -144,6 +144,13 @@ check_out "a CALLBACK naming another host is refused (CallStranger)" "foreign-ca
 check_out "UNSUBSCRIBE" "unsubscribe 200" echo "$ev"
 check_out "UNSUBSCRIBE of a gone SID: 412" "unsubscribe-again 412" echo "$ev"
 
+echo "GENA with GNOME's GUPnP 1.6 (what gupnp-event-dumper runs): the initial event reaches it"
+# GUPnP drops a NOTIFY that arrives before it has read the SUBSCRIBE reply (the SID is unknown)
+gu=$(timeout 40 ip netns exec $HA /usr/bin/python3 "$top_srcdir/tests/integ/gupnp_subscriber.py" eth0 5 2 2>&1)
+check_out "GUPnP finds WANIPConnection by SSDP" "found $ROOT" echo "$gu"
+check_out "... and gets the initial event in each of 5 subscriptions" "got 5 of 5" echo "$gu"
+check_out "... with the variables" "initial ExternalIPAddress=$GW_WAN_IP entries=" echo "$gu"
+
 echo "GENA over IPv6: the CALLBACK must name the subscriber's own IPv6 address"
 ev6=$(timeout 40 ip netns exec $HA python3 "$top_srcdir/tests/integ/gena_subscriber.py" $GW_LAN_IP6 5000 $A_IP6 5556 \
 	upnpc -i -e evt6 -a $A_IP 8000 9701 TCP 2>&1)
