@@ -40,7 +40,7 @@ struct igd_stats {
 	uint64_t	 ssdp_dropped;		/* malformed, off-LAN or over the rate limit */
 	uint64_t	 ssdp_notifies;
 	uint64_t	 http_requests;
-	uint64_t	 http_refused;		/* 403: off-LAN client or a foreign Host header */
+	uint64_t	 http_refused;		/* off-LAN peers (closed at accept), 403s, cut requests */
 	uint64_t	 soap_requests;
 	uint64_t	 soap_errors;		/* answered with a UPnPError */
 	uint64_t	 events_sent;
