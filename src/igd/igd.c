@@ -100,8 +100,8 @@ igd_location(const struct igd *igd, const struct in6_addr *local, char *buf, siz
 	char a[INET6_ADDRSTRLEN];
 
 	util_addr_str(local, a, sizeof(a));
-	snprintf(buf, len, util_addr_is_v4(local) ? "http://%s:%u/rootDesc.xml" :
-	    "http://[%s]:%u/rootDesc.xml", a, igd->ctx->cfg->upnp_http_port);
+	snprintf(buf, len, util_addr_is_v4(local) ? "http://%s:%u%s" : "http://[%s]:%u%s", a,
+	    igd->ctx->cfg->upnp_http_port, IGD_DESC_ROOT);
 }
 
 const char *

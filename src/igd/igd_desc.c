@@ -21,7 +21,7 @@ static const struct {
 	const char	*file;
 	int		 version;
 } igd_docs[] = {
-	{ "/rootDesc.xml", "rootDesc.xml", 0 },
+	{ IGD_DESC_ROOT, "rootDesc.xml", 0 },
 	{ "/rootDesc1.xml", "rootDesc.xml", 1 },
 	{ "/WANIPCn1.xml", "WANIPCn1.xml", 1 },
 	{ "/WANIPCn2.xml", "WANIPCn2.xml", 2 },
@@ -78,8 +78,7 @@ igd_desc_root_version(const struct igd *igd, const char *ua)
 int
 igd_desc_by_agent(const struct igd *igd, const char *path)
 {
-	return igd->ctx->cfg->upnp_igd_version == CONF_IGD_AUTO &&
-	    strcmp(path, igd_docs[0].path) == 0;
+	return igd->ctx->cfg->upnp_igd_version == CONF_IGD_AUTO && strcmp(path, IGD_DESC_ROOT) == 0;
 }
 
 void

@@ -7,6 +7,9 @@
 struct evbuffer;
 struct igd;
 
+/* The root description's path: the LOCATION of every SSDP answer and announcement. */
+#define IGD_DESC_ROOT	"/rootDesc.xml"
+
 /* One template embedded from xml/ at build time (scripts/xml2c.sh). */
 struct igd_xml_file {
 	const char	*name;
