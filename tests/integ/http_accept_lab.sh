@@ -63,8 +63,9 @@ for i in 1 2 3 4 5 6; do
 done
 [ $ok = 12 ] && pass "meanwhile LAN clients are served: 12 of 12 requests" || fail "LAN clients served $ok of 12"
 wait $wanpid
-grep -q "still open [1-9]" "$LAB_DIR/wan" && fail "WAN connections stayed open: $(grep 'still open' "$LAB_DIR/wan" | tr '\n' ' ')" ||
-	pass "none of the WAN connections stayed open ($(grep -m1 'still open' "$LAB_DIR/wan"))"
+# (a send right after the server's close may still succeed: the t=4s round is the one that counts;
+# when such peers held slots they were all still open then, until the 10 s request deadline)
+check_out "none of the WAN connections stays open" "t=4s still open 0" grep "t=4s" "$LAB_DIR/wan"
 r2=$(stat_of http_refused)
 [ "$r2" -ge $((r1 + 132)) ] && pass "all 132 refused at accept ($r1 -> $r2)" || fail "http_refused $r1 -> $r2"
 
