@@ -471,6 +471,33 @@ kw_notify_interval(struct conf_parser *p, const char *key, char *val)
 	return 0;
 }
 
+static const char *const conf_igd_versions[] = {
+	[CONF_IGD_AUTO] = "auto",
+	[CONF_IGD_V1] = "1",
+	[CONF_IGD_V2] = "2",
+};
+
+const char *
+conf_igd_version_name(enum conf_igd_version v)
+{
+	return (size_t)v < PG_NELEM(conf_igd_versions) ? conf_igd_versions[v] : "?";
+}
+
+static int
+kw_igd_version(struct conf_parser *p, const char *key, char *val)
+{
+	size_t i;
+
+	for (i = 0; i < PG_NELEM(conf_igd_versions); i++) {
+		if (strcmp(val, conf_igd_versions[i]) == 0) {
+			p->cfg->upnp_igd_version = (enum conf_igd_version)i;
+			return 0;
+		}
+	}
+	conf_error(p, "%s: '%s' is not one of: auto, 1, 2", key, val);
+	return -1;
+}
+
 static int
 kw_friendly_name(struct conf_parser *p, const char *key, char *val)
 {
@@ -510,6 +537,7 @@ static const struct {
 	{ "upnp_notify_interval", kw_notify_interval, 0 },
 	{ "upnp_secure_mode", kw_upnp_bool, 0 },
 	{ "upnp_pinholes", kw_upnp_bool, 0 },
+	{ "upnp_igd_version", kw_igd_version, 0 },
 	{ "friendly_name", kw_friendly_name, 0 },
 	{ "pcp", kw_pcp_bool, 0 },
 	{ "natpmp", kw_pcp_bool, 0 },
@@ -586,6 +614,7 @@ conf_defaults(struct pg_config *c)
 	c->upnp_notify_interval = 900;
 	c->upnp_secure_mode = 1;
 	c->upnp_pinholes = 1;
+	c->upnp_igd_version = CONF_IGD_AUTO;
 	c->pcp_pinholes = 1;
 	c->friendly_name = xstrdup("portgate Internet Gateway");
 	c->pcp = 1;

@@ -22,6 +22,13 @@ struct conf_pinhole {
 	char		 desc[MT_DESC_MAX];
 };
 
+/* upnp_igd_version: which Internet Gateway Device the UPnP front end is (igd.c says why). */
+enum conf_igd_version {
+	CONF_IGD_AUTO,		/* IGD:2, and the IGD:1 description for v1-only control points */
+	CONF_IGD_V1,		/* IGD:1 only */
+	CONF_IGD_V2,		/* IGD:2 for every control point */
+};
+
 struct pg_config {
 	char		*path;
 	char		*wan_interface;
@@ -50,6 +57,7 @@ struct pg_config {
 	unsigned	 upnp_notify_interval;	/* seconds between SSDP alive sets */
 	int		 upnp_secure_mode;	/* a control point maps only to itself */
 	int		 upnp_pinholes;		/* WANIPv6FirewallControl may open pinholes */
+	enum conf_igd_version upnp_igd_version;
 	char		*friendly_name;
 	int		 pcp;			/* PCP (RFC 6887) on UDP 5351 */
 	int		 natpmp;		/* NAT-PMP (RFC 6886) on UDP 5351 */
@@ -74,6 +82,8 @@ struct pg_config *conf_parse(const char *name, const char *text, size_t len,
 void conf_free(struct pg_config *);
 /* "PROTO [IPv6]:PORT [remote ADDR[/LEN][:PORT]] [desc TEXT]" into ph; 0, or -1 with err. */
 int conf_pinhole_parse(struct conf_pinhole *ph, char *spec, char *err, size_t errlen);
+/* How upnp_igd_version is spelled in the config: "auto", "1" or "2". */
+const char *conf_igd_version_name(enum conf_igd_version);
 /* Error reporter printing "FILE:LINE: msg" to the log. */
 void conf_err_log(void *arg, const char *file, unsigned line, const char *msg);
 

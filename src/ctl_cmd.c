@@ -216,11 +216,10 @@ status_upnp(struct ctl_req *r)
 		return;
 	st = &igd->stats;
 	ctl_data(r, "upnp_uuid uuid:%s", igd->udn[IGD_DEV_ROOT]);
+	ctl_data(r, "upnp_igd_version %s", conf_igd_version_name(r->ctx->cfg->upnp_igd_version));
 	n = igd->http != NULL ? igd_http_addrs(igd->http, &addrs) : 0;
 	for (i = 0; i < n; i++) {
-		igd_location(igd, &addrs[i], 2, url, sizeof(url));
-		ctl_data(r, "upnp_url %s", url);
-		igd_location(igd, &addrs[i], 1, url, sizeof(url));
+		igd_location(igd, &addrs[i], url, sizeof(url));
 		ctl_data(r, "upnp_url %s", url);
 	}
 	ctl_data(r, "ssdp_searches %llu", (unsigned long long)st->ssdp_searches);

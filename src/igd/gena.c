@@ -9,9 +9,14 @@
  * ever goes to a host that asked for it, over a TCP connection it opened.
  *
  * Life of a subscription: SUBSCRIBE answers 200 with a random SID; the
- * initial event (SEQ 0, every evented variable) goes once the HTTP layer
- * says the reply was sent (gena_reply_sent), or GENA_INITIAL_DELAY_MS later
- * for a caller without that hook. gena_changed() only schedules: once per
+ * initial event (SEQ 0, every evented variable) goes GENA_INITIAL_DELAY_MS
+ * after the HTTP layer says the reply was sent (gena_reply_sent), or after
+ * the SUBSCRIBE for a caller without that hook. Not at once: a control
+ * point learns the SID from the reply, and GUPnP (GNOME's stack,
+ * gupnp-event-dumper) drops with a 200 a NOTIFY whose SID it has not
+ * learnt yet. Sent 0.1 ms after the reply, the initial event usually
+ * overtook GUPnP's handling of it; on a libevent timer the loop goes on
+ * meanwhile. gena_changed() only schedules: once per
  * loop iteration each service's variables are rendered and compared with
  * what was rendered last; where they differ every subscriber of that
  * service owes an event. An owed event goes out when the subscription has
@@ -68,6 +73,7 @@ struct gena_sub {
 	uint64_t		 sent_ms;	/* start of the last NOTIFY: the moderation window */
 	int			 sent_any;
 	int			 owed;		/* an event is due: the initial one or a change */
+	int			 held;		/* the initial event waits for gena_reply_sent */
 	unsigned		 fails;		/* NOTIFYs failed in a row */
 	struct event		*wait_ev;	/* initial delay, then the end of a window */
 	struct event		*expire_ev;
@@ -523,7 +529,7 @@ gena_subscribe_new(struct gena *g, enum igd_svc svc, const struct in6_addr *clie
 		    "no memory or no randomness for a SID");
 	gena_set_timeout(s, gena_parse_timeout(h->timeout), r);
 	/* UDA: the initial event comes after the reply; the HTTP layer says when that is */
-	if (!h->reply_hook)
+	if ((s->held = h->reply_hook) == 0)
 		gena_arm(s->wait_ev, GENA_INITIAL_DELAY_MS);
 	log_debug("gena: %s subscribed %s to %s, port %u, %s", s->sid,
 	    util_addr_str(client, a, sizeof(a)), gena_svc_name(svc, why, sizeof(why)),
@@ -536,9 +542,11 @@ gena_reply_sent(struct gena *g, const char *sid)
 {
 	struct gena_sub *s;
 
-	if (g == NULL || (s = gena_find(g, sid)) == NULL || s->sent_any)
+	if (g == NULL || (s = gena_find(g, sid)) == NULL || !s->held)
 		return;
-	gena_arm(s->wait_ev, 0);
+	s->held = 0;
+	/* time for the control point to read the reply and learn the SID first */
+	gena_arm(s->wait_ev, GENA_INITIAL_DELAY_MS);
 }
 
 /* The subscription sid of svc held by client and not expired, or NULL. */
@@ -861,7 +869,7 @@ gena_kick(struct gena_sub *s)
 {
 	uint64_t now = gena_now(s->g);
 
-	if (!s->owed || s->bev != NULL || evtimer_pending(s->wait_ev, NULL))
+	if (!s->owed || s->held || s->bev != NULL || evtimer_pending(s->wait_ev, NULL))
 		return;
 	if (now >= s->expires_ms) {
 		log_debug("gena: subscription %s expired", s->sid);

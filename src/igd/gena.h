@@ -18,7 +18,7 @@ struct evbuffer;
 #define GENA_TIMEOUT_DEFAULT	1800
 #define GENA_PER_CLIENT		8	/* subscriptions one LAN host (MAC, or /64) may hold */
 #define GENA_MAX_SUBS		256
-#define GENA_INITIAL_DELAY_MS	50	/* the initial event follows the SUBSCRIBE reply */
+#define GENA_INITIAL_DELAY_MS	100	/* from the SUBSCRIBE reply to the initial event */
 #define GENA_MODERATION_MS	200	/* at most one event per subscription this often */
 #define GENA_NOTIFY_TIMEOUT_MS	5000	/* connect + request + status line */
 #define GENA_NOTIFY_FAILS	3	/* failed NOTIFYs in a row that end a subscription */
@@ -80,7 +80,7 @@ void gena_set_hooks(struct gena *, const struct gena_hooks *);
 /* SUBSCRIBE (new, with CALLBACK and NT, or a renewal with SID) from client to svc. */
 void gena_subscribe(struct gena *, enum igd_svc, const struct in6_addr *client,
     const struct gena_hdrs *, struct gena_reply *);
-/* The reply to the SUBSCRIBE that made sid has gone out: its initial event may follow now. */
+/* The reply to the SUBSCRIBE that made sid has gone out: its initial event follows shortly. */
 void gena_reply_sent(struct gena *, const char *sid);
 /* UNSUBSCRIBE; returns the HTTP status (200, 400, 412). */
 int gena_unsubscribe(struct gena *, enum igd_svc, const struct in6_addr *client,

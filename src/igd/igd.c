@@ -1,18 +1,33 @@
 /*
  * igd.c - the UPnP IGD front end's life cycle and identity.
  *
- * IGD v1 and v2 side by side. Control points that only know IGD:1
- * (Windows' NAT traversal, older consoles, v1-only libraries) reject a
- * device whose description names InternetGatewayDevice:2 and
- * WANIPConnection:2, while UDA lets a device answer a search for an older
- * version of its types. So the one device (one UDN per device level) is
- * described twice: /rootDesc.xml names the v2 types and /rootDesc1.xml the
- * v1 types. SSDP answers a search for a version-1 type with the v1
- * LOCATION and everything else with the v2 one. Both documents point at
- * the same control URLs; the control handler reads the service version
- * from the SOAPAction and refuses v2-only actions to a v1 caller. Every
- * action goes to the one mapping table, so both kinds of client see and
- * share the same mappings.
+ * One device (one UDN per device level), one LOCATION: every SSDP answer
+ * and announcement, for a version-1 type as for a version-2 one, points at
+ * /rootDesc.xml. A control point that can use IGD:2 gets IGD:2 whatever it
+ * searched for first: miniupnpc searches InternetGatewayDevice:1 first and
+ * keeps the description it is pointed at, so a separate v1 LOCATION for v1
+ * searches left it on WANIPConnection:1, where its v2 calls
+ * (GetListOfPortMappings, AddAnyPortMapping, DeletePortMappingRange) are
+ * Invalid Action and a conflict with a static forward is 718, never 729.
+ * UDA lets a device answer a search for an older version of its types with
+ * a description naming the newer one.
+ *
+ * Some control points only know IGD:1 and refuse a description naming
+ * InternetGatewayDevice:2 (Windows' own NAT traversal, which games, BITS
+ * and Xbox apps use, and the many hand-written clients that copied its
+ * User-Agent). They can be recognised where it matters, when they fetch
+ * the description: upnp_igd_version = auto (the default) serves the IGD:1
+ * description at the same LOCATION to the User-Agents igd_desc.c lists,
+ * and IGD:2 to everyone else. upnp_igd_version = 2 serves IGD:2 to all,
+ * and 1 makes an IGD:1-only device: only version-1 types are announced,
+ * answered, described and controlled. /rootDesc1.xml, the IGD:1
+ * description, stays for clients that were given that URL.
+ *
+ * Both descriptions point at the same control URLs; the control handler
+ * reads the service version from the SOAPAction and refuses v2-only
+ * actions to a v1 caller (and every v2 SOAPAction when the device is
+ * IGD:1 only). Every action goes to the one mapping table, so both kinds
+ * of client see and share the same mappings.
  */
 #include "config.h"
 
@@ -65,14 +80,28 @@ igd_service_device(enum igd_svc s)
 	return igd_services[s].dev;
 }
 
+int
+igd_max_version(const struct igd *igd)
+{
+	return igd->ctx->cfg->upnp_igd_version == CONF_IGD_V1 ? 1 : 2;
+}
+
+int
+igd_service_offered(const struct igd *igd, enum igd_svc s)
+{
+	int v = igd_services[s].version, max = igd_max_version(igd);
+
+	return v < max ? v : max;
+}
+
 void
-igd_location(const struct igd *igd, const struct in6_addr *local, int v, char *buf, size_t len)
+igd_location(const struct igd *igd, const struct in6_addr *local, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
 
 	util_addr_str(local, a, sizeof(a));
-	snprintf(buf, len, util_addr_is_v4(local) ? "http://%s:%u/rootDesc%s.xml" :
-	    "http://[%s]:%u/rootDesc%s.xml", a, igd->ctx->cfg->upnp_http_port, v == 1 ? "1" : "");
+	snprintf(buf, len, util_addr_is_v4(local) ? "http://%s:%u%s" : "http://[%s]:%u%s", a,
+	    igd->ctx->cfg->upnp_http_port, IGD_DESC_ROOT);
 }
 
 const char *
@@ -185,8 +214,8 @@ igd_init(struct pg_ctx *ctx)
 		igd_shutdown(ctx);
 		return -1;
 	}
-	log_info("upnp: IGD uuid:%s on port %u", igd->udn[IGD_DEV_ROOT],
-	    ctx->cfg->upnp_http_port);
+	log_info("upnp: IGD uuid:%s on port %u, upnp_igd_version %s", igd->udn[IGD_DEV_ROOT],
+	    ctx->cfg->upnp_http_port, conf_igd_version_name(ctx->cfg->upnp_igd_version));
 	return 0;
 }
 

@@ -40,7 +40,7 @@ struct igd_stats {
 	uint64_t	 ssdp_dropped;		/* malformed, off-LAN or over the rate limit */
 	uint64_t	 ssdp_notifies;
 	uint64_t	 http_requests;
-	uint64_t	 http_refused;		/* 403: off-LAN client or a foreign Host header */
+	uint64_t	 http_refused;		/* off-LAN peers (closed at accept), 403s, cut requests */
 	uint64_t	 soap_requests;
 	uint64_t	 soap_errors;		/* answered with a UPnPError */
 	uint64_t	 events_sent;
@@ -76,8 +76,12 @@ void igd_service_type(enum igd_svc, int v, char *buf, size_t len);
 int igd_service_version(enum igd_svc);
 /* The device that holds svc. */
 enum igd_dev igd_service_device(enum igd_svc);
-/* URL of the root description on the LAN address local, version 1 or 2, into buf. */
-void igd_location(const struct igd *, const struct in6_addr *local, int v, char *buf, size_t len);
+/* The highest device and service version offered (upnp_igd_version): 1 or 2. */
+int igd_max_version(const struct igd *);
+/* The version of svc that is announced and controlled: its newest, up to igd_max_version. */
+int igd_service_offered(const struct igd *, enum igd_svc);
+/* The LOCATION on the LAN address local: the root description's URL, into buf. */
+void igd_location(const struct igd *, const struct in6_addr *local, char *buf, size_t len);
 /* The SERVER / USER-AGENT product string: "Linux/REL UPnP/1.1 portgate/VER". */
 const char *igd_server_string(const struct igd *);
 

@@ -821,8 +821,8 @@ act_get_enabled_for_internet(struct igd_call *c)
 static void
 igd_default_service(const struct igd *igd, char *buf, size_t len)
 {
-	snprintf(buf, len, "uuid:%s:WANConnectionDevice:2,urn:upnp-org:serviceId:WANIPConn1",
-	    igd->udn[IGD_DEV_CONN]);
+	snprintf(buf, len, "uuid:%s:WANConnectionDevice:%d,urn:upnp-org:serviceId:WANIPConn1",
+	    igd->udn[IGD_DEV_CONN], igd_max_version(igd));
 }
 
 static enum igd_err
@@ -873,14 +873,14 @@ static const struct igd_action {
 	{ IGD_SVC_6FC, 1, "CheckPinholeWorking", igd_pin_check_working },
 };
 
-/* The version of svc that the request's namespace names (1..ours), or 0. */
+/* The version of svc that the request's namespace names (1..what we offer), or 0. */
 static int
-igd_req_version(enum igd_svc svc, const char *type)
+igd_req_version(const struct igd *igd, enum igd_svc svc, const char *type)
 {
 	char want[IGD_SOAP_TYPE_MAX];
 	int v;
 
-	for (v = 1; v <= igd_service_version(svc); v++) {
+	for (v = 1; v <= igd_service_offered(igd, svc); v++) {
 		igd_service_type(svc, v, want, sizeof(want));
 		if (strcmp(want, type) == 0)
 			return v;
@@ -939,7 +939,7 @@ igd_act_control(struct igd *igd, enum igd_svc svc, const struct in6_addr *client
 	c.mt = igd->ctx->mt;
 	c.req = &req;
 	c.client = *client;
-	c.version = igd_req_version(svc, req.service_type);
+	c.version = igd_req_version(igd, svc, req.service_type);
 	if (c.version == 0 || (a = igd_find_action(svc, c.version, req.action)) == NULL) {
 		igd_soap_req_free(&req);
 		return igd_reply_error(igd, client, "request", IGD_E_INVALID_ACTION,

@@ -8,8 +8,10 @@
  * global IPv6, never on the WAN side (nor on a link-local address: the
  * client check refuses link-local clients, and LOCATION names the global
  * address). Every daemon has the same limits and the same admission: a
- * client inside a LAN prefix of its family, and a Host header naming one
- * of our LAN addresses as an IP literal ("[2001:db8:1::1]:5000" for IPv6).
+ * client inside a LAN prefix of its family (checked when the connection is
+ * accepted, before it takes a slot, and again per request), and a Host
+ * header naming one of our LAN addresses as an IP literal
+ * ("[2001:db8:1::1]:5000" for IPv6).
  * Requests are routed by a table: description documents, SOAP control URLs
  * and GENA event URLs. The descriptions hold only relative URLs (no
  * URLBase), so a control point resolves them against the LOCATION it used,
@@ -186,13 +188,17 @@ igd_header(struct MHD_Connection *c, const char *name)
 	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
+/* The root description may depend on who asks (upnp_igd_version = auto): see igd.c. */
 static void
 route_desc(const struct igd_route_arg *a, struct igd_reply *r)
 {
-	if (igd_desc_render(a->http->igd, a->url, r->body) == -1) {
+	if (igd_desc_render(a->http->igd, a->url, igd_header(a->conn,
+	    MHD_HTTP_HEADER_USER_AGENT), r->body) == -1) {
 		r->status = MHD_HTTP_NOT_FOUND;
 		return;
 	}
+	if (igd_desc_by_agent(a->http->igd, a->url))
+		igd_reply_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_USER_AGENT);
 	r->ctype = "text/xml; charset=\"utf-8\"";
 	r->status = MHD_HTTP_OK;
 }
@@ -308,16 +314,13 @@ igd_send_status(struct MHD_Connection *c, const struct igd *igd, unsigned status
 	return ret;
 }
 
+/* The address of sa (v4-mapped for IPv4); -1 if it is neither family. */
 static int
-igd_client_addr(struct MHD_Connection *c, struct in6_addr *out)
+igd_sa_addr(const struct sockaddr *sa, struct in6_addr *out)
 {
-	const union MHD_ConnectionInfo *ci;
-	const struct sockaddr *sa;
-
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci == NULL || (sa = ci->client_addr) == NULL)
-		return -1;
 	memset(out, 0, sizeof(*out));
+	if (sa == NULL)
+		return -1;
 	if (sa->sa_family == AF_INET) {
 		out->s6_addr[10] = out->s6_addr[11] = 0xff;
 		memcpy(&out->s6_addr[12], &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
@@ -327,6 +330,43 @@ igd_client_addr(struct MHD_Connection *c, struct in6_addr *out)
 	else
 		return -1;
 	return 0;
+}
+
+static int
+igd_client_addr(struct MHD_Connection *c, struct in6_addr *out)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	return igd_sa_addr(ci != NULL ? ci->client_addr : NULL, out);
+}
+
+/*
+ * MHD's accept policy, before a connection takes a slot: a peer that is
+ * not a LAN host (the check igd_admit makes) is closed at once. A WAN host
+ * that routes the LAN prefix via the gateway reaches the LAN address; were
+ * it refused only at its request, its idle connections would hold the
+ * IGD_HTTP_MAX_CONNS slots (33 addresses x IGD_HTTP_PER_IP) and LAN
+ * clients would be turned away. Refused here, it holds neither a slot nor
+ * a per-address one, and never reaches the request path.
+ */
+static enum MHD_Result
+igd_accept_policy(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+	struct igd_http *h = cls;
+	char why[160];
+	struct in6_addr a;
+
+	(void)len;
+	if (igd_sa_addr(sa, &a) == 0 && netif_client_ok(h->igd->ctx->netif, &a, why,
+	    sizeof(why)))
+		return MHD_YES;
+	h->igd->stats.http_refused++;
+	if (log_limit_pass(&h->igd->log_limit, util_mono_ms()))
+		log_debug("upnp: HTTP connection refused: %s", sa != NULL &&
+		    (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) ? why :
+		    "not an IP peer");
+	return MHD_NO;
 }
 
 /* Off-LAN clients and foreign Host names are refused before anything else: 403. */
@@ -617,7 +657,7 @@ igd_listener_open(struct igd_http *h, struct igd_listener *l, const struct in6_a
 	l->http = h;
 	l->addr = *addr;
 	l->d = MHD_start_daemon(flags,
-	    (uint16_t)h->igd->ctx->cfg->upnp_http_port, NULL, NULL, igd_access, h,
+	    (uint16_t)h->igd->ctx->cfg->upnp_http_port, igd_accept_policy, h, igd_access, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, igd_mhd_log, h,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)IGD_HTTP_MAX_CONNS,

@@ -36,10 +36,11 @@
  * Announcements: the ssdp:all set (ssdp_announce_set) is multicast out of
  * every interface at start, every upnp_notify_interval seconds, and as
  * ssdp:byebye when the front end stops; over IPv6 to both groups. It holds
- * the v2 types with the v2 description and the v1 device types and
- * WANIPConnection:1 with the v1 one, so v1-only control points that listen
- * for IGD:1 see us too (see igd.c for why the device is described twice);
- * over IPv6 every LOCATION is the v2 one (see ssdp_loc_for).
+ * every version of every type offered (igd_max_version: IGD:2 devices and
+ * WANIPConnection:2 also as version 1, so v1-only control points that
+ * listen for IGD:1 see us too), each with the one LOCATION, over IPv4 and
+ * IPv6 alike: which description a control point gets there is the HTTP
+ * server's business (see igd.c).
  */
 #include "config.h"
 
@@ -329,8 +330,7 @@ static const struct {
 };
 
 static void
-ssdp_ans_add(struct ssdp_ans *out, size_t max, size_t *n, const char *st, const char *udn,
-    int loc_v)
+ssdp_ans_add(struct ssdp_ans *out, size_t max, size_t *n, const char *st, const char *udn)
 {
 	struct ssdp_ans *a;
 
@@ -342,14 +342,6 @@ ssdp_ans_add(struct ssdp_ans *out, size_t max, size_t *n, const char *st, const 
 		snprintf(a->usn, sizeof(a->usn), "%s", st);
 	else
 		snprintf(a->usn, sizeof(a->usn), "uuid:%s::%s", udn, st);
-	a->loc_v = loc_v;
-}
-
-/* A type at version v of newest: the v1 description for v1 of a type we also have as v2. */
-static int
-ssdp_loc_version(int v, int newest)
-{
-	return v == 1 && newest >= 2 ? 1 : 2;
 }
 
 size_t
@@ -359,25 +351,24 @@ ssdp_announce_set(const struct igd *igd, struct ssdp_ans *out, size_t max)
 	size_t n = 0;
 	int d, s, v, newest;
 
-	ssdp_ans_add(out, max, &n, "upnp:rootdevice", igd->udn[IGD_DEV_ROOT], 2);
+	ssdp_ans_add(out, max, &n, "upnp:rootdevice", igd->udn[IGD_DEV_ROOT]);
 	for (d = 0; d < IGD_NDEV; d++) {
 		snprintf(t, sizeof(t), "uuid:%s", igd->udn[d]);
-		ssdp_ans_add(out, max, &n, t, igd->udn[d], 2);
+		ssdp_ans_add(out, max, &n, t, igd->udn[d]);
 	}
 	for (d = 0; d < IGD_NDEV; d++) {
-		newest = ssdp_devices[d].version;
+		newest = ssdp_devices[d].version < igd_max_version(igd) ?
+		    ssdp_devices[d].version : igd_max_version(igd);
 		for (v = newest; v >= 1; v--) {
 			snprintf(t, sizeof(t), "urn:schemas-upnp-org:device:%s:%d",
 			    ssdp_devices[d].name, v);
-			ssdp_ans_add(out, max, &n, t, igd->udn[d], ssdp_loc_version(v, newest));
+			ssdp_ans_add(out, max, &n, t, igd->udn[d]);
 		}
 	}
 	for (s = 0; s < IGD_NSVC; s++) {
-		newest = igd_service_version((enum igd_svc)s);
-		for (v = newest; v >= 1; v--) {
+		for (v = igd_service_offered(igd, (enum igd_svc)s); v >= 1; v--) {
 			igd_service_type((enum igd_svc)s, v, t, sizeof(t));
-			ssdp_ans_add(out, max, &n, t, igd->udn[igd_service_device((enum igd_svc)s)],
-			    ssdp_loc_version(v, newest));
+			ssdp_ans_add(out, max, &n, t, igd->udn[igd_service_device((enum igd_svc)s)]);
 		}
 	}
 	return n;
@@ -490,23 +481,6 @@ static ssdp_fmt_fn *const ssdp_fmts[] = {
 	[SSDP_FMT_BYEBYE] = ssdp_fmt_byebye,
 };
 
-/*
- * Over IPv6 LOCATION is always the v2 description, whatever version was
- * searched for. The v1 document exists for v1-only control points that
- * refuse a device naming IGD:2 (Windows' NAT traversal, consoles): they are
- * IPv4 NAT clients, and IGD:1 has nothing for IPv6. A control point on IPv6
- * wants WANIPv6FirewallControl, which IGD:2 alone has (its pinholes), and
- * UDA lets the description name a newer version than the one searched for
- * (a device answers for the versions it is compatible with). miniupnpc's
- * "upnpc -6" searches IGD:1 first and takes the first answer: with the v1
- * LOCATION it would never see the firewall service.
- */
-static int
-ssdp_loc_for(const struct ssdp_ans *ans, const struct in6_addr *local)
-{
-	return util_addr_is_v4(local) ? ans->loc_v : 2;
-}
-
 size_t
 ssdp_format(const struct igd *igd, enum ssdp_fmt fmt, const struct ssdp_ans *ans,
     const struct in6_addr *local, enum ssdp_group group, time_t now, char *buf, size_t len)
@@ -522,7 +496,7 @@ ssdp_format(const struct igd *igd, enum ssdp_fmt fmt, const struct ssdp_ans *ans
 	    cfg->upnp_notify_interval * 2 : SSDP_MAX_AGE_MIN;
 	if (gmtime_r(&now, &tm) != NULL)
 		strftime(f.date, sizeof(f.date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	igd_location(igd, local, ssdp_loc_for(ans, local), f.loc, sizeof(f.loc));
+	igd_location(igd, local, f.loc, sizeof(f.loc));
 	f.server = igd_server_string(igd);
 	f.host = ssdp_groups[group].host;
 	f.boot_id = igd->boot_id;

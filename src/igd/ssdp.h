@@ -19,7 +19,7 @@ struct ssdp;
 #define SSDP_HDRS_MAX	32	/* header lines in one datagram */
 #define SSDP_MX_MAX	5	/* seconds: a larger MX is capped (UDA 1.1) */
 #define SSDP_USN_MAX	(5 + IGD_UUID_LEN + 2 + SSDP_ST_MAX)	/* "uuid:" UDN "::" type */
-#define SSDP_NANS	16	/* room for every answer to one search (ssdp:all has 14) */
+#define SSDP_NANS	16	/* room for every answer to one search (ssdp:all has 15) */
 #define SSDP_MSG_MAX	1024	/* one response or NOTIFY we send */
 
 /* What ssdp_parse found in one datagram. */
@@ -47,11 +47,10 @@ struct ssdp_msg {
 	int		 has_mx;
 };
 
-/* One search answer or one NOTIFY: the ST (or NT), the USN and which description it points at. */
+/* One search answer or one NOTIFY: the ST (or NT) and the USN (all have the one LOCATION). */
 struct ssdp_ans {
 	char		 st[SSDP_ST_MAX];
 	char		 usn[SSDP_USN_MAX];
-	int		 loc_v;		/* 1: /rootDesc1.xml, 2: /rootDesc.xml */
 };
 
 /* Where a NOTIFY goes: the group, named in its HOST header. */
@@ -86,9 +85,8 @@ size_t ssdp_answers(const struct igd *, const char *st, struct ssdp_ans *out, si
 size_t ssdp_announce_set(const struct igd *, struct ssdp_ans *out, size_t max);
 /*
  * Write the message of kind fmt for ans into buf, with LOCATION on local
- * (v4-mapped, or an IPv6 address: then always the v2 description), HOST
- * naming group (NOTIFYs only) and DATE from now; returns its length (0 if
- * buf is too small). Pure.
+ * (v4-mapped, or an IPv6 address), HOST naming group (NOTIFYs only) and
+ * DATE from now; returns its length (0 if buf is too small). Pure.
  */
 size_t ssdp_format(const struct igd *, enum ssdp_fmt, const struct ssdp_ans *,
     const struct in6_addr *local, enum ssdp_group, time_t now, char *buf, size_t len);

@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """igd_v1_client.py - a control point that knows only IGD:1, as Windows' NAT traversal does.
 
-  igd_v1_client.py LANADDR EXTPORT INTPORT
+  igd_v1_client.py LANADDR EXTPORT INTPORT [USER-AGENT]
 
 Searches for InternetGatewayDevice:1 by SSDP, reads the description it is
-pointed at, refuses anything but IGD:1 / WANIPConnection:1 (as v1-only
-stacks do), then maps EXTPORT -> LANADDR:INTPORT with a v1 AddPortMapping
-and reads it back. Prints one line per step; exits 1 on the first failure.
-Only the lab's addresses are used (the search goes to 239.255.255.250).
+pointed at (with USER-AGENT, by default the one Windows' UPnP stack sends,
+"Microsoft-Windows/10.0 UPnP/1.0"), refuses anything but IGD:1 /
+WANIPConnection:1 (as v1-only stacks do), then maps EXTPORT ->
+LANADDR:INTPORT with a v1 AddPortMapping and reads it back. Prints one
+line per step; exits 1 on the first failure. Only the lab's addresses are
+used (the search goes to 239.255.255.250).
 """
 import socket
 import sys
@@ -17,6 +19,7 @@ import xml.etree.ElementTree as ET
 IGD1 = "urn:schemas-upnp-org:device:InternetGatewayDevice:1"
 IPC1 = "urn:schemas-upnp-org:service:WANIPConnection:1"
 NS = {"d": "urn:schemas-upnp-org:device-1-0"}
+UA = sys.argv[4] if len(sys.argv) > 4 else "Microsoft-Windows/10.0 UPnP/1.0"
 
 
 def fail(msg):
@@ -43,10 +46,12 @@ def search():
 
 
 def control_url(location):
-    root = ET.fromstring(urllib.request.urlopen(location, timeout=3).read())
+    req = urllib.request.Request(location, headers={"User-Agent": UA})
+    root = ET.fromstring(urllib.request.urlopen(req, timeout=3).read())
     dev = root.find("d:device", NS)
     if dev.findtext("d:deviceType", namespaces=NS) != IGD1:
         fail("root device is %s" % dev.findtext("d:deviceType", namespaces=NS))
+    print("device " + IGD1)
     for svc in root.iter("{urn:schemas-upnp-org:device-1-0}service"):
         t = svc.findtext("d:serviceType", namespaces=NS)
         if t.startswith("urn:schemas-upnp-org:service:WANIPConnection:") and t != IPC1:
@@ -64,7 +69,7 @@ def soap(url, action, args):
             '<s:Body><u:%s xmlns:u="%s">%s</u:%s></s:Body></s:Envelope>'
             % (action, IPC1, "".join("<%s>%s</%s>" % (k, v, k) for k, v in args), action))
     req = urllib.request.Request(url, body.encode(), {
-        "Content-Type": 'text/xml; charset="utf-8"',
+        "Content-Type": 'text/xml; charset="utf-8"', "User-Agent": UA,
         "SOAPAction": '"%s#%s"' % (IPC1, action)})
     try:
         return urllib.request.urlopen(req, timeout=3).read().decode()

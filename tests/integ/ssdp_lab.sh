@@ -24,7 +24,6 @@ EOF
 LOG=$LAB_DIR/daemon.log
 URN=urn:schemas-upnp-org
 LOC2=http://$GW_LAN_IP:5000/rootDesc.xml
-LOC1=http://$GW_LAN_IP:5000/rootDesc1.xml
 LOC6=http://[$GW_LAN_IP6]:5000/rootDesc.xml
 cli() { local ns=$1; shift; ip netns exec "$ns" python3 "$top_srcdir/tests/integ/ssdp_client.py" "$@"; }
 # search NS ST [client options...]: answers to a search, one line each (1.5 s)
@@ -75,8 +74,9 @@ check_out "ssdp says where it listens" "ssdp: joined 239.255.255.250 on br-lan (
 expect_n "15 alive messages (the ssdp:all set)" 15 "$LAB_DIR/alive" nts=ssdp:alive from=$GW_LAN_IP:1900
 expect_n "upnp:rootdevice with the v2 description" 1 "$LAB_DIR/alive" nt=upnp:rootdevice \
 	usn=uuid:$ROOT::upnp:rootdevice location=$LOC2 cache-control=max-age=1800
-expect_n "IGD:1 with the v1 description" 1 "$LAB_DIR/alive" nt=$URN:device:InternetGatewayDevice:1 \
-	usn=uuid:$ROOT::$URN:device:InternetGatewayDevice:1 location=$LOC1
+expect_n "IGD:1 with the one LOCATION (the v2 description's)" 1 "$LAB_DIR/alive" nt=$URN:device:InternetGatewayDevice:1 \
+	usn=uuid:$ROOT::$URN:device:InternetGatewayDevice:1 location=$LOC2
+expect_n "every alive message has it" 15 "$LAB_DIR/alive" nts=ssdp:alive location=$LOC2
 expect_n "WANIPConnection:2 on the connection device" 1 "$LAB_DIR/alive" \
 	nt=$URN:service:WANIPConnection:2 usn=uuid:$CONN_UDN::$URN:service:WANIPConnection:2 location=$LOC2
 BOOTID=$(sed -n 's/.*bootid.upnp.org=\([0-9]*\).*/\1/p' "$LAB_DIR/alive" | sort -u)
@@ -84,7 +84,7 @@ BOOTID=$(sed -n 's/.*bootid.upnp.org=\([0-9]*\).*/\1/p' "$LAB_DIR/alive" | sort 
 	fail "BOOTID: '$BOOTID'"
 
 echo "2. gssdp-discover finds the IGD (v1 and v2 searches)"
-check_out "IGD:1 search: the v1 description" "$LOC1" timeout 10 ip netns exec $HA \
+check_out "IGD:1 search: the one LOCATION" "$LOC2" timeout 10 ip netns exec $HA \
 	gssdp-discover -i eth0 --timeout=3 --target=$URN:device:InternetGatewayDevice:1
 check_out "IGD:2 search: the v2 description" "$LOC2" timeout 10 ip netns exec $HA \
 	gssdp-discover -i eth0 --timeout=3 --target=$URN:device:InternetGatewayDevice:2
@@ -96,23 +96,23 @@ out=$LAB_DIR/search
 sleep 1.1	# a fresh per-source budget
 search $HA ssdp:all --mx 1 > $out
 expect_n "ssdp:all: 15 answers from $GW_LAN_IP:1900" 15 $out from=$GW_LAN_IP:1900 start=HTTP/1.1_200_OK \
-	ext=\(empty\) cache-control=max-age=1800 bootid.upnp.org=$BOOTID
+	ext=\(empty\) cache-control=max-age=1800 bootid.upnp.org=$BOOTID location=$LOC2
 [ "$(sed -n 's/.* usn=\([^ ]*\).*/\1/p' $out | sort -u | wc -l)" = 15 ] && pass "15 different USNs" ||
 	fail "USNs: $(sed -n 's/.* usn=\([^ ]*\).*/\1/p' $out | sort | uniq -c)"
 awk '{ sub(/.* t=/, ""); sub(/ .*/, ""); if ($0 + 0 > 1.1) bad++ } END { exit bad > 0 }' $out &&
 	pass "all within MX = 1 s" || fail "late answers: $(cat $out)"
 check_out "SERVER names portgate" "server=Linux" grep -m1 portgate $out
 search $HA $URN:device:InternetGatewayDevice:1 > $out
-expect_n "IGD:1: rootDesc1.xml, ST and USN at version 1" 1 $out st=$URN:device:InternetGatewayDevice:1 \
-	usn=uuid:$ROOT::$URN:device:InternetGatewayDevice:1 location=$LOC1
+expect_n "IGD:1: rootDesc.xml, ST and USN at version 1" 1 $out st=$URN:device:InternetGatewayDevice:1 \
+	usn=uuid:$ROOT::$URN:device:InternetGatewayDevice:1 location=$LOC2
 expect_n "IGD:1: nothing else" 1 $out
 search $HA $URN:device:InternetGatewayDevice:2 > $out
 expect_n "IGD:2: rootDesc.xml" 1 $out st=$URN:device:InternetGatewayDevice:2 location=$LOC2
 search $HA $URN:device:InternetGatewayDevice:3 > $out
 expect_n "IGD:3: no answer" 0 $out
 search $HA $URN:service:WANIPConnection:1 > $out
-expect_n "WANIPConnection:1: v1 description, connection device" 1 $out \
-	usn=uuid:$CONN_UDN::$URN:service:WANIPConnection:1 location=$LOC1
+expect_n "WANIPConnection:1: the one LOCATION, connection device" 1 $out \
+	usn=uuid:$CONN_UDN::$URN:service:WANIPConnection:1 location=$LOC2
 search $HA $URN:service:WANCommonInterfaceConfig:1 > $out
 expect_n "WANCommonInterfaceConfig:1: v2 description, WAN device" 1 $out \
 	usn=uuid:$WAN_UDN::$URN:service:WANCommonInterfaceConfig:1 location=$LOC2
@@ -164,7 +164,7 @@ expect_n "15 alive with BOOTID + 1" 15 "$LAB_DIR/reload" nts=ssdp:alive bootid.u
 expect_n "IPv6: 30 byebye with the old BOOTID" 30 "$LAB_DIR/reload6" nts=ssdp:byebye bootid.upnp.org=$BOOTID
 expect_n "IPv6: 30 alive with BOOTID + 1" 30 "$LAB_DIR/reload6" nts=ssdp:alive bootid.upnp.org=$((BOOTID + 1))
 search $HA $URN:device:InternetGatewayDevice:1 > $out
-expect_n "still answering after the reload" 1 $out location=$LOC1 bootid.upnp.org=$((BOOTID + 1))
+expect_n "still answering after the reload" 1 $out location=$LOC2 bootid.upnp.org=$((BOOTID + 1))
 
 echo "7. the LAN address goes away and comes back"
 in_gw ip addr del $GW_LAN_IP/24 dev br-lan

@@ -65,7 +65,8 @@ test_good(void)
 	    "nft_table = pg_test\n"
 	    "nft_keep_table = yes\n"
 	    "trigger = irc-dcc tcp:6667 open tcp:1024-1034 idle 300\n"
-	    "trigger = game udp:27000-27030 open udp:27000-27030,tcp:27014-27050 idle 120\n";
+	    "trigger = game udp:27000-27030 open udp:27000-27030,tcp:27014-27050 idle 120\n"
+	    "upnp_igd_version = 1\n";
 	struct pg_config *c;
 
 	nerr = 0;
@@ -92,6 +93,8 @@ test_good(void)
 	CHECK_EQ(c->triggers[1].open[1].lo, 27014);
 	CHECK_EQ(c->triggers[1].idle, 120);
 	CHECK_EQ(c->triggers[0].idle, 300);
+	CHECK_EQ(c->upnp_igd_version, CONF_IGD_V1);
+	CHECK_STR(conf_igd_version_name(c->upnp_igd_version), "1");
 	conf_free(c);
 }
 
@@ -142,6 +145,9 @@ main(void)
 	test_miniupnpd_rules();
 	expect_error("firewall = none\nbogus = 1\n", "t.conf:2: unknown keyword 'bogus'");
 	expect_error("firewall = iptables\n", "t.conf:1: firewall: 'iptables' is not one of");
+	expect_error("firewall = none\nupnp_igd_version = 3\n",
+	    "t.conf:2: upnp_igd_version: '3' is not one of: auto, 1, 2");
+	expect_error("firewall = none\nupnp_igd_version = v2\n", "t.conf:2: upnp_igd_version:");
 	expect_error("firewall = none\nwan_interface =\n", "t.conf:2: wan_interface: missing value");
 	expect_error("firewall = none\nwan_interface = a b\n", "t.conf:2: wan_interface takes one value");
 	expect_error("firewall = none\nexternal_ip = 999.1.1.1\n", "t.conf:2: external_ip:");

@@ -519,7 +519,7 @@ static struct gena_reply
 sub(enum igd_svc svc, const char *client, const char *cb, const char *nt, const char *sid,
     const char *tmo)
 {
-	struct gena_hdrs h = { cb, nt, sid, tmo };
+	struct gena_hdrs h = { cb, nt, sid, tmo, 0 };
 	struct in6_addr c = A(client);
 	struct gena_reply r;
 
@@ -530,7 +530,7 @@ sub(enum igd_svc svc, const char *client, const char *cb, const char *nt, const 
 static int
 unsub(enum igd_svc svc, const char *client, const char *cb, const char *nt, const char *sid)
 {
-	struct gena_hdrs h = { cb, nt, sid, NULL };
+	struct gena_hdrs h = { cb, nt, sid, NULL, 0 };
 	struct in6_addr c = A(client);
 
 	return gena_unsubscribe(gw.igd.gena, svc, &c, &h);
@@ -798,6 +798,46 @@ test_renew_unsubscribe(void)
 	gw_teardown();
 }
 
+/*
+ * The HTTP layer's hook: nothing before the SUBSCRIBE reply is out, and
+ * then not at once either. GUPnP (gupnp-event-dumper) drops a NOTIFY that
+ * comes before it has read the reply and learnt the SID; it came 0.1 ms
+ * after the reply when the initial event went at gena_reply_sent.
+ */
+static void
+test_initial_after_reply(void)
+{
+	struct gena_hdrs h = { "<http://192.0.2.10:5000/evt/ip>", "upnp:event", NULL, NULL, 1 };
+	struct in6_addr c = A("192.0.2.10");
+	struct gena_reply r;
+	struct note n;
+	uint64_t sent;
+
+	gw_setup();
+	sink.n = 0;
+	gena_subscribe(gw.igd.gena, IGD_SVC_IPCONN, &c, &h, &r);
+	CHECK_EQ(r.status, 200);
+	spin(GENA_INITIAL_DELAY_MS + 100);
+	CHECK_EQ(sink_count(), 0);	/* the reply has not been sent yet */
+	change();
+	spin(GENA_MODERATION_MS);
+	CHECK_EQ(sink_count(), 0);	/* nor for a change meanwhile */
+	sent = util_mono_ms();
+	gena_reply_sent(gw.igd.gena, r.sid);
+	spin(GENA_INITIAL_DELAY_MS / 2);
+	CHECK_EQ(sink_count(), 0);	/* not yet: the control point reads the reply first */
+	CHECK(spin_until(1, 2000));
+	n = sink_get(0);
+	CHECK_STR(n.seq, "0");
+	CHECK(n.at_ms >= sent + GENA_INITIAL_DELAY_MS - 5);
+	CHECK(has(&n, "<PortMappingNumberOfEntries>1</PortMappingNumberOfEntries>"));
+	/* a second "sent" (another request on the connection) sends nothing more */
+	gena_reply_sent(gw.igd.gena, r.sid);
+	spin(GENA_INITIAL_DELAY_MS + 100);
+	CHECK_EQ(sink_count(), 1);
+	gw_teardown();
+}
+
 /* Unsubscribing while the initial event is still waiting sends nothing. */
 static void
 test_unsubscribe_early(void)
@@ -945,6 +985,7 @@ main(void)
 	test_callbacks();
 	test_refusals();
 	test_renew_unsubscribe();
+	test_initial_after_reply();
 	test_unsubscribe_early();
 	test_caps();
 	test_failures();

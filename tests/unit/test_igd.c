@@ -407,14 +407,14 @@ test_desc_and_host(void)
 
 	evbuffer_drain(out, evbuffer_get_length(out));
 
-	CHECK_EQ(igd_desc_render(igd, "/rootDesc.xml", out), 0);
+	CHECK_EQ(igd_desc_render(igd, "/rootDesc.xml", NULL, out), 0);
 	CHECK(has("<friendlyName>Tom&apos;s &lt;Router&gt; &amp; co</friendlyName>"));
 	CHECK(has("InternetGatewayDevice:2<") && has("/WANIPCn2.xml<"));
 	CHECK(has("<UDN>uuid:0d3f5e2a-1111-4222-8333-444455556660</UDN>"));
 	evbuffer_drain(out, evbuffer_get_length(out));
-	CHECK_EQ(igd_desc_render(igd, "/rootDesc1.xml", out), 0);
+	CHECK_EQ(igd_desc_render(igd, "/rootDesc1.xml", NULL, out), 0);
 	CHECK(has("InternetGatewayDevice:1<") && has("WANIPConnection:1<") && !has(":2<"));
-	CHECK_EQ(igd_desc_render(igd, "/etc/passwd", out), -1);
+	CHECK_EQ(igd_desc_render(igd, "/etc/passwd", NULL, out), -1);
 	/* DNS rebinding: only the gateway's LAN address as a literal */
 	CHECK_EQ(igd_http_host_ok(igd, "192.0.2.1:5000"), 1);
 	CHECK_EQ(igd_http_host_ok(igd, "192.0.2.1"), 1);
@@ -424,6 +424,84 @@ test_desc_and_host(void)
 	CHECK_EQ(igd_http_host_ok(igd, "192.0.2.1:"), 0);
 	CHECK_EQ(igd_http_host_ok(igd, "[192.0.2.1]"), 1);
 	CHECK_EQ(igd_http_host_ok(igd, ""), 0);
+	lab_free(igd);
+}
+
+/* The root description at /rootDesc.xml for User-Agent ua: 1 or 2 by the device type it names. */
+static int
+root_v(struct igd *igd, const char *ua)
+{
+	evbuffer_drain(out, evbuffer_get_length(out));
+	CHECK_EQ(igd_desc_render(igd, "/rootDesc.xml", ua, out), 0);
+	if (has("device:InternetGatewayDevice:1<") && has("WANIPConnection:1<") &&
+	    has("/WANIPCn1.xml<") && !has(":2<"))
+		return 1;
+	return has("device:InternetGatewayDevice:2<") && has("WANIPConnection:2<") ? 2 : 0;
+}
+
+/* upnp_igd_version: one LOCATION, whose description depends on the mode (and the client). */
+static void
+test_igd_version(void)
+{
+	static const char *const v1[] = {
+		"Microsoft-Windows/10.0 UPnP/1.0",
+		"Microsoft-Windows/6.1 UPnP/1.0",
+		"Mozilla/4.0 (compatible; UPnP/1.0; Windows NT/5.1)",
+		"Mozilla/4.0 (compatible; UPnP/1.0; Windows 9x)",
+		"Xbox/2.0.4552.0 UPnP/1.0 Xbox/2.0.4552.0",
+		"microsoft-windows/10.0 upnp/1.0",
+	};
+	static const char *const v2[] = {
+		"Debian/12 UPnP/1.1 MiniUPnPc/2.2.4", "Python-urllib/3.11", "curl/7.88.1",
+		"Linux/6.1 UPnP/1.0 GUPnP/1.6.3", "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+		"Microsoft-Windows", "", "Xbox",
+	};
+	struct igd *igd = lab_igd("firewall = none\n");
+	size_t i;
+
+	for (i = 0; i < PG_NELEM(v1); i++) {
+		CHECK_EQ(igd_desc_v1_agent(v1[i]), 1);
+		CHECK_EQ(root_v(igd, v1[i]), 1);
+	}
+	for (i = 0; i < PG_NELEM(v2); i++) {
+		CHECK_EQ(igd_desc_v1_agent(v2[i]), 0);
+		CHECK_EQ(root_v(igd, v2[i]), 2);
+	}
+	CHECK_EQ(root_v(igd, NULL), 2);
+	CHECK_EQ(igd_desc_by_agent(igd, "/rootDesc.xml"), 1);
+	CHECK_EQ(igd_desc_by_agent(igd, "/rootDesc1.xml"), 0);
+	CHECK_EQ(igd_max_version(igd), 2);
+	/* a v1 SOAPAction still works beside v2 on the same control URL */
+	CHECK_EQ(call(igd, A, IPC1, "GetExternalIPAddress", ""), 200);
+	CHECK_EQ(call(igd, A, IPC2, "GetListOfPortMappings", range_args("1", "65535", "TCP",
+	    "1", "10")), 500);
+	CHECK_EQ(code(), 730);		/* nothing to list, but the action exists */
+	lab_free(igd);
+
+	igd = lab_igd("firewall = none\nupnp_igd_version = 2\n");
+	CHECK_EQ(root_v(igd, "Microsoft-Windows/10.0 UPnP/1.0"), 2);
+	CHECK_EQ(igd_desc_by_agent(igd, "/rootDesc.xml"), 0);
+	evbuffer_drain(out, evbuffer_get_length(out));
+	CHECK_EQ(igd_desc_render(igd, "/rootDesc1.xml", NULL, out), 0);
+	CHECK(has("InternetGatewayDevice:1<"));
+	lab_free(igd);
+
+	/* IGD:1 only: v1 for everyone, and no v2 SOAPAction */
+	igd = lab_igd("firewall = none\nupnp_igd_version = 1\n");
+	CHECK_EQ(root_v(igd, "Debian/12 UPnP/1.1 MiniUPnPc/2.2.4"), 1);
+	CHECK_EQ(root_v(igd, NULL), 1);
+	CHECK_EQ(igd_max_version(igd), 1);
+	CHECK_EQ(igd_service_offered(igd, IGD_SVC_IPCONN), 1);
+	CHECK_EQ(igd_service_offered(igd, IGD_SVC_6FC), 1);
+	CHECK_EQ(call(igd, A, IPC1, "GetExternalIPAddress", ""), 200);
+	CHECK_EQ(call(igd, A, IPC2, "GetExternalIPAddress", ""), 500);
+	CHECK_EQ(code(), 401);
+	CHECK_EQ(call(igd, A, IPC2, "AddAnyPortMapping", map_args("", "9000", "TCP", "9000", A,
+	    "60", "t")), 500);
+	CHECK_EQ(code(), 401);
+	call(igd, A, "urn:schemas-upnp-org:service:Layer3Forwarding:1",
+	    "GetDefaultConnectionService", "");
+	CHECK(has("uuid:0d3f5e2a-1111-4222-8333-444455556662:WANConnectionDevice:1,"));
 	lab_free(igd);
 }
 
@@ -564,6 +642,7 @@ main(void)
 	test_delete_and_v2();
 	test_bad_requests();
 	test_desc_and_host();
+	test_igd_version();
 	test_pinholes();
 	evbuffer_free(out);
 	return tu_done("test_igd");

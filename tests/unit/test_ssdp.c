@@ -226,9 +226,9 @@ setup(void)
 	igd.config_id = 4242;
 }
 
-/* A search for st gets exactly one answer, with this USN and description version. */
+/* A search for st gets exactly one answer, with this USN. */
 static void
-one(const char *st, const char *usn, int loc_v)
+one(const char *st, const char *usn)
 {
 	struct ssdp_ans a[SSDP_NANS];
 	size_t n = ssdp_answers(&igd, st, a, SSDP_NANS);
@@ -240,7 +240,6 @@ one(const char *st, const char *usn, int loc_v)
 	}
 	CHECK_STR(a[0].st, strncmp(st, "uuid:", 5) == 0 ? usn : st);
 	CHECK_STR(a[0].usn, usn);
-	CHECK_EQ(a[0].loc_v, loc_v);
 }
 
 static void
@@ -254,31 +253,31 @@ none(const char *st)
 static void
 test_answers(void)
 {
-	one("upnp:rootdevice", "uuid:" ROOT "::upnp:rootdevice", 2);
-	one("uuid:" ROOT, "uuid:" ROOT, 2);
-	one("uuid:" WAN, "uuid:" WAN, 2);
-	one("uuid:" CONN, "uuid:" CONN, 2);
-	one("uuid:4D696E69-5550-4E50-8000-0123456789A2", "uuid:" CONN, 2);	/* any case */
+	one("upnp:rootdevice", "uuid:" ROOT "::upnp:rootdevice");
+	one("uuid:" ROOT, "uuid:" ROOT);
+	one("uuid:" WAN, "uuid:" WAN);
+	one("uuid:" CONN, "uuid:" CONN);
+	one("uuid:4D696E69-5550-4E50-8000-0123456789A2", "uuid:" CONN);	/* any case */
 	none("uuid:4d696e69-5550-4e50-8000-0123456789a3");
 	none("uuid:" ROOT "x");
 	none("uuid:");
-	/* devices: v1 of a type we have as v2 points at the v1 description */
-	one(URN_D "InternetGatewayDevice:1", "uuid:" ROOT "::" URN_D "InternetGatewayDevice:1", 1);
-	one(URN_D "InternetGatewayDevice:2", "uuid:" ROOT "::" URN_D "InternetGatewayDevice:2", 2);
+	/* devices: v1 of a type we have as v2 is answered too */
+	one(URN_D "InternetGatewayDevice:1", "uuid:" ROOT "::" URN_D "InternetGatewayDevice:1");
+	one(URN_D "InternetGatewayDevice:2", "uuid:" ROOT "::" URN_D "InternetGatewayDevice:2");
 	none(URN_D "InternetGatewayDevice:3");
-	one(URN_D "WANDevice:1", "uuid:" WAN "::" URN_D "WANDevice:1", 1);
-	one(URN_D "WANDevice:2", "uuid:" WAN "::" URN_D "WANDevice:2", 2);
+	one(URN_D "WANDevice:1", "uuid:" WAN "::" URN_D "WANDevice:1");
+	one(URN_D "WANDevice:2", "uuid:" WAN "::" URN_D "WANDevice:2");
 	none(URN_D "WANDevice:3");
-	one(URN_D "WANConnectionDevice:1", "uuid:" CONN "::" URN_D "WANConnectionDevice:1", 1);
-	one(URN_D "WANConnectionDevice:2", "uuid:" CONN "::" URN_D "WANConnectionDevice:2", 2);
+	one(URN_D "WANConnectionDevice:1", "uuid:" CONN "::" URN_D "WANConnectionDevice:1");
+	one(URN_D "WANConnectionDevice:2", "uuid:" CONN "::" URN_D "WANConnectionDevice:2");
 	none(URN_D "WANConnectionDevice:3");
 	/* services */
-	one(URN_S "WANIPConnection:1", "uuid:" CONN "::" URN_S "WANIPConnection:1", 1);
-	one(URN_S "WANIPConnection:2", "uuid:" CONN "::" URN_S "WANIPConnection:2", 2);
+	one(URN_S "WANIPConnection:1", "uuid:" CONN "::" URN_S "WANIPConnection:1");
+	one(URN_S "WANIPConnection:2", "uuid:" CONN "::" URN_S "WANIPConnection:2");
 	none(URN_S "WANIPConnection:3");
-	one(URN_S "WANCommonInterfaceConfig:1", "uuid:" WAN "::" URN_S "WANCommonInterfaceConfig:1", 2);
+	one(URN_S "WANCommonInterfaceConfig:1", "uuid:" WAN "::" URN_S "WANCommonInterfaceConfig:1");
 	none(URN_S "WANCommonInterfaceConfig:2");
-	one(URN_S "Layer3Forwarding:1", "uuid:" ROOT "::" URN_S "Layer3Forwarding:1", 2);
+	one(URN_S "Layer3Forwarding:1", "uuid:" ROOT "::" URN_S "Layer3Forwarding:1");
 	none(URN_S "Layer3Forwarding:2");
 	/* not ours, or not spelled as a version */
 	none(URN_S "WANPPPConnection:1");
@@ -292,14 +291,14 @@ test_answers(void)
 }
 
 static int
-has(const struct ssdp_ans *a, size_t n, const char *st, const char *usn, int loc_v)
+has(const struct ssdp_ans *a, size_t n, const char *st, const char *usn)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (strcmp(a[i].st, st) == 0 && strcmp(a[i].usn, usn) == 0 && a[i].loc_v == loc_v)
+		if (strcmp(a[i].st, st) == 0 && strcmp(a[i].usn, usn) == 0)
 			return 1;
-	fprintf(stderr, "  missing: %s %s v%d\n", st, usn, loc_v);
+	fprintf(stderr, "  missing: %s %s\n", st, usn);
 	return 0;
 }
 
@@ -310,31 +309,61 @@ test_all(void)
 	size_t n = ssdp_answers(&igd, "ssdp:all", a, SSDP_NANS), i;
 
 	CHECK_EQ(n, 15);
-	CHECK(has(a, n, "upnp:rootdevice", "uuid:" ROOT "::upnp:rootdevice", 2));
-	CHECK(has(a, n, "uuid:" ROOT, "uuid:" ROOT, 2));
-	CHECK(has(a, n, "uuid:" WAN, "uuid:" WAN, 2));
-	CHECK(has(a, n, "uuid:" CONN, "uuid:" CONN, 2));
+	CHECK(has(a, n, "upnp:rootdevice", "uuid:" ROOT "::upnp:rootdevice"));
+	CHECK(has(a, n, "uuid:" ROOT, "uuid:" ROOT));
+	CHECK(has(a, n, "uuid:" WAN, "uuid:" WAN));
+	CHECK(has(a, n, "uuid:" CONN, "uuid:" CONN));
 	CHECK(has(a, n, URN_D "InternetGatewayDevice:2", "uuid:" ROOT "::" URN_D
-	    "InternetGatewayDevice:2", 2));
+	    "InternetGatewayDevice:2"));
 	CHECK(has(a, n, URN_D "InternetGatewayDevice:1", "uuid:" ROOT "::" URN_D
-	    "InternetGatewayDevice:1", 1));
-	CHECK(has(a, n, URN_D "WANDevice:2", "uuid:" WAN "::" URN_D "WANDevice:2", 2));
-	CHECK(has(a, n, URN_D "WANDevice:1", "uuid:" WAN "::" URN_D "WANDevice:1", 1));
+	    "InternetGatewayDevice:1"));
+	CHECK(has(a, n, URN_D "WANDevice:2", "uuid:" WAN "::" URN_D "WANDevice:2"));
+	CHECK(has(a, n, URN_D "WANDevice:1", "uuid:" WAN "::" URN_D "WANDevice:1"));
 	CHECK(has(a, n, URN_D "WANConnectionDevice:2", "uuid:" CONN "::" URN_D
-	    "WANConnectionDevice:2", 2));
+	    "WANConnectionDevice:2"));
 	CHECK(has(a, n, URN_D "WANConnectionDevice:1", "uuid:" CONN "::" URN_D
-	    "WANConnectionDevice:1", 1));
-	CHECK(has(a, n, URN_S "Layer3Forwarding:1", "uuid:" ROOT "::" URN_S "Layer3Forwarding:1", 2));
+	    "WANConnectionDevice:1"));
+	CHECK(has(a, n, URN_S "Layer3Forwarding:1", "uuid:" ROOT "::" URN_S "Layer3Forwarding:1"));
 	CHECK(has(a, n, URN_S "WANCommonInterfaceConfig:1", "uuid:" WAN "::" URN_S
-	    "WANCommonInterfaceConfig:1", 2));
-	CHECK(has(a, n, URN_S "WANIPConnection:2", "uuid:" CONN "::" URN_S "WANIPConnection:2", 2));
-	CHECK(has(a, n, URN_S "WANIPConnection:1", "uuid:" CONN "::" URN_S "WANIPConnection:1", 1));
+	    "WANCommonInterfaceConfig:1"));
+	CHECK(has(a, n, URN_S "WANIPConnection:2", "uuid:" CONN "::" URN_S "WANIPConnection:2"));
+	CHECK(has(a, n, URN_S "WANIPConnection:1", "uuid:" CONN "::" URN_S "WANIPConnection:1"));
 	/* the NOTIFY set is the same; a short out array is not overrun */
 	CHECK_EQ(ssdp_announce_set(&igd, b, SSDP_NANS), 15);
 	for (i = 0; i < 15; i++)
 		CHECK_STR(b[i].usn, a[i].usn);
 	CHECK_EQ(ssdp_answers(&igd, "ssdp:all", b, 3), 3);
 	CHECK_EQ(ssdp_answers(&igd, URN_S "WANIPConnection:1", b, 0), 0);
+}
+
+/* upnp_igd_version = 1: only version-1 types are announced and answered. */
+static void
+test_igd_v1(void)
+{
+	struct ssdp_ans a[SSDP_NANS];
+	size_t n, i;
+
+	cfg.upnp_igd_version = CONF_IGD_V1;
+	n = ssdp_answers(&igd, "ssdp:all", a, SSDP_NANS);
+	CHECK_EQ(n, 11);
+	for (i = 0; i < n; i++)
+		CHECK(strstr(a[i].st, ":2") == NULL);
+	CHECK(has(a, n, URN_D "InternetGatewayDevice:1", "uuid:" ROOT "::" URN_D
+	    "InternetGatewayDevice:1"));
+	CHECK(has(a, n, URN_S "WANIPConnection:1", "uuid:" CONN "::" URN_S "WANIPConnection:1"));
+	CHECK(has(a, n, URN_S "WANIPv6FirewallControl:1", "uuid:" CONN "::" URN_S
+	    "WANIPv6FirewallControl:1"));
+	CHECK_EQ(ssdp_announce_set(&igd, a, SSDP_NANS), 11);
+	one(URN_D "InternetGatewayDevice:1", "uuid:" ROOT "::" URN_D "InternetGatewayDevice:1");
+	one(URN_D "WANConnectionDevice:1", "uuid:" CONN "::" URN_D "WANConnectionDevice:1");
+	none(URN_D "InternetGatewayDevice:2");
+	none(URN_D "WANDevice:2");
+	none(URN_S "WANIPConnection:2");
+	one("upnp:rootdevice", "uuid:" ROOT "::upnp:rootdevice");
+	cfg.upnp_igd_version = CONF_IGD_V2;
+	CHECK_EQ(ssdp_answers(&igd, "ssdp:all", a, SSDP_NANS), 15);
+	one(URN_D "InternetGatewayDevice:1", "uuid:" ROOT "::" URN_D "InternetGatewayDevice:1");
+	cfg.upnp_igd_version = CONF_IGD_AUTO;
 }
 
 /* ---- messages ---- */
@@ -381,7 +410,7 @@ test_format(void)
 	    "CACHE-CONTROL: max-age=1800\r\n"
 	    "DATE: Thu, 01 Jan 1970 00:00:00 GMT\r\n"
 	    "EXT:\r\n"
-	    "LOCATION: http://192.0.2.1:5000/rootDesc1.xml\r\n"
+	    "LOCATION: http://192.0.2.1:5000/rootDesc.xml\r\n"
 	    "SERVER: %s\r\n"
 	    "ST: " URN_D "InternetGatewayDevice:1\r\n"
 	    "USN: uuid:" ROOT "::" URN_D "InternetGatewayDevice:1\r\n"
@@ -394,8 +423,9 @@ test_format(void)
 	CHECK_EQ(m.kind, SSDP_RESPONSE);
 	format(SSDP_FMT_REPLY, URN_S "WANIPConnection:2", buf, sizeof(buf));
 	CHECK(strstr(buf, "\r\nLOCATION: http://192.0.2.1:5000/rootDesc.xml\r\n") != NULL);
+	/* one LOCATION for every version: the HTTP server picks the description (igd.c) */
 	format(SSDP_FMT_REPLY, URN_S "WANIPConnection:1", buf, sizeof(buf));
-	CHECK(strstr(buf, "\r\nLOCATION: http://192.0.2.1:5000/rootDesc1.xml\r\n") != NULL);
+	CHECK(strstr(buf, "\r\nLOCATION: http://192.0.2.1:5000/rootDesc.xml\r\n") != NULL);
 	format(SSDP_FMT_REPLY, URN_S "Layer3Forwarding:1", buf, sizeof(buf));
 	CHECK(strstr(buf, "\r\nLOCATION: http://192.0.2.1:5000/rootDesc.xml\r\n") != NULL);
 	/* alive */
@@ -430,7 +460,7 @@ test_format(void)
 	CHECK_EQ(format(SSDP_FMT_REPLY, "upnp:rootdevice", buf, 100), 0);
 }
 
-/* Over IPv6: a bracketed LOCATION, always the v2 description, HOST the group sent to. */
+/* Over IPv6: a bracketed LOCATION, HOST the group sent to. */
 static void
 test_format6(void)
 {
@@ -604,6 +634,7 @@ main(void)
 	test_parse_framing();
 	test_answers();
 	test_all();
+	test_igd_v1();
 	test_format();
 	test_format6();
 	test_screen6();
