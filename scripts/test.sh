@@ -2,7 +2,7 @@
 # test.sh - install dependencies, build, run the whole test suite:
 #   build/        the normal build: unit, integration (namespace labs) and fuzz-replay tests
 #   build-asan/   -fsanitize=address,undefined: unit tests, fuzz replays and the
-#                 firewall = none integration test; any sanitizer report fails
+#                 firewall = none integration tests; any sanitizer report fails
 # Ends with "N passed, N failed[, N skipped]" and exits non-zero if anything failed.
 cd "$(dirname "$0")/.."
 scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }

@@ -15,8 +15,9 @@
  * across a restart that restored a complete state file, and restarts at 0
  * when mappings may have been lost or the external address changed; then
  * (and at start) unsolicited ANNOUNCEs and NAT-PMP address announcements go
- * to 224.0.0.1:5350 on every LAN interface, ten times, 250 ms apart and
- * doubling (RFC 6886 §3.2.1, RFC 6887 §14.1.3).
+ * to 224.0.0.1:5350 (ANNOUNCEs also to [ff02::1]:5350 where the LAN has
+ * IPv6) on every LAN interface, ten times, 250 ms apart and doubling
+ * (RFC 6886 §3.2.1, RFC 6887 §14.1.3).
  */
 #include "config.h"
 

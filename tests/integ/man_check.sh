@@ -1,7 +1,9 @@
 #!/bin/bash
 # man_check.sh - the man pages: mandoc -T lint clean, every configuration
 # keyword of conf.c's conf_keywords[] documented in portgated.conf(5) (and no
-# other), every command of ctl_cmd.c's ctl_commands[] in portgatectl(8).
+# other), every command of ctl_cmd.c's ctl_commands[] in portgatectl(8); and
+# README's tables: a row for every keyword (with conf_defaults()'s default, and
+# no other keyword) and for every command.
 . "$(dirname "$0")/lib.sh"
 
 man="$top_srcdir/man"
@@ -92,6 +94,68 @@ if [ -z "$missing" ]; then
 	pass "every command has an '.It Ic COMMAND' item"
 else
 	fail "commands of src/ctl_cmd.c not documented in man/portgatectl.8:$missing"
+fi
+
+echo "README.md's configuration table: every keyword of conf_keywords[], with conf.c's default"
+readme="$top_srcdir/README.md"
+# "KEY<TAB>DEFAULT" per row of the table under "## Configuration" ("allow / deny" is two rows)
+rows=$(awk '/^## / { s = ($2 == "Configuration") } s && /^\| `[a-z_0-9]+`/ {
+	n = split($0, c, "|"); k = c[2]; d = c[3]; gsub(/[` ]/, "", d)
+	while (match(k, /`[a-z_0-9]+`/)) { print substr(k, RSTART + 1, RLENGTH - 2) "\t" d; k = substr(k, RSTART + RLENGTH) }
+	}' "$readme")
+missing=
+for k in $keys; do
+	echo "$rows" | cut -f1 | grep -qx "$k" || missing="$missing $k"
+done
+if [ -z "$missing" ]; then
+	pass "every keyword has a row"
+else
+	fail "keywords of src/conf.c without a row in README.md's configuration table:$missing"
+fi
+extra=
+for k in $(echo "$rows" | cut -f1); do
+	echo "$keys" | grep -qx "$k" || extra="$extra $k"
+done
+if [ -z "$extra" ]; then
+	pass "the table has no row for a keyword src/conf.c lacks"
+else
+	fail "README.md's configuration table has rows for keywords src/conf.c lacks:$extra"
+fi
+# conf_defaults(): "c->KEY = N;" or "c->KEY = xstrdup("TEXT");" (booleans are 1/0: yes/no)
+defaults=$(awk '/^conf_defaults\(/ { t = 1; next } t && /^\}/ { exit }
+	t && match($0, /c->[a-z_0-9]+ = /) {
+		k = substr($0, RSTART + 3, RLENGTH - 6); v = substr($0, RSTART + RLENGTH)
+		sub(/;.*/, "", v); sub(/^xstrdup\("/, "", v); sub(/"\)$/, "", v); gsub(/ /, "", v)
+		print k "\t" v
+	}' "$conf_c")
+ndef=$(echo "$defaults" | grep -c .)
+wrong=
+while IFS=$'\t' read -r k v; do
+	[ -n "$k" ] || continue
+	d=$(echo "$rows" | awk -F'\t' -v k="$k" '$1 == k { print $2 }')
+	case "$d" in yes) d=1 ;; no) d=0 ;; esac
+	# an enum's default (CONF_IGD_AUTO) is the word after its last underscore (auto)
+	case "$v" in CONF_*_*) v=$(echo "${v##*_}" | tr 'A-Z' 'a-z') ;; esac
+	[ "$d" = "$v" ] || wrong="$wrong $k (conf.c: $v, README: ${d:-no row})"
+done <<< "$defaults"
+if [ "$ndef" -gt 0 ] && [ -z "$wrong" ]; then
+	pass "the $ndef defaults conf_defaults() sets are README's"
+else
+	fail "README.md's defaults differ from conf_defaults() (or none were found):$wrong"
+fi
+
+echo "README.md's portgatectl table: every command of ctl_commands[]"
+ctl_rows=$(awk '/^## / { s = ($2 == "portgatectl") } s && /^\| `[a-z]/ {
+	split($0, c, "`"); n = split(c[2], w, " "); print w[1] (w[2] ~ /^[a-z]+$/ ? " " w[2] : "") }' "$readme")
+missing=
+while read -r c; do
+	[ -n "$c" ] || continue
+	echo "$ctl_rows" | grep -qx "$c" || missing="$missing '$c'"
+done <<< "$cmds"
+if [ -z "$missing" ]; then
+	pass "every command has a row"
+else
+	fail "commands of src/ctl_cmd.c without a row in README.md's portgatectl table:$missing"
 fi
 
 finish
