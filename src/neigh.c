@@ -240,6 +240,9 @@ neigh_handle_msg(struct neigh *nb, const void *buf, size_t len)
 	const struct nlmsghdr *nlh = buf;
 	int changed = 0;
 
+	/* framing first: a length libmnl's walk would wrap (0xfffffffd) must not loop */
+	if (len > 0 && !util_nl_frames_ok(buf, len))
+		return neigh_prune(nb);
 	while (mnl_nlmsg_ok(nlh, (int)len)) {
 		changed |= neigh_msg(nb, nlh);
 		nlh = mnl_nlmsg_next(nlh, (int *)&len);
@@ -279,6 +282,8 @@ neigh_dump(struct neigh *nb)
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		done = -1;
 	while (!done && rounds++ < 4096 && (len = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		if (!util_nl_frames_ok(buf, (size_t)len))
+			break;
 		for (m = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(m, (int)len);
 		    m = mnl_nlmsg_next(m, (int *)&len)) {
 			if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
