@@ -238,14 +238,14 @@ int
 neigh_handle_msg(struct neigh *nb, const void *buf, size_t len)
 {
 	const struct nlmsghdr *nlh = buf;
-	int changed = 0;
+	int changed = 0, left = len > INT32_MAX ? 0 : (int)len;
 
 	/* framing first: a length libmnl's walk would wrap (0xfffffffd) must not loop */
 	if (len > 0 && !util_nl_frames_ok(buf, len))
 		return neigh_prune(nb);
-	while (mnl_nlmsg_ok(nlh, (int)len)) {
+	while (mnl_nlmsg_ok(nlh, left)) {
 		changed |= neigh_msg(nb, nlh);
-		nlh = mnl_nlmsg_next(nlh, (int *)&len);
+		nlh = mnl_nlmsg_next(nlh, &left);
 	}
 	return changed | neigh_prune(nb);
 }
@@ -262,7 +262,7 @@ neigh_dump(struct neigh *nb)
 	const struct nlmsghdr *m;
 	ssize_t len;
 	size_t i;
-	int changed = 0, done = 0, rounds = 0;
+	int changed = 0, done = 0, rounds = 0, left;
 
 	if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		log_warn("neigh: cannot read the neighbour table");
@@ -284,8 +284,9 @@ neigh_dump(struct neigh *nb)
 	while (!done && rounds++ < 4096 && (len = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
 		if (!util_nl_frames_ok(buf, (size_t)len))
 			break;
-		for (m = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(m, (int)len);
-		    m = mnl_nlmsg_next(m, (int *)&len)) {
+		left = (int)len;
+		for (m = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(m, left);
+		    m = mnl_nlmsg_next(m, &left)) {
 			if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
 				done = 1;
 				break;
