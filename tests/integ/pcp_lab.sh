@@ -86,9 +86,9 @@ check_out "B pinning the same remote end from the same port gets the next port" 
 check_out "and B's flow leaves by it" "port=40001" seen $HB 40000 7000
 # a UDP flow the masquerade moved: B holds 5000 towards the peer, so A's flow from 5000 leaves
 # by another port; PEER must answer that one (it answered 5000, the port nobody sees)
-in_wan socat -T 10 UDP-RECVFROM:7003,reuseaddr,fork SYSTEM:'echo port=$SOCAT_PEERPORT' >/dev/null 2>&1 &
+in_wan socat -T 20 UDP-RECVFROM:7003,reuseaddr,fork SYSTEM:'echo port=$SOCAT_PEERPORT' >/dev/null 2>&1 &
 wait_for 3 sh -c "ip netns exec $WAN ss -Hlun 'sport = :7003' | grep -q ."
-useen() { echo hi | timeout 3 ip netns exec $1 socat -T 1 - UDP:$WAN_IP:$3,sourceport=$2 2>/dev/null; }
+useen() { echo hi | timeout 5 ip netns exec $1 socat -T 3 - UDP:$WAN_IP:$3,sourceport=$2 2>/dev/null; }
 check_out "B's UDP flow 5000 -> $WAN_IP:7003 keeps its port" "port=5000" useen $HB 5000 7003
 moved=$(useen $HA 5000 7003); moved=${moved#port=}
 [ -n "$moved" ] && [ "$moved" != 5000 ] && pass "A's flow from 5000 leaves by another port ($moved)" || fail "A's flow: '$moved'"
