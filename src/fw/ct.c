@@ -21,6 +21,23 @@
  * (some 30 ms for 50,000 entries), so closes are ended in rounds
  * (ct_closer): the first at once, then at most one per max(100 ms, five
  * times the last round's duration), each for all doors closed meanwhile.
+ *
+ * Opened doors: an IPv4 mapping that opens on a port another LAN host's
+ * outbound flow already leaves by (port-preserving masquerade kept its
+ * source port, before the port was mapped) would lose that port to the
+ * flow: conntrack matches the WAN peer's packets to the flow's reply tuple
+ * before the DNAT rule sees them, so they go to the flow's sender. The
+ * rules stop new such flows (fw_nft_rules.c, nft_rules_outbound); the
+ * flows already open are ended here, by the same sweep and in the same
+ * rounds: the entries whose reply tuple's destination port (where the
+ * source was translated to) is one of the door's ports, SNATed and not
+ * DNATed (a hairpin's flow leaves by a LAN interface), from another
+ * endpoint than the mapping's own (ct_squats). The sender's next packet
+ * makes a new entry, which the rules move to another port. A door that
+ * only opens filters the dump by SNAT status and, alone, by the reply's
+ * destination port (CTA_FILTER_REPLY_FLAGS); one dump serves closes and
+ * opens of the same family and protocol together.
+ *
  * Attributes are walked with mnl_attr_parse and checked
  * with mnl_attr_validate; the framing is checked before anything is read.
  */
@@ -319,7 +336,6 @@ ct_flow_parse(const struct nlmsghdr *nlh, struct ct_flow *f)
 	const struct nfgenmsg *nfg;
 	struct ct_tb t = { tb, CTA_MAX };
 	struct in6_addr rdst;
-	uint16_t rdport;
 	uint8_t rproto;
 
 	memset(f, 0, sizeof(*f));
@@ -335,17 +351,24 @@ ct_flow_parse(const struct nlmsghdr *nlh, struct ct_flow *f)
 	    ct_tuple(tb[CTA_TUPLE_ORIG], f->family, &f->src, &f->dst, &f->proto, &f->sport,
 	    &f->dport) == -1 ||
 	    ct_tuple(tb[CTA_TUPLE_REPLY], f->family, &f->rsrc, &rdst, &rproto, &f->rsport,
-	    &rdport) == -1 || rproto != f->proto)
+	    &f->rdport) == -1 || rproto != f->proto)
 		return -1;
 	return ct_extras(tb, f);
 }
 
-/* ---- which flows a door let in ---- */
+/* ---- which flows a door let in, which sit on its ports ---- */
 
 static uint8_t
 ct_ipproto(int proto)
 {
 	return proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+}
+
+/* As fw_nft puts it: a range (or a trigger's) keeps the port, a port maps to one. */
+static int
+ct_keeps_port(const struct fw_item *it)
+{
+	return it->ext_port_end != it->ext_port || it->source == MT_SRC_TRIGGER;
 }
 
 int
@@ -360,9 +383,7 @@ ct_let_in(const struct fw_item *it, const struct ct_flow *f)
 		    f->dport < it->ext_port || f->dport > it->ext_port_end ||
 		    memcmp(&f->rsrc, &it->int_addr, sizeof(f->rsrc)) != 0)
 			return 0;
-		/* as fw_nft puts it: a range (or a trigger's) keeps the port, a port maps to one */
-		to = it->ext_port_end != it->ext_port || it->source == MT_SRC_TRIGGER ? f->dport :
-		    it->int_port;
+		to = ct_keeps_port(it) ? f->dport : it->int_port;
 		if (f->rsport != to)
 			return 0;
 	} else if (it->kind == MT_KIND_PINHOLE) {
@@ -374,13 +395,28 @@ ct_let_in(const struct fw_item *it, const struct ct_flow *f)
 	return fw_item_allows(it, &f->src, f->sport);
 }
 
+int
+ct_squats(const struct fw_item *it, const struct ct_flow *f)
+{
+	if (it->kind != MT_KIND_MAP || it->proto >= MT_NPROTO ||
+	    f->proto != ct_ipproto(it->proto) || f->family != AF_INET ||
+	    (f->status & (IPS_SRC_NAT | IPS_DST_NAT)) != IPS_SRC_NAT ||
+	    f->rdport < it->ext_port || f->rdport > it->ext_port_end)
+		return 0;
+	/* from the mapping's own endpoint: its DNAT leads the WAN peer there anyway */
+	return memcmp(&f->src, &it->int_addr, sizeof(f->src)) != 0 ||
+	    f->sport != (ct_keeps_port(it) ? f->rdport : it->int_port);
+}
+
 /* ---- the doors of one call, sorted for lookups ---- */
 
 struct ct_door {
-	const struct fw_close	*c;
+	const struct fw_item	*item;
+	const struct fw_item	*still;		/* a close's narrower re-add, or NULL */
 	uint8_t			 family, proto;
+	uint8_t			 open;		/* opened (flows by its ports), not closed */
 	uint16_t		 lo, hi;
-	uint16_t		 maxhi;		/* the highest hi of its group up to here */
+	uint16_t		 maxhi;		/* the highest hi of its kind up to here */
 };
 
 struct ct_sweep {
@@ -391,13 +427,16 @@ struct ct_sweep {
 	int		 full;		/* CT_END_MAX reached: the rest are left alone */
 };
 
+/* Doors sort by family, protocol (a dump's group), closed before opened, then ports. */
 static int
-ct_door_key(const struct ct_door *d, int family, int proto, uint16_t port)
+ct_door_key(const struct ct_door *d, int family, int proto, int open, uint16_t port)
 {
 	if (d->family != family)
 		return d->family < family ? -1 : 1;
 	if (d->proto != proto)
 		return d->proto < proto ? -1 : 1;
+	if (d->open != open)
+		return d->open < open ? -1 : 1;
 	return d->lo < port ? -1 : d->lo > port;
 }
 
@@ -405,42 +444,58 @@ static int
 ct_door_cmp(const void *va, const void *vb)
 {
 	const struct ct_door *a = va, *b = vb;
-	int c = ct_door_key(a, b->family, b->proto, b->lo);
+	int c = ct_door_key(a, b->family, b->proto, b->open, b->lo);
 
 	return c != 0 ? c : a->hi < b->hi ? -1 : a->hi > b->hi;
 }
 
-/* A door for each mapping (IPv4) and pinhole (IPv6): which flows it could have let in. */
-static int
-ct_sweep_init(struct ct_sweep *sw, const struct fw_close *cl, size_t n)
+/*
+ * A closed mapping (IPv4) or pinhole (IPv6): which flows it could have let
+ * in; an opened mapping (IPv4): which ports flows could sit on.
+ */
+static void
+ct_door_add(struct ct_sweep *sw, const struct fw_item *it, const struct fw_item *still,
+    int open)
 {
-	const struct fw_item *it;
+	struct ct_door *d;
+
+	if (it->proto >= MT_NPROTO || (it->kind != MT_KIND_MAP &&
+	    it->kind != MT_KIND_PINHOLE) || util_addr_is_v4(&it->int_addr) !=
+	    (it->kind == MT_KIND_MAP) || (open && it->kind != MT_KIND_MAP))
+		return;
+	d = &sw->doors[sw->ndoors++];
+	d->item = it;
+	d->still = still;
+	d->open = (uint8_t)open;
+	d->family = it->kind == MT_KIND_MAP ? AF_INET : AF_INET6;
+	d->proto = ct_ipproto(it->proto);
+	d->lo = it->kind == MT_KIND_MAP ? it->ext_port : it->int_port;
+	d->hi = it->kind == MT_KIND_MAP && it->ext_port_end > it->ext_port ?
+	    it->ext_port_end : d->lo;
+}
+
+static int
+ct_sweep_init(struct ct_sweep *sw, const struct fw_close *cl, size_t ncl,
+    const struct fw_open *op, size_t nop)
+{
 	struct ct_door *d;
 	size_t i;
 
 	memset(sw, 0, sizeof(*sw));
-	if (n == 0 || (sw->doors = reallocarray(NULL, n, sizeof(*sw->doors))) == NULL)
-		return n == 0 ? 0 : -1;
-	for (i = 0; i < n; i++) {
-		it = cl[i].item;
-		if (it->proto >= MT_NPROTO || (it->kind != MT_KIND_MAP &&
-		    it->kind != MT_KIND_PINHOLE) || util_addr_is_v4(&it->int_addr) !=
-		    (it->kind == MT_KIND_MAP))
-			continue;
-		d = &sw->doors[sw->ndoors++];
-		d->c = &cl[i];
-		d->family = it->kind == MT_KIND_MAP ? AF_INET : AF_INET6;
-		d->proto = ct_ipproto(it->proto);
-		d->lo = it->kind == MT_KIND_MAP ? it->ext_port : it->int_port;
-		d->hi = it->kind == MT_KIND_MAP && it->ext_port_end > it->ext_port ?
-		    it->ext_port_end : d->lo;
-	}
+	if (ncl + nop == 0)
+		return 0;
+	if ((sw->doors = reallocarray(NULL, ncl + nop, sizeof(*sw->doors))) == NULL)
+		return -1;
+	for (i = 0; i < ncl; i++)
+		ct_door_add(sw, cl[i].item, cl[i].still, 0);
+	for (i = 0; i < nop; i++)
+		ct_door_add(sw, op[i].item, NULL, 1);
 	qsort(sw->doors, sw->ndoors, sizeof(*sw->doors), ct_door_cmp);
 	for (i = 0; i < sw->ndoors; i++) {
 		d = &sw->doors[i];
 		d->maxhi = d->hi;
 		if (i > 0 && d[-1].family == d->family && d[-1].proto == d->proto &&
-		    d[-1].maxhi > d->maxhi)
+		    d[-1].open == d->open && d[-1].maxhi > d->maxhi)
 			d->maxhi = d[-1].maxhi;
 	}
 	return 0;
@@ -453,30 +508,45 @@ ct_sweep_free(struct ct_sweep *sw)
 	free(sw->doomed);
 }
 
-/* 1 if a door that closed let the flow in and no add of the batch lets it in still. */
+/*
+ * 1 if a door of the kind (open) whose ports hold port dooms the flow: a
+ * closed one let it in and no add of the batch lets it in still, or an
+ * opened one's ports are where it sits.
+ */
 static int
-ct_doomed(const struct ct_sweep *sw, const struct ct_flow *f)
+ct_doomed_by(const struct ct_sweep *sw, const struct ct_flow *f, int open, uint16_t port)
 {
 	const struct ct_door *d;
 	size_t lo = 0, hi = sw->ndoors, mid;
 
-	/* the doors starting at or below the flow's port; walk down while one could reach it */
+	/* the doors starting at or below the port; walk down while one could reach it */
 	while (lo < hi) {
 		mid = (lo + hi) / 2;
-		if (ct_door_key(&sw->doors[mid], f->family, f->proto, f->dport) <= 0)
+		if (ct_door_key(&sw->doors[mid], f->family, f->proto, open, port) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	while (lo-- > 0) {
 		d = &sw->doors[lo];
-		if (d->family != f->family || d->proto != f->proto || d->maxhi < f->dport)
+		if (d->family != f->family || d->proto != f->proto || d->open != open ||
+		    d->maxhi < port)
 			return 0;
-		if (d->hi >= f->dport && ct_let_in(d->c->item, f) &&
-		    (d->c->still == NULL || !ct_let_in(d->c->still, f)))
+		if (d->hi < port)
+			continue;
+		if (open ? ct_squats(d->item, f) :
+		    ct_let_in(d->item, f) && (d->still == NULL || !ct_let_in(d->still, f)))
 			return 1;
 	}
 	return 0;
+}
+
+/* Closed doors are looked up by the flow's destination port, opened ones by where it leaves. */
+static int
+ct_doomed(const struct ct_sweep *sw, const struct ct_flow *f)
+{
+	return ct_doomed_by(sw, f, 0, f->dport) ||
+	    (f->family == AF_INET && ct_doomed_by(sw, f, 1, f->rdport));
 }
 
 static void
@@ -513,12 +583,13 @@ ct_sweep_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 size_t
-ct_doomed_in(const struct fw_close *cl, size_t n, const void *buf, size_t len)
+ct_doomed_in(const struct fw_close *cl, size_t ncl, const struct fw_open *op, size_t nop,
+    const void *buf, size_t len)
 {
 	struct ct_sweep sw;
 	size_t doomed;
 
-	if (ct_sweep_init(&sw, cl, n) == -1)
+	if (ct_sweep_init(&sw, cl, ncl, op, nop) == -1)
 		return 0;
 	if (util_nl_frames_ok(buf, len))
 		mnl_cb_run(buf, len, 0, 0, ct_sweep_cb, &sw);
@@ -529,43 +600,64 @@ ct_doomed_in(const struct fw_close *cl, size_t n, const void *buf, size_t len)
 
 /* ---- asking the kernel ---- */
 
-/* The dump request for one family and protocol; one door alone also filters by its port. */
+/* A filter tuple of type: the protocol and, if port is not 0, the destination port. */
+static uint32_t
+ct_put_filter_tuple(struct nlmsghdr *nlh, int type, uint8_t proto, uint16_t port)
+{
+	struct nlattr *t = mnl_attr_nest_start(nlh, (uint16_t)type), *n;
+
+	n = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, proto);
+	if (port != 0)
+		mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(port));
+	mnl_attr_nest_end(nlh, n);
+	mnl_attr_nest_end(nlh, t);
+	return CT_FILTER_PROTO_NUM | (port != 0 ? CT_FILTER_PROTO_DPORT : 0);
+}
+
+/*
+ * The dump request for one family and protocol (its doors g[0..n)), filtered
+ * by protocol, by NAT status where the doors agree on it (closed: DNATed;
+ * opened: SNATed, not DNATed) and, for one door of one port, by that port:
+ * the original destination (closed) or the reply's destination (opened).
+ */
 static struct nlmsghdr *
-ct_dump_request(void *buf, uint32_t seq, const struct ct_door *g, int single, int filtered)
+ct_dump_request(void *buf, uint32_t seq, const struct ct_door *g, size_t n, int filtered)
 {
 	struct nlmsghdr *nlh = ct_put_header(buf, IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP,
 	    seq, g->family);
-	struct nlattr *t, *n;
-	uint32_t flags = CT_FILTER_PROTO_NUM;
+	uint16_t port = n == 1 && g->lo == g->hi ? g->lo : 0;
+	uint32_t orig, reply = 0;
+	size_t i, nopen = 0;
+	struct nlattr *f;
 
 	if (!filtered)
 		return nlh;
-	t = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
-	n = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
-	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, g->proto);
-	if (single && g->lo == g->hi) {
-		mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(g->lo));
-		flags |= CT_FILTER_PROTO_DPORT;
-	}
-	mnl_attr_nest_end(nlh, n);
-	mnl_attr_nest_end(nlh, t);
-	n = mnl_attr_nest_start(nlh, CTA_FILTER);
-	mnl_attr_put_u32(nlh, CTA_FILTER_ORIG_FLAGS, flags);
-	mnl_attr_nest_end(nlh, n);
-	if (g->family == AF_INET) {
-		mnl_attr_put_u32(nlh, CTA_STATUS, htonl(IPS_DST_NAT));
-		mnl_attr_put_u32(nlh, CTA_STATUS_MASK, htonl(IPS_DST_NAT));
+	for (i = 0; i < n; i++)
+		nopen += g[i].open;
+	orig = ct_put_filter_tuple(nlh, CTA_TUPLE_ORIG, g->proto, g->open ? 0 : port);
+	if (g->open && port != 0)
+		reply = ct_put_filter_tuple(nlh, CTA_TUPLE_REPLY, g->proto, port);
+	f = mnl_attr_nest_start(nlh, CTA_FILTER);
+	mnl_attr_put_u32(nlh, CTA_FILTER_ORIG_FLAGS, orig);
+	if (reply != 0)
+		mnl_attr_put_u32(nlh, CTA_FILTER_REPLY_FLAGS, reply);
+	mnl_attr_nest_end(nlh, f);
+	if (g->family == AF_INET && (nopen == 0 || nopen == n)) {
+		mnl_attr_put_u32(nlh, CTA_STATUS, htonl(nopen ? IPS_SRC_NAT : IPS_DST_NAT));
+		mnl_attr_put_u32(nlh, CTA_STATUS_MASK,
+		    htonl(nopen ? IPS_SRC_NAT | IPS_DST_NAT : IPS_DST_NAT));
 	}
 	return nlh;
 }
 
 /* One dump into the sweep: 0 when it is complete, -1 with errno. */
 static int
-ct_dump(struct mnl_socket *nl, struct ct_sweep *sw, const struct ct_door *g, int single,
+ct_dump(struct mnl_socket *nl, struct ct_sweep *sw, const struct ct_door *g, size_t ng,
     int filtered, char *buf)
 {
 	uint32_t seq = (uint32_t)time(NULL) ^ (uint32_t)(g - sw->doors), portid;
-	struct nlmsghdr *nlh = ct_dump_request(buf, seq, g, single, filtered);
+	struct nlmsghdr *nlh = ct_dump_request(buf, seq, g, ng, filtered);
 	ssize_t n;
 	int rc;
 
@@ -649,25 +741,26 @@ ct_dump_all(struct mnl_socket *nl, struct ct_sweep *sw, char *buf)
 {
 	const struct ct_door *g;
 	size_t i, j;
-	int single;
 
 	for (i = 0; i < sw->ndoors; i = j) {
 		g = &sw->doors[i];
 		for (j = i + 1; j < sw->ndoors && sw->doors[j].family == g->family &&
 		    sw->doors[j].proto == g->proto; j++)
 			;
-		single = j == i + 1;
-		if (ct_dump(nl, sw, g, single, 1, buf) == 0)
+		if (ct_dump(nl, sw, g, j - i, 1, buf) == 0)
 			continue;
 		/* a kernel that cannot filter (EINVAL, EOPNOTSUPP): the whole family, checked here */
-		if ((errno != EINVAL && errno != EOPNOTSUPP) || ct_dump(nl, sw, g, 0, 0, buf) == -1)
+		if (errno != EINVAL && errno != EOPNOTSUPP)
+			return -1;
+		log_debug("conntrack: a filtered dump refused (%s); dumping all", strerror(errno));
+		if (ct_dump(nl, sw, g, j - i, 0, buf) == -1)
 			return -1;
 	}
 	return 0;
 }
 
 long
-ct_end_flows(const struct fw_close *cl, size_t n)
+ct_end_flows(const struct fw_close *cl, size_t ncl, const struct fw_open *op, size_t nop)
 {
 	struct ct_sweep sw;
 	struct mnl_socket *nl = NULL;
@@ -675,7 +768,7 @@ ct_end_flows(const struct fw_close *cl, size_t n)
 	long ended = -1;
 	int saved;
 
-	if (ct_sweep_init(&sw, cl, n) == -1)
+	if (ct_sweep_init(&sw, cl, ncl, op, nop) == -1)
 		return -1;
 	if (sw.ndoors == 0) {
 		ct_sweep_free(&sw);
@@ -686,8 +779,8 @@ ct_end_flows(const struct fw_close *cl, size_t n)
 		ended = sw.ndoomed ? ct_delete(nl, &sw, buf) : 0;
 	saved = errno;
 	if (sw.full)
-		log_warnx("conntrack: more than %d flows of closed mappings at once; the rest end "
-		    "on conntrack's own timeouts", CT_END_MAX);
+		log_warnx("conntrack: more than %d flows of closed or opened mappings at once; the "
+		    "rest are left to conntrack's own timeouts", CT_END_MAX);
 	if (nl != NULL)
 		mnl_socket_close(nl);
 	free(buf);
@@ -700,7 +793,8 @@ ct_end_flows(const struct fw_close *cl, size_t n)
 
 struct ct_pending {
 	struct fw_item	 item, still;
-	int		 has_still;
+	uint8_t		 has_still;
+	uint8_t		 open;		/* an opened door, not a closed one */
 };
 
 struct ct_closer {
@@ -715,35 +809,46 @@ static void
 ct_closer_run(struct ct_closer *c)
 {
 	struct fw_close *cl;
+	struct fw_open *op;
 	uint64_t t0 = util_mono_ms(), took;
-	size_t i, n = c->n;
+	size_t i, ncl = 0, nop = 0, n = c->n;
 	long ended;
 
 	if (n == 0)
 		return;
-	if ((cl = reallocarray(NULL, n, sizeof(*cl))) == NULL) {
-		log_warnx("conntrack: out of memory: the flows of %zu closed mappings end on "
-		    "conntrack's own timeouts", n);
+	cl = reallocarray(NULL, n, sizeof(*cl));
+	op = reallocarray(NULL, n, sizeof(*op));
+	if (cl == NULL || op == NULL) {
+		log_warnx("conntrack: out of memory: the flows of %zu closed or opened mappings "
+		    "are left to conntrack's own timeouts", n);
+		free(cl);
+		free(op);
 		c->n = 0;
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		cl[i].item = &c->p[i].item;
-		cl[i].still = c->p[i].has_still ? &c->p[i].still : NULL;
+		if (c->p[i].open) {
+			op[nop++].item = &c->p[i].item;
+			continue;
+		}
+		cl[ncl].item = &c->p[i].item;
+		cl[ncl++].still = c->p[i].has_still ? &c->p[i].still : NULL;
 	}
-	ended = ct_end_flows(cl, n);
+	ended = ct_end_flows(cl, ncl, op, nop);
 	free(cl);
+	free(op);
 	c->n = 0;
 	took = util_mono_ms() - t0;
 	c->next_ms = util_mono_ms() + (took * 5 > CT_GAP_MIN_MS ? took * 5 : CT_GAP_MIN_MS);
 	if (ended >= 0)
-		log_debug("conntrack: %ld flows ended with %zu closed mappings and pinholes "
-		    "(%llu ms)", ended, n, (unsigned long long)took);
+		log_debug("conntrack: %ld flows ended (doors closed: %zu, opened: %zu; %llu ms)",
+		    ended, ncl, nop, (unsigned long long)took);
 	else if (c->failures++ == 0)
-		log_warn("conntrack: cannot end the flows of closed mappings (they end on "
-		    "conntrack's own timeouts)");
+		log_warn("conntrack: cannot end flows (those of closed mappings end on "
+		    "conntrack's own timeouts, other hosts' on newly mapped ports keep them)");
 	else
-		log_debug("conntrack: cannot end the flows of %zu closed mappings", n);
+		log_debug("conntrack: cannot end the flows of %zu closed and %zu opened mappings",
+		    ncl, nop);
 }
 
 static void
@@ -786,25 +891,34 @@ ct_closer_room(struct ct_closer *c, size_t n)
 	return 0;
 }
 
-void
-ct_closer_add(struct ct_closer *c, const struct fw_close *cl, size_t n)
+/* One door into the next round; 0, or -1 if there is no room even after a round. */
+static int
+ct_closer_queue(struct ct_closer *c, const struct fw_item *it, const struct fw_item *still,
+    int open)
+{
+	struct ct_pending *p;
+
+	if (ct_closer_room(c, 1) == -1) {
+		ct_closer_run(c);	/* bounded memory: this round runs now */
+		if (ct_closer_room(c, 1) == -1)
+			return -1;
+	}
+	p = &c->p[c->n++];
+	p->item = *it;
+	p->has_still = still != NULL;
+	if (still != NULL)
+		p->still = *still;
+	p->open = (uint8_t)open;
+	return 0;
+}
+
+/* The next round: at once, or when the gap since the last one allows. */
+static void
+ct_closer_arm(struct ct_closer *c)
 {
 	struct timeval tv = { 0, 0 };
 	uint64_t now = util_mono_ms();
-	size_t i;
 
-	for (i = 0; i < n; i++) {
-		if (ct_closer_room(c, 1) == -1) {
-			ct_closer_run(c);	/* bounded memory: this round runs now */
-			if (ct_closer_room(c, 1) == -1)
-				return;
-		}
-		c->p[c->n].item = *cl[i].item;
-		c->p[c->n].has_still = cl[i].still != NULL;
-		if (cl[i].still != NULL)
-			c->p[c->n].still = *cl[i].still;
-		c->n++;
-	}
 	if (c->ev == NULL) {
 		ct_closer_run(c);
 		return;
@@ -816,6 +930,28 @@ ct_closer_add(struct ct_closer *c, const struct fw_close *cl, size_t n)
 		tv.tv_usec = (suseconds_t)((c->next_ms - now) % 1000) * 1000;
 	}
 	evtimer_add(c->ev, &tv);
+}
+
+void
+ct_closer_add(struct ct_closer *c, const struct fw_close *cl, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ct_closer_queue(c, cl[i].item, cl[i].still, 0) == -1)
+			return;
+	ct_closer_arm(c);
+}
+
+void
+ct_closer_open(struct ct_closer *c, const struct fw_open *op, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ct_closer_queue(c, op[i].item, NULL, 1) == -1)
+			return;
+	ct_closer_arm(c);
 }
 
 void

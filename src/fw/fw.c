@@ -1,7 +1,7 @@
 /*
  * fw.c - backend selection, the change queue shared by every backend, and
- * which deletes of a batch close a door (so the backend ends the flows the
- * door let in).
+ * which changes of a batch close a door (so the backend ends the flows the
+ * door let in) or open one (so it ends other endpoints' flows on its ports).
  */
 #include "config.h"
 
@@ -71,9 +71,9 @@ fw_pending(const struct fw *fw)
 	return fw->nqueue;
 }
 
-/* ---- closing doors: which deletes of a batch end flows ---- */
+/* ---- closing and opening doors: which changes of a batch end flows ---- */
 
-/* An add of the batch, looked up by its door (what it lets in, to where), then position. */
+/* A change of the batch, looked up by its door (what it lets in, to where), then position. */
 struct fw_door_ref {
 	const struct fw_item	*item;
 	size_t			 pos;
@@ -187,26 +187,30 @@ fw_later_add(const struct fw_door_ref *adds, size_t nadds, const struct fw_item 
 	return lo < nadds && fw_door_cmp(adds[lo].item, d) == 0 ? adds[lo].item : NULL;
 }
 
-/* The batch's adds the backend took (no PEER pins), sorted by door and position. */
+/*
+ * The batch's adds the backend took (no PEER pins), and with dels its
+ * deletes too, sorted by door and position.
+ */
 static struct fw_door_ref *
-fw_sorted_adds(const struct fw_change *c, size_t n, const uint64_t *refused, size_t nrefused,
-    size_t *nadds)
+fw_sorted(const struct fw_change *c, size_t n, const uint64_t *refused, size_t nrefused,
+    int dels, size_t *nrefs)
 {
-	struct fw_door_ref *adds;
+	struct fw_door_ref *refs;
 	size_t i;
 
-	*nadds = 0;
-	if ((adds = reallocarray(NULL, n, sizeof(*adds))) == NULL)
+	*nrefs = 0;
+	if ((refs = reallocarray(NULL, n, sizeof(*refs))) == NULL)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		if (c[i].op != FW_ADD || c[i].item.kind == MT_KIND_PEER || (nrefused > 0 &&
+		if (c[i].item.kind == MT_KIND_PEER || (c[i].op == FW_DEL && !dels) ||
+		    (c[i].op == FW_ADD && nrefused > 0 &&
 		    bsearch(&c[i].item.id, refused, nrefused, sizeof(*refused), fw_id_cmp)))
 			continue;
-		adds[*nadds].item = &c[i].item;
-		adds[(*nadds)++].pos = i;
+		refs[*nrefs].item = &c[i].item;
+		refs[(*nrefs)++].pos = i;
 	}
-	qsort(adds, *nadds, sizeof(*adds), fw_ref_cmp);
-	return adds;
+	qsort(refs, *nrefs, sizeof(*refs), fw_ref_cmp);
+	return refs;
 }
 
 size_t
@@ -223,7 +227,7 @@ fw_closes(const struct fw_change *c, size_t n, const uint64_t *refused, size_t n
 		;
 	if (i == n)
 		return 0;		/* no delete: the common batch costs nothing more */
-	if ((adds = fw_sorted_adds(c, n, refused, nrefused, &nadds)) == NULL ||
+	if ((adds = fw_sorted(c, n, refused, nrefused, 0, &nadds)) == NULL ||
 	    (cl = reallocarray(NULL, n - i, sizeof(*cl))) == NULL) {
 		free(adds);
 		log_warnx("fw: out of memory: the flows of closed mappings end on their own timeouts");
@@ -246,21 +250,69 @@ fw_closes(const struct fw_change *c, size_t n, const uint64_t *refused, size_t n
 	return k;
 }
 
-/* Tell the backend which doors of the batch closed. */
+/* 1 if the change adds an IPv4 mapping: a door that may open. */
+static int
+fw_map_add(const struct fw_change *c)
+{
+	return c->op == FW_ADD && c->item.kind == MT_KIND_MAP && util_addr_is_v4(&c->item.int_addr);
+}
+
+size_t
+fw_opens(const struct fw_change *c, size_t n, const uint64_t *refused, size_t nrefused,
+    struct fw_open **out)
+{
+	struct fw_door_ref *refs;
+	struct fw_open *op = NULL;
+	size_t i, j, nrefs, k = 0;
+
+	*out = NULL;
+	for (i = 0; i < n && !fw_map_add(&c[i]); i++)
+		;
+	if (i == n)
+		return 0;		/* no add: a batch of deletes costs nothing more */
+	if ((refs = fw_sorted(c, n, refused, nrefused, 1, &nrefs)) == NULL ||
+	    (nrefs > 0 && (op = reallocarray(NULL, nrefs, sizeof(*op))) == NULL)) {
+		free(refs);
+		log_warnx("fw: out of memory: flows already on newly mapped ports are left alone");
+		return 0;
+	}
+	for (i = 0; i < nrefs; i = j) {
+		for (j = i + 1; j < nrefs && fw_door_cmp(refs[j].item, refs[i].item) == 0; j++)
+			;
+		/*
+		 * New to the kernel: its first change adds it (a delete first means the
+		 * kernel held it: a renewal); still there: its last change adds it.
+		 */
+		if (fw_map_add(&c[refs[i].pos]) && c[refs[j - 1].pos].op == FW_ADD)
+			op[k++].item = refs[j - 1].item;
+	}
+	free(refs);
+	if (k == 0)
+		free(op);
+	else
+		*out = op;
+	return k;
+}
+
+/* Tell the backend which doors of the batch closed and which opened. */
 static void
-fw_end_flows(struct fw *fw, const struct fw_change *c, size_t n)
+fw_doors(struct fw *fw, const struct fw_change *c, size_t n)
 {
 	struct fw_close *cl;
-	size_t ncl;
+	struct fw_open *op;
+	size_t ncl, nop;
 
-	if (fw->ops->close == NULL)
-		return;
 	if (fw->nrefused > 1)
 		qsort(fw->refused, fw->nrefused, sizeof(*fw->refused), fw_id_cmp);
-	if ((ncl = fw_closes(c, n, fw->refused, fw->nrefused, &cl)) == 0)
-		return;
-	fw->ops->close(fw, cl, ncl);
-	free(cl);
+	if (fw->ops->close != NULL &&
+	    (ncl = fw_closes(c, n, fw->refused, fw->nrefused, &cl)) > 0) {
+		fw->ops->close(fw, cl, ncl);
+		free(cl);
+	}
+	if (fw->ops->open != NULL && (nop = fw_opens(c, n, fw->refused, fw->nrefused, &op)) > 0) {
+		fw->ops->open(fw, op, nop);
+		free(op);
+	}
 }
 
 /* ---- commit and resync ---- */
@@ -328,7 +380,8 @@ fw_commit(struct fw *fw, fw_fail_cb *cb, void *arg)
 	fw->nrefused = 0;
 	rc = fw->ops->commit(fw, batch, n, fw_commit_failed, &cc);
 	fw->ncommits++;
-	fw_end_flows(fw, batch, n);	/* the doors are gone from the kernel: no flow re-enters */
+	/* the kernel has the batch: no flow re-enters a closed door, none leaves by an opened one */
+	fw_doors(fw, batch, n);
 	fw_give_back(fw, batch, cap);
 	return rc;
 }
@@ -340,11 +393,15 @@ fw_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 	size_t n, cap;
 	int rc;
 
-	/* the rebuild holds what the table holds; the queued deletes still close their doors */
+	/*
+	 * The rebuild holds what the table holds; the queued deletes still close
+	 * their doors, and the queued adds open theirs (at start-up: every mapping
+	 * restored from the state file).
+	 */
 	batch = fw_take_queue(fw, &n, &cap);
 	rc = fw->ops->resync(fw, it, arg);
 	fw->nrefused = 0;
-	fw_end_flows(fw, batch, n);
+	fw_doors(fw, batch, n);
 	fw_give_back(fw, batch, cap);
 	return rc;
 }

@@ -68,6 +68,19 @@ struct fw_close {
 	const struct fw_item	*still;
 };
 
+/*
+ * A door that opened: the FW_ADD of an IPv4 mapping whose door (protocol,
+ * external ports, internal host and port) the kernel did not hold before
+ * the batch and holds after it; a renewal (the same door deleted and added
+ * back in the batch) opens nothing. Its external ports are its own from now
+ * on: other endpoints' outbound flows that leave the WAN by one of them are
+ * to end (conntrack), or the WAN peers' answers would follow them. item
+ * points into the batch, valid for the backend's open call only.
+ */
+struct fw_open {
+	const struct fw_item	*item;
+};
+
 /* Called once per change the backend could not apply. */
 typedef void fw_fail_cb(void *arg, const struct fw_change *, int err);
 /* Yields every current mapping for a resync; returns 0 when exhausted. */
@@ -87,6 +100,8 @@ struct fw_ops {
 	int	(*resync)(struct fw *, fw_iter_cb *, void *);
 	/* End the flows that closed doors let in (after commit or resync); NULL: none kept. */
 	void	(*close)(struct fw *, const struct fw_close *, size_t);
+	/* End other endpoints' outbound flows on opened doors' ports (after commit or resync). */
+	void	(*open)(struct fw *, const struct fw_open *, size_t);
 	/* A pinhole's packet and byte counters (summed over its elements); 0 or -1. */
 	int	(*pin_counters)(struct fw *, const struct fw_item *, uint64_t *pkts,
 		    uint64_t *bytes);
@@ -145,6 +160,9 @@ int fw_flow_port(struct fw *, const struct fw_item *, uint16_t *port);
 /* The doors among c[0..n) that close (see struct fw_close), into *out (malloc'd); how many. */
 size_t fw_closes(const struct fw_change *, size_t, const uint64_t *refused, size_t nrefused,
     struct fw_close **out);
+/* The doors among c[0..n) that open (see struct fw_open), into *out (malloc'd); how many. */
+size_t fw_opens(const struct fw_change *, size_t, const uint64_t *refused, size_t nrefused,
+    struct fw_open **out);
 /* 1 if the item lets the remote src:sport in (no filters: anyone). */
 int fw_item_allows(const struct fw_item *, const struct in6_addr *src, uint16_t sport);
 /* Register who to tell when the backend's state vanished. */
@@ -172,6 +190,9 @@ void fw_mem_pin_traffic(struct fw *, uint32_t pin_id, uint64_t pkts, uint64_t by
 /* In-memory backend inspection (tests): doors closed so far, and the last (NULL: none). */
 size_t fw_mem_close_count(const struct fw *);
 const struct fw_item *fw_mem_last_close(const struct fw *, int *partial);
+/* In-memory backend inspection (tests): doors opened so far, and the last (NULL: none). */
+size_t fw_mem_open_count(const struct fw *);
+const struct fw_item *fw_mem_last_open(const struct fw *);
 /* In-memory backend test hook: refuse the next add of proto/port with err. */
 void fw_mem_inject_failure(struct fw *, int proto, uint16_t port, int err);
 /* In-memory backend test hook: the PEER item's flow is open, leaving by ext_port (0: closed). */

@@ -2,7 +2,9 @@
  * fw_mem.c - the in-memory firewall ("firewall = none"): keeps the state a
  * kernel would hold, so the daemon behaves the same without root, and lets
  * tests look at it and inject refusals. It has no conntrack: closed doors
- * (whose flows the kernel backend ends) are only counted, and the last kept.
+ * (whose flows the kernel backend ends) and opened ones (whose ports the
+ * kernel backend takes back from other endpoints' flows) are only counted,
+ * and the last of each kept.
  */
 #include "config.h"
 
@@ -41,6 +43,8 @@ struct fw_mem {
 	size_t		 ncloses;	/* doors closed */
 	struct fw_item	 last_close;
 	int		 last_partial;	/* the last one stays open to some remotes */
+	size_t		 nopens;	/* doors opened */
+	struct fw_item	 last_open;
 };
 
 static int
@@ -229,6 +233,15 @@ fw_mem_close(struct fw *fw, const struct fw_close *cl, size_t n)
 	m->last_partial = cl[n - 1].still != NULL;
 }
 
+static void
+fw_mem_open(struct fw *fw, const struct fw_open *op, size_t n)
+{
+	struct fw_mem *m = fw->priv;
+
+	m->nopens += n;
+	m->last_open = *op[n - 1].item;
+}
+
 static int
 fw_mem_pin_counters(struct fw *fw, const struct fw_item *it, uint64_t *pkts, uint64_t *bytes)
 {
@@ -292,6 +305,7 @@ const struct fw_ops fw_mem_ops = {
 	.commit = fw_mem_commit,
 	.resync = fw_mem_resync,
 	.close = fw_mem_close,
+	.open = fw_mem_open,
 	.pin_counters = fw_mem_pin_counters,
 	.flow_port = fw_mem_flow_port,
 	.shutdown = fw_mem_shutdown,
@@ -331,6 +345,20 @@ fw_mem_last_close(const struct fw *fw, int *partial)
 	if (partial != NULL)
 		*partial = m->last_partial;
 	return &m->last_close;
+}
+
+size_t
+fw_mem_open_count(const struct fw *fw)
+{
+	return ((const struct fw_mem *)fw->priv)->nopens;
+}
+
+const struct fw_item *
+fw_mem_last_open(const struct fw *fw)
+{
+	const struct fw_mem *m = fw->priv;
+
+	return m->nopens ? &m->last_open : NULL;
 }
 
 void

@@ -47,7 +47,10 @@
  *
  * A mapping or pinhole that closes (fw.c says which deletes of a batch do)
  * leaves the conntrack entries of the flows it let in, which conntrack
- * keeps passing: after the batch, fw_nft_close has them ended (ct.c).
+ * keeps passing: after the batch, fw_nft_close has them ended (ct.c). A
+ * mapping that opens (fw.c says which adds do) finds the outbound flows
+ * other hosts already send out of its ports, which keep what the WAN peers
+ * send there: fw_nft_open has them ended too.
  *
  * A second socket listens to nftables events. Every event from another
  * process that names our tables (a rule replaced, an element deleted, a set
@@ -1199,7 +1202,7 @@ fw_nft_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 	return rc;
 }
 
-/* ---- ending the flows of closed doors ---- */
+/* ---- ending the flows of closed doors, and those on opened doors' ports ---- */
 
 /*
  * After a commit or a rebuild dropped their elements: the flows the closed
@@ -1212,6 +1215,19 @@ fw_nft_close(struct fw *fw, const struct fw_close *cl, size_t cnt)
 	struct fw_nft *n = fw->priv;
 
 	ct_closer_add(n->closer, cl, cnt);
+}
+
+/*
+ * After a commit or a rebuild added them: other hosts' outbound flows that
+ * already leave by the new mappings' ports (the rules only stop new ones)
+ * keep the WAN peers' packets to those ports; the closer ends them too.
+ */
+static void
+fw_nft_open(struct fw *fw, const struct fw_open *op, size_t cnt)
+{
+	struct fw_nft *n = fw->priv;
+
+	ct_closer_open(n->closer, op, cnt);
 }
 
 /* ---- reading a pinhole's counters ---- */
@@ -1588,6 +1604,7 @@ const struct fw_ops fw_nft_ops = {
 	.commit = fw_nft_commit,
 	.resync = fw_nft_resync,
 	.close = fw_nft_close,
+	.open = fw_nft_open,
 	.pin_counters = fw_nft_pin_counters,
 	.hosts = fw_nft_hosts,
 	.flow_port = fw_nft_flow_port,

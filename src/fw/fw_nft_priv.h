@@ -69,7 +69,7 @@ struct fw_nft {
 	struct fw_host		*hosts;		/* verified LAN hosts, kept for rebuilds */
 	size_t			 nhosts;
 	uint64_t		 rebuilds;
-	struct ct_closer	*closer;	/* ends the flows of closed doors (ct.c) */
+	struct ct_closer	*closer;	/* ends closed and opened doors' flows (ct.c) */
 	int			 touched;	/* NFT_TOUCHED_*: tables changed before a repair */
 };
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_ct.c - ctnetlink messages as a conntrack dump sends them: the entry
- * parser (src/fw/ct.c) and the decision which entries closed doors doom.
+ * parser (src/fw/ct.c) and the decision which entries closed and opened doors doom.
  */
 #include "config.h"
 
@@ -17,8 +17,9 @@
 int LLVMFuzzerInitialize(int *, char ***);
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static struct fw_item items[5];
+static struct fw_item items[7];
 static struct fw_close doors[4];
+static struct fw_open opened[3];
 
 static void
 item(struct fw_item *it, int kind, int proto, uint16_t lo, uint16_t hi, const char *host,
@@ -57,6 +58,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	doors[2].item = &items[2];
 	doors[3].item = &items[3];
 	doors[3].still = &items[4];
+	/* opened: a UDP port mapped to another internal port, a trigger's UDP range; and items[1] */
+	item(&items[5], MT_KIND_MAP, MT_UDP, 7400, 7400, "192.0.2.11", 8400);
+	item(&items[6], MT_KIND_MAP, MT_UDP, 7510, 7512, "192.0.2.10", 7510);
+	items[6].source = MT_SRC_TRIGGER;
+	opened[0].item = &items[5];
+	opened[1].item = &items[6];
+	opened[2].item = &items[1];
 	return 0;
 }
 
@@ -70,7 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if ((copy = malloc(len ? len : 1)) == NULL)
 		return 0;
 	memcpy(copy, data, len);
-	ct_doomed_in(doors, PG_NELEM(doors), copy, len);
+	ct_doomed_in(doors, PG_NELEM(doors), opened, PG_NELEM(opened), copy, len);
 	free(copy);
 	return 0;
 }

@@ -1,7 +1,9 @@
 #!/bin/bash
 # wan_edge_lab.sh - what the WAN side can and cannot reach: the daemon's LAN-side
 # service ports are dropped in the kernel for anything not from a LAN interface,
-# even for a WAN host that routes the LAN prefixes through the gateway.
+# even for a WAN host that routes the LAN prefixes through the gateway; hairpin;
+# and a mapped port is the mapped host's, even against another host's flow that
+# was already open on it.
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/lab/lab.sh"
 lab_can_run || skip "needs root, nft, socat and network namespaces"
@@ -115,6 +117,97 @@ in_wan python3 "$top_srcdir/tests/lab/udpwho.py" serve udp 5559 3 &
 sleep 0.3
 check_out "an unmapped source port is kept (masquerade as before)" "seen $GW_WAN_IP:9200" \
 	in_b python3 "$top_srcdir/tests/lab/udpwho.py" ask udp 9200 $WAN_IP 5559
+
+echo "6b. a flow already open on a port when it is mapped: the mapping takes the port back"
+WHO="$top_srcdir/tests/lab/udpwho.py"
+# ct_id NS-SRC SPORT WPORT: the ID of the conntrack entry SRC:SPORT -> WAN peer:WPORT (udp)
+ct_id() {
+	in_gw conntrack -L -p udp --orig-src "$1" --sport "$2" --dport "$3" -o id 2>/dev/null |
+		sed -n 's/.* id=\([0-9]*\).*/\1/p' | head -1
+}
+no_flow() { [ -z "$(ct_id "$1" "$2" "$3")" ]; }
+# own PORT WPORT: A sends from UDP PORT to the WAN peer's WPORT (nothing maps PORT yet)
+own() {
+	in_wan python3 "$WHO" serve udp "$2" 1 &
+	sleep 0.3
+	in_a python3 "$WHO" ask udp "$1" $WAN_IP "$2" > "$LAB_DIR/own-$1"
+}
+# squat PORT WPORT: B sends from UDP PORT to the WAN peer's WPORT and listens on it for 12 s
+squat() {
+	in_wan python3 "$WHO" serve udp "$2" 1 &
+	sleep 0.3
+	in_b python3 "$WHO" ask udp "$1" $WAN_IP "$2" 12 > "$LAB_DIR/squat-$1" &
+	bg="$bg $!"
+	wait_for 3 grep -q "^seen" "$LAB_DIR/squat-$1"
+}
+# the mapped ports and what maps each; B sends from PORT to the WAN peer's PORT - 9300 + 5700
+ports="9300 9301 9302 9312 9321"
+bg=
+declare -A how=([9300]="a static forward" [9301]="NAT-PMP (natpmpc)" [9302]="a PCP MAP"
+	[9312]="a range forward 9310-9315" [9321]="a trigger's range 9320-9322")
+own 9300 5600
+own 9313 5601
+aid0=$(ct_id $A_IP 9300 5600)
+aid1=$(ct_id $A_IP 9313 5601)
+[ -n "$aid0" ] && [ -n "$aid1" ] && pass "A has flows from UDP 9300 and 9313 (conntrack $aid0, $aid1)" ||
+	fail "A's own flows: '$aid0' '$aid1'"
+for p in $ports; do
+	squat $p $((p - 9300 + 5700))
+	check_out "B sends from UDP $p, unmapped yet: it leaves by $p" "seen $GW_WAN_IP:$p" cat "$LAB_DIR/squat-$p"
+done
+for p in $ports; do in_a python3 "$WHO" recv $p 8 > "$LAB_DIR/mapped-$p" & bg="$bg $!"; done
+pgctl forward add udp 9300 $A_IP:9300 >/dev/null
+check_out "natpmpc maps UDP 9301 -> A:9301" "Mapped public port 9301" in_a timeout 5 natpmpc -g $GW_LAN_IP -a 9301 9301 udp 600
+check_out "a PCP MAP UDP 9302 -> A:9302" "result=SUCCESS" \
+	in_a python3 "$top_srcdir/tests/integ/pcp_client.py" $GW_LAN_IP map --int-port 9302 --ext-port 9302 --proto udp
+pgctl forward add udp 9310-9315 $A_IP >/dev/null
+check_out "a trigger rule opening UDP 9320-9322" "trigger sq" pgctl trigger add sq udp:7001 udp:9320-9322
+in_a python3 "$WHO" send 7001 $WAN_IP 7001 trigger
+wait_for 3 sh -c "\"$PORTGATECTL\" -s $LAB_DIR/sock trigger list | grep -q 'sq.*$A_IP'"
+check_out "every port is mapped to A" "5" sh -c "\"$PORTGATECTL\" -s $LAB_DIR/sock list | grep -cE 'udp +(9300|9301|9302|9310|9320)[ -].*$A_IP'"
+squats_gone() {
+	local p
+	for p in $ports; do no_flow $B_IP $p $((p - 9300 + 5700)) || return 1; done
+}
+wait_for 3 squats_gone
+for p in $ports; do
+	wp=$((p - 9300 + 5700))
+	no_flow $B_IP $p $wp && pass "${how[$p]}: conntrack -L no longer has B's flow from $p" ||
+		{ fail "${how[$p]}: B's flow from $p is still in conntrack"; in_gw conntrack -L -p udp --orig-src $B_IP --sport $p; }
+	in_wan python3 "$WHO" send $wp $GW_WAN_IP $p to-$p
+done
+sleep 0.5
+for p in $ports; do
+	wp=$((p - 9300 + 5700))
+	check_out "${how[$p]}: the WAN peer's datagram from :$wp to $GW_WAN_IP:$p reaches A" "got to-$p from $WAN_IP:$wp" \
+		cat "$LAB_DIR/mapped-$p"
+	grep -q "got to-$p" "$LAB_DIR/squat-$p" && fail "${how[$p]}: it also reached B (B's old flow)" ||
+		pass "${how[$p]}: it does not reach B"
+done
+[ "$(ct_id $A_IP 9300 5600)" = "$aid0" ] && pass "A's own flow from 9300 (the forward's internal endpoint) is not ended" ||
+	fail "A's flow from 9300: conntrack ID '$(ct_id $A_IP 9300 5600)', was $aid0"
+[ "$(ct_id $A_IP 9313 5601)" = "$aid1" ] && pass "A's own flow from 9313 (inside its range, same port) is not ended" ||
+	fail "A's flow from 9313: conntrack ID '$(ct_id $A_IP 9313 5601)', was $aid1"
+kill $bg 2>/dev/null
+wait $bg 2>/dev/null
+
+echo "6c. ... and so does a mapping restored at start-up"
+lab_stop_daemon
+bg=
+squat 9300 5730
+check_out "portgated stopped: B sends from UDP 9300 and leaves by 9300" "seen $GW_WAN_IP:9300" cat "$LAB_DIR/squat-9300"
+in_a python3 "$WHO" recv 9300 6 > "$LAB_DIR/mapped-9300" &
+bg="$bg $!"
+check "portgated restarts" lab_start_daemon "$conf"
+check_out "the forward of UDP 9300 to A is restored" "$A_IP:9300" pgctl list
+wait_for 3 no_flow $B_IP 9300 5730 && pass "conntrack -L no longer has B's flow from 9300" ||
+	fail "B's flow from 9300 is still in conntrack"
+in_wan python3 "$WHO" send 5730 $GW_WAN_IP 9300 to-9300
+sleep 0.5
+check_out "the WAN peer's datagram to $GW_WAN_IP:9300 reaches A" "got to-9300 from $WAN_IP:5730" cat "$LAB_DIR/mapped-9300"
+grep -q "got to-9300" "$LAB_DIR/squat-9300" && fail "it also reached B" || pass "it does not reach B"
+kill $bg 2>/dev/null
+wait $bg 2>/dev/null
 
 lab_stop_daemon
 check_no_sanitizer "$LAB_DIR/daemon.log"

@@ -10,6 +10,8 @@
       print every further datagram received on SRCPORT for LISTEN-SECONDS
   udpwho.py recv PORT SECONDS
       print every UDP datagram received on PORT ("got TEXT from IP:PORT")
+  udpwho.py send SRCPORT HOST PORT TEXT
+      send one UDP datagram TEXT from local port SRCPORT to HOST:PORT
 """
 import socket, sys, time
 
@@ -89,6 +91,13 @@ def recv(port, secs):
             break
 
 
+def send(sport, host, port, text):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", sport))
+    s.sendto(text.encode() + b"\n", (host, port))
+
+
 a = sys.argv
 if a[1] == "serve":
     serve(a[2], int(a[3]), float(a[4]), (a[5], int(a[6])) if len(a) > 6 else None)
@@ -96,3 +105,5 @@ elif a[1] == "ask":
     ask(a[2], int(a[3]), a[4], int(a[5]), float(a[6]) if len(a) > 6 else 0)
 elif a[1] == "recv":
     recv(int(a[2]), float(a[3]))
+elif a[1] == "send":
+    send(int(a[2]), a[3], int(a[4]), a[5])

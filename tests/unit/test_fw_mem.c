@@ -1,6 +1,7 @@
 /*
  * test_fw_mem.c - the in-memory firewall: IPv6 pinholes, their counters, refusals, scale,
- * and which of the table's changes close a door (so a backend ends its flows).
+ * and which of the table's changes close a door (so a backend ends its flows) or open
+ * one (so a backend ends other endpoints' flows on its ports).
  */
 #include "config.h"
 
@@ -485,6 +486,169 @@ test_close_scale(void)
 	fw_free(fw);
 }
 
+/* ---- opened doors ---- */
+
+/* Doors opened by the commit of what is queued. */
+static size_t
+opens_of_commit(struct fw *fw, struct mtable *mt)
+{
+	size_t before = fw_mem_open_count(fw);
+
+	mtable_commit(mt, NULL, NULL);
+	return fw_mem_open_count(fw) - before;
+}
+
+/* A new mapping opens; renewals do not; re-pointing, expiry and a new add do; a refusal not. */
+static void
+test_open_map(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q = map_req(MT_UDP, 7400, 0, "192.0.2.10", 7400, 3);
+	struct mt_filter f;
+	struct mt_entry *e;
+	const struct fw_item *last;
+
+	CHECK(fw_mem_last_open(fw) == NULL);
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(opens_of_commit(fw, mt), 1);
+	last = fw_mem_last_open(fw);
+	CHECK(last != NULL && last->kind == MT_KIND_MAP && last->proto == MT_UDP &&
+	    last->ext_port == 7400 && last->int_port == 7400);
+	/* renewals, and a renewal with remotes: the same door, no new port */
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(opens_of_commit(fw, mt), 0);
+	CHECK_EQ(mtable_renew(mt, e, 60), MT_OK);
+	CHECK_EQ(opens_of_commit(fw, mt), 0);
+	memset(&f, 0, sizeof(f));
+	util_parse_addr("198.51.100.0", &f.addr);
+	f.plen = 96 + 24;
+	q.filters = &f;
+	q.nfilters = 1;
+	q.set_filters = 1;
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(opens_of_commit(fw, mt), 0);
+	q.nfilters = 0;
+	q.filters = NULL;
+	/* the lease ends, then the port is mapped again: a new door */
+	CHECK_EQ(mtable_renew(mt, e, 3), MT_OK);
+	CHECK_EQ(opens_of_commit(fw, mt), 0);
+	fc.now += 3000;
+	CHECK_EQ(mtable_expire(mt), 1);
+	CHECK_EQ(opens_of_commit(fw, mt), 0);
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(opens_of_commit(fw, mt), 1);
+	/* added and deleted in one batch: not open after it */
+	mtable_del(mt, e);
+	CHECK_EQ(opens_of_commit(fw, mt), 0);
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	mtable_del(mt, e);
+	CHECK_EQ(opens_of_commit(fw, mt), 0);
+	/* re-pointed to another internal port: its own endpoint changed, the door is new */
+	q = map_req(MT_TCP, 7402, 0, "192.0.2.10", 7402, 600);
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(opens_of_commit(fw, mt), 1);
+	q.int_port = 7403;
+	q.replace_own = 1;
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(opens_of_commit(fw, mt), 1);
+	CHECK_EQ(fw_mem_last_open(fw)->int_port, 7403);
+	/* an add the backend refuses opens nothing */
+	q = map_req(MT_UDP, 7404, 0, "192.0.2.10", 7404, 600);
+	fw_mem_inject_failure(fw, MT_UDP, 7404, ENOSPC);
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(opens_of_commit(fw, mt), 0);
+	CHECK(mtable_lookup_ext(mt, MT_UDP, 7404) == NULL);
+	/* a range is one door, its whole span */
+	q = map_req(MT_UDP, 7100, 7110, "192.0.2.11", 7100, 0);
+	q.source = MT_SRC_STATIC;
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	CHECK_EQ(opens_of_commit(fw, mt), 1);
+	last = fw_mem_last_open(fw);
+	CHECK(last->ext_port == 7100 && last->ext_port_end == 7110);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
+/* Pinholes and PEER pins open no port of the WAN address; a rebuild's queued adds open. */
+static void
+test_open_kinds(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_pin_req pq;
+	struct mt_peer_req rq;
+	struct mt_request q = map_req(MT_UDP, 7700, 0, "192.0.2.10", 7700, 600);
+	struct mt_entry *e, *a;
+
+	memset(&pq, 0, sizeof(pq));
+	pq.proto = MT_UDP;
+	pq.source = MT_SRC_STATIC;
+	pq.int_port = 7600;
+	pq.lease_s = 60;
+	util_parse_addr("2001:db8:1::10", &pq.int_addr);
+	CHECK_EQ(mtable_pinhole_add(mt, &pq, &e, NULL), MT_OK);
+	CHECK_EQ(opens_of_commit(fw, mt), 0);
+	memset(&rq, 0, sizeof(rq));
+	rq.proto = MT_UDP;
+	rq.source = MT_SRC_PCP;
+	rq.int_port = 5000;
+	rq.peer_port = 3478;
+	rq.ext_port = 5000;
+	rq.lease_s = 60;
+	util_parse_addr("192.0.2.10", &rq.int_addr);
+	util_parse_addr("198.51.100.100", &rq.peer_addr);
+	util_parse_addr("198.51.100.1", &rq.ext_addr);
+	CHECK_EQ(mtable_peer(mt, &rq, &e), MT_OK);
+	CHECK_EQ(opens_of_commit(fw, mt), 0);
+
+	/* a rebuild drops the queue: its adds still open their doors, its renewals do not */
+	CHECK_EQ(mtable_add(mt, &q, &a, NULL), MT_OK);
+	CHECK_EQ(opens_of_commit(fw, mt), 1);
+	CHECK_EQ(mtable_renew(mt, a, 600), MT_OK);
+	q.ext_port = q.int_port = 7701;
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	CHECK_EQ(mtable_resync(mt), 0);
+	CHECK_EQ(fw_mem_open_count(fw), 2);
+	CHECK_EQ(fw_mem_last_open(fw)->ext_port, 7701);
+	CHECK_EQ(mtable_resync(mt), 0);		/* nothing queued: nothing new */
+	CHECK_EQ(fw_mem_open_count(fw), 2);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
+/* Many adds in one batch open each; many renewals open none; in log time. */
+static void
+test_open_scale(void)
+{
+	struct fw *fw = new_fw();
+	struct fw_item it;
+	clock_t t0 = clock();
+	uint32_t i;
+
+	memset(&it, 0, sizeof(it));
+	it.proto = MT_UDP;
+	util_parse_addr("192.0.2.10", &it.int_addr);
+	for (i = 1; i <= 60000; i++) {
+		it.id = i;
+		it.ext_port = it.ext_port_end = it.int_port = (uint16_t)i;
+		fw_queue(fw, FW_ADD, &it);
+	}
+	CHECK_EQ(fw_commit(fw, NULL, NULL), 0);
+	CHECK_EQ(fw_mem_open_count(fw), 60000);
+	for (i = 1; i <= 60000; i++) {
+		it.id = i;
+		it.ext_port = it.ext_port_end = it.int_port = (uint16_t)i;
+		fw_queue(fw, FW_DEL, &it);
+		fw_queue(fw, FW_ADD, &it);
+	}
+	CHECK_EQ(fw_commit(fw, NULL, NULL), 0);
+	CHECK_EQ(fw_mem_open_count(fw), 60000);
+	CHECK_EQ(fw_mem_close_count(fw), 0);
+	CHECK((double)(clock() - t0) / CLOCKS_PER_SEC < 2.0);
+	fw_free(fw);
+}
+
 int
 main(void)
 {
@@ -497,5 +661,8 @@ main(void)
 	test_close_kinds();
 	test_close_resync();
 	test_close_scale();
+	test_open_map();
+	test_open_kinds();
+	test_open_scale();
 	return tu_done("test_fw_mem");
 }
