@@ -84,15 +84,22 @@ ex_lookup(struct nftnl_rule *r, const struct nft_set_def *s, int with_data)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, s->id);
 }
 
+/* meta iifname / oifname (key) == ifname */
 static void
-ex_iifname(struct nftnl_rule *r, const char *ifname)
+ex_ifname(struct nftnl_rule *r, uint32_t key, const char *ifname)
 {
 	char name[IFNAMSIZ];
 
 	memset(name, 0, sizeof(name));
 	strncpy(name, ifname, sizeof(name) - 1);
-	ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
+	ex_meta(r, key, NFT_REG_1);
 	ex_cmp(r, NFT_CMP_EQ, name, sizeof(name));
+}
+
+static void
+ex_iifname(struct nftnl_rule *r, const char *ifname)
+{
+	ex_ifname(r, NFT_META_IIFNAME, ifname);
 }
 
 /* reg1 = l4proto . th dport (two 32-bit words) */
@@ -367,12 +374,8 @@ void
 nft_rules_peer(struct fw_nft *n)
 {
 	struct nftnl_rule *r = nft_rule_new(n, NFT_FAMILY, "postrouting");
-	char name[IFNAMSIZ];
 
-	memset(name, 0, sizeof(name));
-	strncpy(name, n->fw->cfg->wan_interface, sizeof(name) - 1);
-	ex_meta(r, NFT_META_OIFNAME, NFT_REG_1);
-	ex_cmp(r, NFT_CMP_EQ, name, sizeof(name));
+	ex_ifname(r, NFT_META_OIFNAME, n->fw->cfg->wan_interface);
 	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00);
 	ex_meta(r, NFT_META_L4PROTO, NFT_REG32_01);
 	ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_02);
@@ -522,7 +525,6 @@ nft_rules_svc(struct fw_nft *n)
 		{ NFT_FAMILY6, "lan_ifs6", "svc_ports6" },
 	};
 	struct nftnl_rule *r;
-	struct nftnl_expr *e;
 	char lo[IFNAMSIZ];
 	size_t i;
 
@@ -532,11 +534,7 @@ nft_rules_svc(struct fw_nft *n)
 		r = nft_rule_new(n, fam[i].family, "input");
 		ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
 		ex_cmp(r, NFT_CMP_NEQ, lo, sizeof(lo));
-		e = ex(r, "lookup");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, fam[i].ifs);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, nft_set(fam[i].ifs)->id);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+		ex_lookup_inv(r, fam[i].ifs);
 		ex_proto_dport(r);
 		ex_lookup(r, nft_set(fam[i].ports), 0);
 		ex(r, "counter");
@@ -548,12 +546,7 @@ nft_rules_svc(struct fw_nft *n)
 static void
 ex_oifname(struct nftnl_rule *r, const char *ifname)
 {
-	char name[IFNAMSIZ];
-
-	memset(name, 0, sizeof(name));
-	strncpy(name, ifname, sizeof(name) - 1);
-	ex_meta(r, NFT_META_OIFNAME, NFT_REG_1);
-	ex_cmp(r, NFT_CMP_EQ, name, sizeof(name));
+	ex_ifname(r, NFT_META_OIFNAME, ifname);
 }
 
 /* reg = ct DIR KEY */
