@@ -560,6 +560,17 @@ nft_emit_filters(struct fw_nft *n, const struct fw_change *c, const struct nft_e
 	return nft_emit_elems(n, "filt_allow", del, el, i, 0);
 }
 
+/* An element keyed by the item's internal endpoint first: int addr . proto . int port (12 bytes). */
+static void
+nft_key_endpoint(struct nft_elem *el, const struct fw_item *it, uint32_t key_len)
+{
+	memset(el, 0, sizeof(*el));
+	el->key_len = key_len;
+	memcpy(el->key, &it->int_addr.s6_addr[12], 4);
+	el->key[4] = it->proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+	util_put16(el->key + 8, it->int_port);
+}
+
 /* A single-port mapping's inb_own element: int addr . proto . int port . ext port. */
 static int
 nft_emit_own(struct fw_nft *n, const struct fw_change *c)
@@ -567,11 +578,7 @@ nft_emit_own(struct fw_nft *n, const struct fw_change *c)
 	const struct fw_item *it = &c->item;
 	struct nft_elem el;
 
-	memset(&el, 0, sizeof(el));
-	el.key_len = 16;
-	memcpy(el.key, &it->int_addr.s6_addr[12], 4);
-	el.key[4] = it->proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
-	util_put16(el.key + 8, it->int_port);
+	nft_key_endpoint(&el, it, 16);
 	util_put16(el.key + 12, it->ext_port);
 	el.timeout = it->timeout_ms;
 	return nft_emit_elems(n, "inb_own", c->op == FW_DEL, &el, 1, 0);
@@ -584,11 +591,7 @@ nft_emit_peer(struct fw_nft *n, const struct fw_change *c)
 	const struct fw_item *it = &c->item;
 	struct nft_elem el;
 
-	memset(&el, 0, sizeof(el));
-	el.key_len = 20;
-	memcpy(el.key, &it->int_addr.s6_addr[12], 4);
-	el.key[4] = it->proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
-	util_put16(el.key + 8, it->int_port);
+	nft_key_endpoint(&el, it, 20);
 	memcpy(el.key + 12, &it->peer_addr.s6_addr[12], 4);
 	util_put16(el.key + 16, it->peer_port);
 	memcpy(el.data, &it->ext_addr.s6_addr[12], 4);
