@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,19 +34,29 @@ pidlock_read_pid(int fd)
 	return strtol(buf, NULL, 10);
 }
 
-/* flock(LOCK_EX|LOCK_NB) on an open lock file and write our pid; -1 if held (pid in *other). */
+/*
+ * flock(LOCK_EX|LOCK_NB) on the open lock file *fd and write our pid; if
+ * another holds it, say "another portgated (pid N) WHAT" in why, close *fd
+ * and return -1.
+ */
 static int
-pidlock_flock(int fd, const char *path, long *other)
+pidlock_hold(int *fd, const char *path, const char *what, char *why, size_t whylen)
 {
 	char pid[32];
+	long other;
 	int n;
 
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		*other = pidlock_read_pid(fd);
+	if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {
+		if ((other = pidlock_read_pid(*fd)) > 0)
+			snprintf(why, whylen, "another portgated (pid %ld) %s", other, what);
+		else
+			snprintf(why, whylen, "another portgated %s", what);
+		close(*fd);
+		*fd = -1;
 		return -1;
 	}
 	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, pid, (size_t)n, 0) != n)
+	if (ftruncate(*fd, 0) == -1 || pwrite(*fd, pid, (size_t)n, 0) != n)
 		log_warn("pidlock: writing %s", path);
 	return 0;
 }
@@ -90,7 +101,7 @@ static int
 pidlock_table(struct pidlock *pl, const char *table, char *why, size_t whylen)
 {
 	struct stat ns;
-	long other = 0;
+	char what[160];
 
 	if (stat("/proc/self/ns/net", &ns) == -1) {
 		snprintf(why, whylen, "cannot tell the network namespace (/proc/self/ns/net): %s",
@@ -111,23 +122,14 @@ pidlock_table(struct pidlock *pl, const char *table, char *why, size_t whylen)
 		    pl->table_lock, strerror(errno));
 		return -1;
 	}
-	if (pidlock_flock(pl->table_fd, pl->table_lock, &other) == -1) {
-		if (other > 0)
-			snprintf(why, whylen, "another portgated (pid %ld) owns table ip %s",
-			    other, table);
-		else
-			snprintf(why, whylen, "another portgated owns table ip %s", table);
-		close(pl->table_fd);
-		pl->table_fd = -1;
-		return -1;
-	}
-	return 0;
+	snprintf(what, sizeof(what), "owns table ip %s", table);
+	return pidlock_hold(&pl->table_fd, pl->table_lock, what, why, whylen);
 }
 
 static int
 pidlock_state(struct pidlock *pl, const char *state_file, char *why, size_t whylen)
 {
-	long other = 0;
+	char what[PATH_MAX + 32];
 
 	if (asprintf(&pl->state_lock, "%s.lock", state_file) == -1) {
 		pl->state_lock = NULL;
@@ -138,17 +140,8 @@ pidlock_state(struct pidlock *pl, const char *state_file, char *why, size_t whyl
 		log_warn("pidlock: cannot create %s; state file not locked", pl->state_lock);
 		return 0;
 	}
-	if (pidlock_flock(pl->state_fd, pl->state_lock, &other) == -1) {
-		if (other > 0)
-			snprintf(why, whylen, "another portgated (pid %ld) uses state file %s",
-			    other, state_file);
-		else
-			snprintf(why, whylen, "another portgated uses state file %s", state_file);
-		close(pl->state_fd);
-		pl->state_fd = -1;
-		return -1;
-	}
-	return 0;
+	snprintf(what, sizeof(what), "uses state file %s", state_file);
+	return pidlock_hold(&pl->state_fd, pl->state_lock, what, why, whylen);
 }
 
 struct pidlock *
