@@ -289,6 +289,9 @@ static const struct nft_set_def nft_sets[] = {
 	{ .name = "inb_own", .id = 20, .flags = NFT_SET_TIMEOUT, .key_type = TYPE_CONCAT4(
 	    TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_INET_SERVICE),
 	    .key_len = 16 },
+	/* and ranges (forwards, triggers: ports kept) by their host: addr . proto . port range */
+	{ .name = "inb_range", .id = 23, .flags = INTERVAL_CONCAT | NFT_SET_TIMEOUT,
+	    .key_type = KEY_ADDR_PROTO_PORT(TYPE_IPADDR), .key_len = 12, .fields = { 4, 1, 2 } },
 	/* PCP PEER: an outbound flow's 5-tuple -> the external address and port it leaves with */
 	{ .name = "peer_snat", .id = 11, .flags = NFT_SET_MAP | NFT_SET_TIMEOUT,
 	    .key_type = TYPE_CONCAT5(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE,
@@ -574,6 +577,25 @@ nft_emit_own(struct fw_nft *n, const struct fw_change *c)
 	return nft_emit_elems(n, "inb_own", c->op == FW_DEL, &el, 1, 0);
 }
 
+/* A range's inb_range element: [int addr . proto . first port, int addr . proto . last]. */
+static int
+nft_emit_own_range(struct fw_nft *n, const struct fw_change *c)
+{
+	const struct fw_item *it = &c->item;
+	struct nft_elem el;
+
+	memset(&el, 0, sizeof(el));
+	el.key_len = 12;
+	el.has_end = 1;
+	memcpy(el.key, &it->int_addr.s6_addr[12], 4);
+	el.key[4] = it->proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+	memcpy(el.key_end, el.key, 8);
+	util_put16(el.key + 8, it->ext_port);
+	util_put16(el.key_end + 8, it->ext_port_end);
+	el.timeout = it->timeout_ms;
+	return nft_emit_elems(n, "inb_range", c->op == FW_DEL, &el, 1, 0);
+}
+
 /* A PEER pin: (int addr . proto . int port . peer addr . peer port) -> ext addr . ext port. */
 static int
 nft_emit_peer(struct fw_nft *n, const struct fw_change *c)
@@ -716,7 +738,7 @@ nft_emit_change(struct fw_nft *n, const struct fw_change *c)
 
 	if (nft_emit_elems(n, set, del, &el, 1, 1) == -1)
 		return -1;
-	if (strcmp(set, "dnat_port") == 0 && nft_emit_own(n, c) == -1)
+	if ((strcmp(set, "dnat_port") == 0 ? nft_emit_own(n, c) : nft_emit_own_range(n, c)) == -1)
 		return -1;
 	if (c->item.nfilters > 0 && nft_emit_filters(n, c, &el) == -1)
 		return -1;
