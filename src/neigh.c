@@ -52,6 +52,7 @@ struct neigh {
 	size_t			 n, cap;
 	int			 warned_full;
 	int			 dumping;	/* entries not seen in the dump are gone */
+	int			 lost;		/* events were dropped: dump once drained */
 	uint64_t		 resolve_at;	/* start of the current second of resolves */
 	unsigned		 resolves;	/* sent in it */
 	uint8_t			*seen;		/* per entry, during a dump */
@@ -319,26 +320,35 @@ neigh_dump(struct neigh *nb)
 	return changed | neigh_prune(nb);
 }
 
+/*
+ * Events were dropped (ENOBUFS): the table is read again, once what is
+ * still queued has been read (those events are older than a dump, and
+ * would undo it), which may take more than one call.
+ */
 static void
 neigh_readable(evutil_socket_t fd, short ev, void *arg)
 {
 	struct neigh *nb = arg;
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	ssize_t len;
-	int changed = 0, n = 0, lost = 0;
+	int changed = 0, n = 0, drained = 0;
 
 	(void)ev;
 	while (n++ < 64) {
 		if ((len = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) == -1) {
-			lost = errno == ENOBUFS;
-			if (!lost)
-				break;
-			continue;
+			if (errno == ENOBUFS) {
+				nb->lost = 1;
+				continue;
+			}
+			drained = errno == EAGAIN || errno == EWOULDBLOCK;
+			break;
 		}
 		changed |= neigh_handle_msg(nb, buf, (size_t)len);
 	}
-	if (lost)	/* events were dropped: the table is read again */
+	if (nb->lost && drained) {
+		nb->lost = 0;
 		changed |= neigh_dump(nb);
+	}
 	if (changed)
 		nb->cb(nb->arg);
 }

@@ -75,6 +75,21 @@ ours=$(grep -c "$B_IP6 \. " "$LAB_DIR/mon.txt") others=$(grep -v "$B_IP6 \. " "$
 wait_for 3 sh -c "ip netns exec $GW nft list set ip6 portgate lan_hosts6 | grep -q '$B_IP6 . $b_mac'" &&
 	pass "lan_hosts6 ends with B's real MAC" || fail "lan_hosts6: $(in_gw nft list set ip6 portgate lan_hosts6)"
 check_out "A is still answered" "Public IP address : $GW_WAN_IP" in_a timeout 5 natpmpc -g $GW_LAN_IP
+echo "   neighbour events lost while the daemon was busy: the table is read again"
+kill -STOP $PG_PID
+# more events than the daemon's netlink socket holds: B's MAC changing 3,000 times, then
+# back; meanwhile A takes a new address and the gateway learns it (its event is lost too)
+in_b python3 "$top_srcdir/tests/lab/nd_flood.py" eth0 $GW_LAN_IP6 2001:db8:1:: 17 3000 seq 5000 same >/dev/null
+in_a ip -6 addr add 2001:db8:1::4321/64 dev eth0 nodad
+in_a ping -6 -c1 -W1 -q -I 2001:db8:1::4321 $GW_LAN_IP6 >/dev/null 2>&1
+in_b python3 "$top_srcdir/tests/lab/nd_flood.py" eth0 $GW_LAN_IP6 2001:db8:1:: 17 1 >/dev/null
+kill -CONT $PG_PID
+wait_for 3 sh -c "ip netns exec $GW nft list set ip6 portgate lan_hosts6 | grep -q '2001:db8:1::4321 . '" &&
+	pass "A's new address, whose event was lost, is in lan_hosts6" ||
+	fail "lan_hosts6 lacks 2001:db8:1::4321: $(in_gw nft list set ip6 portgate lan_hosts6 | tr -s ' \n' ' ')"
+check_out "... and its PCP request is answered" "result=SUCCESS" \
+	in_a python3 "$top_srcdir/tests/integ/pcp_client.py" $GW_LAN_IP6 map --int-port 8011 --ext-port 8011 --proto tcp --client 2001:db8:1::4321 --bind 2001:db8:1::4321
+check "B's pair is its real MAC again" sh -c "ip netns exec $GW nft list set ip6 portgate lan_hosts6 | grep -q '$B_IP6 . $b_mac'"
 echo "   a new IPv6 address of A (a fresh temporary address) is learned on its first request"
 in_a ip -6 addr add 2001:db8:1::1234/64 dev eth0 nodad
 check_out "PCP from A's new address is answered (the gateway resolves it, the client retransmits)" "result=SUCCESS" \
