@@ -627,7 +627,14 @@ conf_defaults(struct pg_config *c)
 static void
 conf_check(struct conf_parser *p)
 {
+	size_t i;
+
 	p->line = 0;
+	/* the WAN as a LAN interface would open the service ports and the table to the WAN */
+	for (i = 0; p->cfg->wan_interface != NULL && i < p->cfg->nlan; i++)
+		if (strcmp(p->cfg->lan_interface[i], p->cfg->wan_interface) == 0)
+			conf_error(p, "lan_interface: %s is the wan_interface; a LAN interface "
+			    "must not be the WAN one", p->cfg->wan_interface);
 	if (strcmp(p->cfg->firewall, "nftables") == 0) {
 		if (p->cfg->wan_interface == NULL)
 			conf_error(p, "wan_interface is required with firewall = nftables");

@@ -52,6 +52,7 @@ struct neigh {
 	size_t			 n, cap;
 	int			 warned_full;
 	int			 dumping;	/* entries not seen in the dump are gone */
+	int			 lost;		/* events were dropped: dump once drained */
 	uint64_t		 resolve_at;	/* start of the current second of resolves */
 	unsigned		 resolves;	/* sent in it */
 	uint8_t			*seen;		/* per entry, during a dump */
@@ -93,11 +94,50 @@ neigh_mac_ok(const uint8_t *m)
 	return (m[0] & 1) == 0 && memcmp(m, zero, 6) != 0;
 }
 
+/*
+ * A slot for a new pair: a new one, or with NEIGH_MAX pairs held the one
+ * the kernel forgot longest ago (the kernel holds far fewer than NEIGH_MAX
+ * at a time, so only forgotten pairs fill the table: a host inventing
+ * addresses must not lock new hosts out for the hour they are kept).
+ * NULL if every pair is current or memory is short.
+ */
+static struct neigh_host *
+neigh_slot(struct neigh *nb)
+{
+	struct neigh_host *old = NULL, *nh;
+	size_t i;
+
+	if (nb->n >= NEIGH_MAX) {
+		for (i = 0; i < nb->n; i++)
+			if (nb->h[i].gone_ms != 0 && (old == NULL || nb->h[i].gone_ms < old->gone_ms))
+				old = &nb->h[i];
+		if (!nb->warned_full)
+			log_warnx("neigh: more than %d LAN neighbours; %s", NEIGH_MAX, old != NULL ?
+			    "those the kernel forgot longest ago make room for new ones" :
+			    "the rest are not followed (their PCP/NAT-PMP requests and trigger "
+			    "packets are not honoured)");
+		nb->warned_full = 1;
+		return old;
+	}
+	if (nb->n == nb->cap) {
+		size_t cap = nb->cap ? nb->cap * 2 : 64;
+
+		if ((nh = reallocarray(nb->h, cap, sizeof(*nh))) == NULL)
+			return NULL;
+		nb->h = nh;
+		if ((nh = reallocarray(nb->seen, cap, 1)) == NULL)
+			return NULL;
+		nb->seen = (uint8_t *)nh;
+		nb->cap = cap;
+	}
+	return &nb->h[nb->n++];
+}
+
 /* Take (addr, mac) as current; 1 if the set of pairs changed. */
 static int
 neigh_set(struct neigh *nb, const struct in6_addr *a, const uint8_t *mac, int ifindex)
 {
-	struct neigh_host *h = neigh_find(nb, a), *nh;
+	struct neigh_host *h = neigh_find(nb, a);
 
 	if (h != NULL) {
 		if (nb->dumping)
@@ -109,31 +149,13 @@ neigh_set(struct neigh *nb, const struct in6_addr *a, const uint8_t *mac, int if
 		memcpy(h->mac, mac, 6);
 		return 1;
 	}
-	if (nb->n >= NEIGH_MAX) {
-		if (!nb->warned_full)
-			log_warnx("neigh: more than %d LAN neighbours; the rest are not followed "
-			    "(their PCP/NAT-PMP requests and trigger packets are not honoured)",
-			    NEIGH_MAX);
-		nb->warned_full = 1;
+	if ((h = neigh_slot(nb)) == NULL)
 		return 0;
-	}
-	if (nb->n == nb->cap) {
-		size_t cap = nb->cap ? nb->cap * 2 : 64;
-
-		if ((nh = reallocarray(nb->h, cap, sizeof(*nh))) == NULL)
-			return 0;
-		nb->h = nh;
-		if ((nh = reallocarray(nb->seen, cap, 1)) == NULL)
-			return 0;
-		nb->seen = (uint8_t *)nh;
-		nb->cap = cap;
-	}
-	h = &nb->h[nb->n];
 	memset(h, 0, sizeof(*h));
 	h->addr = *a;
 	memcpy(h->mac, mac, 6);
 	h->ifindex = ifindex;
-	nb->seen[nb->n++] = 1;
+	nb->seen[h - nb->h] = 1;
 	return 1;
 }
 
@@ -304,26 +326,35 @@ neigh_dump(struct neigh *nb)
 	return changed | neigh_prune(nb);
 }
 
+/*
+ * Events were dropped (ENOBUFS): the table is read again, once what is
+ * still queued has been read (those events are older than a dump, and
+ * would undo it), which may take more than one call.
+ */
 static void
 neigh_readable(evutil_socket_t fd, short ev, void *arg)
 {
 	struct neigh *nb = arg;
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	ssize_t len;
-	int changed = 0, n = 0, lost = 0;
+	int changed = 0, n = 0, drained = 0;
 
 	(void)ev;
 	while (n++ < 64) {
 		if ((len = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) == -1) {
-			lost = errno == ENOBUFS;
-			if (!lost)
-				break;
-			continue;
+			if (errno == ENOBUFS) {
+				nb->lost = 1;
+				continue;
+			}
+			drained = errno == EAGAIN || errno == EWOULDBLOCK;
+			break;
 		}
 		changed |= neigh_handle_msg(nb, buf, (size_t)len);
 	}
-	if (lost)	/* events were dropped: the table is read again */
+	if (nb->lost && drained) {
+		nb->lost = 0;
 		changed |= neigh_dump(nb);
+	}
 	if (changed)
 		nb->cb(nb->arg);
 }

@@ -10,7 +10,7 @@ struct event_base;
 struct pg_clock;
 struct neigh;
 
-#define NEIGH_MAX	4096	/* addresses followed; more are ignored (and said once) */
+#define NEIGH_MAX	4096	/* pairs followed; then forgotten ones make room, else new ones wait */
 
 /* One LAN address and the link-layer (Ethernet) address that holds it. */
 struct neigh_host {

@@ -292,6 +292,9 @@ static const struct nft_set_def nft_sets[] = {
 	{ .name = "inb_own", .id = 20, .flags = NFT_SET_TIMEOUT, .key_type = TYPE_CONCAT4(
 	    TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_INET_SERVICE),
 	    .key_len = 16 },
+	/* and ranges (forwards, triggers: ports kept) by their host: addr . proto . port range */
+	{ .name = "inb_range", .id = 23, .flags = INTERVAL_CONCAT | NFT_SET_TIMEOUT,
+	    .key_type = KEY_ADDR_PROTO_PORT(TYPE_IPADDR), .key_len = 12, .fields = { 4, 1, 2 } },
 	/* PCP PEER: an outbound flow's 5-tuple -> the external address and port it leaves with */
 	{ .name = "peer_snat", .id = 11, .flags = NFT_SET_MAP | NFT_SET_TIMEOUT,
 	    .key_type = TYPE_CONCAT5(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE,
@@ -584,6 +587,25 @@ nft_emit_own(struct fw_nft *n, const struct fw_change *c)
 	return nft_emit_elems(n, "inb_own", c->op == FW_DEL, &el, 1, 0);
 }
 
+/* A range's inb_range element: [int addr . proto . first port, int addr . proto . last]. */
+static int
+nft_emit_own_range(struct fw_nft *n, const struct fw_change *c)
+{
+	const struct fw_item *it = &c->item;
+	struct nft_elem el;
+
+	memset(&el, 0, sizeof(el));
+	el.key_len = 12;
+	el.has_end = 1;
+	memcpy(el.key, &it->int_addr.s6_addr[12], 4);
+	el.key[4] = it->proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+	memcpy(el.key_end, el.key, 8);
+	util_put16(el.key + 8, it->ext_port);
+	util_put16(el.key_end + 8, it->ext_port_end);
+	el.timeout = it->timeout_ms;
+	return nft_emit_elems(n, "inb_range", c->op == FW_DEL, &el, 1, 0);
+}
+
 /* A PEER pin: (int addr . proto . int port . peer addr . peer port) -> ext addr . ext port. */
 static int
 nft_emit_peer(struct fw_nft *n, const struct fw_change *c)
@@ -722,7 +744,7 @@ nft_emit_change(struct fw_nft *n, const struct fw_change *c)
 
 	if (nft_emit_elems(n, set, del, &el, 1, 1) == -1)
 		return -1;
-	if (strcmp(set, "dnat_port") == 0 && nft_emit_own(n, c) == -1)
+	if ((strcmp(set, "dnat_port") == 0 ? nft_emit_own(n, c) : nft_emit_own_range(n, c)) == -1)
 		return -1;
 	if (c->item.nfilters > 0 && nft_emit_filters(n, c, &el) == -1)
 		return -1;
@@ -976,13 +998,25 @@ nft_lan_net_elems(struct nftnl_set *s, const struct netif_prefix *p)
 	nftnl_set_elem_add(s, e);
 }
 
+/* A host's element of lan_hosts (address . MAC) or lan_hosts6 into el; its set. */
+static const char *
+nft_host_elem(const struct fw_host *h, struct nft_elem *el)
+{
+	int v6 = !util_addr_is_v4(&h->addr);
+
+	memset(el, 0, sizeof(*el));
+	el->key_len = v6 ? 24 : 12;
+	memcpy(el->key, v6 ? h->addr.s6_addr : &h->addr.s6_addr[12], v6 ? 16 : 4);
+	memcpy(el->key + (v6 ? 16 : 4), h->mac, 6);
+	return v6 ? "lan_hosts6" : "lan_hosts";
+}
+
 /* Into the open batch: empty lan_hosts and lan_hosts6 and fill them from n->hosts. */
 static void
 nft_emit_hosts(struct fw_nft *n, int flush)
 {
 	static const char *const set[2] = { "lan_hosts", "lan_hosts6" };
 	struct nft_elem el[NFT_ELEMS_PER_MSG];
-	const struct fw_host *h;
 	size_t i, cnt;
 	int v6;
 
@@ -991,13 +1025,9 @@ nft_emit_hosts(struct fw_nft *n, int flush)
 			nft_emit_elems(n, set[v6], 1, NULL, 0, 0);
 		cnt = 0;
 		for (i = 0; i < n->nhosts; i++) {
-			h = &n->hosts[i];
-			if (util_addr_is_v4(&h->addr) == v6)
+			if (util_addr_is_v4(&n->hosts[i].addr) == v6)
 				continue;
-			memset(&el[cnt], 0, sizeof(el[cnt]));
-			el[cnt].key_len = v6 ? 24 : 12;
-			memcpy(el[cnt].key, v6 ? h->addr.s6_addr : &h->addr.s6_addr[12], v6 ? 16 : 4);
-			memcpy(el[cnt].key + (v6 ? 16 : 4), h->mac, 6);
+			nft_host_elem(&n->hosts[i], &el[cnt]);
 			if (++cnt == PG_NELEM(el)) {
 				nft_emit_elems(n, set[v6], 0, el, cnt, 0);
 				cnt = 0;
@@ -1006,6 +1036,47 @@ nft_emit_hosts(struct fw_nft *n, int flush)
 		if (cnt > 0)
 			nft_emit_elems(n, set[v6], 0, el, cnt, 0);
 	}
+}
+
+static int
+nft_host_cmp(const void *a, const void *b)
+{
+	const struct fw_host *x = a, *y = b;
+	int c = memcmp(&x->addr, &y->addr, sizeof(x->addr));
+
+	return c != 0 ? c : memcmp(x->mac, y->mac, sizeof(x->mac));
+}
+
+/*
+ * Into the open batch: the pairs of one family in a[] that b[] lacks (both
+ * sorted by nft_host_cmp), added (del 0) or deleted.
+ */
+static size_t
+nft_emit_hosts_diff(struct fw_nft *n, const struct fw_host *a, size_t na,
+    const struct fw_host *b, size_t nb, int v6, int del)
+{
+	struct nft_elem el[NFT_ELEMS_PER_MSG];
+	const char *set = v6 ? "lan_hosts6" : "lan_hosts";
+	size_t i, j = 0, cnt = 0, total = 0;
+	int c = 1;
+
+	for (i = 0; i < na; i++) {
+		if (util_addr_is_v4(&a[i].addr) == v6)
+			continue;
+		while (j < nb && (c = nft_host_cmp(&b[j], &a[i])) < 0)
+			j++;
+		if (j < nb && c == 0)
+			continue;
+		nft_host_elem(&a[i], &el[cnt]);
+		total++;
+		if (++cnt == PG_NELEM(el)) {
+			nft_emit_elems(n, set, del, el, cnt, 0);
+			cnt = 0;
+		}
+	}
+	if (cnt > 0)
+		nft_emit_elems(n, set, del, el, cnt, 0);
+	return total;
 }
 
 /* The LAN subnets, for the trigger rule's ip saddr @lan_nets. */
@@ -1581,24 +1652,45 @@ fw_nft_set_trigger_ports(struct fw *fw, const struct fw_trig_port *p, size_t cnt
 	return 0;
 }
 
-/* Keep the verified LAN hosts and replace the kernel's sets with them in one batch. */
+/*
+ * Keep the verified LAN hosts and bring the kernel's sets to them in one
+ * batch: only the pairs that changed, so that a host changing its MAC (or
+ * taking a new address) costs two elements, not the whole set twice over
+ * (a LAN host doing that thousands of times a second would otherwise flood
+ * the event monitor into repairs). If the kernel's sets are not what we
+ * thought, they are replaced whole.
+ */
 static int
 fw_nft_hosts(struct fw *fw, const struct fw_host *h, size_t cnt)
 {
 	struct fw_nft *n = fw->priv;
-	struct fw_host *nh = NULL;
+	struct fw_host *nh = NULL, *old = n->hosts;
+	size_t nold = n->nhosts, changed = 0;
+	int v6;
 
 	if (cnt > 0 && (nh = reallocarray(NULL, cnt, sizeof(*nh))) == NULL)
 		return -1;
-	if (cnt > 0)
+	if (cnt > 0) {
 		memcpy(nh, h, cnt * sizeof(*nh));
-	free(n->hosts);
+		qsort(nh, cnt, sizeof(*nh), nft_host_cmp);
+	}
 	n->hosts = nh;
 	n->nhosts = cnt;
-	if (n->nl == NULL || nb_batch_begin(n) == -1)
+	if (n->nl == NULL || nb_batch_begin(n) == -1) {
+		free(old);
+		return -1;
+	}
+	for (v6 = 0; v6 < 2; v6++) {
+		changed += nft_emit_hosts_diff(n, old, nold, nh, cnt, v6, 1);
+		changed += nft_emit_hosts_diff(n, nh, cnt, old, nold, v6, 0);
+	}
+	free(old);
+	if (nft_send_all_or_nothing(n, "an update of the LAN hosts") == 0)
+		return 0;
+	if (changed == 0 || nb_batch_begin(n) == -1)
 		return -1;
 	nft_emit_hosts(n, 1);
-	return nft_send_all_or_nothing(n, "an update of the LAN hosts");
+	return nft_send_all_or_nothing(n, "a replacement of the LAN hosts");
 }
 
 const struct fw_ops fw_nft_ops = {

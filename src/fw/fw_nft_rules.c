@@ -567,7 +567,10 @@ ex_ct_dir(struct nftnl_rule *r, uint32_t key, uint8_t dir, uint32_t dreg)
  * another's mapped port just by sending from it: port-preserving masquerade
  * keeps the source port when it can). A flow from exactly a single-port
  * mapping's internal endpoint may use that mapping's port (@inb_own: it
- * leads to the same place). Two rules per DNAT set:
+ * leads to the same place), and a flow from a range's host (a range
+ * forward or trigger keeps ports) any port of its range (@inb_range:
+ * ip saddr . l4proto . th sport, and for the second rule ct original saddr
+ * . l4proto . ct reply proto-dst). Two rules per DNAT set:
  *
  * postrouting (nat, priority srcnat - 1, after the PEER pins): a flow whose
  * source port is mapped leaves with a random port instead of its own
@@ -584,23 +587,31 @@ ex_ct_dir(struct nftnl_rule *r, uint32_t key, uint8_t dir, uint32_t dreg)
 void
 nft_rules_outbound(struct fw_nft *n)
 {
-	static const char *const dnat[] = { "dnat_port", "dnat_range" };
+	static const struct {
+		const char	*dnat, *own;
+	} set[] = {
+		{ "dnat_port", "inb_own" },
+		{ "dnat_range", "inb_range" },
+	};
 	const char *wan = n->fw->cfg->wan_interface;
 	struct nftnl_rule *r;
 	struct nftnl_expr *e;
 	size_t i;
+	int single;
 
-	for (i = 0; i < PG_NELEM(dnat); i++) {
+	for (i = 0; i < PG_NELEM(set); i++) {
+		single = strcmp(set[i].own, "inb_own") == 0;
 		r = nft_rule_new(n, NFT_FAMILY, "postrouting");
 		ex_oifname(r, wan);
 		ex_meta(r, NFT_META_L4PROTO, NFT_REG_1);
 		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_01);
-		ex_lookup(r, nft_set(dnat[i]), 0);
+		ex_lookup(r, nft_set(set[i].dnat), 0);
 		ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00);
 		ex_meta(r, NFT_META_L4PROTO, NFT_REG32_01);
 		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_02);
-		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_03);
-		ex_lookup_inv(r, "inb_own");
+		if (single)
+			ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_03);
+		ex_lookup_inv(r, set[i].own);
 		e = ex(r, "masq");
 		nftnl_expr_set_u32(e, NFTNL_EXPR_MASQ_FLAGS,
 		    NF_NAT_RANGE_PROTO_RANDOM | NF_NAT_RANGE_PROTO_RANDOM_FULLY);
@@ -611,12 +622,15 @@ nft_rules_outbound(struct fw_nft *n)
 		ex_ct_new(r);
 		ex_meta(r, NFT_META_L4PROTO, NFT_REG_1);
 		ex_ct_dir(r, NFT_CT_PROTO_DST, IP_CT_DIR_REPLY, NFT_REG32_01);
-		ex_lookup(r, nft_set(dnat[i]), 0);
+		ex_lookup(r, nft_set(set[i].dnat), 0);
 		ex_ct_dir(r, NFT_CT_SRC_IP, IP_CT_DIR_ORIGINAL, NFT_REG32_00);
 		ex_meta(r, NFT_META_L4PROTO, NFT_REG32_01);
-		ex_ct_dir(r, NFT_CT_PROTO_SRC, IP_CT_DIR_ORIGINAL, NFT_REG32_02);
-		ex_ct_dir(r, NFT_CT_PROTO_DST, IP_CT_DIR_REPLY, NFT_REG32_03);
-		ex_lookup_inv(r, "inb_own");
+		if (single) {
+			ex_ct_dir(r, NFT_CT_PROTO_SRC, IP_CT_DIR_ORIGINAL, NFT_REG32_02);
+			ex_ct_dir(r, NFT_CT_PROTO_DST, IP_CT_DIR_REPLY, NFT_REG32_03);
+		} else
+			ex_ct_dir(r, NFT_CT_PROTO_DST, IP_CT_DIR_REPLY, NFT_REG32_02);
+		ex_lookup_inv(r, set[i].own);
 		ex(r, "counter");
 		ex_verdict(r, NF_DROP, NULL);
 		nft_rule_emit(n, r);

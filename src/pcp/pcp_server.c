@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,6 +69,7 @@ struct pcp_srv {
 	uint64_t		 epoch_mono0;	/* lease clock ms when the epoch was epoch_off */
 	uint32_t		 epoch_off;	/* seconds of epoch already run at epoch_mono0 */
 	struct pcp_bucket	 rate[PCP_SRV_CLIENTS];
+	uint32_t		 rate_seed;	/* of the buckets' hash: no host can aim at another's */
 	struct log_limit	 log_limit;
 	struct pcp_srv_stats	 stats;
 };
@@ -124,17 +126,21 @@ pcp_debug(struct pcp_srv *s, const struct in6_addr *who, const char *what, const
  * if that one has refilled completely anyway (nothing is forgiven); when
  * every slot of the window holds a host still being limited, the newcomer
  * is limited too (NULL) rather than reset someone's bucket to a full burst.
+ * The hash is seeded at random: with a known one, a host could pick 8 keys
+ * (addresses with MACs it makes up) that fill another host's window, keep
+ * them just under their bursts, and so have that host's requests dropped.
  */
 static struct pcp_bucket *
 pcp_bucket_of(struct pcp_srv *s, const struct in6_addr *key, uint64_t now, uint32_t burst,
     uint32_t rate)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = 2166136261u ^ s->rate_seed;
 	struct pcp_bucket *b, *best = NULL;
 	size_t i;
 
 	for (i = 0; i < sizeof(*key); i++)
 		h = (h ^ key->s6_addr[i]) * 16777619u;
+	h ^= h >> 16;		/* the slot's low bits then depend on all of the seed */
 	for (i = 0; i < PCP_RATE_PROBE; i++) {
 		b = &s->rate[(h + i) % PCP_SRV_CLIENTS];
 		if (b->at_ms != 0 && memcmp(&b->addr, key, sizeof(*key)) == 0)
@@ -1174,6 +1180,9 @@ pcp_srv_new(struct pg_ctx *ctx)
 	s->ctx = ctx;
 	s->fd = -1;
 	s->fd6 = -1;
+	if (getrandom(&s->rate_seed, sizeof(s->rate_seed), GRND_NONBLOCK) !=
+	    sizeof(s->rate_seed))
+		s->rate_seed = (uint32_t)util_mono_ms() * 2654435761u;
 	log_limit_init(&s->log_limit, 10000, 50);
 	pcp_epoch_init(s);
 	if (ctx->base == NULL)

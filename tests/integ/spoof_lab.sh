@@ -60,6 +60,36 @@ in_b ping -c1 -W1 -q $GW_LAN_IP >/dev/null 2>&1
 wait_for 3 sh -c "ip netns exec $GW nft list set ip portgate lan_hosts | grep -q '$B_IP . 02:00:00:00:00:bb'" &&
 	pass "B's new MAC replaces its old one in lan_hosts" || fail "lan_hosts: $(in_gw nft list set ip portgate lan_hosts)"
 check_out "B's NAT-PMP request from the new MAC is answered" "Public IP address : $GW_WAN_IP" in_b timeout 5 natpmpc -g $GW_LAN_IP
+echo "   a host churning its MAC costs the kernel its own element, not the whole set"
+in_gw timeout 5 nft monitor elements > "$LAB_DIR/mon.txt" 2>&1 &
+monpid=$!
+sleep 0.5
+# 500 neighbour solicitations from B's address, each claiming another MAC, then its own
+in_b python3 "$top_srcdir/tests/lab/nd_flood.py" eth0 $GW_LAN_IP6 2001:db8:1:: 17 500 seq 1000 same >/dev/null
+in_b python3 "$top_srcdir/tests/lab/nd_flood.py" eth0 $GW_LAN_IP6 2001:db8:1:: 17 1 >/dev/null
+wait $monpid
+b_mac=$(in_b cat /sys/class/net/eth0/address)
+ours=$(grep -c "$B_IP6 \. " "$LAB_DIR/mon.txt") others=$(grep -v "$B_IP6 \. " "$LAB_DIR/mon.txt" | grep -c element)
+[ "$ours" -ge 2 ] && [ "$others" = 0 ] && pass "500 MAC changes of $B_IP6: $ours element updates, none of another host's" ||
+	fail "the kernel's sets were rewritten: $ours updates of B's element, $others of others'"
+wait_for 3 sh -c "ip netns exec $GW nft list set ip6 portgate lan_hosts6 | grep -q '$B_IP6 . $b_mac'" &&
+	pass "lan_hosts6 ends with B's real MAC" || fail "lan_hosts6: $(in_gw nft list set ip6 portgate lan_hosts6)"
+check_out "A is still answered" "Public IP address : $GW_WAN_IP" in_a timeout 5 natpmpc -g $GW_LAN_IP
+echo "   neighbour events lost while the daemon was busy: the table is read again"
+kill -STOP $PG_PID
+# more events than the daemon's netlink socket holds: B's MAC changing 3,000 times, then
+# back; meanwhile A takes a new address and the gateway learns it (its event is lost too)
+in_b python3 "$top_srcdir/tests/lab/nd_flood.py" eth0 $GW_LAN_IP6 2001:db8:1:: 17 3000 seq 5000 same >/dev/null
+in_a ip -6 addr add 2001:db8:1::4321/64 dev eth0 nodad
+in_a ping -6 -c1 -W1 -q -I 2001:db8:1::4321 $GW_LAN_IP6 >/dev/null 2>&1
+in_b python3 "$top_srcdir/tests/lab/nd_flood.py" eth0 $GW_LAN_IP6 2001:db8:1:: 17 1 >/dev/null
+kill -CONT $PG_PID
+wait_for 3 sh -c "ip netns exec $GW nft list set ip6 portgate lan_hosts6 | grep -q '2001:db8:1::4321 . '" &&
+	pass "A's new address, whose event was lost, is in lan_hosts6" ||
+	fail "lan_hosts6 lacks 2001:db8:1::4321: $(in_gw nft list set ip6 portgate lan_hosts6 | tr -s ' \n' ' ')"
+check_out "... and its PCP request is answered" "result=SUCCESS" \
+	in_a python3 "$top_srcdir/tests/integ/pcp_client.py" $GW_LAN_IP6 map --int-port 8011 --ext-port 8011 --proto tcp --client 2001:db8:1::4321 --bind 2001:db8:1::4321
+check "B's pair is its real MAC again" sh -c "ip netns exec $GW nft list set ip6 portgate lan_hosts6 | grep -q '$B_IP6 . $b_mac'"
 echo "   a new IPv6 address of A (a fresh temporary address) is learned on its first request"
 in_a ip -6 addr add 2001:db8:1::1234/64 dev eth0 nodad
 check_out "PCP from A's new address is answered (the gateway resolves it, the client retransmits)" "result=SUCCESS" \

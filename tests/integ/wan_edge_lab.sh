@@ -113,6 +113,10 @@ sleep 0.3
 out=$(in_b python3 "$top_srcdir/tests/lab/udpwho.py" ask udp 9105 $WAN_IP 5558)
 seen=$(echo "$out" | sed -n "s/^seen $GW_WAN_IP://p")
 [ -n "$seen" ] && { [ "$seen" -lt 9100 ] || [ "$seen" -gt 9110 ]; } && pass "a port of a range forward: B leaves with $seen" || fail "range: $out"
+in_wan python3 "$top_srcdir/tests/lab/udpwho.py" serve udp 5560 3 &
+sleep 0.3
+check_out "A, the range forward's own host, keeps its port 9105 (as with a single port)" "seen $GW_WAN_IP:9105" \
+	in_a python3 "$top_srcdir/tests/lab/udpwho.py" ask udp 9105 $WAN_IP 5560
 in_wan python3 "$top_srcdir/tests/lab/udpwho.py" serve udp 5559 3 &
 sleep 0.3
 check_out "an unmapped source port is kept (masquerade as before)" "seen $GW_WAN_IP:9200" \

@@ -150,6 +150,11 @@ main(void)
 	expect_error("firewall = none\nupnp_igd_version = v2\n", "t.conf:2: upnp_igd_version:");
 	expect_error("firewall = none\nwan_interface =\n", "t.conf:2: wan_interface: missing value");
 	expect_error("firewall = none\nwan_interface = a b\n", "t.conf:2: wan_interface takes one value");
+	/* the WAN as a LAN interface: UPnP, PCP and NAT-PMP would answer the WAN */
+	expect_error("wan_interface = wan0\nlan_interface = br-lan\nlan_interface = wan0\n",
+	    "t.conf:0: lan_interface: wan0 is the wan_interface");
+	expect_error("lan_interface = eth0\nwan_interface = eth0\n",
+	    "t.conf:0: lan_interface: eth0 is the wan_interface");
 	expect_error("firewall = none\nexternal_ip = 999.1.1.1\n", "t.conf:2: external_ip:");
 	expect_error("firewall = none\nstate_file = relative\n", "t.conf:2: state_file: 'relative' is not an absolute path");
 	expect_error("firewall = none\ncontrol_socket = x\n", "t.conf:2: control_socket:");

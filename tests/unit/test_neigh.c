@@ -123,6 +123,43 @@ main(void)
 		neigh_host_key(NULL, &a2, &k2);
 		CHECK(memcmp(&k1, &k2, sizeof(k1)) == 0);	/* unknown: one /64 */
 	}
+	/*
+	 * A full table (a host inventing addresses: the kernel holds ~1024 at a
+	 * time, so the mirror fills with forgotten ones): the pair forgotten
+	 * longest ago makes room for a new host; current pairs are never dropped.
+	 */
+	{
+		struct neigh *full = neigh_new_detached(&clk);
+		char ip[48], mac[20];
+		int i;
+
+		for (i = 0; i < NEIGH_MAX; i++) {
+			snprintf(ip, sizeof(ip), "2001:db8:1::1:%x", i);
+			snprintf(mac, sizeof(mac), "02:00:00:00:%02x:%02x", i >> 8, i & 0xff);
+			len = msg(RTM_NEWNEIGH, ip, mac, NUD_STALE);
+			neigh_handle_msg(full, buf, len);
+		}
+		CHECK_EQ(neigh_hosts(full, &h), NEIGH_MAX);
+		len = msg(RTM_NEWNEIGH, "2001:db8:1::abcd", "02:00:00:00:ab:cd", NUD_REACHABLE);
+		CHECK_EQ(neigh_handle_msg(full, buf, len), 0);	/* all current: no room */
+		CHECK(!has(full, "2001:db8:1::abcd", NULL));
+		len = msg(RTM_DELNEIGH, "2001:db8:1::1:0", NULL, NUD_STALE);
+		neigh_handle_msg(full, buf, len);
+		fc.now += 1000;
+		for (i = 1; i < 4; i++) {
+			snprintf(ip, sizeof(ip), "2001:db8:1::1:%x", i);
+			len = msg(RTM_DELNEIGH, ip, NULL, NUD_STALE);
+			neigh_handle_msg(full, buf, len);
+		}
+		len = msg(RTM_NEWNEIGH, "2001:db8:1::abcd", "02:00:00:00:ab:cd", NUD_REACHABLE);
+		CHECK_EQ(neigh_handle_msg(full, buf, len), 1);
+		CHECK(has(full, "2001:db8:1::abcd", "02:00:00:00:ab:cd"));
+		CHECK(!has(full, "2001:db8:1::1:0", NULL));	/* forgotten longest ago */
+		CHECK(has(full, "2001:db8:1::1:1", NULL));
+		CHECK(has(full, "2001:db8:1::1:ff", NULL));	/* current: kept */
+		CHECK_EQ(neigh_hosts(full, &h), NEIGH_MAX);
+		neigh_free(full);
+	}
 	/* a truncated message changes nothing */
 	len = msg(RTM_NEWNEIGH, "192.0.2.30", "02:00:00:00:00:30", NUD_REACHABLE);
 	CHECK_EQ(neigh_handle_msg(nb, buf, len - 8), 0);

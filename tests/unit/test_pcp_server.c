@@ -2,6 +2,9 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,7 @@
 #include "fw/fw.h"
 #include "log.h"
 #include "mtable.h"
+#include "neigh.h"
 #include "netif.h"
 #include "pcp/pcp_server.h"
 #include "pcp/pcp_wire.h"
@@ -307,6 +311,87 @@ test_epoch_and_rate(void)
 	lab_free(ctx, s);
 }
 
+/* The neighbour table learns that ip (IPv4) is held by mac. */
+static void
+neigh_put(struct neigh *nb, const char *ip, const uint8_t mac[6])
+{
+	char buf[256];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ndmsg *nd;
+	struct in_addr a;
+
+	nlh->nlmsg_type = RTM_NEWNEIGH;
+	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
+	nd->ndm_family = AF_INET;
+	nd->ndm_state = NUD_REACHABLE;
+	inet_pton(AF_INET, ip, &a);
+	mnl_attr_put(nlh, NDA_DST, 4, &a);
+	mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
+	CHECK_EQ(neigh_handle_msg(nb, buf, nlh->nlmsg_len), 1);
+}
+
+/* The rate table's slot of a MAC host key, had it an unseeded FNV-1a (as it once did). */
+static uint32_t
+fnv_slot(const uint8_t mac[6])
+{
+	uint8_t key[16];
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	memset(key, 0, sizeof(key));
+	key[0] = 0xff;
+	key[1] = 0xfe;
+	memcpy(key + 2, mac, 6);
+	for (i = 0; i < sizeof(key); i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h % PCP_SRV_CLIENTS;
+}
+
+/*
+ * A LAN host that knows another's MAC (everyone on the LAN does) and the
+ * rate table's hash cannot lock it out: 8 hosts (addresses with MACs it
+ * chose) whose buckets fill the victim's probe window, each kept just under
+ * its burst, once made the victim's requests dropped as if it were limited.
+ */
+static void
+test_rate_targeted(void)
+{
+	struct pg_ctx *ctx = lab_ctx("firewall = none\npcp_rate_limit = 10\n");
+	static const uint8_t victim[6] = { 0x02, 0, 0, 0, 0, 0x0a };
+	uint8_t mac[6] = { 0x02, 0x00, 0x5e, 0, 0, 0 }, req[24];
+	struct in6_addr a;
+	struct pcp_srv *s;
+	char ip[INET_ADDRSTRLEN];
+	uint32_t i, found = 0;
+
+	ctx->neigh = neigh_new_detached(&ctx->clock);
+	neigh_put(ctx->neigh, A, victim);
+	s = pcp_srv_new(ctx);
+	fc.now += 10000;
+	for (i = 0; i < (1u << 20) && found < 8; i++) {
+		mac[3] = (uint8_t)(i >> 16);
+		mac[4] = (uint8_t)(i >> 8);
+		mac[5] = (uint8_t)i;
+		if (fnv_slot(mac) != fnv_slot(victim))
+			continue;
+		snprintf(ip, sizeof(ip), "192.0.2.%u", 100 + found++);
+		neigh_put(ctx->neigh, ip, mac);
+		memset(req, 0, sizeof(req));
+		req[0] = 2;
+		a = addr(ip);
+		memcpy(req + 8, &a, 16);
+		CHECK_EQ(send_req(s, ip, req, sizeof(req), NULL, NULL), PCP_RES_SUCCESS);
+	}
+	CHECK_EQ(found, 8);
+	memset(req, 0, sizeof(req));
+	req[0] = 2;
+	a = addr(A);
+	memcpy(req + 8, &a, 16);
+	CHECK_EQ(send_req(s, A, req, sizeof(req), NULL, NULL), PCP_RES_SUCCESS);
+	neigh_free(ctx->neigh);
+	lab_free(ctx, s);
+}
+
 /* A PEER request from client for proto (6, 17) from port in to peer:pport. */
 static size_t
 peer_req_from(uint8_t *p, const char *client, uint8_t proto, uint8_t nonce, uint16_t in,
@@ -574,6 +659,7 @@ main(void)
 	test_map();
 	test_options();
 	test_epoch_and_rate();
+	test_rate_targeted();
 	test_no_resources();
 	test_peer();
 	test_peer_ports();
