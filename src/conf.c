@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fw/fw.h"
 #include "log.h"
 #include "mtable.h"
 #include "util.h"
@@ -136,8 +137,8 @@ kw_external_ip(struct conf_parser *p, const char *key, char *val)
 static int
 kw_firewall(struct conf_parser *p, const char *key, char *val)
 {
-	if (strcmp(val, "nftables") != 0 && strcmp(val, "none") != 0) {
-		conf_error(p, "%s: '%s' is not one of: nftables, none", key, val);
+	if (!fw_backend_valid(val)) {
+		conf_error(p, "%s: '%s' is not one of: %s", key, val, fw_backend_names());
 		return -1;
 	}
 	return conf_set_string(p, &p->cfg->firewall, val);
@@ -635,11 +636,13 @@ conf_check(struct conf_parser *p)
 		if (strcmp(p->cfg->lan_interface[i], p->cfg->wan_interface) == 0)
 			conf_error(p, "lan_interface: %s is the wan_interface; a LAN interface "
 			    "must not be the WAN one", p->cfg->wan_interface);
-	if (strcmp(p->cfg->firewall, "nftables") == 0) {
+	if (fw_backend_in_kernel(p->cfg->firewall)) {
 		if (p->cfg->wan_interface == NULL)
-			conf_error(p, "wan_interface is required with firewall = nftables");
+			conf_error(p, "wan_interface is required with firewall = %s",
+			    p->cfg->firewall);
 		if (p->cfg->nlan == 0)
-			conf_error(p, "at least one lan_interface is required with firewall = nftables");
+			conf_error(p, "at least one lan_interface is required with firewall = %s",
+			    p->cfg->firewall);
 	}
 }
 

@@ -474,7 +474,7 @@ pg_start(struct pg_ctx *ctx)
 	if (ctx->clock.now_ms == NULL)
 		ctx->clock = pg_clock_mono;
 	/* before anything is touched: another instance's kernel state and files are its own */
-	if ((ctx->lock = pidlock_take(strcmp(ctx->cfg->firewall, "nftables") == 0 ?
+	if ((ctx->lock = pidlock_take(fw_backend_in_kernel(ctx->cfg->firewall) ?
 	    ctx->cfg->nft_table : NULL, ctx->cfg->state_file,
 	    why, sizeof(why))) == NULL) {
 		log_warnx("%s", why);
@@ -507,7 +507,7 @@ pg_start(struct pg_ctx *ctx)
 	pg_apply_triggers(ctx);
 	pg_apply_pinholes(ctx);
 	mtable_set_notify(ctx->mt, pg_table_changed, ctx);
-	if ((ctx->nflog = trig_nflog_new(ctx)) == NULL && strcmp(ctx->cfg->firewall, "none"))
+	if ((ctx->nflog = trig_nflog_new(ctx)) == NULL && fw_in_kernel(ctx->fw))
 		return -1;
 	if (ctx->trig != NULL)
 		trig_nflog_sync_rules(ctx->nflog, ctx->fw, ctx->trig);

@@ -17,27 +17,71 @@
 static const struct {
 	const char		*name;
 	const struct fw_ops	*ops;
+	int			 kernel;	/* keeps state in the kernel: locks, NFLOG, pinholes */
 } fw_backends[] = {
-	{ "none", &fw_mem_ops },
-	{ "nftables", &fw_nft_ops },
+	{ "none", &fw_mem_ops, 0 },
+	{ "nftables", &fw_nft_ops, 1 },
 };
+
+static int
+fw_backend_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < PG_NELEM(fw_backends); i++)
+		if (strcmp(fw_backends[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+fw_backend_valid(const char *name)
+{
+	return fw_backend_index(name) != -1;
+}
+
+int
+fw_backend_in_kernel(const char *name)
+{
+	int i = fw_backend_index(name);
+
+	return i != -1 && fw_backends[i].kernel;
+}
+
+const char *
+fw_backend_names(void)
+{
+	return "nftables, none";
+}
+
+int
+fw_in_kernel(const struct fw *fw)
+{
+	return fw != NULL && fw->kernel;
+}
+
+int
+fw_set_trigger_ports(struct fw *fw, const struct fw_trig_port *p, size_t n)
+{
+	if (fw->ops->trig_ports == NULL)
+		return 0;
+	return fw->ops->trig_ports(fw, p, n);
+}
 
 struct fw *
 fw_new(const char *backend, const struct pg_config *cfg, struct event_base *base)
 {
 	struct fw *fw;
-	size_t i;
+	int i = fw_backend_index(backend);
 
-	for (i = 0; i < PG_NELEM(fw_backends); i++) {
-		if (strcmp(fw_backends[i].name, backend) != 0)
-			continue;
-		fw = xcalloc(1, sizeof(*fw));
-		fw->ops = fw_backends[i].ops;
-		fw->cfg = cfg;
-		fw->base = base;
-		return fw;
-	}
-	return NULL;
+	if (i == -1)
+		return NULL;
+	fw = xcalloc(1, sizeof(*fw));
+	fw->ops = fw_backends[i].ops;
+	fw->kernel = fw_backends[i].kernel;
+	fw->cfg = cfg;
+	fw->base = base;
+	return fw;
 }
 
 int

@@ -45,6 +45,12 @@ struct fw_item {
 	uint64_t	 pkts, bytes;
 };
 
+/* A trigger rule's trigger ports: the kernel reports traffic to them (fw_set_trigger_ports). */
+struct fw_trig_port {
+	uint8_t		proto;		/* MT_TCP / MT_UDP */
+	uint16_t	lo, hi;
+};
+
 /* A LAN host whose source address the kernel honours from one link-layer address only. */
 struct fw_host {
 	struct in6_addr	 addr;		/* IPv4-mapped or IPv6 */
@@ -110,6 +116,8 @@ struct fw_ops {
 	 * honoured (each address from its own MAC only); 0 or -1. May be NULL.
 	 */
 	int	(*hosts)(struct fw *, const struct fw_host *, size_t);
+	/* Remember the trigger ports (they reach the kernel with the next resync); 0 or -1. */
+	int	(*trig_ports)(struct fw *, const struct fw_trig_port *, size_t);
 	/*
 	 * The external port an open outbound flow leaves by, as the kernel
 	 * translated it (conntrack): the item is a MT_KIND_PEER's flow (proto,
@@ -123,6 +131,7 @@ struct fw_ops {
 
 struct fw {
 	const struct fw_ops	*ops;
+	int			 kernel;	/* the backend keeps state in the kernel */
 	void			*priv;
 	const struct pg_config	*cfg;
 	const struct netif	*netif;		/* LAN subnets (not owned) */
@@ -139,6 +148,16 @@ struct fw {
 	uint64_t		 ncommits;
 };
 
+/* 1 if a backend of this name exists. */
+int fw_backend_valid(const char *name);
+/* The backend names, for an error message ("nftables, none"). */
+const char *fw_backend_names(void);
+/* 1 if the named backend keeps state in the kernel (another instance's to protect). */
+int fw_backend_in_kernel(const char *name);
+/* 1 if this firewall's backend is in the kernel (NFLOG, conntrack, pinholes); 0 for NULL. */
+int fw_in_kernel(const struct fw *);
+/* Hand the trigger rules' ports to the backend; they are installed at the next resync. */
+int fw_set_trigger_ports(struct fw *, const struct fw_trig_port *, size_t);
 /* Create a firewall of the named backend ("none" or "nftables"); NULL if unknown. */
 struct fw *fw_new(const char *backend, const struct pg_config *, struct event_base *);
 /* Initialise the backend; 0 or -1. */
@@ -193,6 +212,8 @@ const struct fw_item *fw_mem_last_close(const struct fw *, int *partial);
 /* In-memory backend inspection (tests): doors opened so far, and the last (NULL: none). */
 size_t fw_mem_open_count(const struct fw *);
 const struct fw_item *fw_mem_last_open(const struct fw *);
+/* In-memory backend test hook: behave as a kernel backend would for callers (fw_in_kernel). */
+void fw_mem_pretend_kernel(struct fw *);
 /* In-memory backend test hook: refuse the next add of proto/port with err. */
 void fw_mem_inject_failure(struct fw *, int proto, uint16_t port, int err);
 /* In-memory backend test hook: the PEER item's flow is open, leaving by ext_port (0: closed). */

@@ -420,3 +420,10 @@ fw_mem_flow(struct fw *fw, const struct fw_item *it, uint16_t ext_port)
 	else if (f != NULL)
 		f->ext_port = ext_port;
 }
+
+void
+fw_mem_pretend_kernel(struct fw *fw)
+{
+	if (fw->ops == &fw_mem_ops)
+		fw->kernel = 1;
+}

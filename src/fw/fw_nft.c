@@ -1634,13 +1634,13 @@ fw_nft_shutdown(struct fw *fw)
 	fw->priv = NULL;
 }
 
-int
-fw_nft_set_trigger_ports(struct fw *fw, const struct fw_trig_port *p, size_t cnt)
+static int
+fw_nft_trig_ports(struct fw *fw, const struct fw_trig_port *p, size_t cnt)
 {
 	struct fw_nft *n = fw->priv;
 	struct fw_trig_port *np = NULL;
 
-	if (fw->ops != &fw_nft_ops || n == NULL)
+	if (n == NULL)
 		return 0;
 	if (cnt > 0 && (np = reallocarray(NULL, cnt, sizeof(*np))) == NULL)
 		return -1;
@@ -1702,6 +1702,7 @@ const struct fw_ops fw_nft_ops = {
 	.open = fw_nft_open,
 	.pin_counters = fw_nft_pin_counters,
 	.hosts = fw_nft_hosts,
+	.trig_ports = fw_nft_trig_ports,
 	.flow_port = fw_nft_flow_port,
 	.shutdown = fw_nft_shutdown,
 };

@@ -1,4 +1,4 @@
-/* fw_nft.h - nftables backend extras: trigger ports, the NFLOG contract, the pinhole mark. */
+/* fw_nft.h - nftables backend extras: the NFLOG contract, the pinhole mark. */
 #ifndef PG_FW_NFT_H
 #define PG_FW_NFT_H
 
@@ -21,12 +21,5 @@ struct fw;
  */
 #define FW_NFT_PIN_MARK		0x00100000u
 
-struct fw_trig_port {
-	uint8_t		proto;		/* MT_TCP / MT_UDP */
-	uint16_t	lo, hi;
-};
-
-/* Remember the trigger ports; they reach the kernel with the next resync. */
-int fw_nft_set_trigger_ports(struct fw *, const struct fw_trig_port *, size_t);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "fw/fw.h"
 #include "igd/igd.h"
 #include "igd/igd_act_priv.h"
 #include "igd/igd_soap.h"
@@ -30,7 +31,7 @@
 static int
 pin_firewall_on(const struct igd_call *c)
 {
-	return strcmp(c->igd->ctx->cfg->firewall, "none") != 0;
+	return fw_in_kernel(c->igd->ctx->fw);
 }
 
 /* 702, then 703: what every pinhole action checks first. */
@@ -335,7 +336,7 @@ igd_pin_check_working(struct igd_call *c)
 void
 igd_pin_event_vars(struct igd *igd, struct evbuffer *p)
 {
-	int on = strcmp(igd->ctx->cfg->firewall, "none") != 0;
+	int on = fw_in_kernel(igd->ctx->fw);
 
 	igd_prop(p, "FirewallEnabled", on ? "1" : "0");
 	igd_prop(p, "InboundPinholeAllowed", on && igd->ctx->cfg->upnp_pinholes ? "1" : "0");

@@ -255,7 +255,7 @@ trig_nflog_new(struct pg_ctx *ctx)
 	int bufsz = 4 * 1024 * 1024;
 
 	n->ctx = ctx;
-	if (strcmp(ctx->cfg->firewall, "nftables") != 0)
+	if (!fw_in_kernel(ctx->fw))
 		return n;	/* no kernel, no trigger traffic to see */
 	if ((n->nl = mnl_socket_open(NETLINK_NETFILTER)) == NULL ||
 	    mnl_socket_bind(n->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -324,7 +324,7 @@ trig_nflog_sync_rules(struct trig_nflog *n, struct fw *fw, const struct trigger 
 
 	(void)n;
 	trigger_foreach_rule(t, nflog_collect, &c);
-	if (fw_nft_set_trigger_ports(fw, c.p, c.n) == -1)
+	if (fw_set_trigger_ports(fw, c.p, c.n) == -1)
 		log_warnx("nflog: cannot hand trigger ports to the firewall");
 	free(c.p);
 }

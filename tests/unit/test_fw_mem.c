@@ -649,9 +649,31 @@ test_open_scale(void)
 	fw_free(fw);
 }
 
+/* The seam's capability queries: callers ask, they never compare backend names. */
+static void
+test_capabilities(void)
+{
+	struct fw *fw = fw_new("none", NULL, NULL);
+	struct fw_trig_port tp = { MT_TCP, 7000, 7000 };
+
+	CHECK(fw_backend_valid("nftables"));
+	CHECK(fw_backend_valid("none"));
+	CHECK(!fw_backend_valid("iptables"));
+	CHECK(!fw_backend_valid(NULL));
+	CHECK(fw_backend_in_kernel("nftables"));
+	CHECK(!fw_backend_in_kernel("none"));
+	CHECK(!fw_in_kernel(NULL));
+	CHECK(!fw_in_kernel(fw));
+	CHECK_EQ(fw_set_trigger_ports(fw, &tp, 1), 0);	/* no kernel: nothing to install */
+	fw_mem_pretend_kernel(fw);
+	CHECK(fw_in_kernel(fw));
+	fw_free(fw);
+}
+
 int
 main(void)
 {
+	test_capabilities();
 	test_add_del();
 	test_counters();
 	test_resync_failure();

@@ -77,6 +77,8 @@ tu_lab_ctx(struct pg_ctx *ctx, const char *text, struct pg_clock clk,
 	local[2] = p[1].local;
 	netif_set(ctx->netif, p, 2, local, 3);
 	ctx->fw = fw_new("none", ctx->cfg, NULL);
+	if (fw_backend_in_kernel(ctx->cfg->firewall))
+		fw_mem_pretend_kernel(ctx->fw);	/* the config asks for a kernel: faked in memory */
 	fw_init(ctx->fw);
 	ctx->mt = mtable_new(ctx->fw, &ctx->clock);
 	mtable_set_netif(ctx->mt, ctx->netif);
