@@ -32,6 +32,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,8 +110,29 @@ igd_server_string(const struct igd *igd)
 {
 	static const char fallback[] = "Linux UPnP/1.1 portgate/" PACKAGE_VERSION;
 
-	(void)igd;
-	return fallback;
+	return igd != NULL && igd->server[0] != '\0' ? igd->server : fallback;
+}
+
+/*
+ * "Linux/6.1.0-18-amd64 UPnP/1.1 portgate/VER", as UDA asks of SERVER:
+ * OS/version from uname(2), cut to a token (letters, digits, . _ + -) so
+ * nothing of it can break a header line.
+ */
+void
+igd_server_init(struct igd *igd)
+{
+	struct utsname u;
+	char rel[64];
+	size_t i, n = 0;
+
+	if (uname(&u) == -1)
+		return;
+	for (i = 0; u.release[i] != '\0' && n < sizeof(rel) - 1; i++)
+		if (isalnum((unsigned char)u.release[i]) || strchr("._+-", u.release[i]) != NULL)
+			rel[n++] = u.release[i];
+	rel[n] = '\0';
+	snprintf(igd->server, sizeof(igd->server), "Linux/%s UPnP/1.1 portgate/%s",
+	    n > 0 ? rel : "unknown", PACKAGE_VERSION);
 }
 
 /* A random (version 4) UUID, made once and kept in the state file. */
@@ -206,6 +228,7 @@ igd_init(struct pg_ctx *ctx)
 	/* BOOTID.UPNP.ORG must grow at every start: the wall clock does */
 	igd->boot_id = (uint32_t)time(NULL) & 0x7fffffff;
 	igd->system_update_id = 1;
+	igd_server_init(igd);
 	log_limit_init(&igd->log_limit, 10000, 50);
 	ctx->igd = igd;
 	igd->gena = gena_new(igd);

@@ -46,12 +46,15 @@ struct igd_stats {
 	uint64_t	 events_sent;
 };
 
+#define IGD_SERVER_MAX	128
+
 struct igd {
 	struct pg_ctx		*ctx;
 	char			 udn[IGD_NDEV][IGD_UUID_LEN];	/* without "uuid:" */
 	uint32_t		 boot_id;
 	uint32_t		 config_id;
 	uint32_t		 system_update_id;
+	char			 server[IGD_SERVER_MAX];	/* igd_server_string's, at init */
 	struct igd_http		*http;
 	struct ssdp		*ssdp;
 	struct gena		*gena;
@@ -82,6 +85,8 @@ int igd_max_version(const struct igd *);
 int igd_service_offered(const struct igd *, enum igd_svc);
 /* The LOCATION on the LAN address local: the root description's URL, into buf. */
 void igd_location(const struct igd *, const struct in6_addr *local, char *buf, size_t len);
+/* Make the SERVER string from uname(2) (at init). */
+void igd_server_init(struct igd *);
 /* The SERVER / USER-AGENT product string: "Linux/REL UPnP/1.1 portgate/VER". */
 const char *igd_server_string(const struct igd *);
 

@@ -632,9 +632,28 @@ test_pinholes(void)
 	lab_free(igd);
 }
 
+/* SERVER: "Linux/RELEASE UPnP/1.1 portgate/VERSION", the release from uname(2) as one token. */
+static void
+test_server_string(void)
+{
+	struct igd *igd = lab_igd("firewall = none\n");
+	const char *s, *sp;
+
+	CHECK(strcmp(igd_server_string(igd), "Linux UPnP/1.1 portgate/" PACKAGE_VERSION) == 0);
+	igd_server_init(igd);
+	s = igd_server_string(igd);
+
+	CHECK(strncmp(s, "Linux/", 6) == 0);
+	CHECK((sp = strchr(s, ' ')) != NULL && sp > s + 6);	/* a release, no space in it */
+	CHECK(sp != NULL && strcmp(sp, " UPnP/1.1 portgate/" PACKAGE_VERSION) == 0);
+	CHECK(strcmp(igd_server_string(NULL), "Linux UPnP/1.1 portgate/" PACKAGE_VERSION) == 0);
+	lab_free(igd);
+}
+
 int
 main(void)
 {
+	test_server_string();
 	log_init(1, -2);
 	out = evbuffer_new();
 	test_add_and_errors();
