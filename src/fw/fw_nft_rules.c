@@ -176,13 +176,14 @@ ex_limit(struct nftnl_rule *r)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
 }
 
+/* ct KEY & mask != 0 (a ct state or status bit is set) */
 static void
-ex_ct_new(struct nftnl_rule *r)
+ex_ct_bits(struct nftnl_rule *r, uint32_t key, uint32_t mask)
 {
 	struct nftnl_expr *e = ex(r, "ct");
-	uint32_t mask = 8, zero = 0;	/* NF_CT_STATE_BIT(IP_CT_NEW) */
+	uint32_t zero = 0;
 
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
 	e = ex(r, "bitwise");
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
@@ -191,6 +192,13 @@ ex_ct_new(struct nftnl_rule *r)
 	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
 	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
 	ex_cmp(r, NFT_CMP_NEQ, &zero, 4);
+}
+
+/* ct state new */
+static void
+ex_ct_new(struct nftnl_rule *r)
+{
+	ex_ct_bits(r, NFT_CT_STATE, 8);		/* NF_CT_STATE_BIT(IP_CT_NEW) */
 }
 
 
@@ -284,22 +292,11 @@ nft_rules_dnat(struct fw_nft *n)
 		}
 }
 
-/* reg1 = ct status & IPS_DST_NAT, != 0 */
+/* ct status dnat */
 static void
 ex_ct_dnat(struct nftnl_rule *r)
 {
-	struct nftnl_expr *e = ex(r, "ct");
-	uint32_t mask = 0x20, zero = 0;	/* IPS_DST_NAT */
-
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-	e = ex(r, "bitwise");
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
-	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
-	nftnl_expr_set_data(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
-	ex_cmp(r, NFT_CMP_NEQ, &zero, 4);
+	ex_ct_bits(r, NFT_CT_STATUS, 0x20);	/* IPS_DST_NAT */
 }
 
 /*
