@@ -43,13 +43,13 @@ check_out "delete (lifetime 0) with its nonce" "result=SUCCESS lifetime=0" pcp $
 [ -z "$(connect $WAN tcp $GW_WAN_IP 9000)" ] && pass "after delete the WAN is refused" || fail "9000 still open"
 
 echo "one table with UPnP"
-check_out "UPnP maps 9100" "is redirected" timeout 10 ip netns exec $HB upnpc -u http://$GW_LAN_IP:5000/rootDesc.xml -a $B_IP 8000 9100 TCP
+check_out "UPnP maps 9100" "is redirected" timeout 10 ip netns exec $HB upnpc -i -a $B_IP 8000 9100 TCP
 check_out "PCP on a UPnP-held port with PREFER_FAILURE: CANNOT_PROVIDE_EXTERNAL" "result=CANNOT_PROVIDE_EXTERNAL" pcp $HA map --int-port 8000 --ext-port 9100 --prefer-failure --nonce $N1
 check_out "without it: another port nearby" "ext=$GW_WAN_IP:9101" pcp $HA map --int-port 8000 --ext-port 9100 --nonce $N1
-check_out "a UPnP add on the PCP-held port: 729" "failed with code 729" timeout 10 ip netns exec $HB upnpc -u http://$GW_LAN_IP:5000/rootDesc.xml -a $B_IP 8000 9101 TCP
-check_out "upnpc -l shows the PCP mapping" "9101->$A_IP:8000  'portgate pcp'" timeout 10 ip netns exec $HB upnpc -u http://$GW_LAN_IP:5000/rootDesc.xml -l
+check_out "a UPnP add on the PCP-held port: 729" "failed with code 729" timeout 10 ip netns exec $HB upnpc -i -a $B_IP 8000 9101 TCP
+check_out "upnpc -l shows the PCP mapping" "9101->$A_IP:8000  'portgate pcp'" timeout 10 ip netns exec $HB upnpc -i -l
 in_a timeout 5 natpmpc -g $GW_LAN_IP -a 9002 8001 udp 600 >/dev/null
-check_out "upnpc -l shows the NAT-PMP mapping" "9002->$A_IP:8001  'portgate natpmp'" timeout 10 ip netns exec $HB upnpc -u http://$GW_LAN_IP:5000/rootDesc.xml -l
+check_out "upnpc -l shows the NAT-PMP mapping" "9002->$A_IP:8001  'portgate natpmp'" timeout 10 ip netns exec $HB upnpc -i -l
 
 echo "FILTER: only the listed peers reach the mapping (in the kernel)"
 in_wan ip addr add 198.51.100.101/24 dev eth0
