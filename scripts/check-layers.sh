@@ -44,7 +44,7 @@ done >"$tab"
 # Backend names spelled as strings outside the firewall directory.
 # and a backend's header included there (what nm cannot see: macros, constants).
 names=$(grep -rnE --include='*.c' --include='*.h' \
-	'"nftables"|#include "(fw/)?(fw_nft|ct)[a-z_]*\.h"' "$src/src" 2>/dev/null |
+	'"nftables"|#include "fw/(fw_nft|ct)[a-z_]*\.h"' "$src/src" 2>/dev/null |
 	grep -v "^$src/src/fw/" || true)
 
 python3 - "$tab" "$verbose" "$names" <<'EOF'
