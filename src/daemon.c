@@ -125,14 +125,23 @@ pg_journal_sync(struct pg_ctx *ctx)
 		ctx->state_health.last_ok = time(NULL);
 }
 
+/* The table's commits run once, at the end of the loop turn that asked for one. */
+static void
+pg_commit_soon(void *arg)
+{
+	struct pg_ctx *ctx = arg;
+
+	if (!event_pending(ctx->commit_ev, EV_TIMEOUT, NULL))
+		event_active(ctx->commit_ev, EV_TIMEOUT, 0);
+}
+
 static void
 pg_table_changed(void *arg, enum mt_change what, const struct mt_entry *e)
 {
 	struct pg_ctx *ctx = arg;
 
 	pg_journal(ctx, what, e);
-	if (!event_pending(ctx->commit_ev, EV_TIMEOUT, NULL))
-		event_active(ctx->commit_ev, EV_TIMEOUT, 0);
+	pg_commit_soon(ctx);
 	pg_arm_lease(ctx);
 	igd_table_changed(ctx->igd);
 }
@@ -507,6 +516,7 @@ pg_start(struct pg_ctx *ctx)
 	pg_apply_triggers(ctx);
 	pg_apply_pinholes(ctx);
 	mtable_set_notify(ctx->mt, pg_table_changed, ctx);
+	mtable_set_commit_sched(ctx->mt, pg_commit_soon, ctx);
 	if ((ctx->nflog = trig_nflog_new(ctx)) == NULL && fw_in_kernel(ctx->fw))
 		return -1;
 	if (ctx->trig != NULL)
@@ -533,6 +543,8 @@ pg_stop(struct pg_ctx *ctx)
 {
 	size_t i;
 
+	if (ctx->mt != NULL)
+		mtable_commit(ctx->mt, NULL, NULL);	/* answers waiting for this turn's batch go out */
 	pcp_srv_free(ctx->pcp);
 	ctx->pcp = NULL;
 	igd_shutdown(ctx);

@@ -141,6 +141,7 @@ mtable_free(struct mtable *mt)
 			free(HMAP_ENTRY(n, struct mt_client, node));
 		}
 	}
+	mt_wait_free(&mt->waiters);
 	hmap_destroy(&mt->by_int);
 	hmap_destroy(&mt->by_owner);
 	hmap_destroy(&mt->by_flow);
@@ -1499,6 +1500,7 @@ mt_commit_failed(void *arg, const struct fw_change *c, int err)
 		    mt_proto_name(c->item.proto), c->item.ext_port, strerror(err));
 		return;
 	}
+	mt_wait_refused(&cc->mt->waiters, c->item.id, err);
 	e = c->item.kind == MT_KIND_PINHOLE ? mtable_pinhole_get(cc->mt, c->item.pin_id) :
 	    c->item.kind == MT_KIND_PEER ? mtable_lookup_peer(cc->mt, c->item.proto,
 	    &c->item.int_addr, c->item.int_port, &c->item.peer_addr, c->item.peer_port) :
@@ -1519,10 +1521,55 @@ int
 mtable_commit(struct mtable *mt, mt_fail_cb *cb, void *arg)
 {
 	struct mt_commit_ctx cc = { mt, cb, arg };
+	int rc = 0;
 
-	if (mt->fw == NULL)
-		return 0;
-	return fw_commit(mt->fw, mt_commit_failed, &cc);
+	if (mt->fw != NULL)
+		rc = fw_commit(mt->fw, mt_commit_failed, &cc);
+	mt_wait_run(&mt->waiters);
+	return rc;
+}
+
+void
+mtable_set_commit_sched(struct mtable *mt, mt_sched_cb *sched, void *arg)
+{
+	mt->sched = sched;
+	mt->sched_arg = arg;
+}
+
+struct mt_landing {
+	uint64_t	 id;
+	int		 err;
+};
+
+static void
+mt_landing_failed(void *arg, uint64_t id, int proto, uint16_t port, int err)
+{
+	struct mt_landing *l = arg;
+
+	(void)proto;
+	(void)port;
+	if (id == l->id)
+		l->err = err ? err : -1;
+}
+
+void
+mtable_commit_entry(struct mtable *mt, const struct mt_entry *e, const void *owner,
+    mt_landed_cb *cb, void *arg)
+{
+	struct mt_landing l = { e->id, 0 };
+
+	if (mt->sched != NULL && mt_wait_add(&mt->waiters, e->id, owner, cb, arg) == 0) {
+		mt->sched(mt->sched_arg);
+		return;
+	}
+	mtable_commit(mt, mt_landing_failed, &l);
+	cb(arg, l.err);
+}
+
+void
+mtable_commit_cancel(struct mtable *mt, const void *owner)
+{
+	mt_wait_cancel(&mt->waiters, owner);
 }
 
 struct mt_iter {

@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "hmap.h"
+#include "mt_wait.h"
 
 struct fw;
 struct netif;
@@ -275,8 +276,27 @@ size_t mtable_expire(struct mtable *);
 /* Lease clock time of the next expiry, 0 if none. */
 uint64_t mtable_next_expiry(const struct mtable *);
 
-/* Send queued firewall changes; refused adds are rolled back and reported to cb. */
+/*
+ * Send queued firewall changes; refused adds are rolled back and reported to
+ * cb; then every waiter of mtable_commit_entry hears whether its entry landed.
+ * The table's owner calls it (once per loop turn that changed the table).
+ */
 int mtable_commit(struct mtable *, mt_fail_cb *, void *);
+/* Ask the owner for an mtable_commit soon: at the end of this loop turn. */
+typedef void mt_sched_cb(void *arg);
+/* How commits are scheduled; without a scheduler mtable_commit_entry commits at once. */
+void mtable_set_commit_sched(struct mtable *, mt_sched_cb *, void *);
+/*
+ * The one way a front end hears that its new or changed entry e reached the
+ * kernel: cb(arg, ok) runs after the commit that takes e's change (at once
+ * without a scheduler, or when memory is short) with err 0, or the kernel's
+ * errno if it refused the change (the table rolled it back). owner names the caller for
+ * mtable_commit_cancel.
+ */
+void mtable_commit_entry(struct mtable *, const struct mt_entry *e, const void *owner,
+    mt_landed_cb *cb, void *arg);
+/* Forget owner's waiting callbacks (the owner is going away). */
+void mtable_commit_cancel(struct mtable *, const void *owner);
 /* Rebuild the firewall from the table (after a flush or at start-up). */
 int mtable_resync(struct mtable *);
 

@@ -7,6 +7,7 @@
 #define PG_MTABLE_PRIV_H
 
 #include "fw/fw.h"
+#include "mt_wait.h"
 #include "mtable.h"
 
 #define MT_NSLOTS	(MT_NPROTO * 65536)
@@ -29,6 +30,9 @@ struct mtable {
 	uint32_t		 max_lease;
 	mt_notify_cb		*notify;
 	void			*notify_arg;
+	mt_sched_cb		*sched;		/* NULL: every mtable_commit_entry commits at once */
+	void			*sched_arg;
+	struct mt_waiters	 waiters;	/* answers waiting for the next commit */
 
 	struct mt_entry		**slots;	/* MT_NSLOTS: entry covering (proto, port) */
 	uint32_t		*fenwick;	/* MT_NSLOTS + 1: entries starting at slot */

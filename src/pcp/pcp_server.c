@@ -72,6 +72,39 @@ struct pcp_srv {
 	uint32_t		 rate_seed;	/* of the buckets' hash: no host can aim at another's */
 	struct log_limit	 log_limit;
 	struct pcp_srv_stats	 stats;
+	const struct mt_entry	*landing;	/* the entry the request being handled waits for */
+	struct pcp_answer	*pending;	/* answers waiting for their entries to land */
+};
+
+/* A caller's buffer for an answer (pcp_srv_handle). */
+struct pcp_sink {
+	uint8_t			*out;
+	size_t			 outlen;
+	size_t			 olen;		/* what was written */
+	int			 done;
+};
+
+/* Where an answer goes: a socket (with the local address it came to), or a sink. */
+struct pcp_dest {
+	int			 family;	/* AF_INET, AF_INET6, or 0: the sink */
+	struct sockaddr_in	 to;
+	struct sockaddr_in6	 to6;
+	struct in_addr		 from;
+	struct in6_addr		 from6;
+	struct pcp_sink		*sink;		/* NULL once its caller has gone */
+};
+
+/* An answer whose entry is on its way to the kernel (mtable_commit_entry). */
+struct pcp_answer {
+	struct pcp_srv		*srv;
+	struct pcp_answer	*next, **prevp;	/* pcp_srv.pending */
+	struct in6_addr		 src;		/* for the debug log */
+	int			 natpmp;
+	struct pcp_request	 q;
+	struct pcp_response	 resp;
+	struct natpmp_request	 nq;
+	struct natpmp_response	 nresp;
+	struct pcp_dest		 dest;
 };
 
 /* One MAP being served. */
@@ -232,30 +265,16 @@ natpmp_result_of(enum mt_err e)
 	return NATPMP_RES_NO_RESOURCES;
 }
 
-struct pcp_commit {
-	uint64_t	 id;
-	int		 err;
-};
-
-static void
-pcp_commit_failed(void *arg, uint64_t id, int proto, uint16_t port, int err)
-{
-	struct pcp_commit *pc = arg;
-
-	(void)proto;
-	(void)port;
-	if (id == pc->id)
-		pc->err = err;
-}
-
-/* A new or changed mapping reaches the kernel before the client is told: MT_ERR_FIREWALL if not. */
+/*
+ * A new or changed mapping reaches the kernel before the client is told:
+ * the answer waits for e to land (pcp_answer_wait), with every other
+ * request of this loop turn in one kernel batch.
+ */
 static enum mt_err
-pcp_commit(struct pcp_srv *s, const struct mt_entry *e)
+pcp_land(struct pcp_srv *s, const struct mt_entry *e)
 {
-	struct pcp_commit pc = { e->id, 0 };
-
-	mtable_commit(s->ctx->mt, pcp_commit_failed, &pc);
-	return pc.err ? MT_ERR_FIREWALL : MT_OK;
+	s->landing = e;
+	return MT_OK;
 }
 
 /* Lifetime asked for, clamped to [pcp_min_lifetime, ...]; the table caps it at max_lease. */
@@ -398,7 +417,7 @@ pcp_map_create(struct pcp_map *m, struct mt_entry **out)
 			e = mtable_add(mt, &r, out, NULL);
 	}
 	if (e == MT_OK)
-		e = pcp_commit(m->srv, *out);
+		e = pcp_land(m->srv, *out);
 	return pcp_result_of(e);
 }
 
@@ -410,7 +429,7 @@ pcp_map_refresh(struct pcp_map *m, struct mt_entry *e, struct mt_entry **out)
 
 	pcp_map_request(m, &r, e->ext_port);
 	if ((err = mtable_add(m->srv->ctx->mt, &r, out, NULL)) == MT_OK)
-		err = pcp_commit(m->srv, *out);
+		err = pcp_land(m->srv, *out);
 	return pcp_result_of(err);
 }
 
@@ -438,7 +457,7 @@ pcp_pin_apply(struct pcp_srv *s, const struct mt_pin_req *r, uint32_t lifetime,
 		return PCP_RES_SUCCESS;
 	}
 	if ((err = mtable_pinhole_add(s->ctx->mt, r, &e, NULL)) == MT_OK)
-		err = pcp_commit(s, e);
+		err = pcp_land(s, e);
 	if (err != MT_OK)
 		return pcp_result_of(err);
 	resp->lifetime = pcp_granted(s, e);
@@ -617,7 +636,7 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 	}
 	r.lease_s = pcp_lifetime(s, q->lifetime);
 	if ((err = mtable_peer(s->ctx->mt, &r, &e)) == MT_OK)
-		err = pcp_commit(s, e);
+		err = pcp_land(s, e);
 	if (err != MT_OK)
 		return pcp_result_of(err);
 	resp->ext_port = e->ext_port;
@@ -626,47 +645,70 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 	return PCP_RES_SUCCESS;
 }
 
-static size_t
-pcp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, uint8_t *out, size_t outlen)
+static void pcp_deliver(struct pcp_srv *, struct pcp_dest *, const uint8_t *, size_t);
+static void pcp_send(struct pcp_srv *, const void *, size_t, const struct sockaddr_in *,
+    const struct in_addr *, unsigned);
+static void pcp_send6(struct pcp_srv *, const void *, size_t, const struct sockaddr_in6 *,
+    const struct in6_addr *, unsigned);
+static void pcp_answer_wait(struct pcp_srv *, struct pcp_answer *);
+
+/* A PCP answer's last step: counted, error lifetime and log for a refusal, encoded, sent. */
+static void
+pcp_answer_send(struct pcp_srv *s, struct pcp_answer *a)
 {
-	struct pcp_request q;
-	struct pcp_response resp;
+	uint8_t out[PCP_WIRE_MAX_LEN];
+
+	if (a->q.opcode <= PCP_OP_PEER && a->resp.result < PCP_SRV_NRESULT)
+		s->stats.pcp[a->q.opcode][a->resp.result]++;
+	if (a->resp.result != PCP_RES_SUCCESS) {
+		a->resp.lifetime = pcp_wire_error_lifetime(a->resp.result);
+		pcp_debug(s, &a->src, "PCP request", pcp_wire_result_name(a->resp.result));
+	}
+	pcp_deliver(s, &a->dest, out, pcp_wire_encode_response(&a->q, &a->resp, out,
+	    sizeof(out)));
+}
+
+static void
+pcp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, struct pcp_answer *a)
+{
+	struct pcp_request *q = &a->q;
+	struct pcp_response *resp = &a->resp;
+	uint8_t out[PCP_WIRE_MAX_LEN];
 	enum pcp_result err;
 	enum pcp_wire_status st;
 
-	st = pcp_wire_decode(p->buf, p->len, &q, &err);
+	st = pcp_wire_decode(p->buf, p->len, q, &err);
 	if (st == PCP_WIRE_DROP) {
 		s->stats.dropped++;
-		pcp_debug(s, &p->src, "PCP request dropped", q.reason ? q.reason : "?");
-		return 0;
+		pcp_debug(s, &p->src, "PCP request dropped", q->reason ? q->reason : "?");
+		return;
 	}
-	memset(&resp, 0, sizeof(resp));
-	resp.epoch = pcp_srv_epoch(s);
+	memset(resp, 0, sizeof(*resp));
+	resp->epoch = pcp_srv_epoch(s);
 	if (st == PCP_WIRE_ERROR) {
 		s->stats.pcp_other++;
 		pcp_debug(s, &p->src, "PCP request refused", pcp_wire_result_name(err));
-		return pcp_wire_encode_error(p->buf, p->len, err, pcp_wire_error_lifetime(err),
-		    resp.epoch, out, outlen);
+		pcp_deliver(s, &a->dest, out, pcp_wire_encode_error(p->buf, p->len, err,
+		    pcp_wire_error_lifetime(err), resp->epoch, out, sizeof(out)));
+		return;
 	}
+	s->landing = NULL;
 	/* an IPv4 MAP needs the external address; an IPv6 one (a pinhole) does not */
-	if (!s->ctx->cfg->pcp || (q.opcode == PCP_OP_MAP && !s->ctx->cfg->has_external_ip &&
+	if (!s->ctx->cfg->pcp || (q->opcode == PCP_OP_MAP && !s->ctx->cfg->has_external_ip &&
 	    util_addr_is_v4(&p->src)))
-		resp.result = s->ctx->cfg->pcp ? PCP_RES_NETWORK_FAILURE : PCP_RES_NOT_AUTHORIZED;
-	else if (memcmp(&q.client, &p->src, sizeof(p->src)) != 0)
-		resp.result = PCP_RES_ADDRESS_MISMATCH;	/* §8.2: whatever the opcode */
-	else if (q.opcode == PCP_OP_MAP)
-		resp.result = pcp_map(s, p, &q, &resp);
-	else if (q.opcode == PCP_OP_PEER)
-		resp.result = pcp_peer(s, p, &q, &resp);
+		resp->result = s->ctx->cfg->pcp ? PCP_RES_NETWORK_FAILURE : PCP_RES_NOT_AUTHORIZED;
+	else if (memcmp(&q->client, &p->src, sizeof(p->src)) != 0)
+		resp->result = PCP_RES_ADDRESS_MISMATCH;	/* §8.2: whatever the opcode */
+	else if (q->opcode == PCP_OP_MAP)
+		resp->result = pcp_map(s, p, q, resp);
+	else if (q->opcode == PCP_OP_PEER)
+		resp->result = pcp_peer(s, p, q, resp);
 	else
-		resp.result = PCP_RES_SUCCESS;		/* ANNOUNCE */
-	if (q.opcode <= PCP_OP_PEER && resp.result < 14)
-		s->stats.pcp[q.opcode][resp.result]++;
-	if (resp.result != PCP_RES_SUCCESS) {
-		resp.lifetime = pcp_wire_error_lifetime(resp.result);
-		pcp_debug(s, &p->src, "PCP request", pcp_wire_result_name(resp.result));
-	}
-	return pcp_wire_encode_response(&q, &resp, out, outlen);
+		resp->result = PCP_RES_SUCCESS;		/* ANNOUNCE */
+	if (resp->result == PCP_RES_SUCCESS && s->landing != NULL)
+		pcp_answer_wait(s, a);
+	else
+		pcp_answer_send(s, a);
 }
 
 /* ---- NAT-PMP ---- */
@@ -712,7 +754,7 @@ natpmp_map_add(struct pcp_srv *s, const struct natpmp_request *q, const struct i
 		if (e == MT_OK)
 			e = mtable_add(mt, &r, got, NULL);
 	}
-	return e == MT_OK ? pcp_commit(s, *got) : e;
+	return e == MT_OK ? pcp_land(s, *got) : e;
 }
 
 static enum natpmp_result
@@ -750,53 +792,173 @@ natpmp_map(struct pcp_srv *s, const struct natpmp_request *q, const struct in6_a
 	return NATPMP_RES_SUCCESS;
 }
 
-static size_t
-natpmp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, uint8_t *out, size_t outlen)
+static void
+natpmp_answer_send(struct pcp_srv *s, struct pcp_answer *a)
 {
-	struct natpmp_request q;
-	struct natpmp_response resp;
+	uint8_t out[PCP_WIRE_MAX_LEN];
+
+	if (a->nq.opcode <= NATPMP_OP_MAP_TCP && a->nresp.result < NATPMP_SRV_NRESULT)
+		s->stats.natpmp[a->nq.opcode][a->nresp.result]++;
+	if (a->nresp.result != NATPMP_RES_SUCCESS)
+		pcp_debug(s, &a->src, "NAT-PMP request", natpmp_wire_result_name(a->nresp.result));
+	pcp_deliver(s, &a->dest, out, natpmp_wire_encode_response(&a->nq, &a->nresp, out,
+	    sizeof(out)));
+}
+
+static void
+natpmp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, struct pcp_answer *a)
+{
+	struct natpmp_request *q = &a->nq;
+	struct natpmp_response *resp = &a->nresp;
+	uint8_t out[PCP_WIRE_MAX_LEN];
 	enum natpmp_result err;
 	enum natpmp_wire_status st;
 
-	st = natpmp_wire_decode(p->buf, p->len, &q, &err);
+	a->natpmp = 1;
+	st = natpmp_wire_decode(p->buf, p->len, q, &err);
 	if (st == NATPMP_WIRE_DROP) {
 		s->stats.dropped++;
-		return 0;
+		return;
 	}
-	memset(&resp, 0, sizeof(resp));
-	resp.epoch = pcp_srv_epoch(s);
+	memset(resp, 0, sizeof(*resp));
+	resp->epoch = pcp_srv_epoch(s);
 	if (st == NATPMP_WIRE_ERROR) {
 		s->stats.natpmp_other++;
-		return natpmp_wire_encode_error(p->buf, p->len, err, resp.epoch, out, outlen);
+		pcp_deliver(s, &a->dest, out, natpmp_wire_encode_error(p->buf, p->len, err,
+		    resp->epoch, out, sizeof(out)));
+		return;
 	}
+	s->landing = NULL;
 	if (!s->ctx->cfg->natpmp)
-		resp.result = NATPMP_RES_NOT_AUTHORIZED;
+		resp->result = NATPMP_RES_NOT_AUTHORIZED;
 	else if (!s->ctx->cfg->has_external_ip)
-		resp.result = NATPMP_RES_NETWORK_FAILURE;
-	else if (q.opcode == NATPMP_OP_PUBLIC_ADDR)
-		resp.ext_addr = s->ctx->cfg->external_ip;
+		resp->result = NATPMP_RES_NETWORK_FAILURE;
+	else if (q->opcode == NATPMP_OP_PUBLIC_ADDR)
+		resp->ext_addr = s->ctx->cfg->external_ip;
 	else
-		resp.result = natpmp_map(s, &q, &p->src, &resp);
-	if (q.opcode <= NATPMP_OP_MAP_TCP && resp.result < 6)
-		s->stats.natpmp[q.opcode][resp.result]++;
-	if (resp.result != NATPMP_RES_SUCCESS)
-		pcp_debug(s, &p->src, "NAT-PMP request", natpmp_wire_result_name(resp.result));
-	return natpmp_wire_encode_response(&q, &resp, out, outlen);
+		resp->result = natpmp_map(s, q, &p->src, resp);
+	if (resp->result == NATPMP_RES_SUCCESS && s->landing != NULL)
+		pcp_answer_wait(s, a);
+	else
+		natpmp_answer_send(s, a);
 }
 
-size_t
-pcp_srv_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, uint8_t *out, size_t outlen)
+/* ---- answers: now, or once their entry is in the kernel ---- */
+
+static void
+pcp_deliver(struct pcp_srv *s, struct pcp_dest *d, const uint8_t *buf, size_t len)
 {
+	if (d->family == AF_INET && len > 0)
+		pcp_send(s, buf, len, &d->to, &d->from, 0);
+	else if (d->family == AF_INET6 && len > 0)
+		pcp_send6(s, buf, len, &d->to6, &d->from6, 0);
+	else if (d->family == 0 && d->sink != NULL) {
+		d->sink->done = 1;
+		if (len > 0 && len <= d->sink->outlen) {
+			memcpy(d->sink->out, buf, len);
+			d->sink->olen = len;
+		}
+	}
+}
+
+/*
+ * The entry landed (ok) or the kernel refused it: then the answer is what the
+ * front end would have said had the change failed on the spot (the mapping
+ * was rolled back), with the fields it had before the mapping existed.
+ */
+static void
+pcp_landed(void *arg, int err)
+{
+	struct pcp_answer *a = arg;
+	struct pcp_srv *s = a->srv;
+
+	if ((*a->prevp = a->next) != NULL)
+		a->next->prevp = a->prevp;
+	if (a->natpmp) {
+		if (err != 0) {
+			a->nresp.result = natpmp_result_of(MT_ERR_FIREWALL);
+			a->nresp.ext_port = a->nq.ext_port;
+			a->nresp.lifetime = 0;
+		}
+		natpmp_answer_send(s, a);
+	} else {
+		if (err != 0) {
+			a->resp.result = pcp_result_of(MT_ERR_FIREWALL);
+			if (util_addr_is_v4(&a->src)) {	/* a pinhole's answer names the host */
+				memset(&a->resp.ext_addr, 0, sizeof(a->resp.ext_addr));
+				a->resp.ext_port = 0;
+			}
+		}
+		pcp_answer_send(s, a);
+	}
+	free(a);
+}
+
+/* The answer waits for s->landing to reach the kernel: one batch for the loop turn. */
+static void
+pcp_answer_wait(struct pcp_srv *s, struct pcp_answer *a)
+{
+	struct pcp_answer *w;
+	const struct mt_entry *e = s->landing;
+
+	s->landing = NULL;
+	if ((w = malloc(sizeof(*w))) == NULL) {
+		/* the entry is in the table and reaches the kernel anyway: a retry refreshes it */
+		if (a->natpmp) {
+			a->nresp.result = NATPMP_RES_NO_RESOURCES;
+			natpmp_answer_send(s, a);
+		} else {
+			a->resp.result = PCP_RES_NO_RESOURCES;
+			pcp_answer_send(s, a);
+		}
+		return;
+	}
+	*w = *a;
+	w->srv = s;
+	if ((w->next = s->pending) != NULL)
+		w->next->prevp = &w->next;
+	w->prevp = &s->pending;
+	s->pending = w;
+	mtable_commit_entry(s->ctx->mt, e, s, pcp_landed, w);
+}
+
+static void
+pcp_srv_answer(struct pcp_srv *s, const struct pcp_srv_pkt *p, struct pcp_answer *a)
+{
+	a->srv = s;
+	a->src = p->src;
 	if (p->len < 1)
-		return 0;
+		return;
 	if (!pcp_rate_ok(s, &p->src)) {
 		s->stats.dropped++;
 		pcp_debug(s, &p->src, "request", "over the rate limit");
-		return 0;
+		return;
 	}
 	if (p->buf[0] == NATPMP_WIRE_VERSION)
-		return natpmp_handle(s, p, out, outlen);
-	return pcp_handle(s, p, out, outlen);
+		natpmp_handle(s, p, a);
+	else
+		pcp_handle(s, p, a);
+}
+
+/*
+ * The socket-free entry (tests, the fuzzer): with a table that commits at
+ * once (no scheduler) the answer is in out on return. Were it to wait, it
+ * would be dropped when it lands: out is the caller's.
+ */
+size_t
+pcp_srv_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, uint8_t *out, size_t outlen)
+{
+	struct pcp_sink sink = { out, outlen, 0, 0 };
+	struct pcp_answer a;
+	struct pcp_answer *w;
+
+	memset(&a, 0, sizeof(a));
+	a.dest.sink = &sink;
+	pcp_srv_answer(s, p, &a);
+	for (w = s->pending; w != NULL; w = w->next)	/* still waiting: out is not its to keep */
+		if (w->dest.sink == &sink)
+			w->dest.sink = NULL;
+	return sink.olen;
 }
 
 /* ---- the socket ---- */
@@ -918,13 +1080,13 @@ static void
 pcp_readable(evutil_socket_t fd, short ev, void *arg)
 {
 	struct pcp_srv *s = arg;
-	uint8_t buf[PCP_SRV_RECV_LEN], out[PCP_WIRE_MAX_LEN];
+	uint8_t buf[PCP_SRV_RECV_LEN];
 	struct sockaddr_in from;
 	struct in_pktinfo pi;
 	struct pcp_srv_pkt p;
+	struct pcp_answer a;
 	ssize_t n;
-	size_t olen;
-	int budget = 64;
+	int budget = PCP_SRV_BUDGET;
 
 	(void)fd;
 	(void)ev;
@@ -945,8 +1107,11 @@ pcp_readable(evutil_socket_t fd, short ev, void *arg)
 		p.sport = ntohs(from.sin_port);
 		p.dst = p.src;
 		memcpy(&p.dst.s6_addr[12], &pi.ipi_addr, 4);
-		if ((olen = pcp_srv_handle(s, &p, out, sizeof(out))) > 0)
-			pcp_send(s, out, olen, &from, &pi.ipi_addr, 0);
+		memset(&a, 0, sizeof(a));
+		a.dest.family = AF_INET;
+		a.dest.to = from;
+		a.dest.from = pi.ipi_addr;
+		pcp_srv_answer(s, &p, &a);
 	}
 }
 
@@ -980,13 +1145,13 @@ static void
 pcp_readable6(evutil_socket_t fd, short ev, void *arg)
 {
 	struct pcp_srv *s = arg;
-	uint8_t buf[PCP_SRV_RECV_LEN], out[PCP_WIRE_MAX_LEN];
+	uint8_t buf[PCP_SRV_RECV_LEN];
 	struct sockaddr_in6 from;
 	struct in6_pktinfo pi;
 	struct pcp_srv_pkt p;
+	struct pcp_answer a;
 	ssize_t n;
-	size_t olen;
-	int budget = 64;
+	int budget = PCP_SRV_BUDGET;
 
 	(void)fd;
 	(void)ev;
@@ -1002,8 +1167,11 @@ pcp_readable6(evutil_socket_t fd, short ev, void *arg)
 		p.len = (size_t)n;
 		p.sport = ntohs(from.sin6_port);
 		p.dst = pi.ipi6_addr;
-		if ((olen = pcp_srv_handle(s, &p, out, sizeof(out))) > 0)
-			pcp_send6(s, out, olen, &from, &pi.ipi6_addr, 0);
+		memset(&a, 0, sizeof(a));
+		a.dest.family = AF_INET6;
+		a.dest.to6 = from;
+		a.dest.from6 = pi.ipi6_addr;
+		pcp_srv_answer(s, &p, &a);
 	}
 }
 
@@ -1209,8 +1377,15 @@ pcp_srv_new(struct pg_ctx *ctx)
 void
 pcp_srv_free(struct pcp_srv *s)
 {
+	struct pcp_answer *a;
+
 	if (s == NULL)
 		return;
+	mtable_commit_cancel(s->ctx->mt, s);	/* answers still waiting are not sent */
+	while ((a = s->pending) != NULL) {
+		s->pending = a->next;
+		free(a);
+	}
 	if (s->ev != NULL)
 		event_free(s->ev);
 	if (s->ev6 != NULL)

@@ -11,12 +11,15 @@ struct pcp_srv;
 
 #define PCP_SRV_BURST_FACTOR	3	/* a client may burst 3 s worth of pcp_rate_limit */
 #define PCP_SRV_CLIENTS		1024	/* clients whose rate is tracked */
+#define PCP_SRV_BUDGET		64	/* datagrams read per socket per loop turn */
+#define PCP_SRV_NRESULT		14	/* PCP result codes counted (RFC 6887 §7.4: 0..13) */
+#define NATPMP_SRV_NRESULT	6	/* NAT-PMP result codes counted (RFC 6886 §3.5: 0..5) */
 
 /* Request counters, by opcode and result, for portgatectl status. */
 struct pcp_srv_stats {
-	uint64_t	 pcp[3][14];		/* [ANNOUNCE, MAP, PEER][result] */
+	uint64_t	 pcp[3][PCP_SRV_NRESULT];		/* [ANNOUNCE, MAP, PEER][result] */
 	uint64_t	 pcp_other;		/* unknown opcode or decode errors */
-	uint64_t	 natpmp[3][6];		/* [public address, map udp, map tcp][result] */
+	uint64_t	 natpmp[3][NATPMP_SRV_NRESULT];		/* [public address, map udp, map tcp][result] */
 	uint64_t	 natpmp_other;
 	uint64_t	 dropped;		/* off-LAN, WAN side, malformed beyond answer, rate */
 	uint64_t	 announces;		/* unsolicited ANNOUNCE / public address datagrams */

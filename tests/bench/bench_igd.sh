@@ -7,7 +7,9 @@
 # GetExternalIPAddress (the floor: HTTP, SOAP, no table, no firewall),
 # AddPortMapping (table add, nftables commit), GetGenericPortMappingEntry
 # (index lookup) and DeletePortMapping. A benchmark prints figures; it
-# asserts nothing. Without root or network namespaces it says why and exits 0.
+# asserts nothing. Then the AddPortMapping and DeletePortMapping throughput
+# of BENCH_SOAP_PARALLEL (16) clients at once. Without root or network
+# namespaces it says why and exits 0.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_srcdir:=$top_builddir}"
@@ -44,3 +46,34 @@ for size in 0 1000 10000; do
 	done
 done
 echo "(N=$N requests each; $(nproc) cores, kernel $(uname -r))"
+
+# Throughput with control points in parallel: P clients (addresses 192.0.2.100.. added
+# to the LAN host; the daemon admits IGD_HTTP_PER_IP connections per address), each
+# adding PN/P mappings to itself (one new connection per request), all at once; then
+# the same deletes. The daemon answers each only after its mapping is in the kernel.
+P=${BENCH_SOAP_PARALLEL:-16}
+PN=${BENCH_SOAP_PAR_N:-1600}
+for ((i = 0; i < P; i++)); do in_a ip addr add 192.0.2.$((100 + i))/24 dev eth0; done
+parallel() {	# parallel ACTION: prints requests sent, per second over all P clients, errors
+	local i t0 t1 per=$((PN / P)) errs=0 out src
+	t0=$(date +%s.%N)
+	for ((i = 0; i < P; i++)); do
+		src=192.0.2.$((100 + i))
+		ip netns exec "$HA" "$CLIENT" -b $src $GW_LAN_IP 5000 $src $1 $per \
+		    $((45000 + i * per)) > "$LAB_DIR/par.$i" &
+	done
+	wait
+	t1=$(date +%s.%N)
+	for ((i = 0; i < P; i++)); do
+		read -r _ _ _ _ _ _ out < "$LAB_DIR/par.$i"
+		errs=$((errs + ${out:-$per}))
+	done
+	awk -v n=$((per * P)) -v a=$t0 -v b=$t1 -v e=$errs \
+	    'BEGIN { printf "%d %.0f %d\n", n, n / (b - a), e }'
+}
+printf "%-10s %-28s %9s %9s %7s\n" mappings "request ($P clients)" sent per_s errors
+for spec in "extip GetExternalIPAddress" "add AddPortMapping" "del DeletePortMapping"; do
+	set -- $spec
+	read -r sent per errs <<<"$(parallel $1)"
+	printf "%-10s %-28s %9s %9s %7s\n" $have $2 "$sent" "$per" "$errs"
+done

@@ -3,7 +3,7 @@
  * request, as real control points do, timing each request from connect() to
  * the end of the reply.
  *
- *   bench_soap [-s VERSION] [-t SECONDS] HOST PORT CLIENT ACTION COUNT [ARG]
+ *   bench_soap [-b SOURCE] [-s VERSION] [-t SECONDS] HOST PORT CLIENT ACTION COUNT [ARG]
  *     ACTION extip    GetExternalIPAddress (the floor: no table, no firewall)
  *            add      AddPortMapping tcp ARG.. ARG+COUNT-1 -> CLIENT (lease 3600)
  *            del      DeletePortMapping tcp ARG.. ARG+COUNT-1
@@ -13,6 +13,7 @@
  *   -s VERSION  the WANIPConnection version to address (default 2; miniupnpd's
  *               and portgate's descriptions both say which one they serve)
  *   -t SECONDS  stop sending after SECONDS (COUNT then is an upper bound)
+ *   -b SOURCE   connect from this local IPv4 address (one of the host's)
  *
  * Prints "ACTION SENT mean_ms p50_ms p99_ms max_ms errors" (walk: "walk ENTRIES
  * total_ms mean_ms p99_ms max_ms errors", the request that ended it not
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 static char t_ipc[64] = "urn:schemas-upnp-org:service:WANIPConnection:2";
+static struct sockaddr_in src_sin;	/* -b: the source address; sin_family 0 if none */
 
 static double
 now_ms(void)
@@ -94,7 +96,8 @@ request(const struct sockaddr_in *sin, const char *host, const char *req, size_t
 		return -1;
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(s, (const struct sockaddr *)sin, sizeof(*sin)) == -1 ||
+	if ((src_sin.sin_family == AF_INET && bind(s, (const struct sockaddr *)&src_sin,
+	    sizeof(src_sin)) == -1) || connect(s, (const struct sockaddr *)sin, sizeof(*sin)) == -1 ||
 	    write(s, req, len) != (ssize_t)len) {
 		close(s);
 		return -1;
@@ -145,8 +148,12 @@ main(int argc, char **argv)
 	long count, arg, i, ok = 0, errs = 0;
 	int len, c, walk;
 
-	while ((c = getopt(argc, argv, "s:t:")) != -1) {
-		if (c == 's')
+	while ((c = getopt(argc, argv, "b:s:t:")) != -1) {
+		if (c == 'b') {
+			src_sin.sin_family = AF_INET;
+			if (inet_pton(AF_INET, optarg, &src_sin.sin_addr) != 1)
+				return 2;
+		} else if (c == 's')
 			snprintf(t_ipc, sizeof(t_ipc), "urn:schemas-upnp-org:service:"
 			    "WANIPConnection:%d", atoi(optarg));
 		else if (c == 't')
