@@ -219,7 +219,7 @@ status_upnp(struct ctl_req *r)
 	ctl_data(r, "upnp_igd_version %s", conf_igd_version_name(r->ctx->cfg->upnp_igd_version));
 	n = igd->http != NULL ? igd_http_addrs(igd->http, &addrs) : 0;
 	for (i = 0; i < n; i++) {
-		igd_location(igd, &addrs[i], url, sizeof(url));
+		igd_service_location(&addrs[i], r->ctx->cfg->upnp_http_port, url, sizeof(url));
 		ctl_data(r, "upnp_url %s", url);
 	}
 	ctl_data(r, "ssdp_searches %llu", (unsigned long long)st->ssdp_searches);

@@ -26,6 +26,7 @@
 #include "igd/igd_call.h"
 #include "igd/igd_desc.h"
 #include "igd/igd_pin.h"
+#include "igd/igd_service.h"
 #include "igd/igd_soap.h"
 #include "log.h"
 #include "mtable.h"
@@ -33,6 +34,13 @@
 
 #define IGD_LEASE_MAX_V2	604800		/* IGD:2 PortMappingLeaseDuration range */
 #define IGD_LIST_MAX		1000		/* entries in one GetListOfPortMappings */
+
+/* The highest version offered, by the configuration in force (upnp_igd_version). */
+static int
+igd_act_max_version(const struct igd *igd)
+{
+	return igd_service_max_version(igd->ctx->cfg->upnp_igd_version);
+}
 
 /* ---- arguments ---- */
 
@@ -695,7 +703,7 @@ static void
 igd_default_service(const struct igd *igd, char *buf, size_t len)
 {
 	snprintf(buf, len, "uuid:%s:WANConnectionDevice:%d,urn:upnp-org:serviceId:WANIPConn1",
-	    igd->udn[IGD_DEV_CONN], igd_max_version(igd));
+	    igd->udn[IGD_DEV_CONN], igd_act_max_version(igd));
 }
 
 static enum igd_err
@@ -753,7 +761,7 @@ igd_req_version(const struct igd *igd, enum igd_svc svc, const char *type)
 	char want[IGD_SOAP_TYPE_MAX];
 	int v;
 
-	for (v = 1; v <= igd_service_offered(igd, svc); v++) {
+	for (v = 1; v <= igd_service_offered(svc, igd_act_max_version(igd)); v++) {
 		igd_service_type(svc, v, want, sizeof(want));
 		if (strcmp(want, type) == 0)
 			return v;

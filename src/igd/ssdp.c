@@ -40,11 +40,11 @@
  * Announcements: the ssdp:all set (ssdp_announce_set) is multicast out of
  * every interface at start, every upnp_notify_interval seconds, and as
  * ssdp:byebye when the front end stops; over IPv6 to both groups. It holds
- * every version of every type offered (igd_max_version: IGD:2 devices and
- * WANIPConnection:2 also as version 1, so v1-only control points that
- * listen for IGD:1 see us too), each with the one LOCATION, over IPv4 and
- * IPv6 alike: which description a control point gets there is the HTTP
- * server's business (see igd.c).
+ * every version of every type offered (igd_service_max_version: IGD:2
+ * devices and WANIPConnection:2 also as version 1, so v1-only control
+ * points that listen for IGD:1 see us too), each with the one LOCATION,
+ * over IPv4 and IPv6 alike: which description a control point gets there
+ * is the HTTP server's business (see igd.c).
  */
 #include "config.h"
 
@@ -61,7 +61,7 @@
 
 #include "conf.h"
 #include "daemon.h"
-#include "igd/igd.h"
+#include "igd/igd.h"		/* struct igd_stats, IGD_RESCAN_S */
 #include "igd/ssdp.h"
 #include "log.h"
 #include "netif.h"
@@ -114,7 +114,7 @@ struct ssdp_bucket {
 };
 
 struct ssdp {
-	struct igd		*igd;
+	struct ssdp_params	 p;		/* as igd.c made us */
 	struct ssdp_sock	 sk[2];			/* IPv4, IPv6 */
 	struct event		*notify_ev;
 	int			 no_v6_said[CONF_MAX_LAN];	/* logged: no global IPv6 */
@@ -139,7 +139,7 @@ struct ssdp_dgram {
 static uint64_t
 ssdp_now_ms(const struct ssdp *s)
 {
-	return pg_clock_now(&s->igd->ctx->clock);
+	return pg_clock_now(&s->p.ctx->clock);
 }
 
 /* a (v4-mapped for IPv4) and port as a sockaddr, with scope for a link-local IPv6 one. */
@@ -195,7 +195,7 @@ ssdp_drop(struct ssdp *s, const struct ssdp_dgram *d, const char *why)
 {
 	char a[INET6_ADDRSTRLEN + 8];
 
-	s->igd->stats.ssdp_dropped++;
+	s->p.stats->ssdp_dropped++;
 	if (!log_limit_pass(&s->drop_log, ssdp_now_ms(s)))
 		return;
 	log_debug("ssdp: dropped a datagram from %s (ifindex %u): %s",
@@ -296,7 +296,7 @@ ssdp_reply_local(const struct ssdp_sock *sk, const struct in6_addr *peer, unsign
 		*local = sk->ifs[k].local;
 		return 0;
 	}
-	if (netif_local_for(sk->s->igd->ctx->netif, peer, local) == -1 ||
+	if (netif_local_for(sk->s->p.ctx->netif, peer, local) == -1 ||
 	    util_addr_is_v4(local) == sk->v6)
 		return -1;
 	return 0;
@@ -318,12 +318,12 @@ ssdp_reply(struct ssdp_sock *sk, const struct sockaddr_storage *to, const struct
 
 	if (ssdp_reply_local(sk, peer, ifindex, &local) == -1)
 		return;		/* the LAN prefix went away since the search came */
-	n = ssdp_answers(s->igd, st, ans, PG_NELEM(ans));
+	n = ssdp_answers(&s->p, st, ans, PG_NELEM(ans));
 	for (i = 0; i < n; i++) {
-		len = ssdp_format(s->igd, SSDP_FMT_REPLY, &ans[i], &local, SSDP_GROUP_V4, now, msg,
+		len = ssdp_format(&s->p, SSDP_FMT_REPLY, &ans[i], &local, SSDP_GROUP_V4, now, msg,
 		    sizeof(msg));
 		if (len > 0 && ssdp_send(sk, to, ifindex, ll ? NULL : &local, msg, len) == 0)
-			s->igd->stats.ssdp_replies++;
+			s->p.stats->ssdp_replies++;
 	}
 }
 
@@ -342,13 +342,13 @@ ssdp_announce_to(struct ssdp_sock *sk, const struct ssdp_if *ifp, enum ssdp_grou
 
 	ssdp_group_addr(g, &ga);
 	ssdp_sockaddr(&ga, SSDP_PORT, ifp->ifindex, &to);
-	n = ssdp_announce_set(s->igd, ans, PG_NELEM(ans));
+	n = ssdp_announce_set(&s->p, ans, PG_NELEM(ans));
 	for (i = 0; i < n; i++) {
-		len = ssdp_format(s->igd, fmt, &ans[i], &ifp->local, g, now, msg, sizeof(msg));
+		len = ssdp_format(&s->p, fmt, &ans[i], &ifp->local, g, now, msg, sizeof(msg));
 		/* IPv6: the kernel picks the source, link-local for ff02::c (RFC 6724) */
 		if (len > 0 && ssdp_send(sk, &to, ifp->ifindex, sk->v6 ? NULL : &ifp->local, msg,
 		    len) == 0)
-			s->igd->stats.ssdp_notifies++;
+			s->p.stats->ssdp_notifies++;
 	}
 }
 
@@ -498,7 +498,7 @@ ssdp_schedule(struct ssdp_sock *sk, const struct ssdp_dgram *d, const struct ssd
 		return;
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (p->ev = evtimer_new(s->igd->ctx->base, ssdp_pend_cb, p)) == NULL) {
+	    (p->ev = evtimer_new(s->p.ctx->base, ssdp_pend_cb, p)) == NULL) {
 		free(p);
 		ssdp_drop(s, d, "out of memory");
 		return;
@@ -528,7 +528,7 @@ ssdp_screen(struct ssdp_sock *sk, const struct ssdp_dgram *d, const char *buf, s
 
 	if (ssdp_if_index(sk->ifs, sk->nifs, d->ifindex) == sk->nifs)
 		return "not from a LAN interface";
-	if ((bad = ssdp_check_addrs(sk->s->igd->ctx->netif, sk->v6, &d->from6, d->port, &d->dst,
+	if ((bad = ssdp_check_addrs(sk->s->p.ctx->netif, sk->v6, &d->from6, d->port, &d->dst,
 	    mcast, why, whylen)) != NULL)
 		return bad;
 	if (d->trunc)
@@ -558,8 +558,8 @@ ssdp_handle(struct ssdp_sock *sk, const struct ssdp_dgram *d, const char *buf, s
 		ssdp_drop(s, d, "over the search rate");
 		return;
 	}
-	s->igd->stats.ssdp_searches++;
-	if (ssdp_answers(s->igd, m.st, ans, PG_NELEM(ans)) == 0)
+	s->p.stats->ssdp_searches++;
+	if (ssdp_answers(&s->p, m.st, ans, PG_NELEM(ans)) == 0)
 		return;
 	if (mcast)
 		ssdp_schedule(sk, d, &m);
@@ -759,7 +759,7 @@ ssdp_join_new(struct ssdp_sock *sk, const struct ssdp_if *now, size_t nnow)
 static void
 ssdp_say_no_v6(struct ssdp *s)
 {
-	const struct pg_config *cfg = s->igd->ctx->cfg;
+	const struct pg_config *cfg = s->p.ctx->cfg;
 	const struct ssdp_sock *sk = &s->sk[1];
 	size_t i, k;
 
@@ -789,7 +789,7 @@ ssdp_sync(struct ssdp *s)
 	for (k = 0; k < PG_NELEM(s->sk); k++) {
 		if (s->sk[k].fd == -1)
 			continue;
-		n = ssdp_lan_ifs(s->igd->ctx->netif, s->sk[k].v6, now, PG_NELEM(now));
+		n = ssdp_lan_ifs(s->p.ctx->netif, s->sk[k].v6, now, PG_NELEM(now));
 		ssdp_leave_gone(&s->sk[k], now, n);
 		ssdp_join_new(&s->sk[k], now, n);
 	}
@@ -867,8 +867,8 @@ ssdp_open6(struct ssdp_sock *sk)
 static int
 ssdp_start_events(struct ssdp *s)
 {
-	struct event_base *base = s->igd->ctx->base;
-	struct timeval alive = { (time_t)s->igd->ctx->cfg->upnp_notify_interval, 0 };
+	struct event_base *base = s->p.ctx->base;
+	struct timeval alive = { (time_t)s->p.ctx->cfg->upnp_notify_interval, 0 };
 	size_t k;
 
 	for (k = 0; k < PG_NELEM(s->sk); k++) {
@@ -890,12 +890,12 @@ ssdp_start_events(struct ssdp *s)
 }
 
 struct ssdp *
-ssdp_new(struct igd *igd)
+ssdp_new(const struct ssdp_params *p)
 {
 	struct ssdp *s = xcalloc(1, sizeof(*s));
 	size_t k;
 
-	s->igd = igd;
+	s->p = *p;
 	for (k = 0; k < PG_NELEM(s->sk); k++) {
 		s->sk[k].s = s;
 		s->sk[k].v6 = k == 1;
@@ -904,7 +904,7 @@ ssdp_new(struct igd *igd)
 	TAILQ_INIT(&s->pend);
 	log_limit_init(&s->drop_log, 10000, 20);
 	log_limit_init(&s->err_log, 10000, 5);
-	if (igd->ctx->cfg->nlan == 0) {
+	if (p->ctx->cfg->nlan == 0) {
 		log_warnx("ssdp: no lan_interface is configured: nowhere to listen");
 		goto fail;
 	}

@@ -7,7 +7,7 @@
 struct ssdp;
 
 /* Open the SSDP sockets on the LAN interfaces and send the first ssdp:alive sets; NULL on failure. */
-struct ssdp *ssdp_new(struct igd *);
+struct ssdp *ssdp_new(const struct ssdp_params *);
 /* Follow the LAN addresses netif read last: join new interfaces (and announce), leave gone ones. */
 void ssdp_sync(struct ssdp *);
 /* Send ssdp:byebye, close, free. */

@@ -14,7 +14,7 @@
 
 #include "conf.h"
 #include "daemon.h"
-#include "igd/igd.h"
+#include "igd/igd_service.h"
 #include "igd/ssdp_msg.h"
 #include "netif.h"
 #include "util.h"
@@ -266,16 +266,6 @@ ssdp_perr_str(enum ssdp_perr e)
 
 /* ---- what we answer ---- */
 
-/* Device types in the order of enum igd_dev, and the newest version implemented. */
-static const struct {
-	const char	*name;
-	int		 version;
-} ssdp_devices[IGD_NDEV] = {
-	[IGD_DEV_ROOT] = { "InternetGatewayDevice", 2 },
-	[IGD_DEV_WAN] = { "WANDevice", 2 },
-	[IGD_DEV_CONN] = { "WANConnectionDevice", 2 },
-};
-
 static void
 ssdp_ans_add(struct ssdp_ans *out, size_t max, size_t *n, const char *st, const char *udn)
 {
@@ -292,30 +282,29 @@ ssdp_ans_add(struct ssdp_ans *out, size_t max, size_t *n, const char *st, const 
 }
 
 size_t
-ssdp_announce_set(const struct igd *igd, struct ssdp_ans *out, size_t max)
+ssdp_announce_set(const struct ssdp_params *p, struct ssdp_ans *out, size_t max)
 {
 	char t[SSDP_ST_MAX];
 	size_t n = 0;
-	int d, s, v, newest;
+	int d, s, v, newest, top = igd_service_max_version(p->ctx->cfg->upnp_igd_version);
 
-	ssdp_ans_add(out, max, &n, "upnp:rootdevice", igd->udn[IGD_DEV_ROOT]);
+	ssdp_ans_add(out, max, &n, "upnp:rootdevice", p->udn[IGD_DEV_ROOT]);
 	for (d = 0; d < IGD_NDEV; d++) {
-		snprintf(t, sizeof(t), "uuid:%s", igd->udn[d]);
-		ssdp_ans_add(out, max, &n, t, igd->udn[d]);
+		snprintf(t, sizeof(t), "uuid:%s", p->udn[d]);
+		ssdp_ans_add(out, max, &n, t, p->udn[d]);
 	}
 	for (d = 0; d < IGD_NDEV; d++) {
-		newest = ssdp_devices[d].version < igd_max_version(igd) ?
-		    ssdp_devices[d].version : igd_max_version(igd);
+		newest = igd_service_device_version((enum igd_dev)d) < top ?
+		    igd_service_device_version((enum igd_dev)d) : top;
 		for (v = newest; v >= 1; v--) {
-			snprintf(t, sizeof(t), "urn:schemas-upnp-org:device:%s:%d",
-			    ssdp_devices[d].name, v);
-			ssdp_ans_add(out, max, &n, t, igd->udn[d]);
+			igd_service_device_type((enum igd_dev)d, v, t, sizeof(t));
+			ssdp_ans_add(out, max, &n, t, p->udn[d]);
 		}
 	}
 	for (s = 0; s < IGD_NSVC; s++) {
-		for (v = igd_service_offered(igd, (enum igd_svc)s); v >= 1; v--) {
+		for (v = igd_service_offered((enum igd_svc)s, top); v >= 1; v--) {
 			igd_service_type((enum igd_svc)s, v, t, sizeof(t));
-			ssdp_ans_add(out, max, &n, t, igd->udn[igd_service_device((enum igd_svc)s)]);
+			ssdp_ans_add(out, max, &n, t, p->udn[igd_service_device((enum igd_svc)s)]);
 		}
 	}
 	return n;
@@ -335,14 +324,14 @@ ssdp_st_matches(const char *ours, const char *st)
 }
 
 size_t
-ssdp_answers(const struct igd *igd, const char *st, struct ssdp_ans *out, size_t max)
+ssdp_answers(const struct ssdp_params *p, const char *st, struct ssdp_ans *out, size_t max)
 {
 	struct ssdp_ans all[SSDP_NANS];
 	size_t n, i, k = 0;
 
 	if (strcmp(st, "ssdp:all") == 0)
-		return ssdp_announce_set(igd, out, max);
-	n = ssdp_announce_set(igd, all, PG_NELEM(all));
+		return ssdp_announce_set(p, out, max);
+	n = ssdp_announce_set(p, all, PG_NELEM(all));
 	for (i = 0; i < n && k < max; i++)
 		if (ssdp_st_matches(all[i].st, st))
 			out[k++] = all[i];
@@ -429,10 +418,10 @@ static ssdp_fmt_fn *const ssdp_fmts[] = {
 };
 
 size_t
-ssdp_format(const struct igd *igd, enum ssdp_fmt fmt, const struct ssdp_ans *ans,
+ssdp_format(const struct ssdp_params *p, enum ssdp_fmt fmt, const struct ssdp_ans *ans,
     const struct in6_addr *local, enum ssdp_group group, time_t now, char *buf, size_t len)
 {
-	const struct pg_config *cfg = igd->ctx->cfg;
+	const struct pg_config *cfg = p->ctx->cfg;
 	struct ssdp_fields f;
 	struct tm tm;
 	int n;
@@ -443,11 +432,11 @@ ssdp_format(const struct igd *igd, enum ssdp_fmt fmt, const struct ssdp_ans *ans
 	    cfg->upnp_notify_interval * 2 : SSDP_MAX_AGE_MIN;
 	if (gmtime_r(&now, &tm) != NULL)
 		strftime(f.date, sizeof(f.date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	igd_location(igd, local, f.loc, sizeof(f.loc));
-	f.server = igd_server_string(igd);
+	igd_service_location(local, cfg->upnp_http_port, f.loc, sizeof(f.loc));
+	f.server = p->server;
 	f.host = ssdp_groups[group].host;
-	f.boot_id = igd->boot_id;
-	f.config_id = igd->config_id;
+	f.boot_id = p->boot_id;
+	f.config_id = p->config_id;
 	n = ssdp_fmts[fmt](&f, buf, len);
 	return n > 0 && (size_t)n < len ? (size_t)n : 0;
 }

@@ -12,9 +12,11 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "igd/igd.h"
+#include "igd/igd_service.h"
 
+struct igd_stats;
 struct netif;
+struct pg_ctx;
 
 #define SSDP_PORT	1900
 #define SSDP_GROUP4	0xeffffffaU	/* 239.255.255.250 */
@@ -65,6 +67,22 @@ enum ssdp_group {
 	SSDP_GROUP_SITE,	/* [FF05::C], site-local scope */
 };
 
+/*
+ * What SSDP is handed by igd.c when it is made: the daemon's context (its
+ * loop, interfaces, clock and config: LAN interfaces, HTTP port,
+ * upnp_igd_version, upnp_notify_interval), the identity every message
+ * carries, and where to count. Copied by ssdp_new; what it points at must
+ * outlive the ssdp.
+ */
+struct ssdp_params {
+	struct pg_ctx		*ctx;
+	const char		(*udn)[IGD_UUID_LEN];	/* IGD_NDEV UDNs, without "uuid:" */
+	uint32_t		 boot_id;		/* BOOTID.UPNP.ORG */
+	uint32_t		 config_id;		/* CONFIGID.UPNP.ORG */
+	const char		*server;		/* SERVER */
+	struct igd_stats	*stats;			/* the ssdp_* counters */
+};
+
 /* The three messages we send. */
 enum ssdp_fmt {
 	SSDP_FMT_REPLY,		/* HTTP/1.1 200 OK to an M-SEARCH */
@@ -83,17 +101,18 @@ const char *ssdp_perr_str(enum ssdp_perr);
 /*
  * The answers to a search for st (ssdp:all, upnp:rootdevice, a uuid: of
  * ours, or a type at a version up to ours) into out (up to max); returns
- * how many, 0 when the search is not for us. Pure apart from igd->udn.
+ * how many, 0 when the search is not for us. Pure: p's UDNs and config.
  */
-size_t ssdp_answers(const struct igd *, const char *st, struct ssdp_ans *out, size_t max);
+size_t ssdp_answers(const struct ssdp_params *, const char *st, struct ssdp_ans *out,
+    size_t max);
 /* Every NT we announce (the ssdp:all set), into out; returns how many. */
-size_t ssdp_announce_set(const struct igd *, struct ssdp_ans *out, size_t max);
+size_t ssdp_announce_set(const struct ssdp_params *, struct ssdp_ans *out, size_t max);
 /*
  * Write the message of kind fmt for ans into buf, with LOCATION on local
  * (v4-mapped, or an IPv6 address), HOST naming group (NOTIFYs only) and
  * DATE from now; returns its length (0 if buf is too small). Pure.
  */
-size_t ssdp_format(const struct igd *, enum ssdp_fmt, const struct ssdp_ans *,
+size_t ssdp_format(const struct ssdp_params *, enum ssdp_fmt, const struct ssdp_ans *,
     const struct in6_addr *local, enum ssdp_group, time_t now, char *buf, size_t len);
 /*
  * Why a datagram from src (port sport) to dst is not a search to answer, or

@@ -470,7 +470,7 @@ test_igd_version(void)
 	CHECK_EQ(root_v(igd, NULL), 2);
 	CHECK_EQ(igd_desc_by_agent(igd, "/rootDesc.xml"), 1);
 	CHECK_EQ(igd_desc_by_agent(igd, "/rootDesc1.xml"), 0);
-	CHECK_EQ(igd_max_version(igd), 2);
+	CHECK_EQ(igd_service_max_version(igd->ctx->cfg->upnp_igd_version), 2);
 	/* a v1 SOAPAction still works beside v2 on the same control URL */
 	CHECK_EQ(call(igd, A, IPC1, "GetExternalIPAddress", ""), 200);
 	CHECK_EQ(call(igd, A, IPC2, "GetListOfPortMappings", range_args("1", "65535", "TCP",
@@ -490,9 +490,11 @@ test_igd_version(void)
 	igd = lab_igd("firewall = none\nupnp_igd_version = 1\n");
 	CHECK_EQ(root_v(igd, "Debian/12 UPnP/1.1 MiniUPnPc/2.2.4"), 1);
 	CHECK_EQ(root_v(igd, NULL), 1);
-	CHECK_EQ(igd_max_version(igd), 1);
-	CHECK_EQ(igd_service_offered(igd, IGD_SVC_IPCONN), 1);
-	CHECK_EQ(igd_service_offered(igd, IGD_SVC_6FC), 1);
+	CHECK_EQ(igd_service_max_version(igd->ctx->cfg->upnp_igd_version), 1);
+	CHECK_EQ(igd_service_offered(IGD_SVC_IPCONN,
+	    igd_service_max_version(igd->ctx->cfg->upnp_igd_version)), 1);
+	CHECK_EQ(igd_service_offered(IGD_SVC_6FC,
+	    igd_service_max_version(igd->ctx->cfg->upnp_igd_version)), 1);
 	CHECK_EQ(call(igd, A, IPC1, "GetExternalIPAddress", ""), 200);
 	CHECK_EQ(call(igd, A, IPC2, "GetExternalIPAddress", ""), 500);
 	CHECK_EQ(code(), 401);
