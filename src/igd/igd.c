@@ -242,3 +242,35 @@ igd_ext_addr_changed(struct igd *igd)
 		return;
 	gena_changed(igd->gena);
 }
+
+void
+igd_status(const struct igd *igd, pg_status_emit *emit, void *arg)
+{
+	const struct igd_stats *st;
+	const struct in6_addr *addrs;
+	char url[128];
+	size_t i, n;
+
+	emit(arg, "upnp", "%s", igd != NULL ? "on" : "off");
+	if (igd == NULL)
+		return;
+	st = &igd->stats;
+	emit(arg, "upnp_uuid", "uuid:%s", igd->udn[IGD_DEV_ROOT]);
+	emit(arg, "upnp_igd_version", "%s",
+	    conf_igd_version_name(igd->ctx->cfg->upnp_igd_version));
+	n = igd->http != NULL ? igd_http_addrs(igd->http, &addrs) : 0;
+	for (i = 0; i < n; i++) {
+		igd_service_location(&addrs[i], igd->ctx->cfg->upnp_http_port, url, sizeof(url));
+		emit(arg, "upnp_url", "%s", url);
+	}
+	emit(arg, "ssdp_searches", "%llu", (unsigned long long)st->ssdp_searches);
+	emit(arg, "ssdp_replies", "%llu", (unsigned long long)st->ssdp_replies);
+	emit(arg, "ssdp_dropped", "%llu", (unsigned long long)st->ssdp_dropped);
+	emit(arg, "ssdp_notifies", "%llu", (unsigned long long)st->ssdp_notifies);
+	emit(arg, "http_requests", "%llu", (unsigned long long)st->http_requests);
+	emit(arg, "http_refused", "%llu", (unsigned long long)st->http_refused);
+	emit(arg, "soap_requests", "%llu", (unsigned long long)st->soap_requests);
+	emit(arg, "soap_errors", "%llu", (unsigned long long)st->soap_errors);
+	emit(arg, "upnp_subscriptions", "%zu", igd->gena != NULL ? gena_count(igd->gena) : 0);
+	emit(arg, "upnp_events_sent", "%llu", (unsigned long long)st->events_sent);
+}

@@ -12,6 +12,7 @@
 
 #include "igd/igd_service.h"
 #include "log.h"
+#include "status.h"
 
 struct event;
 struct pg_ctx;
@@ -64,5 +65,12 @@ void igd_ext_addr_changed(struct igd *);
 void igd_server_init(struct igd *);
 /* The SERVER / USER-AGENT product string: "Linux/REL UPnP/1.1 portgate/VER". */
 const char *igd_server_string(const struct igd *);
+/*
+ * Its state, as `portgatectl status` prints it (igd may be NULL: "upnp
+ * off"): upnp, upnp_uuid, upnp_igd_version, upnp_url (one per address
+ * listened on), the ssdp_*, http_* and soap_* counters, upnp_subscriptions,
+ * upnp_events_sent.
+ */
+void igd_status(const struct igd *, pg_status_emit *, void *);
 
 #endif
