@@ -1,6 +1,12 @@
 /*
  * igd.c - the UPnP IGD front end's life cycle and identity.
  *
+ * It makes the parts and wires them, and nothing below calls back into
+ * it: SSDP and HTTP are handed what they say about the device (UDNs,
+ * BOOTID, CONFIGID, SERVER) when they are made, GENA renders evented
+ * variables through the callback given here, and the catalogue every part
+ * names (services, devices, versions, LOCATION) is igd_service.c's.
+ *
  * One device (one UDN per device level), one LOCATION: every SSDP answer
  * and announcement, for a version-1 type as for a version-2 one, points at
  * /rootDesc.xml. A control point that can use IGD:2 gets IGD:2 whatever it
