@@ -201,37 +201,24 @@ status_state(struct ctl_req *r)
 	ctl_data(r, "state_journal_bytes %zu", st.bytes);
 }
 
+/* One field of a module's status verb as a data line: "name value". */
+static void
+status_emit(void *arg, const char *name, const char *fmt, ...)
+{
+	char value[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	ctl_data(arg, "%s %s", name, value);
+}
+
 /* The UPnP front end: where control points find it, and what it has seen. */
 static void
 status_upnp(struct ctl_req *r)
 {
-	const struct igd *igd = r->ctx->igd;
-	const struct igd_stats *st;
-	const struct in6_addr *addrs;
-	char url[128];
-	size_t i, n;
-
-	ctl_data(r, "upnp %s", igd != NULL ? "on" : "off");
-	if (igd == NULL)
-		return;
-	st = &igd->stats;
-	ctl_data(r, "upnp_uuid uuid:%s", igd->udn[IGD_DEV_ROOT]);
-	ctl_data(r, "upnp_igd_version %s", conf_igd_version_name(r->ctx->cfg->upnp_igd_version));
-	n = igd->http != NULL ? igd_http_addrs(igd->http, &addrs) : 0;
-	for (i = 0; i < n; i++) {
-		igd_location(igd, &addrs[i], url, sizeof(url));
-		ctl_data(r, "upnp_url %s", url);
-	}
-	ctl_data(r, "ssdp_searches %llu", (unsigned long long)st->ssdp_searches);
-	ctl_data(r, "ssdp_replies %llu", (unsigned long long)st->ssdp_replies);
-	ctl_data(r, "ssdp_dropped %llu", (unsigned long long)st->ssdp_dropped);
-	ctl_data(r, "ssdp_notifies %llu", (unsigned long long)st->ssdp_notifies);
-	ctl_data(r, "http_requests %llu", (unsigned long long)st->http_requests);
-	ctl_data(r, "http_refused %llu", (unsigned long long)st->http_refused);
-	ctl_data(r, "soap_requests %llu", (unsigned long long)st->soap_requests);
-	ctl_data(r, "soap_errors %llu", (unsigned long long)st->soap_errors);
-	ctl_data(r, "upnp_subscriptions %zu", igd->gena != NULL ? gena_count(igd->gena) : 0);
-	ctl_data(r, "upnp_events_sent %llu", (unsigned long long)st->events_sent);
+	igd_status(r->ctx->igd, status_emit, r);
 }
 
 /* PCP and NAT-PMP: the epoch, and requests by opcode and result (those that happened). */

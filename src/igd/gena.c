@@ -29,7 +29,7 @@
  * Delivery never blocks: a non-blocking connect through a bufferevent, a
  * deadline of GENA_NOTIFY_TIMEOUT_MS for connect, request and status line,
  * at most GENA_RESPONSE_MAX bytes read, then close. A 2xx counts as
- * delivered (igd->stats.events_sent); GENA_NOTIFY_FAILS failures in a row
+ * delivered (stats->events_sent); GENA_NOTIFY_FAILS failures in a row
  * end the subscription. Expiry is a timer per subscription, and an owed
  * event is never sent past the TIMEOUT by the daemon's clock either.
  */
@@ -51,7 +51,8 @@
 
 #include "daemon.h"
 #include "igd/gena.h"
-#include "igd/igd.h"
+#include "igd/igd.h"		/* struct igd_stats */
+#include "igd/igd_service.h"
 #include "log.h"
 #include "neigh.h"
 #include "netif.h"
@@ -87,7 +88,10 @@ struct gena_last {
 };
 
 struct gena {
-	struct igd		*igd;
+	struct pg_ctx		*ctx;
+	struct igd_stats	*stats;
+	gena_vars_fn		*vars;
+	void			*vars_arg;
 	TAILQ_HEAD(, gena_sub)	 subs;
 	size_t			 nsubs;
 	size_t			 nsvc[IGD_NSVC];
@@ -105,7 +109,7 @@ static void gena_deadline_cb(evutil_socket_t, short, void *);
 static uint64_t
 gena_now(const struct gena *g)
 {
-	return pg_clock_now(&g->igd->ctx->clock);
+	return pg_clock_now(&g->ctx->clock);
 }
 
 static const char *
@@ -388,7 +392,7 @@ gena_client_subs(const struct gena *g, const struct in6_addr *client)
 	size_t n = 0;
 
 	/* per host, not per address: one host with 32 addresses is still one host */
-	neigh_host_key(g->igd->ctx->neigh, client, &host);
+	neigh_host_key(g->ctx->neigh, client, &host);
 	TAILQ_FOREACH(s, &g->subs, entry)
 		if (memcmp(&s->host, &host, sizeof(host)) == 0)
 			n++;
@@ -474,7 +478,7 @@ static struct gena_sub *
 gena_sub_new(struct gena *g, enum igd_svc svc, const struct in6_addr *client,
     const struct gena_url *cb)
 {
-	struct event_base *base = g->igd->ctx->base;
+	struct event_base *base = g->ctx->base;
 	char sid[GENA_SID_MAX];
 	struct gena_sub *s;
 
@@ -484,7 +488,7 @@ gena_sub_new(struct gena *g, enum igd_svc svc, const struct in6_addr *client,
 	s->g = g;
 	s->svc = svc;
 	s->client = *client;
-	neigh_host_key(g->igd->ctx->neigh, client, &s->host);
+	neigh_host_key(g->ctx->neigh, client, &s->host);
 	s->cb = *cb;
 	s->owed = 1;
 	s->wait_ev = evtimer_new(base, gena_wait_cb, s);
@@ -512,7 +516,7 @@ gena_subscribe_new(struct gena *g, enum igd_svc svc, const struct in6_addr *clie
 		return gena_refuse(g, 412, "SUBSCRIBE", svc, client, "no CALLBACK or NT");
 	if (strcmp(h->nt, "upnp:event") != 0)
 		return gena_refuse(g, 412, "SUBSCRIBE", svc, client, "NT is not upnp:event");
-	if (!netif_client_ok(g->igd->ctx->netif, client, why, sizeof(why)))
+	if (!netif_client_ok(g->ctx->netif, client, why, sizeof(why)))
 		return gena_refuse(g, 412, "SUBSCRIBE", svc, client, why);
 	if (gena_parse_callback(h->callback, &cb) == -1)
 		return gena_refuse(g, 412, "SUBSCRIBE", svc, client,
@@ -624,8 +628,8 @@ gena_render(struct gena *g, enum igd_svc svc, struct evbuffer *props)
 {
 	if (g->hooks.vars != NULL)
 		g->hooks.vars(g->hooks.arg, svc, props);
-	else
-		igd_event_vars(g->igd, svc, props);
+	else if (g->vars != NULL)
+		g->vars(g->vars_arg, svc, props);
 }
 
 /* Remember b (properties of svc) as rendered last; 1 if that differs from before. */
@@ -713,7 +717,7 @@ gena_notify_done(struct gena_sub *s, int ok, const char *why)
 	evtimer_del(s->deadline_ev);
 	if (ok) {
 		s->fails = 0;
-		g->igd->stats.events_sent++;
+		g->stats->events_sent++;
 		gena_kick(s);
 		return;
 	}
@@ -820,7 +824,7 @@ gena_connect(struct gena_sub *s, struct evbuffer *req)
 
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
-	s->bev = bufferevent_socket_new(s->g->igd->ctx->base, fd,
+	s->bev = bufferevent_socket_new(s->g->ctx->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (s->bev == NULL) {
 		close(fd);
@@ -917,18 +921,21 @@ gena_changed(struct gena *g)
 /* ---- life cycle ---- */
 
 struct gena *
-gena_new(struct igd *igd)
+gena_new(struct pg_ctx *ctx, struct igd_stats *stats, gena_vars_fn *vars, void *arg)
 {
 	struct gena *g;
 
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return NULL;
-	g->igd = igd;
+	g->ctx = ctx;
+	g->stats = stats;
+	g->vars = vars;
+	g->vars_arg = arg;
 	TAILQ_INIT(&g->subs);
 	log_limit_init(&g->reqlog, GENA_LOG_WINDOW_MS, GENA_LOG_BURST);
 	log_limit_init(&g->caplog, GENA_LOG_WINDOW_MS, GENA_LOG_BURST);
 	log_limit_init(&g->droplog, GENA_LOG_WINDOW_MS, GENA_LOG_BURST);
-	if ((g->changed_ev = event_new(igd->ctx->base, -1, 0, gena_changed_cb, g)) == NULL) {
+	if ((g->changed_ev = event_new(ctx->base, -1, 0, gena_changed_cb, g)) == NULL) {
 		log_warnx("gena: no memory");
 		free(g);
 		return NULL;

@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "igd/igd.h"
+#include "igd/igd_service.h"
 
 struct gena;
 struct evbuffer;
+struct igd_stats;
+struct pg_ctx;
 
 #define GENA_SID_MAX		48	/* "uuid:" + 36 + NUL, rounded */
 #define GENA_PATH_MAX		256
@@ -48,21 +50,22 @@ struct gena_url {
 };
 
 /*
- * Test hooks: render evented variables with vars(arg, ...) instead of
- * igd_event_vars, and end NOTIFYs after notify_timeout_ms (0: the default).
+ * The evented variables' renderer, wired by igd.c (the control actions'):
+ * append one "<e:property><Name>escaped value</Name></e:property>" per
+ * evented variable of svc, with current values, to props.
+ */
+typedef void gena_vars_fn(void *arg, enum igd_svc, struct evbuffer *props);
+
+/*
+ * Test hooks: render evented variables with vars(arg, ...) instead of the
+ * renderer given to gena_new, and end NOTIFYs after notify_timeout_ms (0:
+ * the default).
  */
 struct gena_hooks {
-	void		(*vars)(void *arg, enum igd_svc, struct evbuffer *props);
+	gena_vars_fn	 *vars;
 	void		 *arg;
 	unsigned	  notify_timeout_ms;
 };
-
-/*
- * Implemented by the control actions: append one
- * "<e:property><Name>escaped value</Name></e:property>" per evented
- * variable of svc, with current values, to props.
- */
-void igd_event_vars(struct igd *, enum igd_svc, struct evbuffer *props);
 
 /* Parse a CALLBACK header ("<http://192.0.2.10:5000/evt>..."); 0, or -1 if no URL is usable. Pure. */
 int gena_parse_callback(const char *hdr, struct gena_url *out);
@@ -71,8 +74,12 @@ unsigned gena_parse_timeout(const char *hdr);
 /* The status code of an HTTP response's status line (len bytes, no NUL needed), or -1. Pure. */
 int gena_parse_status(const char *line, size_t len);
 
-/* Subscriptions for igd's services; NULL on failure. */
-struct gena *gena_new(struct igd *);
+/*
+ * Subscriptions for the IGD's services, in ctx's loop; delivered events are
+ * counted in stats->events_sent, variables rendered by vars(arg, ...).
+ * NULL on failure.
+ */
+struct gena *gena_new(struct pg_ctx *, struct igd_stats *, gena_vars_fn *vars, void *arg);
 /* Drop every subscription and pending NOTIFY. */
 void gena_free(struct gena *);
 /* Replace the variable renderer and NOTIFY deadline (tests). */

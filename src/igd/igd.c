@@ -1,6 +1,12 @@
 /*
  * igd.c - the UPnP IGD front end's life cycle and identity.
  *
+ * It makes the parts and wires them, and nothing below calls back into
+ * it: SSDP and HTTP are handed what they say about the device (UDNs,
+ * BOOTID, CONFIGID, SERVER) when they are made, GENA renders evented
+ * variables through the callback given here, and the catalogue every part
+ * names (services, devices, versions, LOCATION) is igd_service.c's.
+ *
  * One device (one UDN per device level), one LOCATION: every SSDP answer
  * and announcement, for a version-1 type as for a version-2 one, points at
  * /rootDesc.xml. A control point that can use IGD:2 gets IGD:2 whatever it
@@ -45,65 +51,14 @@
 #include "daemon.h"
 #include "igd/gena.h"
 #include "igd/igd.h"
+#include "igd/igd_act.h"
 #include "igd/igd_desc.h"
 #include "igd/igd_http.h"
+#include "igd/igd_service.h"
 #include "igd/ssdp.h"
 #include "log.h"
 #include "netif.h"
 #include "util.h"
-
-static const struct {
-	const char	*name;
-	int		 version;
-	enum igd_dev	 dev;
-} igd_services[IGD_NSVC] = {
-	[IGD_SVC_L3F] = { "Layer3Forwarding", 1, IGD_DEV_ROOT },
-	[IGD_SVC_WANCFG] = { "WANCommonInterfaceConfig", 1, IGD_DEV_WAN },
-	[IGD_SVC_IPCONN] = { "WANIPConnection", 2, IGD_DEV_CONN },
-	[IGD_SVC_6FC] = { "WANIPv6FirewallControl", 1, IGD_DEV_CONN },
-};
-
-void
-igd_service_type(enum igd_svc s, int v, char *buf, size_t len)
-{
-	snprintf(buf, len, "urn:schemas-upnp-org:service:%s:%d", igd_services[s].name, v);
-}
-
-int
-igd_service_version(enum igd_svc s)
-{
-	return igd_services[s].version;
-}
-
-enum igd_dev
-igd_service_device(enum igd_svc s)
-{
-	return igd_services[s].dev;
-}
-
-int
-igd_max_version(const struct igd *igd)
-{
-	return igd->ctx->cfg->upnp_igd_version == CONF_IGD_V1 ? 1 : 2;
-}
-
-int
-igd_service_offered(const struct igd *igd, enum igd_svc s)
-{
-	int v = igd_services[s].version, max = igd_max_version(igd);
-
-	return v < max ? v : max;
-}
-
-void
-igd_location(const struct igd *igd, const struct in6_addr *local, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	util_addr_str(local, a, sizeof(a));
-	snprintf(buf, len, util_addr_is_v4(local) ? "http://%s:%u%s" : "http://[%s]:%u%s", a,
-	    igd->ctx->cfg->upnp_http_port, IGD_DESC_ROOT);
-}
 
 const char *
 igd_server_string(const struct igd *igd)
@@ -155,20 +110,11 @@ igd_make_uuid(char *out, size_t len)
 	    b[13], b[14], b[15]);
 }
 
-/* Embedded devices get UDNs derived from the root's: stable as long as it is. */
+/* GENA's evented variables are the control actions' (igd_act.c). */
 static void
-igd_derive_udns(struct igd *igd, const char *root)
+igd_vars(void *arg, enum igd_svc svc, struct evbuffer *props)
 {
-	static const char hex[] = "0123456789abcdef";
-	const char *p;
-	int i, d;
-
-	for (i = 0; i < IGD_NDEV; i++) {
-		snprintf(igd->udn[i], sizeof(igd->udn[i]), "%.36s", root);
-		p = strchr(hex, igd->udn[i][35] | 0x20);
-		d = p != NULL ? (int)(p - hex) : 0;
-		igd->udn[i][35] = hex[(d + i) % 16];
-	}
+	igd_event_vars(arg, svc, props);
 }
 
 /*
@@ -194,11 +140,20 @@ igd_rescan_cb(evutil_socket_t fd, short ev, void *arg)
 static int
 igd_start_parts(struct igd *igd)
 {
+	struct ssdp_params sp;
+
 	igd->config_id = (uint32_t)igd_desc_config_id(igd);
-	if ((igd->http = igd_http_new(igd)) == NULL)
+	if ((igd->http = igd_http_new(igd, igd_server_string(igd))) == NULL)
 		return -1;
+	memset(&sp, 0, sizeof(sp));
+	sp.ctx = igd->ctx;
+	sp.udn = igd->udn;
+	sp.boot_id = igd->boot_id;
+	sp.config_id = igd->config_id;
+	sp.server = igd_server_string(igd);
+	sp.stats = &igd->stats;
 	/* discovery is optional: a control point that knows the URL still works without it */
-	if ((igd->ssdp = ssdp_new(igd)) == NULL)
+	if ((igd->ssdp = ssdp_new(&sp)) == NULL)
 		log_warnx("upnp: SSDP is off; control points cannot discover the IGD");
 	return 0;
 }
@@ -224,14 +179,14 @@ igd_init(struct pg_ctx *ctx)
 		igd_make_uuid(ctx->meta.uuid, sizeof(ctx->meta.uuid));
 	igd = xcalloc(1, sizeof(*igd));
 	igd->ctx = ctx;
-	igd_derive_udns(igd, ctx->meta.uuid);
+	igd_service_udns(ctx->meta.uuid, igd->udn);
 	/* BOOTID.UPNP.ORG must grow at every start: the wall clock does */
 	igd->boot_id = (uint32_t)time(NULL) & 0x7fffffff;
 	igd->system_update_id = 1;
 	igd_server_init(igd);
 	log_limit_init(&igd->log_limit, 10000, 50);
 	ctx->igd = igd;
-	igd->gena = gena_new(igd);
+	igd->gena = gena_new(ctx, &igd->stats, igd_vars, igd);
 	if ((igd->rescan_ev = event_new(ctx->base, -1, EV_PERSIST, igd_rescan_cb, igd)) == NULL ||
 	    event_add(igd->rescan_ev, &rescan) == -1 || igd_start_parts(igd) == -1) {
 		igd_shutdown(ctx);
@@ -292,4 +247,36 @@ igd_ext_addr_changed(struct igd *igd)
 	if (igd == NULL)
 		return;
 	gena_changed(igd->gena);
+}
+
+void
+igd_status(const struct igd *igd, pg_status_emit *emit, void *arg)
+{
+	const struct igd_stats *st;
+	const struct in6_addr *addrs;
+	char url[128];
+	size_t i, n;
+
+	emit(arg, "upnp", "%s", igd != NULL ? "on" : "off");
+	if (igd == NULL)
+		return;
+	st = &igd->stats;
+	emit(arg, "upnp_uuid", "uuid:%s", igd->udn[IGD_DEV_ROOT]);
+	emit(arg, "upnp_igd_version", "%s",
+	    conf_igd_version_name(igd->ctx->cfg->upnp_igd_version));
+	n = igd->http != NULL ? igd_http_addrs(igd->http, &addrs) : 0;
+	for (i = 0; i < n; i++) {
+		igd_service_location(&addrs[i], igd->ctx->cfg->upnp_http_port, url, sizeof(url));
+		emit(arg, "upnp_url", "%s", url);
+	}
+	emit(arg, "ssdp_searches", "%llu", (unsigned long long)st->ssdp_searches);
+	emit(arg, "ssdp_replies", "%llu", (unsigned long long)st->ssdp_replies);
+	emit(arg, "ssdp_dropped", "%llu", (unsigned long long)st->ssdp_dropped);
+	emit(arg, "ssdp_notifies", "%llu", (unsigned long long)st->ssdp_notifies);
+	emit(arg, "http_requests", "%llu", (unsigned long long)st->http_requests);
+	emit(arg, "http_refused", "%llu", (unsigned long long)st->http_refused);
+	emit(arg, "soap_requests", "%llu", (unsigned long long)st->soap_requests);
+	emit(arg, "soap_errors", "%llu", (unsigned long long)st->soap_errors);
+	emit(arg, "upnp_subscriptions", "%zu", igd->gena != NULL ? gena_count(igd->gena) : 0);
+	emit(arg, "upnp_events_sent", "%llu", (unsigned long long)st->events_sent);
 }

@@ -1,4 +1,8 @@
-/* igd.h - the UPnP IGD front end: SSDP discovery, descriptions, SOAP control, GENA events. */
+/*
+ * igd.h - the UPnP IGD front end: SSDP discovery, descriptions, SOAP
+ * control, GENA events. igd.c makes the parts and wires them; the
+ * catalogue they share is igd_service.h.
+ */
 #ifndef PG_IGD_H
 #define PG_IGD_H
 
@@ -6,7 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "igd/igd_service.h"
 #include "log.h"
+#include "status.h"
 
 struct event;
 struct pg_ctx;
@@ -14,24 +20,6 @@ struct igd_http;
 struct ssdp;
 struct gena;
 
-/* Services, in the order of the control and event URLs. */
-enum igd_svc {
-	IGD_SVC_L3F,		/* Layer3Forwarding:1 (root device) */
-	IGD_SVC_WANCFG,		/* WANCommonInterfaceConfig:1 (WANDevice) */
-	IGD_SVC_IPCONN,		/* WANIPConnection:1/2 (WANConnectionDevice) */
-	IGD_SVC_6FC,		/* WANIPv6FirewallControl:1 (WANConnectionDevice) */
-	IGD_NSVC
-};
-
-/* Devices, in the order of igd->udn[]. */
-enum igd_dev {
-	IGD_DEV_ROOT,		/* InternetGatewayDevice */
-	IGD_DEV_WAN,		/* WANDevice */
-	IGD_DEV_CONN,		/* WANConnectionDevice */
-	IGD_NDEV
-};
-
-#define IGD_UUID_LEN	37	/* 36 characters and a NUL */
 #define IGD_RESCAN_S	5	/* seconds between looks at the LAN addresses (HTTP, SSDP) */
 
 struct igd_stats {
@@ -73,21 +61,16 @@ void igd_reload(struct pg_ctx *);
 void igd_table_changed(struct igd *);
 /* The external address changed (or went away): event it. */
 void igd_ext_addr_changed(struct igd *);
-/* The service type string of svc at version v ("urn:schemas-upnp-org:service:...:v"). */
-void igd_service_type(enum igd_svc, int v, char *buf, size_t len);
-/* The newest version of svc that we implement. */
-int igd_service_version(enum igd_svc);
-/* The device that holds svc. */
-enum igd_dev igd_service_device(enum igd_svc);
-/* The highest device and service version offered (upnp_igd_version): 1 or 2. */
-int igd_max_version(const struct igd *);
-/* The version of svc that is announced and controlled: its newest, up to igd_max_version. */
-int igd_service_offered(const struct igd *, enum igd_svc);
-/* The LOCATION on the LAN address local: the root description's URL, into buf. */
-void igd_location(const struct igd *, const struct in6_addr *local, char *buf, size_t len);
 /* Make the SERVER string from uname(2) (at init). */
 void igd_server_init(struct igd *);
 /* The SERVER / USER-AGENT product string: "Linux/REL UPnP/1.1 portgate/VER". */
 const char *igd_server_string(const struct igd *);
+/*
+ * Its state, as `portgatectl status` prints it (igd may be NULL: "upnp
+ * off"): upnp, upnp_uuid, upnp_igd_version, upnp_url (one per address
+ * listened on), the ssdp_*, http_* and soap_* counters, upnp_subscriptions,
+ * upnp_events_sent.
+ */
+void igd_status(const struct igd *, pg_status_emit *, void *);
 
 #endif

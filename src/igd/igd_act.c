@@ -6,6 +6,8 @@
  * write output arguments; every table error becomes a UPnP error code in
  * igd_act_mt_error(), the one place that knows both. Conflict rules,
  * quotas, lease caps and the LAN-host check are the table's, not ours.
+ * What every handler uses on its call (arguments, the commit) is
+ * igd_call.c's; the pinhole handlers are igd_pin.c's.
  */
 #include "config.h"
 
@@ -21,8 +23,10 @@
 #include "daemon.h"
 #include "igd/igd.h"
 #include "igd/igd_act.h"
-#include "igd/igd_act_priv.h"
+#include "igd/igd_call.h"
 #include "igd/igd_desc.h"
+#include "igd/igd_pin.h"
+#include "igd/igd_service.h"
 #include "igd/igd_soap.h"
 #include "log.h"
 #include "mtable.h"
@@ -31,90 +35,14 @@
 #define IGD_LEASE_MAX_V2	604800		/* IGD:2 PortMappingLeaseDuration range */
 #define IGD_LIST_MAX		1000		/* entries in one GetListOfPortMappings */
 
-static const struct {
-	enum igd_err	 code;
-	const char	*desc;
-} igd_err_names[] = {
-	{ IGD_E_INVALID_ACTION, "Invalid Action" },
-	{ IGD_E_INVALID_ARGS, "Invalid Args" },
-	{ IGD_E_ACTION_FAILED, "Action Failed" },
-	{ IGD_E_NOT_AUTHORIZED, "Action not authorized" },
-	{ IGD_E_ARRAY_INDEX, "SpecifiedArrayIndexInvalid" },
-	{ IGD_E_NO_SUCH_ENTRY, "NoSuchEntryInArray" },
-	{ IGD_E_WILDCARD_EXT_PORT, "WildCardNotPermittedInExtPort" },
-	{ IGD_E_CONFLICT, "ConflictInMappingEntry" },
-	{ IGD_E_NO_PORTS, "NoPortMapsAvailable" },
-	{ IGD_E_OTHER_MECHANISM, "ConflictWithOtherMechanisms" },
-	{ IGD_E_NOT_FOUND, "PortMappingNotFound" },
-	{ IGD_E_INCONSISTENT, "InconsistentParameters" },
-	{ IGD_E_PINHOLE_SPACE, "PinholeSpaceExhausted" },
-	{ IGD_E_FIREWALL_DISABLED, "FirewallDisabled" },
-	{ IGD_E_PINHOLE_NOT_ALLOWED, "InboundPinholeNotAllowed" },
-	{ IGD_E_PIN_NO_SUCH_ENTRY, "NoSuchEntry" },
-	{ IGD_E_PROTO_UNSUPPORTED, "ProtocolNotSupported" },
-	{ IGD_E_INT_PORT_WILDCARD, "InternalPortWildcardingNotAllowed" },
-	{ IGD_E_PROTO_WILDCARD, "ProtocolWildcardingNotAllowed" },
-	{ IGD_E_SRC_WILDCARD, "WildCardNotPermittedInSrcIP" },
-	{ IGD_E_NO_TRAFFIC, "NoTrafficReceived" },
-};
-
-static const char *
-igd_err_desc(enum igd_err e)
+/* The highest version offered, by the configuration in force (upnp_igd_version). */
+static int
+igd_act_max_version(const struct igd *igd)
 {
-	size_t i;
-
-	for (i = 0; i < PG_NELEM(igd_err_names); i++)
-		if (igd_err_names[i].code == e)
-			return igd_err_names[i].desc;
-	return "Action Failed";
+	return igd_service_max_version(igd->ctx->cfg->upnp_igd_version);
 }
 
 /* ---- arguments ---- */
-
-const char *
-igd_arg(struct igd_call *c, const char *name)
-{
-	const char *v = igd_soap_arg(c->req, name);
-
-	if (v == NULL)
-		snprintf(c->why, sizeof(c->why), "missing argument %s", name);
-	return v;
-}
-
-/* An unsigned decimal in [0, max], spaces around it allowed (UPnP ui2/ui4). */
-enum igd_err
-igd_arg_uint(struct igd_call *c, const char *name, unsigned long max, unsigned long *out)
-{
-	const char *v = igd_arg(c, name);
-	char buf[24];
-	size_t len;
-
-	if (v == NULL)
-		return IGD_E_INVALID_ARGS;
-	v += strspn(v, " \t\r\n");
-	len = strcspn(v, " \t\r\n");
-	if (len == 0 || len >= sizeof(buf) || v[len + strspn(v + len, " \t\r\n")] != '\0')
-		goto bad;
-	memcpy(buf, v, len);
-	buf[len] = '\0';
-	if (util_parse_uint(buf, 0, max, out) == 0)
-		return IGD_OK;
-bad:
-	snprintf(c->why, sizeof(c->why), "%s is not a number from 0 to %lu", name, max);
-	return IGD_E_INVALID_ARGS;
-}
-
-enum igd_err
-igd_arg_port(struct igd_call *c, const char *name, uint16_t *port)
-{
-	unsigned long v;
-	enum igd_err e;
-
-	if ((e = igd_arg_uint(c, name, 65535, &v)) != IGD_OK)
-		return e;
-	*port = (uint16_t)v;
-	return IGD_OK;
-}
 
 static enum igd_err
 igd_arg_proto(struct igd_call *c, int *proto)
@@ -198,21 +126,6 @@ igd_remote_matches(const struct igd_call *c, const struct mt_entry *e)
 	return strcmp(a, util_addr_str(&c->remote.addr, b, sizeof(b))) == 0;
 }
 
-void
-igd_out_uint(struct igd_call *c, const char *name, unsigned long v)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%lu", v);
-	igd_soap_out(c->args, name, buf);
-}
-
-int
-igd_same_addr(const struct in6_addr *a, const struct in6_addr *b)
-{
-	return memcmp(a, b, sizeof(*a)) == 0;
-}
-
 /* ---- table errors to UPnP codes, in one place ---- */
 
 static enum igd_err
@@ -245,38 +158,6 @@ igd_act_mt_error(struct igd_call *c, enum mt_err e, const struct mt_entry *holde
 }
 
 /* ---- port mappings ---- */
-
-struct igd_commit {
-	uint64_t	 id;
-	int		 err;
-};
-
-static void
-igd_commit_failed(void *arg, uint64_t id, int proto, uint16_t port, int err)
-{
-	struct igd_commit *ic = arg;
-
-	(void)proto;
-	(void)port;
-	if (id == ic->id)
-		ic->err = err;
-}
-
-/*
- * A new mapping reaches the kernel before the client hears it exists: the
- * batch is committed now, and a refusal (rolled back by the table) is 501.
- */
-enum igd_err
-igd_commit(struct igd_call *c, const struct mt_entry *e)
-{
-	struct igd_commit ic = { e->id, 0 };
-
-	mtable_commit(c->mt, igd_commit_failed, &ic);
-	if (ic.err == 0)
-		return IGD_OK;
-	snprintf(c->why, sizeof(c->why), "the firewall refused it: %s", strerror(ic.err));
-	return IGD_E_ACTION_FAILED;
-}
 
 /* The description a UPnP client sees: other sources are named, so users know what holds a port. */
 static void
@@ -822,7 +703,7 @@ static void
 igd_default_service(const struct igd *igd, char *buf, size_t len)
 {
 	snprintf(buf, len, "uuid:%s:WANConnectionDevice:%d,urn:upnp-org:serviceId:WANIPConn1",
-	    igd->udn[IGD_DEV_CONN], igd_max_version(igd));
+	    igd->udn[IGD_DEV_CONN], igd_act_max_version(igd));
 }
 
 static enum igd_err
@@ -880,7 +761,7 @@ igd_req_version(const struct igd *igd, enum igd_svc svc, const char *type)
 	char want[IGD_SOAP_TYPE_MAX];
 	int v;
 
-	for (v = 1; v <= igd_service_offered(igd, svc); v++) {
+	for (v = 1; v <= igd_service_offered(svc, igd_act_max_version(igd)); v++) {
 		igd_service_type(svc, v, want, sizeof(want));
 		if (strcmp(want, type) == 0)
 			return v;
@@ -959,14 +840,6 @@ igd_act_control(struct igd *igd, enum igd_svc svc, const struct in6_addr *client
 }
 
 /* ---- evented variables (GENA) ---- */
-
-void
-igd_prop(struct evbuffer *p, const char *name, const char *value)
-{
-	evbuffer_add_printf(p, "<e:property><%s>", name);
-	igd_xml_escape(p, value);
-	evbuffer_add_printf(p, "</%s></e:property>", name);
-}
 
 void
 igd_event_vars(struct igd *igd, enum igd_svc svc, struct evbuffer *p)

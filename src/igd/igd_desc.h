@@ -4,11 +4,10 @@
 
 #include <stddef.h>
 
+#include "igd/igd_service.h"	/* IGD_DESC_ROOT */
+
 struct evbuffer;
 struct igd;
-
-/* The root description's path: the LOCATION of every SSDP answer and announcement. */
-#define IGD_DESC_ROOT	"/rootDesc.xml"
 
 /* One template embedded from xml/ at build time (scripts/xml2c.sh). */
 struct igd_xml_file {

@@ -52,6 +52,7 @@ struct igd_listener {
 
 struct igd_http {
 	struct igd		*igd;
+	const char		*server;	/* SERVER of every reply */
 	struct igd_listener	 l[IGD_HTTP_MAX_LISTEN];
 	size_t			 n;
 	struct in6_addr		 addrs[IGD_HTTP_MAX_LISTEN];
@@ -279,7 +280,7 @@ igd_url_kind(const char *url, int *svc)
 /* ---- MHD glue ---- */
 
 static enum MHD_Result
-igd_send(struct MHD_Connection *c, const struct igd *igd, struct igd_reply *r)
+igd_send(struct MHD_Connection *c, const struct igd_http *h, struct igd_reply *r)
 {
 	struct MHD_Response *resp;
 	size_t len = evbuffer_get_length(r->body), i;
@@ -289,7 +290,7 @@ igd_send(struct MHD_Connection *c, const struct igd *igd, struct igd_reply *r)
 	    MHD_RESPMEM_MUST_COPY);
 	if (resp == NULL)
 		return MHD_NO;
-	MHD_add_response_header(resp, "SERVER", igd_server_string(igd));
+	MHD_add_response_header(resp, "SERVER", h->server);
 	if (r->ctype != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
 	for (i = 0; i < r->nhdr; i++)
@@ -300,7 +301,7 @@ igd_send(struct MHD_Connection *c, const struct igd *igd, struct igd_reply *r)
 }
 
 static enum MHD_Result
-igd_send_status(struct MHD_Connection *c, const struct igd *igd, unsigned status)
+igd_send_status(struct MHD_Connection *c, const struct igd_http *h, unsigned status)
 {
 	struct igd_reply r;
 	enum MHD_Result ret;
@@ -309,7 +310,7 @@ igd_send_status(struct MHD_Connection *c, const struct igd *igd, unsigned status
 	if ((r.body = evbuffer_new()) == NULL)
 		return MHD_NO;
 	r.status = status;
-	ret = igd_send(c, igd, &r);
+	ret = igd_send(c, h, &r);
 	evbuffer_free(r.body);
 	return ret;
 }
@@ -425,7 +426,7 @@ igd_dispatch(struct igd_http *h, struct MHD_Connection *c, int route, int svc,
 	a.body = body;
 	a.con_cls = con_cls;
 	igd_routes[route].fn(&a, &r);
-	ret = igd_send(c, h->igd, &r);
+	ret = igd_send(c, h, &r);
 	evbuffer_free(r.body);
 	return ret;
 }
@@ -456,13 +457,13 @@ igd_first_call(struct igd_http *h, struct MHD_Connection *c, const char *url,
 
 	h->igd->stats.http_requests++;
 	if (!igd_admit(h, c, version, &client))
-		return igd_send_status(c, h->igd, MHD_HTTP_FORBIDDEN);
+		return igd_send_status(c, h, MHD_HTTP_FORBIDDEN);
 	if ((route = igd_find_route(method, url, &svc, &status)) == -1)
-		return igd_send_status(c, h->igd, status);
+		return igd_send_status(c, h, status);
 	if (!igd_routes[route].body)
 		return igd_dispatch(h, c, route, svc, url, &client, NULL, con_cls);
 	if ((status = igd_body_problem(c)) != 0)
-		return igd_send_status(c, h->igd, status);
+		return igd_send_status(c, h, status);
 	if ((rq = calloc(1, sizeof(*rq))) == NULL || (rq->body = evbuffer_new()) == NULL) {
 		free(rq);
 		return MHD_NO;
@@ -735,12 +736,13 @@ igd_http_sync(struct igd_http *h)
 }
 
 struct igd_http *
-igd_http_new(struct igd *igd)
+igd_http_new(struct igd *igd, const char *server)
 {
 	struct igd_http *h = xcalloc(1, sizeof(*h));
 	size_t i;
 
 	h->igd = igd;
+	h->server = server;
 	igd_http_sync(h);
 	for (i = 0; i < h->n && !util_addr_is_v4(&h->addrs[i]); i++)
 		;

@@ -15,8 +15,12 @@ struct igd_http;
 #define IGD_HTTP_MEM		16384	/* per-connection header memory */
 #define IGD_HTTP_BODY_MAX	16384	/* SOAP request body */
 
-/* Listen on upnp_http_port of every LAN address (IPv4, global IPv6); NULL after logging why. */
-struct igd_http *igd_http_new(struct igd *);
+/*
+ * Listen on upnp_http_port of every LAN address (IPv4, global IPv6), for
+ * igd's descriptions, control and events, every reply with this SERVER
+ * (kept, not copied); NULL after logging why.
+ */
+struct igd_http *igd_http_new(struct igd *, const char *server);
 /* Listen on LAN addresses that appeared since (netif read anew by the caller), or failed before. */
 void igd_http_sync(struct igd_http *);
 /* Close every listener and connection. */

@@ -17,6 +17,10 @@
  * address) of what we send. IP_MULTICAST_ALL and IPV6_MULTICAST_ALL are
  * off, so groups other programs joined do not reach these sockets.
  *
+ * The messages themselves (parsing, answers, formats, the address checks)
+ * are ssdp_msg.c's; this file holds the sockets, the bounds and the
+ * schedule.
+ *
  * What is answered: a datagram that came in on a LAN interface joined on
  * that socket, from a LAN host (netif_client_ok; over IPv6 also a
  * link-local source, which can only be on that link), sent to an SSDP
@@ -36,11 +40,11 @@
  * Announcements: the ssdp:all set (ssdp_announce_set) is multicast out of
  * every interface at start, every upnp_notify_interval seconds, and as
  * ssdp:byebye when the front end stops; over IPv6 to both groups. It holds
- * every version of every type offered (igd_max_version: IGD:2 devices and
- * WANIPConnection:2 also as version 1, so v1-only control points that
- * listen for IGD:1 see us too), each with the one LOCATION, over IPv4 and
- * IPv6 alike: which description a control point gets there is the HTTP
- * server's business (see igd.c).
+ * every version of every type offered (igd_service_max_version: IGD:2
+ * devices and WANIPConnection:2 also as version 1, so v1-only control
+ * points that listen for IGD:1 see us too), each with the one LOCATION,
+ * over IPv4 and IPv6 alike: which description a control point gets there
+ * is the HTTP server's business (see igd.c).
  */
 #include "config.h"
 
@@ -57,531 +61,20 @@
 
 #include "conf.h"
 #include "daemon.h"
-#include "igd/igd.h"
+#include "igd/igd.h"		/* struct igd_stats, IGD_RESCAN_S */
 #include "igd/ssdp.h"
 #include "log.h"
 #include "netif.h"
 #include "util.h"
 
-#define SSDP_GROUP4		0xeffffffaU	/* 239.255.255.250 */
 #define SSDP_RECV_BUF		9216		/* room to see that a datagram is over the limit */
 #define SSDP_READ_BURST		32		/* datagrams read per wake-up */
-#define SSDP_MAX_AGE_MIN	1800		/* seconds (UDA 1.1 recommends at least 1800) */
 #define SSDP_PEND_MAX		256		/* multicast searches waiting for their delay */
 #define SSDP_PEND_SRC		16		/* ... from one source address */
 #define SSDP_RATE_SRC		10		/* searches per second from one source (and burst) */
 #define SSDP_RATE_ALL		50		/* searches per second from everyone (and burst) */
 #define SSDP_SRC_SLOTS		64		/* sources whose rate is tracked (LRU) */
 #define SSDP_MULTICAST_TTL	2		/* UDA 1.1: "SHOULD default to 2" */
-
-/* ---- parsing ---- */
-
-struct ssdp_pstate {
-	struct ssdp_msg	*out;
-	int		 multicast;
-	int		 seen_man;
-	int		 seen_mx;
-	int		 seen_st;
-};
-
-typedef enum ssdp_perr ssdp_hdr_fn(struct ssdp_pstate *, const char *val, size_t vlen);
-
-static enum ssdp_perr
-ssdp_h_man(struct ssdp_pstate *ps, const char *val, size_t vlen)
-{
-	static const char want[] = "\"ssdp:discover\"";
-
-	if (ps->seen_man++ || vlen != sizeof(want) - 1 || memcmp(val, want, vlen) != 0)
-		return SSDP_ERR_MAN;
-	return SSDP_OK;
-}
-
-/* A decimal MX of at least 1, capped at SSDP_MX_MAX; -1 if it is not one. */
-static int
-ssdp_mx_value(const char *val, size_t vlen)
-{
-	unsigned v = 0;
-	size_t i;
-
-	if (vlen == 0)
-		return -1;
-	for (i = 0; i < vlen; i++) {
-		if (val[i] < '0' || val[i] > '9')
-			return -1;
-		v = v * 10 + (unsigned)(val[i] - '0');
-		if (v > SSDP_MX_MAX)
-			v = SSDP_MX_MAX + 1;	/* saturate: only "more than the cap" matters */
-	}
-	if (v == 0)
-		return -1;
-	return v > SSDP_MX_MAX ? SSDP_MX_MAX : (int)v;
-}
-
-/* A unicast search is answered at once (UDA 1.1): its MX is only recorded. */
-static enum ssdp_perr
-ssdp_h_mx(struct ssdp_pstate *ps, const char *val, size_t vlen)
-{
-	int mx = ssdp_mx_value(val, vlen);
-
-	if (ps->seen_mx++)
-		return ps->multicast ? SSDP_ERR_MX : SSDP_OK;
-	if (mx == -1)
-		return ps->multicast ? SSDP_ERR_MX : SSDP_OK;
-	ps->out->mx = (unsigned)mx;
-	ps->out->has_mx = 1;
-	return SSDP_OK;
-}
-
-static enum ssdp_perr
-ssdp_h_st(struct ssdp_pstate *ps, const char *val, size_t vlen)
-{
-	size_t i;
-
-	if (ps->seen_st++ || vlen == 0 || vlen >= SSDP_ST_MAX)
-		return SSDP_ERR_ST;
-	for (i = 0; i < vlen; i++)
-		if ((unsigned char)val[i] <= 0x20 || (unsigned char)val[i] >= 0x7f)
-			return SSDP_ERR_ST;
-	memcpy(ps->out->st, val, vlen);
-	ps->out->st[vlen] = '\0';
-	return SSDP_OK;
-}
-
-/* The headers an M-SEARCH is read for; the others are only checked for form. */
-static const struct {
-	const char	*name;
-	ssdp_hdr_fn	*fn;
-} ssdp_hdrs[] = {
-	{ "MAN", ssdp_h_man },
-	{ "MX", ssdp_h_mx },
-	{ "ST", ssdp_h_st },
-};
-
-/* The next line from *off: its length without CRLF or LF; -1 if no LF is left. */
-static int
-ssdp_line(const char *buf, size_t len, size_t *off, const char **line, size_t *llen)
-{
-	const char *p = buf + *off, *nl = memchr(p, '\n', len - *off);
-
-	if (nl == NULL)
-		return -1;
-	*line = p;
-	*llen = (size_t)(nl - p);
-	if (*llen > 0 && p[*llen - 1] == '\r')
-		(*llen)--;
-	*off = (size_t)(nl - buf) + 1;
-	return 0;
-}
-
-static int
-ssdp_has_ctl(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (((unsigned char)s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
-			return 1;
-	return 0;
-}
-
-/* A response's status line: "HTTP/1.1 NNN" and an optional reason. */
-static int
-ssdp_is_status(const char *l, size_t len)
-{
-	static const char v[] = "HTTP/1.1 ";
-	size_t n = sizeof(v) - 1, i;
-
-	if (len < n + 3 || memcmp(l, v, n) != 0)
-		return 0;
-	for (i = n; i < n + 3; i++)
-		if (l[i] < '0' || l[i] > '9')
-			return 0;
-	return len == n + 3 || l[n + 3] == ' ';
-}
-
-static enum ssdp_perr
-ssdp_start_line(const char *l, size_t len, enum ssdp_kind *kind)
-{
-	static const struct {
-		const char	*line;
-		enum ssdp_kind	 kind;
-	} starts[] = {
-		{ "M-SEARCH * HTTP/1.1", SSDP_MSEARCH },
-		{ "NOTIFY * HTTP/1.1", SSDP_NOTIFY },
-	};
-	size_t i;
-
-	for (i = 0; i < PG_NELEM(starts); i++) {
-		if (len == strlen(starts[i].line) && memcmp(l, starts[i].line, len) == 0) {
-			*kind = starts[i].kind;
-			return SSDP_OK;
-		}
-	}
-	if (!ssdp_is_status(l, len))
-		return SSDP_ERR_START;
-	*kind = SSDP_RESPONSE;
-	return SSDP_OK;
-}
-
-static int
-ssdp_is_tchar(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-/* One "Name: value" line: split, trimmed, and handed to its handler. */
-static enum ssdp_perr
-ssdp_header(struct ssdp_pstate *ps, const char *l, size_t len)
-{
-	const char *colon = memchr(l, ':', len), *v, *end = l + len;
-	size_t nlen, i;
-
-	if (len > SSDP_LINE_MAX || colon == NULL || colon == l || ssdp_has_ctl(l, len))
-		return SSDP_ERR_HEADER;
-	nlen = (size_t)(colon - l);
-	for (i = 0; i < nlen; i++)
-		if (!ssdp_is_tchar((unsigned char)l[i]))
-			return SSDP_ERR_HEADER;	/* also a folded line or a space before ':' */
-	for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
-		;
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	if (ps->out->kind != SSDP_MSEARCH)
-		return SSDP_OK;
-	for (i = 0; i < PG_NELEM(ssdp_hdrs); i++)
-		if (strlen(ssdp_hdrs[i].name) == nlen && strncasecmp(l, ssdp_hdrs[i].name, nlen) == 0)
-			return ssdp_hdrs[i].fn(ps, v, (size_t)(end - v));
-	return SSDP_OK;
-}
-
-/* Once every header is read: what an M-SEARCH must have had. */
-static enum ssdp_perr
-ssdp_check_search(const struct ssdp_pstate *ps)
-{
-	if (!ps->seen_man)
-		return SSDP_ERR_MAN;
-	if (ps->multicast && !ps->out->has_mx)
-		return SSDP_ERR_MX;
-	if (!ps->seen_st)
-		return SSDP_ERR_ST;
-	return SSDP_OK;
-}
-
-enum ssdp_perr
-ssdp_parse(const char *buf, size_t len, int multicast, struct ssdp_msg *out)
-{
-	struct ssdp_pstate ps;
-	enum ssdp_perr e;
-	const char *line;
-	size_t off = 0, llen;
-	unsigned nhdr = 0;
-
-	memset(out, 0, sizeof(*out));
-	memset(&ps, 0, sizeof(ps));
-	ps.out = out;
-	ps.multicast = multicast;
-	if (len > SSDP_DGRAM_MAX)
-		return SSDP_ERR_LONG;
-	if (ssdp_line(buf, len, &off, &line, &llen) == -1)
-		return SSDP_ERR_SHORT;
-	if ((e = ssdp_start_line(line, llen, &out->kind)) != SSDP_OK)
-		return e;
-	for (;;) {
-		if (ssdp_line(buf, len, &off, &line, &llen) == -1)
-			return SSDP_ERR_SHORT;
-		if (llen == 0)
-			break;
-		if (++nhdr > SSDP_HDRS_MAX)
-			return SSDP_ERR_HEADER;
-		if ((e = ssdp_header(&ps, line, llen)) != SSDP_OK)
-			return e;
-	}
-	return out->kind == SSDP_MSEARCH ? ssdp_check_search(&ps) : SSDP_OK;
-}
-
-const char *
-ssdp_perr_str(enum ssdp_perr e)
-{
-	static const char *const names[] = {
-		[SSDP_OK] = "ok",
-		[SSDP_ERR_SHORT] = "empty or truncated",
-		[SSDP_ERR_LONG] = "too long",
-		[SSDP_ERR_START] = "not an SSDP request line",
-		[SSDP_ERR_HEADER] = "malformed header",
-		[SSDP_ERR_MAN] = "no MAN: \"ssdp:discover\"",
-		[SSDP_ERR_MX] = "missing or bad MX",
-		[SSDP_ERR_ST] = "missing or bad ST",
-	};
-
-	return (size_t)e < PG_NELEM(names) && names[e] != NULL ? names[e] : "?";
-}
-
-/* ---- what we answer ---- */
-
-/* Device types in the order of enum igd_dev, and the newest version implemented. */
-static const struct {
-	const char	*name;
-	int		 version;
-} ssdp_devices[IGD_NDEV] = {
-	[IGD_DEV_ROOT] = { "InternetGatewayDevice", 2 },
-	[IGD_DEV_WAN] = { "WANDevice", 2 },
-	[IGD_DEV_CONN] = { "WANConnectionDevice", 2 },
-};
-
-static void
-ssdp_ans_add(struct ssdp_ans *out, size_t max, size_t *n, const char *st, const char *udn)
-{
-	struct ssdp_ans *a;
-
-	if (*n >= max)
-		return;
-	a = &out[(*n)++];
-	snprintf(a->st, sizeof(a->st), "%s", st);
-	if (strncmp(st, "uuid:", 5) == 0)
-		snprintf(a->usn, sizeof(a->usn), "%s", st);
-	else
-		snprintf(a->usn, sizeof(a->usn), "uuid:%s::%s", udn, st);
-}
-
-size_t
-ssdp_announce_set(const struct igd *igd, struct ssdp_ans *out, size_t max)
-{
-	char t[SSDP_ST_MAX];
-	size_t n = 0;
-	int d, s, v, newest;
-
-	ssdp_ans_add(out, max, &n, "upnp:rootdevice", igd->udn[IGD_DEV_ROOT]);
-	for (d = 0; d < IGD_NDEV; d++) {
-		snprintf(t, sizeof(t), "uuid:%s", igd->udn[d]);
-		ssdp_ans_add(out, max, &n, t, igd->udn[d]);
-	}
-	for (d = 0; d < IGD_NDEV; d++) {
-		newest = ssdp_devices[d].version < igd_max_version(igd) ?
-		    ssdp_devices[d].version : igd_max_version(igd);
-		for (v = newest; v >= 1; v--) {
-			snprintf(t, sizeof(t), "urn:schemas-upnp-org:device:%s:%d",
-			    ssdp_devices[d].name, v);
-			ssdp_ans_add(out, max, &n, t, igd->udn[d]);
-		}
-	}
-	for (s = 0; s < IGD_NSVC; s++) {
-		for (v = igd_service_offered(igd, (enum igd_svc)s); v >= 1; v--) {
-			igd_service_type((enum igd_svc)s, v, t, sizeof(t));
-			ssdp_ans_add(out, max, &n, t, igd->udn[igd_service_device((enum igd_svc)s)]);
-		}
-	}
-	return n;
-}
-
-/*
- * A search names a type at a version up to ours exactly as we announce it
- * (UDA: the answer's ST carries the version searched for), a higher version
- * matches nothing. UUIDs are compared without regard to case (RFC 4122).
- */
-static int
-ssdp_st_matches(const char *ours, const char *st)
-{
-	if (strncasecmp(ours, "uuid:", 5) == 0)
-		return strncasecmp(st, "uuid:", 5) == 0 && strcasecmp(ours + 5, st + 5) == 0;
-	return strcmp(ours, st) == 0;
-}
-
-size_t
-ssdp_answers(const struct igd *igd, const char *st, struct ssdp_ans *out, size_t max)
-{
-	struct ssdp_ans all[SSDP_NANS];
-	size_t n, i, k = 0;
-
-	if (strcmp(st, "ssdp:all") == 0)
-		return ssdp_announce_set(igd, out, max);
-	n = ssdp_announce_set(igd, all, PG_NELEM(all));
-	for (i = 0; i < n && k < max; i++)
-		if (ssdp_st_matches(all[i].st, st))
-			out[k++] = all[i];
-	return k;
-}
-
-/* ---- the messages we send ---- */
-
-struct ssdp_fields {
-	const struct ssdp_ans	*ans;
-	unsigned		 max_age;
-	char			 date[40];
-	char			 loc[128];
-	const char		*server;
-	const char		*host;
-	uint32_t		 boot_id;
-	uint32_t		 config_id;
-};
-
-typedef int ssdp_fmt_fn(const struct ssdp_fields *, char *buf, size_t len);
-
-static int
-ssdp_fmt_reply(const struct ssdp_fields *f, char *buf, size_t len)
-{
-	return snprintf(buf, len, "HTTP/1.1 200 OK\r\n"
-	    "CACHE-CONTROL: max-age=%u\r\n"
-	    "DATE: %s\r\n"
-	    "EXT:\r\n"
-	    "LOCATION: %s\r\n"
-	    "SERVER: %s\r\n"
-	    "ST: %s\r\n"
-	    "USN: %s\r\n"
-	    "BOOTID.UPNP.ORG: %u\r\n"
-	    "CONFIGID.UPNP.ORG: %u\r\n"
-	    "\r\n", f->max_age, f->date, f->loc, f->server, f->ans->st, f->ans->usn,
-	    (unsigned)f->boot_id, (unsigned)f->config_id);
-}
-
-static int
-ssdp_fmt_alive(const struct ssdp_fields *f, char *buf, size_t len)
-{
-	return snprintf(buf, len, "NOTIFY * HTTP/1.1\r\n"
-	    "HOST: %s\r\n"
-	    "CACHE-CONTROL: max-age=%u\r\n"
-	    "LOCATION: %s\r\n"
-	    "NT: %s\r\n"
-	    "NTS: ssdp:alive\r\n"
-	    "SERVER: %s\r\n"
-	    "USN: %s\r\n"
-	    "BOOTID.UPNP.ORG: %u\r\n"
-	    "CONFIGID.UPNP.ORG: %u\r\n"
-	    "\r\n", f->host, f->max_age, f->loc, f->ans->st, f->server, f->ans->usn,
-	    (unsigned)f->boot_id, (unsigned)f->config_id);
-}
-
-static int
-ssdp_fmt_byebye(const struct ssdp_fields *f, char *buf, size_t len)
-{
-	return snprintf(buf, len, "NOTIFY * HTTP/1.1\r\n"
-	    "HOST: %s\r\n"
-	    "NT: %s\r\n"
-	    "NTS: ssdp:byebye\r\n"
-	    "USN: %s\r\n"
-	    "BOOTID.UPNP.ORG: %u\r\n"
-	    "CONFIGID.UPNP.ORG: %u\r\n"
-	    "\r\n", f->host, f->ans->st, f->ans->usn, (unsigned)f->boot_id,
-	    (unsigned)f->config_id);
-}
-
-/* The groups, in the order of enum ssdp_group: HOST, and for IPv6 the scope of ff0X::c. */
-static const struct {
-	const char	*host;
-	uint8_t		 scope;
-} ssdp_groups[] = {
-	[SSDP_GROUP_V4] = { "239.255.255.250:1900", 0 },
-	[SSDP_GROUP_LINK] = { "[FF02::C]:1900", 0x02 },
-	[SSDP_GROUP_SITE] = { "[FF05::C]:1900", 0x05 },
-};
-
-static ssdp_fmt_fn *const ssdp_fmts[] = {
-	[SSDP_FMT_REPLY] = ssdp_fmt_reply,
-	[SSDP_FMT_ALIVE] = ssdp_fmt_alive,
-	[SSDP_FMT_BYEBYE] = ssdp_fmt_byebye,
-};
-
-size_t
-ssdp_format(const struct igd *igd, enum ssdp_fmt fmt, const struct ssdp_ans *ans,
-    const struct in6_addr *local, enum ssdp_group group, time_t now, char *buf, size_t len)
-{
-	const struct pg_config *cfg = igd->ctx->cfg;
-	struct ssdp_fields f;
-	struct tm tm;
-	int n;
-
-	memset(&f, 0, sizeof(f));
-	f.ans = ans;
-	f.max_age = cfg->upnp_notify_interval * 2 > SSDP_MAX_AGE_MIN ?
-	    cfg->upnp_notify_interval * 2 : SSDP_MAX_AGE_MIN;
-	if (gmtime_r(&now, &tm) != NULL)
-		strftime(f.date, sizeof(f.date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	igd_location(igd, local, f.loc, sizeof(f.loc));
-	f.server = igd_server_string(igd);
-	f.host = ssdp_groups[group].host;
-	f.boot_id = igd->boot_id;
-	f.config_id = igd->config_id;
-	n = ssdp_fmts[fmt](&f, buf, len);
-	return n > 0 && (size_t)n < len ? (size_t)n : 0;
-}
-
-/* ---- whom we answer ---- */
-
-/* The address of group g, v4-mapped for IPv4. */
-static void
-ssdp_group_addr(enum ssdp_group g, struct in6_addr *out)
-{
-	uint32_t g4 = htonl(SSDP_GROUP4);
-
-	memset(out, 0, sizeof(*out));
-	if (g == SSDP_GROUP_V4) {
-		out->s6_addr[10] = out->s6_addr[11] = 0xff;
-		memcpy(&out->s6_addr[12], &g4, sizeof(g4));
-		return;
-	}
-	out->s6_addr[0] = 0xff;
-	out->s6_addr[1] = ssdp_groups[g].scope;
-	out->s6_addr[15] = 0x0c;
-}
-
-static int
-ssdp_is_group(enum ssdp_group g, const struct in6_addr *a)
-{
-	struct in6_addr ga;
-
-	ssdp_group_addr(g, &ga);
-	return memcmp(&ga, a, sizeof(ga)) == 0;
-}
-
-/*
- * The source: a LAN host (netif_client_ok), as over IPv4. Over IPv6 also a
- * link-local one: fe80::/10 is never routed, so such a source is a host on
- * the link the datagram came in on, which the caller has checked is a LAN
- * interface; a search to ff02::c comes from one. Never one of the gateway's
- * own (a reply would go to a service of its own), nor a v4-mapped one.
- */
-static const char *
-ssdp_check_src(struct netif *nif, int v6, const struct in6_addr *src, char *why, size_t whylen)
-{
-	if (v6 && util_addr_is_v4(src))
-		return "a v4-mapped source over IPv6";
-	if (v6 && IN6_IS_ADDR_LINKLOCAL(src))
-		return netif_is_own(nif, src) ? "an address of the gateway itself" : NULL;
-	return netif_client_ok(nif, src, why, whylen) ? NULL : why;
-}
-
-/* Where a datagram was sent: 1 an SSDP group, 0 unicast to us, -1 anything else. */
-static int
-ssdp_dst_kind(const struct netif *nif, int v6, const struct in6_addr *dst)
-{
-	if (util_addr_is_v4(dst) == v6)
-		return -1;	/* not the socket's family */
-	if (!v6)
-		return ssdp_is_group(SSDP_GROUP_V4, dst) ? 1 :
-		    netif_is_lan_local(nif, dst) ? 0 : -1;
-	if (ssdp_is_group(SSDP_GROUP_LINK, dst) || ssdp_is_group(SSDP_GROUP_SITE, dst))
-		return 1;
-	/* our link-local address on the LAN link it came in on counts as "to us" */
-	if (netif_is_lan_local(nif, dst) || (IN6_IS_ADDR_LINKLOCAL(dst) && netif_is_own(nif, dst)))
-		return 0;
-	return -1;
-}
-
-const char *
-ssdp_check_addrs(struct netif *nif, int v6, const struct in6_addr *src, uint16_t sport,
-    const struct in6_addr *dst, int *mcast, char *why, size_t whylen)
-{
-	const char *bad;
-
-	if ((bad = ssdp_check_src(nif, v6, src, why, whylen)) != NULL)
-		return bad;
-	if (sport == 0)
-		return "source port 0";
-	if ((*mcast = ssdp_dst_kind(nif, v6, dst)) == -1)
-		return v6 ? "not sent to ff02::c, ff05::c or to us" :
-		    "not sent to 239.255.255.250 or to us";
-	return NULL;
-}
 
 /* ---- the sockets ---- */
 
@@ -621,7 +114,7 @@ struct ssdp_bucket {
 };
 
 struct ssdp {
-	struct igd		*igd;
+	struct ssdp_params	 p;		/* as igd.c made us */
 	struct ssdp_sock	 sk[2];			/* IPv4, IPv6 */
 	struct event		*notify_ev;
 	int			 no_v6_said[CONF_MAX_LAN];	/* logged: no global IPv6 */
@@ -646,7 +139,7 @@ struct ssdp_dgram {
 static uint64_t
 ssdp_now_ms(const struct ssdp *s)
 {
-	return pg_clock_now(&s->igd->ctx->clock);
+	return pg_clock_now(&s->p.ctx->clock);
 }
 
 /* a (v4-mapped for IPv4) and port as a sockaddr, with scope for a link-local IPv6 one. */
@@ -702,7 +195,7 @@ ssdp_drop(struct ssdp *s, const struct ssdp_dgram *d, const char *why)
 {
 	char a[INET6_ADDRSTRLEN + 8];
 
-	s->igd->stats.ssdp_dropped++;
+	s->p.stats->ssdp_dropped++;
 	if (!log_limit_pass(&s->drop_log, ssdp_now_ms(s)))
 		return;
 	log_debug("ssdp: dropped a datagram from %s (ifindex %u): %s",
@@ -803,7 +296,7 @@ ssdp_reply_local(const struct ssdp_sock *sk, const struct in6_addr *peer, unsign
 		*local = sk->ifs[k].local;
 		return 0;
 	}
-	if (netif_local_for(sk->s->igd->ctx->netif, peer, local) == -1 ||
+	if (netif_local_for(sk->s->p.ctx->netif, peer, local) == -1 ||
 	    util_addr_is_v4(local) == sk->v6)
 		return -1;
 	return 0;
@@ -825,12 +318,12 @@ ssdp_reply(struct ssdp_sock *sk, const struct sockaddr_storage *to, const struct
 
 	if (ssdp_reply_local(sk, peer, ifindex, &local) == -1)
 		return;		/* the LAN prefix went away since the search came */
-	n = ssdp_answers(s->igd, st, ans, PG_NELEM(ans));
+	n = ssdp_answers(&s->p, st, ans, PG_NELEM(ans));
 	for (i = 0; i < n; i++) {
-		len = ssdp_format(s->igd, SSDP_FMT_REPLY, &ans[i], &local, SSDP_GROUP_V4, now, msg,
+		len = ssdp_format(&s->p, SSDP_FMT_REPLY, &ans[i], &local, SSDP_GROUP_V4, now, msg,
 		    sizeof(msg));
 		if (len > 0 && ssdp_send(sk, to, ifindex, ll ? NULL : &local, msg, len) == 0)
-			s->igd->stats.ssdp_replies++;
+			s->p.stats->ssdp_replies++;
 	}
 }
 
@@ -849,13 +342,13 @@ ssdp_announce_to(struct ssdp_sock *sk, const struct ssdp_if *ifp, enum ssdp_grou
 
 	ssdp_group_addr(g, &ga);
 	ssdp_sockaddr(&ga, SSDP_PORT, ifp->ifindex, &to);
-	n = ssdp_announce_set(s->igd, ans, PG_NELEM(ans));
+	n = ssdp_announce_set(&s->p, ans, PG_NELEM(ans));
 	for (i = 0; i < n; i++) {
-		len = ssdp_format(s->igd, fmt, &ans[i], &ifp->local, g, now, msg, sizeof(msg));
+		len = ssdp_format(&s->p, fmt, &ans[i], &ifp->local, g, now, msg, sizeof(msg));
 		/* IPv6: the kernel picks the source, link-local for ff02::c (RFC 6724) */
 		if (len > 0 && ssdp_send(sk, &to, ifp->ifindex, sk->v6 ? NULL : &ifp->local, msg,
 		    len) == 0)
-			s->igd->stats.ssdp_notifies++;
+			s->p.stats->ssdp_notifies++;
 	}
 }
 
@@ -1005,7 +498,7 @@ ssdp_schedule(struct ssdp_sock *sk, const struct ssdp_dgram *d, const struct ssd
 		return;
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (p->ev = evtimer_new(s->igd->ctx->base, ssdp_pend_cb, p)) == NULL) {
+	    (p->ev = evtimer_new(s->p.ctx->base, ssdp_pend_cb, p)) == NULL) {
 		free(p);
 		ssdp_drop(s, d, "out of memory");
 		return;
@@ -1035,7 +528,7 @@ ssdp_screen(struct ssdp_sock *sk, const struct ssdp_dgram *d, const char *buf, s
 
 	if (ssdp_if_index(sk->ifs, sk->nifs, d->ifindex) == sk->nifs)
 		return "not from a LAN interface";
-	if ((bad = ssdp_check_addrs(sk->s->igd->ctx->netif, sk->v6, &d->from6, d->port, &d->dst,
+	if ((bad = ssdp_check_addrs(sk->s->p.ctx->netif, sk->v6, &d->from6, d->port, &d->dst,
 	    mcast, why, whylen)) != NULL)
 		return bad;
 	if (d->trunc)
@@ -1065,8 +558,8 @@ ssdp_handle(struct ssdp_sock *sk, const struct ssdp_dgram *d, const char *buf, s
 		ssdp_drop(s, d, "over the search rate");
 		return;
 	}
-	s->igd->stats.ssdp_searches++;
-	if (ssdp_answers(s->igd, m.st, ans, PG_NELEM(ans)) == 0)
+	s->p.stats->ssdp_searches++;
+	if (ssdp_answers(&s->p, m.st, ans, PG_NELEM(ans)) == 0)
 		return;
 	if (mcast)
 		ssdp_schedule(sk, d, &m);
@@ -1266,7 +759,7 @@ ssdp_join_new(struct ssdp_sock *sk, const struct ssdp_if *now, size_t nnow)
 static void
 ssdp_say_no_v6(struct ssdp *s)
 {
-	const struct pg_config *cfg = s->igd->ctx->cfg;
+	const struct pg_config *cfg = s->p.ctx->cfg;
 	const struct ssdp_sock *sk = &s->sk[1];
 	size_t i, k;
 
@@ -1296,7 +789,7 @@ ssdp_sync(struct ssdp *s)
 	for (k = 0; k < PG_NELEM(s->sk); k++) {
 		if (s->sk[k].fd == -1)
 			continue;
-		n = ssdp_lan_ifs(s->igd->ctx->netif, s->sk[k].v6, now, PG_NELEM(now));
+		n = ssdp_lan_ifs(s->p.ctx->netif, s->sk[k].v6, now, PG_NELEM(now));
 		ssdp_leave_gone(&s->sk[k], now, n);
 		ssdp_join_new(&s->sk[k], now, n);
 	}
@@ -1374,8 +867,8 @@ ssdp_open6(struct ssdp_sock *sk)
 static int
 ssdp_start_events(struct ssdp *s)
 {
-	struct event_base *base = s->igd->ctx->base;
-	struct timeval alive = { (time_t)s->igd->ctx->cfg->upnp_notify_interval, 0 };
+	struct event_base *base = s->p.ctx->base;
+	struct timeval alive = { (time_t)s->p.ctx->cfg->upnp_notify_interval, 0 };
 	size_t k;
 
 	for (k = 0; k < PG_NELEM(s->sk); k++) {
@@ -1397,12 +890,12 @@ ssdp_start_events(struct ssdp *s)
 }
 
 struct ssdp *
-ssdp_new(struct igd *igd)
+ssdp_new(const struct ssdp_params *p)
 {
 	struct ssdp *s = xcalloc(1, sizeof(*s));
 	size_t k;
 
-	s->igd = igd;
+	s->p = *p;
 	for (k = 0; k < PG_NELEM(s->sk); k++) {
 		s->sk[k].s = s;
 		s->sk[k].v6 = k == 1;
@@ -1411,7 +904,7 @@ ssdp_new(struct igd *igd)
 	TAILQ_INIT(&s->pend);
 	log_limit_init(&s->drop_log, 10000, 20);
 	log_limit_init(&s->err_log, 10000, 5);
-	if (igd->ctx->cfg->nlan == 0) {
+	if (p->ctx->cfg->nlan == 0) {
 		log_warnx("ssdp: no lan_interface is configured: nowhere to listen");
 		goto fail;
 	}

@@ -23,6 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static struct pg_config fz_cfg;
 static struct pg_ctx fz_ctx;
 static struct igd fz_igd;
+static struct ssdp_params fz_sp;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -37,6 +38,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	strcpy(fz_igd.udn[IGD_DEV_ROOT], "4d696e69-5550-4e50-8000-0123456789a0");
 	strcpy(fz_igd.udn[IGD_DEV_WAN], "4d696e69-5550-4e50-8000-0123456789a1");
 	strcpy(fz_igd.udn[IGD_DEV_CONN], "4d696e69-5550-4e50-8000-0123456789a2");
+	fz_sp.ctx = fz_igd.ctx;
+	fz_sp.udn = fz_igd.udn;
+	fz_sp.server = igd_server_string(&fz_igd);
+	fz_sp.stats = &fz_igd.stats;
 	return 0;
 }
 
@@ -50,7 +55,7 @@ check_answers(const char *st)
 	char buf[SSDP_MSG_MAX];
 	size_t n, i, k, len;
 
-	n = ssdp_answers(&fz_igd, st, a, SSDP_NANS);
+	n = ssdp_answers(&fz_sp, st, a, SSDP_NANS);
 	if (n > 1 && strcmp(st, "ssdp:all") != 0)
 		__builtin_trap();
 	util_parse_addr("192.0.2.1", &local[0]);
@@ -59,7 +64,7 @@ check_answers(const char *st)
 		if (strcmp(st, "ssdp:all") != 0 && strcasecmp(a[i].st, st) != 0)
 			__builtin_trap();
 		for (k = 0; k < 2; k++) {
-			len = ssdp_format(&fz_igd, SSDP_FMT_REPLY, &a[i], &local[k], SSDP_GROUP_V4,
+			len = ssdp_format(&fz_sp, SSDP_FMT_REPLY, &a[i], &local[k], SSDP_GROUP_V4,
 			    0, buf, sizeof(buf));
 			if (len == 0 || ssdp_parse(buf, len, 0, &m) != SSDP_OK ||
 			    m.kind != SSDP_RESPONSE)

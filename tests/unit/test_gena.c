@@ -477,7 +477,7 @@ gw_setup(void)
 	netif_set(gw.ctx.netif, p, 2, local, 2);
 	gw.igd.ctx = &gw.ctx;
 	gw.ctx.igd = &gw.igd;
-	gw.igd.gena = gena_new(&gw.igd);
+	gw.igd.gena = gena_new(&gw.ctx, &gw.igd.stats, NULL, NULL);	/* gw_vars by the hook */
 	gena_set_hooks(gw.igd.gena, &h);
 }
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <event2/buffer.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,7 +471,7 @@ test_igd_version(void)
 	CHECK_EQ(root_v(igd, NULL), 2);
 	CHECK_EQ(igd_desc_by_agent(igd, "/rootDesc.xml"), 1);
 	CHECK_EQ(igd_desc_by_agent(igd, "/rootDesc1.xml"), 0);
-	CHECK_EQ(igd_max_version(igd), 2);
+	CHECK_EQ(igd_service_max_version(igd->ctx->cfg->upnp_igd_version), 2);
 	/* a v1 SOAPAction still works beside v2 on the same control URL */
 	CHECK_EQ(call(igd, A, IPC1, "GetExternalIPAddress", ""), 200);
 	CHECK_EQ(call(igd, A, IPC2, "GetListOfPortMappings", range_args("1", "65535", "TCP",
@@ -490,9 +491,11 @@ test_igd_version(void)
 	igd = lab_igd("firewall = none\nupnp_igd_version = 1\n");
 	CHECK_EQ(root_v(igd, "Debian/12 UPnP/1.1 MiniUPnPc/2.2.4"), 1);
 	CHECK_EQ(root_v(igd, NULL), 1);
-	CHECK_EQ(igd_max_version(igd), 1);
-	CHECK_EQ(igd_service_offered(igd, IGD_SVC_IPCONN), 1);
-	CHECK_EQ(igd_service_offered(igd, IGD_SVC_6FC), 1);
+	CHECK_EQ(igd_service_max_version(igd->ctx->cfg->upnp_igd_version), 1);
+	CHECK_EQ(igd_service_offered(IGD_SVC_IPCONN,
+	    igd_service_max_version(igd->ctx->cfg->upnp_igd_version)), 1);
+	CHECK_EQ(igd_service_offered(IGD_SVC_6FC,
+	    igd_service_max_version(igd->ctx->cfg->upnp_igd_version)), 1);
 	CHECK_EQ(call(igd, A, IPC1, "GetExternalIPAddress", ""), 200);
 	CHECK_EQ(call(igd, A, IPC2, "GetExternalIPAddress", ""), 500);
 	CHECK_EQ(code(), 401);
@@ -650,6 +653,55 @@ test_server_string(void)
 	lab_free(igd);
 }
 
+/* igd_status: one "name value" line per field, into the buffer arg. */
+static void
+status_line(void *arg, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	evbuffer_add_printf(arg, "%s ", name);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(arg, fmt, ap);
+	va_end(ap);
+	evbuffer_add_printf(arg, "\n");
+}
+
+/* The IGD's status verb: the fields `portgatectl status` prints, in its order and formats. */
+static void
+test_status(void)
+{
+	struct evbuffer *b = evbuffer_new();
+	struct igd *igd = lab_igd("firewall = none\nupnp_igd_version = 1\n");
+	char *got;
+
+	igd_status(NULL, status_line, b);
+	evbuffer_add(b, "", 1);
+	CHECK_STR((char *)evbuffer_pullup(b, -1), "upnp off\n");
+	evbuffer_drain(b, evbuffer_get_length(b));
+	igd->stats.ssdp_searches = 1;
+	igd->stats.ssdp_replies = 2;
+	igd->stats.ssdp_dropped = 3;
+	igd->stats.ssdp_notifies = 4;
+	igd->stats.http_requests = 5;
+	igd->stats.http_refused = 6;
+	igd->stats.soap_requests = 7;
+	igd->stats.soap_errors = 8;
+	igd->stats.events_sent = 18446744073709551615ULL;
+	igd_status(igd, status_line, b);
+	evbuffer_add(b, "", 1);
+	got = (char *)evbuffer_pullup(b, -1);
+	CHECK_STR(got, "upnp on\n"
+	    "upnp_uuid uuid:0d3f5e2a-1111-4222-8333-444455556660\n"
+	    "upnp_igd_version 1\n"
+	    "ssdp_searches 1\nssdp_replies 2\nssdp_dropped 3\nssdp_notifies 4\n"
+	    "http_requests 5\nhttp_refused 6\n"
+	    "soap_requests 7\nsoap_errors 8\n"
+	    "upnp_subscriptions 0\n"
+	    "upnp_events_sent 18446744073709551615\n");
+	evbuffer_free(b);
+	lab_free(igd);
+}
+
 int
 main(void)
 {
@@ -663,6 +715,7 @@ main(void)
 	test_desc_and_host();
 	test_igd_version();
 	test_pinholes();
+	test_status();
 	evbuffer_free(out);
 	return tu_done("test_igd");
 }

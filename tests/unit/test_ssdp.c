@@ -210,6 +210,7 @@ test_parse_framing(void)
 static struct pg_config cfg;
 static struct pg_ctx ctx;
 static struct igd igd;
+static struct ssdp_params sp;
 static struct fake_clock fc = { 1000000 };
 
 static void
@@ -224,6 +225,13 @@ setup(void)
 	strcpy(igd.udn[IGD_DEV_CONN], CONN);
 	igd.boot_id = 1700000000;
 	igd.config_id = 4242;
+	/* what igd.c hands SSDP when it makes it */
+	sp.ctx = igd.ctx;
+	sp.udn = igd.udn;
+	sp.boot_id = igd.boot_id;
+	sp.config_id = igd.config_id;
+	sp.server = igd_server_string(&igd);
+	sp.stats = &igd.stats;
 }
 
 /* A search for st gets exactly one answer, with this USN. */
@@ -231,7 +239,7 @@ static void
 one(const char *st, const char *usn)
 {
 	struct ssdp_ans a[SSDP_NANS];
-	size_t n = ssdp_answers(&igd, st, a, SSDP_NANS);
+	size_t n = ssdp_answers(&sp, st, a, SSDP_NANS);
 
 	CHECK_EQ(n, 1);
 	if (n != 1) {
@@ -247,7 +255,7 @@ none(const char *st)
 {
 	struct ssdp_ans a[SSDP_NANS];
 
-	CHECK_EQ(ssdp_answers(&igd, st, a, SSDP_NANS), 0);
+	CHECK_EQ(ssdp_answers(&sp, st, a, SSDP_NANS), 0);
 }
 
 static void
@@ -306,7 +314,7 @@ static void
 test_all(void)
 {
 	struct ssdp_ans a[SSDP_NANS], b[SSDP_NANS];
-	size_t n = ssdp_answers(&igd, "ssdp:all", a, SSDP_NANS), i;
+	size_t n = ssdp_answers(&sp, "ssdp:all", a, SSDP_NANS), i;
 
 	CHECK_EQ(n, 15);
 	CHECK(has(a, n, "upnp:rootdevice", "uuid:" ROOT "::upnp:rootdevice"));
@@ -329,11 +337,11 @@ test_all(void)
 	CHECK(has(a, n, URN_S "WANIPConnection:2", "uuid:" CONN "::" URN_S "WANIPConnection:2"));
 	CHECK(has(a, n, URN_S "WANIPConnection:1", "uuid:" CONN "::" URN_S "WANIPConnection:1"));
 	/* the NOTIFY set is the same; a short out array is not overrun */
-	CHECK_EQ(ssdp_announce_set(&igd, b, SSDP_NANS), 15);
+	CHECK_EQ(ssdp_announce_set(&sp, b, SSDP_NANS), 15);
 	for (i = 0; i < 15; i++)
 		CHECK_STR(b[i].usn, a[i].usn);
-	CHECK_EQ(ssdp_answers(&igd, "ssdp:all", b, 3), 3);
-	CHECK_EQ(ssdp_answers(&igd, URN_S "WANIPConnection:1", b, 0), 0);
+	CHECK_EQ(ssdp_answers(&sp, "ssdp:all", b, 3), 3);
+	CHECK_EQ(ssdp_answers(&sp, URN_S "WANIPConnection:1", b, 0), 0);
 }
 
 /* upnp_igd_version = 1: only version-1 types are announced and answered. */
@@ -344,7 +352,7 @@ test_igd_v1(void)
 	size_t n, i;
 
 	cfg.upnp_igd_version = CONF_IGD_V1;
-	n = ssdp_answers(&igd, "ssdp:all", a, SSDP_NANS);
+	n = ssdp_answers(&sp, "ssdp:all", a, SSDP_NANS);
 	CHECK_EQ(n, 11);
 	for (i = 0; i < n; i++)
 		CHECK(strstr(a[i].st, ":2") == NULL);
@@ -353,7 +361,7 @@ test_igd_v1(void)
 	CHECK(has(a, n, URN_S "WANIPConnection:1", "uuid:" CONN "::" URN_S "WANIPConnection:1"));
 	CHECK(has(a, n, URN_S "WANIPv6FirewallControl:1", "uuid:" CONN "::" URN_S
 	    "WANIPv6FirewallControl:1"));
-	CHECK_EQ(ssdp_announce_set(&igd, a, SSDP_NANS), 11);
+	CHECK_EQ(ssdp_announce_set(&sp, a, SSDP_NANS), 11);
 	one(URN_D "InternetGatewayDevice:1", "uuid:" ROOT "::" URN_D "InternetGatewayDevice:1");
 	one(URN_D "WANConnectionDevice:1", "uuid:" CONN "::" URN_D "WANConnectionDevice:1");
 	none(URN_D "InternetGatewayDevice:2");
@@ -361,7 +369,7 @@ test_igd_v1(void)
 	none(URN_S "WANIPConnection:2");
 	one("upnp:rootdevice", "uuid:" ROOT "::upnp:rootdevice");
 	cfg.upnp_igd_version = CONF_IGD_V2;
-	CHECK_EQ(ssdp_answers(&igd, "ssdp:all", a, SSDP_NANS), 15);
+	CHECK_EQ(ssdp_answers(&sp, "ssdp:all", a, SSDP_NANS), 15);
 	one(URN_D "InternetGatewayDevice:1", "uuid:" ROOT "::" URN_D "InternetGatewayDevice:1");
 	cfg.upnp_igd_version = CONF_IGD_AUTO;
 }
@@ -383,8 +391,8 @@ format(enum ssdp_fmt f, const char *st, char *buf, size_t len)
 	struct ssdp_ans a[SSDP_NANS];
 	struct in6_addr local = addr("192.0.2.1");
 
-	CHECK_EQ(ssdp_answers(&igd, st, a, SSDP_NANS), 1);
-	return ssdp_format(&igd, f, &a[0], &local, SSDP_GROUP_V4, 0, buf, len);
+	CHECK_EQ(ssdp_answers(&sp, st, a, SSDP_NANS), 1);
+	return ssdp_format(&sp, f, &a[0], &local, SSDP_GROUP_V4, 0, buf, len);
 }
 
 /* The same with an IPv6 LOCATION address, to group g. */
@@ -394,8 +402,8 @@ format6(enum ssdp_fmt f, const char *st, enum ssdp_group g, char *buf, size_t le
 	struct ssdp_ans a[SSDP_NANS];
 	struct in6_addr local = addr("2001:db8:1::1");
 
-	CHECK_EQ(ssdp_answers(&igd, st, a, SSDP_NANS), 1);
-	return ssdp_format(&igd, f, &a[0], &local, g, 0, buf, len);
+	CHECK_EQ(ssdp_answers(&sp, st, a, SSDP_NANS), 1);
+	return ssdp_format(&sp, f, &a[0], &local, g, 0, buf, len);
 }
 
 static void
@@ -522,8 +530,8 @@ test_format6(void)
 		struct ssdp_ans a[SSDP_NANS];
 		struct in6_addr l = addr("2001:db8:1111:2222:3333:4444:5555:6666");
 
-		CHECK_EQ(ssdp_answers(&igd, URN_S "WANIPConnection:1", a, SSDP_NANS), 1);
-		CHECK(ssdp_format(&igd, SSDP_FMT_ALIVE, &a[0], &l, SSDP_GROUP_SITE, 0, buf,
+		CHECK_EQ(ssdp_answers(&sp, URN_S "WANIPConnection:1", a, SSDP_NANS), 1);
+		CHECK(ssdp_format(&sp, SSDP_FMT_ALIVE, &a[0], &l, SSDP_GROUP_SITE, 0, buf,
 		    sizeof(buf)) > 0);
 		CHECK(strstr(buf, "LOCATION: http://[2001:db8:1111:2222:3333:4444:5555:6666]:5000/"
 		    "rootDesc.xml\r\n") != NULL);

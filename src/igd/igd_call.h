@@ -1,16 +1,22 @@
 /*
- * igd_act_priv.h - what the files of UPnP's control actions share:
- * igd_act.c (dispatch, WANIPConnection, WANCommonInterfaceConfig, L3F) and
- * igd_pin.c (WANIPv6FirewallControl). Nothing else includes it.
+ * igd_call.h - one UPnP control call in progress, and what every action
+ * handler uses on it: UPnP error codes, SOAP argument readers and writers,
+ * the commit that tells whether an entry reached the kernel, evented
+ * variables' elements. A leaf below igd_act.c (the dispatch table,
+ * WANIPConnection, WANCommonInterfaceConfig, L3F) and igd_pin.c
+ * (WANIPv6FirewallControl).
  */
-#ifndef PG_IGD_ACT_PRIV_H
-#define PG_IGD_ACT_PRIV_H
+#ifndef PG_IGD_CALL_H
+#define PG_IGD_CALL_H
 
 #include <netinet/in.h>
+#include <stdint.h>
 
-#include "igd/igd.h"
 #include "igd/igd_soap.h"
 #include "mtable.h"
+
+struct evbuffer;
+struct igd;
 
 /*
  * UPnP error codes (UDA 1.1 §3.2.2, IGD WANIPConnection:1 and :2) that we
@@ -43,6 +49,8 @@ enum igd_err {
 	IGD_E_NO_TRAFFIC = 709,
 };
 
+/* The UPnPError description of code e ("Action Failed" for one we do not name). */
+const char *igd_err_desc(enum igd_err e);
 
 /* One control call in progress. */
 struct igd_call {
@@ -75,11 +83,5 @@ enum igd_err igd_commit(struct igd_call *, const struct mt_entry *e);
 
 /* One evented variable's <e:property>. */
 void igd_prop(struct evbuffer *props, const char *name, const char *value);
-
-/* WANIPv6FirewallControl:1 actions (igd_pin.c). */
-igd_action_fn igd_pin_get_firewall_status, igd_pin_get_outbound_timeout, igd_pin_add,
-    igd_pin_update, igd_pin_delete, igd_pin_get_packets, igd_pin_check_working;
-/* Its evented variables. */
-void igd_pin_event_vars(struct igd *, struct evbuffer *props);
 
 #endif

@@ -1,0 +1,160 @@
+/*
+ * igd_call.c - what every UPnP action handler uses on its call: error
+ * names, SOAP arguments in and out, the commit, evented variables'
+ * elements. The handlers are igd_act.c's and igd_pin.c's.
+ */
+#include "config.h"
+
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "igd/igd_call.h"
+#include "igd/igd_desc.h"
+#include "igd/igd_soap.h"
+#include "mtable.h"
+#include "util.h"
+
+static const struct {
+	enum igd_err	 code;
+	const char	*desc;
+} igd_err_names[] = {
+	{ IGD_E_INVALID_ACTION, "Invalid Action" },
+	{ IGD_E_INVALID_ARGS, "Invalid Args" },
+	{ IGD_E_ACTION_FAILED, "Action Failed" },
+	{ IGD_E_NOT_AUTHORIZED, "Action not authorized" },
+	{ IGD_E_ARRAY_INDEX, "SpecifiedArrayIndexInvalid" },
+	{ IGD_E_NO_SUCH_ENTRY, "NoSuchEntryInArray" },
+	{ IGD_E_WILDCARD_EXT_PORT, "WildCardNotPermittedInExtPort" },
+	{ IGD_E_CONFLICT, "ConflictInMappingEntry" },
+	{ IGD_E_NO_PORTS, "NoPortMapsAvailable" },
+	{ IGD_E_OTHER_MECHANISM, "ConflictWithOtherMechanisms" },
+	{ IGD_E_NOT_FOUND, "PortMappingNotFound" },
+	{ IGD_E_INCONSISTENT, "InconsistentParameters" },
+	{ IGD_E_PINHOLE_SPACE, "PinholeSpaceExhausted" },
+	{ IGD_E_FIREWALL_DISABLED, "FirewallDisabled" },
+	{ IGD_E_PINHOLE_NOT_ALLOWED, "InboundPinholeNotAllowed" },
+	{ IGD_E_PIN_NO_SUCH_ENTRY, "NoSuchEntry" },
+	{ IGD_E_PROTO_UNSUPPORTED, "ProtocolNotSupported" },
+	{ IGD_E_INT_PORT_WILDCARD, "InternalPortWildcardingNotAllowed" },
+	{ IGD_E_PROTO_WILDCARD, "ProtocolWildcardingNotAllowed" },
+	{ IGD_E_SRC_WILDCARD, "WildCardNotPermittedInSrcIP" },
+	{ IGD_E_NO_TRAFFIC, "NoTrafficReceived" },
+};
+
+const char *
+igd_err_desc(enum igd_err e)
+{
+	size_t i;
+
+	for (i = 0; i < PG_NELEM(igd_err_names); i++)
+		if (igd_err_names[i].code == e)
+			return igd_err_names[i].desc;
+	return "Action Failed";
+}
+
+/* ---- arguments ---- */
+
+const char *
+igd_arg(struct igd_call *c, const char *name)
+{
+	const char *v = igd_soap_arg(c->req, name);
+
+	if (v == NULL)
+		snprintf(c->why, sizeof(c->why), "missing argument %s", name);
+	return v;
+}
+
+/* An unsigned decimal in [0, max], spaces around it allowed (UPnP ui2/ui4). */
+enum igd_err
+igd_arg_uint(struct igd_call *c, const char *name, unsigned long max, unsigned long *out)
+{
+	const char *v = igd_arg(c, name);
+	char buf[24];
+	size_t len;
+
+	if (v == NULL)
+		return IGD_E_INVALID_ARGS;
+	v += strspn(v, " \t\r\n");
+	len = strcspn(v, " \t\r\n");
+	if (len == 0 || len >= sizeof(buf) || v[len + strspn(v + len, " \t\r\n")] != '\0')
+		goto bad;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	if (util_parse_uint(buf, 0, max, out) == 0)
+		return IGD_OK;
+bad:
+	snprintf(c->why, sizeof(c->why), "%s is not a number from 0 to %lu", name, max);
+	return IGD_E_INVALID_ARGS;
+}
+
+enum igd_err
+igd_arg_port(struct igd_call *c, const char *name, uint16_t *port)
+{
+	unsigned long v;
+	enum igd_err e;
+
+	if ((e = igd_arg_uint(c, name, 65535, &v)) != IGD_OK)
+		return e;
+	*port = (uint16_t)v;
+	return IGD_OK;
+}
+
+void
+igd_out_uint(struct igd_call *c, const char *name, unsigned long v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%lu", v);
+	igd_soap_out(c->args, name, buf);
+}
+
+int
+igd_same_addr(const struct in6_addr *a, const struct in6_addr *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/* ---- the commit ---- */
+
+struct igd_commit {
+	uint64_t	 id;
+	int		 err;
+};
+
+static void
+igd_commit_failed(void *arg, uint64_t id, int proto, uint16_t port, int err)
+{
+	struct igd_commit *ic = arg;
+
+	(void)proto;
+	(void)port;
+	if (id == ic->id)
+		ic->err = err;
+}
+
+/*
+ * A new mapping reaches the kernel before the client hears it exists: the
+ * batch is committed now, and a refusal (rolled back by the table) is 501.
+ */
+enum igd_err
+igd_commit(struct igd_call *c, const struct mt_entry *e)
+{
+	struct igd_commit ic = { e->id, 0 };
+
+	mtable_commit(c->mt, igd_commit_failed, &ic);
+	if (ic.err == 0)
+		return IGD_OK;
+	snprintf(c->why, sizeof(c->why), "the firewall refused it: %s", strerror(ic.err));
+	return IGD_E_ACTION_FAILED;
+}
+
+/* ---- evented variables ---- */
+
+void
+igd_prop(struct evbuffer *p, const char *name, const char *value)
+{
+	evbuffer_add_printf(p, "<e:property><%s>", name);
+	igd_xml_escape(p, value);
+	evbuffer_add_printf(p, "</%s></e:property>", name);
+}
