@@ -802,9 +802,50 @@ igd_reply_error(struct igd *igd, const struct in6_addr *client, const char *acti
 }
 
 int
-igd_act_control(struct igd *igd, enum igd_svc svc, const struct in6_addr *client,
-    const char *soapaction, const char *body, size_t len, struct evbuffer *out)
+igd_act_refused(struct igd *igd, const struct in6_addr *client, const struct igd_landing *land,
+    int err, struct evbuffer *out)
 {
+	char why[160];
+
+	snprintf(why, sizeof(why), "the firewall refused it: %s", strerror(err));
+	evbuffer_drain(out, evbuffer_get_length(out));
+	return igd_reply_error(igd, client, land->action, IGD_E_ACTION_FAILED, why, out);
+}
+
+struct igd_settle {
+	int	 called;
+	int	 err;
+};
+
+static void
+igd_settled(void *arg, int err)
+{
+	struct igd_settle *st = arg;
+
+	st->called = 1;
+	st->err = err;
+}
+
+/* No caller to wait (tests): the entry goes to the kernel now, and out is final. */
+static int
+igd_act_settle(struct igd *igd, const struct in6_addr *client, const struct igd_landing *land,
+    int status, struct evbuffer *out)
+{
+	struct igd_settle st = { 0, 0 };
+
+	mtable_commit_entry(igd->ctx->mt, land->entry, &st, igd_settled, &st);
+	if (!st.called)		/* a scheduled table: the answer stands, the entry follows */
+		mtable_commit_cancel(igd->ctx->mt, &st);
+	return st.called && st.err ? igd_act_refused(igd, client, land, st.err, out) : status;
+}
+
+int
+igd_act_control(struct igd *igd, enum igd_svc svc, const struct in6_addr *client,
+    const char *soapaction, const char *body, size_t len, struct evbuffer *out,
+    struct igd_landing *land)
+{
+	struct igd_landing mine = { NULL, NULL };
+
 	struct igd_soap_req req;
 	struct igd_call c;
 	const struct igd_action *a;
@@ -836,6 +877,13 @@ igd_act_control(struct igd *igd, enum igd_svc svc, const struct in6_addr *client
 	igd_soap_req_free(&req);
 	if (e != IGD_OK)
 		return igd_reply_error(igd, client, a->name, (int)e, c.why, out);
+	if (c.landing == NULL)
+		return 200;
+	mine.entry = c.landing;
+	mine.action = a->name;
+	if (land == NULL)
+		return igd_act_settle(igd, client, &mine, 200, out);
+	*land = mine;
 	return 200;
 }
 

@@ -8,14 +8,29 @@
 #include "igd/igd.h"
 
 struct evbuffer;
+struct mt_entry;
+
+/* An answer that may only go once its entry is in the kernel. */
+struct igd_landing {
+	const struct mt_entry	*entry;		/* NULL: the answer is final */
+	const char		*action;	/* for the refusal's log line */
+};
 
 /*
  * Run one control request (body of len bytes, its SOAPAction header or
  * NULL) sent to service svc by client. The reply envelope (a response or a
- * UPnPError fault) goes to out; returns the HTTP status: 200 or 500.
+ * UPnPError fault) goes to out; returns the HTTP status: 200 or 500. With
+ * land, a 200 whose action changed an entry comes back with land->entry
+ * set: the caller sends it once mtable_commit_entry says the entry landed,
+ * or igd_act_refused's 501 instead. Without land (tests), the table is
+ * committed here and out is final.
  */
 int igd_act_control(struct igd *, enum igd_svc, const struct in6_addr *client,
-    const char *soapaction, const char *body, size_t len, struct evbuffer *out);
+    const char *soapaction, const char *body, size_t len, struct evbuffer *out,
+    struct igd_landing *land);
+/* The kernel refused land's entry (errno err, rolled back): out becomes the 501; returns 500. */
+int igd_act_refused(struct igd *, const struct in6_addr *client, const struct igd_landing *land,
+    int err, struct evbuffer *out);
 /* Append the <e:property> elements of svc's evented variables, current values (GENA). */
 void igd_event_vars(struct igd *, enum igd_svc, struct evbuffer *props);
 

@@ -117,36 +117,12 @@ igd_same_addr(const struct in6_addr *a, const struct in6_addr *b)
 
 /* ---- the commit ---- */
 
-struct igd_commit {
-	uint64_t	 id;
-	int		 err;
-};
-
-static void
-igd_commit_failed(void *arg, uint64_t id, int proto, uint16_t port, int err)
-{
-	struct igd_commit *ic = arg;
-
-	(void)proto;
-	(void)port;
-	if (id == ic->id)
-		ic->err = err;
-}
-
-/*
- * A new mapping reaches the kernel before the client hears it exists: the
- * batch is committed now, and a refusal (rolled back by the table) is 501.
- */
+/* Every commit point is an action's last step: only output arguments follow it. */
 enum igd_err
 igd_commit(struct igd_call *c, const struct mt_entry *e)
 {
-	struct igd_commit ic = { e->id, 0 };
-
-	mtable_commit(c->mt, igd_commit_failed, &ic);
-	if (ic.err == 0)
-		return IGD_OK;
-	snprintf(c->why, sizeof(c->why), "the firewall refused it: %s", strerror(ic.err));
-	return IGD_E_ACTION_FAILED;
+	c->landing = e;
+	return IGD_OK;
 }
 
 /* ---- evented variables ---- */

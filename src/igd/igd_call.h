@@ -63,6 +63,7 @@ struct igd_call {
 	struct mt_filter	 remote;	/* NewRemoteHost, when one is given */
 	int			 has_remote;
 	char			 why[160];	/* debug log detail for an error */
+	const struct mt_entry	*landing;	/* the entry the answer waits for (igd_commit) */
 };
 
 typedef enum igd_err igd_action_fn(struct igd_call *);
@@ -78,7 +79,11 @@ enum igd_err igd_arg_port(struct igd_call *, const char *name, uint16_t *port);
 void igd_out_uint(struct igd_call *, const char *name, unsigned long v);
 /* 1 if a and b are the same address. */
 int igd_same_addr(const struct in6_addr *a, const struct in6_addr *b);
-/* Commit the table now: IGD_OK, or 501 if the kernel refused entry e. */
+/*
+ * A new or changed entry reaches the kernel before the client hears of it:
+ * the answer built after this waits for e to land (igd_act_control's
+ * landing); a refusal turns it into 501 (igd_act_refused). IGD_OK.
+ */
 enum igd_err igd_commit(struct igd_call *, const struct mt_entry *e);
 
 /* One evented variable's <e:property>. */

@@ -16,6 +16,11 @@
  * and GENA event URLs. The descriptions hold only relative URLs (no
  * URLBase), so a control point resolves them against the LOCATION it used,
  * IPv4 or IPv6.
+ *
+ * A control request that adds or changes a mapping is answered only once
+ * the mapping is in the kernel: its connection is suspended, the reply held,
+ * and the table's end-of-turn commit (one kernel batch for every request of
+ * the loop turn) resumes it with the reply, or with 501 if the kernel refused.
  */
 #include "config.h"
 
@@ -37,6 +42,7 @@
 #include "igd/igd_desc.h"
 #include "igd/igd_http.h"
 #include "log.h"
+#include "mtable.h"
 #include "netif.h"
 #include "util.h"
 
@@ -50,9 +56,12 @@ struct igd_listener {
 	struct in6_addr		 addr;
 };
 
+struct igd_req;
+
 struct igd_http {
 	struct igd		*igd;
 	const char		*server;	/* SERVER of every reply */
+	struct igd_req		*held;		/* suspended for their entries to land */
 	struct igd_listener	 l[IGD_HTTP_MAX_LISTEN];
 	size_t			 n;
 	struct in6_addr		 addrs[IGD_HTTP_MAX_LISTEN];
@@ -72,12 +81,6 @@ struct igd_conn {
 	int		 fd;
 };
 
-/* One request in progress: the body as it arrives, or the SID of a new subscription. */
-struct igd_req {
-	struct evbuffer	*body;
-	char		 sid[GENA_SID_MAX];
-};
-
 /* One reply: status, body, extra headers (values copied). */
 struct igd_reply {
 	unsigned	 status;
@@ -86,6 +89,22 @@ struct igd_reply {
 	const char	*hdr_name[4];
 	char		 hdr_value[4][GENA_SID_MAX];
 	size_t		 nhdr;
+	struct igd_landing land;	/* entry set: held until it lands */
+};
+
+/*
+ * One request in progress: the body as it arrives, or the SID of a new
+ * subscription, or a reply held while its connection is suspended.
+ */
+struct igd_req {
+	struct evbuffer	*body;
+	char		 sid[GENA_SID_MAX];
+	struct igd_http	*http;
+	struct MHD_Connection *conn;
+	struct in6_addr	 client;
+	struct igd_reply held;		/* held.body != NULL: waiting or ready */
+	int		 ready;		/* landed (or refused): send held at the next call */
+	struct igd_req	*next, **prevp;	/* igd_http.held while waiting */
 };
 
 /* What a route gets: where it was asked, by whom, with what body. */
@@ -212,7 +231,7 @@ route_control(const struct igd_route_arg *a, struct igd_reply *r)
 	r->ctype = "text/xml; charset=\"utf-8\"";
 	r->status = (unsigned)igd_act_control(a->http->igd, a->svc, &a->client,
 	    igd_header(a->conn, "SOAPACTION"), len ? (const char *)evbuffer_pullup(a->body, -1) :
-	    "", len, r->body);
+	    "", len, r->body, &r->land);
 }
 
 static void
@@ -407,6 +426,79 @@ igd_find_route(const char *method, const char *url, int *svc, unsigned *status)
 	return -1;
 }
 
+/* ---- replies held until their entry is in the kernel ---- */
+
+/* MHD runs resumed connections at its next turn: give every listener one now. */
+static void
+igd_http_kick(struct igd_http *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (h->l[i].timer != NULL)
+			event_active(h->l[i].timer, EV_TIMEOUT, 0);
+}
+
+static void
+igd_unhold(struct igd_req *rq)
+{
+	if (rq->prevp == NULL)
+		return;
+	if ((*rq->prevp = rq->next) != NULL)
+		rq->next->prevp = rq->prevp;
+	rq->next = NULL;
+	rq->prevp = NULL;
+}
+
+static void
+igd_landed(void *arg, int err)
+{
+	struct igd_req *rq = arg;
+	struct igd_http *h = rq->http;
+
+	igd_unhold(rq);
+	if (err != 0)
+		rq->held.status = (unsigned)igd_act_refused(h->igd, &rq->client, &rq->held.land,
+		    err, rq->held.body);
+	rq->ready = 1;
+	MHD_resume_connection(rq->conn);
+	igd_http_kick(h);
+}
+
+/* Suspend the connection with its reply until the table's commit says the entry landed. */
+static enum MHD_Result
+igd_hold(struct igd_http *h, struct MHD_Connection *c, struct igd_req *rq,
+    const struct in6_addr *client, struct igd_reply *r)
+{
+	const struct mt_entry *e = r->land.entry;
+
+	rq->http = h;
+	rq->conn = c;
+	rq->client = *client;
+	rq->held = *r;
+	rq->held.land.entry = NULL;
+	rq->ready = 0;
+	if ((rq->next = h->held) != NULL)
+		rq->next->prevp = &rq->next;
+	rq->prevp = &h->held;
+	h->held = rq;
+	MHD_suspend_connection(c);
+	mtable_commit_entry(h->igd->ctx->mt, e, h, igd_landed, rq);
+	return MHD_YES;
+}
+
+/* The call after the resume: the held reply goes out. */
+static enum MHD_Result
+igd_send_held(struct igd_http *h, struct MHD_Connection *c, struct igd_req *rq)
+{
+	enum MHD_Result ret = igd_send(c, h, &rq->held);
+
+	evbuffer_free(rq->held.body);
+	rq->held.body = NULL;
+	rq->ready = 0;
+	return ret;
+}
+
 static enum MHD_Result
 igd_dispatch(struct igd_http *h, struct MHD_Connection *c, int route, int svc,
     const char *url, const struct in6_addr *client, struct evbuffer *body, void **con_cls)
@@ -426,6 +518,8 @@ igd_dispatch(struct igd_http *h, struct MHD_Connection *c, int route, int svc,
 	a.body = body;
 	a.con_cls = con_cls;
 	igd_routes[route].fn(&a, &r);
+	if (r.land.entry != NULL && *con_cls != NULL)
+		return igd_hold(h, c, *con_cls, client, &r);
 	ret = igd_send(c, h, &r);
 	evbuffer_free(r.body);
 	return ret;
@@ -484,6 +578,8 @@ igd_access(void *cls, struct MHD_Connection *c, const char *url, const char *met
 
 	if (rq == NULL)
 		return igd_first_call(h, c, url, method, version, con_cls);
+	if (rq->held.body != NULL)	/* resumed: the entry landed, or was refused */
+		return rq->ready ? igd_send_held(h, c, rq) : MHD_YES;
 	if (rq->body == NULL)		/* answered at the first call (a SUBSCRIBE) */
 		return MHD_NO;
 	if (*upload_size != 0) {
@@ -574,6 +670,9 @@ igd_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	if (rq->sid[0] != '\0')	/* sent, or the connection failed: either way it may go */
 		gena_reply_sent(h->igd->gena, rq->sid);
+	igd_unhold(rq);
+	if (rq->held.body != NULL)
+		evbuffer_free(rq->held.body);
 	if (rq->body != NULL)
 		evbuffer_free(rq->body);
 	free(rq);
@@ -650,7 +749,7 @@ igd_listener_open(struct igd_http *h, struct igd_listener *l, const struct in6_a
 	const union MHD_DaemonInfo *di;
 	struct sockaddr_storage ss;
 	char a[INET6_ADDRSTRLEN];
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 
 	if (!util_addr_is_v4(addr))
 		flags |= MHD_USE_IPv6;
@@ -755,10 +854,17 @@ igd_http_new(struct igd *igd, const char *server)
 void
 igd_http_free(struct igd_http *h)
 {
+	struct igd_req *rq;
 	size_t i;
 
 	if (h == NULL)
 		return;
+	/* replies still held are not sent: their connections close with the listeners */
+	mtable_commit_cancel(h->igd->ctx->mt, h);
+	while ((rq = h->held) != NULL) {
+		igd_unhold(rq);
+		MHD_resume_connection(rq->conn);
+	}
 	for (i = 0; i < h->n; i++)
 		igd_listener_close(&h->l[i]);
 	free(h);

@@ -82,7 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	util_parse_addr((const char *[]){ "192.0.2.10", "192.0.2.11", "2001:db8:1::10",
 	    "2001:db8:1::11" }[len % 4], &client);
 	igd_act_control(&igd, fuzz_svc(action, len), &client, alen ? action : NULL, nl + 1,
-	    len - alen - 1, out);
+	    len - alen - 1, out, NULL);
 	evbuffer_drain(out, evbuffer_get_length(out));
 	if (mtable_count(ctx.mt) + mtable_pinhole_count(ctx.mt) > 64)
 		mtable_flush(ctx.mt, MT_NSOURCE);

@@ -75,7 +75,7 @@ raw(struct igd *igd, const char *client, enum igd_svc svc, const char *action, c
 	struct in6_addr c = addr(client);
 
 	evbuffer_drain(out, evbuffer_get_length(out));
-	return igd_act_control(igd, svc, &c, action, body, strlen(body), out);
+	return igd_act_control(igd, svc, &c, action, body, strlen(body), out, NULL);
 }
 
 /* Call action of service type `type` with XML args; returns the HTTP status. */
