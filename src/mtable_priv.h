@@ -75,12 +75,8 @@ enum mt_err mt_renew(struct mtable *, struct mt_entry *, uint32_t lease_s, int q
     enum mt_change what);
 /* Leave the lease heap. */
 void mt_heap_remove(struct mtable *, struct mt_entry *);
-/* Clear the host bits past plen. */
-void mt_mask(struct in6_addr *, unsigned plen);
 /* Filters of a request into an entry: masked, without duplicates or subsets, widest first. */
 void mt_set_filters_from(struct mt_entry *, const struct mt_filter *, size_t);
-/* Every peer a allows, b allows too. */
-int mt_filter_within(const struct mt_filter *a, const struct mt_filter *b);
 
 /* mtable_pin.c */
 void mt_pin_init(struct mtable *);
