@@ -17,12 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fenwick.h"
 #include "fw/fw.h"
+#include "heap.h"
 #include "log.h"
 #include "mtable.h"
 #include "mtable_priv.h"
 #include "netif.h"
 #include "policy.h"
+#include "portbits.h"
 #include "util.h"
 
 struct mtable *
@@ -33,8 +36,9 @@ mtable_new(struct fw *fw, const struct pg_clock *clk)
 	mt->fw = fw;
 	mt->clk = *clk;
 	mt->slots = xcalloc(MT_NSLOTS, sizeof(*mt->slots));
-	mt->fenwick = xcalloc(MT_NSLOTS + 1, sizeof(*mt->fenwick));
-	mt->fenport = xcalloc(MT_NSLOTS + 1, sizeof(*mt->fenport));
+	fenwick_init(&mt->fenwick, MT_NSLOTS);
+	fenwick_init(&mt->fenport, MT_NSLOTS);
+	heap_init(&mt->heap);
 	hmap_init(&mt->by_int);
 	hmap_init(&mt->by_owner);
 	hmap_init(&mt->by_flow);
@@ -80,9 +84,9 @@ mtable_free(struct mtable *mt)
 	hmap_destroy(&mt->by_out);
 	hmap_destroy(&mt->clients);
 	free(mt->slots);
-	free(mt->fenwick);
-	free(mt->fenport);
-	free(mt->heap);
+	fenwick_destroy(&mt->fenwick);
+	fenwick_destroy(&mt->fenport);
+	heap_destroy(&mt->heap);
 	free(mt);
 }
 
@@ -133,127 +137,10 @@ mt_notify(struct mtable *mt, enum mt_change what, const struct mt_entry *e)
 		mt->notify(mt->notify_arg, what, e);
 }
 
-/* ---- Fenwick tree over slots: order statistics ---- */
-
-/* Two trees: fenwick weighs each entry 1 at its first slot, fenport by its number of ports. */
-static void
-fen_update(uint32_t *tree, size_t slot, int32_t delta)
-{
-	size_t i;
-
-	for (i = slot + 1; i <= MT_NSLOTS; i += i & (~i + 1))
-		tree[i] += (uint32_t)delta;
-}
-
-/* Sum of weights at slots [0, slot]. */
-static size_t
-fen_prefix(const uint32_t *tree, size_t slot)
-{
-	size_t i, sum = 0;
-
-	for (i = slot + 1; i > 0; i -= i & (~i + 1))
-		sum += tree[i];
-	return sum;
-}
-
-/* The slot where the prefix sum first exceeds k; *rest = k minus the sum before it. */
-static size_t
-fen_select(const uint32_t *tree, size_t k, size_t *rest)
-{
-	size_t pos = 0, step;
-
-	for (step = MT_NSLOTS; step > 0; step >>= 1) {
-		if (pos + step <= MT_NSLOTS && tree[pos + step] <= k) {
-			pos += step;
-			k -= tree[pos];
-		}
-	}
-	if (rest != NULL)
-		*rest = k;
-	return pos;		/* 1-based index pos+1 -> slot pos */
-}
-
-/* ---- expiry heap ---- */
-
-static int
-heap_less(const struct mtable *mt, size_t a, size_t b)
-{
-	return mt->heap[a]->expires_ms < mt->heap[b]->expires_ms;
-}
-
-static void
-heap_swap(struct mtable *mt, size_t a, size_t b)
-{
-	struct mt_entry *t = mt->heap[a];
-
-	mt->heap[a] = mt->heap[b];
-	mt->heap[b] = t;
-	mt->heap[a]->heap_idx = a;
-	mt->heap[b]->heap_idx = b;
-}
-
-static void
-heap_up(struct mtable *mt, size_t i)
-{
-	while (i > 0 && heap_less(mt, i, (i - 1) / 2)) {
-		heap_swap(mt, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-}
-
-static void
-heap_down(struct mtable *mt, size_t i)
-{
-	size_t l, r, m;
-
-	for (;;) {
-		l = 2 * i + 1;
-		r = l + 1;
-		m = i;
-		if (l < mt->nheap && heap_less(mt, l, m))
-			m = l;
-		if (r < mt->nheap && heap_less(mt, r, m))
-			m = r;
-		if (m == i)
-			return;
-		heap_swap(mt, i, m);
-		i = m;
-	}
-}
-
-static int
-heap_push(struct mtable *mt, struct mt_entry *e)
-{
-	struct mt_entry **h;
-	size_t n;
-
-	if (mt->nheap == mt->cheap) {
-		n = mt->cheap ? mt->cheap * 2 : 256;
-		if ((h = reallocarray(mt->heap, n, sizeof(*h))) == NULL)
-			return -1;
-		mt->heap = h;
-		mt->cheap = n;
-	}
-	e->heap_idx = mt->nheap;
-	mt->heap[mt->nheap++] = e;
-	heap_up(mt, e->heap_idx);
-	return 0;
-}
-
 void
 mt_heap_remove(struct mtable *mt, struct mt_entry *e)
 {
-	size_t i = e->heap_idx;
-
-	if (i == SIZE_MAX)
-		return;
-	e->heap_idx = SIZE_MAX;
-	if (i != --mt->nheap) {
-		mt->heap[i] = mt->heap[mt->nheap];
-		mt->heap[i]->heap_idx = i;
-		heap_down(mt, i);
-		heap_up(mt, i);
-	}
+	heap_remove(&mt->heap, &e->lease);
 }
 
 /* ---- hash keys ---- */
@@ -448,54 +335,6 @@ mt_cap_lease(const struct mtable *mt, int source, uint32_t lease)
 
 static size_t mt_flush_peers(struct mtable *, int);
 
-/* ---- free-port bitmap: two levels, so a search skips taken runs 4096 ports at a time ---- */
-
-static void
-used_set(struct mtable *mt, const struct mt_entry *e, int on)
-{
-	uint64_t *u = mt->used[e->proto], *f = mt->full[e->proto];
-	size_t p, w;
-
-	for (p = e->ext_port; p <= e->ext_port_end; p++) {
-		w = p / 64;
-		if (on)
-			u[w] |= 1ULL << (p % 64);
-		else
-			u[w] &= ~(1ULL << (p % 64));
-		if (u[w] == ~0ULL)
-			f[w / 64] |= 1ULL << (w % 64);
-		else
-			f[w / 64] &= ~(1ULL << (w % 64));
-	}
-}
-
-/* First free port >= from (up to 65535), or 0. */
-static uint32_t
-used_next_free(const struct mtable *mt, int proto, uint32_t from)
-{
-	const uint64_t *u = mt->used[proto], *f = mt->full[proto];
-	uint64_t bits;
-	uint32_t w, sw;
-
-	if (from > 65535)
-		return 0;
-	w = from / 64;
-	bits = ~u[w] & (~0ULL << (from % 64));
-	if (bits)
-		return w * 64 + (uint32_t)__builtin_ctzll(bits);
-	for (w = w + 1; w < 1024; w++) {
-		sw = w / 64;
-		bits = ~f[sw] & (~0ULL << (w % 64));
-		if (bits == 0) {
-			w = sw * 64 + 63;	/* whole summary word full: skip it */
-			continue;
-		}
-		w = sw * 64 + (uint32_t)__builtin_ctzll(bits);
-		return w * 64 + (uint32_t)__builtin_ctzll(~u[w]);
-	}
-	return 0;
-}
-
 static void
 mt_link(struct mtable *mt, struct mt_entry *e)
 {
@@ -503,12 +342,12 @@ mt_link(struct mtable *mt, struct mt_entry *e)
 
 	for (p = e->ext_port; p <= e->ext_port_end; p++)
 		mt->slots[base + p] = e;
-	fen_update(mt->fenwick, base + e->ext_port, 1);
-	fen_update(mt->fenport, base + e->ext_port, e->ext_port_end - e->ext_port + 1);
+	fenwick_add(&mt->fenwick, base + e->ext_port, 1);
+	fenwick_add(&mt->fenport, base + e->ext_port, e->ext_port_end - e->ext_port + 1);
 	hmap_insert(&mt->by_int, &e->int_node, int_hash(mt, e->proto, &e->int_addr, e->int_port));
 	if (e->owner[0] != '\0')	/* only owned entries are looked up by owner */
 		hmap_insert(&mt->by_owner, &e->own_node, owner_hash(mt, e->source, e->owner));
-	used_set(mt, e, 1);
+	portbits_set(&mt->ports[e->proto], e->ext_port, e->ext_port_end, 1);
 	mt->count++;
 	mt->per_source[e->source]++;
 }
@@ -533,12 +372,12 @@ mt_unlink(struct mtable *mt, struct mt_entry *e)
 	}
 	for (p = e->ext_port; p <= e->ext_port_end; p++)
 		mt->slots[base + p] = NULL;
-	fen_update(mt->fenwick, base + e->ext_port, -1);
-	fen_update(mt->fenport, base + e->ext_port, -(e->ext_port_end - e->ext_port + 1));
+	fenwick_add(&mt->fenwick, base + e->ext_port, -1);
+	fenwick_add(&mt->fenport, base + e->ext_port, -(e->ext_port_end - e->ext_port + 1));
 	hmap_remove(&mt->by_int, &e->int_node);
 	if (e->owner[0] != '\0')
 		hmap_remove(&mt->by_owner, &e->own_node);
-	used_set(mt, e, 0);
+	portbits_set(&mt->ports[e->proto], e->ext_port, e->ext_port_end, 0);
 	mt_heap_remove(mt, e);
 	mt_client_put(mt, e);
 	mt->count--;
@@ -756,11 +595,10 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 	e->ext_addr = r->ext_addr;
 	e->int_addr = r->int_addr;
 	mt_set_filters(e, r);
-	e->heap_idx = SIZE_MAX;
 	mt_set_strings(e, r);
 	if (lease != 0) {
 		e->expires_ms = mtable_now(mt) + (uint64_t)lease * 1000;
-		if (heap_push(mt, e) == -1) {
+		if (heap_push(&mt->heap, &e->lease, e->expires_ms) == -1) {
 			free(e);
 			return MT_ERR_NOMEM;
 		}
@@ -786,7 +624,7 @@ mt_renew(struct mtable *mt, struct mt_entry *e, uint32_t lease_s, int queue_del,
 	e->expires_ms = 0;
 	if (lease_s != 0) {
 		e->expires_ms = mtable_now(mt) + (uint64_t)lease_s * 1000;
-		if (heap_push(mt, e) == -1)
+		if (heap_push(&mt->heap, &e->lease, e->expires_ms) == -1)
 			return MT_ERR_NOMEM;
 	}
 	/* the kernel element carries the lease: replace it to refresh its timeout */
@@ -1055,7 +893,6 @@ mt_peer_new(struct mtable *mt, const struct mt_peer_req *r, struct mt_entry **ou
 	e->peer_port = r->peer_port;
 	e->ext_addr = r->ext_addr;
 	e->ext_port = e->ext_port_end = r->ext_port;
-	e->heap_idx = SIZE_MAX;
 	util_utf8_copy(e->owner, sizeof(e->owner), r->owner ? r->owner : "");
 	e->client = c;
 	c->total++;
@@ -1180,7 +1017,7 @@ mtable_find_free(const struct mtable *mt, int proto, int source, uint16_t sugges
 	/* from the suggestion up to 65535, then from 1024 up to the suggestion */
 	for (pass = 0; pass < 2; pass++) {
 		p = pass == 0 ? suggested : lo;
-		while ((p = used_next_free(mt, proto, p)) != 0) {
+		while ((p = portbits_next_free(&mt->ports[proto], p)) != 0) {
 			if (pass == 1 && p >= suggested)
 				break;
 			if (mtable_permitted(mt, source, (uint16_t)p, (uint16_t)p, a, int_port,
@@ -1221,7 +1058,7 @@ mtable_at(const struct mtable *mt, size_t index)
 {
 	if (index >= mt->count)
 		return NULL;
-	return mt->slots[fen_select(mt->fenwick, index, NULL)];
+	return mt->slots[fenwick_select(&mt->fenwick, index, NULL)];
 }
 
 struct mt_entry *
@@ -1229,13 +1066,13 @@ mtable_next(const struct mtable *mt, const struct mt_entry *e)
 {
 	if (e == NULL)
 		return mtable_at(mt, 0);
-	return mtable_at(mt, fen_prefix(mt->fenwick, (size_t)e->proto * 65536 + e->ext_port));
+	return mtable_at(mt, fenwick_prefix(&mt->fenwick, (size_t)e->proto * 65536 + e->ext_port));
 }
 
 size_t
 mtable_port_count(const struct mtable *mt)
 {
-	return fen_prefix(mt->fenport, MT_NSLOTS - 1);
+	return fenwick_prefix(&mt->fenport, MT_NSLOTS - 1);
 }
 
 struct mt_entry *
@@ -1246,7 +1083,7 @@ mtable_port_at(const struct mtable *mt, size_t index, uint16_t *port)
 
 	if (index >= mtable_port_count(mt))
 		return NULL;
-	e = mt->slots[fen_select(mt->fenport, index, &rest)];
+	e = mt->slots[fenwick_select(&mt->fenport, index, &rest)];
 	*port = (uint16_t)(e->ext_port + rest);
 	return e;
 }
@@ -1264,8 +1101,8 @@ mtable_port_rank(const struct mtable *mt, int proto, uint16_t port)
 	/* ports of entries starting before this slot, less the part of a range at or after it */
 	e = mt->slots[slot];
 	if (e != NULL && e->ext_port < port)
-		return fen_prefix(mt->fenport, slot - 1) - (size_t)(e->ext_port_end - port + 1);
-	return fen_prefix(mt->fenport, slot - 1);
+		return fenwick_prefix(&mt->fenport, slot - 1) - (size_t)(e->ext_port_end - port + 1);
+	return fenwick_prefix(&mt->fenport, slot - 1);
 }
 
 void
@@ -1321,8 +1158,8 @@ mtable_expire(struct mtable *mt)
 	size_t n = 0;
 	char buf[INET6_ADDRSTRLEN];
 
-	while (mt->nheap > 0 && mt->heap[0]->expires_ms <= now) {
-		e = mt->heap[0];
+	while (heap_count(&mt->heap) > 0 && heap_top_key(&mt->heap) <= now) {
+		e = HEAP_ENTRY(heap_top(&mt->heap), struct mt_entry, lease);
 		log_debug("mtable: lease expired: %s %u -> %s:%u (%s)", mt_proto_name(e->proto),
 		    e->ext_port, util_addr_str(&e->int_addr, buf, sizeof(buf)), e->int_port,
 		    mt_source_name(e->source));
@@ -1335,7 +1172,7 @@ mtable_expire(struct mtable *mt)
 uint64_t
 mtable_next_expiry(const struct mtable *mt)
 {
-	return mt->nheap > 0 ? mt->heap[0]->expires_ms : 0;
+	return heap_top_key(&mt->heap);
 }
 
 /* ---- commit / resync ---- */

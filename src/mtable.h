@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "clock.h"
+#include "heap.h"
 #include "hmap.h"
 #include "mt_vocab.h"
 
@@ -45,7 +46,7 @@ struct mt_entry {
 	/* private to the table */
 	struct hnode	 int_node;	/* by internal endpoint; for a PEER pin, by flow */
 	struct hnode	 own_node;
-	size_t		 heap_idx;
+	struct heap_node lease;		/* in the lease heap (by expires_ms) */
 	struct mt_client *client;
 };
 

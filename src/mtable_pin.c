@@ -420,7 +420,6 @@ pin_new_entry(const struct mt_pin_req *r)
 	e->remote = r->remote;
 	mt_mask(&e->remote.addr, e->remote.plen);
 	mt_set_filters_from(e, r->filters, r->nfilters);
-	e->heap_idx = SIZE_MAX;
 	pin_set_strings(e, r);
 	return e;
 }

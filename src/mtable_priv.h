@@ -6,7 +6,10 @@
 #ifndef PG_MTABLE_PRIV_H
 #define PG_MTABLE_PRIV_H
 
+#include "fenwick.h"
 #include "fw/fw.h"
+#include "heap.h"
+#include "portbits.h"
 #include "mtable.h"
 
 #define MT_NSLOTS	(MT_NPROTO * 65536)
@@ -31,10 +34,9 @@ struct mtable {
 	void			*notify_arg;
 
 	struct mt_entry		**slots;	/* MT_NSLOTS: entry covering (proto, port) */
-	uint32_t		*fenwick;	/* MT_NSLOTS + 1: entries starting at slot */
-	uint32_t		*fenport;	/* MT_NSLOTS + 1: ports of the entry starting at slot */
-	uint64_t		 used[MT_NPROTO][1024];	/* bit per taken external port */
-	uint64_t		 full[MT_NPROTO][16];	/* bit per used[] word with no free port */
+	struct fenwick		 fenwick;	/* MT_NSLOTS: 1 at the first slot of each entry */
+	struct fenwick		 fenport;	/* MT_NSLOTS: its number of ports, at that slot */
+	struct portbits		 ports[MT_NPROTO];	/* taken external ports */
 	struct hmap		 by_int;
 	struct hmap		 by_owner;
 	struct hmap		 by_flow;	/* PEER pins, by 5-tuple */
@@ -47,8 +49,7 @@ struct mtable {
 	uint32_t		 next_upnp_pin;	/* UPnP UniqueIDs rotate through 1..65535 */
 	uint32_t		 next_pin;	/* other pinholes' IDs: 65536 and up */
 	struct hmap		 clients;
-	struct mt_entry		**heap;
-	size_t			 nheap, cheap;
+	struct heap		 heap;		/* the lease clock: entries by expiry */
 	size_t			 count;
 	size_t			 per_source[MT_NSOURCE];
 	uint64_t		 next_id;

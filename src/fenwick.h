@@ -1,0 +1,25 @@
+/* fenwick.h - a Fenwick (binary indexed) tree of counts over slots: prefix sums and select. */
+#ifndef PG_FENWICK_H
+#define PG_FENWICK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct fenwick {
+	uint32_t	*tree;		/* n + 1 sums, 1-based */
+	size_t		 n;		/* slots 0 .. n-1 */
+	size_t		 top;		/* the highest power of two <= n */
+};
+
+/* An all-zero tree over n slots (n >= 1; allocation failure is fatal: start-up only). */
+void fenwick_init(struct fenwick *, size_t n);
+/* Free the tree. */
+void fenwick_destroy(struct fenwick *);
+/* Add delta (may be negative) to the weight at slot. */
+void fenwick_add(struct fenwick *, size_t slot, int32_t delta);
+/* Sum of weights at slots [0, slot]. */
+size_t fenwick_prefix(const struct fenwick *, size_t slot);
+/* The slot where the prefix sum first exceeds k; *rest (if not NULL) = k minus the sum before it. */
+size_t fenwick_select(const struct fenwick *, size_t k, size_t *rest);
+
+#endif
