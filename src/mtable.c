@@ -22,7 +22,7 @@
 #include "heap.h"
 #include "log.h"
 #include "mtable.h"
-#include "mtable_priv.h"
+#include "mt_core.h"
 #include "netif.h"
 #include "policy.h"
 #include "portbits.h"

@@ -3,8 +3,8 @@
  * table module (mtable.c: mappings, PEER pins, the lease clock; mtable_pin.c:
  * IPv6 pinholes). Nothing outside the table includes this.
  */
-#ifndef PG_MTABLE_PRIV_H
-#define PG_MTABLE_PRIV_H
+#ifndef PG_MT_CORE_H
+#define PG_MT_CORE_H
 
 #include "fenwick.h"
 #include "fw/fw.h"
@@ -79,7 +79,7 @@ void mt_heap_remove(struct mtable *, struct mt_entry *);
 /* Filters of a request into an entry: masked, without duplicates or subsets, widest first. */
 void mt_set_filters_from(struct mt_entry *, const struct mt_filter *, size_t);
 
-/* mtable_pin.c */
+/* mt_pinhole.c */
 void mt_pin_init(struct mtable *);
 void mt_pin_free(struct mtable *);
 void mt_pin_unlink(struct mtable *, struct mt_entry *);

@@ -27,7 +27,7 @@
 #include "fw/fw.h"
 #include "log.h"
 #include "mtable.h"
-#include "mtable_priv.h"
+#include "mt_core.h"
 #include "netif.h"
 #include "util.h"
 
