@@ -1,18 +1,19 @@
 /*
- * mtable_priv.h - the mapping table's insides, shared by the files of the
- * table module (mtable.c: mappings, PEER pins, the lease clock; mtable_pin.c:
- * IPv6 pinholes). Nothing outside the table includes this.
+ * mt_core.h - the mapping table's lower layer, which the parts of each kind
+ * of entry sit on: clients and their quota, lease caps, the lease heap, the
+ * firewall queue, change notification and entry IDs (mt_core.c). The kind
+ * parts (mt_map.c: mappings, mt_peer.c: PEER pins, mt_pinhole.c: IPv6
+ * pinholes) call the functions below; the core reaches a kind only through
+ * the table of struct mt_kind_ops that mtable.c installs, never by name.
+ * Nothing outside the table includes this.
  */
 #ifndef PG_MT_CORE_H
 #define PG_MT_CORE_H
 
-#include "fenwick.h"
 #include "fw/fw.h"
 #include "heap.h"
-#include "portbits.h"
+#include "hmap.h"
 #include "mtable.h"
-
-#define MT_NSLOTS	(MT_NPROTO * 65536)
 
 struct mt_client {
 	struct hnode	 node;
@@ -21,7 +22,35 @@ struct mt_client {
 	unsigned	 total;
 };
 
+/* What the core asks of one kind of entry: the generic delete, flush, commit and resync. */
+struct mt_kind_ops {
+	/* Create the kind's part of the table (start-up: failure is fatal). */
+	void	(*init)(struct mtable *);
+	/* Free every entry of the kind and its part, without touching the firewall. */
+	void	(*free)(struct mtable *);
+	/* Take e out of the kind's indexes (the core does the lease heap and the client). */
+	void	(*unlink)(struct mtable *, struct mt_entry *);
+	/* Delete every entry of a source (MT_NSOURCE: all) with mtable_del; how many. */
+	size_t	(*flush)(struct mtable *, int source);
+	/* The entry after e in the resync walk (NULL e = first), or NULL. */
+	const struct mt_entry *(*iter)(const struct mtable *, const struct mt_entry *e);
+	/* The entry a firewall item of this kind was made from, if it is still in the table. */
+	struct mt_entry *(*find)(const struct mtable *, const struct fw_item *);
+	/* The kind's own part of the item the firewall gets (NULL: nothing more). */
+	void	(*fw_item)(const struct mt_entry *, struct fw_item *);
+	/* e's kernel element is about to be replaced (NULL: nothing to keep). */
+	void	(*save_counters)(struct mtable *, struct mt_entry *);
+};
+
+/* The kinds' tables, defined by their files; mtable.c installs them, the core uses mt->kinds. */
+extern const struct mt_kind_ops mt_map_kind, mt_peer_kind, mt_pin_kind;
+
+struct mt_map;		/* mt_map.c */
+struct mt_peers;	/* mt_peer.c */
+struct mt_pins;		/* mt_pinhole.c */
+
 struct mtable {
+	const struct mt_kind_ops *const *kinds;	/* MT_NKIND, by enum mt_kind (mtable.c) */
 	struct fw		*fw;
 	mt_host_key_cb		*host_key;	/* NULL: each address is its own host */
 	void			*host_key_arg;
@@ -32,29 +61,20 @@ struct mtable {
 	uint32_t		 max_lease;
 	mt_notify_cb		*notify;
 	void			*notify_arg;
-
-	struct mt_entry		**slots;	/* MT_NSLOTS: entry covering (proto, port) */
-	struct fenwick		 fenwick;	/* MT_NSLOTS: 1 at the first slot of each entry */
-	struct fenwick		 fenport;	/* MT_NSLOTS: its number of ports, at that slot */
-	struct portbits		 ports[MT_NPROTO];	/* taken external ports */
-	struct hmap		 by_int;
-	struct hmap		 by_owner;
-	struct hmap		 by_flow;	/* PEER pins, by 5-tuple */
-	struct hmap		 by_out;	/* PEER pins, by what the WAN sees: unique */
-	size_t			 npeers;
-	struct hmap		 by_pinep;	/* pinholes, by (proto, internal address, port) */
-	struct hmap		 by_pinid;	/* pinholes, by ID */
-	size_t			 npins;
-	size_t			 npfx;		/* pinholes with prefix remotes (interval elements) */
-	uint32_t		 next_upnp_pin;	/* UPnP UniqueIDs rotate through 1..65535 */
-	uint32_t		 next_pin;	/* other pinholes' IDs: 65536 and up */
 	struct hmap		 clients;
 	struct heap		 heap;		/* the lease clock: entries by expiry */
-	size_t			 count;
-	size_t			 per_source[MT_NSOURCE];
 	uint64_t		 next_id;
+
+	/* each kind's own indexes, private to its file */
+	struct mt_map		*map;
+	struct mt_peers		*peers;
+	struct mt_pins		*pins;
 };
 
+/* A table with no kinds yet: the core's state (mtable_new installs the kinds). */
+struct mtable *mt_core_new(struct fw *, const struct pg_clock *);
+/* Free the core's state and the table (the kinds' parts are freed first). */
+void mt_core_free(struct mtable *);
 /* Tell the owner the table changed: what, and which entry (NULL for MT_CHG_OTHER). */
 void mt_notify(struct mtable *, enum mt_change, const struct mt_entry *);
 /* What the firewall gets for an entry. */
@@ -64,6 +84,8 @@ void mt_fw_queue(struct mtable *, enum fw_op, const struct mt_entry *);
 /* The client record of an address, counted against the per-client quota for source. */
 enum mt_err mt_client_claim(struct mtable *, const struct in6_addr *, int source,
     struct mt_client **);
+/* A claimed client that got no entry after all (freed if it has none). */
+void mt_client_unclaim(struct mtable *, struct mt_client *);
 /* The entry no longer counts for its client. */
 void mt_client_put(struct mtable *, struct mt_entry *);
 /* Lease after the caps for a source. */
@@ -78,15 +100,5 @@ enum mt_err mt_renew(struct mtable *, struct mt_entry *, uint32_t lease_s, int q
 void mt_heap_remove(struct mtable *, struct mt_entry *);
 /* Filters of a request into an entry: masked, without duplicates or subsets, widest first. */
 void mt_set_filters_from(struct mt_entry *, const struct mt_filter *, size_t);
-
-/* mt_pinhole.c */
-void mt_pin_init(struct mtable *);
-void mt_pin_free(struct mtable *);
-void mt_pin_unlink(struct mtable *, struct mt_entry *);
-/* Read the kernel's counters into the entry before its element is replaced. */
-void mt_pin_save_counters(struct mtable *, struct mt_entry *);
-size_t mt_pin_flush(struct mtable *, int source);
-/* The pinhole after e in the resync walk (NULL = first), or NULL. */
-const struct mt_entry *mt_pin_iter(const struct mtable *, const struct mt_entry *);
 
 #endif

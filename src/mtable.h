@@ -10,6 +10,7 @@
 #include "heap.h"
 #include "hmap.h"
 #include "mt_vocab.h"
+#include "status.h"
 
 struct fw;
 struct netif;
@@ -91,6 +92,8 @@ typedef int mt_visit_cb(void *arg, struct mt_entry *);
 struct mtable *mtable_new(struct fw *, const struct pg_clock *clk);
 /* Free the table without touching the firewall. */
 void mtable_free(struct mtable *);
+/* Emit mappings, pinholes, source NAME N (one per source) and peer_pins (status.h). */
+void mtable_status(const struct mtable *, pg_status_emit *emit, void *arg);
 /* Use these permission rules (not owned; NULL = allow all). */
 void mtable_set_policy(struct mtable *, const struct policy *);
 /* The key that max_mappings_per_client counts by, for an internal address. */
