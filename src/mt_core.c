@@ -290,12 +290,8 @@ mt_renew(struct mtable *mt, struct mt_entry *e, uint32_t lease_s, int queue_del,
 {
 	lease_s = mt_cap_lease(mt, e->source, lease_s);
 	mt_heap_remove(mt, e);
-	e->expires_ms = 0;
-	if (lease_s != 0) {
-		e->expires_ms = mtable_now(mt) + (uint64_t)lease_s * 1000;
-		if (heap_push(&mt->heap, &e->lease, e->expires_ms) == -1)
-			return MT_ERR_NOMEM;
-	}
+	if (mt_lease_start(mt, e, lease_s) == -1)
+		return MT_ERR_NOMEM;
 	/* the kernel element carries the lease: replace it to refresh its timeout */
 	if (queue_del && mt->kinds[e->kind]->save_counters != NULL)
 		mt->kinds[e->kind]->save_counters(mt, e);	/* the new element counts on from there */
@@ -341,6 +337,16 @@ mtable_flush(struct mtable *mt, int source)
 }
 
 /* ---- lease clock ---- */
+
+int
+mt_lease_start(struct mtable *mt, struct mt_entry *e, uint32_t lease_s)
+{
+	e->expires_ms = 0;
+	if (lease_s == 0)
+		return 0;
+	e->expires_ms = mtable_now(mt) + (uint64_t)lease_s * 1000;
+	return heap_push(&mt->heap, &e->lease, e->expires_ms);
+}
 
 void
 mt_heap_remove(struct mtable *mt, struct mt_entry *e)

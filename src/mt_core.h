@@ -96,6 +96,8 @@ uint32_t mt_cap_lease(const struct mtable *, int source, uint32_t lease);
  */
 enum mt_err mt_renew(struct mtable *, struct mt_entry *, uint32_t lease_s, int queue_del,
     enum mt_change what);
+/* Lease e (in no heap) for lease_s seconds from now, 0 = permanent; 0, or -1 out of memory. */
+int mt_lease_start(struct mtable *, struct mt_entry *, uint32_t lease_s);
 /* Leave the lease heap. */
 void mt_heap_remove(struct mtable *, struct mt_entry *);
 /* Filters of a request into an entry: masked, without duplicates or subsets, widest first. */

@@ -333,12 +333,9 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 	e->int_addr = r->int_addr;
 	mt_set_filters(e, r);
 	mt_set_strings(e, r);
-	if (lease != 0) {
-		e->expires_ms = mtable_now(mt) + (uint64_t)lease * 1000;
-		if (heap_push(&mt->heap, &e->lease, e->expires_ms) == -1) {
-			free(e);
-			return MT_ERR_NOMEM;
-		}
+	if (mt_lease_start(mt, e, lease) == -1) {
+		free(e);
+		return MT_ERR_NOMEM;
 	}
 	e->client = c;
 	c->total++;
