@@ -334,6 +334,7 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 	mt_set_filters(e, r);
 	mt_set_strings(e, r);
 	if (mt_lease_start(mt, e, lease) == -1) {
+		mt_client_unclaim(mt, c);	/* the claim made the client's record */
 		free(e);
 		return MT_ERR_NOMEM;
 	}
