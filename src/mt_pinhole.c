@@ -521,7 +521,7 @@ mtable_pinhole_add(struct mtable *mt, const struct mt_pin_req *r, struct mt_entr
 	e->id = mt->next_id++;
 	e->client = cl;
 	cl->total++;
-	if (r->source == MT_SRC_UPNP || r->source == MT_SRC_PCP || r->source == MT_SRC_NATPMP)
+	if (mt_source_is_dynamic(r->source))
 		cl->dynamic++;
 	pin_link(mt, e);
 	if (out != NULL)

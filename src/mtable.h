@@ -182,7 +182,7 @@ struct mt_entry *mtable_pinhole_find(const struct mtable *, int proto, const str
     uint16_t port, const struct mt_filter *remote);
 /* The pinhole after e in ID order (NULL e = first), or NULL. */
 struct mt_entry *mtable_pinhole_next(const struct mtable *, const struct mt_entry *e);
-/* 1 if a pinhole's remote (or FILTER) can be on the WAN side: see mtable_pin.c. */
+/* 1 if a pinhole's remote (or FILTER) can be on the WAN side: see mt_pinhole.c. */
 int mtable_pinhole_remote_ok(const struct mtable *, const struct mt_filter *);
 /* Number of pinholes. */
 size_t mtable_pinhole_count(const struct mtable *);
