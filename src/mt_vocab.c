@@ -71,13 +71,6 @@ mt_source_parse(const char *s)
 	return name_index(mt_source_names, MT_NSOURCE, s);
 }
 
-/* Sources driven by LAN applications: subject to policy, quota and max_lease. */
-int
-mt_source_is_dynamic(int source)
-{
-	return source == MT_SRC_UPNP || source == MT_SRC_PCP || source == MT_SRC_NATPMP;
-}
-
 void
 mt_mask(struct in6_addr *a, unsigned plen)
 {

@@ -68,7 +68,11 @@ int mt_filter_within(const struct mt_filter *a, const struct mt_filter *b);
 void mt_mask(struct in6_addr *, unsigned plen);
 
 /* 1 for sources driven by LAN applications: subject to policy, quota and max_lease. */
-int mt_source_is_dynamic(int source);
+static inline int
+mt_source_is_dynamic(int source)
+{
+	return source == MT_SRC_UPNP || source == MT_SRC_PCP || source == MT_SRC_NATPMP;
+}
 
 /* Names for enums. */
 const char *mt_strerror(enum mt_err);
