@@ -42,9 +42,6 @@ struct mt_kind_ops {
 	void	(*save_counters)(struct mtable *, struct mt_entry *);
 };
 
-/* The kinds' tables, defined by their files; mtable.c installs them, the core uses mt->kinds. */
-extern const struct mt_kind_ops mt_map_kind, mt_peer_kind, mt_pin_kind;
-
 struct mt_map;		/* mt_map.c */
 struct mt_peers;	/* mt_peer.c */
 struct mt_pins;		/* mt_pinhole.c */

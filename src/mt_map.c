@@ -20,6 +20,7 @@
 #include "fw/fw.h"
 #include "hmap.h"
 #include "mt_core.h"
+#include "mt_kinds.h"
 #include "mtable.h"
 #include "portbits.h"
 #include "util.h"

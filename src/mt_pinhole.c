@@ -28,6 +28,7 @@
 #include "fw/fw.h"
 #include "hmap.h"
 #include "mt_core.h"
+#include "mt_kinds.h"
 #include "mtable.h"
 #include "netif.h"
 #include "util.h"

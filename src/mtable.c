@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "mt_core.h"
+#include "mt_kinds.h"
 #include "mtable.h"
 #include "status.h"
 

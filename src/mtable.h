@@ -1,4 +1,8 @@
-/* mtable.h - the mapping table: the single source of truth, with one lease clock. */
+/*
+ * mtable.h - the mapping table: the single source of truth, with one lease clock.
+ * Its API, implemented in layers (mtable.c lists them): mappings in mt_map.c,
+ * PEER pins in mt_peer.c, pinholes in mt_pinhole.c, the rest in mt_core.c.
+ */
 #ifndef PG_MTABLE_H
 #define PG_MTABLE_H
 
