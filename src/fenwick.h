@@ -19,7 +19,7 @@ void fenwick_destroy(struct fenwick *);
 void fenwick_add(struct fenwick *, size_t slot, int32_t delta);
 /* Sum of weights at slots [0, slot]. */
 size_t fenwick_prefix(const struct fenwick *, size_t slot);
-/* The slot where the prefix sum first exceeds k; *rest (if not NULL) = k minus the sum before it. */
+/* The slot where the prefix sum first exceeds k; *rest (may be NULL) = k less the sum before it. */
 size_t fenwick_select(const struct fenwick *, size_t k, size_t *rest);
 
 #endif

@@ -294,7 +294,7 @@ mt_renew(struct mtable *mt, struct mt_entry *e, uint32_t lease_s, int queue_del,
 		return MT_ERR_NOMEM;
 	/* the kernel element carries the lease: replace it to refresh its timeout */
 	if (queue_del && mt->kinds[e->kind]->save_counters != NULL)
-		mt->kinds[e->kind]->save_counters(mt, e);	/* the new element counts on from there */
+		mt->kinds[e->kind]->save_counters(mt, e);	/* the new element counts on */
 	if (queue_del)
 		mt_fw_queue(mt, FW_DEL, e);
 	mt_fw_queue(mt, FW_ADD, e);
@@ -436,7 +436,7 @@ mtable_commit(struct mtable *mt, mt_fail_cb *cb, void *arg)
 struct mt_iter {
 	struct mtable		*mt;
 	const struct mt_entry	*cur;
-	size_t			 kind;		/* the kind being walked: mappings, pins, pinholes */
+	size_t			 kind;		/* walking: mappings, pins, then pinholes */
 };
 
 static int

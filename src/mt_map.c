@@ -150,7 +150,8 @@ mt_link(struct mtable *mt, struct mt_entry *e)
 		mt->map->slots[base + p] = e;
 	fenwick_add(&mt->map->fenwick, base + e->ext_port, 1);
 	fenwick_add(&mt->map->fenport, base + e->ext_port, e->ext_port_end - e->ext_port + 1);
-	hmap_insert(&mt->map->by_int, &e->int_node, int_hash(mt, e->proto, &e->int_addr, e->int_port));
+	hmap_insert(&mt->map->by_int, &e->int_node, int_hash(mt, e->proto, &e->int_addr,
+	    e->int_port));
 	if (e->owner[0] != '\0')	/* only owned entries are looked up by owner */
 		hmap_insert(&mt->map->by_owner, &e->own_node, owner_hash(mt, e->source, e->owner));
 	portbits_set(&mt->map->ports[e->proto], e->ext_port, e->ext_port_end, 1);
@@ -222,7 +223,8 @@ mt_renew_strings(struct mtable *mt, struct mt_entry *e, const struct mt_request 
 			hmap_remove(&mt->map->by_owner, &e->own_node);
 		memcpy(e->owner, owner, sizeof(owner));
 		if (e->owner[0] != '\0')
-			hmap_insert(&mt->map->by_owner, &e->own_node, owner_hash(mt, e->source, e->owner));
+			hmap_insert(&mt->map->by_owner, &e->own_node, owner_hash(mt, e->source,
+			    e->owner));
 		changed = 1;
 	}
 	util_utf8_copy(desc, sizeof(desc), r->desc ? r->desc : "");
@@ -477,7 +479,8 @@ mtable_next(const struct mtable *mt, const struct mt_entry *e)
 {
 	if (e == NULL)
 		return mtable_at(mt, 0);
-	return mtable_at(mt, fenwick_prefix(&mt->map->fenwick, (size_t)e->proto * 65536 + e->ext_port));
+	return mtable_at(mt, fenwick_prefix(&mt->map->fenwick,
+	    (size_t)e->proto * 65536 + e->ext_port));
 }
 
 size_t
@@ -512,7 +515,8 @@ mtable_port_rank(const struct mtable *mt, int proto, uint16_t port)
 	/* ports of entries starting before this slot, less the part of a range at or after it */
 	e = mt->map->slots[slot];
 	if (e != NULL && e->ext_port < port)
-		return fenwick_prefix(&mt->map->fenport, slot - 1) - (size_t)(e->ext_port_end - port + 1);
+		return fenwick_prefix(&mt->map->fenport, slot - 1) -
+		    (size_t)(e->ext_port_end - port + 1);
 	return fenwick_prefix(&mt->map->fenport, slot - 1);
 }
 

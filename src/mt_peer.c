@@ -144,8 +144,8 @@ mtable_peer_port_free(const struct mtable *mt, int proto, uint16_t ext,
 static void
 mt_index_out(struct mtable *mt, struct mt_entry *e)
 {
-	hmap_insert(&mt->peers->by_out, &e->own_node, out_hash(mt, e->proto, e->ext_port, &e->peer_addr,
-	    e->peer_port));
+	hmap_insert(&mt->peers->by_out, &e->own_node, out_hash(mt, e->proto, e->ext_port,
+	    &e->peer_addr, e->peer_port));
 }
 
 size_t

@@ -500,7 +500,8 @@ mtable_pinhole_add(struct mtable *mt, const struct mt_pin_req *r, struct mt_entr
 			*out = e;
 		return pin_renew(mt, e, r, conflict);
 	}
-	if (mt->pins->npins >= MT_MAX_PINHOLES - (r->source == MT_SRC_STATIC ? 0 : PIN_ADMIN_RESERVE))
+	if (mt->pins->npins >= MT_MAX_PINHOLES -
+	    (r->source == MT_SRC_STATIC ? 0 : PIN_ADMIN_RESERVE))
 		return MT_ERR_NOPORT;
 	if ((e = pin_new_entry(r)) == NULL)
 		return MT_ERR_NOMEM;
