@@ -48,20 +48,3 @@ fenwick_prefix(const struct fenwick *f, size_t slot)
 		sum += tree[i];
 	return sum;
 }
-
-size_t
-fenwick_select(const struct fenwick *f, size_t k, size_t *rest)
-{
-	const uint32_t *tree = f->tree;
-	size_t pos = 0, step;
-
-	for (step = f->top; step > 0; step >>= 1) {
-		if (pos + step <= f->n && tree[pos + step] <= k) {
-			pos += step;
-			k -= tree[pos];
-		}
-	}
-	if (rest != NULL)
-		*rest = k;
-	return pos;		/* 1-based index pos+1 -> slot pos */
-}
