@@ -14,7 +14,7 @@
 #include "conf.h"
 #include "fw/fw.h"
 #include "log.h"
-#include "mtable.h"
+#include "mt_vocab.h"
 #include "util.h"
 
 #define CONF_LINE_MAX	1024

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mtable.h"
+#include "mt_vocab.h"
 #include "policy.h"
 #include "trigger/trigger.h"
 

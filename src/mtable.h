@@ -1,4 +1,8 @@
-/* mtable.h - the mapping table: the single source of truth, with one lease clock. */
+/*
+ * mtable.h - the mapping table: the single source of truth, with one lease clock.
+ * Its API, implemented in layers (mtable.c lists them): mappings in mt_map.c,
+ * PEER pins in mt_peer.c, pinholes in mt_pinhole.c, the rest in mt_core.c.
+ */
 #ifndef PG_MTABLE_H
 #define PG_MTABLE_H
 
@@ -7,61 +11,18 @@
 #include <stdint.h>
 
 #include "clock.h"
+#include "heap.h"
 #include "hmap.h"
+#include "mt_vocab.h"
 #include "mt_wait.h"
+#include "status.h"
 
 struct fw;
 struct netif;
 struct fw_change;
 struct policy;
 
-enum mt_proto {
-	MT_TCP,
-	MT_UDP,
-	MT_NPROTO
-};
-
-enum mt_source {
-	MT_SRC_STATIC,
-	MT_SRC_UPNP,
-	MT_SRC_PCP,
-	MT_SRC_NATPMP,
-	MT_SRC_TRIGGER,
-	MT_NSOURCE
-};
-
-enum mt_err {
-	MT_OK,
-	MT_ERR_INVAL,		/* malformed request */
-	MT_ERR_CONFLICT,	/* external port held by another mapping */
-	MT_ERR_DENIED,		/* refused by allow/deny rules */
-	MT_ERR_QUOTA,		/* client has max_mappings_per_client */
-	MT_ERR_NOTFOUND,
-	MT_ERR_NOPORT,		/* no free external port */
-	MT_ERR_FIREWALL,	/* the firewall backend refused it */
-	MT_ERR_NOMEM,
-	MT_ERR_ADDR,		/* internal address is not a LAN host */
-};
-
-#define MT_DESC_MAX	64
-#define MT_OWNER_MAX	48
-#define MT_MAX_FILTERS	8
-
-/* A remote peer allowed to reach a mapping (PCP FILTER, UPnP NewRemoteHost). */
-struct mt_filter {
-	struct in6_addr	 addr;		/* prefix, v4-mapped for IPv4 */
-	uint8_t		 plen;		/* in the 128-bit space: 96 + n for IPv4 */
-	uint16_t	 port;		/* 0 = any port */
-};
-
 struct mt_client;
-
-/* What an entry is: an inbound mapping, or an outbound flow pinned to an external port. */
-enum mt_kind {
-	MT_KIND_MAP,
-	MT_KIND_PEER,		/* PCP PEER: int_addr:int_port -> peer_addr:peer_port leaves as ext_port */
-	MT_KIND_PINHOLE,	/* IPv6: inbound to int_addr:int_port from remote allowed; no port used */
-};
 
 #define MT_MAX_PEERS	65536	/* pinned flows in all */
 #define MT_MAX_PINHOLES	200000	/* IPv6 pinholes in all */
@@ -91,7 +52,7 @@ struct mt_entry {
 	/* private to the table */
 	struct hnode	 int_node;	/* by internal endpoint; for a PEER pin, by flow */
 	struct hnode	 own_node;
-	size_t		 heap_idx;
+	struct heap_node lease;		/* in the lease heap (by expires_ms) */
 	struct mt_client *client;
 };
 
@@ -136,6 +97,8 @@ typedef int mt_visit_cb(void *arg, struct mt_entry *);
 struct mtable *mtable_new(struct fw *, const struct pg_clock *clk);
 /* Free the table without touching the firewall. */
 void mtable_free(struct mtable *);
+/* Emit mappings, pinholes, source NAME N (one per source) and peer_pins (status.h). */
+void mtable_status(const struct mtable *, pg_status_emit *emit, void *arg);
 /* Use these permission rules (not owned; NULL = allow all). */
 void mtable_set_policy(struct mtable *, const struct policy *);
 /* The key that max_mappings_per_client counts by, for an internal address. */
@@ -224,7 +187,7 @@ struct mt_entry *mtable_pinhole_find(const struct mtable *, int proto, const str
     uint16_t port, const struct mt_filter *remote);
 /* The pinhole after e in ID order (NULL e = first), or NULL. */
 struct mt_entry *mtable_pinhole_next(const struct mtable *, const struct mt_entry *e);
-/* 1 if a pinhole's remote (or FILTER) can be on the WAN side: see mtable_pin.c. */
+/* 1 if a pinhole's remote (or FILTER) can be on the WAN side: see mt_pinhole.c. */
 int mtable_pinhole_remote_ok(const struct mtable *, const struct mt_filter *);
 /* Number of pinholes. */
 size_t mtable_pinhole_count(const struct mtable *);
@@ -299,18 +262,5 @@ void mtable_commit_entry(struct mtable *, const struct mt_entry *e, const void *
 void mtable_commit_cancel(struct mtable *, const void *owner);
 /* Rebuild the firewall from the table (after a flush or at start-up). */
 int mtable_resync(struct mtable *);
-
-/* "ADDR/LEN:PORT" (":PORT" omitted for any port, "/LEN" for a single address) into buf. */
-const char *mt_filter_str(const struct mt_filter *, char *buf, size_t len);
-/* Parse that form back; 0, or -1 if it is malformed. */
-int mt_filter_parse(const char *, struct mt_filter *);
-
-/* Names for enums. */
-const char *mt_strerror(enum mt_err);
-const char *mt_proto_name(int proto);
-const char *mt_source_name(int source);
-/* Parse names back; -1 if unknown. */
-int mt_proto_parse(const char *);
-int mt_source_parse(const char *);
 
 #endif

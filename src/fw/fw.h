@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mtable.h"
+#include "mt_vocab.h"
 
 struct pg_config;
 struct event_base;

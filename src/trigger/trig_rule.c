@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mtable.h"
+#include "mt_vocab.h"
 #include "trigger/trigger.h"
 #include "util.h"
 

@@ -2,16 +2,42 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fw/fw.h"
+#include "mt_core.h"
 #include "mtable.h"
 #include "policy.h"
 #include "testutil.h"
 #include "util.h"
 
 static struct fake_clock fc = { 1000000 };
+
+/*
+ * Out of memory on demand: the table's lease heap grows with reallocarray,
+ * and this one (the program's own, so the library's calls come here) fails
+ * the next fail_reallocs calls.
+ */
+static int fail_reallocs;
+
+void *
+reallocarray(void *p, size_t n, size_t size)
+{
+	if (fail_reallocs > 0) {
+		fail_reallocs--;
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (size != 0 && n > SIZE_MAX / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(p, n * size);
+}
 
 static struct mt_request
 req(int proto, int source, uint16_t ext, uint16_t end, const char *ip, uint16_t iport,
@@ -908,9 +934,93 @@ test_quota_per_host(void)
 	fw_free(fw);
 }
 
+/* A new client whose mapping runs out of memory is not kept: its claim is released. */
+static void
+test_add_nomem(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q;
+	struct mt_entry *e;
+
+	q = req(MT_TCP, MT_SRC_UPNP, 8080, 0, "192.0.2.10", 8080, 600);
+	fail_reallocs = 1;		/* the first lease: the heap's first slots */
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_ERR_NOMEM);
+	CHECK_EQ(fail_reallocs, 0);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 8080) == NULL);
+	CHECK_EQ(mtable_count(mt), 0);
+	CHECK_EQ(mt->clients.count, 0);	/* no client record left behind */
+	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);
+	CHECK_EQ(mtable_client_count(mt, &q.int_addr), 1);
+	CHECK_EQ(mt->clients.count, 1);
+	mtable_del(mt, e);
+	CHECK_EQ(mt->clients.count, 0);
+	mtable_free(mt);
+	fw_free(fw);
+}
+
+/* The table's status fields, as portgatectl status prints them. */
+struct status_buf {
+	char	 text[512];
+};
+
+static void
+status_line(void *arg, const char *name, const char *fmt, ...)
+{
+	struct status_buf *b = arg;
+	size_t len = strlen(b->text);
+	va_list ap;
+
+	len += (size_t)snprintf(b->text + len, sizeof(b->text) - len, "%s ", name);
+	va_start(ap, fmt);
+	if (len < sizeof(b->text))
+		len += (size_t)vsnprintf(b->text + len, sizeof(b->text) - len, fmt, ap);
+	va_end(ap);
+	if (len < sizeof(b->text))
+		snprintf(b->text + len, sizeof(b->text) - len, "\n");
+}
+
+static void
+test_status(void)
+{
+	struct fw *fw;
+	struct mtable *mt = new_table(&fw);
+	struct mt_request q;
+	struct mt_pin_req p;
+	struct mt_peer_req r;
+	struct mt_entry *e;
+	struct status_buf b;
+
+	q = req(MT_TCP, MT_SRC_STATIC, 8080, 0, "192.0.2.10", 80, 0);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	q = req(MT_UDP, MT_SRC_PCP, 9000, 9009, "192.0.2.11", 9000, 60);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	q = req(MT_TCP, MT_SRC_PCP, 9100, 0, "192.0.2.11", 9100, 60);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	p = pin_req(MT_SRC_UPNP, "2001:db8:1::10", 8000, NULL, 600);
+	CHECK_EQ(mtable_pinhole_add(mt, &p, NULL, NULL), MT_OK);
+	memset(&r, 0, sizeof(r));
+	r.proto = MT_UDP;
+	r.source = MT_SRC_PCP;
+	util_parse_addr("192.0.2.12", &r.int_addr);
+	util_parse_addr("203.0.113.5", &r.peer_addr);
+	r.int_port = 5000;
+	r.peer_port = 6000;
+	r.lease_s = 60;
+	CHECK_EQ(mtable_peer(mt, &r, &e), MT_OK);
+	memset(&b, 0, sizeof(b));
+	mtable_status(mt, status_line, &b);
+	CHECK_STR(b.text, "mappings 3\npinholes 1\nsource static 1\nsource upnp 0\n"
+	    "source pcp 2\nsource natpmp 0\nsource trigger 0\npeer_pins 1\n");
+	mtable_free(mt);
+	fw_free(fw);
+}
+
 int
 main(void)
 {
+	test_add_nomem();
+	test_status();
 	test_notify();
 	test_quota_per_host();
 	test_pinhole_basic();

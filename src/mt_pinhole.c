@@ -1,5 +1,6 @@
 /*
- * mtable_pin.c - IPv6 pinholes, a part of the mapping table.
+ * mt_pinhole.c - IPv6 pinholes (kind MT_KIND_PINHOLE), on the mapping table's core
+ * (mt_core.c).
  *
  * On IPv6 there is no NAT: a LAN host has a global address and asks the
  * gateway's firewall to let inbound traffic to (proto, address, port) in
@@ -25,14 +26,24 @@
 #include <string.h>
 
 #include "fw/fw.h"
-#include "log.h"
+#include "hmap.h"
+#include "mt_core.h"
+#include "mt_kinds.h"
 #include "mtable.h"
-#include "mtable_priv.h"
 #include "netif.h"
 #include "util.h"
 
 #define PIN_FIRST_OTHER	65536u
 #define PIN_ADMIN_RESERVE	1024	/* pinholes (and prefix ones) only the admin may take */
+
+struct mt_pins {
+	struct hmap		 by_pinep;	/* pinholes, by (proto, internal address, port) */
+	struct hmap		 by_pinid;	/* pinholes, by ID */
+	size_t			 npins;
+	size_t			 npfx;		/* pinholes with prefix remotes (interval elements) */
+	uint32_t		 next_upnp_pin;	/* UPnP UniqueIDs rotate through 1..65535 */
+	uint32_t		 next_pin;	/* other pinholes' IDs: 65536 and up */
+};
 
 struct pin_epkey {
 	struct in6_addr	addr;
@@ -50,38 +61,43 @@ pin_ep_hash(const struct mtable *mt, int proto, const struct in6_addr *a, uint16
 	k.addr = *a;
 	k.port = port;
 	k.proto = (uint8_t)proto;
-	return hmap_hash(&mt->by_pinep, &k, sizeof(k));
+	return hmap_hash(&mt->pins->by_pinep, &k, sizeof(k));
 }
 
 static uint32_t
 pin_id_hash(const struct mtable *mt, uint32_t id)
 {
-	return hmap_hash(&mt->by_pinid, &id, sizeof(id));
+	return hmap_hash(&mt->pins->by_pinid, &id, sizeof(id));
 }
 
-void
+static void
 mt_pin_init(struct mtable *mt)
 {
-	hmap_init(&mt->by_pinep);
-	hmap_init(&mt->by_pinid);
-	mt->next_upnp_pin = 1;
-	mt->next_pin = PIN_FIRST_OTHER;
+	struct mt_pins *p = xcalloc(1, sizeof(*p));
+
+	hmap_init(&p->by_pinep);
+	hmap_init(&p->by_pinid);
+	p->next_upnp_pin = 1;
+	p->next_pin = PIN_FIRST_OTHER;
+	mt->pins = p;
 }
 
-void
+static void
 mt_pin_free(struct mtable *mt)
 {
+	struct mt_pins *p = mt->pins;
 	struct hnode *n;
 	size_t i;
 
-	for (i = 0; i < mt->by_pinid.nbuckets; i++) {
-		while ((n = mt->by_pinid.buckets[i]) != NULL) {
-			mt->by_pinid.buckets[i] = n->next;
+	for (i = 0; i < p->by_pinid.nbuckets; i++) {
+		while ((n = p->by_pinid.buckets[i]) != NULL) {
+			p->by_pinid.buckets[i] = n->next;
 			free(HMAP_ENTRY(n, struct mt_entry, own_node));
 		}
 	}
-	hmap_destroy(&mt->by_pinep);
-	hmap_destroy(&mt->by_pinid);
+	hmap_destroy(&p->by_pinep);
+	hmap_destroy(&p->by_pinid);
+	free(p);
 }
 
 struct mt_entry *
@@ -91,7 +107,7 @@ mtable_pinhole_get(const struct mtable *mt, uint32_t id)
 	struct hnode *n;
 	struct mt_entry *e;
 
-	for (n = hmap_bucket(&mt->by_pinid, h); n != NULL; n = n->next) {
+	for (n = hmap_bucket(&mt->pins->by_pinid, h); n != NULL; n = n->next) {
 		e = HMAP_ENTRY(n, struct mt_entry, own_node);
 		if (n->hash == h && e->pin_id == id)
 			return e;
@@ -116,7 +132,7 @@ mtable_pinhole_find(const struct mtable *mt, int proto, const struct in6_addr *a
 	struct mt_entry *e;
 
 	mt_mask(&r.addr, r.plen);
-	for (n = hmap_bucket(&mt->by_pinep, h); n != NULL; n = n->next) {
+	for (n = hmap_bucket(&mt->pins->by_pinep, h); n != NULL; n = n->next) {
 		e = HMAP_ENTRY(n, struct mt_entry, int_node);
 		if (n->hash == h && e->proto == proto && e->int_port == port &&
 		    memcmp(&e->int_addr, a, sizeof(*a)) == 0 && pin_filter_eq(&e->remote, &r))
@@ -125,10 +141,11 @@ mtable_pinhole_find(const struct mtable *mt, int proto, const struct in6_addr *a
 	return NULL;
 }
 
-const struct mt_entry *
+/* The pinhole after e in the resync walk (NULL = first), or NULL. */
+static const struct mt_entry *
 mt_pin_iter(const struct mtable *mt, const struct mt_entry *e)
 {
-	const struct hmap *h = &mt->by_pinid;
+	const struct hmap *h = &mt->pins->by_pinid;
 	size_t b = 0;
 
 	if (e != NULL) {
@@ -151,7 +168,7 @@ mtable_pinhole_next(const struct mtable *mt, const struct mt_entry *e)
 size_t
 mtable_pinhole_count(const struct mtable *mt)
 {
-	return mt->npins;
+	return mt->pins->npins;
 }
 
 /* ---- checks ---- */
@@ -284,7 +301,7 @@ pin_clash(const struct mtable *mt, const struct mt_entry *cand, const struct mt_
 	size_t na, nb, i, j;
 
 	na = pin_elems(cand, &fa);
-	for (n = hmap_bucket(&mt->by_pinep, h); n != NULL; n = n->next) {
+	for (n = hmap_bucket(&mt->pins->by_pinep, h); n != NULL; n = n->next) {
 		e = HMAP_ENTRY(n, struct mt_entry, int_node);
 		if (e == self || n->hash != h || e->proto != cand->proto ||
 		    e->int_port != cand->int_port ||
@@ -308,16 +325,16 @@ pin_alloc_id(struct mtable *mt, int source)
 
 	if (source == MT_SRC_UPNP) {
 		for (tries = 0; tries < MT_PIN_UPNP_MAX; tries++) {
-			id = mt->next_upnp_pin;
-			mt->next_upnp_pin = id >= MT_PIN_UPNP_MAX ? 1 : id + 1;
+			id = mt->pins->next_upnp_pin;
+			mt->pins->next_upnp_pin = id >= MT_PIN_UPNP_MAX ? 1 : id + 1;
 			if (mtable_pinhole_get(mt, id) == NULL)
 				return id;
 		}
 		return 0;
 	}
 	for (tries = 0; tries < MT_MAX_PINHOLES + 1; tries++) {
-		id = mt->next_pin;
-		mt->next_pin = id == UINT32_MAX ? PIN_FIRST_OTHER : id + 1;
+		id = mt->pins->next_pin;
+		mt->pins->next_pin = id == UINT32_MAX ? PIN_FIRST_OTHER : id + 1;
 		if (mtable_pinhole_get(mt, id) == NULL)
 			return id;
 	}
@@ -332,6 +349,46 @@ pin_pick_id(struct mtable *mt, const struct mt_pin_req *r)
 	    (r->source == MT_SRC_UPNP) == (r->pin_id <= MT_PIN_UPNP_MAX))
 		return r->pin_id;
 	return pin_alloc_id(mt, r->source);
+}
+
+/* ---- counters ---- */
+
+static int
+pin_read_counters(const struct mtable *mt, const struct mt_entry *e, uint64_t *pkts,
+    uint64_t *bytes)
+{
+	struct fw_item it;
+
+	if (mt->fw == NULL)
+		return -1;
+	mt_fw_item(mt, e, &it);
+	return fw_pin_counters(mt->fw, &it, pkts, bytes);
+}
+
+int
+mtable_pinhole_counters(const struct mtable *mt, const struct mt_entry *e, uint64_t *pkts,
+    uint64_t *bytes)
+{
+	if (e->kind != MT_KIND_PINHOLE)
+		return -1;
+	if (pin_read_counters(mt, e, pkts, bytes) == 0)
+		return 0;
+	/* not in the kernel (yet, or lost): what it had counted when last re-added */
+	*pkts = e->pin_pkts;
+	*bytes = e->pin_bytes;
+	return 0;
+}
+
+/* Read the kernel's counters into the entry before its element is replaced. */
+static void
+mt_pin_save_counters(struct mtable *mt, struct mt_entry *e)
+{
+	uint64_t p, b;
+
+	if (pin_read_counters(mt, e, &p, &b) == 0) {
+		e->pin_pkts = p;
+		e->pin_bytes = b;
+	}
 }
 
 /* ---- add / renew / delete ---- */
@@ -371,36 +428,34 @@ pin_renew(struct mtable *mt, struct mt_entry *e, const struct mt_pin_req *r,
 			*conflict = c;
 		return MT_ERR_CONFLICT;
 	}
-	if (!pin_has_prefix(e) && pin_has_prefix(&t) && mt->npfx >= MT_MAX_PFX_PINHOLES)
+	if (!pin_has_prefix(e) && pin_has_prefix(&t) && mt->pins->npfx >= MT_MAX_PFX_PINHOLES)
 		return MT_ERR_NOPORT;
 	mt_pin_save_counters(mt, e);
 	mt_fw_queue(mt, FW_DEL, e);	/* the old filters leave the kernel */
-	mt->npfx -= (size_t)pin_has_prefix(e);
+	mt->pins->npfx -= (size_t)pin_has_prefix(e);
 	memcpy(e->filters, t.filters, sizeof(e->filters));
 	e->nfilters = t.nfilters;
-	mt->npfx += (size_t)pin_has_prefix(e);
+	mt->pins->npfx += (size_t)pin_has_prefix(e);
 	return mt_renew(mt, e, lease, 0, MT_CHG_PUT);
 }
 
 static void
 pin_link(struct mtable *mt, struct mt_entry *e)
 {
-	hmap_insert(&mt->by_pinep, &e->int_node, pin_ep_hash(mt, e->proto, &e->int_addr,
+	hmap_insert(&mt->pins->by_pinep, &e->int_node, pin_ep_hash(mt, e->proto, &e->int_addr,
 	    e->int_port));
-	hmap_insert(&mt->by_pinid, &e->own_node, pin_id_hash(mt, e->pin_id));
-	mt->npins++;
-	mt->npfx += (size_t)pin_has_prefix(e);
+	hmap_insert(&mt->pins->by_pinid, &e->own_node, pin_id_hash(mt, e->pin_id));
+	mt->pins->npins++;
+	mt->pins->npfx += (size_t)pin_has_prefix(e);
 }
 
-void
+static void
 mt_pin_unlink(struct mtable *mt, struct mt_entry *e)
 {
-	hmap_remove(&mt->by_pinep, &e->int_node);
-	hmap_remove(&mt->by_pinid, &e->own_node);
-	mt_heap_remove(mt, e);
-	mt_client_put(mt, e);
-	mt->npins--;
-	mt->npfx -= (size_t)pin_has_prefix(e);
+	hmap_remove(&mt->pins->by_pinep, &e->int_node);
+	hmap_remove(&mt->pins->by_pinid, &e->own_node);
+	mt->pins->npins--;
+	mt->pins->npfx -= (size_t)pin_has_prefix(e);
 }
 
 static struct mt_entry *
@@ -420,7 +475,6 @@ pin_new_entry(const struct mt_pin_req *r)
 	e->remote = r->remote;
 	mt_mask(&e->remote.addr, e->remote.plen);
 	mt_set_filters_from(e, r->filters, r->nfilters);
-	e->heap_idx = SIZE_MAX;
 	pin_set_strings(e, r);
 	return e;
 }
@@ -446,11 +500,12 @@ mtable_pinhole_add(struct mtable *mt, const struct mt_pin_req *r, struct mt_entr
 			*out = e;
 		return pin_renew(mt, e, r, conflict);
 	}
-	if (mt->npins >= MT_MAX_PINHOLES - (r->source == MT_SRC_STATIC ? 0 : PIN_ADMIN_RESERVE))
+	if (mt->pins->npins >= MT_MAX_PINHOLES -
+	    (r->source == MT_SRC_STATIC ? 0 : PIN_ADMIN_RESERVE))
 		return MT_ERR_NOPORT;
 	if ((e = pin_new_entry(r)) == NULL)
 		return MT_ERR_NOMEM;
-	if (pin_has_prefix(e) && mt->npfx >= MT_MAX_PFX_PINHOLES -
+	if (pin_has_prefix(e) && mt->pins->npfx >= MT_MAX_PFX_PINHOLES -
 	    (r->source == MT_SRC_STATIC ? 0 : PIN_ADMIN_RESERVE)) {
 		free(e);
 		return MT_ERR_NOPORT;
@@ -468,7 +523,7 @@ mtable_pinhole_add(struct mtable *mt, const struct mt_pin_req *r, struct mt_entr
 	e->id = mt->next_id++;
 	e->client = cl;
 	cl->total++;
-	if (r->source == MT_SRC_UPNP || r->source == MT_SRC_PCP || r->source == MT_SRC_NATPMP)
+	if (mt_source_is_dynamic(r->source))
 		cl->dynamic++;
 	pin_link(mt, e);
 	if (out != NULL)
@@ -476,7 +531,8 @@ mtable_pinhole_add(struct mtable *mt, const struct mt_pin_req *r, struct mt_entr
 	return mt_renew(mt, e, mt_cap_lease(mt, e->source, r->lease_s), 0, MT_CHG_PUT);
 }
 
-size_t
+/* Every pinhole of a source (MT_NSOURCE: all), deleted; returns how many. */
+static size_t
 mt_pin_flush(struct mtable *mt, int source)
 {
 	struct mt_entry *e, *next;
@@ -492,41 +548,31 @@ mt_pin_flush(struct mtable *mt, int source)
 	return cnt;
 }
 
-/* ---- counters ---- */
+/* ---- the kind ---- */
 
-static int
-pin_read_counters(const struct mtable *mt, const struct mt_entry *e, uint64_t *pkts,
-    uint64_t *bytes)
+/* The kernel gets a pinhole's remote as its one filter. */
+static void
+mt_pin_fw_item(const struct mt_entry *e, struct fw_item *it)
 {
-	struct fw_item it;
-
-	if (mt->fw == NULL)
-		return -1;
-	mt_fw_item(mt, e, &it);
-	return fw_pin_counters(mt->fw, &it, pkts, bytes);
-}
-
-int
-mtable_pinhole_counters(const struct mtable *mt, const struct mt_entry *e, uint64_t *pkts,
-    uint64_t *bytes)
-{
-	if (e->kind != MT_KIND_PINHOLE)
-		return -1;
-	if (pin_read_counters(mt, e, pkts, bytes) == 0)
-		return 0;
-	/* not in the kernel (yet, or lost): what it had counted when last re-added */
-	*pkts = e->pin_pkts;
-	*bytes = e->pin_bytes;
-	return 0;
-}
-
-void
-mt_pin_save_counters(struct mtable *mt, struct mt_entry *e)
-{
-	uint64_t p, b;
-
-	if (pin_read_counters(mt, e, &p, &b) == 0) {
-		e->pin_pkts = p;
-		e->pin_bytes = b;
+	if (e->nfilters == 0 && (e->remote.plen != 0 || e->remote.port != 0)) {
+		it->nfilters = 1;
+		it->filters[0] = e->remote;
 	}
 }
+
+static struct mt_entry *
+mt_pin_find(const struct mtable *mt, const struct fw_item *it)
+{
+	return mtable_pinhole_get(mt, it->pin_id);
+}
+
+const struct mt_kind_ops mt_pin_kind = {
+	.init = mt_pin_init,
+	.free = mt_pin_free,
+	.unlink = mt_pin_unlink,
+	.flush = mt_pin_flush,
+	.iter = mt_pin_iter,
+	.find = mt_pin_find,
+	.fw_item = mt_pin_fw_item,
+	.save_counters = mt_pin_save_counters,
+};
