@@ -35,6 +35,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "ctl_cmd.h"
+#include "ctl_line.h"
 #include "daemon.h"
 #include "log.h"
 #include "mtable.h"
@@ -69,31 +70,6 @@ struct ctl_batch {
 	size_t		 n, cap;
 	size_t		 bytes;
 };
-
-/* ---- replies ---- */
-
-void
-ctl_put_line(struct evbuffer *out, const char *prefix, const char *text, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p = (const unsigned char *)text;
-	size_t i, run = 0;
-	char esc[3];
-
-	evbuffer_add(out, prefix, strlen(prefix));
-	for (i = 0; i < len; i++) {
-		if (p[i] >= 0x20 && p[i] != 0x7f && p[i] != '%')
-			continue;
-		evbuffer_add(out, text + run, i - run);
-		esc[0] = '%';
-		esc[1] = hex[p[i] >> 4];
-		esc[2] = hex[p[i] & 15];
-		evbuffer_add(out, esc, 3);
-		run = i + 1;
-	}
-	evbuffer_add(out, text + run, len - run);
-	evbuffer_add(out, "\n", 1);
-}
 
 /* ---- batches ---- */
 
@@ -184,8 +160,7 @@ ctl_batch_finish(struct ctl_batch *b, struct evbuffer *out)
 	for (i = 0; i < b->n; i++) {
 		r = &b->reqs[i];
 		evbuffer_add_buffer(out, r->data);
-		ctl_put_line(out, r->ok ? (r->result[0] ? "ok " : "ok") :
-		    (r->result[0] ? "err " : "err"), r->result, strlen(r->result));
+		ctl_line_put_result(out, r->ok, r->result);
 		evbuffer_free(r->data);
 	}
 	free(b->reqs);
@@ -226,7 +201,7 @@ ctl_conn_refuse(struct ctl_conn *cc, const char *msg)
 	struct evbuffer *in = bufferevent_get_input(cc->bev);
 
 	log_debug("ctl: %s; closing the connection", msg);
-	ctl_put_line(bufferevent_get_output(cc->bev), "err ", msg, strlen(msg));
+	ctl_line_put_result(bufferevent_get_output(cc->bev), 0, msg);
 	evbuffer_drain(in, evbuffer_get_length(in));
 	bufferevent_disable(cc->bev, EV_READ);
 	cc->closing = 1;
@@ -371,7 +346,7 @@ static void
 ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
     void *arg)
 {
-	static const char busy[] = "portgate-ctl 2\nerr too many control connections\n";
+	static const char busy[] = CTL_PROTO_GREETING "\nerr too many control connections\n";
 	struct ctl *c = arg;
 	struct timeval idle = { (time_t)c->ctx->cfg->control_idle_timeout, 0 };
 	struct timeval wr = { CTL_WRITE_SECONDS, 0 };

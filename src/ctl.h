@@ -4,13 +4,13 @@
 
 #include <stddef.h>
 
+#include "ctl_line.h"
+
 struct pg_ctx;
 struct ctl;
 struct ctl_batch;
 struct evbuffer;
 
-#define CTL_PROTO_GREETING	"portgate-ctl 2"
-#define CTL_LINE_MAX		4096	/* a request line, newline included */
 #define CTL_MAX_CONNS		32	/* clients at once */
 #define CTL_WRITE_SECONDS	30	/* a client that reads nothing is closed */
 
@@ -32,7 +32,5 @@ void ctl_batch_finish(struct ctl_batch *, struct evbuffer *out);
  * then "ok TEXT" or "err TEXT", the text percent-encoded) to out.
  */
 void ctl_run_lines(struct pg_ctx *, char **lines, size_t n, struct evbuffer *out);
-/* Append "PREFIX" + text with '%', controls and DEL percent-encoded + "\n" to out. */
-void ctl_put_line(struct evbuffer *out, const char *prefix, const char *text, size_t len);
 
 #endif

@@ -10,8 +10,8 @@
 #include <time.h>
 
 #include "conf.h"
-#include "ctl.h"
 #include "ctl_cmd.h"
+#include "ctl_line.h"
 #include "daemon.h"
 #include "fw/fw.h"
 #include "igd/gena.h"
@@ -26,13 +26,11 @@
 #include "trigger/trigger.h"
 #include "util.h"
 
-#define CTL_ARGS_MAX	16
-
 static void ctl_data(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
 static void ctl_fail(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
 static void ctl_done(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
 
-/* One data line; ctl_put_line encodes it so that no value can end the reply. */
+/* One data line; ctl_line_put_data encodes it so that no value can end the reply. */
 static void
 ctl_data(struct ctl_req *r, const char *fmt, ...)
 {
@@ -45,7 +43,7 @@ ctl_data(struct ctl_req *r, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	ctl_put_line(r->data, "| ", s, (size_t)n);
+	ctl_line_put_data(r->data, s, (size_t)n);
 	free(s);
 }
 
@@ -55,7 +53,7 @@ ctl_data_buf(struct ctl_req *r, struct evbuffer *b)
 {
 	size_t len = evbuffer_get_length(b);
 
-	ctl_put_line(r->data, "| ", (const char *)evbuffer_pullup(b, -1), len);
+	ctl_line_put_data(r->data, (const char *)evbuffer_pullup(b, -1), len);
 	evbuffer_drain(b, len);
 }
 
@@ -901,18 +899,14 @@ void
 ctl_cmd_run(struct ctl_req *r, char *line)
 {
 	char *argv[CTL_ARGS_MAX + 1];
-	int argc, i, skip;
+	int argc, skip;
 	size_t c;
 
-	if ((argc = util_split(line, argv, CTL_ARGS_MAX)) <= 0) {
-		ctl_fail(r, argc == 0 ? "empty request" : "too many arguments");
+	if ((argc = ctl_line_words(line, argv, CTL_ARGS_MAX)) <= 0) {
+		ctl_fail(r, argc == 0 ? "empty request" : argc == -1 ? "too many arguments" :
+		    "malformed request encoding");
 		return;
 	}
-	for (i = 0; i < argc; i++)
-		if (util_pct_decode(argv[i]) == -1) {
-			ctl_fail(r, "malformed request encoding");
-			return;
-		}
 	for (c = 0; c < PG_NELEM(ctl_commands); c++) {
 		if (strcmp(argv[0], ctl_commands[c].word1) != 0)
 			continue;
