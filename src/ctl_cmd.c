@@ -765,8 +765,7 @@ cmd_trigger_add(struct ctl_req *r, int argc, char **argv)
 		ctl_fail(r, "%s", err);
 		return;
 	}
-	pg_fw_rules_changed(r->ctx);
-	pg_save_now(r->ctx);
+	/* the trigger module tells its listener (the daemon: firewall sets, state file) */
 	trig_rule_format(&rule, text, sizeof(text));
 	ctl_done(r, "trigger %s", text);
 }
@@ -784,8 +783,6 @@ cmd_trigger_del(struct ctl_req *r, int argc, char **argv)
 		ctl_fail(r, "%s", err);
 		return;
 	}
-	pg_fw_rules_changed(r->ctx);
-	pg_save_now(r->ctx);
 	ctl_done(r, "deleted trigger %s", argv[0]);
 }
 

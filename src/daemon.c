@@ -213,6 +213,16 @@ pg_signal_cb(evutil_socket_t sig, short ev, void *arg)
 	event_base_loopbreak(ctx->base);
 }
 
+/* Reinstall the firewall's rules and trigger sets after the config or trigger rules changed. */
+static void
+pg_fw_rules_changed(struct pg_ctx *ctx)
+{
+	if (ctx->trig != NULL)		/* trigger ports first: the resync installs them */
+		trig_nflog_sync_rules(ctx->nflog, ctx->fw, ctx->trig);
+	if (mtable_resync(ctx->mt) == -1)
+		log_warnx("firewall: resync failed");
+}
+
 static void
 pg_fw_lost(void *arg)
 {
@@ -223,13 +233,23 @@ pg_fw_lost(void *arg)
 	pg_fw_rules_changed(ctx);
 }
 
-void
-pg_fw_rules_changed(struct pg_ctx *ctx)
+/*
+ * A run-time trigger rule came or went (portgatectl): the firewall's trigger
+ * sets follow, and the state file keeps the rule set (its journal records
+ * only table changes).
+ */
+static void
+pg_trigger_changed(void *arg, enum trig_change what, const struct trig_rule *r,
+    const struct in6_addr *host)
 {
-	if (ctx->trig != NULL)		/* trigger ports first: the resync installs them */
-		trig_nflog_sync_rules(ctx->nflog, ctx->fw, ctx->trig);
-	if (mtable_resync(ctx->mt) == -1)
-		log_warnx("firewall: resync failed");
+	struct pg_ctx *ctx = arg;
+
+	(void)r;
+	(void)host;
+	if (what != TRIG_CHG_ADDED && what != TRIG_CHG_DELETED)
+		return;
+	pg_fw_rules_changed(ctx);
+	pg_save_now(ctx);
 }
 
 /* The neighbour table changed: the firewall honours each LAN address from its MAC only. */
@@ -507,6 +527,7 @@ pg_start(struct pg_ctx *ctx)
 	pg_apply_triggers(ctx);
 	pg_apply_pinholes(ctx);
 	mtable_set_notify(ctx->mt, pg_table_changed, ctx);
+	trigger_set_notify(ctx->trig, pg_trigger_changed, ctx);
 	if ((ctx->nflog = trig_nflog_new(ctx)) == NULL && fw_in_kernel(ctx->fw))
 		return -1;
 	if (ctx->trig != NULL)

@@ -64,7 +64,5 @@ void pg_stop(struct pg_ctx *);
 int pg_reload(struct pg_ctx *);
 /* Save the state file in full now (its journal starts again). */
 void pg_save_now(struct pg_ctx *);
-/* Reinstall the firewall's rules and trigger sets after the config or trigger rules changed. */
-void pg_fw_rules_changed(struct pg_ctx *);
 
 #endif

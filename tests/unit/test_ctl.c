@@ -49,6 +49,22 @@ run1(const char *req)
 	return run(&req, 1);
 }
 
+/* A file's text (static buffer; "" if unreadable). */
+static const char *
+file_text(const char *path)
+{
+	static char buf[65536];
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f != NULL) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 #define CHECK_REPLY(req, want) CHECK_STR(run1(req), want)
 #define CHECK_HAS(hay, needle) do { tu_checks++; if (strstr((hay), (needle)) == NULL) { \
 	tu_failures++; fprintf(stderr, "%s:%d: \"%s\" not in reply:\n%s\n", __FILE__, \
@@ -271,12 +287,16 @@ main(void)
 	    "ok trigger game tcp:7000-7000 open tcp:7100-7110,udp:7100-7110 idle 5\n");
 	CHECK_REPLY("trigger add game2 tcp:7000 tcp:8100", "err trigger ports of 'game2' overlap rule 'game'\n");
 	CHECK_REPLY("trigger add bad tcp:1 tcp", "err bad open range 'tcp' (want PROTO:PORT[-PORT])\n");
+	/* the daemon hears of the new rule and saves the state file at once */
+	CHECK_HAS(file_text("/tmp/portgate-test-ctl.state"),
+	    "trigger game%20tcp:7000-7000%20open%20tcp:7100-7110,udp:7100-7110%20idle%205\n");
 	r = run1("trigger list");
 	CHECK_HAS(r, "| game tcp:7000-7000 open tcp:7100-7110,udp:7100-7110 idle 5 [runtime] idle\n");
 	r = run1("trigger list --json");
 	CHECK_HAS(r, "{\"name\":\"game\",\"trigger\":\"tcp:7000-7000\",\"open\":[\"tcp:7100-7110\","
 	    "\"udp:7100-7110\"],\"idle\":5,\"origin\":\"runtime\",\"active\":false,\"holder\":null");
 	CHECK_REPLY("trigger del game", "ok deleted trigger game\n");
+	CHECK(strstr(file_text("/tmp/portgate-test-ctl.state"), "trigger game") == NULL);
 	CHECK_REPLY("trigger del game", "err no trigger rule named game\n");
 
 	test_injection();
