@@ -660,7 +660,7 @@ pcp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, uint8_t *out, size_t 
 		resp.result = pcp_peer(s, p, &q, &resp);
 	else
 		resp.result = PCP_RES_SUCCESS;		/* ANNOUNCE */
-	if (q.opcode <= PCP_OP_PEER && resp.result < 14)
+	if (q.opcode < PCP_OPCODE_COUNT && resp.result < PCP_RESULT_COUNT)
 		s->stats.pcp[q.opcode][resp.result]++;
 	if (resp.result != PCP_RES_SUCCESS) {
 		resp.lifetime = pcp_wire_error_lifetime(resp.result);
@@ -777,7 +777,7 @@ natpmp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, uint8_t *out, size
 		resp.ext_addr = s->ctx->cfg->external_ip;
 	else
 		resp.result = natpmp_map(s, &q, &p->src, &resp);
-	if (q.opcode <= NATPMP_OP_MAP_TCP && resp.result < 6)
+	if (q.opcode < NATPMP_OPCODE_COUNT && resp.result < NATPMP_RESULT_COUNT)
 		s->stats.natpmp[q.opcode][resp.result]++;
 	if (resp.result != NATPMP_RES_SUCCESS)
 		pcp_debug(s, &p->src, "NAT-PMP request", natpmp_wire_result_name(resp.result));

@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pcp/natpmp_wire.h"
+#include "pcp/pcp_wire.h"
+
 struct pg_ctx;
 struct pcp_srv;
 
@@ -14,9 +17,9 @@ struct pcp_srv;
 
 /* Request counters, by opcode and result, for portgatectl status. */
 struct pcp_srv_stats {
-	uint64_t	 pcp[3][14];		/* [ANNOUNCE, MAP, PEER][result] */
+	uint64_t	 pcp[PCP_OPCODE_COUNT][PCP_RESULT_COUNT];	/* [opcode][result] */
 	uint64_t	 pcp_other;		/* unknown opcode or decode errors */
-	uint64_t	 natpmp[3][6];		/* [public address, map udp, map tcp][result] */
+	uint64_t	 natpmp[NATPMP_OPCODE_COUNT][NATPMP_RESULT_COUNT];	/* [opcode][result] */
 	uint64_t	 natpmp_other;
 	uint64_t	 dropped;		/* off-LAN, WAN side, malformed beyond answer, rate */
 	uint64_t	 announces;		/* unsolicited ANNOUNCE / public address datagrams */
