@@ -56,6 +56,7 @@ struct ctl_conn {
 
 struct ctl {
 	struct pg_ctx		*ctx;
+	struct ctl_hooks	 hooks;
 	struct evconnlistener	*listener;
 	struct event		*backoff_ev;
 	char			*path;
@@ -65,7 +66,7 @@ struct ctl {
 };
 
 struct ctl_batch {
-	struct pg_ctx	*ctx;
+	struct ctl	*c;
 	struct ctl_req	*reqs;
 	size_t		 n, cap;
 	size_t		 bytes;
@@ -74,12 +75,12 @@ struct ctl_batch {
 /* ---- batches ---- */
 
 struct ctl_batch *
-ctl_batch_new(struct pg_ctx *ctx)
+ctl_batch_new(struct ctl *c)
 {
 	struct ctl_batch *b = calloc(1, sizeof(*b));
 
 	if (b != NULL)
-		b->ctx = ctx;
+		b->c = c;
 	return b;
 }
 
@@ -104,7 +105,8 @@ ctl_batch_slot(struct ctl_batch *b)
 	}
 	r = &b->reqs[b->n];
 	memset(r, 0, sizeof(*r));
-	r->ctx = b->ctx;
+	r->ctx = b->c->ctx;
+	r->hooks = &b->c->hooks;
 	if ((r->data = evbuffer_new()) == NULL)
 		return NULL;
 	b->n++;
@@ -156,7 +158,7 @@ ctl_batch_finish(struct ctl_batch *b, struct evbuffer *out)
 	struct ctl_req *r;
 	size_t i;
 
-	mtable_commit(b->ctx->mt, ctl_commit_failed, b);
+	mtable_commit(b->c->ctx->mt, ctl_commit_failed, b);
 	for (i = 0; i < b->n; i++) {
 		r = &b->reqs[i];
 		evbuffer_add_buffer(out, r->data);
@@ -168,9 +170,9 @@ ctl_batch_finish(struct ctl_batch *b, struct evbuffer *out)
 }
 
 void
-ctl_run_lines(struct pg_ctx *ctx, char **lines, size_t n, struct evbuffer *out)
+ctl_run_lines(struct ctl *c, char **lines, size_t n, struct evbuffer *out)
 {
-	struct ctl_batch *b = ctl_batch_new(ctx);
+	struct ctl_batch *b = ctl_batch_new(c);
 	size_t i;
 
 	if (b == NULL) {
@@ -250,7 +252,7 @@ ctl_conn_process(struct ctl_conn *cc)
 	while (!cc->closing && queued < CTL_OUT_HIGH) {
 		if ((line = ctl_conn_line(cc, &len, &too_long)) == NULL)
 			break;
-		if (b == NULL && (b = ctl_batch_new(cc->c->ctx)) == NULL) {
+		if (b == NULL && (b = ctl_batch_new(cc->c)) == NULL) {
 			free(line);
 			break;
 		}
@@ -392,7 +394,7 @@ ctl_stale(const struct sockaddr_un *sun)
 }
 
 struct ctl *
-ctl_new(struct pg_ctx *ctx)
+ctl_new(struct pg_ctx *ctx, const struct ctl_hooks *hooks)
 {
 	struct sockaddr_un sun;
 	struct ctl *c;
@@ -414,6 +416,8 @@ ctl_new(struct pg_ctx *ctx)
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->ctx = ctx;
+	if (hooks != NULL)
+		c->hooks = *hooks;
 	c->path = xstrdup(sun.sun_path);
 	TAILQ_INIT(&c->conns);
 	log_limit_init(&c->acceptlog, 10000, 1);

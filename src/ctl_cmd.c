@@ -7,22 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "conf.h"
 #include "ctl_cmd.h"
 #include "ctl_line.h"
+#include "ctl_status.h"
 #include "daemon.h"
-#include "fw/fw.h"
-#include "igd/gena.h"
-#include "igd/igd.h"
-#include "igd/igd_http.h"
-#include "pcp/natpmp_wire.h"
-#include "pcp/pcp_server.h"
-#include "pcp/pcp_wire.h"
 #include "mtable.h"
-#include "state_journal.h"
-#include "trigger/nflog.h"
 #include "trigger/trigger.h"
 #include "util.h"
 
@@ -176,126 +167,36 @@ ctl_fail_add(struct ctl_req *r, enum mt_err err, const struct mt_entry *conflict
 
 /* ---- status ---- */
 
-/* The state file's health: saves can fail (read-only or missing directory) while we run. */
+static void ctl_status_line(void *, const char *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* One status field as the data line "NAME VALUE". */
 static void
-status_state(struct ctl_req *r)
+ctl_status_line(void *arg, const char *name, const char *fmt, ...)
 {
-	const struct pg_state_health *h = &r->ctx->state_health;
-	struct state_journal_stats st;
+	struct ctl_req *r = arg;
+	va_list ap;
+	char *v;
+	int n;
 
-	ctl_data(r, "state_file %s", r->ctx->cfg->state_file);
-	if (h->last_ok == 0)
-		ctl_data(r, "state_last_save never");
-	else
-		ctl_data(r, "state_last_save %lld", (long long)(time(NULL) - h->last_ok));
-	ctl_data(r, "state_last_error %s", h->failing ? h->error : "none");
-	if (r->ctx->journal == NULL) {
-		ctl_data(r, "state_snapshot_bytes none");
-		ctl_data(r, "state_journal_bytes none");
+	va_start(ap, fmt);
+	n = vasprintf(&v, fmt, ap);
+	va_end(ap);
+	if (n < 0)
 		return;
-	}
-	state_journal_stats(r->ctx->journal, &st);
-	ctl_data(r, "state_snapshot_bytes %zu", st.snapshot_bytes);
-	ctl_data(r, "state_journal_bytes %zu", st.bytes);
-}
-
-/* The UPnP front end: where control points find it, and what it has seen. */
-static void
-status_upnp(struct ctl_req *r)
-{
-	const struct igd *igd = r->ctx->igd;
-	const struct igd_stats *st;
-	const struct in6_addr *addrs;
-	char url[128];
-	size_t i, n;
-
-	ctl_data(r, "upnp %s", igd != NULL ? "on" : "off");
-	if (igd == NULL)
-		return;
-	st = &igd->stats;
-	ctl_data(r, "upnp_uuid uuid:%s", igd->udn[IGD_DEV_ROOT]);
-	ctl_data(r, "upnp_igd_version %s", conf_igd_version_name(r->ctx->cfg->upnp_igd_version));
-	n = igd->http != NULL ? igd_http_addrs(igd->http, &addrs) : 0;
-	for (i = 0; i < n; i++) {
-		igd_location(igd, &addrs[i], url, sizeof(url));
-		ctl_data(r, "upnp_url %s", url);
-	}
-	ctl_data(r, "ssdp_searches %llu", (unsigned long long)st->ssdp_searches);
-	ctl_data(r, "ssdp_replies %llu", (unsigned long long)st->ssdp_replies);
-	ctl_data(r, "ssdp_dropped %llu", (unsigned long long)st->ssdp_dropped);
-	ctl_data(r, "ssdp_notifies %llu", (unsigned long long)st->ssdp_notifies);
-	ctl_data(r, "http_requests %llu", (unsigned long long)st->http_requests);
-	ctl_data(r, "http_refused %llu", (unsigned long long)st->http_refused);
-	ctl_data(r, "soap_requests %llu", (unsigned long long)st->soap_requests);
-	ctl_data(r, "soap_errors %llu", (unsigned long long)st->soap_errors);
-	ctl_data(r, "upnp_subscriptions %zu", igd->gena != NULL ? gena_count(igd->gena) : 0);
-	ctl_data(r, "upnp_events_sent %llu", (unsigned long long)st->events_sent);
-}
-
-/* PCP and NAT-PMP: the epoch, and requests by opcode and result (those that happened). */
-static void
-status_pcp(struct ctl_req *r)
-{
-	static const char *const pops[3] = { "announce", "map", "peer" };
-	static const char *const nops[3] = { "public_address", "map_udp", "map_tcp" };
-	const struct pcp_srv_stats *st;
-	int op, res;
-
-	ctl_data(r, "pcp %s", r->ctx->cfg->pcp && r->ctx->pcp ? "on" : "off");
-	ctl_data(r, "natpmp %s", r->ctx->cfg->natpmp && r->ctx->pcp ? "on" : "off");
-	if (r->ctx->pcp == NULL)
-		return;
-	st = pcp_srv_stats(r->ctx->pcp);
-	ctl_data(r, "pcp_epoch %u", pcp_srv_epoch(r->ctx->pcp));
-	ctl_data(r, "peer_pins %zu", mtable_peer_count(r->ctx->mt));
-	for (op = 0; op < 3; op++)
-		for (res = 0; res < 14; res++)
-			if (st->pcp[op][res] != 0)
-				ctl_data(r, "pcp_requests %s %s %llu", pops[op],
-				    pcp_wire_result_name((enum pcp_result)res),
-				    (unsigned long long)st->pcp[op][res]);
-	for (op = 0; op < 3; op++)
-		for (res = 0; res < 6; res++)
-			if (st->natpmp[op][res] != 0)
-				ctl_data(r, "natpmp_requests %s %s %llu", nops[op],
-				    natpmp_wire_result_name((enum natpmp_result)res),
-				    (unsigned long long)st->natpmp[op][res]);
-	ctl_data(r, "pcp_malformed %llu", (unsigned long long)st->pcp_other);
-	ctl_data(r, "natpmp_malformed %llu", (unsigned long long)st->natpmp_other);
-	ctl_data(r, "pcp_dropped %llu", (unsigned long long)st->dropped);
-	ctl_data(r, "pcp_announces %llu", (unsigned long long)st->announces);
+	ctl_data(r, "%s %s", name, v);
+	free(v);
 }
 
 static void
 cmd_status(struct ctl_req *r, int argc, char **argv)
 {
-	struct pg_ctx *ctx = r->ctx;
-	char a[INET6_ADDRSTRLEN] = "none";
-	int s;
-
 	(void)argv;
 	if (argc != 0) {
 		ctl_fail(r, "usage: status");
 		return;
 	}
-	if (ctx->cfg->has_external_ip)
-		util_addr_str(&ctx->cfg->external_ip, a, sizeof(a));
-	ctl_data(r, "version %s", PACKAGE_VERSION);
-	ctl_data(r, "uptime %lld", (long long)(time(NULL) - ctx->started));
-	ctl_data(r, "firewall %s", ctx->cfg->firewall);
-	ctl_data(r, "external_ip %s", a);
-	ctl_data(r, "mappings %zu", mtable_count(ctx->mt));
-	ctl_data(r, "pinholes %zu", mtable_pinhole_count(ctx->mt));
-	for (s = 0; s < MT_NSOURCE; s++)
-		ctl_data(r, "source %s %zu", mt_source_name(s), mtable_count_source(ctx->mt, s));
-	ctl_data(r, "trigger_rules %zu", trigger_count(ctx->trig));
-	ctl_data(r, "trigger_notifications %llu",
-	    (unsigned long long)trig_nflog_count(ctx->nflog));
-	ctl_data(r, "trigger_bad_sources %llu",
-	    (unsigned long long)trigger_bad_sources(ctx->trig));
-	status_state(r);
-	status_upnp(r);
-	status_pcp(r);
+	ctl_status(r->ctx, r->hooks != NULL ? r->hooks->status : NULL, ctl_status_line, r);
 	ctl_done(r, "%s", "");
 }
 

@@ -8,6 +8,7 @@
 
 #include "pcp/natpmp_wire.h"
 #include "pcp/pcp_wire.h"
+#include "status.h"
 
 struct pg_ctx;
 struct pcp_srv;
@@ -53,5 +54,12 @@ uint32_t pcp_srv_epoch(const struct pcp_srv *);
 void pcp_srv_reset_epoch(struct pcp_srv *);
 /* The counters. */
 const struct pcp_srv_stats *pcp_srv_stats(const struct pcp_srv *);
+/*
+ * Status: pcp and natpmp (on or off; both off when s is NULL: the server is
+ * not running), then pcp_epoch, peer_pins, pcp_requests OPCODE RESULT N and
+ * natpmp_requests OPCODE RESULT N for the counts that are not 0,
+ * pcp_malformed, natpmp_malformed, pcp_dropped and pcp_announces.
+ */
+void pcp_srv_status(const struct pcp_srv *, pg_status_emit *, void *);
 
 #endif

@@ -375,3 +375,9 @@ trigger_inbound(struct trigger *t, int proto, uint16_t port, const struct in6_ad
 			return;
 		}
 }
+
+void
+trigger_status(const struct trigger *t, pg_status_emit *emit, void *arg)
+{
+	emit(arg, "trigger_rules", "%zu", t->n);
+}

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status.h"
+
 #define TRIG_NAME_MAX	32
 #define TRIG_MAX_OPEN	8
 #define TRIG_IDLE_DEFAULT 300
@@ -90,5 +92,7 @@ size_t trigger_count(const struct trigger *);
 uint64_t trigger_bad_sources(const struct trigger *);
 /* Tell cb of rule changes and activations (one listener; NULL: none), as mtable_set_notify. */
 void trigger_set_notify(struct trigger *, trig_notify_cb *, void *);
+/* Status: trigger_rules (how many rules are in force). */
+void trigger_status(const struct trigger *, pg_status_emit *, void *);
 
 #endif
