@@ -70,6 +70,23 @@ ctl_done(struct ctl_req *r, const char *fmt, ...)
 	r->ok = 1;
 }
 
+struct ctl_command {
+	const char	*word1;
+	const char	*word2;		/* NULL: one-word command */
+	const char	*args;		/* its usage after the words */
+	void		(*fn)(struct ctl_req *, int, char **);
+};
+
+/* The command's usage, as its row in ctl_commands[] gives it. */
+static void
+ctl_usage(struct ctl_req *r)
+{
+	const struct ctl_command *c = r->cmd;
+
+	ctl_fail(r, "usage: %s%s%s%s%s", c->word1, c->word2 ? " " : "", c->word2 ? c->word2 : "",
+	    c->args[0] ? " " : "", c->args);
+}
+
 /* Pull "--name VALUE" / "--flag" options out of argv; returns remaining argc or -1. */
 struct ctl_opt {
 	const char	*name;
@@ -193,7 +210,7 @@ cmd_status(struct ctl_req *r, int argc, char **argv)
 {
 	(void)argv;
 	if (argc != 0) {
-		ctl_fail(r, "usage: status");
+		ctl_usage(r);
 		return;
 	}
 	ctl_status(r->ctx, r->hooks != NULL ? r->hooks->status : NULL, ctl_status_line, r);
@@ -357,7 +374,7 @@ cmd_list(struct ctl_req *r, int argc, char **argv)
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
 		return;
 	if (argc != 0) {
-		ctl_fail(r, "usage: list [--json]");
+		ctl_usage(r);
 		return;
 	}
 	if (opts[0].value != NULL) {
@@ -466,8 +483,7 @@ cmd_forward_add(struct ctl_req *r, int argc, char **argv)
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
 		return;
 	if (argc != 3) {
-		ctl_fail(r, "usage: forward add PROTO EXTPORT[-END] IP[:PORT] [--lease SECONDS] "
-		    "[--desc TEXT]");
+		ctl_usage(r);
 		return;
 	}
 	if (ctl_parse_forward(r, argv, &q) == -1)
@@ -506,7 +522,7 @@ cmd_forward_del(struct ctl_req *r, int argc, char **argv)
 	int proto;
 
 	if (argc != 2) {
-		ctl_fail(r, "usage: forward del PROTO EXTPORT");
+		ctl_usage(r);
 		return;
 	}
 	if ((proto = mt_proto_parse(argv[0])) < 0 || util_parse_uint(argv[1], 1, 65535, &port)) {
@@ -579,8 +595,7 @@ cmd_pinhole_add(struct ctl_req *r, int argc, char **argv)
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
 		return;
 	if (argc != 2) {
-		ctl_fail(r, "usage: pinhole add PROTO [IPv6]:PORT [--remote ADDR[/LEN][:PORT]] "
-		    "[--lease SECONDS] [--desc TEXT]");
+		ctl_usage(r);
 		return;
 	}
 	if (ctl_parse_pinhole(r, argv, opts, &q) == -1)
@@ -602,7 +617,7 @@ cmd_pinhole_del(struct ctl_req *r, int argc, char **argv)
 	unsigned long id;
 
 	if (argc != 1) {
-		ctl_fail(r, "usage: pinhole del ID");
+		ctl_usage(r);
 		return;
 	}
 	if (util_parse_uint(argv[0], 1, UINT32_MAX, &id) == -1) {
@@ -627,7 +642,7 @@ cmd_flush(struct ctl_req *r, int argc, char **argv)
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
 		return;
 	if (argc != 0) {
-		ctl_fail(r, "usage: flush [--source SOURCE]");
+		ctl_usage(r);
 		return;
 	}
 	if (opts[0].value && (source = mt_source_parse(opts[0].value)) < 0) {
@@ -656,7 +671,7 @@ cmd_trigger_add(struct ctl_req *r, int argc, char **argv)
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
 		return;
 	if (argc != 3) {
-		ctl_fail(r, "usage: trigger add NAME PROTO:PORTS PROTO:PORTS[,...] [--idle SECONDS]");
+		ctl_usage(r);
 		return;
 	}
 	snprintf(text, sizeof(text), "%s %s open %s idle %s", argv[0], argv[1], argv[2],
@@ -677,7 +692,7 @@ cmd_trigger_del(struct ctl_req *r, int argc, char **argv)
 	char err[200];
 
 	if (argc != 1) {
-		ctl_fail(r, "usage: trigger del NAME");
+		ctl_usage(r);
 		return;
 	}
 	if (trigger_del_rule(r->ctx->trig, argv[0], err, sizeof(err)) == -1) {
@@ -759,7 +774,7 @@ cmd_trigger_list(struct ctl_req *r, int argc, char **argv)
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
 		return;
 	if (argc != 0) {
-		ctl_fail(r, "usage: trigger list [--json]");
+		ctl_usage(r);
 		return;
 	}
 	t.json = opts[0].value != NULL;
@@ -776,21 +791,25 @@ cmd_trigger_list(struct ctl_req *r, int argc, char **argv)
 	ctl_done(r, "%s", "");
 }
 
-static const struct {
-	const char	*word1;
-	const char	*word2;		/* NULL: one-word command */
-	void		(*fn)(struct ctl_req *, int, char **);
-} ctl_commands[] = {
-	{ "status", NULL, cmd_status },
-	{ "list", NULL, cmd_list },
-	{ "forward", "add", cmd_forward_add },
-	{ "forward", "del", cmd_forward_del },
-	{ "flush", NULL, cmd_flush },
-	{ "trigger", "add", cmd_trigger_add },
-	{ "trigger", "del", cmd_trigger_del },
-	{ "trigger", "list", cmd_trigger_list },
-	{ "pinhole", "add", cmd_pinhole_add },
-	{ "pinhole", "del", cmd_pinhole_del },
+/*
+ * The commands: one row each, the only place a command is described (its
+ * words, its usage, its handler); man/portgatectl.8 and README's table
+ * follow it (tests/integ/man_check.sh checks them).
+ */
+static const struct ctl_command ctl_commands[] = {
+	{ "status", NULL, "", cmd_status },
+	{ "list", NULL, "[--json]", cmd_list },
+	{ "forward", "add", "PROTO EXTPORT[-END] IP[:PORT] [--lease SECONDS] [--desc TEXT]",
+	    cmd_forward_add },
+	{ "forward", "del", "PROTO EXTPORT", cmd_forward_del },
+	{ "flush", NULL, "[--source SOURCE]", cmd_flush },
+	{ "trigger", "add", "NAME PROTO:PORTS PROTO:PORTS[,...] [--idle SECONDS]",
+	    cmd_trigger_add },
+	{ "trigger", "del", "NAME", cmd_trigger_del },
+	{ "trigger", "list", "[--json]", cmd_trigger_list },
+	{ "pinhole", "add", "PROTO [IPv6]:PORT [--remote ADDR[/LEN][:PORT]] [--lease SECONDS] "
+	    "[--desc TEXT]", cmd_pinhole_add },
+	{ "pinhole", "del", "ID", cmd_pinhole_del },
 };
 
 void
@@ -812,6 +831,7 @@ ctl_cmd_run(struct ctl_req *r, char *line)
 		    (argc < 2 || strcmp(argv[1], ctl_commands[c].word2) != 0))
 			continue;
 		skip = ctl_commands[c].word2 ? 2 : 1;
+		r->cmd = &ctl_commands[c];
 		ctl_commands[c].fn(r, argc - skip, argv + skip);
 		return;
 	}
