@@ -15,6 +15,7 @@
 #include "igd/igd.h"
 #include "igd/igd_http.h"
 #include "mtable.h"
+#include "neigh.h"
 #include "pcp/pcp_server.h"
 #include "state_health.h"
 #include "state_journal.h"
@@ -93,6 +94,12 @@ status_pcp(const struct pg_ctx *ctx, pg_status_emit *emit, void *arg)
 	pcp_srv_status(ctx->pcp, emit, arg);
 }
 
+static void
+status_neigh(const struct pg_ctx *ctx, pg_status_emit *emit, void *arg)
+{
+	neigh_status(ctx->neigh, emit, arg);
+}
+
 static const struct {
 	const char	*name;
 	ctl_status_fn	*fn;		/* NULL: the owner's own verb */
@@ -104,6 +111,7 @@ static const struct {
 	{ "state", status_state },
 	{ "upnp", status_upnp },
 	{ "pcp", status_pcp },
+	{ "neigh", status_neigh },
 };
 
 void

@@ -12,7 +12,7 @@ typedef void ctl_status_fn(const struct pg_ctx *, pg_status_emit *, void *);
 /*
  * Every section in order, each field through emit: first own (the owner's
  * own fields: version, uptime ...; NULL: none), then the table's, the
- * triggers', the state file's, UPnP's and PCP's.
+ * triggers', the state file's, UPnP's, PCP's and the neighbour table's.
  */
 void ctl_status(const struct pg_ctx *, ctl_status_fn *own, pg_status_emit *, void *);
 

@@ -172,7 +172,7 @@ test_status_fields(void)
 	    "trigger_bad_sources state_file state_last_save state_last_error state_snapshot_bytes "
 	    "state_journal_bytes upnp upnp_uuid upnp_igd_version ssdp_searches ssdp_replies "
 	    "ssdp_dropped ssdp_notifies http_requests http_refused soap_requests soap_errors "
-	    "upnp_subscriptions upnp_events_sent pcp natpmp%s", ctx.pcp == NULL ? "" :
+	    "upnp_subscriptions upnp_events_sent pcp natpmp%s lan_hosts", ctx.pcp == NULL ? "" :
 	    " pcp_epoch peer_pins pcp_malformed natpmp_malformed pcp_dropped pcp_announces");
 	CHECK_STR(field_names(r), want);
 	CHECK_HAS(r, "| version " PACKAGE_VERSION "\n");
