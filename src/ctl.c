@@ -5,8 +5,9 @@
  * is one line of space-separated percent-encoded words. A reply is zero or
  * more data lines "| TEXT" and one final line "ok TEXT" or "err TEXT";
  * every TEXT has '%', control characters and DEL percent-encoded, so no
- * value (a description, an echoed argument) can end a line or a reply.
- * Requests may be pipelined: complete lines read together are run as one
+ * value (a description, an echoed argument) can end a line or a reply
+ * (ctl_line.c encodes and decodes the lines, for this file, the commands
+ * and portgatectl). Requests may be pipelined: complete lines read together are run as one
  * batch whose firewall changes are committed once, replies in order.
  *
  * Limits: CTL_MAX_CONNS clients; a request line over CTL_LINE_MAX bytes
