@@ -5,8 +5,9 @@
  * is one line of space-separated percent-encoded words. A reply is zero or
  * more data lines "| TEXT" and one final line "ok TEXT" or "err TEXT";
  * every TEXT has '%', control characters and DEL percent-encoded, so no
- * value (a description, an echoed argument) can end a line or a reply.
- * Requests may be pipelined: complete lines read together are run as one
+ * value (a description, an echoed argument) can end a line or a reply
+ * (ctl_line.c encodes and decodes the lines, for this file, the commands
+ * and portgatectl). Requests may be pipelined: complete lines read together are run as one
  * batch whose firewall changes are committed once, replies in order.
  *
  * Limits: CTL_MAX_CONNS clients; a request line over CTL_LINE_MAX bytes
@@ -35,6 +36,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "ctl_cmd.h"
+#include "ctl_line.h"
 #include "daemon.h"
 #include "log.h"
 #include "mtable.h"
@@ -55,6 +57,7 @@ struct ctl_conn {
 
 struct ctl {
 	struct pg_ctx		*ctx;
+	struct ctl_hooks	 hooks;
 	struct evconnlistener	*listener;
 	struct event		*backoff_ev;
 	char			*path;
@@ -64,46 +67,21 @@ struct ctl {
 };
 
 struct ctl_batch {
-	struct pg_ctx	*ctx;
+	struct ctl	*c;
 	struct ctl_req	*reqs;
 	size_t		 n, cap;
 	size_t		 bytes;
 };
 
-/* ---- replies ---- */
-
-void
-ctl_put_line(struct evbuffer *out, const char *prefix, const char *text, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p = (const unsigned char *)text;
-	size_t i, run = 0;
-	char esc[3];
-
-	evbuffer_add(out, prefix, strlen(prefix));
-	for (i = 0; i < len; i++) {
-		if (p[i] >= 0x20 && p[i] != 0x7f && p[i] != '%')
-			continue;
-		evbuffer_add(out, text + run, i - run);
-		esc[0] = '%';
-		esc[1] = hex[p[i] >> 4];
-		esc[2] = hex[p[i] & 15];
-		evbuffer_add(out, esc, 3);
-		run = i + 1;
-	}
-	evbuffer_add(out, text + run, len - run);
-	evbuffer_add(out, "\n", 1);
-}
-
 /* ---- batches ---- */
 
 struct ctl_batch *
-ctl_batch_new(struct pg_ctx *ctx)
+ctl_batch_new(struct ctl *c)
 {
 	struct ctl_batch *b = calloc(1, sizeof(*b));
 
 	if (b != NULL)
-		b->ctx = ctx;
+		b->c = c;
 	return b;
 }
 
@@ -128,7 +106,8 @@ ctl_batch_slot(struct ctl_batch *b)
 	}
 	r = &b->reqs[b->n];
 	memset(r, 0, sizeof(*r));
-	r->ctx = b->ctx;
+	r->ctx = b->c->ctx;
+	r->hooks = &b->c->hooks;
 	if ((r->data = evbuffer_new()) == NULL)
 		return NULL;
 	b->n++;
@@ -180,12 +159,11 @@ ctl_batch_finish(struct ctl_batch *b, struct evbuffer *out)
 	struct ctl_req *r;
 	size_t i;
 
-	mtable_commit(b->ctx->mt, ctl_commit_failed, b);
+	mtable_commit(b->c->ctx->mt, ctl_commit_failed, b);
 	for (i = 0; i < b->n; i++) {
 		r = &b->reqs[i];
 		evbuffer_add_buffer(out, r->data);
-		ctl_put_line(out, r->ok ? (r->result[0] ? "ok " : "ok") :
-		    (r->result[0] ? "err " : "err"), r->result, strlen(r->result));
+		ctl_line_put_result(out, r->ok, r->result);
 		evbuffer_free(r->data);
 	}
 	free(b->reqs);
@@ -193,9 +171,9 @@ ctl_batch_finish(struct ctl_batch *b, struct evbuffer *out)
 }
 
 void
-ctl_run_lines(struct pg_ctx *ctx, char **lines, size_t n, struct evbuffer *out)
+ctl_run_lines(struct ctl *c, char **lines, size_t n, struct evbuffer *out)
 {
-	struct ctl_batch *b = ctl_batch_new(ctx);
+	struct ctl_batch *b = ctl_batch_new(c);
 	size_t i;
 
 	if (b == NULL) {
@@ -226,7 +204,7 @@ ctl_conn_refuse(struct ctl_conn *cc, const char *msg)
 	struct evbuffer *in = bufferevent_get_input(cc->bev);
 
 	log_debug("ctl: %s; closing the connection", msg);
-	ctl_put_line(bufferevent_get_output(cc->bev), "err ", msg, strlen(msg));
+	ctl_line_put_result(bufferevent_get_output(cc->bev), 0, msg);
 	evbuffer_drain(in, evbuffer_get_length(in));
 	bufferevent_disable(cc->bev, EV_READ);
 	cc->closing = 1;
@@ -275,7 +253,7 @@ ctl_conn_process(struct ctl_conn *cc)
 	while (!cc->closing && queued < CTL_OUT_HIGH) {
 		if ((line = ctl_conn_line(cc, &len, &too_long)) == NULL)
 			break;
-		if (b == NULL && (b = ctl_batch_new(cc->c->ctx)) == NULL) {
+		if (b == NULL && (b = ctl_batch_new(cc->c)) == NULL) {
 			free(line);
 			break;
 		}
@@ -371,7 +349,7 @@ static void
 ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
     void *arg)
 {
-	static const char busy[] = "portgate-ctl 2\nerr too many control connections\n";
+	static const char busy[] = CTL_PROTO_GREETING "\nerr too many control connections\n";
 	struct ctl *c = arg;
 	struct timeval idle = { (time_t)c->ctx->cfg->control_idle_timeout, 0 };
 	struct timeval wr = { CTL_WRITE_SECONDS, 0 };
@@ -417,7 +395,7 @@ ctl_stale(const struct sockaddr_un *sun)
 }
 
 struct ctl *
-ctl_new(struct pg_ctx *ctx)
+ctl_new(struct pg_ctx *ctx, const struct ctl_hooks *hooks)
 {
 	struct sockaddr_un sun;
 	struct ctl *c;
@@ -439,6 +417,8 @@ ctl_new(struct pg_ctx *ctx)
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->ctx = ctx;
+	if (hooks != NULL)
+		c->hooks = *hooks;
 	c->path = xstrdup(sun.sun_path);
 	TAILQ_INIT(&c->conns);
 	log_limit_init(&c->acceptlog, 10000, 1);

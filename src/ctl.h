@@ -4,23 +4,27 @@
 
 #include <stddef.h>
 
+#include "ctl_cmd.h"
+#include "ctl_line.h"
+
 struct pg_ctx;
 struct ctl;
 struct ctl_batch;
 struct evbuffer;
 
-#define CTL_PROTO_GREETING	"portgate-ctl 2"
-#define CTL_LINE_MAX		4096	/* a request line, newline included */
 #define CTL_MAX_CONNS		32	/* clients at once */
 #define CTL_WRITE_SECONDS	30	/* a client that reads nothing is closed */
 
-/* Listen on the configured control socket (mode 0600); NULL after logging why. */
-struct ctl *ctl_new(struct pg_ctx *);
+/*
+ * Listen on the configured control socket (mode 0600), the commands served
+ * with the owner's hooks (copied; NULL: none); NULL after logging why.
+ */
+struct ctl *ctl_new(struct pg_ctx *, const struct ctl_hooks *);
 /* Close the socket, its clients, and unlink it. */
 void ctl_free(struct ctl *);
 
 /* Start a batch of requests whose firewall changes are committed together. */
-struct ctl_batch *ctl_batch_new(struct pg_ctx *);
+struct ctl_batch *ctl_batch_new(struct ctl *);
 /* Run one request line (len bytes, may hold a NUL: refused); returns reply bytes so far. */
 size_t ctl_batch_run(struct ctl_batch *, const char *line, size_t len);
 /* Number of requests in the batch. */
@@ -31,8 +35,6 @@ void ctl_batch_finish(struct ctl_batch *, struct evbuffer *out);
  * Run request lines as one batch and append the replies ("| data" lines,
  * then "ok TEXT" or "err TEXT", the text percent-encoded) to out.
  */
-void ctl_run_lines(struct pg_ctx *, char **lines, size_t n, struct evbuffer *out);
-/* Append "PREFIX" + text with '%', controls and DEL percent-encoded + "\n" to out. */
-void ctl_put_line(struct evbuffer *out, const char *prefix, const char *text, size_t len);
+void ctl_run_lines(struct ctl *, char **lines, size_t n, struct evbuffer *out);
 
 #endif

@@ -7,32 +7,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "conf.h"
-#include "ctl.h"
 #include "ctl_cmd.h"
+#include "ctl_line.h"
+#include "ctl_status.h"
 #include "daemon.h"
-#include "fw/fw.h"
-#include "igd/gena.h"
-#include "igd/igd.h"
-#include "igd/igd_http.h"
-#include "pcp/natpmp_wire.h"
-#include "pcp/pcp_server.h"
-#include "pcp/pcp_wire.h"
 #include "mtable.h"
-#include "state_journal.h"
-#include "trigger/nflog.h"
 #include "trigger/trigger.h"
 #include "util.h"
-
-#define CTL_ARGS_MAX	16
 
 static void ctl_data(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
 static void ctl_fail(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
 static void ctl_done(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
 
-/* One data line; ctl_put_line encodes it so that no value can end the reply. */
+/* One data line; ctl_line_put_data encodes it so that no value can end the reply. */
 static void
 ctl_data(struct ctl_req *r, const char *fmt, ...)
 {
@@ -45,7 +34,7 @@ ctl_data(struct ctl_req *r, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	ctl_put_line(r->data, "| ", s, (size_t)n);
+	ctl_line_put_data(r->data, s, (size_t)n);
 	free(s);
 }
 
@@ -55,7 +44,7 @@ ctl_data_buf(struct ctl_req *r, struct evbuffer *b)
 {
 	size_t len = evbuffer_get_length(b);
 
-	ctl_put_line(r->data, "| ", (const char *)evbuffer_pullup(b, -1), len);
+	ctl_line_put_data(r->data, (const char *)evbuffer_pullup(b, -1), len);
 	evbuffer_drain(b, len);
 }
 
@@ -79,6 +68,23 @@ ctl_done(struct ctl_req *r, const char *fmt, ...)
 	vsnprintf(r->result, sizeof(r->result), fmt, ap);
 	va_end(ap);
 	r->ok = 1;
+}
+
+struct ctl_command {
+	const char	*word1;
+	const char	*word2;		/* NULL: one-word command */
+	const char	*args;		/* its usage after the words */
+	void		(*fn)(struct ctl_req *, int, char **);
+};
+
+/* The command's usage, as its row in ctl_commands[] gives it. */
+static void
+ctl_usage(struct ctl_req *r)
+{
+	const struct ctl_command *c = r->cmd;
+
+	ctl_fail(r, "usage: %s%s%s%s%s", c->word1, c->word2 ? " " : "", c->word2 ? c->word2 : "",
+	    c->args[0] ? " " : "", c->args);
 }
 
 /* Pull "--name VALUE" / "--flag" options out of argv; returns remaining argc or -1. */
@@ -178,113 +184,36 @@ ctl_fail_add(struct ctl_req *r, enum mt_err err, const struct mt_entry *conflict
 
 /* ---- status ---- */
 
-/* The state file's health: saves can fail (read-only or missing directory) while we run. */
-static void
-status_state(struct ctl_req *r)
-{
-	const struct pg_state_health *h = &r->ctx->state_health;
-	struct state_journal_stats st;
+static void ctl_status_line(void *, const char *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
 
-	ctl_data(r, "state_file %s", r->ctx->cfg->state_file);
-	if (h->last_ok == 0)
-		ctl_data(r, "state_last_save never");
-	else
-		ctl_data(r, "state_last_save %lld", (long long)(time(NULL) - h->last_ok));
-	ctl_data(r, "state_last_error %s", h->failing ? h->error : "none");
-	if (r->ctx->journal == NULL) {
-		ctl_data(r, "state_snapshot_bytes none");
-		ctl_data(r, "state_journal_bytes none");
-		return;
-	}
-	state_journal_stats(r->ctx->journal, &st);
-	ctl_data(r, "state_snapshot_bytes %zu", st.snapshot_bytes);
-	ctl_data(r, "state_journal_bytes %zu", st.bytes);
-}
-
-/* One field of a module's status verb as a data line: "name value". */
+/* One status field as the data line "NAME VALUE". */
 static void
-status_emit(void *arg, const char *name, const char *fmt, ...)
+ctl_status_line(void *arg, const char *name, const char *fmt, ...)
 {
-	char value[512];
+	struct ctl_req *r = arg;
 	va_list ap;
+	char *v;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(value, sizeof(value), fmt, ap);
+	n = vasprintf(&v, fmt, ap);
 	va_end(ap);
-	ctl_data(arg, "%s %s", name, value);
-}
-
-/* The UPnP front end: where control points find it, and what it has seen. */
-static void
-status_upnp(struct ctl_req *r)
-{
-	igd_status(r->ctx->igd, status_emit, r);
-}
-
-/* PCP and NAT-PMP: the epoch, and requests by opcode and result (those that happened). */
-static void
-status_pcp(struct ctl_req *r)
-{
-	static const char *const pops[3] = { "announce", "map", "peer" };
-	static const char *const nops[3] = { "public_address", "map_udp", "map_tcp" };
-	const struct pcp_srv_stats *st;
-	int op, res;
-
-	ctl_data(r, "pcp %s", r->ctx->cfg->pcp && r->ctx->pcp ? "on" : "off");
-	ctl_data(r, "natpmp %s", r->ctx->cfg->natpmp && r->ctx->pcp ? "on" : "off");
-	if (r->ctx->pcp == NULL)
+	if (n < 0)
 		return;
-	st = pcp_srv_stats(r->ctx->pcp);
-	ctl_data(r, "pcp_epoch %u", pcp_srv_epoch(r->ctx->pcp));
-	ctl_data(r, "peer_pins %zu", mtable_peer_count(r->ctx->mt));
-	for (op = 0; op < 3; op++)
-		for (res = 0; res < 14; res++)
-			if (st->pcp[op][res] != 0)
-				ctl_data(r, "pcp_requests %s %s %llu", pops[op],
-				    pcp_wire_result_name((enum pcp_result)res),
-				    (unsigned long long)st->pcp[op][res]);
-	for (op = 0; op < 3; op++)
-		for (res = 0; res < 6; res++)
-			if (st->natpmp[op][res] != 0)
-				ctl_data(r, "natpmp_requests %s %s %llu", nops[op],
-				    natpmp_wire_result_name((enum natpmp_result)res),
-				    (unsigned long long)st->natpmp[op][res]);
-	ctl_data(r, "pcp_malformed %llu", (unsigned long long)st->pcp_other);
-	ctl_data(r, "natpmp_malformed %llu", (unsigned long long)st->natpmp_other);
-	ctl_data(r, "pcp_dropped %llu", (unsigned long long)st->dropped);
-	ctl_data(r, "pcp_announces %llu", (unsigned long long)st->announces);
+	ctl_data(r, "%s %s", name, v);
+	free(v);
 }
 
 static void
 cmd_status(struct ctl_req *r, int argc, char **argv)
 {
-	struct pg_ctx *ctx = r->ctx;
-	char a[INET6_ADDRSTRLEN] = "none";
-	int s;
-
 	(void)argv;
 	if (argc != 0) {
-		ctl_fail(r, "usage: status");
+		ctl_usage(r);
 		return;
 	}
-	if (ctx->cfg->has_external_ip)
-		util_addr_str(&ctx->cfg->external_ip, a, sizeof(a));
-	ctl_data(r, "version %s", PACKAGE_VERSION);
-	ctl_data(r, "uptime %lld", (long long)(time(NULL) - ctx->started));
-	ctl_data(r, "firewall %s", ctx->cfg->firewall);
-	ctl_data(r, "external_ip %s", a);
-	ctl_data(r, "mappings %zu", mtable_count(ctx->mt));
-	ctl_data(r, "pinholes %zu", mtable_pinhole_count(ctx->mt));
-	for (s = 0; s < MT_NSOURCE; s++)
-		ctl_data(r, "source %s %zu", mt_source_name(s), mtable_count_source(ctx->mt, s));
-	ctl_data(r, "trigger_rules %zu", trigger_count(ctx->trig));
-	ctl_data(r, "trigger_notifications %llu",
-	    (unsigned long long)trig_nflog_count(ctx->nflog));
-	ctl_data(r, "trigger_bad_sources %llu",
-	    (unsigned long long)trigger_bad_sources(ctx->trig));
-	status_state(r);
-	status_upnp(r);
-	status_pcp(r);
+	ctl_status(r->ctx, r->hooks != NULL ? r->hooks->status : NULL, ctl_status_line, r);
 	ctl_done(r, "%s", "");
 }
 
@@ -445,7 +374,7 @@ cmd_list(struct ctl_req *r, int argc, char **argv)
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
 		return;
 	if (argc != 0) {
-		ctl_fail(r, "usage: list [--json]");
+		ctl_usage(r);
 		return;
 	}
 	if (opts[0].value != NULL) {
@@ -554,8 +483,7 @@ cmd_forward_add(struct ctl_req *r, int argc, char **argv)
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
 		return;
 	if (argc != 3) {
-		ctl_fail(r, "usage: forward add PROTO EXTPORT[-END] IP[:PORT] [--lease SECONDS] "
-		    "[--desc TEXT]");
+		ctl_usage(r);
 		return;
 	}
 	if (ctl_parse_forward(r, argv, &q) == -1)
@@ -594,7 +522,7 @@ cmd_forward_del(struct ctl_req *r, int argc, char **argv)
 	int proto;
 
 	if (argc != 2) {
-		ctl_fail(r, "usage: forward del PROTO EXTPORT");
+		ctl_usage(r);
 		return;
 	}
 	if ((proto = mt_proto_parse(argv[0])) < 0 || util_parse_uint(argv[1], 1, 65535, &port)) {
@@ -667,8 +595,7 @@ cmd_pinhole_add(struct ctl_req *r, int argc, char **argv)
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
 		return;
 	if (argc != 2) {
-		ctl_fail(r, "usage: pinhole add PROTO [IPv6]:PORT [--remote ADDR[/LEN][:PORT]] "
-		    "[--lease SECONDS] [--desc TEXT]");
+		ctl_usage(r);
 		return;
 	}
 	if (ctl_parse_pinhole(r, argv, opts, &q) == -1)
@@ -690,7 +617,7 @@ cmd_pinhole_del(struct ctl_req *r, int argc, char **argv)
 	unsigned long id;
 
 	if (argc != 1) {
-		ctl_fail(r, "usage: pinhole del ID");
+		ctl_usage(r);
 		return;
 	}
 	if (util_parse_uint(argv[0], 1, UINT32_MAX, &id) == -1) {
@@ -715,7 +642,7 @@ cmd_flush(struct ctl_req *r, int argc, char **argv)
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
 		return;
 	if (argc != 0) {
-		ctl_fail(r, "usage: flush [--source SOURCE]");
+		ctl_usage(r);
 		return;
 	}
 	if (opts[0].value && (source = mt_source_parse(opts[0].value)) < 0) {
@@ -744,7 +671,7 @@ cmd_trigger_add(struct ctl_req *r, int argc, char **argv)
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
 		return;
 	if (argc != 3) {
-		ctl_fail(r, "usage: trigger add NAME PROTO:PORTS PROTO:PORTS[,...] [--idle SECONDS]");
+		ctl_usage(r);
 		return;
 	}
 	snprintf(text, sizeof(text), "%s %s open %s idle %s", argv[0], argv[1], argv[2],
@@ -754,8 +681,7 @@ cmd_trigger_add(struct ctl_req *r, int argc, char **argv)
 		ctl_fail(r, "%s", err);
 		return;
 	}
-	pg_fw_rules_changed(r->ctx);
-	pg_save_now(r->ctx);
+	/* the trigger module tells its listener (the daemon: firewall sets, state file) */
 	trig_rule_format(&rule, text, sizeof(text));
 	ctl_done(r, "trigger %s", text);
 }
@@ -766,15 +692,13 @@ cmd_trigger_del(struct ctl_req *r, int argc, char **argv)
 	char err[200];
 
 	if (argc != 1) {
-		ctl_fail(r, "usage: trigger del NAME");
+		ctl_usage(r);
 		return;
 	}
 	if (trigger_del_rule(r->ctx->trig, argv[0], err, sizeof(err)) == -1) {
 		ctl_fail(r, "%s", err);
 		return;
 	}
-	pg_fw_rules_changed(r->ctx);
-	pg_save_now(r->ctx);
 	ctl_done(r, "deleted trigger %s", argv[0]);
 }
 
@@ -850,7 +774,7 @@ cmd_trigger_list(struct ctl_req *r, int argc, char **argv)
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
 		return;
 	if (argc != 0) {
-		ctl_fail(r, "usage: trigger list [--json]");
+		ctl_usage(r);
 		return;
 	}
 	t.json = opts[0].value != NULL;
@@ -867,39 +791,39 @@ cmd_trigger_list(struct ctl_req *r, int argc, char **argv)
 	ctl_done(r, "%s", "");
 }
 
-static const struct {
-	const char	*word1;
-	const char	*word2;		/* NULL: one-word command */
-	void		(*fn)(struct ctl_req *, int, char **);
-} ctl_commands[] = {
-	{ "status", NULL, cmd_status },
-	{ "list", NULL, cmd_list },
-	{ "forward", "add", cmd_forward_add },
-	{ "forward", "del", cmd_forward_del },
-	{ "flush", NULL, cmd_flush },
-	{ "trigger", "add", cmd_trigger_add },
-	{ "trigger", "del", cmd_trigger_del },
-	{ "trigger", "list", cmd_trigger_list },
-	{ "pinhole", "add", cmd_pinhole_add },
-	{ "pinhole", "del", cmd_pinhole_del },
+/*
+ * The commands: one row each, the only place a command is described (its
+ * words, its usage, its handler); man/portgatectl.8 and README's table
+ * follow it (tests/integ/man_check.sh checks them).
+ */
+static const struct ctl_command ctl_commands[] = {
+	{ "status", NULL, "", cmd_status },
+	{ "list", NULL, "[--json]", cmd_list },
+	{ "forward", "add", "PROTO EXTPORT[-END] IP[:PORT] [--lease SECONDS] [--desc TEXT]",
+	    cmd_forward_add },
+	{ "forward", "del", "PROTO EXTPORT", cmd_forward_del },
+	{ "flush", NULL, "[--source SOURCE]", cmd_flush },
+	{ "trigger", "add", "NAME PROTO:PORTS PROTO:PORTS[,...] [--idle SECONDS]",
+	    cmd_trigger_add },
+	{ "trigger", "del", "NAME", cmd_trigger_del },
+	{ "trigger", "list", "[--json]", cmd_trigger_list },
+	{ "pinhole", "add", "PROTO [IPv6]:PORT [--remote ADDR[/LEN][:PORT]] [--lease SECONDS] "
+	    "[--desc TEXT]", cmd_pinhole_add },
+	{ "pinhole", "del", "ID", cmd_pinhole_del },
 };
 
 void
 ctl_cmd_run(struct ctl_req *r, char *line)
 {
 	char *argv[CTL_ARGS_MAX + 1];
-	int argc, i, skip;
+	int argc, skip;
 	size_t c;
 
-	if ((argc = util_split(line, argv, CTL_ARGS_MAX)) <= 0) {
-		ctl_fail(r, argc == 0 ? "empty request" : "too many arguments");
+	if ((argc = ctl_line_words(line, argv, CTL_ARGS_MAX)) <= 0) {
+		ctl_fail(r, argc == 0 ? "empty request" : argc == -1 ? "too many arguments" :
+		    "malformed request encoding");
 		return;
 	}
-	for (i = 0; i < argc; i++)
-		if (util_pct_decode(argv[i]) == -1) {
-			ctl_fail(r, "malformed request encoding");
-			return;
-		}
 	for (c = 0; c < PG_NELEM(ctl_commands); c++) {
 		if (strcmp(argv[0], ctl_commands[c].word1) != 0)
 			continue;
@@ -907,6 +831,7 @@ ctl_cmd_run(struct ctl_req *r, char *line)
 		    (argc < 2 || strcmp(argv[1], ctl_commands[c].word2) != 0))
 			continue;
 		skip = ctl_commands[c].word2 ? 2 : 1;
+		r->cmd = &ctl_commands[c];
 		ctl_commands[c].fn(r, argc - skip, argv + skip);
 		return;
 	}

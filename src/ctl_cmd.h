@@ -4,11 +4,21 @@
 
 #include <stdint.h>
 
+#include "ctl_status.h"
+
 struct pg_ctx;
 struct evbuffer;
+struct ctl_command;
+
+/* What the commands need from the control socket's owner, wired at ctl_new. */
+struct ctl_hooks {
+	ctl_status_fn	*status;	/* the owner's own status fields, printed first */
+};
 
 struct ctl_req {
 	struct pg_ctx	*ctx;
+	const struct ctl_hooks *hooks;	/* NULL: none */
+	const struct ctl_command *cmd;	/* the command's row, while it runs */
 	struct evbuffer	*data;		/* "| " data lines */
 	uint64_t	 id;		/* mapping added, awaiting the firewall commit */
 	int		 ok;

@@ -20,6 +20,7 @@
 #include "neigh.h"
 #include "pidlock.h"
 #include "state.h"
+#include "state_health.h"
 #include "state_journal.h"
 #include "trigger/nflog.h"
 #include "trigger/trigger.h"
@@ -73,14 +74,11 @@ pg_save_soon(struct pg_ctx *ctx)
 static void
 pg_state_failed(struct pg_ctx *ctx, const char *err, int journal_too)
 {
-	struct pg_state_health *h = &ctx->state_health;
 	struct timeval retry = { PG_SAVE_RETRY_S, 0 };
 
-	if (!h->failing)
+	if (state_health_failed(&ctx->state_health, ctx->cfg->state_file, err))
 		log_warnx("state: cannot save %s: %s; retrying every %d s", ctx->cfg->state_file,
 		    err, PG_SAVE_RETRY_S);
-	h->failing = 1;
-	snprintf(h->error, sizeof(h->error), "%s", err);
 	if (journal_too) {
 		state_journal_close(ctx->journal);
 		ctx->journal = NULL;
@@ -121,8 +119,8 @@ pg_journal_sync(struct pg_ctx *ctx)
 		return;
 	if ((rc = state_journal_sync(ctx->journal, err, sizeof(err))) == -1)
 		pg_state_failed(ctx, err, 1);
-	else if (rc == 1 && !ctx->state_health.failing)
-		ctx->state_health.last_ok = time(NULL);
+	else if (rc == 1)
+		state_health_synced(&ctx->state_health, time(NULL));
 }
 
 /* The table's commits run once, at the end of the loop turn that asked for one. */
@@ -177,8 +175,7 @@ pg_lease_cb(evutil_socket_t fd, short ev, void *arg)
 void
 pg_save_now(struct pg_ctx *ctx)
 {
-	struct pg_state_health *h = &ctx->state_health;
-	char err[sizeof(h->error)];
+	char err[sizeof(ctx->state_health.error)];
 
 	if (state_save(ctx->cfg->state_file, ctx->mt, ctx->trig, &ctx->meta, err,
 	    sizeof(err)) == -1) {
@@ -191,10 +188,8 @@ pg_save_now(struct pg_ctx *ctx)
 		pg_state_failed(ctx, err, 1);
 		return;
 	}
-	if (h->failing)
+	if (state_health_saved(&ctx->state_health, ctx->cfg->state_file, time(NULL)))
 		log_warnx("state: %s saved again", ctx->cfg->state_file);
-	h->failing = 0;
-	h->last_ok = time(NULL);
 	if (ctx->save_ev != NULL)
 		evtimer_del(ctx->save_ev);	/* done: no second snapshot of the same */
 }
@@ -222,6 +217,16 @@ pg_signal_cb(evutil_socket_t sig, short ev, void *arg)
 	event_base_loopbreak(ctx->base);
 }
 
+/* Reinstall the firewall's rules and trigger sets after the config or trigger rules changed. */
+static void
+pg_fw_rules_changed(struct pg_ctx *ctx)
+{
+	if (ctx->trig != NULL)		/* trigger ports first: the resync installs them */
+		trig_nflog_sync_rules(ctx->nflog, ctx->fw, ctx->trig);
+	if (mtable_resync(ctx->mt) == -1)
+		log_warnx("firewall: resync failed");
+}
+
 static void
 pg_fw_lost(void *arg)
 {
@@ -232,13 +237,23 @@ pg_fw_lost(void *arg)
 	pg_fw_rules_changed(ctx);
 }
 
-void
-pg_fw_rules_changed(struct pg_ctx *ctx)
+/*
+ * A run-time trigger rule came or went (portgatectl): the firewall's trigger
+ * sets follow, and the state file keeps the rule set (its journal records
+ * only table changes).
+ */
+static void
+pg_trigger_changed(void *arg, enum trig_change what, const struct trig_rule *r,
+    const struct in6_addr *host)
 {
-	if (ctx->trig != NULL)		/* trigger ports first: the resync installs them */
-		trig_nflog_sync_rules(ctx->nflog, ctx->fw, ctx->trig);
-	if (mtable_resync(ctx->mt) == -1)
-		log_warnx("firewall: resync failed");
+	struct pg_ctx *ctx = arg;
+
+	(void)r;
+	(void)host;
+	if (what != TRIG_CHG_ADDED && what != TRIG_CHG_DELETED)
+		return;
+	pg_fw_rules_changed(ctx);
+	pg_save_now(ctx);
 }
 
 /* The neighbour table changed: the firewall honours each LAN address from its MAC only. */
@@ -455,6 +470,22 @@ pg_apply_pinholes(struct pg_ctx *ctx)
 	}
 }
 
+/* The daemon's own status: its version, how long it runs, its firewall and external address. */
+static void
+pg_status(const struct pg_ctx *ctx, pg_status_emit *emit, void *arg)
+{
+	char a[INET6_ADDRSTRLEN] = "none";
+
+	if (ctx->cfg->has_external_ip)
+		util_addr_str(&ctx->cfg->external_ip, a, sizeof(a));
+	emit(arg, "version", "%s", PACKAGE_VERSION);
+	emit(arg, "uptime", "%lld", (long long)(time(NULL) - ctx->started));
+	emit(arg, "firewall", "%s", ctx->cfg->firewall);
+	emit(arg, "external_ip", "%s", a);
+}
+
+static const struct ctl_hooks pg_ctl_hooks = { pg_status };
+
 static int
 pg_start_events(struct pg_ctx *ctx)
 {
@@ -480,6 +511,7 @@ pg_start(struct pg_ctx *ctx)
 	char why[256];
 
 	ctx->started = time(NULL);
+	state_health_init(&ctx->state_health, ctx->cfg->state_file);
 	if (ctx->clock.now_ms == NULL)
 		ctx->clock = pg_clock_mono;
 	/* before anything is touched: another instance's kernel state and files are its own */
@@ -517,6 +549,7 @@ pg_start(struct pg_ctx *ctx)
 	pg_apply_pinholes(ctx);
 	mtable_set_notify(ctx->mt, pg_table_changed, ctx);
 	mtable_set_commit_sched(ctx->mt, pg_commit_soon, ctx);
+	trigger_set_notify(ctx->trig, pg_trigger_changed, ctx);
 	if ((ctx->nflog = trig_nflog_new(ctx)) == NULL && fw_in_kernel(ctx->fw))
 		return -1;
 	if (ctx->trig != NULL)
@@ -526,7 +559,7 @@ pg_start(struct pg_ctx *ctx)
 		return -1;
 	}
 	pg_arm_lease(ctx);
-	if ((ctx->ctl = ctl_new(ctx)) == NULL)
+	if ((ctx->ctl = ctl_new(ctx, &pg_ctl_hooks)) == NULL)
 		return -1;
 	pg_watch_wan(ctx);
 	if (igd_init(ctx) == -1)

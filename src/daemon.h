@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "state.h"
+#include "state_health.h"
 
 struct event;
 struct event_base;
@@ -22,13 +23,6 @@ struct igd;
 struct wanaddr;
 struct pcp_srv;
 struct state_journal;
-
-/* How saving the state file goes: shown by "portgatectl status". */
-struct pg_state_health {
-	time_t		 last_ok;	/* wall clock of the last good save, 0 = never */
-	int		 failing;
-	char		 error[256];	/* the last failure, while failing */
-};
 
 struct pg_ctx {
 	struct event_base	*base;
@@ -51,7 +45,7 @@ struct pg_ctx {
 	struct event		*lease_ev;	/* the one lease timer */
 	struct event		*save_ev;	/* the next full state save (compaction, retry) */
 	struct event		*sig_ev[3];
-	struct pg_state_health	 state_health;
+	struct state_health	 state_health;	/* how saving the state file goes */
 	time_t			 started;
 	int			 reloads;
 };
@@ -64,7 +58,5 @@ void pg_stop(struct pg_ctx *);
 int pg_reload(struct pg_ctx *);
 /* Save the state file in full now (its journal starts again). */
 void pg_save_now(struct pg_ctx *);
-/* Reinstall the firewall's rules and trigger sets after the config or trigger rules changed. */
-void pg_fw_rules_changed(struct pg_ctx *);
 
 #endif

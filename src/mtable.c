@@ -61,5 +61,4 @@ mtable_status(const struct mtable *mt, pg_status_emit *emit, void *arg)
 	emit(arg, "pinholes", "%zu", mtable_pinhole_count(mt));
 	for (s = 0; s < MT_NSOURCE; s++)
 		emit(arg, "source", "%s %zu", mt_source_name(s), mtable_count_source(mt, s));
-	emit(arg, "peer_pins", "%zu", mtable_peer_count(mt));
 }

@@ -97,7 +97,7 @@ typedef int mt_visit_cb(void *arg, struct mt_entry *);
 struct mtable *mtable_new(struct fw *, const struct pg_clock *clk);
 /* Free the table without touching the firewall. */
 void mtable_free(struct mtable *);
-/* Emit mappings, pinholes, source NAME N (one per source) and peer_pins (status.h). */
+/* Emit mappings, pinholes and source NAME N, one per source (status.h; PCP counts peer_pins). */
 void mtable_status(const struct mtable *, pg_status_emit *emit, void *arg);
 /* Use these permission rules (not owned; NULL = allow all). */
 void mtable_set_policy(struct mtable *, const struct policy *);

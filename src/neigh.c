@@ -510,3 +510,12 @@ neigh_hosts(const struct neigh *nb, const struct neigh_host **out)
 	*out = nb->h;
 	return nb->n;
 }
+
+void
+neigh_status(const struct neigh *nb, pg_status_emit *emit, void *arg)
+{
+	if (nb == NULL)
+		emit(arg, "lan_hosts", "none");
+	else
+		emit(arg, "lan_hosts", "%zu", nb->n);
+}

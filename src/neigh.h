@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status.h"
+
 struct event_base;
 struct pg_clock;
 struct neigh;
@@ -53,5 +55,7 @@ int neigh_resolve(struct neigh *, int ifindex, const struct in6_addr *addr);
 int neigh_handle_msg(struct neigh *, const void *buf, size_t len);
 /* A table fed only through neigh_handle_msg (tests): ifindex 0 counts as a LAN interface. */
 struct neigh *neigh_new_detached(const struct pg_clock *);
+/* Status: lan_hosts, the (address, MAC) pairs known (none when nb is NULL: no table). */
+void neigh_status(const struct neigh *, pg_status_emit *, void *);
 
 #endif

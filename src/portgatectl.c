@@ -10,10 +10,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "util.h"
+#include "ctl_line.h"
 
-#define PGCTL_LINE_MAX	4096
 #define PGCTL_WINDOW	64
 #define PGCTL_DEFAULT_SOCKET "/run/portgated.sock"
 
@@ -48,7 +46,7 @@ usage(void)
 static char *
 reader_line(struct reader *r, int wait)
 {
-	static char line[PGCTL_LINE_MAX * 4];
+	static char line[CTL_LINE_MAX * 4];
 	char *nl;
 	ssize_t n;
 	size_t l;
@@ -132,23 +130,14 @@ send_all(int fd, const char *buf, size_t len)
 static int
 send_request(int fd, int argc, char **argv)
 {
-	char line[PGCTL_LINE_MAX], enc[PGCTL_LINE_MAX];
-	size_t off = 0, l;
-	int i;
+	char line[CTL_LINE_MAX];
+	int len;
 
-	for (i = 0; i < argc; i++) {
-		if (util_pct_encode(argv[i], enc, sizeof(enc)) == -1 ||
-		    off + (l = strlen(enc)) + 2 >= sizeof(line)) {
-			fprintf(stderr, "portgatectl: request too long\n");
-			return -1;
-		}
-		if (i > 0)
-			line[off++] = ' ';
-		memcpy(line + off, enc, l);
-		off += l;
+	if ((len = ctl_line_request(argc, argv, line, sizeof(line))) == -1) {
+		fprintf(stderr, "portgatectl: request too long\n");
+		return -1;
 	}
-	line[off++] = '\n';
-	if (send_all(fd, line, off) == -1) {
+	if (send_all(fd, line, (size_t)len) == -1) {
 		fprintf(stderr, "portgatectl: write: %s\n", strerror(errno));
 		return -1;
 	}
@@ -163,11 +152,11 @@ send_request(int fd, int argc, char **argv)
 static const char *
 reply_text(char *s)
 {
-	static char out[PGCTL_LINE_MAX * 16];
+	static char out[CTL_LINE_MAX * 16];
 	const unsigned char *p;
 	size_t o = 0;
 
-	if (util_pct_decode(s) == -1)
+	if (ctl_line_decode(s) == -1)
 		return s;	/* not ours to fix: show it raw */
 	for (p = (const unsigned char *)s; *p != '\0' && o + 5 < sizeof(out); p++) {
 		if (*p < 0x20 || *p == 0x7f)
@@ -183,27 +172,28 @@ reply_text(char *s)
 static int
 print_reply(struct reader *r, int batch)
 {
-	char *l;
+	char *l, *text;
 
 	while ((l = reader_line(r, 1)) != NULL) {
-		if (strncmp(l, "| ", 2) == 0) {
-			puts(reply_text(l + 2));
-			continue;
-		}
-		if (strcmp(l, "ok") == 0 || strncmp(l, "ok ", 3) == 0) {
+		switch (ctl_line_reply(l, &text)) {
+		case CTL_LINE_DATA:
+			puts(reply_text(text));
+			break;
+		case CTL_LINE_OK:
 			if (batch)
-				printf("ok%s%s\n", l[2] ? ": " : "", l[2] ? reply_text(l + 3) : "");
-			else if (l[2] != '\0')
-				puts(reply_text(l + 3));
+				printf("ok%s%s\n", text ? ": " : "", text ? reply_text(text) : "");
+			else if (text != NULL)
+				puts(reply_text(text));
 			return 0;
-		}
-		if (strcmp(l, "err") == 0 || strncmp(l, "err ", 4) == 0) {
+		case CTL_LINE_ERR:
 			fflush(stdout);
 			if (batch)
-				printf("error: %s\n", l[3] ? reply_text(l + 4) : "failed");
+				printf("error: %s\n", text ? reply_text(text) : "failed");
 			else
-				fprintf(stderr, "portgatectl: %s\n", l[3] ? reply_text(l + 4) : "failed");
+				fprintf(stderr, "portgatectl: %s\n", text ? reply_text(text) : "failed");
 			return 1;
+		case CTL_LINE_OTHER:
+			break;
 		}
 	}
 	fprintf(stderr, "portgatectl: connection to portgated lost\n");

@@ -162,3 +162,18 @@ state_journal_close(struct state_journal *j)
 	close(j->fd);
 	free(j);
 }
+
+void
+state_journal_status(const struct state_journal *j, pg_status_emit *emit, void *arg)
+{
+	struct state_journal_stats st;
+
+	if (j == NULL) {
+		emit(arg, "state_snapshot_bytes", "none");
+		emit(arg, "state_journal_bytes", "none");
+		return;
+	}
+	state_journal_stats(j, &st);
+	emit(arg, "state_snapshot_bytes", "%zu", st.snapshot_bytes);
+	emit(arg, "state_journal_bytes", "%zu", st.bytes);
+}

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "mtable.h"
+#include "status.h"
 
 struct state_journal;
 
@@ -39,6 +40,8 @@ int state_journal_sync(struct state_journal *, char *err, size_t errlen);
 int state_journal_full(const struct state_journal *);
 /* Its costs so far. */
 void state_journal_stats(const struct state_journal *, struct state_journal_stats *);
+/* Status: state_snapshot_bytes and state_journal_bytes ("none" for both when NULL: none open). */
+void state_journal_status(const struct state_journal *, pg_status_emit *, void *);
 /* Close (NULL is fine); what was appended stays in the file. */
 void state_journal_close(struct state_journal *);
 

@@ -27,6 +27,7 @@ enum natpmp_opcode {
 	NATPMP_OP_MAP_UDP = 1,
 	NATPMP_OP_MAP_TCP = 2,
 };
+#define NATPMP_OPCODE_COUNT	(NATPMP_OP_MAP_TCP + 1)		/* opcodes served, 0 .. MAP_TCP */
 
 enum natpmp_result {
 	NATPMP_RES_SUCCESS = 0,
@@ -36,6 +37,7 @@ enum natpmp_result {
 	NATPMP_RES_NO_RESOURCES = 4,	/* "Out of resources" */
 	NATPMP_RES_UNSUPP_OPCODE = 5,
 };
+#define NATPMP_RESULT_COUNT	(NATPMP_RES_UNSUPP_OPCODE + 1)	/* result codes 0 .. 5 */
 
 /* What to do with a datagram. */
 enum natpmp_wire_status {

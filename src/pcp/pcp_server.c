@@ -658,7 +658,7 @@ pcp_answer_send(struct pcp_srv *s, struct pcp_answer *a)
 {
 	uint8_t out[PCP_WIRE_MAX_LEN];
 
-	if (a->q.opcode <= PCP_OP_PEER && a->resp.result < PCP_SRV_NRESULT)
+	if (a->q.opcode < PCP_OPCODE_COUNT && a->resp.result < PCP_RESULT_COUNT)
 		s->stats.pcp[a->q.opcode][a->resp.result]++;
 	if (a->resp.result != PCP_RES_SUCCESS) {
 		a->resp.lifetime = pcp_wire_error_lifetime(a->resp.result);
@@ -797,7 +797,7 @@ natpmp_answer_send(struct pcp_srv *s, struct pcp_answer *a)
 {
 	uint8_t out[PCP_WIRE_MAX_LEN];
 
-	if (a->nq.opcode <= NATPMP_OP_MAP_TCP && a->nresp.result < NATPMP_SRV_NRESULT)
+	if (a->nq.opcode < NATPMP_OPCODE_COUNT && a->nresp.result < NATPMP_RESULT_COUNT)
 		s->stats.natpmp[a->nq.opcode][a->nresp.result]++;
 	if (a->nresp.result != NATPMP_RES_SUCCESS)
 		pcp_debug(s, &a->src, "NAT-PMP request", natpmp_wire_result_name(a->nresp.result));
@@ -1397,4 +1397,38 @@ pcp_srv_free(struct pcp_srv *s)
 	if (s->fd != -1)
 		close(s->fd);
 	free(s);
+}
+
+void
+pcp_srv_status(const struct pcp_srv *s, pg_status_emit *emit, void *arg)
+{
+	static const char *const pops[PCP_OPCODE_COUNT] = { "announce", "map", "peer" };
+	static const char *const nops[NATPMP_OPCODE_COUNT] = { "public_address", "map_udp",
+	    "map_tcp" };
+	const struct pcp_srv_stats *st;
+	int op, res;
+
+	emit(arg, "pcp", "%s", s != NULL && s->ctx->cfg->pcp ? "on" : "off");
+	emit(arg, "natpmp", "%s", s != NULL && s->ctx->cfg->natpmp ? "on" : "off");
+	if (s == NULL)
+		return;
+	st = &s->stats;
+	emit(arg, "pcp_epoch", "%u", pcp_srv_epoch(s));
+	emit(arg, "peer_pins", "%zu", mtable_peer_count(s->ctx->mt));
+	for (op = 0; op < PCP_OPCODE_COUNT; op++)
+		for (res = 0; res < PCP_RESULT_COUNT; res++)
+			if (st->pcp[op][res] != 0)
+				emit(arg, "pcp_requests", "%s %s %llu", pops[op],
+				    pcp_wire_result_name((enum pcp_result)res),
+				    (unsigned long long)st->pcp[op][res]);
+	for (op = 0; op < NATPMP_OPCODE_COUNT; op++)
+		for (res = 0; res < NATPMP_RESULT_COUNT; res++)
+			if (st->natpmp[op][res] != 0)
+				emit(arg, "natpmp_requests", "%s %s %llu", nops[op],
+				    natpmp_wire_result_name((enum natpmp_result)res),
+				    (unsigned long long)st->natpmp[op][res]);
+	emit(arg, "pcp_malformed", "%llu", (unsigned long long)st->pcp_other);
+	emit(arg, "natpmp_malformed", "%llu", (unsigned long long)st->natpmp_other);
+	emit(arg, "pcp_dropped", "%llu", (unsigned long long)st->dropped);
+	emit(arg, "pcp_announces", "%llu", (unsigned long long)st->announces);
 }

@@ -6,20 +6,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pcp/natpmp_wire.h"
+#include "pcp/pcp_wire.h"
+#include "status.h"
+
 struct pg_ctx;
 struct pcp_srv;
 
 #define PCP_SRV_BURST_FACTOR	3	/* a client may burst 3 s worth of pcp_rate_limit */
 #define PCP_SRV_CLIENTS		1024	/* clients whose rate is tracked */
 #define PCP_SRV_BUDGET		64	/* datagrams read per socket per loop turn */
-#define PCP_SRV_NRESULT		14	/* PCP result codes counted (RFC 6887 §7.4: 0..13) */
-#define NATPMP_SRV_NRESULT	6	/* NAT-PMP result codes counted (RFC 6886 §3.5: 0..5) */
 
 /* Request counters, by opcode and result, for portgatectl status. */
 struct pcp_srv_stats {
-	uint64_t	 pcp[3][PCP_SRV_NRESULT];		/* [ANNOUNCE, MAP, PEER][result] */
+	uint64_t	 pcp[PCP_OPCODE_COUNT][PCP_RESULT_COUNT];	/* [opcode][result] */
 	uint64_t	 pcp_other;		/* unknown opcode or decode errors */
-	uint64_t	 natpmp[3][NATPMP_SRV_NRESULT];		/* [public address, map udp, map tcp][result] */
+	uint64_t	 natpmp[NATPMP_OPCODE_COUNT][NATPMP_RESULT_COUNT];	/* [opcode][result] */
 	uint64_t	 natpmp_other;
 	uint64_t	 dropped;		/* off-LAN, WAN side, malformed beyond answer, rate */
 	uint64_t	 announces;		/* unsolicited ANNOUNCE / public address datagrams */
@@ -53,5 +55,12 @@ uint32_t pcp_srv_epoch(const struct pcp_srv *);
 void pcp_srv_reset_epoch(struct pcp_srv *);
 /* The counters. */
 const struct pcp_srv_stats *pcp_srv_stats(const struct pcp_srv *);
+/*
+ * Status: pcp and natpmp (on or off; both off when s is NULL: the server is
+ * not running), then pcp_epoch, peer_pins, pcp_requests OPCODE RESULT N and
+ * natpmp_requests OPCODE RESULT N for the counts that are not 0,
+ * pcp_malformed, natpmp_malformed, pcp_dropped and pcp_announces.
+ */
+void pcp_srv_status(const struct pcp_srv *, pg_status_emit *, void *);
 
 #endif

@@ -33,6 +33,7 @@ enum pcp_opcode {
 	PCP_OP_MAP = 1,
 	PCP_OP_PEER = 2,
 };
+#define PCP_OPCODE_COUNT	(PCP_OP_PEER + 1)	/* opcodes served, 0 .. PEER */
 
 enum pcp_option {
 	PCP_OPT_THIRD_PARTY = 1,	/* MAP, PEER; 16 octets; at most once */
@@ -56,6 +57,7 @@ enum pcp_result {
 	PCP_RES_ADDRESS_MISMATCH = 12,
 	PCP_RES_EXCESSIVE_REMOTE_PEERS = 13,
 };
+#define PCP_RESULT_COUNT	(PCP_RES_EXCESSIVE_REMOTE_PEERS + 1)	/* result codes 0 .. 13 */
 
 /* What to do with a datagram. */
 enum pcp_wire_status {

@@ -334,3 +334,13 @@ trig_nflog_count(const struct trig_nflog *n)
 {
 	return n->count;
 }
+
+void
+trig_nflog_status(const struct trig_nflog *n, pg_status_emit *emit, void *arg)
+{
+	const struct trigger *t = n != NULL ? n->ctx->trig : NULL;
+
+	emit(arg, "trigger_notifications", "%llu", (unsigned long long)(n ? n->count : 0));
+	emit(arg, "trigger_bad_sources", "%llu",
+	    (unsigned long long)(t != NULL ? trigger_bad_sources(t) : 0));
+}

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status.h"
+
 struct pg_ctx;
 struct fw;
 struct trigger;
@@ -22,5 +24,11 @@ int trig_nflog_handle_packet(struct trigger *, const char *prefix, const uint8_t
 size_t trig_nflog_handle_buf(struct trigger *, const void *buf, size_t len);
 /* Notifications received so far. */
 uint64_t trig_nflog_count(const struct trig_nflog *);
+/*
+ * Status: trigger_notifications (reports from the kernel), then
+ * trigger_bad_sources (of those, ignored by the trigger rules because the
+ * source was not a LAN host).
+ */
+void trig_nflog_status(const struct trig_nflog *, pg_status_emit *, void *);
 
 #endif

@@ -33,6 +33,8 @@ struct trigger {
 	size_t			 n;
 	uint64_t		 bad_sources;	/* notifications from non-LAN sources */
 	struct log_limit	 loglim;	/* refusals: bounded for all hosts together */
+	trig_notify_cb		*notify;
+	void			*notify_arg;
 };
 
 /* Log lines that LAN traffic can cause: at most this many per window, all hosts together. */
@@ -68,6 +70,21 @@ uint64_t
 trigger_bad_sources(const struct trigger *t)
 {
 	return t->bad_sources;
+}
+
+void
+trigger_set_notify(struct trigger *t, trig_notify_cb *cb, void *arg)
+{
+	t->notify = cb;
+	t->notify_arg = arg;
+}
+
+static void
+trig_notify(struct trigger *t, enum trig_change what, const struct trig_rule *r,
+    const struct in6_addr *host)
+{
+	if (t->notify != NULL)
+		t->notify(t->notify_arg, what, r, host);
 }
 
 static int
@@ -110,6 +127,8 @@ trigger_add_rule(struct trigger *t, const struct trig_rule *r, int runtime, char
 	t->rules[t->n].rule = *r;
 	t->rules[t->n].runtime = runtime;
 	t->n++;
+	if (runtime)
+		trig_notify(t, TRIG_CHG_ADDED, r, NULL);
 	return 0;
 }
 
@@ -143,6 +162,7 @@ trigger_set_config_rules(struct trigger *t, const struct trig_rule *r, size_t n)
 int
 trigger_del_rule(struct trigger *t, const char *name, char *err, size_t errlen)
 {
+	struct trig_rule gone;
 	size_t i;
 
 	for (i = 0; i < t->n; i++) {
@@ -153,7 +173,9 @@ trigger_del_rule(struct trigger *t, const char *name, char *err, size_t errlen)
 			    "remove it there and reload", name);
 			return -1;
 		}
+		gone = t->rules[i].rule;
 		trig_remove_at(t, i);
+		trig_notify(t, TRIG_CHG_DELETED, &gone, NULL);
 		return 0;
 	}
 	snprintf(err, errlen, "no trigger rule named %s", name);
@@ -298,6 +320,7 @@ trig_activate(struct trigger *t, struct trig_state *s, const struct in6_addr *ho
 	}
 	log_info("trigger %s: opened for %s for %us idle", s->rule.name,
 	    util_addr_str(host, a, sizeof(a)), s->rule.idle);
+	trig_notify(t, TRIG_CHG_ACTIVATED, &s->rule, host);
 }
 
 void
@@ -334,6 +357,7 @@ trigger_outbound(struct trigger *t, int proto, uint16_t port, const struct in6_a
 	s->last_refused = *host;
 	s->refused_ms = mtable_now(t->mt);
 	s->refusals++;
+	trig_notify(t, TRIG_CHG_REFUSED, &s->rule, host);
 }
 
 void
@@ -350,4 +374,10 @@ trigger_inbound(struct trigger *t, int proto, uint16_t port, const struct in6_ad
 			trig_refresh(t, &t->rules[i]);
 			return;
 		}
+}
+
+void
+trigger_status(const struct trigger *t, pg_status_emit *emit, void *arg)
+{
+	emit(arg, "trigger_rules", "%zu", t->n);
 }

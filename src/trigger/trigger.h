@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "status.h"
+
 #define TRIG_NAME_MAX	32
 #define TRIG_MAX_OPEN	8
 #define TRIG_IDLE_DEFAULT 300
@@ -50,6 +52,20 @@ struct trig_status {
 typedef int trig_rule_cb(void *arg, const struct trig_rule *);
 typedef void trig_status_cb(void *arg, const struct trig_rule *, const struct trig_status *);
 
+/*
+ * What the listener of trigger_set_notify hears. The ports a rule opens and
+ * closes are table entries: the table's own notification reports those.
+ */
+enum trig_change {
+	TRIG_CHG_ADDED,		/* a run-time rule was added (the state file keeps those) */
+	TRIG_CHG_DELETED,	/* a run-time rule was deleted, its ports closed */
+	TRIG_CHG_ACTIVATED,	/* host's traffic opened the rule's ports */
+	TRIG_CHG_REFUSED,	/* host's traffic was refused: another host holds the ports */
+};
+/* host is NULL for ADDED and DELETED. */
+typedef void trig_notify_cb(void *arg, enum trig_change, const struct trig_rule *,
+    const struct in6_addr *host);
+
 /* Rule set bound to a mapping table. */
 struct trigger *trigger_new(struct mtable *);
 /* Free the rule set (mappings stay in the table). */
@@ -74,5 +90,9 @@ void trigger_inbound(struct trigger *, int proto, uint16_t port, const struct in
 size_t trigger_count(const struct trigger *);
 /* Trigger traffic ignored because its source was not a LAN host. */
 uint64_t trigger_bad_sources(const struct trigger *);
+/* Tell cb of rule changes and activations (one listener; NULL: none), as mtable_set_notify. */
+void trigger_set_notify(struct trigger *, trig_notify_cb *, void *);
+/* Status: trigger_rules (how many rules are in force). */
+void trigger_status(const struct trigger *, pg_status_emit *, void *);
 
 #endif

@@ -51,10 +51,10 @@ for p in "$PORTGATED" "$PORTGATECTL"; do
 done
 # the protocol this tree speaks; the client checks the daemon's greeting against it
 PROTO_GREETING=$(sed -n 's/^#define[[:space:]]*CTL_PROTO_GREETING[[:space:]]*"\(.*\)"/\1/p' \
-	"$top_srcdir/src/ctl.h")
+	"$top_srcdir/src/ctl_line.h")
 case "$PROTO_GREETING" in
 "portgate-ctl "[0-9]*) ;;
-*) echo "bench_lab: cannot read CTL_PROTO_GREETING from src/ctl.h" >&2; exit 1 ;;
+*) echo "bench_lab: cannot read CTL_PROTO_GREETING from src/ctl_line.h" >&2; exit 1 ;;
 esac
 
 # stop_daemon: SIGTERM (it removes its table), SIGKILL after 10 s

@@ -73,7 +73,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct evbuffer *out = evbuffer_new();
-	struct ctl_batch *b = ctl_batch_new(&ctx);
+	struct ctl_batch *b = ctl_batch_new(ctx.ctl);
 	const char *p = (const char *)data, *end = p + len, *nl;
 	size_t n = 0;
 

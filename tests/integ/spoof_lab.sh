@@ -28,6 +28,9 @@ listen $HA tcp 7105 trig-A
 
 echo "3. forged LAN sources are not honoured"
 check_out "the kernel knows A by its MAC" "$A_IP . " in_gw nft list set ip portgate lan_hosts
+n=$(pgctl status | sed -n 's/^lan_hosts //p')
+[ "${n:-0}" -ge 1 ] 2>/dev/null && pass "portgatectl status counts the pairs it knows (lan_hosts $n)" ||
+	fail "status: lan_hosts '$n'"
 check_out "A maps 9001 with natpmpc" "Mapped public port 9001" in_a timeout 5 natpmpc -g $GW_LAN_IP -a 9001 8001 tcp 600
 check_out "A maps 9002 with natpmpc" "Mapped public port 9002" in_a timeout 5 natpmpc -g $GW_LAN_IP -a 9002 8002 udp 600
 # NAT-PMP "delete all TCP mappings" (opcode 2, ports 0, lifetime 0), 12 bytes, as A

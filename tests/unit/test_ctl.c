@@ -31,7 +31,7 @@ run(const char *const *req, size_t n)
 
 	for (i = 0; i < n; i++)
 		lines[i] = strdup(req[i]);
-	ctl_run_lines(&ctx, lines, n, b);
+	ctl_run_lines(ctx.ctl, lines, n, b);
 	for (i = 0; i < n; i++)
 		free(lines[i]);
 	len = evbuffer_get_length(b);
@@ -47,6 +47,22 @@ static const char *
 run1(const char *req)
 {
 	return run(&req, 1);
+}
+
+/* A file's text (static buffer; "" if unreadable). */
+static const char *
+file_text(const char *path)
+{
+	static char buf[65536];
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f != NULL) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 #define CHECK_REPLY(req, want) CHECK_STR(run1(req), want)
@@ -73,7 +89,7 @@ test_injection(void)
 	CHECK_REPLY("forward del tcp 9500", "ok deleted tcp 9500\n");
 	/* a NUL is an error, not the end of the request */
 	out = evbuffer_new();
-	b = ctl_batch_new(&ctx);
+	b = ctl_batch_new(ctx.ctl);
 	ctl_batch_run(b, "status\0junk", 11);
 	ctl_batch_finish(b, out);
 	len = evbuffer_remove(out, buf, sizeof(buf) - 1);
@@ -121,6 +137,50 @@ test_targets(void)
 	CHECK_REPLY("forward add tcp 9500 224.0.0.1",
 	    "err bad internal address: 224.0.0.1 is a multicast address\n");
 	CHECK_EQ(mtable_count(ctx.mt), before);
+}
+
+/* The first word of each data line of a reply, space-separated (static buffer). */
+static const char *
+field_names(const char *reply)
+{
+	static char names[4096];
+	const char *p = reply;
+	size_t n = 0, w;
+
+	names[0] = '\0';
+	while ((p = strstr(p, "| ")) != NULL) {
+		p += 2;
+		w = strcspn(p, " \n");
+		if (n + w + 2 < sizeof(names))
+			n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%.*s", n ? " " : "",
+			    (int)w, p);
+		p += w;
+	}
+	return names;
+}
+
+/* status: every section's fields, in the order portgatectl has always printed them. */
+static void
+test_status_fields(void)
+{
+	const char *r = run1("status");
+	char want[1024];
+
+	/* (UDP 5351 may be taken on the machine running the test: then PCP is off) */
+	snprintf(want, sizeof(want), "version uptime firewall external_ip mappings pinholes "
+	    "source source source source source trigger_rules trigger_notifications "
+	    "trigger_bad_sources state_file state_last_save state_last_error state_snapshot_bytes "
+	    "state_journal_bytes upnp upnp_uuid upnp_igd_version ssdp_searches ssdp_replies "
+	    "ssdp_dropped ssdp_notifies http_requests http_refused soap_requests soap_errors "
+	    "upnp_subscriptions upnp_events_sent pcp natpmp%s lan_hosts", ctx.pcp == NULL ? "" :
+	    " pcp_epoch peer_pins pcp_malformed natpmp_malformed pcp_dropped pcp_announces");
+	CHECK_STR(field_names(r), want);
+	CHECK_HAS(r, "| version " PACKAGE_VERSION "\n");
+	CHECK_HAS(r, "| external_ip none\n");
+	CHECK_HAS(r, "| source upnp 0\n");
+	CHECK_HAS(r, "| trigger_rules 0\n");
+	CHECK_HAS(r, ctx.pcp != NULL ? "| pcp on\n| natpmp on\n" : "| pcp off\n| natpmp off\n");
+	CHECK_STR(run1("status now"), "err usage: status\n");
 }
 
 /* status shows the state file's health; a failing save is reported, then recovers. */
@@ -271,18 +331,23 @@ main(void)
 	    "ok trigger game tcp:7000-7000 open tcp:7100-7110,udp:7100-7110 idle 5\n");
 	CHECK_REPLY("trigger add game2 tcp:7000 tcp:8100", "err trigger ports of 'game2' overlap rule 'game'\n");
 	CHECK_REPLY("trigger add bad tcp:1 tcp", "err bad open range 'tcp' (want PROTO:PORT[-PORT])\n");
+	/* the daemon hears of the new rule and saves the state file at once */
+	CHECK_HAS(file_text("/tmp/portgate-test-ctl.state"),
+	    "trigger game%20tcp:7000-7000%20open%20tcp:7100-7110,udp:7100-7110%20idle%205\n");
 	r = run1("trigger list");
 	CHECK_HAS(r, "| game tcp:7000-7000 open tcp:7100-7110,udp:7100-7110 idle 5 [runtime] idle\n");
 	r = run1("trigger list --json");
 	CHECK_HAS(r, "{\"name\":\"game\",\"trigger\":\"tcp:7000-7000\",\"open\":[\"tcp:7100-7110\","
 	    "\"udp:7100-7110\"],\"idle\":5,\"origin\":\"runtime\",\"active\":false,\"holder\":null");
 	CHECK_REPLY("trigger del game", "ok deleted trigger game\n");
+	CHECK(strstr(file_text("/tmp/portgate-test-ctl.state"), "trigger game") == NULL);
 	CHECK_REPLY("trigger del game", "err no trigger rule named game\n");
 
 	test_injection();
 	test_descriptions();
 	test_targets();
 	test_state_health();
+	test_status_fields();
 
 	pg_stop(&ctx);
 	conf_free(ctx.cfg);

@@ -1011,7 +1011,7 @@ test_status(void)
 	memset(&b, 0, sizeof(b));
 	mtable_status(mt, status_line, &b);
 	CHECK_STR(b.text, "mappings 3\npinholes 1\nsource static 1\nsource upnp 0\n"
-	    "source pcp 2\nsource natpmp 0\nsource trigger 0\npeer_pins 1\n");
+	    "source pcp 2\nsource natpmp 0\nsource trigger 0\n");
 	mtable_free(mt);
 	fw_free(fw);
 }

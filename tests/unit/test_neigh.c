@@ -5,6 +5,8 @@
 #include <libmnl/libmnl.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -34,6 +36,23 @@ msg(int type, const char *ip, const char *mac, uint16_t state)
 		mnl_attr_put(nlh, NDA_LLADDR, 6, m);
 	}
 	return nlh->nlmsg_len;
+}
+
+static char status_text[64];
+
+static void status_line(void *, const char *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+status_line(void *arg, const char *name, const char *fmt, ...)
+{
+	size_t n = (size_t)snprintf(status_text, sizeof(status_text), "%s ", name);
+	va_list ap;
+
+	(void)arg;
+	va_start(ap, fmt);
+	vsnprintf(status_text + n, sizeof(status_text) - n, fmt, ap);
+	va_end(ap);
 }
 
 static int
@@ -164,6 +183,12 @@ main(void)
 	len = msg(RTM_NEWNEIGH, "192.0.2.30", "02:00:00:00:00:30", NUD_REACHABLE);
 	CHECK_EQ(neigh_handle_msg(nb, buf, len - 8), 0);
 	CHECK(!has(nb, "192.0.2.30", NULL));
+	/* its status: the pairs it knows */
+	neigh_status(nb, status_line, NULL);
+	CHECK_EQ(neigh_hosts(nb, &h), 2);
+	CHECK_STR(status_text, "lan_hosts 2");
+	neigh_status(NULL, status_line, NULL);
+	CHECK_STR(status_text, "lan_hosts none");
 	neigh_free(nb);
 	return tu_done("test_neigh");
 }

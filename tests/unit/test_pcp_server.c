@@ -5,6 +5,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -652,6 +653,62 @@ test_pinholes(void)
 	lab_free(ctx, s);
 }
 
+/* What a status verb emitted, as "NAME VALUE" lines (static buffer). */
+static char status_text[4096];
+
+static void status_line(void *, const char *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+status_line(void *arg, const char *name, const char *fmt, ...)
+{
+	size_t n = strlen(status_text);
+	va_list ap;
+
+	(void)arg;
+	n += (size_t)snprintf(status_text + n, sizeof(status_text) - n, "%s ", name);
+	va_start(ap, fmt);
+	n += (size_t)vsnprintf(status_text + n, sizeof(status_text) - n, fmt, ap);
+	va_end(ap);
+	snprintf(status_text + n, sizeof(status_text) - n, "\n");
+}
+
+/* The server's status verb: on/off, the epoch, and the requests by opcode and result. */
+static void
+test_status(void)
+{
+	struct pg_ctx *ctx = lab_ctx("firewall = none\nnatpmp = no\n");
+	struct pcp_srv *s = pcp_srv_new(ctx);
+	uint8_t pub[2] = { 0, 0 }, junk[3] = { 2, 1, 0 }, req[60];
+	struct pcp_srv_pkt p;
+
+	status_text[0] = '\0';
+	pcp_srv_status(NULL, status_line, NULL);
+	CHECK_STR(status_text, "pcp off\nnatpmp off\n");
+	CHECK_EQ(map(s, A, A, 1, 8000, 9000, 600, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(map(s, A, A, 2, 8000, 9000, 600, NULL), PCP_RES_NOT_AUTHORIZED);
+	CHECK_EQ(map(s, A, A, 3, 8001, 9001, 600, NULL), PCP_RES_SUCCESS);
+	memset(&p, 0, sizeof(p));
+	p.src = addr(A);
+	p.dst = addr("192.0.2.1");
+	p.buf = pub;
+	p.len = 2;
+	pcp_srv_handle(s, &p, out, sizeof(out));	/* NAT-PMP is off: NOT_AUTHORIZED */
+	p.buf = junk;
+	p.len = 3;
+	pcp_srv_handle(s, &p, out, sizeof(out));	/* too short: dropped */
+	map_req(req, A, 4, 6, 8002, 9002, 600, NULL, 0);
+	req[1] = 9;					/* no such opcode */
+	CHECK_EQ(send_req(s, A, req, sizeof(req), NULL, NULL), PCP_RES_UNSUPP_OPCODE);
+	status_text[0] = '\0';
+	pcp_srv_status(s, status_line, NULL);
+	CHECK_STR(status_text, "pcp on\nnatpmp off\npcp_epoch 0\npeer_pins 0\n"
+	    "pcp_requests map SUCCESS 2\npcp_requests map NOT_AUTHORIZED 1\n"
+	    "natpmp_requests public_address NOT_AUTHORIZED 1\n"
+	    "pcp_malformed 1\nnatpmp_malformed 0\npcp_dropped 1\npcp_announces 0\n");
+	lab_free(ctx, s);
+}
+
 int
 main(void)
 {
@@ -665,5 +722,6 @@ main(void)
 	test_peer_ports();
 	test_natpmp();
 	test_pinholes();
+	test_status();
 	return tu_done("test_pcp_server");
 }

@@ -41,6 +41,22 @@ status(struct trigger *t, const char *name)
 	return p.st;
 }
 
+/* What trigger_set_notify's listener heard, as "EVENT RULE [HOST]" lines. */
+static char heard[1024];
+
+static void
+listen_cb(void *arg, enum trig_change what, const struct trig_rule *r,
+    const struct in6_addr *host)
+{
+	static const char *const names[] = { "added", "deleted", "activated", "refused" };
+	char a[INET6_ADDRSTRLEN];
+	size_t n = strlen(heard);
+
+	(void)arg;
+	snprintf(heard + n, sizeof(heard) - n, "%s %s%s%s\n", names[what], r->name,
+	    host ? " " : "", host ? util_addr_str(host, a, sizeof(a)) : "");
+}
+
 static int
 holder_is(struct mtable *mt, int proto, uint16_t port, const struct in6_addr *h)
 {
@@ -66,12 +82,14 @@ main(void)
 	fw_init(fw);
 	mt = mtable_new(fw, &clk);
 	t = trigger_new(mt);
+	trigger_set_notify(t, listen_cb, NULL);
 	util_parse_addr("192.0.2.10", &A);
 	util_parse_addr("192.0.2.11", &B);
 	CHECK_EQ(trig_rule_parse(&r, "game tcp:7000 open tcp:7100-7110,udp:7100-7110 idle 5",
 	    err, sizeof(err)), 0);
 	trigger_set_config_rules(t, &r, 1);
 	CHECK_EQ(trigger_count(t), 1);
+	CHECK_STR(heard, "");		/* config rules: the daemon set them itself */
 
 	/* nothing open before any trigger; unrelated ports do nothing */
 	CHECK(mtable_lookup_ext(mt, MT_TCP, 7105) == NULL);
@@ -98,6 +116,8 @@ main(void)
 	CHECK(st.has_refused);
 	CHECK(memcmp(&st.last_refused, &B, sizeof(B)) == 0);
 	CHECK_EQ(st.refusals, 1);
+	CHECK_STR(heard, "activated game 192.0.2.10\nrefused game 192.0.2.11\n");
+	heard[0] = '\0';
 
 	/* steady traffic from A keeps it open past several idle periods */
 	for (i = 0; i < 8; i++) {
@@ -150,10 +170,14 @@ main(void)
 	CHECK_EQ(trigger_del_rule(t, "game", err, sizeof(err)), -1);	/* config rule */
 	CHECK_EQ(trigger_del_rule(t, "irc", err, sizeof(err)), 0);
 	CHECK(mtable_lookup_ext(mt, MT_TCP, 1030) == NULL);
+	CHECK_STR(strstr(heard, "added irc"), "added irc\nactivated irc 192.0.2.11\n"
+	    "deleted irc\n");
+	heard[0] = '\0';
 	/* reload without the config rule: its ports close, rule gone */
 	trigger_set_config_rules(t, NULL, 0);
 	CHECK_EQ(trigger_count(t), 0);
 	CHECK(mtable_lookup_ext(mt, MT_TCP, 7105) == NULL);
+	CHECK_STR(heard, "");
 
 	trigger_free(t);
 	mtable_free(mt);
