@@ -56,7 +56,7 @@
 #include <time.h>
 
 #include "fw/ct.h"
-#include "fw/fw.h"
+#include "fw/item.h"
 #include "log.h"
 #include "mtable.h"
 #include "util.h"

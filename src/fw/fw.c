@@ -158,62 +158,6 @@ fw_id_cmp(const void *va, const void *vb)
 	return a < b ? -1 : a > b;
 }
 
-/* 1 if a is inside the prefix pfx/plen (plen in the 128-bit space). */
-static int
-fw_prefix_has(const struct in6_addr *pfx, unsigned plen, const struct in6_addr *a)
-{
-	unsigned i;
-	uint8_t m;
-
-	for (i = 0; i < 16 && plen > 0; i++, plen = plen >= 8 ? plen - 8 : 0) {
-		m = plen >= 8 ? 0xff : (uint8_t)(0xff << (8 - plen));
-		if ((pfx->s6_addr[i] & m) != (a->s6_addr[i] & m))
-			return 0;
-	}
-	return 1;
-}
-
-int
-fw_item_allows(const struct fw_item *it, const struct in6_addr *src, uint16_t sport)
-{
-	const struct mt_filter *f;
-	size_t i;
-
-	if (it->nfilters == 0)
-		return 1;
-	for (i = 0; i < it->nfilters && i < MT_MAX_FILTERS; i++) {
-		f = &it->filters[i];
-		if (fw_prefix_has(&f->addr, f->plen, src) && (f->port == 0 || f->port == sport))
-			return 1;
-	}
-	return 0;
-}
-
-/* 1 if every remote old lets in, new lets in too. */
-static int
-fw_remotes_cover(const struct fw_item *new, const struct fw_item *old)
-{
-	const struct mt_filter *f, *g;
-	size_t i, j, nn = new->nfilters < MT_MAX_FILTERS ? new->nfilters : MT_MAX_FILTERS;
-
-	if (new->nfilters == 0)
-		return 1;
-	if (old->nfilters == 0)
-		return 0;
-	for (i = 0; i < old->nfilters && i < MT_MAX_FILTERS; i++) {
-		f = &old->filters[i];
-		for (j = 0; j < nn; j++) {
-			g = &new->filters[j];
-			if (g->plen <= f->plen && (g->port == 0 || g->port == f->port) &&
-			    fw_prefix_has(&g->addr, g->plen, &f->addr))
-				break;
-		}
-		if (j == nn)
-			return 0;
-	}
-	return 1;
-}
-
 /* The first add of d's door after position pos in the sorted adds, or NULL. */
 static const struct fw_item *
 fw_later_add(const struct fw_door_ref *adds, size_t nadds, const struct fw_item *d, size_t pos)
@@ -281,7 +225,7 @@ fw_closes(const struct fw_change *c, size_t n, const uint64_t *refused, size_t n
 		if (c[i].op != FW_DEL || c[i].item.kind == MT_KIND_PEER)
 			continue;
 		later = fw_later_add(adds, nadds, &c[i].item, i);
-		if (later != NULL && fw_remotes_cover(later, &c[i].item))
+		if (later != NULL && fw_item_covers(later, &c[i].item))
 			continue;	/* a renewal: the same door, open to the same remotes */
 		cl[k].item = &c[i].item;
 		cl[k++].still = later;
