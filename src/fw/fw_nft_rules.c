@@ -2,8 +2,8 @@
  * fw_nft_rules.c - the nftables backend's fixed rules, built with libnftnl
  * expressions: DNAT through the maps, the remote-filter drop, PEER SNAT,
  * trigger reporting and the IPv6 pinhole accepts. Their number never
- * depends on how many mappings or pinholes there are; the elements (and
- * everything sent to the kernel) are fw_nft.c's.
+ * depends on how many mappings or pinholes there are; the elements are
+ * fw_nft_elem.c's, the batch they are built into fw_nft_batch.c's.
  */
 #include "config.h"
 
