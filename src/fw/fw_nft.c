@@ -222,9 +222,9 @@ nft_drop_pfx_dels(struct fw_nft *n, const struct fw_change *c, size_t cnt,
 }
 
 static int
-fw_nft_commit(struct fw *fw, const struct fw_change *c, size_t cnt, fw_fail_cb *cb, void *arg)
+fw_nft_commit(struct fw_backend *be, const struct fw_change *c, size_t cnt, fw_fail_cb *cb, void *arg)
 {
-	struct fw_nft *n = fw->priv;
+	struct fw_nft *n = be->priv;
 	struct fw_change *kept;
 	size_t off, chunk;
 	int rc = 0;
@@ -258,16 +258,16 @@ nft_emit_lan_ifs(struct fw_nft *n, const char *set)
 
 	if (s == NULL || p == NULL)
 		fatal("fw_nft: %s", set);
-	if (n->fw->cfg->nlan == 0) {
+	if (n->be->cfg->nlan == 0) {
 		nftnl_set_free(s);
 		return;
 	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->be->cfg->nft_table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, d->id);
-	for (i = 0; i < n->fw->cfg->nlan; i++) {
+	for (i = 0; i < n->be->cfg->nlan; i++) {
 		memset(name, 0, sizeof(name));
-		strncpy(name, n->fw->cfg->lan_interface[i], sizeof(name) - 1);
+		strncpy(name, n->be->cfg->lan_interface[i], sizeof(name) - 1);
 		if ((e = nftnl_set_elem_alloc()) == NULL)
 			fatal("fw_nft: lan_ifs element");
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, name, sizeof(name));
@@ -288,7 +288,7 @@ nft_emit_lan_ifs(struct fw_nft *n, const char *set)
 static void
 nft_emit_svc_ports(struct fw_nft *n)
 {
-	const struct pg_config *c = n->fw->cfg;
+	const struct pg_config *c = n->be->cfg;
 	struct nft_elem el[3];
 	size_t cnt = 0, i;
 
@@ -340,12 +340,12 @@ nft_emit_lan_nets(struct fw_nft *n)
 	const struct netif_prefix *p;
 	struct nftnl_set *s;
 	struct nlmsghdr *nlh;
-	size_t i, cnt = n->fw->netif ? netif_lan_prefixes(n->fw->netif, &p) : 0, used = 0;
+	size_t i, cnt = n->be->netif ? netif_lan_prefixes(n->be->netif, &p) : 0, used = 0;
 	char *buf;
 
 	if ((s = nftnl_set_alloc()) == NULL || (buf = nb_reserve(&n->buf, 4096)) == NULL)
 		fatal("fw_nft: lan_nets");
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->be->cfg->nft_table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, "lan_nets");
 	nftnl_set_set_u32(s, NFTNL_SET_ID, nft_set("lan_nets")->id);
 	for (i = 0; i < cnt; i++) {
@@ -480,9 +480,9 @@ nft_resync_valid(const struct fw_item *it)
  * drops only the elements the kernel refuses.
  */
 static int
-fw_nft_resync(struct fw *fw, fw_iter_cb *it, void *arg)
+fw_nft_resync(struct fw_backend *be, fw_iter_cb *it, void *arg)
 {
-	struct fw_nft *n = fw->priv;
+	struct fw_nft *n = be->priv;
 	struct fw_change *c;
 	size_t cnt, i;
 	int rc = -1;
@@ -497,14 +497,14 @@ fw_nft_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 		rc = rc == -2 ? -1 : nft_send_all_or_nothing(n, "an atomic rebuild");
 	}
 	if (rc == -1) {
-		log_warnx("fw_nft: rebuilding tables %s in steps", fw->cfg->nft_table);
+		log_warnx("fw_nft: rebuilding tables %s in steps", be->cfg->nft_table);
 		if ((rc = nft_build_skeleton(n)) == 0)
-			rc = fw_nft_commit(fw, c, cnt, NULL, NULL);
+			rc = fw_nft_commit(be, c, cnt, NULL, NULL);
 	}
 	free(c);
 	n->rebuilds++;
 	log_info("fw_nft: tables ip and ip6 %s built with %zu mappings and pinholes",
-	    fw->cfg->nft_table, cnt);
+	    be->cfg->nft_table, cnt);
 	return rc;
 }
 
@@ -516,9 +516,9 @@ fw_nft_resync(struct fw *fw, fw_iter_cb *it, void *arg)
  * them; the closer ends them (src/fw/ct.c, in rounds).
  */
 static void
-fw_nft_close(struct fw *fw, const struct fw_close *cl, size_t cnt)
+fw_nft_close(struct fw_backend *be, const struct fw_close *cl, size_t cnt)
 {
-	struct fw_nft *n = fw->priv;
+	struct fw_nft *n = be->priv;
 
 	ct_closer_add(n->closer, cl, cnt);
 }
@@ -529,9 +529,9 @@ fw_nft_close(struct fw *fw, const struct fw_close *cl, size_t cnt)
  * keep the WAN peers' packets to those ports; the closer ends them too.
  */
 static void
-fw_nft_open(struct fw *fw, const struct fw_open *op, size_t cnt)
+fw_nft_open(struct fw_backend *be, const struct fw_open *op, size_t cnt)
 {
-	struct fw_nft *n = fw->priv;
+	struct fw_nft *n = be->priv;
 
 	ct_closer_open(n->closer, op, cnt);
 }
@@ -610,7 +610,7 @@ nft_get_counter(struct fw_nft *n, const char *set, const struct nft_elem *el,
 		errno = ENOMEM;
 		return -1;
 	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->be->cfg->nft_table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	nftnl_set_elem_add(s, e);
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFT_FAMILY6, NLM_F_ACK, seq);
@@ -653,9 +653,9 @@ nft_query_open(struct fw_nft *n)
 
 /* A pinhole's counters: the sum of its elements'; ENOENT if one is missing. */
 static int
-fw_nft_pin_counters(struct fw *fw, const struct fw_item *it, uint64_t *pkts, uint64_t *bytes)
+fw_nft_pin_counters(struct fw_backend *be, const struct fw_item *it, uint64_t *pkts, uint64_t *bytes)
 {
-	struct fw_nft *n = fw->priv;
+	struct fw_nft *n = be->priv;
 	struct nft_elem el[MT_MAX_FILTERS];
 	const char *set[MT_MAX_FILTERS];
 	struct nft_ctr_sum sum = { 0, 0, 0 };
@@ -678,9 +678,9 @@ fw_nft_pin_counters(struct fw *fw, const struct fw_item *it, uint64_t *pkts, uin
 
 /* An open flow's external port: conntrack's translation of it. */
 static int
-fw_nft_flow_port(struct fw *fw, const struct fw_item *it, uint16_t *port)
+fw_nft_flow_port(struct fw_backend *be, const struct fw_item *it, uint16_t *port)
 {
-	(void)fw;
+	(void)be;
 	return ct_nat_port(it->proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP, &it->int_addr,
 	    it->int_port, &it->peer_addr, it->peer_port, port);
 }
@@ -696,13 +696,13 @@ nft_repair_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	if (n->touched & NFT_TOUCHED_IP)
 		log_warnx("fw_nft: table ip %s was changed by someone else; repairing",
-		    n->fw->cfg->nft_table);
+		    n->be->cfg->nft_table);
 	if (n->touched & NFT_TOUCHED_IP6)
 		log_warnx("fw_nft: table ip6 %s was changed by someone else; repairing",
-		    n->fw->cfg->nft_table);
+		    n->be->cfg->nft_table);
 	n->touched = 0;
-	if (n->fw->lost != NULL)
-		n->fw->lost(n->fw->lost_arg);
+	if (n->be->lost != NULL)
+		n->be->lost(n->be->lost_arg);
 }
 
 static void
@@ -743,7 +743,7 @@ nft_event_is_ours(const struct fw_nft *n, const struct nlmsghdr *nlh)
 			continue;
 		if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
 			return which;	/* cannot tell: check */
-		return strcmp(mnl_attr_get_str(attr), n->fw->cfg->nft_table) == 0 ? which : 0;
+		return strcmp(mnl_attr_get_str(attr), n->be->cfg->nft_table) == 0 ? which : 0;
 	}
 	return 0;
 }
@@ -801,22 +801,22 @@ nft_open_monitor(struct fw_nft *n)
 		return -1;
 	}
 	setsockopt(mnl_socket_get_fd(n->mon), SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
-	n->mon_ev = event_new(n->fw->base, mnl_socket_get_fd(n->mon), EV_READ | EV_PERSIST,
+	n->mon_ev = event_new(n->be->base, mnl_socket_get_fd(n->mon), EV_READ | EV_PERSIST,
 	    nft_mon_cb, n);
-	n->repair_ev = evtimer_new(n->fw->base, nft_repair_cb, n);
+	n->repair_ev = evtimer_new(n->be->base, nft_repair_cb, n);
 	if (n->mon_ev == NULL || n->repair_ev == NULL || event_add(n->mon_ev, NULL) == -1)
 		return -1;
 	return 0;
 }
 
 static int
-fw_nft_init(struct fw *fw)
+fw_nft_init(struct fw_backend *be)
 {
 	struct fw_nft *n = xcalloc(1, sizeof(*n));
 	int bufsz = NFT_SOCKBUF;
 
-	fw->priv = n;
-	n->fw = fw;
+	be->priv = n;
+	n->be = be;
 	n->seq = (uint32_t)time(NULL);
 	if ((n->nl = mnl_socket_open(NETLINK_NETFILTER)) == NULL ||
 	    mnl_socket_bind(n->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -824,20 +824,20 @@ fw_nft_init(struct fw *fw)
 		return -1;
 	}
 	n->portid = mnl_socket_get_portid(n->nl);
-	if ((n->closer = ct_closer_new(fw->base)) == NULL)
+	if ((n->closer = ct_closer_new(be->base)) == NULL)
 		return -1;
 	setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz));
 	setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
 	/* the first resync builds the table, replacing an earlier run's in one transaction */
-	if (fw->base != NULL && nft_open_monitor(n) == -1)
+	if (be->base != NULL && nft_open_monitor(n) == -1)
 		return -1;
 	return 0;
 }
 
 static void
-fw_nft_shutdown(struct fw *fw)
+fw_nft_shutdown(struct fw_backend *be)
 {
-	struct fw_nft *n = fw->priv;
+	struct fw_nft *n = be->priv;
 	struct nft_result res = { NULL, 0, 0, 0 };
 
 	if (n == NULL)
@@ -849,10 +849,10 @@ fw_nft_shutdown(struct fw *fw)
 	if (n->mon)
 		mnl_socket_close(n->mon);
 	ct_closer_free(n->closer);	/* what closed before the end still ends */
-	if (n->nl != NULL && !fw->cfg->nft_keep_table && nb_batch_begin(n) == 0) {
+	if (n->nl != NULL && !be->cfg->nft_keep_table && nb_batch_begin(n) == 0) {
 		nft_emit_del_tables(n, 1);	/* both or neither, even if one is gone */
 		if (nb_batch_end(n) == 0 && nft_send(n, &res) == 0 && res.n == 0)
-			log_info("fw_nft: tables ip and ip6 %s removed", fw->cfg->nft_table);
+			log_info("fw_nft: tables ip and ip6 %s removed", be->cfg->nft_table);
 		free(res.errs);
 	}
 	if (n->nl)
@@ -863,13 +863,13 @@ fw_nft_shutdown(struct fw *fw)
 	free(n->trig);
 	free(n->hosts);
 	free(n);
-	fw->priv = NULL;
+	be->priv = NULL;
 }
 
 static int
-fw_nft_trig_ports(struct fw *fw, const struct fw_trig_port *p, size_t cnt)
+fw_nft_trig_ports(struct fw_backend *be, const struct fw_trig_port *p, size_t cnt)
 {
-	struct fw_nft *n = fw->priv;
+	struct fw_nft *n = be->priv;
 	struct fw_trig_port *np = NULL;
 
 	if (n == NULL)
@@ -893,9 +893,9 @@ fw_nft_trig_ports(struct fw *fw, const struct fw_trig_port *p, size_t cnt)
  * thought, they are replaced whole.
  */
 static int
-fw_nft_hosts(struct fw *fw, const struct fw_host *h, size_t cnt)
+fw_nft_hosts(struct fw_backend *be, const struct fw_host *h, size_t cnt)
 {
-	struct fw_nft *n = fw->priv;
+	struct fw_nft *n = be->priv;
 	struct fw_host *nh = NULL, *old = n->hosts;
 	size_t nold = n->nhosts, changed = 0;
 	int v6;
@@ -927,6 +927,7 @@ fw_nft_hosts(struct fw *fw, const struct fw_host *h, size_t cnt)
 
 const struct fw_ops fw_nft_ops = {
 	.name = "nftables",
+	.caps = FW_CAP_KERNEL | FW_CAP_NFLOG,
 	.init = fw_nft_init,
 	.commit = fw_nft_commit,
 	.resync = fw_nft_resync,

@@ -160,7 +160,7 @@ nft_add_table(struct fw_nft *n, uint16_t family, int type, uint16_t flags)
 
 	if (t == NULL || p == NULL)
 		fatal("fw_nft: table");
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, n->fw->cfg->nft_table);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, n->be->cfg->nft_table);
 	nlh = nftnl_nlmsg_build_hdr(p, (uint16_t)type, family, flags, n->seq++);
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	nb_commit(&n->buf, nlh);
@@ -198,10 +198,10 @@ static const struct nft_set_def nft_sets[] = {
 	    .key_type = KEY_PROTO_PORT, .key_len = 8, .fields = { 1, 2 } },
 	{ .name = "trig_seen", .id = 6, .flags = NFT_SET_EVAL | NFT_SET_TIMEOUT,
 	    .key_type = KEY_ADDR_PROTO_PORT(TYPE_IPADDR), .key_len = 12,
-	    .timeout = FW_NFT_NOTIFY_MS, .size = 65535 },
+	    .timeout = FW_NFLOG_NOTIFY_MS, .size = 65535 },
 	{ .name = "trig_in_seen", .id = 7, .flags = NFT_SET_EVAL | NFT_SET_TIMEOUT,
 	    .key_type = KEY_ADDR_PROTO_PORT(TYPE_IPADDR), .key_len = 12,
-	    .timeout = FW_NFT_NOTIFY_MS, .size = 65535 },
+	    .timeout = FW_NFLOG_NOTIFY_MS, .size = 65535 },
 	{ .name = "lan_nets", .id = 8, .flags = NFT_SET_INTERVAL, .key_type = TYPE_IPADDR,
 	    .key_len = 4 },
 	/* remote filters (PCP FILTER, UPnP NewRemoteHost): mappings that have them, and who */
@@ -303,7 +303,7 @@ nft_add_set(struct fw_nft *n, const struct nft_set_def *d)
 
 	if (s == NULL || p == NULL)
 		fatal("fw_nft: set");
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->be->cfg->nft_table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, d->name);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, d->id);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, nft_set_family(d));
@@ -351,7 +351,7 @@ nft_add_chain(struct fw_nft *n, uint16_t family, const char *name, const char *t
 
 	if (c == NULL || p == NULL)
 		fatal("fw_nft: chain");
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, n->fw->cfg->nft_table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, n->be->cfg->nft_table);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
 	if (type != NULL) {
 		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
@@ -401,7 +401,7 @@ nft_emit_elems(struct fw_nft *n, const char *set, int del, const struct nft_elem
 		nftnl_set_free(s);
 		return -1;
 	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->be->cfg->nft_table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	for (i = 0; i < cnt; i++) {
 		e = nft_elem_alloc(&els[i], with_data && !del, !del, d->counter && !del);
@@ -433,7 +433,7 @@ nft_send_all_or_nothing(struct fw_nft *n, const char *what)
 	rc = res.n == 0 && !res.overflow ? 0 : -1;
 	if (rc == -1)
 		log_warnx("fw_nft: the kernel refused %s of tables %s: %s", what,
-		    n->fw->cfg->nft_table, res.n ? strerror(res.errs[0].err) : "unknown error");
+		    n->be->cfg->nft_table, res.n ? strerror(res.errs[0].err) : "unknown error");
 	free(res.errs);
 	return rc;
 }

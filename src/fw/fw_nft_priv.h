@@ -17,6 +17,7 @@
 #include <libnftnl/set.h>
 #include <linux/netfilter.h>
 
+#include "fw/backend.h"
 #include "fw/fw.h"
 #include "fw/fw_nft.h"
 
@@ -57,7 +58,7 @@ struct nft_buf {
 };
 
 struct fw_nft {
-	struct fw		*fw;
+	struct fw_backend	*be;		/* what fw.c hands the backend (priv: this) */
 	struct mnl_socket	*nl;
 	uint32_t		 portid;
 	uint32_t		 seq;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fw/fw.h"
+#include "fw/fw_mem.h"
 #include "mtable.h"
 #include "policy.h"
 #include "testutil.h"
