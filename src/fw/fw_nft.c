@@ -107,10 +107,39 @@ nft_seq_index(const uint32_t *first_seq, size_t n, uint32_t seq)
 	return lo == 0 ? -1 : (int)(lo - 1);
 }
 
-/* Send changes[live] as one batch; mark refused ones in err[]. 1 if all landed. */
+static void nft_schedule_repair(struct fw_nft *);
+
+/*
+ * Into the open batch: the messages of change c, or none if there is no
+ * memory for them: it is refused (ENOMEM, through cb), never the batch nor
+ * the daemon. A delete that could not be sent leaves its element in the
+ * kernel: a rebuild from the table, which no longer holds it, drops it.
+ */
 static int
-nft_try_batch(struct fw_nft *n, const struct fw_change *c, size_t cnt, const char *live,
-    int *err, uint32_t *first_seq)
+nft_emit_or_refuse(struct fw_nft *n, const struct fw_change *c, fw_fail_cb *cb, void *arg)
+{
+	size_t len = n->buf.len;
+
+	if (nft_emit_change(n, c) == 0)
+		return 0;
+	n->buf.len = len;	/* what it had emitted leaves the batch */
+	if (c->op == FW_DEL) {
+		log_warnx("fw_nft: out of memory for a delete; rebuilding the tables");
+		nft_schedule_repair(n);
+	}
+	if (cb != NULL)
+		cb(arg, c, ENOMEM);
+	return -1;
+}
+
+/*
+ * Send changes[live] as one batch; mark refused ones in err[], and drop
+ * from live (told to cb) those that could not be put in it. 1 if all the
+ * batch landed.
+ */
+static int
+nft_try_batch(struct fw_nft *n, const struct fw_change *c, size_t cnt, char *live,
+    int *err, uint32_t *first_seq, fw_fail_cb *cb, void *arg)
 {
 	struct nft_result res = { NULL, 0, 0, 0 };
 	size_t i;
@@ -120,8 +149,8 @@ nft_try_batch(struct fw_nft *n, const struct fw_change *c, size_t cnt, const cha
 		return -1;
 	for (i = 0; i < cnt; i++) {
 		first_seq[i] = n->seq;
-		if (live[i] && nft_emit_change(n, &c[i]) == -1)
-			return -1;
+		if (live[i] && nft_emit_or_refuse(n, &c[i], cb, arg) == -1)
+			live[i] = 0;
 	}
 	if (nb_batch_end(n) == -1 || nft_send(n, &res) == -1) {
 		free(res.errs);
@@ -158,7 +187,7 @@ nft_commit_chunk(struct fw_nft *n, const struct fw_change *c, size_t cnt, fw_fai
 			cb(arg, &c[i], EINVAL);
 	}
 	for (attempt = 0; attempt < NFT_RETRIES; attempt++) {
-		if ((rc = nft_try_batch(n, c, cnt, live, err, first_seq)) != 0)
+		if ((rc = nft_try_batch(n, c, cnt, live, err, first_seq, cb, arg)) != 0)
 			break;
 		/* the kernel aborted the batch: drop what it refused, send the rest again */
 		for (i = 0; i < cnt; i++)
@@ -177,8 +206,6 @@ out:
 	free(first_seq);
 	return rc;
 }
-
-static void nft_schedule_repair(struct fw_nft *);
 
 /* A pinhole change with an element in pin_pfx (the kernel's interval set). */
 static int
@@ -711,7 +738,7 @@ nft_schedule_repair(struct fw_nft *n)
 	struct timeval tv = { 0, NFT_REPAIR_DELAY_MS * 1000 };
 
 	/* wait a little: a "nft -f" or a flush arrives as a burst of events */
-	if (!evtimer_pending(n->repair_ev, NULL))
+	if (n->repair_ev != NULL && !evtimer_pending(n->repair_ev, NULL))
 		evtimer_add(n->repair_ev, &tv);
 }
 

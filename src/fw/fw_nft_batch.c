@@ -279,14 +279,14 @@ nft_set_byteorder(struct nftnl_set *s, uint32_t order)
 	nftnl_udata_buf_free(u);
 }
 
-/* A counter expression starting at pkts/bytes. */
+/* A counter expression starting at pkts/bytes; NULL out of memory. */
 static struct nftnl_expr *
 nft_counter_new(uint64_t pkts, uint64_t bytes)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("counter");
 
 	if (e == NULL)
-		fatal("fw_nft: counter");
+		return NULL;
 	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, pkts);
 	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, bytes);
 	return e;
@@ -296,6 +296,7 @@ static void
 nft_add_set(struct fw_nft *n, const struct nft_set_def *d)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_expr *ctr;
 	struct nlmsghdr *nlh;
 	uint8_t fl[NFT_REG32_COUNT];
 	char *p = nb_reserve(&n->buf, 1024);
@@ -323,8 +324,11 @@ nft_add_set(struct fw_nft *n, const struct nft_set_def *d)
 	if (d->size)
 		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, d->size);
 	nft_set_byteorder(s, d->key_byteorder ? d->key_byteorder : NFT_UDATA_BIG_ENDIAN);
-	if (d->counter)		/* the template of every element's own counter */
-		nftnl_set_add_expr(s, nft_counter_new(0, 0));
+	if (d->counter) {	/* the template of every element's own counter */
+		if ((ctr = nft_counter_new(0, 0)) == NULL)
+			fatal("fw_nft: counter");
+		nftnl_set_add_expr(s, ctr);
+	}
 	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWSET, (uint16_t)nft_set_family(d), NLM_F_CREATE,
 	    n->seq++);
 	nftnl_set_nlmsg_build_payload(nlh, s);
@@ -369,6 +373,7 @@ struct nftnl_set_elem *
 nft_elem_alloc(const struct nft_elem *el, int with_data, int with_timeout, int with_counter)
 {
 	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	struct nftnl_expr *ctr;
 
 	if (e == NULL)
 		return NULL;
@@ -380,8 +385,13 @@ nft_elem_alloc(const struct nft_elem *el, int with_data, int with_timeout, int w
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, el->data, el->data_len);
 	if (with_timeout && el->timeout)
 		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, el->timeout);
-	if (with_counter)
-		nftnl_set_elem_add_expr(e, nft_counter_new(el->pkts, el->bytes));
+	if (with_counter) {
+		if ((ctr = nft_counter_new(el->pkts, el->bytes)) == NULL) {
+			nftnl_set_elem_free(e);
+			return NULL;
+		}
+		nftnl_set_elem_add_expr(e, ctr);
+	}
 	return e;
 }
 
