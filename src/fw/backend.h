@@ -37,7 +37,8 @@ struct fw_ops {
 	/* Create backend state; 0 or -1 with a logged reason. */
 	int	(*init)(struct fw_backend *);
 	/* Apply a batch of changes atomically where possible; call fail for each one refused. */
-	int	(*commit)(struct fw_backend *, const struct fw_change *, size_t, fw_fail_cb *, void *);
+	int	(*commit)(struct fw_backend *, const struct fw_change *, size_t, fw_fail_cb *,
+		    void *);
 	/* Replace everything the backend holds with the iterator's mappings. */
 	int	(*resync)(struct fw_backend *, fw_iter_cb *, void *);
 	/* End the flows that closed doors let in (after commit or resync); NULL: none kept. */

@@ -196,7 +196,8 @@ fw_mem_apply(struct fw_mem *m, const struct fw_change *c)
 }
 
 static int
-fw_mem_commit(struct fw_backend *b, const struct fw_change *c, size_t n, fw_fail_cb *cb, void *arg)
+fw_mem_commit(struct fw_backend *b, const struct fw_change *c, size_t n, fw_fail_cb *cb,
+    void *arg)
 {
 	struct fw_mem *m = b->priv;
 	size_t i;
@@ -245,7 +246,8 @@ fw_mem_open(struct fw_backend *b, const struct fw_open *op, size_t n)
 }
 
 static int
-fw_mem_pin_counters(struct fw_backend *b, const struct fw_item *it, uint64_t *pkts, uint64_t *bytes)
+fw_mem_pin_counters(struct fw_backend *b, const struct fw_item *it, uint64_t *pkts,
+    uint64_t *bytes)
 {
 	const struct fw_mem_pin *p = fw_mem_pin_find(b->priv, it->pin_id);
 

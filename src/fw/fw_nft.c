@@ -249,7 +249,8 @@ nft_drop_pfx_dels(struct fw_nft *n, const struct fw_change *c, size_t cnt,
 }
 
 static int
-fw_nft_commit(struct fw_backend *be, const struct fw_change *c, size_t cnt, fw_fail_cb *cb, void *arg)
+fw_nft_commit(struct fw_backend *be, const struct fw_change *c, size_t cnt, fw_fail_cb *cb,
+    void *arg)
 {
 	struct fw_nft *n = be->priv;
 	struct fw_change *kept;
@@ -680,7 +681,8 @@ nft_query_open(struct fw_nft *n)
 
 /* A pinhole's counters: the sum of its elements'; ENOENT if one is missing. */
 static int
-fw_nft_pin_counters(struct fw_backend *be, const struct fw_item *it, uint64_t *pkts, uint64_t *bytes)
+fw_nft_pin_counters(struct fw_backend *be, const struct fw_item *it, uint64_t *pkts,
+    uint64_t *bytes)
 {
 	struct fw_nft *n = be->priv;
 	struct nft_elem el[MT_MAX_FILTERS];

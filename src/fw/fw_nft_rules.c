@@ -694,7 +694,8 @@ nft_rules_hosts(struct fw_nft *n)
 			ex_not_lan_host(r, v6);
 			if (log) {	/* the daemon resolves the address: a retransmission passes */
 				ex_limit(r);
-				ex_log(r, FW_NFLOG_PREFIX_UNKNOWN, (uint16_t)n->be->cfg->nflog_group);
+				ex_log(r, FW_NFLOG_PREFIX_UNKNOWN,
+				    (uint16_t)n->be->cfg->nflog_group);
 			} else {
 				ex(r, "counter");
 				ex_verdict(r, NF_DROP, NULL);
