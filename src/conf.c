@@ -601,7 +601,7 @@ conf_line(struct conf_parser *p, char *line)
 static void
 conf_defaults(struct pg_config *c)
 {
-	c->firewall = xstrdup("nftables");
+	c->firewall = xstrdup(fw_backend_default());
 	c->state_file = xstrdup("/var/lib/portgate/state");
 	c->control_socket = xstrdup("/run/portgated.sock");
 	c->nft_table = xstrdup("portgate");

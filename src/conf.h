@@ -37,7 +37,7 @@ struct pg_config {
 	struct in6_addr	 external_ip;	/* configured, or the WAN interface's (followed) */
 	int		 has_external_ip;
 	int		 external_ip_fixed;	/* set by external_ip: never followed */
-	char		*firewall;		/* "nftables" or "none" */
+	char		*firewall;		/* a backend's name (fw_backend_valid) */
 	char		*state_file;
 	char		*control_socket;
 	struct policy	 policy;

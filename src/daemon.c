@@ -310,7 +310,7 @@ pg_set_netif(struct pg_ctx *ctx)
 	if (ctx->mt != NULL)
 		mtable_set_netif(ctx->mt, ctx->netif);
 	if (ctx->fw != NULL)
-		ctx->fw->netif = ctx->netif;
+		fw_set_netif(ctx->fw, ctx->netif);
 	netif_free(old);
 }
 
@@ -531,7 +531,7 @@ pg_start(struct pg_ctx *ctx)
 		log_warnx("pg_start: unknown firewall backend '%s'", ctx->cfg->firewall);
 		return -1;
 	}
-	ctx->fw->netif = ctx->netif;
+	fw_set_netif(ctx->fw, ctx->netif);
 	if (fw_init(ctx->fw) == -1) {
 		log_warnx("pg_start: firewall backend '%s' failed to start", ctx->cfg->firewall);
 		return -1;
@@ -550,7 +550,7 @@ pg_start(struct pg_ctx *ctx)
 	mtable_set_notify(ctx->mt, pg_table_changed, ctx);
 	mtable_set_commit_sched(ctx->mt, pg_commit_soon, ctx);
 	trigger_set_notify(ctx->trig, pg_trigger_changed, ctx);
-	if ((ctx->nflog = trig_nflog_new(ctx)) == NULL && fw_in_kernel(ctx->fw))
+	if ((ctx->nflog = trig_nflog_new(ctx)) == NULL && fw_has(ctx->fw, FW_CAP_NFLOG))
 		return -1;
 	if (ctx->trig != NULL)
 		trig_nflog_sync_rules(ctx->nflog, ctx->fw, ctx->trig);
@@ -660,7 +660,7 @@ pg_reload(struct pg_ctx *ctx)
 	    memcmp(&cfg->external_ip, &ctx->cfg->external_ip, sizeof(cfg->external_ip)) != 0);
 	conf_free(ctx->cfg);
 	ctx->cfg = cfg;
-	ctx->fw->cfg = cfg;
+	fw_set_config(ctx->fw, cfg);
 	pg_set_netif(ctx);
 	pg_apply_limits(ctx);
 	pg_apply_triggers(ctx);

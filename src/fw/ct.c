@@ -56,9 +56,9 @@
 #include <time.h>
 
 #include "fw/ct.h"
-#include "fw/fw.h"
+#include "fw/item.h"
 #include "log.h"
-#include "mtable.h"
+#include "mt_vocab.h"
 #include "util.h"
 
 /*

@@ -9,18 +9,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw/backend.h"
 #include "fw/fw.h"
 #include "log.h"
-#include "mtable.h"
+#include "mt_vocab.h"
 #include "util.h"
 
-static const struct {
-	const char		*name;
-	const struct fw_ops	*ops;
-	int			 kernel;	/* keeps state in the kernel: locks, NFLOG, pinholes */
-} fw_backends[] = {
-	{ "none", &fw_mem_ops, 0 },
-	{ "nftables", &fw_nft_ops, 1 },
+struct fw {
+	struct fw_backend	 be;		/* first: see FW_BACKEND */
+	struct fw_change	*queue;
+	size_t			 nqueue;
+	size_t			 cqueue;
+	struct fw_change	*spare;
+	size_t			 cspare;
+	uint64_t		*refused;	/* IDs of the adds the current commit refused */
+	size_t			 nrefused, crefused;
+	uint64_t		 ncommits;
+};
+
+_Static_assert(offsetof(struct fw, be) == 0, "a struct fw begins with its struct fw_backend");
+
+/* The first is the default. */
+static const struct fw_ops *const fw_backends[] = {
+	&fw_nft_ops,
+	&fw_mem_ops,
 };
 
 static int
@@ -29,7 +41,7 @@ fw_backend_index(const char *name)
 	size_t i;
 
 	for (i = 0; name != NULL && i < PG_NELEM(fw_backends); i++)
-		if (strcmp(fw_backends[i].name, name) == 0)
+		if (strcmp(fw_backends[i]->name, name) == 0)
 			return (int)i;
 	return -1;
 }
@@ -40,12 +52,18 @@ fw_backend_valid(const char *name)
 	return fw_backend_index(name) != -1;
 }
 
+const char *
+fw_backend_default(void)
+{
+	return fw_backends[0]->name;
+}
+
 int
 fw_backend_in_kernel(const char *name)
 {
 	int i = fw_backend_index(name);
 
-	return i != -1 && fw_backends[i].kernel;
+	return i != -1 && (fw_backends[i]->caps & FW_CAP_KERNEL);
 }
 
 const char *
@@ -55,17 +73,23 @@ fw_backend_names(void)
 }
 
 int
+fw_has(const struct fw *fw, enum fw_cap cap)
+{
+	return fw != NULL && (fw->be.caps & cap) == (unsigned)cap;
+}
+
+int
 fw_in_kernel(const struct fw *fw)
 {
-	return fw != NULL && fw->kernel;
+	return fw_has(fw, FW_CAP_KERNEL);
 }
 
 int
 fw_set_trigger_ports(struct fw *fw, const struct fw_trig_port *p, size_t n)
 {
-	if (fw->ops->trig_ports == NULL)
+	if (fw->be.ops->trig_ports == NULL)
 		return 0;
-	return fw->ops->trig_ports(fw, p, n);
+	return fw->be.ops->trig_ports(&fw->be, p, n);
 }
 
 struct fw *
@@ -77,17 +101,29 @@ fw_new(const char *backend, const struct pg_config *cfg, struct event_base *base
 	if (i == -1)
 		return NULL;
 	fw = xcalloc(1, sizeof(*fw));
-	fw->ops = fw_backends[i].ops;
-	fw->kernel = fw_backends[i].kernel;
-	fw->cfg = cfg;
-	fw->base = base;
+	fw->be.ops = fw_backends[i];
+	fw->be.caps = fw_backends[i]->caps;
+	fw->be.cfg = cfg;
+	fw->be.base = base;
 	return fw;
 }
 
 int
 fw_init(struct fw *fw)
 {
-	return fw->ops->init(fw);
+	return fw->be.ops->init(&fw->be);
+}
+
+void
+fw_set_config(struct fw *fw, const struct pg_config *cfg)
+{
+	fw->be.cfg = cfg;
+}
+
+void
+fw_set_netif(struct fw *fw, const struct netif *netif)
+{
+	fw->be.netif = netif;
 }
 
 int
@@ -158,62 +194,6 @@ fw_id_cmp(const void *va, const void *vb)
 	return a < b ? -1 : a > b;
 }
 
-/* 1 if a is inside the prefix pfx/plen (plen in the 128-bit space). */
-static int
-fw_prefix_has(const struct in6_addr *pfx, unsigned plen, const struct in6_addr *a)
-{
-	unsigned i;
-	uint8_t m;
-
-	for (i = 0; i < 16 && plen > 0; i++, plen = plen >= 8 ? plen - 8 : 0) {
-		m = plen >= 8 ? 0xff : (uint8_t)(0xff << (8 - plen));
-		if ((pfx->s6_addr[i] & m) != (a->s6_addr[i] & m))
-			return 0;
-	}
-	return 1;
-}
-
-int
-fw_item_allows(const struct fw_item *it, const struct in6_addr *src, uint16_t sport)
-{
-	const struct mt_filter *f;
-	size_t i;
-
-	if (it->nfilters == 0)
-		return 1;
-	for (i = 0; i < it->nfilters && i < MT_MAX_FILTERS; i++) {
-		f = &it->filters[i];
-		if (fw_prefix_has(&f->addr, f->plen, src) && (f->port == 0 || f->port == sport))
-			return 1;
-	}
-	return 0;
-}
-
-/* 1 if every remote old lets in, new lets in too. */
-static int
-fw_remotes_cover(const struct fw_item *new, const struct fw_item *old)
-{
-	const struct mt_filter *f, *g;
-	size_t i, j, nn = new->nfilters < MT_MAX_FILTERS ? new->nfilters : MT_MAX_FILTERS;
-
-	if (new->nfilters == 0)
-		return 1;
-	if (old->nfilters == 0)
-		return 0;
-	for (i = 0; i < old->nfilters && i < MT_MAX_FILTERS; i++) {
-		f = &old->filters[i];
-		for (j = 0; j < nn; j++) {
-			g = &new->filters[j];
-			if (g->plen <= f->plen && (g->port == 0 || g->port == f->port) &&
-			    fw_prefix_has(&g->addr, g->plen, &f->addr))
-				break;
-		}
-		if (j == nn)
-			return 0;
-	}
-	return 1;
-}
-
 /* The first add of d's door after position pos in the sorted adds, or NULL. */
 static const struct fw_item *
 fw_later_add(const struct fw_door_ref *adds, size_t nadds, const struct fw_item *d, size_t pos)
@@ -281,7 +261,7 @@ fw_closes(const struct fw_change *c, size_t n, const uint64_t *refused, size_t n
 		if (c[i].op != FW_DEL || c[i].item.kind == MT_KIND_PEER)
 			continue;
 		later = fw_later_add(adds, nadds, &c[i].item, i);
-		if (later != NULL && fw_remotes_cover(later, &c[i].item))
+		if (later != NULL && fw_item_covers(later, &c[i].item))
 			continue;	/* a renewal: the same door, open to the same remotes */
 		cl[k].item = &c[i].item;
 		cl[k++].still = later;
@@ -348,13 +328,14 @@ fw_doors(struct fw *fw, const struct fw_change *c, size_t n)
 
 	if (fw->nrefused > 1)
 		qsort(fw->refused, fw->nrefused, sizeof(*fw->refused), fw_id_cmp);
-	if (fw->ops->close != NULL &&
+	if (fw->be.ops->close != NULL &&
 	    (ncl = fw_closes(c, n, fw->refused, fw->nrefused, &cl)) > 0) {
-		fw->ops->close(fw, cl, ncl);
+		fw->be.ops->close(&fw->be, cl, ncl);
 		free(cl);
 	}
-	if (fw->ops->open != NULL && (nop = fw_opens(c, n, fw->refused, fw->nrefused, &op)) > 0) {
-		fw->ops->open(fw, op, nop);
+	if (fw->be.ops->open != NULL &&
+	    (nop = fw_opens(c, n, fw->refused, fw->nrefused, &op)) > 0) {
+		fw->be.ops->open(&fw->be, op, nop);
 		free(op);
 	}
 }
@@ -422,7 +403,7 @@ fw_commit(struct fw *fw, fw_fail_cb *cb, void *arg)
 		return 0;
 	batch = fw_take_queue(fw, &n, &cap);
 	fw->nrefused = 0;
-	rc = fw->ops->commit(fw, batch, n, fw_commit_failed, &cc);
+	rc = fw->be.ops->commit(&fw->be, batch, n, fw_commit_failed, &cc);
 	fw->ncommits++;
 	/* the kernel has the batch: no flow re-enters a closed door, none leaves by an opened one */
 	fw_doors(fw, batch, n);
@@ -443,7 +424,7 @@ fw_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 	 * restored from the state file).
 	 */
 	batch = fw_take_queue(fw, &n, &cap);
-	rc = fw->ops->resync(fw, it, arg);
+	rc = fw->be.ops->resync(&fw->be, it, arg);
 	fw->nrefused = 0;
 	fw_doors(fw, batch, n);
 	fw_give_back(fw, batch, cap);
@@ -453,32 +434,32 @@ fw_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 int
 fw_pin_counters(struct fw *fw, const struct fw_item *it, uint64_t *pkts, uint64_t *bytes)
 {
-	if (fw->ops->pin_counters == NULL)
+	if (fw->be.ops->pin_counters == NULL)
 		return -1;
-	return fw->ops->pin_counters(fw, it, pkts, bytes);
+	return fw->be.ops->pin_counters(&fw->be, it, pkts, bytes);
 }
 
 int
 fw_set_hosts(struct fw *fw, const struct fw_host *h, size_t n)
 {
-	if (fw->ops->hosts == NULL)
+	if (fw->be.ops->hosts == NULL)
 		return 0;
-	return fw->ops->hosts(fw, h, n);
+	return fw->be.ops->hosts(&fw->be, h, n);
 }
 
 int
 fw_flow_port(struct fw *fw, const struct fw_item *it, uint16_t *port)
 {
-	if (fw->ops->flow_port == NULL || it->kind != MT_KIND_PEER)
+	if (fw->be.ops->flow_port == NULL || it->kind != MT_KIND_PEER)
 		return -1;
-	return fw->ops->flow_port(fw, it, port);
+	return fw->be.ops->flow_port(&fw->be, it, port);
 }
 
 void
 fw_set_lost_cb(struct fw *fw, fw_lost_cb *cb, void *arg)
 {
-	fw->lost = cb;
-	fw->lost_arg = arg;
+	fw->be.lost = cb;
+	fw->be.lost_arg = arg;
 }
 
 void
@@ -486,7 +467,7 @@ fw_free(struct fw *fw)
 {
 	if (fw == NULL)
 		return;
-	fw->ops->shutdown(fw);
+	fw->be.ops->shutdown(&fw->be);
 	free(fw->queue);
 	free(fw->spare);
 	free(fw->refused);

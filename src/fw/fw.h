@@ -6,86 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mt_vocab.h"
+#include "fw/item.h"
 
 struct pg_config;
 struct event_base;
 struct netif;
-
-enum fw_op {
-	FW_ADD,
-	FW_DEL,
-};
-
-/* What a backend needs to know about one mapping (a copy, not a pointer). */
-struct fw_item {
-	uint64_t	 id;
-	uint8_t		 proto;		/* MT_TCP / MT_UDP */
-	uint8_t		 source;	/* MT_SRC_* */
-	uint16_t	 ext_port;
-	uint16_t	 ext_port_end;
-	uint16_t	 int_port;
-	struct in6_addr	 int_addr;
-	uint64_t	 timeout_ms;	/* remaining lease at queue time, 0 = permanent */
-	uint8_t		 nfilters;	/* remote peers allowed; none = anyone */
-	struct mt_filter filters[MT_MAX_FILTERS];
-	uint8_t		 kind;		/* MT_KIND_MAP, MT_KIND_PEER (an outbound flow's SNAT),
-					   MT_KIND_PINHOLE (IPv6 inbound filter, see below) */
-	struct in6_addr	 ext_addr;	/* MT_KIND_PEER: the address the flow leaves with */
-	struct in6_addr	 peer_addr;
-	uint16_t	 peer_port;
-	/*
-	 * MT_KIND_PINHOLE: let IPv6 traffic to int_addr (native IPv6) port int_port
-	 * in from the WAN. nfilters == 0: from anyone; else from each filter's
-	 * prefix (plen 0..128 in IPv6 space, 0 = any host) and port (0 = any).
-	 * The kernel counts packets and bytes; an add starts its counters at
-	 * pkts/bytes (a renewal re-adds the element and keeps its count).
-	 */
-	uint32_t	 pin_id;
-	uint64_t	 pkts, bytes;
-};
-
-/* A trigger rule's trigger ports: the kernel reports traffic to them (fw_set_trigger_ports). */
-struct fw_trig_port {
-	uint8_t		proto;		/* MT_TCP / MT_UDP */
-	uint16_t	lo, hi;
-};
-
-/* A LAN host whose source address the kernel honours from one link-layer address only. */
-struct fw_host {
-	struct in6_addr	 addr;		/* IPv4-mapped or IPv6 */
-	uint8_t		 mac[6];
-};
-
-struct fw_change {
-	enum fw_op	 op;
-	struct fw_item	 item;
-};
-
-/*
- * A door that closed: the FW_DEL of a mapping or pinhole that the same batch
- * does not add back whole. The flows it let in are to end (conntrack). still:
- * the batch's add of the same door with fewer remotes, whose flows stay, or
- * NULL. Both point into the batch, valid for the backend's close call only.
- * A PEER pin never closes a door: its flow is the LAN host's own (README).
- */
-struct fw_close {
-	const struct fw_item	*item;
-	const struct fw_item	*still;
-};
-
-/*
- * A door that opened: the FW_ADD of an IPv4 mapping whose door (protocol,
- * external ports, internal host and port) the kernel did not hold before
- * the batch and holds after it; a renewal (the same door deleted and added
- * back in the batch) opens nothing. Its external ports are its own from now
- * on: other endpoints' outbound flows that leave the WAN by one of them are
- * to end (conntrack), or the WAN peers' answers would follow them. item
- * points into the batch, valid for the backend's open call only.
- */
-struct fw_open {
-	const struct fw_item	*item;
-};
 
 /* Called once per change the backend could not apply. */
 typedef void fw_fail_cb(void *arg, const struct fw_change *, int err);
@@ -94,74 +19,55 @@ typedef int fw_iter_cb(void *arg, struct fw_item *out);
 /* Asks the owner to resync after the backend saw its state vanish. */
 typedef void fw_lost_cb(void *arg);
 
+/*
+ * What a backend can do, for callers that must know (fw_has): they ask,
+ * they never compare backend names.
+ */
+enum fw_cap {
+	/* the kernel obeys it: packets see its mappings and pinholes, and its
+	   state outlives the daemon (another instance's to protect) */
+	FW_CAP_KERNEL	= 1 << 0,
+	/* it reports traffic to the NFLOG group (nflog_group), FW_NFLOG_* below */
+	FW_CAP_NFLOG	= 1 << 1,
+};
+
+/*
+ * What a backend with FW_CAP_NFLOG reports to the NFLOG group, by prefix:
+ * outbound traffic to a trigger port, a new inbound connection on a port a
+ * trigger opened, and a PCP/NAT-PMP request from an address no verified
+ * LAN host (fw_set_hosts) holds. It reports one (host, proto, port) of
+ * trigger traffic at most once per FW_NFLOG_NOTIFY_MS.
+ */
+#define FW_NFLOG_PREFIX_OUT	"pgo"
+#define FW_NFLOG_PREFIX_IN	"pgi"
+#define FW_NFLOG_PREFIX_UNKNOWN	"pgu"
+#define FW_NFLOG_NOTIFY_MS	1000
+
+/* A firewall: one backend and the change queue in front of it (fw.c). */
 struct fw;
-
-struct fw_ops {
-	const char *name;
-	/* Create backend state; 0 or -1 with a logged reason. */
-	int	(*init)(struct fw *);
-	/* Apply a batch of changes atomically where possible; call fail for each one refused. */
-	int	(*commit)(struct fw *, const struct fw_change *, size_t, fw_fail_cb *, void *);
-	/* Replace everything the backend holds with the iterator's mappings. */
-	int	(*resync)(struct fw *, fw_iter_cb *, void *);
-	/* End the flows that closed doors let in (after commit or resync); NULL: none kept. */
-	void	(*close)(struct fw *, const struct fw_close *, size_t);
-	/* End other endpoints' outbound flows on opened doors' ports (after commit or resync). */
-	void	(*open)(struct fw *, const struct fw_open *, size_t);
-	/* A pinhole's packet and byte counters (summed over its elements); 0 or -1. */
-	int	(*pin_counters)(struct fw *, const struct fw_item *, uint64_t *pkts,
-		    uint64_t *bytes);
-	/*
-	 * Replace the LAN hosts whose PCP/NAT-PMP requests and trigger packets are
-	 * honoured (each address from its own MAC only); 0 or -1. May be NULL.
-	 */
-	int	(*hosts)(struct fw *, const struct fw_host *, size_t);
-	/* Remember the trigger ports (they reach the kernel with the next resync); 0 or -1. */
-	int	(*trig_ports)(struct fw *, const struct fw_trig_port *, size_t);
-	/*
-	 * The external port an open outbound flow leaves by, as the kernel
-	 * translated it (conntrack): the item is a MT_KIND_PEER's flow (proto,
-	 * int_addr:int_port -> peer_addr:peer_port). 0 with *port, or -1 if no
-	 * such flow is open. Flow state, not our rules: only the kernel has it.
-	 */
-	int	(*flow_port)(struct fw *, const struct fw_item *, uint16_t *port);
-	/* Release backend state (and kernel objects unless configured to keep them). */
-	void	(*shutdown)(struct fw *);
-};
-
-struct fw {
-	const struct fw_ops	*ops;
-	int			 kernel;	/* the backend keeps state in the kernel */
-	void			*priv;
-	const struct pg_config	*cfg;
-	const struct netif	*netif;		/* LAN subnets (not owned) */
-	struct event_base	*base;
-	fw_lost_cb		*lost;
-	void			*lost_arg;
-	struct fw_change	*queue;
-	size_t			 nqueue;
-	size_t			 cqueue;
-	struct fw_change	*spare;
-	size_t			 cspare;
-	uint64_t		*refused;	/* IDs of the adds the current commit refused */
-	size_t			 nrefused, crefused;
-	uint64_t		 ncommits;
-};
 
 /* 1 if a backend of this name exists. */
 int fw_backend_valid(const char *name);
+/* The backend a configuration names when it names none. */
+const char *fw_backend_default(void);
 /* The backend names, for an error message ("nftables, none"). */
 const char *fw_backend_names(void);
 /* 1 if the named backend keeps state in the kernel (another instance's to protect). */
 int fw_backend_in_kernel(const char *name);
-/* 1 if this firewall's backend is in the kernel (NFLOG, conntrack, pinholes); 0 for NULL. */
+/* 1 if this firewall's backend is in the kernel (fw_has FW_CAP_KERNEL); 0 for NULL. */
 int fw_in_kernel(const struct fw *);
+/* 1 if this firewall's backend can do what cap says (enum fw_cap); 0 for NULL. */
+int fw_has(const struct fw *, enum fw_cap);
 /* Hand the trigger rules' ports to the backend; they are installed at the next resync. */
 int fw_set_trigger_ports(struct fw *, const struct fw_trig_port *, size_t);
 /* Create a firewall of the named backend ("none" or "nftables"); NULL if unknown. */
 struct fw *fw_new(const char *backend, const struct pg_config *, struct event_base *);
 /* Initialise the backend; 0 or -1. */
 int fw_init(struct fw *);
+/* The configuration the backend reads from now on (a reload's; not owned). */
+void fw_set_config(struct fw *, const struct pg_config *);
+/* The LAN subnets the backend reads from now on (not owned). */
+void fw_set_netif(struct fw *, const struct netif *);
 /* Queue a change for the next commit. */
 int fw_queue(struct fw *, enum fw_op, const struct fw_item *);
 /* Number of queued changes. */
@@ -182,41 +88,9 @@ size_t fw_closes(const struct fw_change *, size_t, const uint64_t *refused, size
 /* The doors among c[0..n) that open (see struct fw_open), into *out (malloc'd); how many. */
 size_t fw_opens(const struct fw_change *, size_t, const uint64_t *refused, size_t nrefused,
     struct fw_open **out);
-/* 1 if the item lets the remote src:sport in (no filters: anyone). */
-int fw_item_allows(const struct fw_item *, const struct in6_addr *src, uint16_t sport);
 /* Register who to tell when the backend's state vanished. */
 void fw_set_lost_cb(struct fw *, fw_lost_cb *, void *);
 /* Shut down and free. */
 void fw_free(struct fw *);
-
-/* The in-memory backend ("none"). */
-extern const struct fw_ops fw_mem_ops;
-/* The nftables backend. */
-extern const struct fw_ops fw_nft_ops;
-
-/* In-memory backend inspection (tests): mappings held. */
-size_t fw_mem_count(const struct fw *);
-/* In-memory backend inspection (tests): PEER pins held. */
-size_t fw_mem_peer_count(const struct fw *);
-/* In-memory backend inspection (tests): the item at proto/port, or NULL. */
-const struct fw_item *fw_mem_lookup(const struct fw *, int proto, uint16_t port);
-/* In-memory backend inspection (tests): pinholes held. */
-size_t fw_mem_pin_count(const struct fw *);
-/* In-memory backend inspection (tests): the pinhole with this ID, or NULL. */
-const struct fw_item *fw_mem_pin_lookup(const struct fw *, uint32_t pin_id);
-/* In-memory backend test hook: traffic through a pinhole (adds to its counters). */
-void fw_mem_pin_traffic(struct fw *, uint32_t pin_id, uint64_t pkts, uint64_t bytes);
-/* In-memory backend inspection (tests): doors closed so far, and the last (NULL: none). */
-size_t fw_mem_close_count(const struct fw *);
-const struct fw_item *fw_mem_last_close(const struct fw *, int *partial);
-/* In-memory backend inspection (tests): doors opened so far, and the last (NULL: none). */
-size_t fw_mem_open_count(const struct fw *);
-const struct fw_item *fw_mem_last_open(const struct fw *);
-/* In-memory backend test hook: behave as a kernel backend would for callers (fw_in_kernel). */
-void fw_mem_pretend_kernel(struct fw *);
-/* In-memory backend test hook: refuse the next add of proto/port with err. */
-void fw_mem_inject_failure(struct fw *, int proto, uint16_t port, int err);
-/* In-memory backend test hook: the PEER item's flow is open, leaving by ext_port (0: closed). */
-void fw_mem_flow(struct fw *, const struct fw_item *, uint16_t ext_port);
 
 #endif

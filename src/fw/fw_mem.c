@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fw/backend.h"
 #include "fw/fw.h"
+#include "fw/fw_mem.h"
 #include "hmap.h"
 #include "log.h"
-#include "mtable.h"
+#include "mt_vocab.h"
 #include "util.h"
 
 /* An IPv6 pinhole as the kernel would hold it: item.pkts/bytes are its live counters. */
@@ -48,13 +50,13 @@ struct fw_mem {
 };
 
 static int
-fw_mem_init(struct fw *fw)
+fw_mem_init(struct fw_backend *b)
 {
 	struct fw_mem *m = xcalloc(1, sizeof(*m));
 
 	m->fail_proto = -1;
 	hmap_init(&m->pins);
-	fw->priv = m;
+	b->priv = m;
 	return 0;
 }
 
@@ -194,9 +196,10 @@ fw_mem_apply(struct fw_mem *m, const struct fw_change *c)
 }
 
 static int
-fw_mem_commit(struct fw *fw, const struct fw_change *c, size_t n, fw_fail_cb *cb, void *arg)
+fw_mem_commit(struct fw_backend *b, const struct fw_change *c, size_t n, fw_fail_cb *cb,
+    void *arg)
 {
-	struct fw_mem *m = fw->priv;
+	struct fw_mem *m = b->priv;
 	size_t i;
 	int err, failed = 0;
 
@@ -211,9 +214,9 @@ fw_mem_commit(struct fw *fw, const struct fw_change *c, size_t n, fw_fail_cb *cb
 }
 
 static int
-fw_mem_resync(struct fw *fw, fw_iter_cb *it, void *arg)
+fw_mem_resync(struct fw_backend *b, fw_iter_cb *it, void *arg)
 {
-	struct fw_mem *m = fw->priv;
+	struct fw_mem *m = b->priv;
 	struct fw_change c;
 
 	fw_mem_clear(m);
@@ -224,9 +227,9 @@ fw_mem_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 }
 
 static void
-fw_mem_close(struct fw *fw, const struct fw_close *cl, size_t n)
+fw_mem_close(struct fw_backend *b, const struct fw_close *cl, size_t n)
 {
-	struct fw_mem *m = fw->priv;
+	struct fw_mem *m = b->priv;
 
 	m->ncloses += n;
 	m->last_close = *cl[n - 1].item;
@@ -234,18 +237,19 @@ fw_mem_close(struct fw *fw, const struct fw_close *cl, size_t n)
 }
 
 static void
-fw_mem_open(struct fw *fw, const struct fw_open *op, size_t n)
+fw_mem_open(struct fw_backend *b, const struct fw_open *op, size_t n)
 {
-	struct fw_mem *m = fw->priv;
+	struct fw_mem *m = b->priv;
 
 	m->nopens += n;
 	m->last_open = *op[n - 1].item;
 }
 
 static int
-fw_mem_pin_counters(struct fw *fw, const struct fw_item *it, uint64_t *pkts, uint64_t *bytes)
+fw_mem_pin_counters(struct fw_backend *b, const struct fw_item *it, uint64_t *pkts,
+    uint64_t *bytes)
 {
-	const struct fw_mem_pin *p = fw_mem_pin_find(fw->priv, it->pin_id);
+	const struct fw_mem_pin *p = fw_mem_pin_find(b->priv, it->pin_id);
 
 	if (p == NULL) {
 		errno = ENOENT;
@@ -275,9 +279,9 @@ fw_mem_flow_find(const struct fw_mem *m, const struct fw_item *it)
 }
 
 static int
-fw_mem_flow_port(struct fw *fw, const struct fw_item *it, uint16_t *port)
+fw_mem_flow_port(struct fw_backend *b, const struct fw_item *it, uint16_t *port)
 {
-	const struct fw_mem_flow *f = fw_mem_flow_find(fw->priv, it);
+	const struct fw_mem_flow *f = fw_mem_flow_find(b->priv, it);
 
 	if (f == NULL)
 		return -1;
@@ -286,9 +290,9 @@ fw_mem_flow_port(struct fw *fw, const struct fw_item *it, uint16_t *port)
 }
 
 static void
-fw_mem_shutdown(struct fw *fw)
+fw_mem_shutdown(struct fw_backend *b)
 {
-	struct fw_mem *m = fw->priv;
+	struct fw_mem *m = b->priv;
 
 	if (m == NULL)
 		return;
@@ -296,11 +300,12 @@ fw_mem_shutdown(struct fw *fw)
 	hmap_destroy(&m->pins);
 	free(m->flows);
 	free(m);
-	fw->priv = NULL;
+	b->priv = NULL;
 }
 
 const struct fw_ops fw_mem_ops = {
 	.name = "none",
+	.caps = 0,
 	.init = fw_mem_init,
 	.commit = fw_mem_commit,
 	.resync = fw_mem_resync,
@@ -311,10 +316,19 @@ const struct fw_ops fw_mem_ops = {
 	.shutdown = fw_mem_shutdown,
 };
 
+/* ---- test hooks (fw_mem.h) ---- */
+
+/* The state of the in-memory firewall a test hands in. */
+static struct fw_mem *
+fw_mem_of(const struct fw *fw)
+{
+	return FW_BACKEND_CONST(fw)->priv;
+}
+
 size_t
 fw_mem_count(const struct fw *fw)
 {
-	const struct fw_mem *m = fw->priv;
+	const struct fw_mem *m = fw_mem_of(fw);
 
 	return m->count;
 }
@@ -322,7 +336,7 @@ fw_mem_count(const struct fw *fw)
 const struct fw_item *
 fw_mem_lookup(const struct fw *fw, int proto, uint16_t port)
 {
-	const struct fw_mem *m = fw->priv;
+	const struct fw_mem *m = fw_mem_of(fw);
 
 	if (proto < 0 || proto >= MT_NPROTO)
 		return NULL;
@@ -332,13 +346,13 @@ fw_mem_lookup(const struct fw *fw, int proto, uint16_t port)
 size_t
 fw_mem_close_count(const struct fw *fw)
 {
-	return ((const struct fw_mem *)fw->priv)->ncloses;
+	return fw_mem_of(fw)->ncloses;
 }
 
 const struct fw_item *
 fw_mem_last_close(const struct fw *fw, int *partial)
 {
-	const struct fw_mem *m = fw->priv;
+	const struct fw_mem *m = fw_mem_of(fw);
 
 	if (m->ncloses == 0)
 		return NULL;
@@ -350,13 +364,13 @@ fw_mem_last_close(const struct fw *fw, int *partial)
 size_t
 fw_mem_open_count(const struct fw *fw)
 {
-	return ((const struct fw_mem *)fw->priv)->nopens;
+	return fw_mem_of(fw)->nopens;
 }
 
 const struct fw_item *
 fw_mem_last_open(const struct fw *fw)
 {
-	const struct fw_mem *m = fw->priv;
+	const struct fw_mem *m = fw_mem_of(fw);
 
 	return m->nopens ? &m->last_open : NULL;
 }
@@ -364,7 +378,7 @@ fw_mem_last_open(const struct fw *fw)
 void
 fw_mem_inject_failure(struct fw *fw, int proto, uint16_t port, int err)
 {
-	struct fw_mem *m = fw->priv;
+	struct fw_mem *m = fw_mem_of(fw);
 
 	m->fail_proto = proto;
 	m->fail_port = port;
@@ -374,19 +388,19 @@ fw_mem_inject_failure(struct fw *fw, int proto, uint16_t port, int err)
 size_t
 fw_mem_peer_count(const struct fw *fw)
 {
-	return ((const struct fw_mem *)fw->priv)->npeers;
+	return fw_mem_of(fw)->npeers;
 }
 
 size_t
 fw_mem_pin_count(const struct fw *fw)
 {
-	return ((const struct fw_mem *)fw->priv)->pins.count;
+	return fw_mem_of(fw)->pins.count;
 }
 
 const struct fw_item *
 fw_mem_pin_lookup(const struct fw *fw, uint32_t pin_id)
 {
-	const struct fw_mem_pin *p = fw_mem_pin_find(fw->priv, pin_id);
+	const struct fw_mem_pin *p = fw_mem_pin_find(fw_mem_of(fw), pin_id);
 
 	return p ? &p->item : NULL;
 }
@@ -394,7 +408,7 @@ fw_mem_pin_lookup(const struct fw *fw, uint32_t pin_id)
 void
 fw_mem_pin_traffic(struct fw *fw, uint32_t pin_id, uint64_t pkts, uint64_t bytes)
 {
-	struct fw_mem_pin *p = fw_mem_pin_find(fw->priv, pin_id);
+	struct fw_mem_pin *p = fw_mem_pin_find(fw_mem_of(fw), pin_id);
 
 	if (p == NULL)
 		return;
@@ -405,7 +419,7 @@ fw_mem_pin_traffic(struct fw *fw, uint32_t pin_id, uint64_t pkts, uint64_t bytes
 void
 fw_mem_flow(struct fw *fw, const struct fw_item *it, uint16_t ext_port)
 {
-	struct fw_mem *m = fw->priv;
+	struct fw_mem *m = fw_mem_of(fw);
 	struct fw_mem_flow *f = fw_mem_flow_find(m, it), *nf;
 
 	if (f == NULL && ext_port != 0) {
@@ -424,6 +438,8 @@ fw_mem_flow(struct fw *fw, const struct fw_item *it, uint16_t ext_port)
 void
 fw_mem_pretend_kernel(struct fw *fw)
 {
-	if (fw->ops == &fw_mem_ops)
-		fw->kernel = 1;
+	struct fw_backend *b = FW_BACKEND(fw);
+
+	if (b->ops == &fw_mem_ops)
+		b->caps |= FW_CAP_KERNEL;
 }

@@ -33,7 +33,9 @@
  * Each element carries its lease's remaining time as a kernel timeout, so
  * ports and pinholes close on time even if the daemon dies. The trigger sets
  * are built here too; the fixed rules, including the forward chain that
- * reports trigger traffic (src/trigger/nflog.c), are fw_nft_rules.c's.
+ * reports trigger traffic (src/trigger/nflog.c), are fw_nft_rules.c's,
+ * what each mapping and pinhole becomes as elements fw_nft_elem.c's, and
+ * the netlink batch they are all sent in fw_nft_batch.c's.
  *
  * Changes go to the kernel as one netlink batch per commit, one message per
  * element with its own sequence number, so a kernel refusal maps back to
@@ -65,15 +67,10 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <libmnl/libmnl.h>
-#include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
-#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
-#include <libnftnl/table.h>
-#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
-#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <net/if.h>
@@ -87,671 +84,9 @@
 #include "fw/fw_nft.h"
 #include "fw/fw_nft_priv.h"
 #include "log.h"
-#include "mtable.h"
+#include "mt_vocab.h"
 #include "netif.h"
 #include "util.h"
-
-/* ---- message buffer ---- */
-
-char *
-nb_reserve(struct nft_buf *b, size_t need)
-{
-	char *p;
-	size_t cap;
-
-	if (b->len + need > b->cap) {
-		cap = b->cap ? b->cap : 65536;
-		while (b->len + need > cap)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL)
-			return NULL;
-		b->p = p;
-		b->cap = cap;
-	}
-	memset(b->p + b->len, 0, need);
-	return b->p + b->len;
-}
-
-void
-nb_commit(struct nft_buf *b, struct nlmsghdr *nlh)
-{
-	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
-}
-
-static int
-nb_batch_begin(struct fw_nft *n)
-{
-	char *p;
-
-	n->buf.len = 0;
-	if ((p = nb_reserve(&n->buf, 256)) == NULL)
-		return -1;
-	nb_commit(&n->buf, nftnl_batch_begin(p, n->seq++));
-	return 0;
-}
-
-static int
-nb_batch_end(struct fw_nft *n)
-{
-	char *p;
-
-	if ((p = nb_reserve(&n->buf, 256)) == NULL)
-		return -1;
-	nb_commit(&n->buf, nftnl_batch_end(p, n->seq++));
-	return 0;
-}
-
-/* ---- sending and collecting errors ---- */
-
-struct nft_err {
-	uint32_t	seq;
-	int		err;
-};
-
-struct nft_result {
-	struct nft_err	*errs;
-	size_t		 n, cap;
-	int		 overflow;
-};
-
-static void
-nft_result_add(struct nft_result *r, uint32_t seq, int err)
-{
-	struct nft_err *e;
-
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 16;
-		if ((e = reallocarray(r->errs, r->cap, sizeof(*e))) == NULL) {
-			r->overflow = 1;
-			return;
-		}
-		r->errs = e;
-	}
-	r->errs[r->n].seq = seq;
-	r->errs[r->n].err = err;
-	r->n++;
-}
-
-/*
- * Send the buffer (a batch) followed by a GETGEN request, then read until
- * the GETGEN answer: every error the batch produced comes before it.
- */
-static int
-nft_send(struct fw_nft *n, struct nft_result *res)
-{
-	char rbuf[MNL_SOCKET_BUFFER_SIZE * 4];
-	struct nlmsghdr *nlh;
-	struct nlmsgerr *e;
-	uint32_t gen_seq;
-	ssize_t len;
-	int left;
-
-	char gbuf[128];
-
-	/* a batch is one message to nfnetlink: the GETGEN marker goes separately */
-	if (mnl_socket_sendto(n->nl, n->buf.p, n->buf.len) < 0) {
-		log_warn("fw_nft: sending %zu bytes to the kernel", n->buf.len);
-		return -1;
-	}
-	gen_seq = n->seq++;
-	memset(gbuf, 0, sizeof(gbuf));
-	nlh = nftnl_nlmsg_build_hdr(gbuf, NFT_MSG_GETGEN, AF_UNSPEC, 0, gen_seq);
-	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0) {
-		log_warn("fw_nft: sending to the kernel");
-		return -1;
-	}
-	for (;;) {
-		if ((len = mnl_socket_recvfrom(n->nl, rbuf, sizeof(rbuf))) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_warn("fw_nft: reading the kernel's answer");
-			return -1;
-		}
-		left = (int)len;
-		for (nlh = (struct nlmsghdr *)rbuf; mnl_nlmsg_ok(nlh, left);
-		    nlh = mnl_nlmsg_next(nlh, &left)) {
-			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				e = mnl_nlmsg_get_payload(nlh);
-				if (e->error != 0)
-					nft_result_add(res, nlh->nlmsg_seq, -e->error);
-				if (nlh->nlmsg_seq == gen_seq && e->error != 0)
-					return 0;
-				continue;
-			}
-			if (nlh->nlmsg_seq == gen_seq)
-				return 0;
-		}
-	}
-}
-
-/* ---- building objects ---- */
-
-static void
-nft_add_table(struct fw_nft *n, uint16_t family, int type, uint16_t flags)
-{
-	struct nftnl_table *t = nftnl_table_alloc();
-	struct nlmsghdr *nlh;
-	char *p = nb_reserve(&n->buf, 512);
-
-	if (t == NULL || p == NULL)
-		fatal("fw_nft: table");
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, n->fw->cfg->nft_table);
-	nlh = nftnl_nlmsg_build_hdr(p, (uint16_t)type, family, flags, n->seq++);
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	nb_commit(&n->buf, nlh);
-	nftnl_table_free(t);
-}
-
-
-#define KEY_PROTO_PORT	TYPE_CONCAT2(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE)
-#define KEY_ADDR_PROTO_PORT(a) TYPE_CONCAT3(a, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE)
-#define INTERVAL_CONCAT	(NFT_SET_INTERVAL | NFT_SET_CONCAT)
-
-static const struct nft_set_def nft_sets[] = {
-	{ .name = "dnat_port", .id = 1, .flags = NFT_SET_MAP | NFT_SET_TIMEOUT,
-	    .key_type = KEY_PROTO_PORT, .key_len = 8,
-	    .data_type = TYPE_CONCAT2(TYPE_IPADDR, TYPE_INET_SERVICE), .data_len = 8 },
-	{ .name = "dnat_range", .id = 2, .flags = NFT_SET_MAP | NFT_SET_TIMEOUT | INTERVAL_CONCAT,
-	    .key_type = KEY_PROTO_PORT, .key_len = 8,
-	    .data_type = TYPE_IPADDR, .data_len = 4, .fields = { 1, 2 } },
-	{ .name = "lan_ifs", .id = 3, .key_type = TYPE_IFNAME, .key_len = IFNAMSIZ,
-	    .key_byteorder = NFT_UDATA_HOST_ENDIAN },
-	/* LAN hosts: source address . MAC, from the neighbour table (nft_rules_hosts) */
-	{ .name = "lan_hosts", .id = 21, .key_type = TYPE_CONCAT2(TYPE_IPADDR, TYPE_ETHERADDR),
-	    .key_len = 12 },
-	{ .name = "lan_hosts6", .id = 22, .family = NFPROTO_IPV6,
-	    .key_type = TYPE_CONCAT2(TYPE_IP6ADDR, TYPE_ETHERADDR), .key_len = 24 },
-	/* the daemon's own LAN-side service ports (UPnP HTTP, SSDP, PCP/NAT-PMP), per table */
-	{ .name = "svc_ports", .id = 17, .key_type = KEY_PROTO_PORT, .key_len = 8 },
-	{ .name = "lan_ifs6", .id = 18, .family = NFPROTO_IPV6, .key_type = TYPE_IFNAME,
-	    .key_len = IFNAMSIZ, .key_byteorder = NFT_UDATA_HOST_ENDIAN },
-	{ .name = "svc_ports6", .id = 19, .family = NFPROTO_IPV6, .key_type = KEY_PROTO_PORT,
-	    .key_len = 8 },
-	{ .name = "trig_ports", .id = 4, .flags = INTERVAL_CONCAT,
-	    .key_type = KEY_PROTO_PORT, .key_len = 8, .fields = { 1, 2 } },
-	{ .name = "trig_open", .id = 5, .flags = INTERVAL_CONCAT | NFT_SET_TIMEOUT,
-	    .key_type = KEY_PROTO_PORT, .key_len = 8, .fields = { 1, 2 } },
-	{ .name = "trig_seen", .id = 6, .flags = NFT_SET_EVAL | NFT_SET_TIMEOUT,
-	    .key_type = KEY_ADDR_PROTO_PORT(TYPE_IPADDR), .key_len = 12,
-	    .timeout = FW_NFT_NOTIFY_MS, .size = 65535 },
-	{ .name = "trig_in_seen", .id = 7, .flags = NFT_SET_EVAL | NFT_SET_TIMEOUT,
-	    .key_type = KEY_ADDR_PROTO_PORT(TYPE_IPADDR), .key_len = 12,
-	    .timeout = FW_NFT_NOTIFY_MS, .size = 65535 },
-	{ .name = "lan_nets", .id = 8, .flags = NFT_SET_INTERVAL, .key_type = TYPE_IPADDR,
-	    .key_len = 4 },
-	/* remote filters (PCP FILTER, UPnP NewRemoteHost): mappings that have them, and who */
-	{ .name = "filt_ports", .id = 9, .flags = NFT_SET_TIMEOUT,
-	    .key_type = KEY_PROTO_PORT, .key_len = 8 },
-	{ .name = "filt_allow", .id = 10, .flags = INTERVAL_CONCAT | NFT_SET_TIMEOUT,
-	    .key_type = TYPE_CONCAT4(TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_IPADDR,
-	    TYPE_INET_SERVICE), .key_len = 16, .fields = { 1, 2, 4, 2 } },
-	/*
-	 * single-port mappings by their internal endpoint and external port: an outbound
-	 * flow from exactly that endpoint may leave with that port (see nft_rules_outbound)
-	 */
-	{ .name = "inb_own", .id = 20, .flags = NFT_SET_TIMEOUT, .key_type = TYPE_CONCAT4(
-	    TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_INET_SERVICE),
-	    .key_len = 16 },
-	/* and ranges (forwards, triggers: ports kept) by their host: addr . proto . port range */
-	{ .name = "inb_range", .id = 23, .flags = INTERVAL_CONCAT | NFT_SET_TIMEOUT,
-	    .key_type = KEY_ADDR_PROTO_PORT(TYPE_IPADDR), .key_len = 12, .fields = { 4, 1, 2 } },
-	/* PCP PEER: an outbound flow's 5-tuple -> the external address and port it leaves with */
-	{ .name = "peer_snat", .id = 11, .flags = NFT_SET_MAP | NFT_SET_TIMEOUT,
-	    .key_type = TYPE_CONCAT5(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE,
-	    TYPE_IPADDR, TYPE_INET_SERVICE), .key_len = 20,
-	    .data_type = TYPE_CONCAT2(TYPE_IPADDR, TYPE_INET_SERVICE), .data_len = 8 },
-	/*
-	 * table ip6: IPv6 pinholes, ip6 daddr . l4proto . dport [. ip6 saddr] [. th sport]
-	 * (see nft_pin_elem), each element with its own counter
-	 */
-	{ .name = "pin_any", .id = 12, .family = NFPROTO_IPV6, .counter = 1,
-	    .flags = NFT_SET_TIMEOUT, .key_type = KEY_ADDR_PROTO_PORT(TYPE_IP6ADDR),
-	    .key_len = 24 },
-	{ .name = "pin_port", .id = 13, .family = NFPROTO_IPV6, .counter = 1,
-	    .flags = NFT_SET_TIMEOUT, .key_type = TYPE_CONCAT4(TYPE_IP6ADDR, TYPE_INET_PROTOCOL,
-	    TYPE_INET_SERVICE, TYPE_INET_SERVICE), .key_len = 28 },
-	{ .name = "pin_host", .id = 14, .family = NFPROTO_IPV6, .counter = 1,
-	    .flags = NFT_SET_TIMEOUT, .key_type = TYPE_CONCAT4(TYPE_IP6ADDR, TYPE_INET_PROTOCOL,
-	    TYPE_INET_SERVICE, TYPE_IP6ADDR), .key_len = 40 },
-	{ .name = "pin_hostport", .id = 15, .family = NFPROTO_IPV6, .counter = 1,
-	    .flags = NFT_SET_TIMEOUT, .key_type = TYPE_CONCAT5(TYPE_IP6ADDR, TYPE_INET_PROTOCOL,
-	    TYPE_INET_SERVICE, TYPE_IP6ADDR, TYPE_INET_SERVICE), .key_len = 44 },
-	{ .name = "pin_pfx", .id = 16, .family = NFPROTO_IPV6, .counter = 1,
-	    .flags = INTERVAL_CONCAT | NFT_SET_TIMEOUT, .key_type = TYPE_CONCAT5(TYPE_IP6ADDR,
-	    TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_IP6ADDR, TYPE_INET_SERVICE),
-	    .key_len = 44, .fields = { 16, 1, 2, 16, 2 } },
-};
-
-const struct nft_set_def *
-nft_set(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < PG_NELEM(nft_sets); i++)
-		if (strcmp(nft_sets[i].name, name) == 0)
-			return &nft_sets[i];
-	fatalx("fw_nft: no set %s", name);
-}
-
-/* The family a set lives in (the ip table's sets leave it 0). */
-static uint32_t
-nft_set_family(const struct nft_set_def *d)
-{
-	return d->family ? d->family : NFT_FAMILY;
-}
-
-/* The key byte order, as nft records it: without it "nft list" prints names as "". */
-static void
-nft_set_byteorder(struct nftnl_set *s, uint32_t order)
-{
-	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(64);
-
-	if (u == NULL)
-		return;
-	if (nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, order))
-		nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u),
-		    nftnl_udata_buf_len(u));
-	nftnl_udata_buf_free(u);
-}
-
-/* A counter expression starting at pkts/bytes. */
-static struct nftnl_expr *
-nft_counter_new(uint64_t pkts, uint64_t bytes)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("counter");
-
-	if (e == NULL)
-		fatal("fw_nft: counter");
-	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, pkts);
-	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, bytes);
-	return e;
-}
-
-static void
-nft_add_set(struct fw_nft *n, const struct nft_set_def *d)
-{
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nlmsghdr *nlh;
-	uint8_t fl[NFT_REG32_COUNT];
-	char *p = nb_reserve(&n->buf, 1024);
-	size_t nf;
-
-	if (s == NULL || p == NULL)
-		fatal("fw_nft: set");
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, d->name);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, d->id);
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, nft_set_family(d));
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, d->flags);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, d->key_type);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, d->key_len);
-	if (d->data_len) {
-		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, d->data_type);
-		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, d->data_len);
-	}
-	for (nf = 0; nf < PG_NELEM(d->fields) && d->fields[nf]; nf++)
-		fl[nf] = d->fields[nf];
-	if (nf > 0)
-		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, fl, (uint32_t)nf);
-	if (d->timeout)
-		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, d->timeout);
-	if (d->size)
-		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, d->size);
-	nft_set_byteorder(s, d->key_byteorder ? d->key_byteorder : NFT_UDATA_BIG_ENDIAN);
-	if (d->counter)		/* the template of every element's own counter */
-		nftnl_set_add_expr(s, nft_counter_new(0, 0));
-	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWSET, (uint16_t)nft_set_family(d), NLM_F_CREATE,
-	    n->seq++);
-	nftnl_set_nlmsg_build_payload(nlh, s);
-	nb_commit(&n->buf, nlh);
-	nftnl_set_free(s);
-}
-
-static void
-nft_add_chain(struct fw_nft *n, uint16_t family, const char *name, const char *type, int hook,
-    int prio)
-{
-	struct nftnl_chain *c = nftnl_chain_alloc();
-	struct nlmsghdr *nlh;
-	char *p = nb_reserve(&n->buf, 1024);
-
-	if (c == NULL || p == NULL)
-		fatal("fw_nft: chain");
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, n->fw->cfg->nft_table);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-	if (type != NULL) {
-		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
-		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, (uint32_t)hook);
-		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
-		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
-	}
-	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWCHAIN, family, NLM_F_CREATE, n->seq++);
-	nftnl_chain_nlmsg_build_payload(nlh, c);
-	nb_commit(&n->buf, nlh);
-	nftnl_chain_free(c);
-}
-
-/* ---- elements ---- */
-
-#define NFT_KEY_MAX	44	/* pin_hostport, pin_pfx: 16 + 4 + 4 + 16 + 4 */
-
-struct nft_elem {
-	uint8_t		key[NFT_KEY_MAX];	/* concat fields, each padded to 32 bits */
-	uint8_t		key_end[NFT_KEY_MAX];
-	uint32_t	key_len;	/* 8 (0 says 8 too); 16 filt_allow, 20 peer_snat, 24-44 pin_* */
-	uint8_t		data[8];
-	uint32_t	data_len;
-	int		has_end;
-	uint64_t	timeout;
-	uint64_t	pkts, bytes;	/* sets with counters: where the element's counter starts */
-};
-
-static void
-nft_key_proto_port(uint8_t *k, int proto, uint16_t port)
-{
-	k[0] = proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
-	util_put16(k + 4, port);
-}
-
-static const char *
-nft_item_elem(const struct fw_item *it, struct nft_elem *el)
-{
-	memset(el, 0, sizeof(*el));
-	nft_key_proto_port(el->key, it->proto, it->ext_port);
-	memcpy(el->data, &it->int_addr.s6_addr[12], 4);
-	el->timeout = it->timeout_ms;
-	if (it->ext_port_end != it->ext_port || it->source == MT_SRC_TRIGGER) {
-		el->has_end = 1;
-		nft_key_proto_port(el->key_end, it->proto, it->ext_port_end);
-		el->data_len = 4;
-		return "dnat_range";
-	}
-	util_put16(el->data + 4, it->int_port);
-	el->data_len = 8;
-	return "dnat_port";
-}
-
-static struct nftnl_set_elem *
-nft_elem_alloc(const struct nft_elem *el, int with_data, int with_timeout, int with_counter)
-{
-	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
-
-	if (e == NULL)
-		return NULL;
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, el->key, el->key_len ? el->key_len : 8);
-	if (el->has_end)
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, el->key_end,
-		    el->key_len ? el->key_len : 8);
-	if (with_data && el->data_len)
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, el->data, el->data_len);
-	if (with_timeout && el->timeout)
-		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, el->timeout);
-	if (with_counter)
-		nftnl_set_elem_add_expr(e, nft_counter_new(el->pkts, el->bytes));
-	return e;
-}
-
-/* One NEWSETELEM/DELSETELEM message carrying elems[0..n). */
-static int
-nft_emit_elems(struct fw_nft *n, const char *set, int del, const struct nft_elem *els,
-    size_t cnt, int with_data)
-{
-	const struct nft_set_def *d = nft_set(set);
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_set_elem *e;
-	struct nlmsghdr *nlh;
-	char *p;
-	size_t i;
-
-	if (s == NULL || (p = nb_reserve(&n->buf, 512 + cnt * 192)) == NULL) {
-		nftnl_set_free(s);
-		return -1;
-	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
-	for (i = 0; i < cnt; i++) {
-		e = nft_elem_alloc(&els[i], with_data && !del, !del, d->counter && !del);
-		if (e == NULL) {
-			nftnl_set_free(s);
-			return -1;
-		}
-		nftnl_set_elem_add(s, e);
-	}
-	nlh = nftnl_nlmsg_build_hdr(p, del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
-	    (uint16_t)nft_set_family(d), del ? 0 : NLM_F_CREATE | NLM_F_EXCL, n->seq++);
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	nb_commit(&n->buf, nlh);
-	nftnl_set_free(s);
-	return 0;
-}
-
-/* filt_allow's interval for one filter: (proto, port, first..last address, port or 0..65535). */
-static void
-nft_filter_elem(const struct fw_item *it, const struct mt_filter *f, struct nft_elem *el)
-{
-	uint32_t lo, hi, host = f->plen >= 128 ? 0 : (uint32_t)(0xffffffffu >> (f->plen - 96));
-
-	memset(el, 0, sizeof(*el));
-	el->key_len = 16;
-	el->has_end = 1;
-	el->timeout = it->timeout_ms;
-	nft_key_proto_port(el->key, it->proto, it->ext_port);
-	nft_key_proto_port(el->key_end, it->proto, it->ext_port);
-	memcpy(&lo, &f->addr.s6_addr[12], 4);
-	hi = htonl(ntohl(lo) | host);
-	memcpy(el->key + 8, &lo, 4);
-	memcpy(el->key_end + 8, &hi, 4);
-	util_put16(el->key + 12, f->port);
-	util_put16(el->key_end + 12, f->port ? f->port : 65535);
-}
-
-/* A mapping with remote filters: its port in filt_ports, each filter in filt_allow. */
-static int
-nft_emit_filters(struct fw_nft *n, const struct fw_change *c, const struct nft_elem *port)
-{
-	struct nft_elem el[MT_MAX_FILTERS], key;
-	int del = c->op == FW_DEL;
-	size_t i;
-
-	memset(&key, 0, sizeof(key));
-	memcpy(key.key, port->key, 8);
-	key.timeout = port->timeout;
-	if (nft_emit_elems(n, "filt_ports", del, &key, 1, 0) == -1)
-		return -1;
-	for (i = 0; i < c->item.nfilters && i < MT_MAX_FILTERS; i++)
-		nft_filter_elem(&c->item, &c->item.filters[i], &el[i]);
-	return nft_emit_elems(n, "filt_allow", del, el, i, 0);
-}
-
-/* An element keyed by the item's internal endpoint first: int addr . proto . int port (12 bytes). */
-static void
-nft_key_endpoint(struct nft_elem *el, const struct fw_item *it, uint32_t key_len)
-{
-	memset(el, 0, sizeof(*el));
-	el->key_len = key_len;
-	memcpy(el->key, &it->int_addr.s6_addr[12], 4);
-	el->key[4] = it->proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
-	util_put16(el->key + 8, it->int_port);
-}
-
-/* A single-port mapping's inb_own element: int addr . proto . int port . ext port. */
-static int
-nft_emit_own(struct fw_nft *n, const struct fw_change *c)
-{
-	const struct fw_item *it = &c->item;
-	struct nft_elem el;
-
-	nft_key_endpoint(&el, it, 16);
-	util_put16(el.key + 12, it->ext_port);
-	el.timeout = it->timeout_ms;
-	return nft_emit_elems(n, "inb_own", c->op == FW_DEL, &el, 1, 0);
-}
-
-/* A range's inb_range element: [int addr . proto . first port, int addr . proto . last]. */
-static int
-nft_emit_own_range(struct fw_nft *n, const struct fw_change *c)
-{
-	const struct fw_item *it = &c->item;
-	struct nft_elem el;
-
-	memset(&el, 0, sizeof(el));
-	el.key_len = 12;
-	el.has_end = 1;
-	memcpy(el.key, &it->int_addr.s6_addr[12], 4);
-	el.key[4] = it->proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
-	memcpy(el.key_end, el.key, 8);
-	util_put16(el.key + 8, it->ext_port);
-	util_put16(el.key_end + 8, it->ext_port_end);
-	el.timeout = it->timeout_ms;
-	return nft_emit_elems(n, "inb_range", c->op == FW_DEL, &el, 1, 0);
-}
-
-/* A PEER pin: (int addr . proto . int port . peer addr . peer port) -> ext addr . ext port. */
-static int
-nft_emit_peer(struct fw_nft *n, const struct fw_change *c)
-{
-	const struct fw_item *it = &c->item;
-	struct nft_elem el;
-
-	nft_key_endpoint(&el, it, 20);
-	memcpy(el.key + 12, &it->peer_addr.s6_addr[12], 4);
-	util_put16(el.key + 16, it->peer_port);
-	memcpy(el.data, &it->ext_addr.s6_addr[12], 4);
-	util_put16(el.data + 4, it->ext_port);
-	el.data_len = 8;
-	el.timeout = it->timeout_ms;
-	return nft_emit_elems(n, "peer_snat", c->op == FW_DEL, &el, 1, 1);
-}
-
-/* ---- IPv6 pinholes ---- */
-
-/* The first (lo) or last (hi) address of a prefix, into k (16 bytes). */
-static void
-nft_pfx_bound(uint8_t *k, const struct in6_addr *a, unsigned plen, int hi)
-{
-	unsigned i, bits;
-	uint8_t host;
-
-	for (i = 0; i < 16; i++) {
-		bits = plen >= 8 * (i + 1) ? 8 : plen > 8 * i ? plen - 8 * i : 0;
-		host = (uint8_t)(0xffu >> bits);
-		k[i] = hi ? (uint8_t)(a->s6_addr[i] | host) : (uint8_t)(a->s6_addr[i] & ~host);
-	}
-}
-
-/*
- * One remote of a pinhole (f NULL: anyone) as an element; returns its set.
- * Keys: ip6 daddr (0) . l4proto (16) . dport (20) then pin_port: sport (24);
- * pin_host: saddr (24); pin_hostport, pin_pfx: saddr (24) . sport (40),
- * pin_pfx as the interval [first address . port or 0, last . port or 65535].
- */
-static const char *
-nft_pin_elem(const struct fw_item *it, const struct mt_filter *f, struct nft_elem *el)
-{
-	memset(el, 0, sizeof(*el));
-	memcpy(el->key, it->int_addr.s6_addr, 16);
-	el->key[16] = it->proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
-	util_put16(el->key + 20, it->int_port);
-	el->timeout = it->timeout_ms;
-	el->key_len = 24;
-	if (f == NULL || (f->plen == 0 && f->port == 0))
-		return "pin_any";
-	if (f->plen == 0) {
-		util_put16(el->key + 24, f->port);
-		el->key_len = 28;
-		return "pin_port";
-	}
-	memcpy(el->key_end, el->key, 24);
-	nft_pfx_bound(el->key + 24, &f->addr, f->plen, 0);
-	el->key_len = 40;
-	if (f->plen >= 128 && f->port == 0)
-		return "pin_host";
-	util_put16(el->key + 40, f->port);
-	el->key_len = 44;
-	if (f->plen >= 128)
-		return "pin_hostport";
-	el->has_end = 1;
-	nft_pfx_bound(el->key_end + 24, &f->addr, f->plen, 1);
-	util_put16(el->key_end + 40, f->port ? f->port : 65535);
-	return "pin_pfx";
-}
-
-/*
- * A pinhole's elements, one per remote (an identical remote twice gives one
- * element); the first carries the item's counts. Returns how many.
- */
-static size_t
-nft_pin_elems(const struct fw_item *it, struct nft_elem *el, const char **set)
-{
-	size_t i, j, cnt = 0, nf = it->nfilters < MT_MAX_FILTERS ? it->nfilters : MT_MAX_FILTERS;
-
-	for (i = 0; i < (nf ? nf : 1); i++) {
-		set[cnt] = nft_pin_elem(it, nf ? &it->filters[i] : NULL, &el[cnt]);
-		for (j = 0; j < cnt; j++)
-			if (set[j] == set[cnt] && memcmp(el[j].key, el[cnt].key, NFT_KEY_MAX) == 0 &&
-			    memcmp(el[j].key_end, el[cnt].key_end, NFT_KEY_MAX) == 0)
-				break;
-		if (j == cnt)
-			cnt++;
-	}
-	el[0].pkts = it->pkts;
-	el[0].bytes = it->bytes;
-	return cnt;
-}
-
-/* 1 if the kernel can hold the pinhole: a native IPv6 address, prefixes within 128 bits. */
-static int
-nft_pin_valid(const struct fw_item *it)
-{
-	size_t i;
-
-	if (it->proto >= MT_NPROTO || it->nfilters > MT_MAX_FILTERS ||
-	    util_addr_is_v4(&it->int_addr))
-		return 0;
-	for (i = 0; i < it->nfilters; i++)
-		if (it->filters[i].plen > 128)
-			return 0;
-	return 1;
-}
-
-/* A pinhole: one message per element, into table ip6. */
-static int
-nft_emit_pin(struct fw_nft *n, const struct fw_change *c)
-{
-	struct nft_elem el[MT_MAX_FILTERS];
-	const char *set[MT_MAX_FILTERS];
-	size_t i, cnt = nft_pin_elems(&c->item, el, set);
-
-	for (i = 0; i < cnt; i++)
-		if (nft_emit_elems(n, set[i], c->op == FW_DEL, &el[i], 1, 0) == -1)
-			return -1;
-	return 0;
-}
-
-/* Messages for one change (a trigger range also updates trig_open, filters their sets). */
-static int
-nft_emit_change(struct fw_nft *n, const struct fw_change *c)
-{
-	struct nft_elem el;
-	const char *set;
-	int del = c->op == FW_DEL;
-
-	if (c->item.kind == MT_KIND_PEER)
-		return nft_emit_peer(n, c);
-	if (c->item.kind == MT_KIND_PINHOLE)
-		return nft_emit_pin(n, c);
-	set = nft_item_elem(&c->item, &el);
-
-	if (nft_emit_elems(n, set, del, &el, 1, 1) == -1)
-		return -1;
-	if ((strcmp(set, "dnat_port") == 0 ? nft_emit_own(n, c) : nft_emit_own_range(n, c)) == -1)
-		return -1;
-	if (c->item.nfilters > 0 && nft_emit_filters(n, c, &el) == -1)
-		return -1;
-	if (c->item.source != MT_SRC_TRIGGER)
-		return 0;
-	return nft_emit_elems(n, "trig_open", del, &el, 1, 0);
-}
 
 /* ---- commit ---- */
 
@@ -772,10 +107,39 @@ nft_seq_index(const uint32_t *first_seq, size_t n, uint32_t seq)
 	return lo == 0 ? -1 : (int)(lo - 1);
 }
 
-/* Send changes[live] as one batch; mark refused ones in err[]. 1 if all landed. */
+static void nft_schedule_repair(struct fw_nft *);
+
+/*
+ * Into the open batch: the messages of change c, or none if there is no
+ * memory for them: it is refused (ENOMEM, through cb), never the batch nor
+ * the daemon. A delete that could not be sent leaves its element in the
+ * kernel: a rebuild from the table, which no longer holds it, drops it.
+ */
 static int
-nft_try_batch(struct fw_nft *n, const struct fw_change *c, size_t cnt, const char *live,
-    int *err, uint32_t *first_seq)
+nft_emit_or_refuse(struct fw_nft *n, const struct fw_change *c, fw_fail_cb *cb, void *arg)
+{
+	size_t len = n->buf.len;
+
+	if (nft_emit_change(n, c) == 0)
+		return 0;
+	n->buf.len = len;	/* what it had emitted leaves the batch */
+	if (c->op == FW_DEL) {
+		log_warnx("fw_nft: out of memory for a delete; rebuilding the tables");
+		nft_schedule_repair(n);
+	}
+	if (cb != NULL)
+		cb(arg, c, ENOMEM);
+	return -1;
+}
+
+/*
+ * Send changes[live] as one batch; mark refused ones in err[], and drop
+ * from live (told to cb) those that could not be put in it. 1 if all the
+ * batch landed.
+ */
+static int
+nft_try_batch(struct fw_nft *n, const struct fw_change *c, size_t cnt, char *live,
+    int *err, uint32_t *first_seq, fw_fail_cb *cb, void *arg)
 {
 	struct nft_result res = { NULL, 0, 0, 0 };
 	size_t i;
@@ -785,8 +149,8 @@ nft_try_batch(struct fw_nft *n, const struct fw_change *c, size_t cnt, const cha
 		return -1;
 	for (i = 0; i < cnt; i++) {
 		first_seq[i] = n->seq;
-		if (live[i] && nft_emit_change(n, &c[i]) == -1)
-			return -1;
+		if (live[i] && nft_emit_or_refuse(n, &c[i], cb, arg) == -1)
+			live[i] = 0;
 	}
 	if (nb_batch_end(n) == -1 || nft_send(n, &res) == -1) {
 		free(res.errs);
@@ -823,7 +187,7 @@ nft_commit_chunk(struct fw_nft *n, const struct fw_change *c, size_t cnt, fw_fai
 			cb(arg, &c[i], EINVAL);
 	}
 	for (attempt = 0; attempt < NFT_RETRIES; attempt++) {
-		if ((rc = nft_try_batch(n, c, cnt, live, err, first_seq)) != 0)
+		if ((rc = nft_try_batch(n, c, cnt, live, err, first_seq, cb, arg)) != 0)
 			break;
 		/* the kernel aborted the batch: drop what it refused, send the rest again */
 		for (i = 0; i < cnt; i++)
@@ -842,8 +206,6 @@ out:
 	free(first_seq);
 	return rc;
 }
-
-static void nft_schedule_repair(struct fw_nft *);
 
 /* A pinhole change with an element in pin_pfx (the kernel's interval set). */
 static int
@@ -887,9 +249,10 @@ nft_drop_pfx_dels(struct fw_nft *n, const struct fw_change *c, size_t cnt,
 }
 
 static int
-fw_nft_commit(struct fw *fw, const struct fw_change *c, size_t cnt, fw_fail_cb *cb, void *arg)
+fw_nft_commit(struct fw_backend *be, const struct fw_change *c, size_t cnt, fw_fail_cb *cb,
+    void *arg)
 {
-	struct fw_nft *n = fw->priv;
+	struct fw_nft *n = be->priv;
 	struct fw_change *kept;
 	size_t off, chunk;
 	int rc = 0;
@@ -923,16 +286,16 @@ nft_emit_lan_ifs(struct fw_nft *n, const char *set)
 
 	if (s == NULL || p == NULL)
 		fatal("fw_nft: %s", set);
-	if (n->fw->cfg->nlan == 0) {
+	if (n->be->cfg->nlan == 0) {
 		nftnl_set_free(s);
 		return;
 	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->be->cfg->nft_table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, d->id);
-	for (i = 0; i < n->fw->cfg->nlan; i++) {
+	for (i = 0; i < n->be->cfg->nlan; i++) {
 		memset(name, 0, sizeof(name));
-		strncpy(name, n->fw->cfg->lan_interface[i], sizeof(name) - 1);
+		strncpy(name, n->be->cfg->lan_interface[i], sizeof(name) - 1);
 		if ((e = nftnl_set_elem_alloc()) == NULL)
 			fatal("fw_nft: lan_ifs element");
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, name, sizeof(name));
@@ -953,7 +316,7 @@ nft_emit_lan_ifs(struct fw_nft *n, const char *set)
 static void
 nft_emit_svc_ports(struct fw_nft *n)
 {
-	const struct pg_config *c = n->fw->cfg;
+	const struct pg_config *c = n->be->cfg;
 	struct nft_elem el[3];
 	size_t cnt = 0, i;
 
@@ -998,87 +361,6 @@ nft_lan_net_elems(struct nftnl_set *s, const struct netif_prefix *p)
 	nftnl_set_elem_add(s, e);
 }
 
-/* A host's element of lan_hosts (address . MAC) or lan_hosts6 into el; its set. */
-static const char *
-nft_host_elem(const struct fw_host *h, struct nft_elem *el)
-{
-	int v6 = !util_addr_is_v4(&h->addr);
-
-	memset(el, 0, sizeof(*el));
-	el->key_len = v6 ? 24 : 12;
-	memcpy(el->key, v6 ? h->addr.s6_addr : &h->addr.s6_addr[12], v6 ? 16 : 4);
-	memcpy(el->key + (v6 ? 16 : 4), h->mac, 6);
-	return v6 ? "lan_hosts6" : "lan_hosts";
-}
-
-/* Into the open batch: empty lan_hosts and lan_hosts6 and fill them from n->hosts. */
-static void
-nft_emit_hosts(struct fw_nft *n, int flush)
-{
-	static const char *const set[2] = { "lan_hosts", "lan_hosts6" };
-	struct nft_elem el[NFT_ELEMS_PER_MSG];
-	size_t i, cnt;
-	int v6;
-
-	for (v6 = 0; v6 < 2; v6++) {
-		if (flush)
-			nft_emit_elems(n, set[v6], 1, NULL, 0, 0);
-		cnt = 0;
-		for (i = 0; i < n->nhosts; i++) {
-			if (util_addr_is_v4(&n->hosts[i].addr) == v6)
-				continue;
-			nft_host_elem(&n->hosts[i], &el[cnt]);
-			if (++cnt == PG_NELEM(el)) {
-				nft_emit_elems(n, set[v6], 0, el, cnt, 0);
-				cnt = 0;
-			}
-		}
-		if (cnt > 0)
-			nft_emit_elems(n, set[v6], 0, el, cnt, 0);
-	}
-}
-
-static int
-nft_host_cmp(const void *a, const void *b)
-{
-	const struct fw_host *x = a, *y = b;
-	int c = memcmp(&x->addr, &y->addr, sizeof(x->addr));
-
-	return c != 0 ? c : memcmp(x->mac, y->mac, sizeof(x->mac));
-}
-
-/*
- * Into the open batch: the pairs of one family in a[] that b[] lacks (both
- * sorted by nft_host_cmp), added (del 0) or deleted.
- */
-static size_t
-nft_emit_hosts_diff(struct fw_nft *n, const struct fw_host *a, size_t na,
-    const struct fw_host *b, size_t nb, int v6, int del)
-{
-	struct nft_elem el[NFT_ELEMS_PER_MSG];
-	const char *set = v6 ? "lan_hosts6" : "lan_hosts";
-	size_t i, j = 0, cnt = 0, total = 0;
-	int c = 1;
-
-	for (i = 0; i < na; i++) {
-		if (util_addr_is_v4(&a[i].addr) == v6)
-			continue;
-		while (j < nb && (c = nft_host_cmp(&b[j], &a[i])) < 0)
-			j++;
-		if (j < nb && c == 0)
-			continue;
-		nft_host_elem(&a[i], &el[cnt]);
-		total++;
-		if (++cnt == PG_NELEM(el)) {
-			nft_emit_elems(n, set, del, el, cnt, 0);
-			cnt = 0;
-		}
-	}
-	if (cnt > 0)
-		nft_emit_elems(n, set, del, el, cnt, 0);
-	return total;
-}
-
 /* The LAN subnets, for the trigger rule's ip saddr @lan_nets. */
 static void
 nft_emit_lan_nets(struct fw_nft *n)
@@ -1086,12 +368,12 @@ nft_emit_lan_nets(struct fw_nft *n)
 	const struct netif_prefix *p;
 	struct nftnl_set *s;
 	struct nlmsghdr *nlh;
-	size_t i, cnt = n->fw->netif ? netif_lan_prefixes(n->fw->netif, &p) : 0, used = 0;
+	size_t i, cnt = n->be->netif ? netif_lan_prefixes(n->be->netif, &p) : 0, used = 0;
 	char *buf;
 
 	if ((s = nftnl_set_alloc()) == NULL || (buf = nb_reserve(&n->buf, 4096)) == NULL)
 		fatal("fw_nft: lan_nets");
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->be->cfg->nft_table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, "lan_nets");
 	nftnl_set_set_u32(s, NFTNL_SET_ID, nft_set("lan_nets")->id);
 	for (i = 0; i < cnt; i++) {
@@ -1142,13 +424,10 @@ nft_emit_del_tables(struct fw_nft *n, int create)
 static void
 nft_emit_skeleton(struct fw_nft *n)
 {
-	size_t i;
-
 	nft_emit_del_tables(n, 1);
 	nft_add_table(n, NFT_FAMILY, NFT_MSG_NEWTABLE, NLM_F_CREATE);
 	nft_add_table(n, NFT_FAMILY6, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-	for (i = 0; i < PG_NELEM(nft_sets); i++)
-		nft_add_set(n, &nft_sets[i]);
+	nft_add_sets(n);
 	nft_add_chain(n, NFT_FAMILY, "filter_pre", "filter", NF_INET_PRE_ROUTING, -150);
 	nft_add_chain(n, NFT_FAMILY, "prerouting", "nat", NF_INET_PRE_ROUTING, -100);
 	nft_add_chain(n, NFT_FAMILY, "postrouting", "nat", NF_INET_POST_ROUTING, 99);
@@ -1174,25 +453,6 @@ nft_emit_skeleton(struct fw_nft *n)
 	nft_emit_hosts(n, 0);
 	nft_emit_lan_nets(n);
 	nft_emit_trig_ports(n);
-}
-
-/* Send the open batch; 0 if the kernel took all of it, else -1 (nothing applied). */
-static int
-nft_send_all_or_nothing(struct fw_nft *n, const char *what)
-{
-	struct nft_result res = { NULL, 0, 0, 0 };
-	int rc;
-
-	if (nb_batch_end(n) == -1 || nft_send(n, &res) == -1) {
-		free(res.errs);
-		return -1;
-	}
-	rc = res.n == 0 && !res.overflow ? 0 : -1;
-	if (rc == -1)
-		log_warnx("fw_nft: the kernel refused %s of tables %s: %s", what,
-		    n->fw->cfg->nft_table, res.n ? strerror(res.errs[0].err) : "unknown error");
-	free(res.errs);
-	return rc;
 }
 
 /* One batch: replace the table with an empty one holding sets, chains and rules. */
@@ -1248,9 +508,9 @@ nft_resync_valid(const struct fw_item *it)
  * drops only the elements the kernel refuses.
  */
 static int
-fw_nft_resync(struct fw *fw, fw_iter_cb *it, void *arg)
+fw_nft_resync(struct fw_backend *be, fw_iter_cb *it, void *arg)
 {
-	struct fw_nft *n = fw->priv;
+	struct fw_nft *n = be->priv;
 	struct fw_change *c;
 	size_t cnt, i;
 	int rc = -1;
@@ -1265,14 +525,14 @@ fw_nft_resync(struct fw *fw, fw_iter_cb *it, void *arg)
 		rc = rc == -2 ? -1 : nft_send_all_or_nothing(n, "an atomic rebuild");
 	}
 	if (rc == -1) {
-		log_warnx("fw_nft: rebuilding tables %s in steps", fw->cfg->nft_table);
+		log_warnx("fw_nft: rebuilding tables %s in steps", be->cfg->nft_table);
 		if ((rc = nft_build_skeleton(n)) == 0)
-			rc = fw_nft_commit(fw, c, cnt, NULL, NULL);
+			rc = fw_nft_commit(be, c, cnt, NULL, NULL);
 	}
 	free(c);
 	n->rebuilds++;
 	log_info("fw_nft: tables ip and ip6 %s built with %zu mappings and pinholes",
-	    fw->cfg->nft_table, cnt);
+	    be->cfg->nft_table, cnt);
 	return rc;
 }
 
@@ -1284,9 +544,9 @@ fw_nft_resync(struct fw *fw, fw_iter_cb *it, void *arg)
  * them; the closer ends them (src/fw/ct.c, in rounds).
  */
 static void
-fw_nft_close(struct fw *fw, const struct fw_close *cl, size_t cnt)
+fw_nft_close(struct fw_backend *be, const struct fw_close *cl, size_t cnt)
 {
-	struct fw_nft *n = fw->priv;
+	struct fw_nft *n = be->priv;
 
 	ct_closer_add(n->closer, cl, cnt);
 }
@@ -1297,9 +557,9 @@ fw_nft_close(struct fw *fw, const struct fw_close *cl, size_t cnt)
  * keep the WAN peers' packets to those ports; the closer ends them too.
  */
 static void
-fw_nft_open(struct fw *fw, const struct fw_open *op, size_t cnt)
+fw_nft_open(struct fw_backend *be, const struct fw_open *op, size_t cnt)
 {
-	struct fw_nft *n = fw->priv;
+	struct fw_nft *n = be->priv;
 
 	ct_closer_open(n->closer, op, cnt);
 }
@@ -1378,7 +638,7 @@ nft_get_counter(struct fw_nft *n, const char *set, const struct nft_elem *el,
 		errno = ENOMEM;
 		return -1;
 	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->fw->cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->be->cfg->nft_table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	nftnl_set_elem_add(s, e);
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFT_FAMILY6, NLM_F_ACK, seq);
@@ -1421,9 +681,10 @@ nft_query_open(struct fw_nft *n)
 
 /* A pinhole's counters: the sum of its elements'; ENOENT if one is missing. */
 static int
-fw_nft_pin_counters(struct fw *fw, const struct fw_item *it, uint64_t *pkts, uint64_t *bytes)
+fw_nft_pin_counters(struct fw_backend *be, const struct fw_item *it, uint64_t *pkts,
+    uint64_t *bytes)
 {
-	struct fw_nft *n = fw->priv;
+	struct fw_nft *n = be->priv;
 	struct nft_elem el[MT_MAX_FILTERS];
 	const char *set[MT_MAX_FILTERS];
 	struct nft_ctr_sum sum = { 0, 0, 0 };
@@ -1446,9 +707,9 @@ fw_nft_pin_counters(struct fw *fw, const struct fw_item *it, uint64_t *pkts, uin
 
 /* An open flow's external port: conntrack's translation of it. */
 static int
-fw_nft_flow_port(struct fw *fw, const struct fw_item *it, uint16_t *port)
+fw_nft_flow_port(struct fw_backend *be, const struct fw_item *it, uint16_t *port)
 {
-	(void)fw;
+	(void)be;
 	return ct_nat_port(it->proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP, &it->int_addr,
 	    it->int_port, &it->peer_addr, it->peer_port, port);
 }
@@ -1464,13 +725,13 @@ nft_repair_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	if (n->touched & NFT_TOUCHED_IP)
 		log_warnx("fw_nft: table ip %s was changed by someone else; repairing",
-		    n->fw->cfg->nft_table);
+		    n->be->cfg->nft_table);
 	if (n->touched & NFT_TOUCHED_IP6)
 		log_warnx("fw_nft: table ip6 %s was changed by someone else; repairing",
-		    n->fw->cfg->nft_table);
+		    n->be->cfg->nft_table);
 	n->touched = 0;
-	if (n->fw->lost != NULL)
-		n->fw->lost(n->fw->lost_arg);
+	if (n->be->lost != NULL)
+		n->be->lost(n->be->lost_arg);
 }
 
 static void
@@ -1479,7 +740,7 @@ nft_schedule_repair(struct fw_nft *n)
 	struct timeval tv = { 0, NFT_REPAIR_DELAY_MS * 1000 };
 
 	/* wait a little: a "nft -f" or a flush arrives as a burst of events */
-	if (!evtimer_pending(n->repair_ev, NULL))
+	if (n->repair_ev != NULL && !evtimer_pending(n->repair_ev, NULL))
 		evtimer_add(n->repair_ev, &tv);
 }
 
@@ -1511,7 +772,7 @@ nft_event_is_ours(const struct fw_nft *n, const struct nlmsghdr *nlh)
 			continue;
 		if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
 			return which;	/* cannot tell: check */
-		return strcmp(mnl_attr_get_str(attr), n->fw->cfg->nft_table) == 0 ? which : 0;
+		return strcmp(mnl_attr_get_str(attr), n->be->cfg->nft_table) == 0 ? which : 0;
 	}
 	return 0;
 }
@@ -1569,22 +830,22 @@ nft_open_monitor(struct fw_nft *n)
 		return -1;
 	}
 	setsockopt(mnl_socket_get_fd(n->mon), SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
-	n->mon_ev = event_new(n->fw->base, mnl_socket_get_fd(n->mon), EV_READ | EV_PERSIST,
+	n->mon_ev = event_new(n->be->base, mnl_socket_get_fd(n->mon), EV_READ | EV_PERSIST,
 	    nft_mon_cb, n);
-	n->repair_ev = evtimer_new(n->fw->base, nft_repair_cb, n);
+	n->repair_ev = evtimer_new(n->be->base, nft_repair_cb, n);
 	if (n->mon_ev == NULL || n->repair_ev == NULL || event_add(n->mon_ev, NULL) == -1)
 		return -1;
 	return 0;
 }
 
 static int
-fw_nft_init(struct fw *fw)
+fw_nft_init(struct fw_backend *be)
 {
 	struct fw_nft *n = xcalloc(1, sizeof(*n));
 	int bufsz = NFT_SOCKBUF;
 
-	fw->priv = n;
-	n->fw = fw;
+	be->priv = n;
+	n->be = be;
 	n->seq = (uint32_t)time(NULL);
 	if ((n->nl = mnl_socket_open(NETLINK_NETFILTER)) == NULL ||
 	    mnl_socket_bind(n->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -1592,20 +853,20 @@ fw_nft_init(struct fw *fw)
 		return -1;
 	}
 	n->portid = mnl_socket_get_portid(n->nl);
-	if ((n->closer = ct_closer_new(fw->base)) == NULL)
+	if ((n->closer = ct_closer_new(be->base)) == NULL)
 		return -1;
 	setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz));
 	setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
 	/* the first resync builds the table, replacing an earlier run's in one transaction */
-	if (fw->base != NULL && nft_open_monitor(n) == -1)
+	if (be->base != NULL && nft_open_monitor(n) == -1)
 		return -1;
 	return 0;
 }
 
 static void
-fw_nft_shutdown(struct fw *fw)
+fw_nft_shutdown(struct fw_backend *be)
 {
-	struct fw_nft *n = fw->priv;
+	struct fw_nft *n = be->priv;
 	struct nft_result res = { NULL, 0, 0, 0 };
 
 	if (n == NULL)
@@ -1617,10 +878,10 @@ fw_nft_shutdown(struct fw *fw)
 	if (n->mon)
 		mnl_socket_close(n->mon);
 	ct_closer_free(n->closer);	/* what closed before the end still ends */
-	if (n->nl != NULL && !fw->cfg->nft_keep_table && nb_batch_begin(n) == 0) {
+	if (n->nl != NULL && !be->cfg->nft_keep_table && nb_batch_begin(n) == 0) {
 		nft_emit_del_tables(n, 1);	/* both or neither, even if one is gone */
 		if (nb_batch_end(n) == 0 && nft_send(n, &res) == 0 && res.n == 0)
-			log_info("fw_nft: tables ip and ip6 %s removed", fw->cfg->nft_table);
+			log_info("fw_nft: tables ip and ip6 %s removed", be->cfg->nft_table);
 		free(res.errs);
 	}
 	if (n->nl)
@@ -1631,13 +892,13 @@ fw_nft_shutdown(struct fw *fw)
 	free(n->trig);
 	free(n->hosts);
 	free(n);
-	fw->priv = NULL;
+	be->priv = NULL;
 }
 
 static int
-fw_nft_trig_ports(struct fw *fw, const struct fw_trig_port *p, size_t cnt)
+fw_nft_trig_ports(struct fw_backend *be, const struct fw_trig_port *p, size_t cnt)
 {
-	struct fw_nft *n = fw->priv;
+	struct fw_nft *n = be->priv;
 	struct fw_trig_port *np = NULL;
 
 	if (n == NULL)
@@ -1661,9 +922,9 @@ fw_nft_trig_ports(struct fw *fw, const struct fw_trig_port *p, size_t cnt)
  * thought, they are replaced whole.
  */
 static int
-fw_nft_hosts(struct fw *fw, const struct fw_host *h, size_t cnt)
+fw_nft_hosts(struct fw_backend *be, const struct fw_host *h, size_t cnt)
 {
-	struct fw_nft *n = fw->priv;
+	struct fw_nft *n = be->priv;
 	struct fw_host *nh = NULL, *old = n->hosts;
 	size_t nold = n->nhosts, changed = 0;
 	int v6;
@@ -1695,6 +956,7 @@ fw_nft_hosts(struct fw *fw, const struct fw_host *h, size_t cnt)
 
 const struct fw_ops fw_nft_ops = {
 	.name = "nftables",
+	.caps = FW_CAP_KERNEL | FW_CAP_NFLOG,
 	.init = fw_nft_init,
 	.commit = fw_nft_commit,
 	.resync = fw_nft_resync,

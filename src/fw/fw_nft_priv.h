@@ -1,7 +1,10 @@
 /*
- * fw_nft_priv.h - what the nftables backend's two files share: fw_nft.c
- * (tables, sets, elements, batches, counters, the monitor) and
- * fw_nft_rules.c (the fixed rules). Nothing else includes it.
+ * fw_nft_priv.h - what the nftables backend's files share, in layers:
+ * fw_nft_batch.c (the netlink batch: buffer, sending, our sets, tables,
+ * chains and elements as messages) at the bottom; fw_nft_elem.c (what a
+ * change becomes as elements) and fw_nft_rules.c (the fixed rules) on it;
+ * fw_nft.c (the backend's ops: commit, rebuild, counters, the monitor) on
+ * top. No file calls one above it. Nothing outside src/fw/ includes it.
  */
 #ifndef PG_FW_NFT_PRIV_H
 #define PG_FW_NFT_PRIV_H
@@ -14,6 +17,7 @@
 #include <libnftnl/set.h>
 #include <linux/netfilter.h>
 
+#include "fw/backend.h"
 #include "fw/fw.h"
 #include "fw/fw_nft.h"
 
@@ -54,7 +58,7 @@ struct nft_buf {
 };
 
 struct fw_nft {
-	struct fw		*fw;
+	struct fw_backend	*be;		/* what fw.c hands the backend (priv: this) */
 	struct mnl_socket	*nl;
 	uint32_t		 portid;
 	uint32_t		 seq;
@@ -91,14 +95,84 @@ struct nft_set_def {
 	uint32_t	 key_byteorder;		/* NFT_UDATA_* (0: big endian) */
 };
 
+/* ---- the batch (fw_nft_batch.c) ---- */
+
+struct nft_err {
+	uint32_t	seq;
+	int		err;
+};
+
+struct nft_result {
+	struct nft_err	*errs;
+	size_t		 n, cap;
+	int		 overflow;
+};
+
 /* Room for need more bytes at the end of the batch buffer (NULL: out of memory). */
 char *nb_reserve(struct nft_buf *, size_t need);
 /* The message just built at the end of the buffer is part of the batch. */
 void nb_commit(struct nft_buf *, struct nlmsghdr *);
+/* Start a batch in the buffer (emptied); 0, or -1 out of memory. */
+int nb_batch_begin(struct fw_nft *);
+/* End the batch in the buffer; 0, or -1 out of memory. */
+int nb_batch_end(struct fw_nft *);
+/* Send the buffer and read the kernel's errors into res; 0, or -1 if it could not be asked. */
+int nft_send(struct fw_nft *, struct nft_result *res);
+/* End and send the open batch; 0 if the kernel took all of it, else -1 (nothing applied). */
+int nft_send_all_or_nothing(struct fw_nft *, const char *what);
 /* The definition of one of our sets (a broken invariant if there is none). */
 const struct nft_set_def *nft_set(const char *name);
+/* The family a set lives in. */
+uint32_t nft_set_family(const struct nft_set_def *);
+/* Into the open batch: a table message (NEWTABLE / DELTABLE) of one family. */
+void nft_add_table(struct fw_nft *, uint16_t family, int type, uint16_t flags);
+/* Into the open batch: every one of our sets, empty. */
+void nft_add_sets(struct fw_nft *);
+/* Into the open batch: a chain (type NULL: a regular chain, no hook). */
+void nft_add_chain(struct fw_nft *, uint16_t family, const char *name, const char *type,
+    int hook, int prio);
 
-/* The fixed rules, appended to the batch being built (fw_nft_rules.c). */
+#define NFT_KEY_MAX	44	/* pin_hostport, pin_pfx: 16 + 4 + 4 + 16 + 4 */
+
+struct nft_elem {
+	uint8_t		key[NFT_KEY_MAX];	/* concat fields, each padded to 32 bits */
+	uint8_t		key_end[NFT_KEY_MAX];
+	uint32_t	key_len;	/* 8 (0 says 8 too); 16 filt_allow, 20 peer_snat, 24-44 pin_* */
+	uint8_t		data[8];
+	uint32_t	data_len;
+	int		has_end;
+	uint64_t	timeout;
+	uint64_t	pkts, bytes;	/* sets with counters: where the element's counter starts */
+};
+
+/* A libnftnl element of el; NULL out of memory. */
+struct nftnl_set_elem *nft_elem_alloc(const struct nft_elem *, int with_data, int with_timeout,
+    int with_counter);
+/* Into the open batch: one NEWSETELEM/DELSETELEM message carrying els[0..cnt); 0 or -1. */
+int nft_emit_elems(struct fw_nft *, const char *set, int del, const struct nft_elem *els,
+    size_t cnt, int with_data);
+
+/* ---- the elements of a change (fw_nft_elem.c) ---- */
+
+/* A proto . port key (two 32-bit words) at k. */
+void nft_key_proto_port(uint8_t *k, int proto, uint16_t port);
+/* Into the open batch: the messages of one change; 0, or -1 out of memory. */
+int nft_emit_change(struct fw_nft *, const struct fw_change *);
+/* 1 if the kernel can hold the pinhole: a native IPv6 address, prefixes within 128 bits. */
+int nft_pin_valid(const struct fw_item *);
+/* A pinhole's elements (one per distinct remote) and their sets; how many. */
+size_t nft_pin_elems(const struct fw_item *, struct nft_elem *el, const char **set);
+/* Into the open batch: empty (flush) lan_hosts and lan_hosts6 and fill them from n->hosts. */
+void nft_emit_hosts(struct fw_nft *, int flush);
+/* The order of verified hosts: address, then MAC. */
+int nft_host_cmp(const void *, const void *);
+/* Into the open batch: the pairs of one family in a[] that b[] lacks, added or deleted. */
+size_t nft_emit_hosts_diff(struct fw_nft *, const struct fw_host *a, size_t na,
+    const struct fw_host *b, size_t nb, int v6, int del);
+
+/* ---- the fixed rules (fw_nft_rules.c) ---- */
+
+/* Each appended to the batch being built. */
 void nft_rules_dnat(struct fw_nft *);
 void nft_rules_filter(struct fw_nft *);
 void nft_rules_peer(struct fw_nft *);

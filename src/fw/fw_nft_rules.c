@@ -2,8 +2,8 @@
  * fw_nft_rules.c - the nftables backend's fixed rules, built with libnftnl
  * expressions: DNAT through the maps, the remote-filter drop, PEER SNAT,
  * trigger reporting and the IPv6 pinhole accepts. Their number never
- * depends on how many mappings or pinholes there are; the elements (and
- * everything sent to the kernel) are fw_nft.c's.
+ * depends on how many mappings or pinholes there are; the elements are
+ * fw_nft_elem.c's, the batch they are built into fw_nft_batch.c's.
  */
 #include "config.h"
 
@@ -209,7 +209,7 @@ nft_rule_new(struct fw_nft *n, uint16_t family, const char *chain)
 
 	if (r == NULL)
 		fatal("fw_nft: rule");
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, n->fw->cfg->nft_table);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, n->be->cfg->nft_table);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, family);
 	return r;
@@ -257,7 +257,7 @@ ex_inbound(struct nftnl_rule *r, struct fw_nft *n, int hairpin)
 	uint32_t local = RTN_LOCAL;
 
 	if (!hairpin) {
-		ex_iifname(r, n->fw->cfg->wan_interface);
+		ex_iifname(r, n->be->cfg->wan_interface);
 		return;
 	}
 	ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
@@ -281,7 +281,7 @@ nft_rules_dnat(struct fw_nft *n)
 	struct nftnl_rule *r;
 	int range, hp;
 
-	for (hp = 0; hp <= n->fw->cfg->hairpin; hp++)
+	for (hp = 0; hp <= n->be->cfg->hairpin; hp++)
 		for (range = 0; range < 2; range++) {
 			r = nft_rule_new(n, NFT_FAMILY, "prerouting");
 			ex_inbound(r, n, hp);
@@ -312,7 +312,7 @@ nft_rules_hairpin(struct fw_nft *n)
 {
 	struct nftnl_rule *r;
 
-	if (!n->fw->cfg->hairpin)
+	if (!n->be->cfg->hairpin)
 		return;
 	r = nft_rule_new(n, NFT_FAMILY, "postrouting");
 	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
@@ -337,7 +337,7 @@ nft_rules_filter(struct fw_nft *n)
 	int hp;
 
 	/* a hairpinned LAN host is a remote peer like any other: filtered the same way */
-	for (hp = 0; hp <= n->fw->cfg->hairpin; hp++) {
+	for (hp = 0; hp <= n->be->cfg->hairpin; hp++) {
 		r = nft_rule_new(n, NFT_FAMILY, "filter_pre");
 		ex_inbound(r, n, hp);
 		ex_proto_dport(r);
@@ -372,7 +372,7 @@ nft_rules_peer(struct fw_nft *n)
 {
 	struct nftnl_rule *r = nft_rule_new(n, NFT_FAMILY, "postrouting");
 
-	ex_ifname(r, NFT_META_OIFNAME, n->fw->cfg->wan_interface);
+	ex_ifname(r, NFT_META_OIFNAME, n->be->cfg->wan_interface);
 	ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00);
 	ex_meta(r, NFT_META_L4PROTO, NFT_REG32_01);
 	ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_02);
@@ -384,7 +384,7 @@ nft_rules_peer(struct fw_nft *n)
 }
 
 /*
- * forward: report trigger traffic, at most once per FW_NFT_NOTIFY_MS per
+ * forward: report trigger traffic, at most once per FW_NFLOG_NOTIFY_MS per
  * (host, proto, port): the *_seen sets are the kernel-side rate limit, and
  * a limit caps all notifications together, so forged sources cannot flood us.
  * Only sources inside a LAN subnet (@lan_nets) can trigger.
@@ -402,8 +402,8 @@ nft_rules_trigger(struct fw_nft *n)
 		const char *chain, *seen, *prefix;
 		uint32_t addr_off;
 	} sub[2] = {
-		{ "trig_out", "trig_seen", FW_NFT_PREFIX_OUT, 12 },
-		{ "trig_in", "trig_in_seen", FW_NFT_PREFIX_IN, 16 },
+		{ "trig_out", "trig_seen", FW_NFLOG_PREFIX_OUT, 12 },
+		{ "trig_in", "trig_in_seen", FW_NFLOG_PREFIX_IN, 16 },
 	};
 	struct nftnl_rule *r;
 	int i;
@@ -419,7 +419,7 @@ nft_rules_trigger(struct fw_nft *n)
 	nft_rule_emit(n, r);
 	r = nft_rule_new(n, NFT_FAMILY, "forward");
 	ex_ct_new(r);
-	ex_iifname(r, n->fw->cfg->wan_interface);
+	ex_iifname(r, n->be->cfg->wan_interface);
 	ex_proto_dport(r);
 	ex_lookup(r, nft_set("trig_open"), 0);
 	ex_verdict(r, NFT_JUMP, "trig_in");
@@ -434,7 +434,7 @@ nft_rules_trigger(struct fw_nft *n)
 		ex_limit(r);
 		ex_addr_proto_dport(r, sub[i].addr_off);
 		ex_dynset_add(r, nft_set(sub[i].seen));
-		ex_log(r, sub[i].prefix, (uint16_t)n->fw->cfg->nflog_group);
+		ex_log(r, sub[i].prefix, (uint16_t)n->be->cfg->nflog_group);
 		nft_rule_emit(n, r);
 	}
 }
@@ -486,7 +486,7 @@ nft_rules_pin(struct fw_nft *n)
 
 	for (i = 0; i < PG_NELEM(pin); i++) {
 		r = nft_rule_new(n, NFT_FAMILY6, "forward");
-		ex_iifname(r, n->fw->cfg->wan_interface);
+		ex_iifname(r, n->be->cfg->wan_interface);
 		ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 24, 16, NFT_REG32_00);
 		ex_meta(r, NFT_META_L4PROTO, NFT_REG32_04);
 		ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_05);
@@ -590,7 +590,7 @@ nft_rules_outbound(struct fw_nft *n)
 		{ "dnat_port", "inb_own" },
 		{ "dnat_range", "inb_range" },
 	};
-	const char *wan = n->fw->cfg->wan_interface;
+	const char *wan = n->be->cfg->wan_interface;
 	struct nftnl_rule *r;
 	struct nftnl_expr *e;
 	size_t i;
@@ -694,7 +694,8 @@ nft_rules_hosts(struct fw_nft *n)
 			ex_not_lan_host(r, v6);
 			if (log) {	/* the daemon resolves the address: a retransmission passes */
 				ex_limit(r);
-				ex_log(r, FW_NFT_PREFIX_UNKNOWN, (uint16_t)n->fw->cfg->nflog_group);
+				ex_log(r, FW_NFLOG_PREFIX_UNKNOWN,
+				    (uint16_t)n->be->cfg->nflog_group);
 			} else {
 				ex(r, "counter");
 				ex_verdict(r, NF_DROP, NULL);

@@ -4,10 +4,10 @@
  * Why NFLOG and not conntrack events: conntrack reports connections, not
  * traffic. A UDP game flow is one conntrack entry for as long as it runs,
  * so conntrack would tell us it started but not that it is still active,
- * and the idle timeout needs the latter. The nftables rules in
- * fw_nft.c log trigger traffic to an NFLOG group instead, through a
+ * and the idle timeout needs the latter. A firewall backend that can
+ * (FW_CAP_NFLOG) logs trigger traffic to an NFLOG group instead, through a
  * timeout set consulted first: the kernel reports each (host, proto, port)
- * at most once per FW_NFT_NOTIFY_MS however busy the flow is, which is
+ * at most once per FW_NFLOG_NOTIFY_MS however busy the flow is, which is
  * often enough to keep an idle timer of a few seconds right and rare
  * enough that a 10,000 packet/s flow wakes the daemon about once a second.
  *
@@ -32,7 +32,6 @@
 #include "conf.h"
 #include "daemon.h"
 #include "fw/fw.h"
-#include "fw/fw_nft.h"
 #include "log.h"
 #include "mtable.h"
 #include "neigh.h"
@@ -93,9 +92,9 @@ trig_nflog_handle_packet(struct trigger *t, const char *prefix, const uint8_t *p
 
 	if (prefix == NULL)
 		return -1;
-	if (strcmp(prefix, FW_NFT_PREFIX_OUT) == 0)
+	if (strcmp(prefix, FW_NFLOG_PREFIX_OUT) == 0)
 		outbound = 1;
-	else if (strcmp(prefix, FW_NFT_PREFIX_IN) == 0)
+	else if (strcmp(prefix, FW_NFLOG_PREFIX_IN) == 0)
 		outbound = 0;
 	else
 		return -1;
@@ -140,7 +139,7 @@ struct nflog_parse {
 
 /*
  * A PCP/NAT-PMP request the kernel dropped because no known (address, MAC)
- * pair covers its source (FW_NFT_PREFIX_UNKNOWN): have the address resolved
+ * pair covers its source (FW_NFLOG_PREFIX_UNKNOWN): have the address resolved
  * on its interface, so that the real holder answers and the client's
  * retransmission is honoured. (It shares this NFLOG group with triggers.)
  */
@@ -183,7 +182,7 @@ nflog_msg_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	memcpy(prefix, mnl_attr_get_payload(tb[NFULA_PREFIX]), plen);
 	prefix[plen - 1] = '\0';
-	if (strcmp(prefix, FW_NFT_PREFIX_UNKNOWN) == 0) {
+	if (strcmp(prefix, FW_NFLOG_PREFIX_UNKNOWN) == 0) {
 		nflog_unknown_source(np, tb);
 		return MNL_CB_OK;
 	}
@@ -255,7 +254,7 @@ trig_nflog_new(struct pg_ctx *ctx)
 	int bufsz = 4 * 1024 * 1024;
 
 	n->ctx = ctx;
-	if (!fw_in_kernel(ctx->fw))
+	if (!fw_has(ctx->fw, FW_CAP_NFLOG))
 		return n;	/* no kernel, no trigger traffic to see */
 	if ((n->nl = mnl_socket_open(NETLINK_NETFILTER)) == NULL ||
 	    mnl_socket_bind(n->nl, 0, MNL_SOCKET_AUTOPID) < 0) {

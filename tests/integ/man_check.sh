@@ -129,6 +129,13 @@ defaults=$(awk '/^conf_defaults\(/ { t = 1; next } t && /^\}/ { exit }
 		print k "\t" v
 	}' "$conf_c")
 ndef=$(echo "$defaults" | grep -c .)
+# the firewall's default is src/fw/'s (fw_backend_default): the first of fw.c's fw_backends[],
+# named by its ops table
+fw_ops=$(awk '/fw_backends\[\] = \{/ { t = 1; next }
+	t && match($0, /fw_[a-z_]+_ops/) { print substr($0, RSTART, RLENGTH); exit }' \
+	"$top_srcdir/src/fw/fw.c")
+fw_default=$(cat "$top_srcdir"/src/fw/*.c | awk -v o="$fw_ops" '$0 ~ "^const struct fw_ops " o " = \\{" { t = 1 }
+	t && match($0, /\.name = "[^"]*"/) { print substr($0, RSTART + 9, RLENGTH - 10); exit }')
 wrong=
 while IFS=$'\t' read -r k v; do
 	[ -n "$k" ] || continue
@@ -136,6 +143,7 @@ while IFS=$'\t' read -r k v; do
 	case "$d" in yes) d=1 ;; no) d=0 ;; esac
 	# an enum's default (CONF_IGD_AUTO) is the word after its last underscore (auto)
 	case "$v" in CONF_*_*) v=$(echo "${v##*_}" | tr 'A-Z' 'a-z') ;; esac
+	[ "$v" = "xstrdup(fw_backend_default())" ] && v=${fw_default:-unknown}
 	[ "$d" = "$v" ] || wrong="$wrong $k (conf.c: $v, README: ${d:-no row})"
 done <<< "$defaults"
 if [ "$ndef" -gt 0 ] && [ -z "$wrong" ]; then

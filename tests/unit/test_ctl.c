@@ -13,6 +13,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "fw/fw.h"
+#include "fw/fw_mem.h"
 #include "log.h"
 #include "mtable.h"
 #include "testutil.h"

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "fw/fw.h"
+#include "fw/fw_mem.h"
 #include "mtable.h"
 #include "testutil.h"
 #include "util.h"
@@ -662,11 +663,26 @@ test_capabilities(void)
 	CHECK(!fw_backend_valid(NULL));
 	CHECK(fw_backend_in_kernel("nftables"));
 	CHECK(!fw_backend_in_kernel("none"));
+	CHECK(fw_backend_valid(fw_backend_default()));
+	CHECK(fw_backend_in_kernel(fw_backend_default()));
 	CHECK(!fw_in_kernel(NULL));
 	CHECK(!fw_in_kernel(fw));
+	CHECK(!fw_has(NULL, FW_CAP_KERNEL));
+	CHECK(!fw_has(fw, FW_CAP_KERNEL));
+	CHECK(!fw_has(fw, FW_CAP_NFLOG));
 	CHECK_EQ(fw_set_trigger_ports(fw, &tp, 1), 0);	/* no kernel: nothing to install */
 	fw_mem_pretend_kernel(fw);
 	CHECK(fw_in_kernel(fw));
+	CHECK(fw_has(fw, FW_CAP_KERNEL));
+	CHECK(!fw_has(fw, FW_CAP_NFLOG));	/* it pretends a kernel, not an NFLOG group */
+	CHECK(!fw_has(fw, FW_CAP_KERNEL | FW_CAP_NFLOG));
+	fw_free(fw);
+	/* after fw_init too, with state to keep */
+	fw = fw_new("none", NULL, NULL);
+	CHECK_EQ(fw_init(fw), 0);
+	fw_mem_pretend_kernel(fw);
+	CHECK(fw_has(fw, FW_CAP_KERNEL));
+	CHECK_EQ(fw_mem_count(fw), 0);
 	fw_free(fw);
 }
 

@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "fw/fw.h"
+#include "fw/fw_mem.h"
 #include "igd/igd.h"
 #include "igd/igd_act.h"
 #include "igd/igd_desc.h"

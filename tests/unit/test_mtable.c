@@ -10,6 +10,7 @@
 
 #include "fw/fw.h"
 #include "mt_core.h"
+#include "fw/fw_mem.h"
 #include "mtable.h"
 #include "policy.h"
 #include "testutil.h"

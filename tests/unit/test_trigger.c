@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fw/fw.h"
+#include "fw/fw_mem.h"
 #include "log.h"
 #include "mtable.h"
 #include "testutil.h"

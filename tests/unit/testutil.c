@@ -8,6 +8,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "fw/fw.h"
+#include "fw/fw_mem.h"
 #include "mtable.h"
 #include "netif.h"
 #include "testutil.h"
