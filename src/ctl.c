@@ -8,7 +8,9 @@
  * value (a description, an echoed argument) can end a line or a reply
  * (ctl_line.c encodes and decodes the lines, for this file, the commands
  * and portgatectl). Requests may be pipelined: complete lines read together are run as one
- * batch whose firewall changes are committed once, replies in order.
+ * batch whose firewall changes reach the kernel in the table's one commit of the loop
+ * turn; the replies, in order, wait for it, and the connection's next lines wait for
+ * the replies.
  *
  * Limits: CTL_MAX_CONNS clients; a request line over CTL_LINE_MAX bytes
  * is answered once with an error and the connection closed; a client idle
@@ -51,6 +53,8 @@ struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
 	struct ctl		*c;
 	struct bufferevent	*bev;
+	struct ctl_batch	*pending;	/* replies waiting for the kernel */
+	int			 processing;	/* in ctl_conn_process */
 	int			 eof;		/* the client half-closed: finish, then close */
 	int			 closing;	/* close once the output is sent */
 };
@@ -66,14 +70,31 @@ struct ctl {
 	struct log_limit	 acceptlog;
 };
 
+/* One request's entry on its way to the kernel (mtable_commit_entry's argument). */
+struct ctl_wait {
+	struct ctl_wait	*next;
+	struct ctl_batch *b;
+	size_t		 i;		/* the request, by index: reqs[] may move */
+	uint8_t		 proto;
+	uint16_t	 port;
+};
+
 struct ctl_batch {
 	struct ctl	*c;
 	struct ctl_req	*reqs;
 	size_t		 n, cap;
 	size_t		 bytes;
+	struct ctl_wait	*waits;		/* freed with the batch */
+	size_t		 waiting;	/* entries not landed yet */
+	struct evbuffer	*out;		/* ctl_batch_finish: where the replies go */
+	void		(*done)(void *);
+	void		*done_arg;
+	int		 ended;
 };
 
 /* ---- batches ---- */
+
+static void ctl_batch_wait(struct ctl_batch *, size_t, const struct mt_entry *);
 
 struct ctl_batch *
 ctl_batch_new(struct ctl *c)
@@ -134,40 +155,94 @@ ctl_batch_run(struct ctl_batch *b, const char *line, size_t len)
 	copy[len] = '\0';
 	ctl_cmd_run(r, copy);
 	free(copy);
+	if (r->landing != NULL)
+		ctl_batch_wait(b, b->n - 1, r->landing);
 	b->bytes += evbuffer_get_length(r->data) + strlen(r->result) + 8;
 	return b->bytes;
 }
 
-static void
-ctl_commit_failed(void *arg, uint64_t id, int proto, uint16_t port, int err)
+void
+ctl_batch_free(struct ctl_batch *b)
 {
-	struct ctl_batch *b = arg;
+	struct ctl_wait *w;
 	size_t i;
 
-	for (i = 0; i < b->n; i++) {
-		if (b->reqs[i].id != id)
-			continue;
-		b->reqs[i].ok = 0;
-		snprintf(b->reqs[i].result, sizeof(b->reqs[i].result),
-		    "firewall refused %s %u: %s", mt_proto_name(proto), port, strerror(err));
+	if (b == NULL)
+		return;
+	mtable_commit_cancel(b->c->ctx->mt, b);
+	while ((w = b->waits) != NULL) {
+		b->waits = w->next;
+		free(w);
 	}
+	for (i = 0; i < b->n; i++)
+		evbuffer_free(b->reqs[i].data);
+	free(b->reqs);
+	free(b);
 }
 
-void
-ctl_batch_finish(struct ctl_batch *b, struct evbuffer *out)
+/* Every reply in order, then the batch goes. */
+static void
+ctl_batch_emit(struct ctl_batch *b)
 {
+	void (*done)(void *) = b->done;
+	void *arg = b->done_arg;
 	struct ctl_req *r;
 	size_t i;
 
-	mtable_commit(b->c->ctx->mt, ctl_commit_failed, b);
 	for (i = 0; i < b->n; i++) {
 		r = &b->reqs[i];
-		evbuffer_add_buffer(out, r->data);
-		ctl_line_put_result(out, r->ok, r->result);
-		evbuffer_free(r->data);
+		evbuffer_add_buffer(b->out, r->data);
+		ctl_line_put_result(b->out, r->ok, r->result);
 	}
-	free(b->reqs);
-	free(b);
+	ctl_batch_free(b);
+	if (done != NULL)
+		done(arg);
+}
+
+static void
+ctl_landed(void *arg, int err)
+{
+	struct ctl_wait *w = arg;
+	struct ctl_batch *b = w->b;
+	struct ctl_req *r = &b->reqs[w->i];
+
+	if (err != 0) {
+		r->ok = 0;
+		snprintf(r->result, sizeof(r->result), "firewall refused %s %u: %s",
+		    mt_proto_name(w->proto), w->port, strerror(err));
+	}
+	if (--b->waiting == 0 && b->ended)
+		ctl_batch_emit(b);
+}
+
+/* Request i's reply waits until its new entry is in the kernel (or refused). */
+static void
+ctl_batch_wait(struct ctl_batch *b, size_t i, const struct mt_entry *e)
+{
+	struct ctl_wait *w;
+
+	b->reqs[i].landing = NULL;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return;		/* the entry lands with the turn's commit; the reply says ok */
+	w->b = b;
+	w->i = i;
+	w->proto = e->proto;
+	w->port = e->ext_port;
+	w->next = b->waits;
+	b->waits = w;
+	b->waiting++;
+	mtable_commit_entry(b->c->ctx->mt, e, b, ctl_landed, w);
+}
+
+void
+ctl_batch_finish(struct ctl_batch *b, struct evbuffer *out, void (*done)(void *), void *arg)
+{
+	b->out = out;
+	b->done = done;
+	b->done_arg = arg;
+	b->ended = 1;
+	if (b->waiting == 0)
+		ctl_batch_emit(b);
 }
 
 void
@@ -183,7 +258,7 @@ ctl_run_lines(struct ctl *c, char **lines, size_t n, struct evbuffer *out)
 	}
 	for (i = 0; i < n; i++)
 		ctl_batch_run(b, lines[i], strlen(lines[i]));
-	ctl_batch_finish(b, out);
+	ctl_batch_finish(b, out, NULL, NULL);
 }
 
 /* ---- connections ---- */
@@ -191,6 +266,7 @@ ctl_run_lines(struct ctl *c, char **lines, size_t n, struct evbuffer *out)
 static void
 ctl_conn_free(struct ctl_conn *cc)
 {
+	ctl_batch_free(cc->pending);	/* its replies have no one to go to */
 	TAILQ_REMOVE(&cc->c->conns, cc, entry);
 	cc->c->nconns--;
 	bufferevent_free(cc->bev);
@@ -240,7 +316,31 @@ ctl_conn_line(struct ctl_conn *cc, size_t *len, int *too_long)
 	return line;
 }
 
-/* Run the complete lines waiting, as far as the unsent output allows. */
+static void ctl_conn_process(struct ctl_conn *);
+
+/* A batch's replies went out: the lines after it may run. */
+static void
+ctl_conn_batch_done(void *arg)
+{
+	struct ctl_conn *cc = arg;
+
+	cc->pending = NULL;
+	if (!cc->processing)
+		ctl_conn_process(cc);
+}
+
+/* Close the batch: its replies go out now, or once its entries are in the kernel. */
+static void
+ctl_conn_end_batch(struct ctl_conn *cc, struct ctl_batch *b)
+{
+	cc->pending = b;
+	ctl_batch_finish(b, bufferevent_get_output(cc->bev), ctl_conn_batch_done, cc);
+}
+
+/*
+ * Run the complete lines waiting, as far as the unsent output allows, one
+ * batch at a time: while a batch waits for the kernel nothing else runs.
+ */
 static void
 ctl_conn_process(struct ctl_conn *cc)
 {
@@ -250,6 +350,9 @@ ctl_conn_process(struct ctl_conn *cc)
 	char *line;
 	int too_long = 0;
 
+	if (cc->pending != NULL)
+		return;
+	cc->processing = 1;
 	while (!cc->closing && queued < CTL_OUT_HIGH) {
 		if ((line = ctl_conn_line(cc, &len, &too_long)) == NULL)
 			break;
@@ -260,12 +363,18 @@ ctl_conn_process(struct ctl_conn *cc)
 		queued = evbuffer_get_length(out) + ctl_batch_run(b, line, len);
 		free(line);
 		if (ctl_batch_count(b) == CTL_BATCH_MAX) {
-			ctl_batch_finish(b, out);
+			ctl_conn_end_batch(cc, b);
 			b = NULL;
+			if (cc->pending != NULL)
+				break;
+			queued = evbuffer_get_length(out);
 		}
 	}
 	if (b != NULL)
-		ctl_batch_finish(b, out);
+		ctl_conn_end_batch(cc, b);
+	cc->processing = 0;
+	if (cc->pending != NULL)
+		return;		/* ctl_conn_batch_done goes on */
 	if (too_long)
 		ctl_conn_refuse(cc, "request line too long (at most 4095 bytes)");
 	else if (queued >= CTL_OUT_HIGH)

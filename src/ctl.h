@@ -23,14 +23,24 @@ struct ctl *ctl_new(struct pg_ctx *, const struct ctl_hooks *);
 /* Close the socket, its clients, and unlink it. */
 void ctl_free(struct ctl *);
 
-/* Start a batch of requests whose firewall changes are committed together. */
+/*
+ * Start a batch of requests: their firewall changes go to the kernel in the
+ * table's one commit of the loop turn, and the replies wait for it.
+ */
 struct ctl_batch *ctl_batch_new(struct ctl *);
 /* Run one request line (len bytes, may hold a NUL: refused); returns reply bytes so far. */
 size_t ctl_batch_run(struct ctl_batch *, const char *line, size_t len);
 /* Number of requests in the batch. */
 size_t ctl_batch_count(const struct ctl_batch *);
-/* Commit the firewall changes, append every reply to out in order, free the batch. */
-void ctl_batch_finish(struct ctl_batch *, struct evbuffer *out);
+/*
+ * Append every reply to out in order once the batch's entries have landed
+ * (at once with a table that commits at once), then free the batch and
+ * call done(arg) if set. out must live until then.
+ */
+void ctl_batch_finish(struct ctl_batch *, struct evbuffer *out, void (*done)(void *),
+    void *arg);
+/* Drop a batch whose replies are no longer wanted (its connection went). */
+void ctl_batch_free(struct ctl_batch *);
 /*
  * Run request lines as one batch and append the replies ("| data" lines,
  * then "ok TEXT" or "err TEXT", the text percent-encoded) to out.

@@ -505,7 +505,7 @@ cmd_forward_add(struct ctl_req *r, int argc, char **argv)
 		ctl_fail_add(r, err, conflict, &q.int_addr, "", argv);
 		return;
 	}
-	r->id = e->id;
+	r->landing = e;
 	util_addr_str(&e->int_addr, a, sizeof(a));
 	if (e->ext_port_end != e->ext_port)
 		ctl_done(r, "%s %u-%u -> %s:%u-%u", mt_proto_name(e->proto), e->ext_port,
@@ -604,7 +604,7 @@ cmd_pinhole_add(struct ctl_req *r, int argc, char **argv)
 		ctl_fail_add(r, err, conflict, &q.int_addr, "pinhole ", argv);
 		return;
 	}
-	r->id = e->id;
+	r->landing = e;
 	ctl_done(r, "pinhole %u: %s [%s]:%u from %s", e->pin_id, mt_proto_name(e->proto),
 	    util_addr_str(&e->int_addr, a, sizeof(a)), e->int_port,
 	    pin_remote_str(e, rem, sizeof(rem)));

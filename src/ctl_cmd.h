@@ -20,7 +20,7 @@ struct ctl_req {
 	const struct ctl_hooks *hooks;	/* NULL: none */
 	const struct ctl_command *cmd;	/* the command's row, while it runs */
 	struct evbuffer	*data;		/* "| " data lines */
-	uint64_t	 id;		/* mapping added, awaiting the firewall commit */
+	const struct mt_entry *landing;	/* added: the reply waits for it to land (ctl.c) */
 	int		 ok;
 	char		 result[512];
 };

@@ -88,7 +88,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		p = nl + 1;
 		n++;
 	}
-	ctl_batch_finish(b, out);
+	ctl_batch_finish(b, out, NULL, NULL);
+	event_base_loop(ctx.base, EVLOOP_NONBLOCK);	/* the turn's commit: the replies come */
 	/* every reply line is one line: no raw control character inside */
 	{
 		size_t olen = evbuffer_get_length(out), i;
