@@ -26,7 +26,9 @@ if [ ! -d "$build/src" ]; then
 	echo "check-layers: $build/src: no built objects (build first)" >&2
 	exit 2
 fi
-objs=$(cd "$build" && find src -name '*.o' ! -name 'xml_data.o' | LC_ALL=C sort)
+# Only objects of today's sources: a stale .o of a renamed file would draw arrows that are gone.
+objs=$(cd "$build" && find src -name '*.o' ! -name 'xml_data.o' | LC_ALL=C sort |
+	while read -r o; do [ -f "$src/${o%.o}.c" ] && echo "$o"; done)
 if [ -z "$objs" ]; then
 	echo "check-layers: no objects under $build/src" >&2
 	exit 2

@@ -13,15 +13,15 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # a two-file cycle, and a file outside src/fw/ calling a backend and naming one
-mkdir -p "$tmp/b/src/fw" "$tmp/s/src"
-printf 'void b(void); void a(void) { b(); }\n' > "$tmp/a.c"
-printf 'void a(void); void b(void) { a(); }\n' > "$tmp/b.c"
-printf 'void fw_nft_go(void) {}\n' > "$tmp/fw_nft.c"
-printf 'void fw_nft_go(void); void c(void) { fw_nft_go(); }\n' > "$tmp/c.c"
-printf 'static const char *d = "nftables";\n' > "$tmp/s/src/d.c"
-$cc -c -o "$tmp/b/src/a.o" "$tmp/a.c" && $cc -c -o "$tmp/b/src/b.o" "$tmp/b.c" &&
-    $cc -c -o "$tmp/b/src/fw/fw_nft.o" "$tmp/fw_nft.c" && $cc -c -o "$tmp/b/src/c.o" "$tmp/c.c" ||
-    skip "cannot compile the checker's test objects"
+mkdir -p "$tmp/b/src/fw" "$tmp/s/src/fw"
+t=$tmp/s/src
+printf 'void b(void); void a(void) { b(); }\n' > "$t/a.c"
+printf 'void a(void); void b(void) { a(); }\n' > "$t/b.c"
+printf 'void fw_nft_go(void) {}\n' > "$t/fw/fw_nft.c"
+printf 'void fw_nft_go(void); const char *c(void) { fw_nft_go(); return "nftables"; }\n' > "$t/c.c"
+for f in a b c fw/fw_nft; do
+	$cc -c -o "$tmp/b/src/$f.o" "$t/$f.c" || skip "cannot compile the checker's test objects"
+done
 out=$("$checker" "$tmp/b" "$tmp/s" 2>&1); rc=$?
 [ $rc -eq 1 ] && pass "the checker fails on a broken tree" || fail "the checker fails on a broken tree (exit $rc)"
 check_out "it names the cycle" "cycle between 2 files: src/a src/b" echo "$out"
