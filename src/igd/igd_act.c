@@ -144,6 +144,7 @@ igd_act_mt_error(struct igd_call *c, enum mt_err e, const struct mt_entry *holde
 		return IGD_E_CONFLICT;
 	case MT_ERR_DENIED:
 	case MT_ERR_ADDR:
+	case MT_ERR_NOT_AUTHORIZED:
 		return IGD_E_NOT_AUTHORIZED;
 	case MT_ERR_QUOTA:
 	case MT_ERR_NOPORT:

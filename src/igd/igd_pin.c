@@ -191,6 +191,7 @@ pin_mt_error(struct igd_call *c, enum mt_err e)
 	case MT_ERR_CONFLICT:		/* another source's pinhole on that key */
 	case MT_ERR_DENIED:
 	case MT_ERR_ADDR:
+	case MT_ERR_NOT_AUTHORIZED:	/* another's pinhole on that key (mtable_authorize) */
 		return IGD_E_NOT_AUTHORIZED;
 	case MT_ERR_QUOTA:
 	case MT_ERR_NOPORT:

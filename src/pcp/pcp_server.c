@@ -231,6 +231,7 @@ pcp_result_of(enum mt_err e)
 	case MT_ERR_DENIED:
 	case MT_ERR_ADDR:
 	case MT_ERR_NOTFOUND:
+	case MT_ERR_NOT_AUTHORIZED:	/* another nonce's (or source's) entry */
 		return PCP_RES_NOT_AUTHORIZED;
 	case MT_ERR_QUOTA:
 		return PCP_RES_USER_EX_QUOTA;
@@ -254,6 +255,7 @@ natpmp_result_of(enum mt_err e)
 	case MT_ERR_INVAL:
 	case MT_ERR_NOTFOUND:
 	case MT_ERR_CONFLICT:
+	case MT_ERR_NOT_AUTHORIZED:
 		return NATPMP_RES_NOT_AUTHORIZED;
 	case MT_ERR_FIREWALL:
 		return NATPMP_RES_NETWORK_FAILURE;
