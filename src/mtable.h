@@ -67,10 +67,10 @@ struct mt_entry {
  * may change anything.
  */
 struct mt_actor {
-	uint8_t		 source;	/* enum mt_source: it changes only its source's entries */
+	uint8_t		 source;	/* enum mt_source: it changes its own source's only */
 	struct in6_addr	 client;	/* the host that asks */
-	const char	*owner;		/* its owner token (PCP's nonce): an entry's must match; NULL none */
-	int		 secure;	/* it acts only for its own address (UPnP secure mode, NAT-PMP) */
+	const char	*owner;		/* its owner token (a PCP nonce), or NULL */
+	int		 secure;	/* for its own address only (UPnP secure mode, NAT-PMP) */
 };
 
 struct mt_request {
