@@ -562,7 +562,7 @@ pcp_map(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request
 	proto = q->protocol == IPPROTO_TCP ? MT_TCP : MT_UDP;
 	e = mtable_lookup_int_source(s->ctx->mt, proto, &m.internal, q->internal_port,
 	    MT_SRC_PCP);
-	if (q->lifetime == 0) {		/* another nonce's: the table refuses, as it does a refresh */
+	if (q->lifetime == 0) {		/* another nonce's: the table refuses, as a refresh */
 		if (e != NULL && (err = mtable_del_by(s->ctx->mt, &m.actor, e)) != MT_OK)
 			return pcp_result_of(err);
 		resp->lifetime = 0;
