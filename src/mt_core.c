@@ -2,7 +2,8 @@
  * mt_core.c - the mapping table's lower layer: what every kind of entry
  * (mapping, PEER pin, pinhole) shares. Clients and their quota, allow/deny
  * and lease caps, the one lease clock (a heap ordered by expiry), the
- * firewall queue, change notification and entry IDs; and the generic
+ * firewall queue, change notification and entry IDs; who may change an
+ * entry (mtable_authorize: the one place of those rules); and the generic
  * delete, flush, expiry, commit roll-back and resync, which reach each kind
  * through the table of struct mt_kind_ops that mtable.c installs.
  */
@@ -283,6 +284,35 @@ mt_fw_queue(struct mtable *mt, enum fw_op op, const struct mt_entry *e)
 		    mt_proto_name(e->proto), e->ext_port);
 }
 
+/* ---- authority: who may change what ---- */
+
+/*
+ * The rules the front ends applied each for itself before, and no others:
+ * UPnP's secure mode and its "held by another source", PCP's nonce as the
+ * owner token (and, for pinholes, PCP's source), NAT-PMP's "the sender's
+ * own address".
+ */
+enum mt_deny
+mtable_authorize(const struct mtable *mt, const struct mt_actor *a,
+    const struct in6_addr *int_addr, const struct mt_entry *e)
+{
+	(void)mt;
+	if (a == NULL)
+		return MT_DENY_NONE;		/* the daemon itself */
+	if (e != NULL && e->source != a->source)
+		return MT_DENY_SOURCE;
+	if (e != NULL && a->owner != NULL && strcmp(e->owner, a->owner) != 0)
+		return MT_DENY_OWNER;
+	if (!a->secure)
+		return MT_DENY_NONE;
+	if (int_addr == NULL && e == NULL)
+		return MT_DENY_EVERY_HOST;
+	if ((int_addr != NULL && memcmp(int_addr, &a->client, sizeof(a->client)) != 0) ||
+	    (e != NULL && memcmp(&e->int_addr, &a->client, sizeof(a->client)) != 0))
+		return MT_DENY_HOST;
+	return MT_DENY_NONE;
+}
+
 /* ---- renew / delete ---- */
 
 enum mt_err
@@ -309,6 +339,15 @@ mtable_renew(struct mtable *mt, struct mt_entry *e, uint32_t lease_s)
 	return mt_renew(mt, e, lease_s, 1, MT_CHG_LEASE);
 }
 
+enum mt_err
+mtable_renew_by(struct mtable *mt, const struct mt_actor *a, struct mt_entry *e,
+    uint32_t lease_s)
+{
+	if (mt_authorized(mt, a, NULL, e) != MT_OK)
+		return MT_ERR_NOT_AUTHORIZED;
+	return mtable_renew(mt, e, lease_s);
+}
+
 /* Out of the table: its kind's indexes, the lease heap, its client's count (not freed). */
 static void
 mt_unlink(struct mtable *mt, struct mt_entry *e)
@@ -325,6 +364,15 @@ mtable_del(struct mtable *mt, struct mt_entry *e)
 	mt_fw_queue(mt, FW_DEL, e);
 	mt_notify(mt, MT_CHG_DEL, e);
 	free(e);
+}
+
+enum mt_err
+mtable_del_by(struct mtable *mt, const struct mt_actor *a, struct mt_entry *e)
+{
+	if (mt_authorized(mt, a, NULL, e) != MT_OK)
+		return MT_ERR_NOT_AUTHORIZED;
+	mtable_del(mt, e);
+	return MT_OK;
 }
 
 size_t

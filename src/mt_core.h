@@ -1,11 +1,11 @@
 /*
  * mt_core.h - the mapping table's lower layer, which the parts of each kind
  * of entry sit on: clients and their quota, lease caps, the lease heap, the
- * firewall queue, change notification and entry IDs (mt_core.c). The kind
- * parts (mt_map.c: mappings, mt_peer.c: PEER pins, mt_pinhole.c: IPv6
- * pinholes) call the functions below; the core reaches a kind only through
- * the table of struct mt_kind_ops that mtable.c installs, never by name.
- * Nothing outside the table includes this.
+ * firewall queue, change notification, entry IDs and who may change an entry
+ * (mt_core.c). The kind parts (mt_map.c: mappings, mt_peer.c: PEER pins,
+ * mt_pinhole.c: IPv6 pinholes) call the functions below; the core reaches a
+ * kind only through the table of struct mt_kind_ops that mtable.c installs,
+ * never by name. Nothing outside the table includes this.
  */
 #ifndef PG_MT_CORE_H
 #define PG_MT_CORE_H
@@ -101,6 +101,16 @@ enum mt_err mt_renew(struct mtable *, struct mt_entry *, uint32_t lease_s, int q
 int mt_lease_start(struct mtable *, struct mt_entry *, uint32_t lease_s);
 /* Leave the lease heap. */
 void mt_heap_remove(struct mtable *, struct mt_entry *);
+/* MT_OK if actor may (mtable_authorize; a NULL actor always may), else MT_ERR_NOT_AUTHORIZED. */
+static inline enum mt_err
+mt_authorized(const struct mtable *mt, const struct mt_actor *a, const struct in6_addr *int_addr,
+    const struct mt_entry *e)
+{
+	if (a == NULL)
+		return MT_OK;
+	return mtable_authorize(mt, a, int_addr, e) == MT_DENY_NONE ? MT_OK :
+	    MT_ERR_NOT_AUTHORIZED;
+}
 /* Filters of a request into an entry: masked, without duplicates or subsets, widest first. */
 void mt_set_filters_from(struct mt_entry *, const struct mt_filter *, size_t);
 

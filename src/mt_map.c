@@ -290,6 +290,8 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 	uint32_t lease;
 	enum mt_err err;
 
+	if ((err = mt_authorized(mt, r->actor, &r->int_addr, NULL)) != MT_OK)
+		return err;		/* a secure actor asks for another host */
 	if ((err = mt_validate(r, &end, &ip)) != MT_OK)
 		return err;
 	if (!mt_strings_ok(r) || !mt_filters_ok(r, end))
@@ -303,6 +305,8 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 		return MT_ERR_DENIED;
 	if ((err = mt_check_conflict(mt, r, end, ip, &same, conflict)) != MT_OK)
 		return err;
+	if (same != NULL && (err = mt_authorized(mt, r->actor, NULL, same)) != MT_OK)
+		return err;		/* one's own, but another owner token's (a PCP nonce) */
 	lease = mt_cap_lease(mt, r->source, r->lease_s);
 	if (same != NULL && same->int_port != ip) {
 		mtable_del(mt, same);	/* re-pointed by its holder: replaced in one batch */

@@ -298,6 +298,8 @@ mtable_peer(struct mtable *mt, const struct mt_peer_req *req, struct mt_entry **
 	if ((err = mt_peer_check(mt, &r)) != MT_OK)
 		return err;
 	e = mtable_lookup_peer(mt, r.proto, &r.int_addr, r.int_port, &r.peer_addr, r.peer_port);
+	if ((err = mt_authorized(mt, r.actor, &r.int_addr, e)) != MT_OK)
+		return err;		/* the flow's pin is another nonce's: before any port */
 	if (r.ext_port == 0 && (err = mt_peer_pick(mt, &r, e, &r.ext_port)) != MT_OK)
 		return err;
 	if (!mt_peer_port_ok(mt, &r, r.ext_port, e))

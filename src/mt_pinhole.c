@@ -488,9 +488,13 @@ mtable_pinhole_add(struct mtable *mt, const struct mt_pin_req *r, struct mt_entr
 	struct mt_client *cl;
 	enum mt_err err;
 
+	/* whose the key is comes first, before what is asked of it is looked at */
+	e = mtable_pinhole_find(mt, r->proto, &r->int_addr, r->int_port, &r->remote);
+	if ((err = mt_authorized(mt, r->actor, &r->int_addr, e)) != MT_OK)
+		return err;
 	if ((err = pin_validate(mt, r)) != MT_OK)
 		return err;
-	if ((e = mtable_pinhole_find(mt, r->proto, &r->int_addr, r->int_port, &r->remote))) {
+	if (e != NULL) {
 		if (e->source != r->source || strcmp(e->owner, r->owner ? r->owner : "") != 0) {
 			if (conflict != NULL)
 				*conflict = e;

@@ -1,6 +1,6 @@
 /*
- * mt_vocab.c - the mapping table's vocabulary: names of protocols, sources
- * and errors, and the text form of remote-peer filters. No state.
+ * mt_vocab.c - the mapping table's vocabulary: names of protocols, sources,
+ * errors and denials, and the text form of remote-peer filters. No state.
  */
 #include "config.h"
 
@@ -26,6 +26,14 @@ static const char *const mt_err_names[] = {
 	[MT_ERR_FIREWALL] = "firewall refused the mapping",
 	[MT_ERR_NOMEM] = "out of memory",
 	[MT_ERR_ADDR] = "internal address is not a LAN host",
+	[MT_ERR_NOT_AUTHORIZED] = "not the asker's to change",
+};
+static const char *const mt_deny_names[] = {
+	[MT_DENY_NONE] = "allowed",
+	[MT_DENY_SOURCE] = "another source's entry",
+	[MT_DENY_OWNER] = "another owner's entry",
+	[MT_DENY_HOST] = "secure mode: not the caller's address",
+	[MT_DENY_EVERY_HOST] = "secure mode: not for every host",
 };
 
 const char *
@@ -34,6 +42,14 @@ mt_strerror(enum mt_err e)
 	if ((size_t)e >= PG_NELEM(mt_err_names))
 		return "unknown error";
 	return mt_err_names[e];
+}
+
+const char *
+mt_deny_str(enum mt_deny d)
+{
+	if ((size_t)d >= PG_NELEM(mt_deny_names))
+		return "unknown denial";
+	return mt_deny_names[d];
 }
 
 const char *

@@ -1,6 +1,6 @@
 /*
- * mt_vocab.h - the mapping table's vocabulary: protocols, sources, errors,
- * entry kinds and remote-peer filters, with their names and text forms.
+ * mt_vocab.h - the mapping table's vocabulary: protocols, sources, errors and
+ * denials, entry kinds and remote-peer filters, with their names and text forms.
  * A leaf: the config parser, trigger rules and the firewall adapter speak
  * it without the table.
  */
@@ -37,6 +37,16 @@ enum mt_err {
 	MT_ERR_FIREWALL,	/* the firewall backend refused it */
 	MT_ERR_NOMEM,
 	MT_ERR_ADDR,		/* internal address is not a LAN host */
+	MT_ERR_NOT_AUTHORIZED,	/* not the asker's to change (enum mt_deny says why) */
+};
+
+/* Why the table refused an actor (mtable_authorize): MT_DENY_NONE, it did not. */
+enum mt_deny {
+	MT_DENY_NONE,
+	MT_DENY_SOURCE,		/* the entry is another source's */
+	MT_DENY_OWNER,		/* the entry's owner token is not the asker's (a PCP nonce) */
+	MT_DENY_HOST,		/* secure: for another host than the asker */
+	MT_DENY_EVERY_HOST,	/* secure: for every host (UPnP's NewManage) */
 };
 
 /* What an entry is: an inbound mapping, or an outbound flow pinned to an external port. */
@@ -76,6 +86,7 @@ mt_source_is_dynamic(int source)
 
 /* Names for enums. */
 const char *mt_strerror(enum mt_err);
+const char *mt_deny_str(enum mt_deny);
 const char *mt_proto_name(int proto);
 const char *mt_source_name(int source);
 /* Parse names back; -1 if unknown. */

@@ -2,6 +2,9 @@
  * mtable.h - the mapping table: the single source of truth, with one lease clock.
  * Its API, implemented in layers (mtable.c lists them): mappings in mt_map.c,
  * PEER pins in mt_peer.c, pinholes in mt_pinhole.c, the rest in mt_core.c.
+ * The table decides who may change an entry: front ends pass an actor
+ * (struct mt_actor) and get MT_ERR_NOT_AUTHORIZED back; mt_core.c's
+ * mtable_authorize holds the rules.
  */
 #ifndef PG_MTABLE_H
 #define PG_MTABLE_H
@@ -56,7 +59,22 @@ struct mt_entry {
 	struct mt_client *client;
 };
 
+/*
+ * Who asks for a change: a front end, on behalf of the LAN host that sent
+ * the request. The table decides whether it may (mtable_authorize, in
+ * mt_core.c, holds the rules); a NULL actor is the daemon itself (state
+ * restore, triggers, static forwards, the admin's control socket), which
+ * may change anything.
+ */
+struct mt_actor {
+	uint8_t		 source;	/* enum mt_source: it changes its own source's only */
+	struct in6_addr	 client;	/* the host that asks */
+	const char	*owner;		/* its owner token (a PCP nonce), or NULL */
+	int		 secure;	/* for its own address only (UPnP secure mode, NAT-PMP) */
+};
+
 struct mt_request {
+	const struct mt_actor *actor;	/* who asks (NULL: the daemon) */
 	uint8_t		 proto;
 	uint8_t		 source;
 	uint16_t	 ext_port, ext_port_end;	/* end 0 = single port */
@@ -114,18 +132,41 @@ int mtable_client_ok(const struct mtable *, const struct in6_addr *, char *why, 
 /* Register the change notification. */
 void mtable_set_notify(struct mtable *, mt_notify_cb *, void *);
 
-/* Add a mapping; on conflict *conflict names the holder. Re-adding one's own mapping renews it. */
+/*
+ * Whether actor may act for the host int_addr (a new entry for it), or on
+ * entry e (int_addr NULL), or for every host (both NULL): MT_DENY_NONE, or
+ * why not. The rules, one place for every front end: an entry is changed
+ * only by its own source, and, when the actor holds an owner token, by the
+ * holder of the entry's; a secure actor acts only for its own address.
+ * The table's verbs below apply them to the request's actor themselves
+ * (MT_ERR_NOT_AUTHORIZED); a front end asks first where its protocol must
+ * answer before the change is tried, or tells the reasons apart.
+ */
+enum mt_deny mtable_authorize(const struct mtable *, const struct mt_actor *,
+    const struct in6_addr *int_addr, const struct mt_entry *e);
+
+/*
+ * Add a mapping; on conflict *conflict names the holder. Re-adding one's own
+ * mapping renews it. The request's actor must be allowed the host and, for a
+ * renewal, the entry (else MT_ERR_NOT_AUTHORIZED, nothing changed).
+ */
 enum mt_err mtable_add(struct mtable *, const struct mt_request *, struct mt_entry **out,
     const struct mt_entry **conflict);
 /* Extend (or shorten) a lease; 0 = permanent. */
 enum mt_err mtable_renew(struct mtable *, struct mt_entry *, uint32_t lease_s);
-/* Delete a mapping (and its firewall state). */
+/* The same for actor (NULL: the daemon), if it may change e; else MT_ERR_NOT_AUTHORIZED. */
+enum mt_err mtable_renew_by(struct mtable *, const struct mt_actor *, struct mt_entry *,
+    uint32_t lease_s);
+/* Delete any entry (and its firewall state): the daemon's and the admin's. */
 void mtable_del(struct mtable *, struct mt_entry *);
+/* Delete e for actor (NULL: the daemon), if it may; else MT_ERR_NOT_AUTHORIZED, e kept. */
+enum mt_err mtable_del_by(struct mtable *, const struct mt_actor *, struct mt_entry *);
 /* Delete every mapping of a source (MT_NSOURCE = all); returns how many. */
 size_t mtable_flush(struct mtable *, int source);
 
 /* A PEER pin (an outbound flow leaving through ext_port), created or refreshed. */
 struct mt_peer_req {
+	const struct mt_actor *actor;	/* who asks (NULL: the daemon) */
 	uint8_t		 proto;
 	uint8_t		 source;
 	struct in6_addr	 int_addr, peer_addr, ext_addr;
@@ -142,7 +183,8 @@ struct mt_peer_req {
  * one. A port is free for the flow unless an inbound entry sends it to
  * another internal endpoint or another pin leaves by it towards the same
  * remote end: MT_ERR_CONFLICT (an open flow's port is never moved),
- * MT_ERR_NOPORT if none is free nearby.
+ * MT_ERR_NOPORT if none is free nearby. The actor must be allowed the flow's
+ * pin, if it has one, before a port is looked for.
  */
 enum mt_err mtable_peer(struct mtable *, const struct mt_peer_req *, struct mt_entry **out);
 /* The pin of a flow, or NULL. */
@@ -163,6 +205,7 @@ size_t mtable_peer_count(const struct mtable *);
  * (proto, int_addr, int_port, remote) is unique: re-adding one's own renews it.
  */
 struct mt_pin_req {
+	const struct mt_actor *actor;		/* who asks (NULL: the daemon) */
 	uint8_t		 proto;
 	uint8_t		 source;
 	struct in6_addr	 int_addr;		/* a LAN host's IPv6 address */
@@ -177,7 +220,12 @@ struct mt_pin_req {
 	uint32_t	 pin_id;		/* 0: the table picks; else this one (state file) */
 };
 
-/* Open (or renew one's own) pinhole; on conflict *conflict names the holder. */
+/*
+ * Open (or renew one's own) pinhole; on conflict *conflict names the holder.
+ * The actor must be allowed the host and the pinhole on the key, if there
+ * is one, before the request is looked at: MT_ERR_NOT_AUTHORIZED (for the
+ * daemon, another's pinhole on the key is MT_ERR_CONFLICT).
+ */
 enum mt_err mtable_pinhole_add(struct mtable *, const struct mt_pin_req *, struct mt_entry **out,
     const struct mt_entry **conflict);
 /* The pinhole with this ID, or NULL. */

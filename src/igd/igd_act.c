@@ -5,7 +5,9 @@
  * it, name, handler. Handlers read arguments, call the mapping table and
  * write output arguments; every table error becomes a UPnP error code in
  * igd_act_mt_error(), the one place that knows both. Conflict rules,
- * quotas, lease caps and the LAN-host check are the table's, not ours.
+ * quotas, lease caps, the LAN-host check and who may change what (secure
+ * mode, another source's entry: the caller is the call's actor) are the
+ * table's, not ours.
  * What every handler uses on its call (arguments, the commit) is
  * igd_call.c's; the pinhole handlers are igd_pin.c's.
  */
@@ -144,6 +146,7 @@ igd_act_mt_error(struct igd_call *c, enum mt_err e, const struct mt_entry *holde
 		return IGD_E_CONFLICT;
 	case MT_ERR_DENIED:
 	case MT_ERR_ADDR:
+	case MT_ERR_NOT_AUTHORIZED:
 		return IGD_E_NOT_AUTHORIZED;
 	case MT_ERR_QUOTA:
 	case MT_ERR_NOPORT:
@@ -228,10 +231,10 @@ igd_map_request(struct igd_call *c, struct mt_request *q, int *enabled)
 		    util_text_problem(desc, strlen(desc), IGD_SOAP_VALUE_MAX));
 		return IGD_E_INVALID_ARGS;
 	}
-	if (c->igd->ctx->cfg->upnp_secure_mode && !igd_same_addr(&q->int_addr, &c->client)) {
-		snprintf(c->why, sizeof(c->why), "secure mode: a mapping for another host");
-		return IGD_E_NOT_AUTHORIZED;
-	}
+	/* asked here, as the table would refuse it: 606 comes before 716 and NewEnabled */
+	if ((e = igd_authorize(c, &q->int_addr, NULL)) != IGD_OK)
+		return e;
+	q->actor = &c->actor;
 	q->source = MT_SRC_UPNP;
 	q->lease_s = (uint32_t)lease;	/* 0: the table gives max_lease ("as long as allowed") */
 	q->desc = desc;
@@ -249,9 +252,10 @@ igd_map_disabled(struct igd_call *c, const struct mt_request *q)
 {
 	struct mt_entry *e = mtable_lookup_ext(c->mt, q->proto, q->ext_port);
 
-	if (e != NULL && e->source == MT_SRC_UPNP && igd_same_addr(&e->int_addr, &q->int_addr) &&
+	/* the table keeps what is not the caller's (another source's): no error either */
+	if (e != NULL && igd_same_addr(&e->int_addr, &q->int_addr) &&
 	    e->ext_port_end == e->ext_port)
-		mtable_del(c->mt, e);
+		(void)mtable_del_by(c->mt, &c->actor, e);
 	return IGD_OK;
 }
 
@@ -318,16 +322,7 @@ igd_deletable(struct igd_call *c, const struct mt_entry *e)
 		snprintf(c->why, sizeof(c->why), "no such mapping");
 		return IGD_E_NO_SUCH_ENTRY;
 	}
-	if (e->source != MT_SRC_UPNP) {
-		snprintf(c->why, sizeof(c->why), "held by %s, not by UPnP",
-		    mt_source_name(e->source));
-		return IGD_E_NOT_AUTHORIZED;
-	}
-	if (c->igd->ctx->cfg->upnp_secure_mode && !igd_same_addr(&e->int_addr, &c->client)) {
-		snprintf(c->why, sizeof(c->why), "secure mode: another host's mapping");
-		return IGD_E_NOT_AUTHORIZED;
-	}
-	return IGD_OK;
+	return igd_authorize(c, NULL, e);	/* another source's, or host's in secure mode */
 }
 
 /*
@@ -361,8 +356,7 @@ act_delete_port_mapping(struct igd_call *c)
 		return err;
 	if ((err = igd_deletable(c, e)) != IGD_OK)
 		return err;
-	mtable_del(c->mt, e);
-	return IGD_OK;
+	return igd_act_mt_error(c, mtable_del_by(c->mt, &c->actor, e), NULL);
 }
 
 /* NewStartPort, NewEndPort, NewProtocol, NewManage: shared by the v2 range actions. */
@@ -386,6 +380,7 @@ igd_range_args(struct igd_call *c, uint16_t *lo, uint16_t *hi, int *proto, int *
 static enum igd_err
 act_delete_port_mapping_range(struct igd_call *c)
 {
+	struct mt_actor own = c->actor;
 	struct mt_entry *e;
 	uint16_t lo, hi;
 	uint32_t p;
@@ -395,19 +390,15 @@ act_delete_port_mapping_range(struct igd_call *c)
 
 	if ((err = igd_range_args(c, &lo, &hi, &proto, &manage)) != IGD_OK)
 		return err;
-	if (manage && c->igd->ctx->cfg->upnp_secure_mode) {
-		snprintf(c->why, sizeof(c->why), "secure mode: NewManage needs authorization");
-		return IGD_E_NOT_AUTHORIZED;
-	}
+	if (manage && (err = igd_authorize(c, NULL, NULL)) != IGD_OK)
+		return err;		/* NewManage is every host's: not in secure mode */
+	own.secure = !manage;		/* without it the caller's own only, as if secure */
 	for (p = lo; p <= hi; p++) {
 		e = mtable_lookup_ext(c->mt, proto, (uint16_t)p);
 		if (e == NULL || e->ext_port != p)
 			continue;
-		if (e->source != MT_SRC_UPNP || (!manage && !igd_same_addr(&e->int_addr,
-		    &c->client)))
-			continue;
-		mtable_del(c->mt, e);
-		n++;
+		if (mtable_del_by(c->mt, &own, e) == MT_OK)	/* the table skips others' */
+			n++;
 	}
 	if (n == 0) {
 		snprintf(c->why, sizeof(c->why), "no mapping of yours in the range");
@@ -861,6 +852,9 @@ igd_act_control(struct igd *igd, enum igd_svc svc, const struct in6_addr *client
 	c.mt = igd->ctx->mt;
 	c.req = &req;
 	c.client = *client;
+	c.actor.source = MT_SRC_UPNP;
+	c.actor.client = *client;
+	c.actor.secure = igd->ctx->cfg->upnp_secure_mode;
 	c.version = igd_req_version(igd, svc, req.service_type);
 	if (c.version == 0 || (a = igd_find_action(svc, c.version, req.action)) == NULL) {
 		igd_soap_req_free(&req);

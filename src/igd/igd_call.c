@@ -1,7 +1,8 @@
 /*
  * igd_call.c - what every UPnP action handler uses on its call: error
- * names, SOAP arguments in and out, the commit, evented variables'
- * elements. The handlers are igd_act.c's and igd_pin.c's.
+ * names, SOAP arguments in and out, the table's verdict on who may, the
+ * commit, evented variables' elements. The handlers are igd_act.c's and
+ * igd_pin.c's.
  */
 #include "config.h"
 
@@ -107,6 +108,21 @@ igd_out_uint(struct igd_call *c, const char *name, unsigned long v)
 
 	snprintf(buf, sizeof(buf), "%lu", v);
 	igd_soap_out(c->args, name, buf);
+}
+
+enum igd_err
+igd_authorize(struct igd_call *c, const struct in6_addr *a, const struct mt_entry *e)
+{
+	enum mt_deny d = mtable_authorize(c->mt, &c->actor, a, e);
+
+	if (d == MT_DENY_NONE)
+		return IGD_OK;
+	if (d == MT_DENY_SOURCE && e != NULL)
+		snprintf(c->why, sizeof(c->why), "held by %s, not by UPnP",
+		    mt_source_name(e->source));
+	else
+		snprintf(c->why, sizeof(c->why), "%s", mt_deny_str(d));
+	return IGD_E_NOT_AUTHORIZED;
 }
 
 int

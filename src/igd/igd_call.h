@@ -1,10 +1,10 @@
 /*
  * igd_call.h - one UPnP control call in progress, and what every action
  * handler uses on it: UPnP error codes, SOAP argument readers and writers,
- * the commit that tells whether an entry reached the kernel, evented
- * variables' elements. A leaf below igd_act.c (the dispatch table,
- * WANIPConnection, WANCommonInterfaceConfig, L3F) and igd_pin.c
- * (WANIPv6FirewallControl).
+ * the table's verdict on who may change what, the commit that tells
+ * whether an entry reached the kernel, evented variables' elements. A leaf
+ * below igd_act.c (the dispatch table, WANIPConnection,
+ * WANCommonInterfaceConfig, L3F) and igd_pin.c (WANIPv6FirewallControl).
  */
 #ifndef PG_IGD_CALL_H
 #define PG_IGD_CALL_H
@@ -58,6 +58,7 @@ struct igd_call {
 	struct mtable		*mt;
 	const struct igd_soap_req *req;
 	struct in6_addr		 client;
+	struct mt_actor		 actor;		/* the caller, for the table (secure mode) */
 	int			 version;	/* of the service type the caller used */
 	struct evbuffer		*args;		/* output arguments */
 	struct mt_filter	 remote;	/* NewRemoteHost, when one is given */
@@ -77,6 +78,8 @@ enum igd_err igd_arg_uint(struct igd_call *, const char *name, unsigned long max
 enum igd_err igd_arg_port(struct igd_call *, const char *name, uint16_t *port);
 /* An output argument holding a number. */
 void igd_out_uint(struct igd_call *, const char *name, unsigned long v);
+/* The table's verdict on the caller acting for host a or on e (mtable_authorize): IGD_OK or 606. */
+enum igd_err igd_authorize(struct igd_call *, const struct in6_addr *a, const struct mt_entry *e);
 /* 1 if a and b are the same address. */
 int igd_same_addr(const struct in6_addr *a, const struct in6_addr *b);
 /*

@@ -5,8 +5,9 @@
  * A UPnP pinhole's UniqueID is its table ID (1..65535: the table gives
  * UPnP pinholes IDs that fit a ui2). Only UPnP's pinholes can be named by
  * a UniqueID; in secure mode a control point may open, see and change
- * only pinholes to its own address. GetPinholePackets reads the kernel's
- * per-element counter, so it is the traffic the pinhole let in.
+ * only pinholes to its own address (the table's verdict on the call's
+ * actor, igd_authorize). GetPinholePackets reads the kernel's per-element
+ * counter, so it is the traffic the pinhole let in.
  */
 #include "config.h"
 
@@ -140,19 +141,9 @@ pin_arg_tuple(struct igd_call *c, struct mt_pin_req *q)
 	if ((e = pin_arg_proto(c, &proto)) != IGD_OK)
 		return e;
 	q->proto = (uint8_t)proto;
+	q->actor = &c->actor;
 	q->source = MT_SRC_UPNP;
 	q->owner = "";
-	return IGD_OK;
-}
-
-/* In secure mode a control point acts only for its own address. */
-static enum igd_err
-pin_own(struct igd_call *c, const struct in6_addr *a)
-{
-	if (c->igd->ctx->cfg->upnp_secure_mode && !igd_same_addr(a, &c->client)) {
-		snprintf(c->why, sizeof(c->why), "secure mode: not the caller's address");
-		return IGD_E_NOT_AUTHORIZED;
-	}
 	return IGD_OK;
 }
 
@@ -168,12 +159,12 @@ pin_by_id(struct igd_call *c, struct mt_entry **out)
 	    (err = igd_arg_uint(c, "UniqueID", 65535, &id)) != IGD_OK)
 		return err;
 	e = mtable_pinhole_get(c->mt, (uint32_t)id);
-	if (e == NULL || e->source != MT_SRC_UPNP) {
+	if (e == NULL || mtable_authorize(c->mt, &c->actor, NULL, e) == MT_DENY_SOURCE) {
 		snprintf(c->why, sizeof(c->why), "no pinhole %lu", id);
-		return IGD_E_PIN_NO_SUCH_ENTRY;
+		return IGD_E_PIN_NO_SUCH_ENTRY;	/* another source's is not UPnP's to name */
 	}
-	if ((err = pin_own(c, &e->int_addr)) != IGD_OK)
-		return err;
+	if ((err = igd_authorize(c, NULL, e)) != IGD_OK)
+		return err;			/* secure mode: another host's */
 	*out = e;
 	return IGD_OK;
 }
@@ -191,6 +182,7 @@ pin_mt_error(struct igd_call *c, enum mt_err e)
 	case MT_ERR_CONFLICT:		/* another source's pinhole on that key */
 	case MT_ERR_DENIED:
 	case MT_ERR_ADDR:
+	case MT_ERR_NOT_AUTHORIZED:	/* another's pinhole on that key (mtable_authorize) */
 		return IGD_E_NOT_AUTHORIZED;
 	case MT_ERR_QUOTA:
 	case MT_ERR_NOPORT:
@@ -254,7 +246,7 @@ igd_pin_add(struct igd_call *c)
 
 	if ((err = pin_allowed(c)) != IGD_OK || (err = pin_arg_tuple(c, &q)) != IGD_OK ||
 	    (err = pin_arg_lease(c, "LeaseTime", &q.lease_s)) != IGD_OK ||
-	    (err = pin_own(c, &q.int_addr)) != IGD_OK)
+	    (err = igd_authorize(c, &q.int_addr, NULL)) != IGD_OK)
 		return err;
 	q.desc = "";
 	if ((me = mtable_pinhole_add(c->mt, &q, &e, &held)) != MT_OK)
@@ -276,7 +268,7 @@ igd_pin_update(struct igd_call *c)
 	if ((err = pin_by_id(c, &e)) != IGD_OK ||
 	    (err = pin_arg_lease(c, "NewLeaseTime", &lease)) != IGD_OK)
 		return err;
-	if ((me = mtable_renew(c->mt, e, lease)) != MT_OK)
+	if ((me = mtable_renew_by(c->mt, &c->actor, e, lease)) != MT_OK)
 		return pin_mt_error(c, me);
 	return igd_commit(c, e);
 }
@@ -289,8 +281,7 @@ igd_pin_delete(struct igd_call *c)
 
 	if ((err = pin_by_id(c, &e)) != IGD_OK)
 		return err;
-	mtable_del(c->mt, e);
-	return IGD_OK;
+	return pin_mt_error(c, mtable_del_by(c->mt, &c->actor, e));
 }
 
 /* The packets the named pinhole let in (the kernel's counter). */

@@ -8,7 +8,9 @@
  * (pcp_wire), 0 is NAT-PMP (natpmp_wire), anything else is answered as
  * PCP's UNSUPP_VERSION. Every mapping is a `pcp` entry (owner: the nonce)
  * or a `natpmp` entry (owner: none, the client's address says whose) of the
- * one table; conflicts, quotas, allow/deny and lease caps are the table's.
+ * one table; conflicts, quotas, allow/deny, lease caps and who may change an
+ * entry are the table's (a request's actor: PCP with its nonce as the owner
+ * token, or NAT-PMP for the sender's own address).
  * A new mapping is committed to the kernel before the client hears of it.
  *
  * The epoch counts seconds since the mapping state began: it continues
@@ -114,6 +116,7 @@ struct pcp_map {
 	struct pcp_response	*resp;
 	struct in6_addr		 internal;	/* the source, or THIRD_PARTY's address */
 	char			 nonce[2 * PCP_WIRE_NONCE_LEN + 1];
+	struct mt_actor		 actor;		/* the sender, with the nonce as its owner token */
 	struct mt_filter	 filters[MT_MAX_FILTERS];
 	size_t			 nfilters;
 	int			 set_filters;
@@ -231,6 +234,7 @@ pcp_result_of(enum mt_err e)
 	case MT_ERR_DENIED:
 	case MT_ERR_ADDR:
 	case MT_ERR_NOTFOUND:
+	case MT_ERR_NOT_AUTHORIZED:	/* another nonce's (or source's) entry */
 		return PCP_RES_NOT_AUTHORIZED;
 	case MT_ERR_QUOTA:
 		return PCP_RES_USER_EX_QUOTA;
@@ -254,6 +258,7 @@ natpmp_result_of(enum mt_err e)
 	case MT_ERR_INVAL:
 	case MT_ERR_NOTFOUND:
 	case MT_ERR_CONFLICT:
+	case MT_ERR_NOT_AUTHORIZED:
 		return NATPMP_RES_NOT_AUTHORIZED;
 	case MT_ERR_FIREWALL:
 		return NATPMP_RES_NETWORK_FAILURE;
@@ -307,6 +312,16 @@ pcp_hex(const uint8_t *b, size_t n, char *out)
 		out[2 * i + 1] = hex[b[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+/* Who asks, for the table: PCP, the sender, its nonce (hex) as the owner token. */
+static void
+pcp_actor(const struct pcp_srv_pkt *p, const char *nonce, struct mt_actor *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->source = MT_SRC_PCP;
+	a->client = p->src;
+	a->owner = nonce;
 }
 
 /* FILTER options as table filters: a prefix length of 0 clears them (RFC 6887 §13.3). */
@@ -366,6 +381,7 @@ static void
 pcp_map_request(const struct pcp_map *m, struct mt_request *r, uint16_t ext_port)
 {
 	memset(r, 0, sizeof(*r));
+	r->actor = &m->actor;		/* the table refuses another nonce's refresh */
 	r->proto = m->req->protocol == IPPROTO_TCP ? MT_TCP : MT_UDP;
 	r->source = MT_SRC_PCP;
 	r->ext_port = ext_port;
@@ -445,14 +461,14 @@ pcp_pin_apply(struct pcp_srv *s, const struct mt_pin_req *r, uint32_t lifetime,
 
 	if (!s->ctx->cfg->pcp_pinholes)
 		return PCP_RES_NOT_AUTHORIZED;
-	e = mtable_pinhole_find(s->ctx->mt, r->proto, &r->int_addr, r->int_port, &r->remote);
-	if (e != NULL && (e->source != MT_SRC_PCP || strcmp(e->owner, r->owner) != 0))
-		return PCP_RES_NOT_AUTHORIZED;	/* the nonce is the owner token */
 	resp->ext_addr = r->int_addr;		/* seen from outside as it is */
 	resp->ext_port = r->int_port;
+	/* another nonce's pinhole on the key (or not PCP's) is refused by the table */
 	if (lifetime == 0) {
-		if (e != NULL)
-			mtable_del(s->ctx->mt, e);
+		e = mtable_pinhole_find(s->ctx->mt, r->proto, &r->int_addr, r->int_port,
+		    &r->remote);
+		if (e != NULL && (err = mtable_del_by(s->ctx->mt, r->actor, e)) != MT_OK)
+			return pcp_result_of(err);
 		resp->lifetime = 0;
 		return PCP_RES_SUCCESS;
 	}
@@ -466,16 +482,17 @@ pcp_pin_apply(struct pcp_srv *s, const struct mt_pin_req *r, uint32_t lifetime,
 
 static void
 pcp_pin_req(struct pcp_srv *s, const struct pcp_request *q, const struct in6_addr *internal,
-    const char *nonce, struct mt_pin_req *r)
+    const struct mt_actor *a, struct mt_pin_req *r)
 {
 	memset(r, 0, sizeof(*r));
+	r->actor = a;
 	r->proto = q->protocol == IPPROTO_TCP ? MT_TCP : MT_UDP;
 	r->source = MT_SRC_PCP;
 	r->int_addr = *internal;
 	r->int_port = q->internal_port;
 	r->lease_s = pcp_lifetime(s, q->lifetime);
 	r->desc = "";
-	r->owner = nonce;
+	r->owner = a->owner;
 }
 
 /* MAP from an IPv6 host: a pinhole for anyone, or for its FILTER peers (in the kernel). */
@@ -484,7 +501,7 @@ pcp_pin_map(struct pcp_map *m, struct pcp_response *resp)
 {
 	struct mt_pin_req r;
 
-	pcp_pin_req(m->srv, m->req, &m->internal, m->nonce, &r);
+	pcp_pin_req(m->srv, m->req, &m->internal, &m->actor, &r);
 	r.filters = m->filters;
 	r.nfilters = m->nfilters;
 	r.set_filters = m->set_filters;
@@ -497,18 +514,16 @@ pcp_pin_map(struct pcp_map *m, struct pcp_response *resp)
  * external address and port are the internal ones.
  */
 static enum pcp_result
-pcp_pin_peer(struct pcp_srv *s, const struct in6_addr *internal, const struct pcp_request *q,
-    struct pcp_response *resp)
+pcp_pin_peer(struct pcp_srv *s, const struct mt_actor *a, const struct in6_addr *internal,
+    const struct pcp_request *q, struct pcp_response *resp)
 {
-	char nonce[2 * PCP_WIRE_NONCE_LEN + 1];
 	struct mt_pin_req r;
 
 	if (q->internal_port == 0 || q->peer_port == 0)
 		return PCP_RES_MALFORMED_REQUEST;
 	if (util_addr_is_v4(&q->peer_addr))
 		return PCP_RES_MALFORMED_REQUEST;
-	pcp_hex(q->nonce, sizeof(q->nonce), nonce);
-	pcp_pin_req(s, q, internal, nonce, &r);
+	pcp_pin_req(s, q, internal, a, &r);
 	r.remote.addr = q->peer_addr;
 	r.remote.plen = 128;
 	r.remote.port = q->peer_port;
@@ -525,6 +540,7 @@ pcp_map(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request
 	struct pcp_map m;
 	struct mt_entry *e, *got = NULL;
 	enum pcp_result res;
+	enum mt_err err;
 	int proto;
 
 	memset(&m, 0, sizeof(m));
@@ -532,6 +548,7 @@ pcp_map(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request
 	m.req = q;
 	m.resp = resp;
 	pcp_hex(q->nonce, sizeof(q->nonce), m.nonce);
+	pcp_actor(p, m.nonce, &m.actor);
 	if ((res = pcp_internal(s, p, q, &m.internal)) != PCP_RES_SUCCESS)
 		return res;
 	if (q->protocol != IPPROTO_TCP && q->protocol != IPPROTO_UDP)
@@ -545,11 +562,9 @@ pcp_map(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_request
 	proto = q->protocol == IPPROTO_TCP ? MT_TCP : MT_UDP;
 	e = mtable_lookup_int_source(s->ctx->mt, proto, &m.internal, q->internal_port,
 	    MT_SRC_PCP);
-	if (e != NULL && strcmp(e->owner, m.nonce) != 0)
-		return PCP_RES_NOT_AUTHORIZED;	/* the nonce is the owner token */
-	if (q->lifetime == 0) {
-		if (e != NULL)
-			mtable_del(s->ctx->mt, e);
+	if (q->lifetime == 0) {		/* another nonce's: the table refuses, as a refresh */
+		if (e != NULL && (err = mtable_del_by(s->ctx->mt, &m.actor, e)) != MT_OK)
+			return pcp_result_of(err);
 		resp->lifetime = 0;
 		return PCP_RES_SUCCESS;
 	}
@@ -598,6 +613,7 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 	struct mt_peer_req r;
 	struct mt_entry *e;
 	char nonce[2 * PCP_WIRE_NONCE_LEN + 1];
+	struct mt_actor actor;
 	struct in6_addr internal;
 	enum pcp_result res;
 	enum mt_err err;
@@ -606,14 +622,17 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 		return res;
 	if (q->protocol != IPPROTO_TCP && q->protocol != IPPROTO_UDP)
 		return PCP_RES_UNSUPP_PROTOCOL;
+	pcp_hex(q->nonce, sizeof(q->nonce), nonce);
+	pcp_actor(p, nonce, &actor);
 	if (!util_addr_is_v4(&internal))
-		return pcp_pin_peer(s, &internal, q, resp);
+		return pcp_pin_peer(s, &actor, &internal, q, resp);
 	if (q->internal_port == 0 || q->peer_port == 0 || !pcp_peer_addr_ok(&q->peer_addr))
 		return PCP_RES_MALFORMED_REQUEST;
 	if (netif_client_ok(s->ctx->netif, &q->peer_addr, NULL, 0) ||
 	    netif_is_lan_local(s->ctx->netif, &q->peer_addr))
 		return PCP_RES_NOT_AUTHORIZED;	/* a LAN flow never leaves by the WAN */
 	memset(&r, 0, sizeof(r));
+	r.actor = &actor;		/* another nonce's pin: the table refuses it */
 	r.proto = q->protocol == IPPROTO_TCP ? MT_TCP : MT_UDP;
 	r.source = MT_SRC_PCP;
 	r.int_addr = internal;
@@ -621,15 +640,12 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 	r.peer_addr = q->peer_addr;
 	r.peer_port = q->peer_port;
 	r.ext_addr = pcp_snat_addr(s);
-	pcp_hex(q->nonce, sizeof(q->nonce), nonce);
 	r.owner = nonce;
-	e = mtable_lookup_peer(s->ctx->mt, r.proto, &r.int_addr, r.int_port, &r.peer_addr,
-	    r.peer_port);
-	if (e != NULL && strcmp(e->owner, nonce) != 0)
-		return PCP_RES_NOT_AUTHORIZED;
 	if (q->lifetime == 0) {		/* the client is done with the flow */
-		if (e != NULL)
-			mtable_del(s->ctx->mt, e);
+		e = mtable_lookup_peer(s->ctx->mt, r.proto, &r.int_addr, r.int_port, &r.peer_addr,
+		    r.peer_port);
+		if (e != NULL && (err = mtable_del_by(s->ctx->mt, &actor, e)) != MT_OK)
+			return pcp_result_of(err);
 		resp->ext_port = r.int_port;
 		resp->ext_addr = r.ext_addr;
 		return PCP_RES_SUCCESS;
@@ -713,30 +729,34 @@ pcp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, struct pcp_answer *a)
 
 /* ---- NAT-PMP ---- */
 
-/* Lifetime 0 with internal port 0: delete every NAT-PMP mapping of this client and protocol. */
+/*
+ * Lifetime 0 with internal port 0: delete every NAT-PMP mapping of this
+ * client and protocol, which are the ones the table lets its actor delete.
+ */
 static void
-natpmp_delete_all(struct pcp_srv *s, const struct in6_addr *client, int proto)
+natpmp_delete_all(struct pcp_srv *s, const struct mt_actor *a, int proto)
 {
 	struct mt_entry *e, *next;
 
 	for (e = mtable_next(s->ctx->mt, NULL); e != NULL; e = next) {
 		next = mtable_next(s->ctx->mt, e);
-		if (e->source == MT_SRC_NATPMP && e->proto == proto &&
-		    memcmp(&e->int_addr, client, sizeof(*client)) == 0)
-			mtable_del(s->ctx->mt, e);
+		if (e->proto == proto)
+			(void)mtable_del_by(s->ctx->mt, a, e);
 	}
 }
 
 static enum mt_err
-natpmp_map_add(struct pcp_srv *s, const struct natpmp_request *q, const struct in6_addr *client,
+natpmp_map_add(struct pcp_srv *s, const struct natpmp_request *q, const struct mt_actor *a,
     int proto, struct mt_entry **got)
 {
+	const struct in6_addr *client = &a->client;
 	struct mtable *mt = s->ctx->mt;
 	struct mt_request r;
 	uint16_t port;
 	enum mt_err e;
 
 	memset(&r, 0, sizeof(r));
+	r.actor = a;
 	r.proto = (uint8_t)proto;
 	r.source = MT_SRC_NATPMP;
 	r.ext_port = q->ext_port ? q->ext_port : q->internal_port;
@@ -763,15 +783,21 @@ natpmp_map(struct pcp_srv *s, const struct natpmp_request *q, const struct in6_a
 {
 	int proto = q->opcode == NATPMP_OP_MAP_TCP ? MT_TCP : MT_UDP;
 	struct mt_entry *e, *got = NULL;
+	struct mt_actor a;
 	enum mt_err err;
 
+	/* the sender acts for its own address only: no request names another */
+	memset(&a, 0, sizeof(a));
+	a.source = MT_SRC_NATPMP;
+	a.client = *client;
+	a.secure = 1;
 	resp->ext_port = q->ext_port;
 	if (q->lifetime == 0) {
 		if (q->internal_port == 0)
-			natpmp_delete_all(s, client, proto);
+			natpmp_delete_all(s, &a, proto);
 		else if ((e = mtable_lookup_int_source(s->ctx->mt, proto, client,
 		    q->internal_port, MT_SRC_NATPMP)) != NULL)
-			mtable_del(s->ctx->mt, e);
+			(void)mtable_del_by(s->ctx->mt, &a, e);
 		resp->ext_port = 0;
 		return NATPMP_RES_SUCCESS;
 	}
@@ -782,9 +808,9 @@ natpmp_map(struct pcp_srv *s, const struct natpmp_request *q, const struct in6_a
 		struct natpmp_request again = *q;
 
 		again.ext_port = e->ext_port;
-		err = natpmp_map_add(s, &again, client, proto, &got);
+		err = natpmp_map_add(s, &again, &a, proto, &got);
 	} else
-		err = natpmp_map_add(s, q, client, proto, &got);
+		err = natpmp_map_add(s, q, &a, proto, &got);
 	if (err != MT_OK)
 		return natpmp_result_of(err);
 	resp->ext_port = got->ext_port;

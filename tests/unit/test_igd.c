@@ -328,6 +328,100 @@ test_delete_and_v2(void)
 	lab_free(igd);
 }
 
+/* AddPortMapping's arguments with NewEnabled as given. */
+static const char *
+map_args_enabled(const char *ext, const char *in, const char *client, const char *enabled)
+{
+	map_args("", ext, "TCP", in, client, "0", "t");
+	memcpy(strstr(args, "<NewEnabled>1<") + 12, enabled, 1);
+	return args;
+}
+
+/* A mapping of another source, as the table's own callers make it. */
+static void
+add_source(struct igd *igd, int source, uint16_t ext, const char *client, const char *owner)
+{
+	struct mt_request q;
+
+	memset(&q, 0, sizeof(q));
+	q.proto = MT_TCP;
+	q.source = (uint8_t)source;
+	q.ext_port = ext;
+	q.int_addr = addr(client);
+	q.lease_s = 600;
+	q.owner = owner;
+	CHECK_EQ(mtable_add(igd->ctx->mt, &q, NULL, NULL), MT_OK);
+}
+
+/*
+ * Who may change what, as a control point hears it: secure mode's 606 comes
+ * before every later check, a UPnP client touches UPnP's mappings only, and
+ * without secure mode (or with NewManage) any host's.
+ */
+static void
+test_who_may(void)
+{
+	struct igd *igd = lab_igd("firewall = none\nupnp_secure_mode = yes\n");
+	struct mtable *mt = igd->ctx->mt;
+
+	/* secure mode: for another host is 606, before 716 and before NewEnabled */
+	CHECK_EQ(add(igd, IPC2, A, "0", "TCP", "80", B, "0"), 606);
+	call(igd, A, IPC2, "AddPortMapping", map_args_enabled("9000", "80", B, "0"));
+	CHECK_EQ(code(), 606);
+	call(igd, A, IPC2, "AddAnyPortMapping", map_args_enabled("9000", "80", B, "0"));
+	CHECK_EQ(code(), 606);
+	call(igd, A, IPC2, "AddAnyPortMapping", map_args_enabled("9000", "80", A, "0"));
+	CHECK_EQ(code(), 402);
+	/* NewEnabled 0 removes the caller's own UPnP mapping there, nothing else */
+	add_source(igd, MT_SRC_PCP, 9100, A, "0101");
+	call(igd, A, IPC2, "AddPortMapping", map_args_enabled("9100", "9100", A, "0"));
+	CHECK_EQ(code(), 0);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 9100) != NULL);
+	CHECK_EQ(add(igd, IPC2, A, "9101", "TCP", "80", A, "0"), 0);
+	call(igd, A, IPC2, "AddPortMapping", map_args_enabled("9101", "81", A, "0"));
+	CHECK_EQ(code(), 0);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 9101) == NULL);
+	/* another source's mapping is not UPnP's to delete, the caller's own is */
+	call(igd, A, IPC2, "DeletePortMapping", del_args("9100", "TCP"));
+	CHECK_EQ(code(), 606);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 9100) != NULL);
+	/* ranges: NewManage 0 takes the caller's own UPnP mappings only */
+	CHECK_EQ(add(igd, IPC2, A, "9102", "TCP", "80", A, "0"), 0);
+	CHECK_EQ(add(igd, IPC2, B, "9103", "TCP", "80", B, "0"), 0);
+	call(igd, A, IPC2, "DeletePortMappingRange", range_args("9100", "9199", "TCP", "0", NULL));
+	CHECK_EQ(code(), 0);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 9102) == NULL);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 9103) != NULL);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 9100) != NULL);
+	call(igd, A, IPC2, "DeletePortMappingRange", range_args("9100", "9199", "TCP", "0", NULL));
+	CHECK_EQ(code(), 730);
+	lab_free(igd);
+
+	/* secure mode off: another host's UPnP mappings, never another source's */
+	igd = lab_igd("firewall = none\nupnp_secure_mode = no\n");
+	mt = igd->ctx->mt;
+	CHECK_EQ(add(igd, IPC2, A, "9000", "TCP", "80", B, "0"), 0);
+	CHECK_EQ(add(igd, IPC2, B, "9001", "TCP", "80", B, "0"), 0);
+	CHECK_EQ(add(igd, IPC2, B, "9002", "TCP", "80", B, "0"), 0);
+	add_source(igd, MT_SRC_PCP, 9003, B, "0202");
+	add_source(igd, MT_SRC_NATPMP, 9004, B, NULL);
+	call(igd, A, IPC2, "DeletePortMapping", del_args("9001", "TCP"));
+	CHECK_EQ(code(), 0);
+	call(igd, A, IPC2, "DeletePortMapping", del_args("9004", "TCP"));
+	CHECK_EQ(code(), 606);
+	/* NewManage 0: none of A's; NewManage 1: every UPnP mapping, nothing else */
+	call(igd, A, IPC2, "DeletePortMappingRange", range_args("9000", "9099", "TCP", "0", NULL));
+	CHECK_EQ(code(), 730);
+	CHECK_EQ(mtable_count(mt), 4);
+	call(igd, A, IPC2, "DeletePortMappingRange", range_args("9000", "9099", "TCP", "1", NULL));
+	CHECK_EQ(code(), 0);
+	CHECK_EQ(mtable_count(mt), 2);
+	CHECK(mtable_lookup_ext(mt, MT_TCP, 9003) != NULL && mtable_lookup_ext(mt, MT_TCP, 9004));
+	call(igd, A, IPC2, "DeletePortMappingRange", range_args("9000", "9099", "TCP", "1", NULL));
+	CHECK_EQ(code(), 730);
+	lab_free(igd);
+}
+
 static void
 test_bad_requests(void)
 {
@@ -546,6 +640,7 @@ test_pinholes(void)
 {
 	struct igd *igd = lab_igd("firewall = nftables\nwan_interface = wan0\nlan_interface = br-lan\n");
 	struct mtable *mt = igd->ctx->mt;
+	struct mt_pin_req pq;
 	struct mt_entry *e;
 
 	CHECK_EQ(call(igd, A6, FC, "GetFirewallStatus", ""), 200);
@@ -584,7 +679,24 @@ test_pinholes(void)
 	CHECK_EQ(pin_add(igd, A6, "", "8000", "TCP", "60"), 402);
 	call(igd, A6, FC, "AddPinhole", pin_args("", "0", "192.0.2.10", "8000", "6", "60"));
 	CHECK_EQ(code(), 402);
-	/* packets: the kernel's counter */
+	/* a pinhole of another source on the same key is not the caller's */
+	memset(&pq, 0, sizeof(pq));
+	pq.proto = MT_TCP;
+	pq.source = MT_SRC_PCP;
+	pq.int_addr = addr(A6);
+	pq.int_port = 8100;
+	pq.lease_s = 600;
+	pq.owner = "0303";
+	CHECK_EQ(mtable_pinhole_add(mt, &pq, &e, NULL), MT_OK);
+	CHECK_EQ(pin_add(igd, A6, "", "8100", "6", "60"), 606);
+	CHECK_EQ(e->source, MT_SRC_PCP);
+	CHECK_EQ(mtable_remaining(mt, e), 600);
+	e = mtable_pinhole_get(mt, 1);
+	/* packets: the kernel's counter, another host's in secure mode 606 */
+	call(igd, B6, FC, "GetPinholePackets", id_args("1", NULL));
+	CHECK_EQ(code(), 606);
+	call(igd, B6, FC, "CheckPinholeWorking", id_args("1", NULL));
+	CHECK_EQ(code(), 606);
 	call(igd, A6, FC, "CheckPinholeWorking", id_args("1", NULL));
 	CHECK_EQ(code(), 709);
 	fw_mem_pin_traffic(igd->ctx->fw, 1, 7, 700);
@@ -633,6 +745,14 @@ test_pinholes(void)
 	igd = lab_igd("firewall = nftables\nwan_interface = wan0\nlan_interface = br-lan\nupnp_secure_mode = no\n");
 	call(igd, A6, FC, "AddPinhole", pin_args("", "0", B6, "8000", "6", "60"));
 	CHECK_EQ(code(), 0);
+	CHECK(has("<UniqueID>1</UniqueID>"));
+	call(igd, B6, FC, "UpdatePinhole", id_args("1", "120"));
+	CHECK_EQ(code(), 0);
+	call(igd, A6, FC, "GetPinholePackets", id_args("1", NULL));
+	CHECK_EQ(code(), 0);
+	call(igd, A6, FC, "DeletePinhole", id_args("1", NULL));
+	CHECK_EQ(code(), 0);
+	CHECK_EQ(mtable_pinhole_count(igd->ctx->mt), 0);
 	lab_free(igd);
 }
 
@@ -712,6 +832,7 @@ main(void)
 	test_add_and_errors();
 	test_other_sources();
 	test_delete_and_v2();
+	test_who_may();
 	test_bad_requests();
 	test_desc_and_host();
 	test_igd_version();

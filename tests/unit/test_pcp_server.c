@@ -654,6 +654,125 @@ test_pinholes(void)
 	lab_free(ctx, s);
 }
 
+/* An entry of another source, as the table's own callers make it. */
+static struct mt_entry *
+add_source(struct pg_ctx *ctx, int source, const char *client, uint16_t in, uint16_t ext)
+{
+	struct mt_request q;
+	struct mt_pin_req pq;
+	struct mt_entry *e = NULL;
+
+	if (ext == 0) {		/* a pinhole, remote any */
+		memset(&pq, 0, sizeof(pq));
+		pq.proto = MT_TCP;
+		pq.source = (uint8_t)source;
+		pq.int_addr = addr(client);
+		pq.int_port = in;
+		pq.lease_s = 600;
+		CHECK_EQ(mtable_pinhole_add(ctx->mt, &pq, &e, NULL), MT_OK);
+		return e;
+	}
+	memset(&q, 0, sizeof(q));
+	q.proto = MT_TCP;
+	q.source = (uint8_t)source;
+	q.ext_port = ext;
+	q.int_port = in;
+	q.int_addr = addr(client);
+	q.lease_s = 600;
+	CHECK_EQ(mtable_add(ctx->mt, &q, &e, NULL), MT_OK);
+	return e;
+}
+
+/* A NAT-PMP TCP mapping request from src; the result code. */
+static int
+natpmp_map(struct pcp_srv *s, const char *src, uint16_t in, uint16_t ext, uint32_t lifetime)
+{
+	uint8_t req[12] = { 0, 2 };
+	struct pcp_srv_pkt p;
+
+	util_put16(req + 4, in);
+	util_put16(req + 6, ext);
+	util_put32(req + 8, lifetime);
+	memset(&p, 0, sizeof(p));
+	p.src = addr(src);
+	p.dst = addr("192.0.2.1");
+	p.buf = req;
+	p.len = sizeof(req);
+	CHECK_EQ(pcp_srv_handle(s, &p, out, sizeof(out)), 16);
+	return out[3];
+}
+
+/*
+ * Who may change what: a PCP client the entries of its nonce (and of PCP),
+ * whatever it asks and in whichever order the checks run; a NAT-PMP client
+ * its own address's NAT-PMP mappings.
+ */
+static void
+test_who_may(void)
+{
+	struct pg_ctx *ctx = lab_ctx("firewall = none\npcp_min_lifetime = 1\n");
+	struct pcp_srv *s = pcp_srv_new(ctx);
+	struct in6_addr a6 = addr("2001:db8:1::10");
+	struct mt_entry *up, *pin, *nat;
+	struct mt_filter any;
+	uint8_t req[200], opt[24];
+	uint16_t got = 0;
+	size_t n;
+
+	/* a UPnP mapping of the same internal endpoint is not PCP's: PCP makes its own */
+	up = add_source(ctx, MT_SRC_UPNP, A, 8000, 9000);
+	CHECK_EQ(map(s, A, A, 1, 8000, 9000, 600, &got), PCP_RES_SUCCESS);
+	CHECK_EQ(got, 9001);
+	CHECK_EQ(map(s, A, A, 1, 8000, 0, 0, NULL), PCP_RES_SUCCESS);
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9001) == NULL);
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9000) == up && up->source == MT_SRC_UPNP);
+	/* PEER: another nonce may not release the pin either */
+	n = peer_req(req, 1, 40000, "198.51.100.100", 7000, 600);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_SUCCESS);
+	n = peer_req(req, 2, 40000, "198.51.100.100", 7000, 0);
+	CHECK_EQ(send_req(s, A, req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
+	CHECK_EQ(mtable_peer_count(ctx->mt), 1);
+	/* pinholes: another nonce's, refreshed or with a FILTER the table would refuse */
+	n = map_req(req, "2001:db8:1::10", 1, 6, 8000, 0, 600, NULL, 0);
+	CHECK_EQ(send_req(s, "2001:db8:1::10", req, n, NULL, NULL), PCP_RES_SUCCESS);
+	memset(&any, 0, sizeof(any));
+	CHECK((pin = mtable_pinhole_find(ctx->mt, MT_TCP, &a6, 8000, &any)) != NULL);
+	n = map_req(req, "2001:db8:1::10", 2, 6, 8000, 0, 900, NULL, 0);
+	CHECK_EQ(send_req(s, "2001:db8:1::10", req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
+	n = map_req(req, "2001:db8:1::10", 2, 6, 8000, 0, 900, opt,
+	    filter_opt(opt, 128, 0, "2001:db8:1::20"));
+	CHECK_EQ(send_req(s, "2001:db8:1::10", req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
+	n = map_req(req, "2001:db8:1::10", 1, 6, 8000, 0, 900, opt,
+	    filter_opt(opt, 128, 0, "2001:db8:1::20"));
+	CHECK_EQ(send_req(s, "2001:db8:1::10", req, n, NULL, NULL), PCP_RES_MALFORMED_REQUEST);
+	CHECK_EQ(mtable_remaining(ctx->mt, pin), 600);
+	CHECK_STR(pin->owner, "010101010101010101010101");
+	/* ... and a UPnP pinhole on the key is not PCP's, to refresh or to close */
+	pin = add_source(ctx, MT_SRC_UPNP, "2001:db8:1::10", 8001, 0);
+	n = map_req(req, "2001:db8:1::10", 1, 6, 8001, 0, 900, NULL, 0);
+	CHECK_EQ(send_req(s, "2001:db8:1::10", req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
+	n = map_req(req, "2001:db8:1::10", 1, 6, 8001, 0, 0, NULL, 0);
+	CHECK_EQ(send_req(s, "2001:db8:1::10", req, n, NULL, NULL), PCP_RES_NOT_AUTHORIZED);
+	CHECK(mtable_pinhole_find(ctx->mt, MT_TCP, &a6, 8001, &any) == pin);
+	CHECK_EQ(mtable_remaining(ctx->mt, pin), 600);
+	/* NAT-PMP: deleting one or all takes the sender's own NAT-PMP mappings only */
+	CHECK_EQ(natpmp_map(s, A, 8100, 9100, 600), 0);
+	CHECK_EQ(natpmp_map(s, A, 8101, 9101, 600), 0);
+	nat = add_source(ctx, MT_SRC_NATPMP, B, 8100, 9102);
+	CHECK_EQ(map(s, A, A, 3, 8102, 9103, 600, NULL), PCP_RES_SUCCESS);
+	CHECK_EQ(natpmp_map(s, A, 8102, 0, 0), 0);		/* PCP's: not NAT-PMP's */
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9103) != NULL);
+	CHECK_EQ(natpmp_map(s, B, 8101, 0, 0), 0);		/* A's: not B's */
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9101) != NULL);
+	CHECK_EQ(natpmp_map(s, A, 0, 0, 0), 0);
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9100) == NULL);
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9101) == NULL);
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9102) == nat);
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9103) != NULL);
+	CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9000) == up);
+	lab_free(ctx, s);
+}
+
 /* What a status verb emitted, as "NAME VALUE" lines (static buffer). */
 static char status_text[4096];
 
@@ -723,6 +842,7 @@ main(void)
 	test_peer_ports();
 	test_natpmp();
 	test_pinholes();
+	test_who_may();
 	test_status();
 	return tu_done("test_pcp_server");
 }
