@@ -28,7 +28,7 @@ if [ ! -d "$build/src" ]; then
 fi
 # Only objects of today's sources: a stale .o of a renamed file would draw arrows that are gone.
 objs=$(cd "$build" && find src -name '*.o' ! -name 'xml_data.o' | LC_ALL=C sort |
-	while read -r o; do [ -f "$src/${o%.o}.c" ] && echo "$o"; done)
+	while read -r o; do if [ -f "$src/${o%.o}.c" ]; then echo "$o"; fi; done)
 if [ -z "$objs" ]; then
 	echo "check-layers: no objects under $build/src" >&2
 	exit 2
