@@ -22,6 +22,7 @@ build=${1:?usage: check-layers.sh [-v] BUILDDIR [SRCDIR]}
 src=${2:-$(dirname "$0")/..}
 NM=${NM:-nm}
 
+src=$(cd "$src" && pwd)
 if [ ! -d "$build/src" ]; then
 	echo "check-layers: $build/src: no built objects (build first)" >&2
 	exit 2
