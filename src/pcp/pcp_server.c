@@ -2,9 +2,9 @@
  * pcp_server.c - PCP and NAT-PMP on UDP 5351, a thin front end of the
  * mapping table.
  *
- * One socket on 0.0.0.0:5351 with IP_PKTINFO: a request counts only if it
- * arrived on a LAN interface from a LAN host, and the answer leaves from
- * the address it was sent to. The first octet routes: version 2 is PCP
+ * The sockets are pcp_sock's: it hands up what a LAN host sent to a LAN
+ * interface, and sends an answer from the address the request was sent to
+ * (NAT-PMP over IPv6 is dropped here). The first octet routes: version 2 is PCP
  * (pcp_wire), 0 is NAT-PMP (natpmp_wire), anything else is answered as
  * PCP's UNSUPP_VERSION. Every mapping is a `pcp` entry (owner: the nonce)
  * or a `natpmp` entry (owner: none, the client's address says whose) of the
@@ -23,8 +23,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -33,7 +31,6 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "conf.h"
 #include "daemon.h"
@@ -43,15 +40,13 @@
 #include "netif.h"
 #include "pcp/natpmp_wire.h"
 #include "pcp/pcp_server.h"
+#include "pcp/pcp_sock.h"
 #include "pcp/pcp_wire.h"
 #include "util.h"
 #include "wanaddr.h"
 
-#define PCP_SRV_PORT		5351
 #define PCP_ANNOUNCE_TIMES	10
 #define PCP_ANNOUNCE_FIRST_MS	250
-/* More than the longest request: a longer datagram, cut to this, is still seen to be too long. */
-#define PCP_SRV_RECV_LEN	(PCP_WIRE_MAX_LEN + 4)
 
 struct pcp_bucket {
 	struct in6_addr	 addr;
@@ -61,10 +56,7 @@ struct pcp_bucket {
 
 struct pcp_srv {
 	struct pg_ctx		*ctx;
-	int			 fd;
-	int			 fd6;		/* PCP over IPv6, where the LAN has it (-1: none) */
-	struct event		*ev;
-	struct event		*ev6;
+	struct pcp_sock		*sock;		/* UDP 5351 (NULL: tests and the fuzzer) */
 	struct event		*announce_ev;
 	unsigned		 announce_left;
 	uint64_t		 announce_gap_ms;
@@ -86,16 +78,6 @@ struct pcp_sink {
 	int			 done;
 };
 
-/* Where an answer goes: a socket (with the local address it came to), or a sink. */
-struct pcp_dest {
-	int			 family;	/* AF_INET, AF_INET6, or 0: the sink */
-	struct sockaddr_in	 to;
-	struct sockaddr_in6	 to6;
-	struct in_addr		 from;
-	struct in6_addr		 from6;
-	struct pcp_sink		*sink;		/* NULL once its caller has gone */
-};
-
 /* An answer whose entry is on its way to the kernel (mtable_commit_entry). */
 struct pcp_answer {
 	struct pcp_srv		*srv;
@@ -106,7 +88,8 @@ struct pcp_answer {
 	struct pcp_response	 resp;
 	struct natpmp_request	 nq;
 	struct natpmp_response	 nresp;
-	struct pcp_dest		 dest;
+	struct pcp_dest		 dest;		/* a socket's (pcp_sock), or family 0: */
+	struct pcp_sink		*sink;		/* a caller's buffer; NULL once its caller has gone */
 };
 
 /* One MAP being served. */
@@ -661,11 +644,7 @@ pcp_peer(struct pcp_srv *s, const struct pcp_srv_pkt *p, const struct pcp_reques
 	return PCP_RES_SUCCESS;
 }
 
-static void pcp_deliver(struct pcp_srv *, struct pcp_dest *, const uint8_t *, size_t);
-static void pcp_send(struct pcp_srv *, const void *, size_t, const struct sockaddr_in *,
-    const struct in_addr *, unsigned);
-static void pcp_send6(struct pcp_srv *, const void *, size_t, const struct sockaddr_in6 *,
-    const struct in6_addr *, unsigned);
+static void pcp_deliver(struct pcp_srv *, struct pcp_answer *, const uint8_t *, size_t);
 static void pcp_answer_wait(struct pcp_srv *, struct pcp_answer *);
 
 /* A PCP answer's last step: counted, error lifetime and log for a refusal, encoded, sent. */
@@ -680,7 +659,7 @@ pcp_answer_send(struct pcp_srv *s, struct pcp_answer *a)
 		a->resp.lifetime = pcp_wire_error_lifetime(a->resp.result);
 		pcp_debug(s, &a->src, "PCP request", pcp_wire_result_name(a->resp.result));
 	}
-	pcp_deliver(s, &a->dest, out, pcp_wire_encode_response(&a->q, &a->resp, out,
+	pcp_deliver(s, a, out, pcp_wire_encode_response(&a->q, &a->resp, out,
 	    sizeof(out)));
 }
 
@@ -704,7 +683,7 @@ pcp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, struct pcp_answer *a)
 	if (st == PCP_WIRE_ERROR) {
 		s->stats.pcp_other++;
 		pcp_debug(s, &p->src, "PCP request refused", pcp_wire_result_name(err));
-		pcp_deliver(s, &a->dest, out, pcp_wire_encode_error(p->buf, p->len, err,
+		pcp_deliver(s, a, out, pcp_wire_encode_error(p->buf, p->len, err,
 		    pcp_wire_error_lifetime(err), resp->epoch, out, sizeof(out)));
 		return;
 	}
@@ -827,7 +806,7 @@ natpmp_answer_send(struct pcp_srv *s, struct pcp_answer *a)
 		s->stats.natpmp[a->nq.opcode][a->nresp.result]++;
 	if (a->nresp.result != NATPMP_RES_SUCCESS)
 		pcp_debug(s, &a->src, "NAT-PMP request", natpmp_wire_result_name(a->nresp.result));
-	pcp_deliver(s, &a->dest, out, natpmp_wire_encode_response(&a->nq, &a->nresp, out,
+	pcp_deliver(s, a, out, natpmp_wire_encode_response(&a->nq, &a->nresp, out,
 	    sizeof(out)));
 }
 
@@ -850,7 +829,7 @@ natpmp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, struct pcp_answer 
 	resp->epoch = pcp_srv_epoch(s);
 	if (st == NATPMP_WIRE_ERROR) {
 		s->stats.natpmp_other++;
-		pcp_deliver(s, &a->dest, out, natpmp_wire_encode_error(p->buf, p->len, err,
+		pcp_deliver(s, a, out, natpmp_wire_encode_error(p->buf, p->len, err,
 		    resp->epoch, out, sizeof(out)));
 		return;
 	}
@@ -872,17 +851,15 @@ natpmp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, struct pcp_answer 
 /* ---- answers: now, or once their entry is in the kernel ---- */
 
 static void
-pcp_deliver(struct pcp_srv *s, struct pcp_dest *d, const uint8_t *buf, size_t len)
+pcp_deliver(struct pcp_srv *s, struct pcp_answer *a, const uint8_t *buf, size_t len)
 {
-	if (d->family == AF_INET && len > 0)
-		pcp_send(s, buf, len, &d->to, &d->from, 0);
-	else if (d->family == AF_INET6 && len > 0)
-		pcp_send6(s, buf, len, &d->to6, &d->from6, 0);
-	else if (d->family == 0 && d->sink != NULL) {
-		d->sink->done = 1;
-		if (len > 0 && len <= d->sink->outlen) {
-			memcpy(d->sink->out, buf, len);
-			d->sink->olen = len;
+	if (a->dest.family != 0)
+		pcp_sock_send(s->sock, &a->dest, buf, len);
+	else if (a->sink != NULL) {
+		a->sink->done = 1;
+		if (len > 0 && len <= a->sink->outlen) {
+			memcpy(a->sink->out, buf, len);
+			a->sink->olen = len;
 		}
 	}
 }
@@ -979,249 +956,36 @@ pcp_srv_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, uint8_t *out, siz
 	struct pcp_answer *w;
 
 	memset(&a, 0, sizeof(a));
-	a.dest.sink = &sink;
+	a.sink = &sink;
 	pcp_srv_answer(s, p, &a);
 	for (w = s->pending; w != NULL; w = w->next)	/* still waiting: out is not its to keep */
-		if (w->dest.sink == &sink)
-			w->dest.sink = NULL;
+		if (w->sink == &sink)
+			w->sink = NULL;
 	return sink.olen;
 }
 
-/* ---- the socket ---- */
-
-/* The LAN interface ifindex arrived on, or 0 if it is not one of ours. */
-static int
-pcp_lan_ifindex(const struct pcp_srv *s, unsigned ifindex)
-{
-	const struct netif_prefix *p;
-	size_t i, n = netif_lan_prefixes(s->ctx->netif, &p);
-
-	for (i = 0; i < n; i++)
-		if (p[i].ifindex == ifindex)
-			return 1;
-	return 0;
-}
-
-/*
- * sendmsg/recvmsg with the one control message that carries the local side
- * (IP_PKTINFO or IPV6_PKTINFO): shared by both sockets.
- */
-union pcp_cbuf {
-	char		 b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	struct cmsghdr	 align;
-};
-
+/* A datagram from a LAN host (pcp_sock): PCP over either family, NAT-PMP over IPv4. */
 static void
-pcp_sendmsg(struct pcp_srv *s, int fd, const void *buf, size_t len, const void *to,
-    socklen_t tolen, int type, const void *pi, size_t pilen)
-{
-	union pcp_cbuf cbuf;
-	struct iovec iov = { (void *)(uintptr_t)buf, len };
-	struct msghdr mh;
-	struct cmsghdr *cm;
-
-	memset(&mh, 0, sizeof(mh));
-	memset(&cbuf, 0, sizeof(cbuf));
-	mh.msg_name = (void *)(uintptr_t)to;
-	mh.msg_namelen = tolen;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf.b;
-	mh.msg_controllen = CMSG_SPACE(pilen);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = type == IP_PKTINFO ? IPPROTO_IP : IPPROTO_IPV6;
-	cm->cmsg_type = type;
-	cm->cmsg_len = CMSG_LEN(pilen);
-	memcpy(CMSG_DATA(cm), pi, pilen);
-	if (sendmsg(fd, &mh, MSG_DONTWAIT) == -1 && log_limit_pass(&s->log_limit,
-	    util_mono_ms()))
-		log_warn("pcp: sendmsg");
-}
-
-/*
- * One datagram with its pktinfo copied to pi; -1 when none is queued, -2 if
- * unusable. One longer than the buffer (PCP_SRV_RECV_LEN) comes back cut to
- * it: still longer than 1100 octets, which is all the decoder needs to
- * answer it (RFC 6887 §8.2: "If the length of the message exceeds 1100
- * octets, is not a multiple of 4 octets, or is too short for the Opcode in
- * question, it is invalid and a MALFORMED_REQUEST response is generated,
- * and the response message is truncated to 1100 octets.").
- */
-static ssize_t
-pcp_recvmsg(int fd, uint8_t *buf, size_t len, void *from, socklen_t fromlen, int type,
-    void *pi, size_t pilen)
-{
-	union pcp_cbuf cbuf;
-	struct iovec iov = { buf, len };
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	ssize_t n;
-	int got = 0;
-
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_name = from;
-	mh.msg_namelen = fromlen;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf.b;
-	mh.msg_controllen = sizeof(cbuf);
-	if ((n = recvmsg(fd, &mh, MSG_DONTWAIT)) == -1)
-		return -1;
-	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_type == type && (cm->cmsg_level == IPPROTO_IP ||
-		    cm->cmsg_level == IPPROTO_IPV6)) {
-			memcpy(pi, CMSG_DATA(cm), pilen);
-			got = 1;
-		}
-	if (!got || mh.msg_namelen != fromlen)
-		return -2;
-	return n;
-}
-
-static void
-pcp_send(struct pcp_srv *s, const void *buf, size_t len, const struct sockaddr_in *to,
-    const struct in_addr *from, unsigned ifindex)
-{
-	struct in_pktinfo pi;
-
-	memset(&pi, 0, sizeof(pi));
-	pi.ipi_ifindex = (int)ifindex;
-	if (from != NULL)
-		pi.ipi_spec_dst = *from;
-	pcp_sendmsg(s, s->fd, buf, len, to, sizeof(*to), IP_PKTINFO, &pi, sizeof(pi));
-}
-
-/* One datagram: source, destination and interface from IP_PKTINFO; -1 if none is usable. */
-static ssize_t
-pcp_recv(struct pcp_srv *s, uint8_t *buf, size_t len, struct sockaddr_in *from,
-    struct in_pktinfo *pi)
-{
-	ssize_t n = pcp_recvmsg(s->fd, buf, len, from, sizeof(*from), IP_PKTINFO, pi,
-	    sizeof(*pi));
-
-	return n >= 0 && from->sin_family != AF_INET ? -2 : n;
-}
-
-static void
-pcp_readable(evutil_socket_t fd, short ev, void *arg)
+pcp_srv_datagram(void *arg, const struct pcp_sock_dgram *g)
 {
 	struct pcp_srv *s = arg;
-	uint8_t buf[PCP_SRV_RECV_LEN];
-	struct sockaddr_in from;
-	struct in_pktinfo pi;
 	struct pcp_srv_pkt p;
 	struct pcp_answer a;
-	ssize_t n;
-	int budget = PCP_SRV_BUDGET;
 
-	(void)fd;
-	(void)ev;
-	while (budget-- > 0 && (n = pcp_recv(s, buf, sizeof(buf), &from, &pi)) != -1) {
-		memset(&p, 0, sizeof(p));
-		memset(&p.src, 0, sizeof(p.src));
-		p.src.s6_addr[10] = p.src.s6_addr[11] = 0xff;
-		memcpy(&p.src.s6_addr[12], &from.sin_addr, 4);
-		/* the WAN side, a foreign source, a cut datagram: not ours to answer */
-		if (n < 0 || !pcp_lan_ifindex(s, (unsigned)pi.ipi_ifindex) ||
-		    !netif_client_ok(s->ctx->netif, &p.src, NULL, 0) ||
-		    ntohs(from.sin_port) == 0) {
-			s->stats.dropped++;
-			continue;
-		}
-		p.buf = buf;
-		p.len = (size_t)n;
-		p.sport = ntohs(from.sin_port);
-		p.dst = p.src;
-		memcpy(&p.dst.s6_addr[12], &pi.ipi_addr, 4);
-		memset(&a, 0, sizeof(a));
-		a.dest.family = AF_INET;
-		a.dest.to = from;
-		a.dest.from = pi.ipi_addr;
-		pcp_srv_answer(s, &p, &a);
+	/* PCP only over IPv6: NAT-PMP is IPv4's (RFC 6886), and is not answered there */
+	if (g->reply.family == AF_INET6 && g->len >= 1 && g->buf[0] == NATPMP_WIRE_VERSION) {
+		s->stats.dropped++;
+		return;
 	}
-}
-
-/* ---- the IPv6 socket ---- */
-
-static void
-pcp_send6(struct pcp_srv *s, const void *buf, size_t len, const struct sockaddr_in6 *to,
-    const struct in6_addr *from, unsigned ifindex)
-{
-	struct in6_pktinfo pi;
-
-	memset(&pi, 0, sizeof(pi));
-	pi.ipi6_ifindex = ifindex;
-	if (from != NULL)
-		pi.ipi6_addr = *from;
-	pcp_sendmsg(s, s->fd6, buf, len, to, sizeof(*to), IPV6_PKTINFO, &pi, sizeof(pi));
-}
-
-static ssize_t
-pcp_recv6(struct pcp_srv *s, uint8_t *buf, size_t len, struct sockaddr_in6 *from,
-    struct in6_pktinfo *pi)
-{
-	ssize_t n = pcp_recvmsg(s->fd6, buf, len, from, sizeof(*from), IPV6_PKTINFO, pi,
-	    sizeof(*pi));
-
-	return n >= 0 && from->sin6_family != AF_INET6 ? -2 : n;
-}
-
-/* PCP only: NAT-PMP is IPv4's (RFC 6886), and is not answered here. */
-static void
-pcp_readable6(evutil_socket_t fd, short ev, void *arg)
-{
-	struct pcp_srv *s = arg;
-	uint8_t buf[PCP_SRV_RECV_LEN];
-	struct sockaddr_in6 from;
-	struct in6_pktinfo pi;
-	struct pcp_srv_pkt p;
-	struct pcp_answer a;
-	ssize_t n;
-	int budget = PCP_SRV_BUDGET;
-
-	(void)fd;
-	(void)ev;
-	while (budget-- > 0 && (n = pcp_recv6(s, buf, sizeof(buf), &from, &pi)) != -1) {
-		memset(&p, 0, sizeof(p));
-		p.src = from.sin6_addr;
-		if (n < 1 || !pcp_lan_ifindex(s, pi.ipi6_ifindex) || buf[0] == NATPMP_WIRE_VERSION ||
-		    !netif_client_ok(s->ctx->netif, &p.src, NULL, 0) || from.sin6_port == 0) {
-			s->stats.dropped++;
-			continue;
-		}
-		p.buf = buf;
-		p.len = (size_t)n;
-		p.sport = ntohs(from.sin6_port);
-		p.dst = pi.ipi6_addr;
-		memset(&a, 0, sizeof(a));
-		a.dest.family = AF_INET6;
-		a.dest.to6 = from;
-		a.dest.from6 = pi.ipi6_addr;
-		pcp_srv_answer(s, &p, &a);
-	}
-}
-
-static int
-pcp_open6(struct pcp_srv *s)
-{
-	struct sockaddr_in6 sin6;
-	int on = 1;
-
-	if ((s->fd6 = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	memset(&sin6, 0, sizeof(sin6));
-	sin6.sin6_family = AF_INET6;
-	sin6.sin6_port = htons(PCP_SRV_PORT);
-	if (setsockopt(s->fd6, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1 ||
-	    setsockopt(s->fd6, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
-	    setsockopt(s->fd6, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) == -1 ||
-	    bind(s->fd6, (struct sockaddr *)&sin6, sizeof(sin6)) == -1) {
-		log_debug("pcp: no IPv6 socket: %s", strerror(errno));
-		close(s->fd6);
-		s->fd6 = -1;
-		return -1;
-	}
-	return 0;
+	memset(&p, 0, sizeof(p));
+	p.buf = g->buf;
+	p.len = g->len;
+	p.src = g->src;
+	p.sport = g->sport;
+	p.dst = g->dst;
+	memset(&a, 0, sizeof(a));
+	a.dest = g->reply;
+	pcp_srv_answer(s, &p, &a);
 }
 
 /* ---- announcements ---- */
@@ -1231,17 +995,20 @@ static void
 pcp_announce6(struct pcp_srv *s, const struct netif_prefix *p)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in6 to;
+	struct pcp_dest d;
 	uint8_t pkt[64];
 	size_t len;
 
-	if (s->fd6 == -1 || !s->ctx->cfg->pcp ||
+	if (!pcp_sock_has6(s->sock) || !s->ctx->cfg->pcp ||
 	    (len = pcp_wire_encode_announce(pcp_srv_epoch(s), pkt, sizeof(pkt))) == 0 ||
 	    pcp_wire_announce_dest(AF_INET6, &ss) == 0)
 		return;
-	memcpy(&to, &ss, sizeof(to));
-	to.sin6_scope_id = p->ifindex;
-	pcp_send6(s, pkt, len, &to, NULL, p->ifindex);
+	memset(&d, 0, sizeof(d));
+	d.family = AF_INET6;
+	memcpy(&d.to6, &ss, sizeof(d.to6));
+	d.to6.sin6_scope_id = p->ifindex;
+	d.ifindex = p->ifindex;		/* from the interface's own address */
+	pcp_sock_send(s->sock, &d, pkt, len);
 	s->stats.announces++;
 }
 
@@ -1262,10 +1029,9 @@ pcp_announce_once(struct pcp_srv *s)
 {
 	const struct netif_prefix *p;
 	struct sockaddr_storage ss;
-	struct sockaddr_in to;
+	struct pcp_dest d;
 	uint8_t pkt[64];
 	size_t i, n = netif_lan_prefixes(s->ctx->netif, &p), len;
-	struct in_addr from;
 
 	for (i = 0; i < n; i++) {
 		if (!util_addr_is_v4(&p[i].local)) {
@@ -1273,18 +1039,21 @@ pcp_announce_once(struct pcp_srv *s)
 				pcp_announce6(s, &p[i]);
 			continue;
 		}
-		memcpy(&from, &p[i].local.s6_addr[12], 4);
+		memset(&d, 0, sizeof(d));
+		d.family = AF_INET;
+		memcpy(&d.from, &p[i].local.s6_addr[12], 4);
+		d.ifindex = p[i].ifindex;
 		if (s->ctx->cfg->pcp && (len = pcp_wire_encode_announce(pcp_srv_epoch(s), pkt,
 		    sizeof(pkt))) > 0 && pcp_wire_announce_dest(AF_INET, &ss) > 0) {
-			memcpy(&to, &ss, sizeof(to));
-			pcp_send(s, pkt, len, &to, &from, p[i].ifindex);
+			memcpy(&d.to, &ss, sizeof(d.to));
+			pcp_sock_send(s->sock, &d, pkt, len);
 			s->stats.announces++;
 		}
 		if (s->ctx->cfg->natpmp && s->ctx->cfg->has_external_ip &&
 		    (len = natpmp_wire_encode_announce(pcp_srv_epoch(s), &s->ctx->cfg->external_ip,
 		    pkt, sizeof(pkt))) > 0 && natpmp_wire_announce_dest(&ss) > 0) {
-			memcpy(&to, &ss, sizeof(to));
-			pcp_send(s, pkt, len, &to, &from, p[i].ifindex);
+			memcpy(&d.to, &ss, sizeof(d.to));
+			pcp_sock_send(s->sock, &d, pkt, len);
 			s->stats.announces++;
 		}
 	}
@@ -1344,36 +1113,12 @@ pcp_epoch_init(struct pcp_srv *s)
 	s->epoch_mono0 = pcp_now(s);
 }
 
-static int
-pcp_open(struct pcp_srv *s)
-{
-	struct sockaddr_in sin;
-	int on = 1;
-
-	if ((s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
-		log_warn("pcp: socket");
-		return -1;
-	}
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(PCP_SRV_PORT);
-	if (setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
-	    setsockopt(s->fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) == -1 ||
-	    bind(s->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		log_warn("pcp: cannot listen on UDP port %d", PCP_SRV_PORT);
-		return -1;
-	}
-	return 0;
-}
-
 struct pcp_srv *
 pcp_srv_new(struct pg_ctx *ctx)
 {
 	struct pcp_srv *s = xcalloc(1, sizeof(*s));
 
 	s->ctx = ctx;
-	s->fd = -1;
-	s->fd6 = -1;
 	if (getrandom(&s->rate_seed, sizeof(s->rate_seed), GRND_NONBLOCK) !=
 	    sizeof(s->rate_seed))
 		s->rate_seed = (uint32_t)util_mono_ms() * 2654435761u;
@@ -1381,22 +1126,14 @@ pcp_srv_new(struct pg_ctx *ctx)
 	pcp_epoch_init(s);
 	if (ctx->base == NULL)
 		return s;		/* tests and the fuzzer: the core without a socket */
-	if (pcp_open(s) == -1) {
-		pcp_srv_free(s);
-		return NULL;
-	}
-	if (pcp_open6(s) == 0 && ((s->ev6 = event_new(ctx->base, s->fd6, EV_READ | EV_PERSIST,
-	    pcp_readable6, s)) == NULL || event_add(s->ev6, NULL) == -1))
-		log_warnx("pcp: cannot watch the IPv6 socket");
-	s->ev = event_new(ctx->base, s->fd, EV_READ | EV_PERSIST, pcp_readable, s);
-	s->announce_ev = evtimer_new(ctx->base, pcp_announce_cb, s);
-	if (s->ev == NULL || s->announce_ev == NULL || event_add(s->ev, NULL) == -1) {
+	if ((s->sock = pcp_sock_new(ctx, pcp_srv_datagram, s, &s->stats.dropped)) == NULL ||
+	    (s->announce_ev = evtimer_new(ctx->base, pcp_announce_cb, s)) == NULL) {
 		pcp_srv_free(s);
 		return NULL;
 	}
 	pcp_announce_start(s);
 	log_info("pcp: PCP %s, NAT-PMP %s on UDP %d, epoch %u", ctx->cfg->pcp ? "on" : "off",
-	    ctx->cfg->natpmp ? "on" : "off", PCP_SRV_PORT, pcp_srv_epoch(s));
+	    ctx->cfg->natpmp ? "on" : "off", PCP_SOCK_PORT, pcp_srv_epoch(s));
 	return s;
 }
 
@@ -1412,16 +1149,9 @@ pcp_srv_free(struct pcp_srv *s)
 		s->pending = a->next;
 		free(a);
 	}
-	if (s->ev != NULL)
-		event_free(s->ev);
-	if (s->ev6 != NULL)
-		event_free(s->ev6);
-	if (s->fd6 != -1)
-		close(s->fd6);
+	pcp_sock_free(s->sock);
 	if (s->announce_ev != NULL)
 		event_free(s->announce_ev);
-	if (s->fd != -1)
-		close(s->fd);
 	free(s);
 }
 
