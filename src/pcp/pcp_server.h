@@ -15,7 +15,6 @@ struct pcp_srv;
 
 #define PCP_SRV_BURST_FACTOR	3	/* a client may burst 3 s worth of pcp_rate_limit */
 #define PCP_SRV_CLIENTS		1024	/* clients whose rate is tracked */
-#define PCP_SRV_BUDGET		64	/* datagrams read per socket per loop turn */
 
 /* Request counters, by opcode and result, for portgatectl status. */
 struct pcp_srv_stats {
