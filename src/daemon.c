@@ -144,7 +144,12 @@ pg_table_changed(void *arg, enum mt_change what, const struct mt_entry *e)
 	igd_table_changed(ctx->igd);
 }
 
-/* The end of an iteration that changed the table: one firewall batch, one journal sync. */
+/*
+ * The end of an iteration that changed the table: one firewall batch, whose
+ * waiting answers go out, then one journal sync. The sync is an event of its
+ * own, behind the ones the answers activated (UPnP's resumed connections),
+ * so no answer waits for the disk.
+ */
 static void
 pg_commit_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -153,7 +158,15 @@ pg_commit_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	mtable_commit(ctx->mt, NULL, NULL);	/* a refused add is rolled back: journaled too */
-	pg_journal_sync(ctx);
+	event_active(ctx->sync_ev, EV_TIMEOUT, 0);
+}
+
+static void
+pg_sync_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	pg_journal_sync(arg);
 }
 
 static void
@@ -493,6 +506,7 @@ pg_start_events(struct pg_ctx *ctx)
 	size_t i;
 
 	ctx->commit_ev = event_new(ctx->base, -1, 0, pg_commit_cb, ctx);
+	ctx->sync_ev = event_new(ctx->base, -1, 0, pg_sync_cb, ctx);
 	ctx->lease_ev = evtimer_new(ctx->base, pg_lease_cb, ctx);
 	ctx->save_ev = evtimer_new(ctx->base, pg_save_cb, ctx);
 	for (i = 0; i < 3; i++) {
@@ -501,7 +515,7 @@ pg_start_events(struct pg_ctx *ctx)
 			return -1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	return ctx->commit_ev && ctx->lease_ev && ctx->save_ev ? 0 : -1;
+	return ctx->commit_ev && ctx->sync_ev && ctx->lease_ev && ctx->save_ev ? 0 : -1;
 }
 
 int
@@ -603,6 +617,8 @@ pg_stop(struct pg_ctx *ctx)
 			event_free(ctx->sig_ev[i]);
 	if (ctx->commit_ev)
 		event_free(ctx->commit_ev);
+	if (ctx->sync_ev)
+		event_free(ctx->sync_ev);
 	if (ctx->lease_ev)
 		event_free(ctx->lease_ev);
 	if (ctx->save_ev)

@@ -42,6 +42,7 @@ struct pg_ctx {
 	struct state_meta	 meta;		/* kept in the state file: the UPnP UUID */
 	struct state_journal	*journal;	/* changes since the last full save (NULL: none open) */
 	struct event		*commit_ev;	/* end-of-iteration firewall batch */
+	struct event		*sync_ev;	/* then the journal's fdatasync */
 	struct event		*lease_ev;	/* the one lease timer */
 	struct event		*save_ev;	/* the next full state save (compaction, retry) */
 	struct event		*sig_ev[3];

@@ -47,6 +47,7 @@
 #include "util.h"
 
 #define IGD_HTTP_MAX_LISTEN	NETIF_MAX_PREFIX
+#define IGD_HTTP_RUNS		4	/* MHD runs per turn while it has work ready */
 
 struct igd_listener {
 	struct igd_http		*http;
@@ -711,14 +712,24 @@ igd_listener_arm(struct igd_listener *l)
 	evtimer_add(l->timer, &tv);
 }
 
+/*
+ * MHD's turn, run again while it has work it can do at once: a resumed
+ * connection's reply is queued in one run and written and closed in the
+ * next, and that close should not wait behind the rest of the loop turn
+ * (the journal's fdatasync, a conntrack sweep).
+ */
 static void
 igd_listener_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct igd_listener *l = arg;
+	MHD_UNSIGNED_LONG_LONG ms;
+	int again = IGD_HTTP_RUNS;
 
 	(void)fd;
 	(void)ev;
-	MHD_run(l->d);
+	do
+		MHD_run(l->d);
+	while (--again > 0 && MHD_get_timeout(l->d, &ms) == MHD_YES && ms == 0);
 	igd_listener_arm(l);
 }
 
