@@ -324,9 +324,9 @@ pcp_deliver(struct pcp_srv *s, struct pcp_answer *a, const uint8_t *buf, size_t 
 }
 
 /*
- * The entry landed (ok) or the kernel refused it: then the answer is what the
- * front end would have said had the change failed on the spot (the mapping
- * was rolled back), with the fields it had before the mapping existed.
+ * The entry landed (err 0) or the kernel refused it: then the answer is the
+ * refusal the front end gives when a change fails (the mapping was rolled
+ * back).
  */
 static void
 pcp_landed(void *arg, int err)
@@ -336,6 +336,10 @@ pcp_landed(void *arg, int err)
 
 	if ((*a->prevp = a->next) != NULL)
 		a->next->prevp = a->prevp;
+	/*
+	 * A refusal: PCP's wire format answers an error with the request's
+	 * fields; NAT-PMP's carries the port asked for and lifetime 0.
+	 */
 	if (a->natpmp) {
 		if (err != 0) {
 			a->nresp.result = natpmp_op_result_of(MT_ERR_FIREWALL);
@@ -344,13 +348,8 @@ pcp_landed(void *arg, int err)
 		}
 		natpmp_answer_send(s, a);
 	} else {
-		if (err != 0) {
+		if (err != 0)
 			a->resp.result = pcp_op_result_of(MT_ERR_FIREWALL);
-			if (util_addr_is_v4(&a->src)) {	/* a pinhole's answer names the host */
-				memset(&a->resp.ext_addr, 0, sizeof(a->resp.ext_addr));
-				a->resp.ext_port = 0;
-			}
-		}
 		pcp_answer_send(s, a);
 	}
 	free(a);

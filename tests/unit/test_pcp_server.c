@@ -19,6 +19,7 @@
 #include "neigh.h"
 #include "netif.h"
 #include "pcp/pcp_server.h"
+#include "pcp/natpmp_wire.h"
 #include "pcp/pcp_wire.h"
 #include "testutil.h"
 #include "util.h"
@@ -829,6 +830,64 @@ test_status(void)
 	lab_free(ctx, s);
 }
 
+/* A scheduler that commits at once: the answer goes through the waiting path (pcp_answer). */
+static void
+commit_now(void *arg)
+{
+	mtable_commit(arg, NULL, NULL);
+}
+
+/*
+ * Answers that wait for the loop turn's commit (the daemon's scheduler) are
+ * the bytes a table committing at once gives: a create, a refresh, a
+ * refusal by the kernel (NETWORK_FAILURE, nothing left; NAT-PMP's with the
+ * port asked for and lifetime 0, as before answers waited), a pinhole.
+ */
+static void
+test_waiting_answers(void)
+{
+	static const char conf[] = "firewall = none\nmax_lease = 3600\npcp_min_lifetime = 60\n"
+	    "pcp_pinholes = yes\n";
+	uint8_t got[2][8][1100];
+	size_t len[2][8];
+	int mode, k;
+
+	for (mode = 0; mode < 2; mode++) {
+		struct pg_ctx *ctx = lab_ctx(conf);
+		struct pcp_srv *s = pcp_srv_new(ctx);
+		uint8_t req[200];
+		size_t n;
+
+		if (mode == 1)
+			mtable_set_commit_sched(ctx->mt, commit_now, ctx->mt);
+		k = 0;
+		CHECK_EQ(map(s, A, A, 1, 8000, 9000, 600, NULL), PCP_RES_SUCCESS);
+		memcpy(got[mode][k], out, outlen), len[mode][k++] = outlen;
+		CHECK_EQ(map(s, A, A, 1, 8000, 9000, 900, NULL), PCP_RES_SUCCESS);	/* refresh */
+		memcpy(got[mode][k], out, outlen), len[mode][k++] = outlen;
+		fw_mem_inject_failure(ctx->fw, MT_TCP, 9051, 17);
+		CHECK_EQ(map(s, B, B, 9, 8051, 9051, 600, NULL), PCP_RES_NETWORK_FAILURE);
+		memcpy(got[mode][k], out, outlen), len[mode][k++] = outlen;
+		CHECK(mtable_lookup_ext(ctx->mt, MT_TCP, 9051) == NULL);
+		fw_mem_inject_failure(ctx->fw, MT_TCP, 9052, 17);
+		CHECK_EQ(natpmp_map(s, A, 8052, 9052, 600), NATPMP_RES_NETWORK_FAILURE);
+		CHECK(out[10] == 9052 >> 8 && out[11] == (9052 & 255));	/* the port asked for */
+		CHECK(out[12] == 0 && out[13] == 0 && out[14] == 0 && out[15] == 0);	/* lifetime 0 */
+		memcpy(got[mode][k], out, 16), len[mode][k++] = 16;
+		CHECK_EQ(natpmp_map(s, A, 8053, 9053, 600), NATPMP_RES_SUCCESS);
+		memcpy(got[mode][k], out, 16), len[mode][k++] = 16;
+		n = map_req(req, "2001:db8:1::10", 3, 6, 8054, 0, 600, NULL, 0);
+		CHECK_EQ(send_req(s, "2001:db8:1::10", req, n, NULL, NULL), PCP_RES_SUCCESS);
+		memcpy(got[mode][k], out, outlen), len[mode][k++] = outlen;
+		CHECK_EQ(mtable_count(ctx->mt), 2);
+		lab_free(ctx, s);
+	}
+	for (k = 0; k < 6; k++) {
+		CHECK_EQ(len[0][k], len[1][k]);
+		CHECK(memcmp(got[0][k], got[1][k], len[0][k]) == 0);
+	}
+}
+
 int
 main(void)
 {
@@ -844,5 +903,6 @@ main(void)
 	test_pinholes();
 	test_who_may();
 	test_status();
+	test_waiting_answers();
 	return tu_done("test_pcp_server");
 }
