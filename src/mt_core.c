@@ -204,6 +204,23 @@ mt_cap_lease(const struct mtable *mt, int source, uint32_t lease)
 	return lease;
 }
 
+uint32_t
+mt_endpoint_hash(const struct hmap *h, int proto, const struct in6_addr *a, uint16_t port)
+{
+	struct {
+		struct in6_addr	addr;
+		uint16_t	port;
+		uint8_t		proto;
+		uint8_t		pad;
+	} k;
+
+	memset(&k, 0, sizeof(k));
+	k.addr = *a;
+	k.port = port;
+	k.proto = (uint8_t)proto;
+	return hmap_hash(h, &k, sizeof(k));
+}
+
 /*
  * The filters, masked, without one another's duplicates or subsets, wider prefixes
  * first: the kernel's interval set refuses an element that overlaps one already in

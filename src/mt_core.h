@@ -113,5 +113,8 @@ mt_authorized(const struct mtable *mt, const struct mt_actor *a, const struct in
 }
 /* Filters of a request into an entry: masked, without duplicates or subsets, widest first. */
 void mt_set_filters_from(struct mt_entry *, const struct mt_filter *, size_t);
+/* An internal endpoint's hash in map h (the mappings' and the pinholes' index by endpoint). */
+uint32_t mt_endpoint_hash(const struct hmap *h, int proto, const struct in6_addr *a,
+    uint16_t port);
 
 #endif

@@ -40,23 +40,10 @@ struct mt_map {
 
 /* ---- hash keys ---- */
 
-struct mt_intkey {
-	struct in6_addr	addr;
-	uint16_t	port;
-	uint8_t		proto;
-	uint8_t		pad;
-};
-
 static uint32_t
 int_hash(const struct mtable *mt, int proto, const struct in6_addr *a, uint16_t port)
 {
-	struct mt_intkey k;
-
-	memset(&k, 0, sizeof(k));
-	k.addr = *a;
-	k.port = port;
-	k.proto = (uint8_t)proto;
-	return hmap_hash(&mt->map->by_int, &k, sizeof(k));
+	return mt_endpoint_hash(&mt->map->by_int, proto, a, port);
 }
 
 static uint32_t

@@ -45,23 +45,10 @@ struct mt_pins {
 	uint32_t		 next_pin;	/* other pinholes' IDs: 65536 and up */
 };
 
-struct pin_epkey {
-	struct in6_addr	addr;
-	uint16_t	port;
-	uint8_t		proto;
-	uint8_t		pad;
-};
-
 static uint32_t
 pin_ep_hash(const struct mtable *mt, int proto, const struct in6_addr *a, uint16_t port)
 {
-	struct pin_epkey k;
-
-	memset(&k, 0, sizeof(k));
-	k.addr = *a;
-	k.port = port;
-	k.proto = (uint8_t)proto;
-	return hmap_hash(&mt->pins->by_pinep, &k, sizeof(k));
+	return mt_endpoint_hash(&mt->pins->by_pinep, proto, a, port);
 }
 
 static uint32_t
