@@ -170,7 +170,6 @@ pcp_readable(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	while (budget-- > 0 && (n = pcp_recv(s, buf, sizeof(buf), &from, &pi)) != -1) {
 		memset(&g, 0, sizeof(g));
-		memset(&g.src, 0, sizeof(g.src));
 		g.src.s6_addr[10] = g.src.s6_addr[11] = 0xff;
 		memcpy(&g.src.s6_addr[12], &from.sin_addr, 4);
 		/* the WAN side, a foreign source, a cut datagram: not ours to answer */
