@@ -36,13 +36,8 @@ count_notify(void *arg, enum mt_change what, const struct mt_entry *e)
 static struct mtable *
 new_table(struct fw **fwp)
 {
-	struct pg_clock clk = tu_fake_clock(&fc);
-	struct fw *fw = fw_new("none", NULL, NULL);
-	struct mtable *mt;
+	struct mtable *mt = tu_mem_table(&fc, fwp);
 
-	fw_init(fw);
-	*fwp = fw;
-	mt = mtable_new(fw, &clk);
 	mtable_set_notify(mt, count_notify, NULL);
 	return mt;
 }

@@ -59,12 +59,7 @@ add(struct mtable *mt, uint16_t port)
 static struct mtable *
 new_table(struct fw **fwp)
 {
-	struct pg_clock clk = tu_fake_clock(&fc);
-	struct fw *fw = fw_new("none", NULL, NULL);
-
-	fw_init(fw);
-	*fwp = fw;
-	return mtable_new(fw, &clk);
+	return tu_mem_table(&fc, fwp);
 }
 
 /* Without a scheduler the entry is committed at once and the waiter hears before return. */

@@ -61,12 +61,7 @@ req(int proto, int source, uint16_t ext, uint16_t end, const char *ip, uint16_t 
 static struct mtable *
 new_table(struct fw **fwp)
 {
-	struct pg_clock clk = tu_fake_clock(&fc);
-	struct fw *fw = fw_new("none", NULL, NULL);
-
-	fw_init(fw);
-	*fwp = fw;
-	return mtable_new(fw, &clk);
+	return tu_mem_table(&fc, fwp);
 }
 
 static void

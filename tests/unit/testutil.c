@@ -23,6 +23,17 @@ fake_now(void *arg)
 	return ((struct fake_clock *)arg)->now;
 }
 
+struct mtable *
+tu_mem_table(struct fake_clock *fc, struct fw **fwp)
+{
+	struct pg_clock clk = tu_fake_clock(fc);
+	struct fw *fw = fw_new("none", NULL, NULL);
+
+	fw_init(fw);
+	*fwp = fw;
+	return mtable_new(fw, &clk);
+}
+
 struct pg_clock
 tu_fake_clock(struct fake_clock *fc)
 {

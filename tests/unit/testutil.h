@@ -30,6 +30,11 @@ int tu_done(const char *name);
 /* Make a temporary directory and return its path (static buffer). */
 const char *tu_tmpdir(void);
 
+struct fw;
+struct mtable;
+/* A table on the in-memory firewall (started, in *fwp), on fc's lease clock. */
+struct mtable *tu_mem_table(struct fake_clock *fc, struct fw **fwp);
+
 struct pg_ctx;
 /*
  * A daemon context as pg_start makes it, without sockets, for front-end tests
