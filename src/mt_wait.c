@@ -77,12 +77,6 @@ mt_wait_cancel(struct mt_waiters *w, const void *owner)
 			w->running[i].cb = NULL;
 }
 
-size_t
-mt_wait_count(const struct mt_waiters *w)
-{
-	return w->n;
-}
-
 void
 mt_wait_free(struct mt_waiters *w)
 {

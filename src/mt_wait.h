@@ -42,7 +42,6 @@ void mt_wait_refused(struct mt_waiters *, uint64_t id, int err);
 void mt_wait_run(struct mt_waiters *);
 /* Forget owner's waiters without running them (the owner is going away). */
 void mt_wait_cancel(struct mt_waiters *, const void *owner);
-size_t mt_wait_count(const struct mt_waiters *);
 void mt_wait_free(struct mt_waiters *);
 
 #endif

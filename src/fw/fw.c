@@ -237,7 +237,8 @@ fw_sorted(const struct fw_change *c, size_t n, const uint64_t *refused, size_t n
 	return refs;
 }
 
-size_t
+/* The doors among c[0..n) that close (see struct fw_close), into *out (malloc'd); how many. */
+static size_t
 fw_closes(const struct fw_change *c, size_t n, const uint64_t *refused, size_t nrefused,
     struct fw_close **out)
 {
@@ -281,7 +282,8 @@ fw_map_add(const struct fw_change *c)
 	return c->op == FW_ADD && c->item.kind == MT_KIND_MAP && util_addr_is_v4(&c->item.int_addr);
 }
 
-size_t
+/* The doors among c[0..n) that open (see struct fw_open), into *out (malloc'd); how many. */
+static size_t
 fw_opens(const struct fw_change *c, size_t n, const uint64_t *refused, size_t nrefused,
     struct fw_open **out)
 {

@@ -82,12 +82,6 @@ int fw_pin_counters(struct fw *, const struct fw_item *, uint64_t *pkts, uint64_
 int fw_set_hosts(struct fw *, const struct fw_host *, size_t);
 /* The external port the open flow of a PEER item leaves by; 0, or -1 if none is open. */
 int fw_flow_port(struct fw *, const struct fw_item *, uint16_t *port);
-/* The doors among c[0..n) that close (see struct fw_close), into *out (malloc'd); how many. */
-size_t fw_closes(const struct fw_change *, size_t, const uint64_t *refused, size_t nrefused,
-    struct fw_close **out);
-/* The doors among c[0..n) that open (see struct fw_open), into *out (malloc'd); how many. */
-size_t fw_opens(const struct fw_change *, size_t, const uint64_t *refused, size_t nrefused,
-    struct fw_open **out);
 /* Register who to tell when the backend's state vanished. */
 void fw_set_lost_cb(struct fw *, fw_lost_cb *, void *);
 /* Shut down and free. */

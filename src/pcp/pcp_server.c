@@ -109,12 +109,6 @@ pcp_srv_epoch(const struct pcp_srv *s)
 	return s->epoch_off + (uint32_t)(now > s->epoch_mono0 ? (now - s->epoch_mono0) / 1000 : 0);
 }
 
-const struct pcp_srv_stats *
-pcp_srv_stats(const struct pcp_srv *s)
-{
-	return &s->stats;
-}
-
 static void
 pcp_debug(struct pcp_srv *s, const struct in6_addr *who, const char *what, const char *why)
 {

@@ -52,8 +52,6 @@ size_t pcp_srv_handle(struct pcp_srv *, const struct pcp_srv_pkt *, uint8_t *out
 uint32_t pcp_srv_epoch(const struct pcp_srv *);
 /* The external address changed (or mappings were lost): restart the epoch and announce. */
 void pcp_srv_reset_epoch(struct pcp_srv *);
-/* The counters. */
-const struct pcp_srv_stats *pcp_srv_stats(const struct pcp_srv *);
 /*
  * Status: pcp and natpmp (on or off; both off when s is NULL: the server is
  * not running), then pcp_epoch, peer_pins, pcp_requests OPCODE RESULT N and
