@@ -75,7 +75,7 @@ index, low, onstack, stack, sccs, n = {}, {}, set(), [], [], [0]
 def strong(v):
     index[v] = low[v] = n[0]; n[0] += 1
     stack.append(v); onstack.add(v)
-    for w in edges[v]:
+    for w in sorted(edges[v]):	# sorted: the same picture from run to run
         if w not in index:
             strong(w); low[v] = min(low[v], low[w])
         elif w in onstack:
