@@ -108,6 +108,7 @@ nft_seq_index(const uint32_t *first_seq, size_t n, uint32_t seq)
 }
 
 static void nft_schedule_repair(struct fw_nft *);
+static void nft_probe_refresh(struct fw_nft *);
 
 /*
  * Into the open batch: the messages of change c, or none if there is no
@@ -133,6 +134,30 @@ nft_emit_or_refuse(struct fw_nft *n, const struct fw_change *c, fw_fail_cb *cb, 
 }
 
 /*
+ * A lease renewal (mt_renew): the delete of a single-port mapping without
+ * remote filters, then the add of the same door with a new lease. On a
+ * kernel that re-times an element added again without NLM_F_EXCL
+ * (nft_probe_refresh), the add alone does it: half the element messages,
+ * nothing removed, the element's counters kept. A failed refresh is the
+ * add's (its seq maps to it); the delete, still live, goes out on a retry.
+ */
+static int
+nft_is_refresh(const struct fw_nft *n, const struct fw_change *del, const struct fw_change *add)
+{
+	const struct fw_item *a = &del->item, *b = &add->item;
+
+	if (!n->refresh_ok || del->op != FW_DEL || add->op != FW_ADD)
+		return 0;
+	if (a->kind != MT_KIND_MAP || b->kind != MT_KIND_MAP || a->nfilters != 0 ||
+	    b->nfilters != 0 || a->source == MT_SRC_TRIGGER || a->ext_port != a->ext_port_end)
+		return 0;
+	return b->timeout_ms != 0 && a->id == b->id && a->source == b->source &&
+	    a->proto == b->proto && a->ext_port == b->ext_port &&
+	    a->ext_port_end == b->ext_port_end && a->int_port == b->int_port &&
+	    memcmp(&a->int_addr, &b->int_addr, sizeof(a->int_addr)) == 0;
+}
+
+/*
  * Send changes[live] as one batch; mark refused ones in err[], and drop
  * from live (told to cb) those that could not be put in it. 1 if all the
  * batch landed.
@@ -143,14 +168,22 @@ nft_try_batch(struct fw_nft *n, const struct fw_change *c, size_t cnt, char *liv
 {
 	struct nft_result res = { NULL, 0, 0, 0 };
 	size_t i;
-	int idx, ok = 1;
+	int idx, ok = 1, refresh = 0;
 
 	if (nb_batch_begin(n) == -1)
 		return -1;
 	for (i = 0; i < cnt; i++) {
 		first_seq[i] = n->seq;
-		if (live[i] && nft_emit_or_refuse(n, &c[i], cb, arg) == -1)
+		if (!live[i])
+			continue;
+		if (i + 1 < cnt && live[i + 1] && nft_is_refresh(n, &c[i], &c[i + 1])) {
+			refresh = 1;	/* the add after it re-times the elements in place */
+			continue;
+		}
+		n->emit_refresh = refresh;
+		if (nft_emit_or_refuse(n, &c[i], cb, arg) == -1)
 			live[i] = 0;
+		n->emit_refresh = refresh = 0;
 	}
 	if (nb_batch_end(n) == -1 || nft_send(n, &res) == -1) {
 		free(res.errs);
@@ -530,6 +563,8 @@ fw_nft_resync(struct fw_backend *be, fw_iter_cb *it, void *arg)
 			rc = fw_nft_commit(be, c, cnt, NULL, NULL);
 	}
 	free(c);
+	if (rc == 0)
+		nft_probe_refresh(n);
 	n->rebuilds++;
 	log_info("fw_nft: tables ip and ip6 %s built with %zu mappings and pinholes",
 	    be->cfg->nft_table, cnt);
@@ -568,6 +603,7 @@ fw_nft_open(struct fw_backend *be, const struct fw_open *op, size_t cnt)
 
 struct nft_ctr_sum {
 	uint64_t	pkts, bytes;
+	uint64_t	timeout;	/* the last element's timeout in ms (0: none) */
 	int		elems;		/* elements the kernel sent for the current request */
 };
 
@@ -590,6 +626,8 @@ nft_ctr_elem_cb(struct nftnl_set_elem *e, void *arg)
 	struct nft_ctr_sum *sum = arg;
 
 	sum->elems++;
+	sum->timeout = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT) ?
+	    nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT) : 0;
 	return nftnl_set_elem_expr_foreach(e, nft_ctr_expr_cb, arg);
 }
 
@@ -619,7 +657,7 @@ nft_ctr_msg(const struct nlmsghdr *nlh, uint32_t seq, struct nft_ctr_sum *sum)
 	return 0;
 }
 
-/* Add one element's counter to sum (a GETSETELEM request); 0 or -1 with errno. */
+/* Add one element's counter to sum, and its timeout (a GETSETELEM request); 0 or -1 with errno. */
 static int
 nft_get_counter(struct fw_nft *n, const char *set, const struct nft_elem *el,
     struct nft_ctr_sum *sum)
@@ -641,7 +679,8 @@ nft_get_counter(struct fw_nft *n, const char *set, const struct nft_elem *el,
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->be->cfg->nft_table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	nftnl_set_elem_add(s, e);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFT_FAMILY6, NLM_F_ACK, seq);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, (uint16_t)nft_set_family(nft_set(set)),
+	    NLM_F_ACK, seq);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
 	if (mnl_socket_sendto(n->query, nlh, nlh->nlmsg_len) < 0)
@@ -679,6 +718,58 @@ nft_query_open(struct fw_nft *n)
 	return 0;
 }
 
+/* ---- re-timing elements in place ---- */
+
+/* The probe's dnat_port element: protocol 0, port 0, which no mapping uses. */
+static int
+nft_probe_step(struct fw_nft *n, int del, uint64_t timeout_ms, const char *what)
+{
+	struct nft_elem el;
+
+	memset(&el, 0, sizeof(el));
+	el.key_len = 8;
+	el.data_len = 8;
+	el.timeout = timeout_ms;
+	if (nb_batch_begin(n) == -1)
+		return -1;
+	n->emit_refresh = timeout_ms == NFT_PROBE_LONG_MS;
+	if (nft_emit_elems(n, "dnat_port", del, &el, 1, 1) == -1) {
+		n->emit_refresh = 0;
+		return -1;
+	}
+	n->emit_refresh = 0;
+	return nft_send_all_or_nothing(n, what);
+}
+
+/*
+ * Whether this kernel gives an element added again (without NLM_F_EXCL) its
+ * new timeout (Linux 6.10 and later do; older ones keep the old one and
+ * answer success), so that nft_is_refresh may renew leases in place. Once,
+ * after the first build: an element with a short timeout, the same again
+ * with a long one, then read back and removed.
+ */
+static void
+nft_probe_refresh(struct fw_nft *n)
+{
+	struct nft_ctr_sum sum = { 0, 0, 0, 0 };
+	struct nft_elem el;
+	int got;
+
+	if (n->refresh_probed)
+		return;
+	n->refresh_probed = 1;
+	if (nft_probe_step(n, 0, NFT_PROBE_SHORT_MS, "a probe element") == -1 ||
+	    nft_probe_step(n, 0, NFT_PROBE_LONG_MS, "a probe element's refresh") == -1)
+		return;
+	memset(&el, 0, sizeof(el));
+	el.key_len = 8;
+	got = nft_query_open(n) == 0 && nft_get_counter(n, "dnat_port", &el, &sum) == 0;
+	nft_probe_step(n, 1, 0, "removing the probe element");
+	n->refresh_ok = got && sum.timeout > NFT_PROBE_SHORT_MS;
+	log_info("fw_nft: lease renewals %s", n->refresh_ok ?
+	    "re-time kernel elements in place" : "replace kernel elements (delete and add)");
+}
+
 /* A pinhole's counters: the sum of its elements'; ENOENT if one is missing. */
 static int
 fw_nft_pin_counters(struct fw_backend *be, const struct fw_item *it, uint64_t *pkts,
@@ -687,7 +778,7 @@ fw_nft_pin_counters(struct fw_backend *be, const struct fw_item *it, uint64_t *p
 	struct fw_nft *n = be->priv;
 	struct nft_elem el[MT_MAX_FILTERS];
 	const char *set[MT_MAX_FILTERS];
-	struct nft_ctr_sum sum = { 0, 0, 0 };
+	struct nft_ctr_sum sum = { 0, 0, 0, 0 };
 	size_t i, cnt;
 
 	if (it->kind != MT_KIND_PINHOLE || !nft_pin_valid(it)) {

@@ -395,7 +395,11 @@ nft_elem_alloc(const struct nft_elem *el, int with_data, int with_timeout, int w
 	return e;
 }
 
-/* One NEWSETELEM/DELSETELEM message carrying elems[0..n). */
+/*
+ * One NEWSETELEM/DELSETELEM message carrying elems[0..n). An add refuses an
+ * element that exists (NLM_F_EXCL), except in a lease refresh (n->emit_refresh:
+ * see nft_is_refresh), where the kernel gives the element its new timeout.
+ */
 int
 nft_emit_elems(struct fw_nft *n, const char *set, int del, const struct nft_elem *els,
     size_t cnt, int with_data)
@@ -422,7 +426,8 @@ nft_emit_elems(struct fw_nft *n, const char *set, int del, const struct nft_elem
 		nftnl_set_elem_add(s, e);
 	}
 	nlh = nftnl_nlmsg_build_hdr(p, del ? NFT_MSG_DELSETELEM : NFT_MSG_NEWSETELEM,
-	    (uint16_t)nft_set_family(d), del ? 0 : NLM_F_CREATE | NLM_F_EXCL, n->seq++);
+	    (uint16_t)nft_set_family(d), del ? 0 : n->emit_refresh ? NLM_F_CREATE :
+	    NLM_F_CREATE | NLM_F_EXCL, n->seq++);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nb_commit(&n->buf, nlh);
 	nftnl_set_free(s);

@@ -75,8 +75,13 @@ struct fw_nft {
 	uint64_t		 rebuilds;
 	struct ct_closer	*closer;	/* ends closed and opened doors' flows (ct.c) */
 	int			 touched;	/* NFT_TOUCHED_*: tables changed before a repair */
+	int			 refresh_ok;	/* the kernel re-times an element added again */
+	int			 refresh_probed;
+	int			 emit_refresh;	/* nft_emit_elems adds without NLM_F_EXCL */
 };
 
+#define NFT_PROBE_SHORT_MS	5000	/* nft_probe_refresh: the first timeout, then */
+#define NFT_PROBE_LONG_MS	3600000	/* the refresh's */
 #define NFT_PFX_DEL_MAX		256	/* pin_pfx deletes in one commit before a rebuild wins */
 #define NFT_TOUCHED_IP		1
 #define NFT_TOUCHED_IP6		2

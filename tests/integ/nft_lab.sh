@@ -36,6 +36,36 @@ check_out "the element carries the lease as a kernel timeout" "timeout 2s" in_gw
 sleep 2.5
 [ -z "$(connect $WAN tcp $GW_WAN_IP 8081)" ] && pass "after the lease: new connections fail" || fail "after the lease: still reachable"
 
+echo "a renewal re-times the kernel element"
+mode=$(grep -o 'lease renewals [-a-z ()]*' "$LAB_DIR/daemon.log" | head -1)
+[ -n "$mode" ] && pass "the daemon says how renewals reach the kernel: $mode" || fail "no renewal mode logged"
+kv=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
+if [ "$kv" -ge 6010 ]; then
+	check_out "on Linux 6.10+ (this $(uname -r)) renewals re-time elements in place" "re-time kernel elements in place" echo "$mode"
+fi
+if in_gw nft list map ip portgate dnat_port | grep -Eq '(^|[ {,])0 \. 0 '; then
+	fail "the probe element is left in dnat_port"
+else
+	pass "the probe element is gone from dnat_port"
+fi
+pgctl forward add tcp 8083 $A_IP:80 --lease 60 >/dev/null
+check_out "a 60 s lease is a 1m timeout" "tcp . 8083 timeout 1m" in_gw nft list map ip portgate dnat_port
+in_gw timeout 3 nft monitor > "$LAB_DIR/renew.mon" 2>&1 & mon=$!
+sleep 0.5
+echo "forward add tcp 8083 $A_IP:80 --lease 300" | pgctl - >/dev/null
+wait $mon
+check_out "renewed to 300 s: the same element, a 5m timeout" "tcp . 8083 timeout 5m" in_gw nft list map ip portgate dnat_port
+check_out "the owner element too" "192.0.2.10 . tcp . 80 . 8083 timeout 5m" in_gw nft list set ip portgate inb_own
+check_out "the renewed forward carries traffic" hello-tcp connect $WAN tcp $GW_WAN_IP 8083
+if [ "$kv" -ge 6010 ]; then
+	if grep -q 'delete element.*8083' "$LAB_DIR/renew.mon"; then
+		fail "in place: the renewal deleted the element (nft monitor)"
+	else
+		check_out "in place: nft monitor saw the renewal as an add, no delete" "add element ip portgate dnat_port { tcp . 8083" cat "$LAB_DIR/renew.mon"
+	fi
+fi
+pgctl forward del tcp 8083 >/dev/null
+
 echo "nft flush ruleset"
 pgctl forward add tcp 8082 $A_IP:80 >/dev/null
 in_gw nft flush ruleset
