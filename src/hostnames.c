@@ -31,7 +31,7 @@
  * first HN_FILE_MAX bytes are read, lines longer than HN_LINE_MAX are
  * skipped, at most HN_LEASES_MAX addresses per file, and a name is kept
  * only if it is a DNS name of letters, digits and '-' (labels of 1-63
- * bytes, HN_NAME_MAX in all): anything else (control characters, bytes
+ * bytes, not starting or ending with '-'; HN_NAME_MAX in all): anything else (control characters, bytes
  * that are not ASCII, spaces, quotes, '<', '\') is no name. A name kept is
  * therefore safe as it is in text, JSON, HTML and logs; a rejected one is
  * only counted, never logged. A last line without its newline is one the
@@ -142,7 +142,10 @@ hostnames_mac_str(const uint8_t m[6], char *buf, size_t len)
 
 /* ---- one line ---- */
 
-/* A DNS name: labels of 1-63 letters, digits and '-', joined by '.', at most HN_NAME_MAX. */
+/*
+ * A DNS name: labels of 1-63 letters, digits and '-' (not first or last:
+ * a name never looks like an option), joined by '.', at most HN_NAME_MAX.
+ */
 static int
 hn_name_ok(const char *s)
 {
@@ -154,17 +157,17 @@ hn_name_ok(const char *s)
 		if (i >= HN_NAME_MAX)
 			return 0;
 		if (c == '.') {
-			if (label == 0)
+			if (label == 0 || s[i - 1] == '-')
 				return 0;
 			label = 0;
 		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-') {
+		    (c >= '0' && c <= '9') || (c == '-' && label > 0)) {
 			if (++label > HN_LABEL_MAX)
 				return 0;
 		} else
 			return 0;
 	}
-	return label > 0;
+	return label > 0 && s[i - 1] != '-';
 }
 
 /* Split s in place at spaces and tabs into at most max words (more are not looked at). */

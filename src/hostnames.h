@@ -51,8 +51,8 @@ void hostnames_free(struct hostnames *);
 void hostnames_set_neigh(struct hostnames *, const struct neigh *);
 /*
  * The host name of the unexpired lease of addr (IPv4-mapped or IPv6), or
- * NULL. Only letters, digits, '-' and '.' in labels of 1-63, at most
- * HN_NAME_MAX in all: a name that is anything else is no name, so it is
+ * NULL. Only letters, digits, '-' and '.' in labels of 1-63 (no '-'
+ * first or last), at most HN_NAME_MAX in all: a name that is anything else is no name, so it is
  * safe in any output. Valid until the loop next runs (a re-read frees it).
  */
 const char *hostnames_name(const struct hostnames *, const struct in6_addr *addr);
