@@ -125,5 +125,14 @@ check_out "the daemon says when they go" "its 3 names are forgotten in 60 s unle
 leases alice-back bob > "$leases"
 check "it comes back: the new name" wait_for 3 row " alice-back +my game\$"
 
+echo "a reload that drops odhcpd's file"
+lab_conf "$conf" "dhcp_leases = dnsmasq:$leases" "trigger = game tcp:7000 open tcp:7100-7102 idle 30"
+kill -HUP $PG_PID
+check "after the reload, status has one dhcp_leases line" wait_for 3 sh -c \
+	"[ \$('$PORTGATECTL' -s '$LAB_DIR/sock' status | grep -c '^dhcp_leases ') = 1 ]"
+check "A is still alice-back (the file read again)" row " alice-back +my game\$"
+check_out "... with A's MAC from the neighbour table made anew" "alice-back $A_MAC" host_of external_port 9000
+check_out "the pinhole's host is no longer named, its MAC still known" "None $A_MAC" host_of id $id
+
 lab_stop_daemon
 finish
