@@ -31,8 +31,9 @@
  * first HN_FILE_MAX bytes are read, lines longer than HN_LINE_MAX are
  * skipped, at most HN_LEASES_MAX addresses per file, and a name is kept
  * only if it is a DNS name of letters, digits and '-' (labels of 1-63
- * bytes, not starting or ending with '-'; HN_NAME_MAX in all): anything else (control characters, bytes
- * that are not ASCII, spaces, quotes, '<', '\') is no name. A name kept is
+ * bytes, not starting or ending with '-'; HN_NAME_MAX in all): anything
+ * else (control characters, bytes that are not ASCII, spaces, quotes,
+ * '<', '\') is no name. A name kept is
  * therefore safe as it is in text, JSON, HTML and logs; a rejected one is
  * only counted, never logged. A last line without its newline is one the
  * writer has not finished: it is skipped.
@@ -220,7 +221,7 @@ hn_hex(char c)
 	return -1;
 }
 
-/* An Ethernet MAC: six octets of one or two hex digits joined by ':', or 12 hex digits; not zero. */
+/* An Ethernet MAC: six octets of 1-2 hex digits joined by ':', or 12 hex digits; not zero. */
 static int
 hn_mac(const char *s, uint8_t mac[6])
 {
@@ -587,10 +588,11 @@ hn_unreadable(struct hostnames *hn, struct hn_source *s, const char *why)
 	if (s->gone_ms == 0) {
 		s->gone_ms = now ? now : 1;
 		if (s->t.n > 0)
-			log_warnx("hostnames: %s: %s; its %zu names are forgotten in %d s unless it "
-			    "comes back", s->file.path, why, s->t.n, HN_GONE_KEEP_S);
+			log_warnx("hostnames: %s: %s; its %zu names are forgotten in %d s "
+			    "unless it comes back", s->file.path, why, s->t.n, HN_GONE_KEEP_S);
 		else
-			log_warnx("hostnames: %s: %s; it is read once it can be", s->file.path, why);
+			log_warnx("hostnames: %s: %s; it is read once it can be", s->file.path,
+			    why);
 		return;
 	}
 	if (s->t.n > 0 && now - s->gone_ms >= HN_GONE_KEEP_S * 1000ull) {

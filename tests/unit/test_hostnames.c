@@ -1,4 +1,4 @@
-/* test_hostnames.c - lease files in (dnsmasq's and odhcpd's, real and hostile), names and MACs out. */
+/* test_hostnames.c - lease files in (dnsmasq's, odhcpd's; real, hostile), names and MACs out. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -149,7 +149,7 @@ test_hostile_names(struct hostnames *hn)
 		    "0 02:00:00:00:01:%02zx 192.0.2.%zu %s *\n", i, 100 + i, bad[i]);
 	/* a label of 64, and a name of 254 (labels of 63 and a dot, four times, and one more) */
 	n += (size_t)snprintf(text + n, sizeof(text) - n, "0 02:00:00:00:02:01 192.0.2.201 "
-	    "%.64s *\n", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	    "%.64s *\n", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 	memset(big, 'b', sizeof(big));
 	for (i = 63; i < 253; i += 64)
 		big[i] = '.';
@@ -187,7 +187,7 @@ test_expiry_and_duplicates(struct hostnames *hn)
 	snprintf(text, sizeof(text),
 	    "1000000000 02:00:00:00:00:01 192.0.2.20 old *\n"		/* 2001 */
 	    "%lld 02:00:00:00:00:02 192.0.2.21 soon *\n"		/* expired a second ago */
-	    "86400 02:00:00:00:00:03 192.0.2.22 rtc *\n"		/* HAVE_BROKEN_RTC: a length */
+	    "86400 02:00:00:00:00:03 192.0.2.22 rtc *\n"		/* HAVE_BROKEN_RTC */
 	    "%lld 02:00:00:00:00:04 192.0.2.30 newer *\n"
 	    "%lld 02:00:00:00:00:05 192.0.2.30 older *\n"
 	    "%lld 02:00:00:00:00:06 192.0.2.31 first *\n"
@@ -283,8 +283,9 @@ test_bounds(struct hostnames *hn)
 	char *text = malloc(cap);
 
 	for (i = 0; i < HN_LEASES_MAX + 100; i++)
-		n += (size_t)snprintf(text + n, cap - n, "0 02:00:00:%02zx:%02zx:%02zx 2001:db8:1::%zx "
-		    "h%zu *\n", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff, i + 1, i);
+		n += (size_t)snprintf(text + n, cap - n, "0 02:00:00:%02zx:%02zx:%02zx "
+		    "2001:db8:1::%zx h%zu *\n", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff,
+		    i + 1, i);
 	CHECK_EQ(hostnames_parse(hn, HN_FMT_DNSMASQ, text, n), HN_LEASES_MAX);
 	CHECK_STR(name(hn, "2001:db8:1::1"), "h0");
 	CHECK_STR(name(hn, "2001:db8:1::4000"), "h16383");
@@ -385,7 +386,7 @@ status(const struct hostnames *hn)
 	return status_text;
 }
 
-/* The files: read at once, again when changed (in place or renamed over), kept a while when gone. */
+/* The files: read at once, again when changed (in place, renamed over), kept a while when gone. */
 static void
 test_files(void)
 {
