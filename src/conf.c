@@ -511,6 +511,49 @@ kw_friendly_name(struct conf_parser *p, const char *key, char *val)
 	return conf_set_string(p, &p->cfg->friendly_name, val);
 }
 
+/* dhcp_leases = FORMAT:PATH: a DHCP server's lease file, for host names. */
+static int
+kw_dhcp_leases(struct conf_parser *p, const char *key, char *val)
+{
+	struct hn_file *f;
+	char *path;
+	size_t i;
+	int fmt;
+
+	if (conf_single_word(p, key, val) == -1)
+		return -1;
+	if ((path = strchr(val, ':')) == NULL) {
+		conf_error(p, "%s: '%s' is not FORMAT:PATH (FORMAT dnsmasq or odhcpd)", key, val);
+		return -1;
+	}
+	*path++ = '\0';
+	if ((fmt = hostnames_format_parse(val)) < 0) {
+		conf_error(p, "%s: '%s' is not a lease file format (dnsmasq or odhcpd)", key, val);
+		return -1;
+	}
+	if (path[0] != '/') {
+		conf_error(p, "%s: '%s' is not an absolute path", key, path);
+		return -1;
+	}
+	if (strlen(path) > CONF_PATH_MAX) {
+		conf_error(p, "%s: path is too long (at most %d bytes)", key, CONF_PATH_MAX);
+		return -1;
+	}
+	for (i = 0; i < p->cfg->ndhcp_leases; i++)
+		if (strcmp(p->cfg->dhcp_leases[i].path, path) == 0) {
+			conf_error(p, "%s: %s is listed twice", key, path);
+			return -1;
+		}
+	if (p->cfg->ndhcp_leases == HN_FILES_MAX) {
+		conf_error(p, "too many dhcp_leases lines (at most %d)", HN_FILES_MAX);
+		return -1;
+	}
+	f = &p->cfg->dhcp_leases[p->cfg->ndhcp_leases++];
+	f->format = (enum hn_format)fmt;
+	f->path = xstrdup(path);
+	return 0;
+}
+
 static const struct {
 	const char	*key;
 	int		(*fn)(struct conf_parser *, const char *, char *);
@@ -547,6 +590,7 @@ static const struct {
 	{ "pcp_pinholes", kw_pcp_bool, 0 },
 	{ "pcp_max_filters", kw_pcp_max_filters, 0 },
 	{ "pcp_rate_limit", kw_pcp_rate, 0 },
+	{ "dhcp_leases", kw_dhcp_leases, 1 },
 };
 _Static_assert(PG_NELEM(conf_keywords) <= CONF_MAX_KEYWORDS, "conf_parser.seen is too small");
 
@@ -757,6 +801,8 @@ conf_free(struct pg_config *c)
 	free(c->control_socket);
 	free(c->nft_table);
 	free(c->friendly_name);
+	for (i = 0; i < c->ndhcp_leases; i++)
+		free(c->dhcp_leases[i].path);
 	policy_clear(&c->policy);
 	free(c->triggers);
 	free(c->pinholes);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hostnames.h"
 #include "mt_vocab.h"
 #include "policy.h"
 #include "trigger/trigger.h"
@@ -66,6 +67,8 @@ struct pg_config {
 	int		 pcp_pinholes;		/* MAP/PEER from IPv6 hosts open pinholes */
 	unsigned	 pcp_max_filters;	/* FILTER options per mapping */
 	unsigned	 pcp_rate_limit;	/* requests per second per client (0 = none) */
+	struct hn_file	 dhcp_leases[HN_FILES_MAX];	/* where host names are read */
+	size_t		 ndhcp_leases;
 };
 
 #define CONF_FRIENDLY_MAX	64

@@ -13,6 +13,7 @@
 #include "ctl_line.h"
 #include "ctl_status.h"
 #include "daemon.h"
+#include "hostnames.h"
 #include "mtable.h"
 #include "trigger/trigger.h"
 #include "util.h"
@@ -219,6 +220,39 @@ cmd_status(struct ctl_req *r, int argc, char **argv)
 
 /* ---- list ---- */
 
+/* The host holding addr as list shows it: its name, else its MAC, else "-". */
+static const char *
+list_host(const struct ctl_req *r, const struct in6_addr *a, char *buf, size_t len)
+{
+	const char *name = hostnames_name(r->ctx->hosts, a);
+	uint8_t mac[6];
+
+	if (name != NULL)
+		return name;
+	if (hostnames_mac(r->ctx->hosts, a, mac))
+		return hostnames_mac_str(mac, buf, len);
+	return "-";
+}
+
+/* The "host" (its name from the lease files) and "mac" fields of addr, null where unknown. */
+static void
+json_host(struct evbuffer *b, const struct pg_ctx *ctx, const struct in6_addr *a)
+{
+	const char *name = hostnames_name(ctx->hosts, a);
+	uint8_t mac[6];
+	char m[18];
+
+	evbuffer_add_printf(b, ",\"host\":");
+	if (name != NULL)
+		json_str(b, name);
+	else
+		evbuffer_add_printf(b, "null");
+	if (hostnames_mac(ctx->hosts, a, mac))
+		evbuffer_add_printf(b, ",\"mac\":\"%s\"", hostnames_mac_str(mac, m, sizeof(m)));
+	else
+		evbuffer_add_printf(b, ",\"mac\":null");
+}
+
 static void
 list_json_entry(struct ctl_req *r, struct evbuffer *line, const struct mt_entry *e, int first)
 {
@@ -250,6 +284,7 @@ list_json_entry(struct ctl_req *r, struct evbuffer *line, const struct mt_entry 
 	evbuffer_add_printf(line, "]");
 	evbuffer_add_printf(line, ",\"owner\":");
 	json_str(line, e->owner);
+	json_host(line, r->ctx, &e->int_addr);
 	evbuffer_add_printf(line, ",\"kind\":\"mapping\"}");
 	ctl_data_buf(r, line);
 }
@@ -273,6 +308,7 @@ static void
 list_text_entry(struct ctl_req *r, const struct mt_entry *e)
 {
 	char a[INET6_ADDRSTRLEN], ext[16], in[64], exp[24], extra[MT_MAX_FILTERS * 64 + 32];
+	char mac[18];
 	long left = mtable_remaining(r->ctx->mt, e);
 
 	util_addr_str(&e->int_addr, a, sizeof(a));
@@ -288,8 +324,9 @@ list_text_entry(struct ctl_req *r, const struct mt_entry *e)
 	else
 		snprintf(exp, sizeof(exp), "%lds", left);
 	list_text_extra(e, extra, sizeof(extra));
-	ctl_data(r, "%-5s %-12s %-28s %-8s %-8s %s%s", mt_proto_name(e->proto), ext, in,
-	    mt_source_name(e->source), exp, e->desc, extra);
+	ctl_data(r, "%-5s %-12s %-28s %-8s %-8s %-17s %s%s", mt_proto_name(e->proto), ext, in,
+	    mt_source_name(e->source), exp, list_host(r, &e->int_addr, mac, sizeof(mac)), e->desc,
+	    extra);
 }
 
 /* A pinhole's remote: "*" for anyone, else ADDR/LEN[:PORT]. */
@@ -330,6 +367,7 @@ list_json_pinhole(struct ctl_req *r, struct evbuffer *line, const struct mt_entr
 	evbuffer_add_printf(line, "],\"packets\":%llu,\"bytes\":%llu,\"owner\":",
 	    (unsigned long long)pkts, (unsigned long long)bytes);
 	json_str(line, e->owner);
+	json_host(line, r->ctx, &e->int_addr);
 	evbuffer_add_printf(line, "}");
 	ctl_data_buf(r, line);
 }
@@ -338,7 +376,7 @@ static void
 list_text_pinhole(struct ctl_req *r, const struct mt_entry *e)
 {
 	char a[INET6_ADDRSTRLEN], id[24], in[64], exp[24], rem[64], f[64];
-	char extra[MT_MAX_FILTERS * 64 + 64];
+	char extra[MT_MAX_FILTERS * 64 + 64], mac[18];
 	long left = mtable_remaining(r->ctx->mt, e);
 	uint64_t pkts = 0, bytes = 0;
 	size_t i, n;
@@ -359,8 +397,9 @@ list_text_pinhole(struct ctl_req *r, const struct mt_entry *e)
 		    mt_filter_str(&e->filters[i], f, sizeof(f)));
 	if (n < sizeof(extra))
 		snprintf(extra + n, sizeof(extra) - n, " pkts=%llu", (unsigned long long)pkts);
-	ctl_data(r, "%-5s %-12s %-28s %-8s %-8s %s%s", mt_proto_name(e->proto), id, in,
-	    mt_source_name(e->source), exp, e->desc, extra);
+	ctl_data(r, "%-5s %-12s %-28s %-8s %-8s %-17s %s%s", mt_proto_name(e->proto), id, in,
+	    mt_source_name(e->source), exp, list_host(r, &e->int_addr, mac, sizeof(mac)), e->desc,
+	    extra);
 }
 
 static void
@@ -395,8 +434,8 @@ cmd_list(struct ctl_req *r, int argc, char **argv)
 		ctl_data(r, "]");
 		evbuffer_free(line);
 	} else {
-		ctl_data(r, "%-5s %-12s %-28s %-8s %-8s %s", "PROTO", "EXTERNAL", "INTERNAL",
-		    "SOURCE", "EXPIRES", "DESCRIPTION");
+		ctl_data(r, "%-5s %-12s %-28s %-8s %-8s %-17s %s", "PROTO", "EXTERNAL", "INTERNAL",
+		    "SOURCE", "EXPIRES", "HOST", "DESCRIPTION");
 		for (e = mtable_next(r->ctx->mt, NULL); e != NULL; e = mtable_next(r->ctx->mt, e))
 			list_text_entry(r, e);
 		for (e = mtable_pinhole_next(r->ctx->mt, NULL); e != NULL;
@@ -725,11 +764,13 @@ trig_list_json(struct trig_list_ctx *t, const struct trig_rule *rule,
 		    mt_proto_name(rule->open[i].proto), rule->open[i].lo, rule->open[i].hi);
 	evbuffer_add_printf(t->line, "],\"idle\":%u,\"origin\":\"%s\",\"active\":%s",
 	    rule->idle, st->runtime ? "runtime" : "config", st->active ? "true" : "false");
-	if (st->active)
+	if (st->active) {
 		evbuffer_add_printf(t->line, ",\"holder\":\"%s\",\"closes_in\":%ld",
 		    util_addr_str(&st->holder, a, sizeof(a)), st->closes_in);
-	else
-		evbuffer_add_printf(t->line, ",\"holder\":null,\"closes_in\":null");
+		json_host(t->line, t->r->ctx, &st->holder);
+	} else
+		evbuffer_add_printf(t->line, ",\"holder\":null,\"closes_in\":null,\"host\":null,"
+		    "\"mac\":null");
 	if (st->has_refused)
 		evbuffer_add_printf(t->line, ",\"last_refused\":\"%s\",\"refused_ago\":%ld",
 		    util_addr_str(&st->last_refused, a, sizeof(a)), st->refused_ago);

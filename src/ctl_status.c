@@ -10,6 +10,7 @@
 
 #include "ctl_status.h"
 #include "daemon.h"
+#include "hostnames.h"
 #include "igd/igd.h"
 #include "mtable.h"
 #include "neigh.h"
@@ -65,6 +66,12 @@ status_neigh(const struct pg_ctx *ctx, pg_status_emit *emit, void *arg)
 	neigh_status(ctx->neigh, emit, arg);
 }
 
+static void
+status_hostnames(const struct pg_ctx *ctx, pg_status_emit *emit, void *arg)
+{
+	hostnames_status(ctx->hosts, emit, arg);
+}
+
 static const struct {
 	const char	*name;
 	ctl_status_fn	*fn;		/* NULL: the owner's own verb */
@@ -77,6 +84,7 @@ static const struct {
 	{ "upnp", status_upnp },
 	{ "pcp", status_pcp },
 	{ "neigh", status_neigh },
+	{ "hostnames", status_hostnames },
 };
 
 void

@@ -12,6 +12,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "fw/fw.h"
+#include "hostnames.h"
 #include "igd/igd.h"
 #include "log.h"
 #include "mtable.h"
@@ -306,8 +307,19 @@ pg_watch_neigh(struct pg_ctx *ctx)
 	neigh_free(ctx->neigh);
 	ctx->neigh = neigh_new(ctx->base, ctx->cfg->lan_interface, ctx->cfg->nlan, &ctx->clock,
 	    pg_neigh_changed, ctx);
+	hostnames_set_neigh(ctx->hosts, ctx->neigh);
 	if (ctx->neigh != NULL)
 		pg_neigh_changed(ctx);
+}
+
+/* Read the LAN hosts' names from the dhcp_leases files (again at reload: they may change). */
+static void
+pg_watch_leases(struct pg_ctx *ctx)
+{
+	hostnames_free(ctx->hosts);
+	ctx->hosts = hostnames_new(ctx->base, ctx->cfg->dhcp_leases, ctx->cfg->ndhcp_leases,
+	    &ctx->clock);
+	hostnames_set_neigh(ctx->hosts, ctx->neigh);
 }
 
 /* The LAN subnets of the configured interfaces, shared by the table and the firewall. */
@@ -552,6 +564,7 @@ pg_start(struct pg_ctx *ctx)
 	}
 	fw_set_lost_cb(ctx->fw, pg_fw_lost, ctx);
 	pg_watch_neigh(ctx);
+	pg_watch_leases(ctx);
 	ctx->mt = mtable_new(ctx->fw, &ctx->clock);
 	mtable_set_netif(ctx->mt, ctx->netif);
 	mtable_set_host_key(ctx->mt, pg_host_key, ctx);
@@ -607,6 +620,8 @@ pg_stop(struct pg_ctx *ctx)
 	trig_nflog_free(ctx->nflog);
 	trigger_free(ctx->trig);
 	mtable_free(ctx->mt);
+	hostnames_free(ctx->hosts);
+	ctx->hosts = NULL;
 	neigh_free(ctx->neigh);
 	ctx->neigh = NULL;
 	fw_free(ctx->fw);
@@ -682,6 +697,7 @@ pg_reload(struct pg_ctx *ctx)
 	pg_apply_triggers(ctx);
 	pg_apply_pinholes(ctx);
 	pg_watch_neigh(ctx);	/* before the rebuild: it installs the hosts */
+	pg_watch_leases(ctx);
 	pg_fw_rules_changed(ctx);
 	pg_watch_wan(ctx);
 	memcpy(uuid, ctx->meta.uuid, sizeof(uuid));

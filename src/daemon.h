@@ -18,6 +18,7 @@ struct trigger;
 struct trig_nflog;
 struct netif;
 struct neigh;
+struct hostnames;
 struct pidlock;
 struct igd;
 struct wanaddr;
@@ -31,6 +32,7 @@ struct pg_ctx {
 	struct pidlock		*lock;
 	struct netif		*netif;
 	struct neigh		*neigh;		/* the LAN's neighbour table (NULL if unreadable) */
+	struct hostnames	*hosts;		/* LAN hosts' names (dhcp_leases) and MACs */
 	struct fw		*fw;
 	struct mtable		*mt;
 	struct trigger		*trig;

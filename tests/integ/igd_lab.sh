@@ -44,7 +44,7 @@ check_out "upnpc -a maps 9000 -> A:8000" "is redirected to internal $A_IP:8000" 
 check_out "the WAN peer connects through it" hello-upnp connect $WAN tcp $GW_WAN_IP 9000
 check_out "upnpc -l lists it" "9000->$A_IP:8000  'my game'" upnp $HA -l
 check_out "upnpc -L lists it (GetListOfPortMappings, IGD:2)" "9000->$A_IP:8000  'my game'" upnp $HA -L
-check "portgatectl list shows it with its description (a lease of 3600 s)" sh -c "'$PORTGATECTL' -s '$LAB_DIR/sock' list | grep -qE 'upnp +3[5-6][0-9][0-9]s +my game'"
+check "portgatectl list shows it with A's MAC and its description (a lease of 3600 s)" sh -c "'$PORTGATECTL' -s '$LAB_DIR/sock' list | grep -qE 'upnp +3[5-6][0-9][0-9]s +$(lab_mac $HA) +my game'"
 check_out "the kernel map holds it" ": 192.0.2.10 . 8000" in_gw nft list map ip portgate dnat_port
 
 echo "IPv6: upnpc -6 discovers the gateway over SSDP and uses it over HTTP"

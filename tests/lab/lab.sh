@@ -29,6 +29,8 @@ A_IP6=2001:db8:1::10
 B_IP6=2001:db8:1::11
 
 in_gw() { ip netns exec "$GW" "$@"; }
+# lab_mac NS: the MAC of a LAN host's eth0 (its veth), as `ip link` shows it in its namespace
+lab_mac() { ip netns exec "$1" ip -o link show eth0 | sed -n 's|.* link/ether \([0-9a-f:]*\) .*|\1|p'; }
 in_wan() { ip netns exec "$WAN" "$@"; }
 in_a() { ip netns exec "$HA" "$@"; }
 in_b() { ip netns exec "$HB" "$@"; }

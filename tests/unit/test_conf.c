@@ -66,7 +66,9 @@ test_good(void)
 	    "nft_keep_table = yes\n"
 	    "trigger = irc-dcc tcp:6667 open tcp:1024-1034 idle 300\n"
 	    "trigger = game udp:27000-27030 open udp:27000-27030,tcp:27014-27050 idle 120\n"
-	    "upnp_igd_version = 1\n";
+	    "upnp_igd_version = 1\n"
+	    "dhcp_leases = dnsmasq:/var/lib/misc/dnsmasq.leases\n"
+	    "dhcp_leases = odhcpd:/tmp/hosts/odhcpd\n";
 	struct pg_config *c;
 
 	nerr = 0;
@@ -95,7 +97,34 @@ test_good(void)
 	CHECK_EQ(c->triggers[0].idle, 300);
 	CHECK_EQ(c->upnp_igd_version, CONF_IGD_V1);
 	CHECK_STR(conf_igd_version_name(c->upnp_igd_version), "1");
+	CHECK_EQ(c->ndhcp_leases, 2);
+	CHECK_EQ(c->dhcp_leases[0].format, HN_FMT_DNSMASQ);
+	CHECK_STR(c->dhcp_leases[0].path, "/var/lib/misc/dnsmasq.leases");
+	CHECK_EQ(c->dhcp_leases[1].format, HN_FMT_ODHCPD);
+	CHECK_STR(c->dhcp_leases[1].path, "/tmp/hosts/odhcpd");
 	conf_free(c);
+}
+
+/* dhcp_leases = FORMAT:PATH: every wrong spelling says what is wrong, on its line. */
+static void
+test_dhcp_leases(void)
+{
+	expect_error("firewall = none\ndhcp_leases = /var/lib/misc/dnsmasq.leases\n",
+	    "t.conf:2: dhcp_leases: '/var/lib/misc/dnsmasq.leases' is not FORMAT:PATH "
+	    "(FORMAT dnsmasq or odhcpd)");
+	expect_error("firewall = none\ndhcp_leases = isc:/var/lib/dhcp/dhcpd.leases\n",
+	    "t.conf:2: dhcp_leases: 'isc' is not a lease file format (dnsmasq or odhcpd)");
+	expect_error("firewall = none\ndhcp_leases = dnsmasq:leases\n",
+	    "t.conf:2: dhcp_leases: 'leases' is not an absolute path");
+	expect_error("firewall = none\ndhcp_leases = dnsmasq:\n",
+	    "t.conf:2: dhcp_leases: '' is not an absolute path");
+	expect_error("firewall = none\ndhcp_leases = dnsmasq:/a b\n",
+	    "t.conf:2: dhcp_leases takes one value");
+	expect_error("firewall = none\ndhcp_leases = dnsmasq:/a\ndhcp_leases = odhcpd:/a\n",
+	    "t.conf:3: dhcp_leases: /a is listed twice");
+	expect_error("firewall = none\ndhcp_leases = dnsmasq:/a\ndhcp_leases = dnsmasq:/b\n"
+	    "dhcp_leases = dnsmasq:/c\ndhcp_leases = dnsmasq:/d\ndhcp_leases = odhcpd:/e\n",
+	    "t.conf:6: too many dhcp_leases lines (at most 4)");
 }
 
 /* Debian's stock miniupnpd.conf permission rules, copied as they are. */
@@ -142,6 +171,7 @@ main(void)
 	char buf[2048];
 
 	test_good();
+	test_dhcp_leases();
 	test_miniupnpd_rules();
 	expect_error("firewall = none\nbogus = 1\n", "t.conf:2: unknown keyword 'bogus'");
 	expect_error("firewall = iptables\n", "t.conf:1: firewall: 'iptables' is not one of");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -88,7 +89,7 @@ test_injection(void)
 	CHECK_REPLY("forward add tcp 9500 192.0.2.10 --desc evil%0Aok%20forged%0A|%20extra",
 	    "err bad description: contains a control character (at most 63 bytes of UTF-8 text)\n");
 	CHECK_REPLY("forward add tcp 9500 192.0.2.10 --desc 100%25", "ok tcp 9500 -> 192.0.2.10:9500\n");
-	CHECK_HAS(run1("list"), "static   never    100%25\n");	/* '%' itself is encoded */
+	CHECK_HAS(run1("list"), "static   never    web-box           100%25\n");	/* '%' encoded */
 	CHECK_REPLY("forward del tcp 9500", "ok deleted tcp 9500\n");
 	/* a NUL is an error, not the end of the request */
 	out = evbuffer_new();
@@ -176,7 +177,8 @@ test_status_fields(void)
 	    "trigger_bad_sources state_file state_last_save state_last_error state_snapshot_bytes "
 	    "state_journal_bytes upnp upnp_uuid upnp_igd_version ssdp_searches ssdp_replies "
 	    "ssdp_dropped ssdp_notifies http_requests http_refused soap_requests soap_errors "
-	    "upnp_subscriptions upnp_events_sent pcp natpmp%s lan_hosts", ctx.pcp == NULL ? "" :
+	    "upnp_subscriptions upnp_events_sent pcp natpmp%s lan_hosts dhcp_leases dhcp_leases",
+	    ctx.pcp == NULL ? "" :
 	    " pcp_epoch peer_pins pcp_malformed natpmp_malformed pcp_dropped pcp_announces");
 	CHECK_STR(field_names(r), want);
 	CHECK_HAS(r, "| version " PACKAGE_VERSION "\n");
@@ -214,11 +216,25 @@ main(void)
 	    "state_file = /tmp/portgate-test-ctl.state\n"
 	    "control_socket = /tmp/portgate-test-ctl.sock\n"
 	    "allow 1024-65535 192.0.2.0/24 1-65535\n"
-	    "pinhole = udp [2001:db8:1::11]:53 remote [2001:db8:2::/48]:53 desc dns for the peer\n";
+	    "pinhole = udp [2001:db8:1::11]:53 remote [2001:db8:2::/48]:53 desc dns for the peer\n"
+	    "dhcp_leases = dnsmasq:/tmp/portgate-test-ctl.leases\n"
+	    "dhcp_leases = odhcpd:/tmp/portgate-test-ctl.odhcpd\n";
 	const char *r;
+	FILE *f;
 
 	log_setverbose(-2);
 	unlink("/tmp/portgate-test-ctl.state");
+	/* the hosts' names: dnsmasq's file for IPv4, odhcpd's for IPv6 */
+	if ((f = fopen("/tmp/portgate-test-ctl.leases", "w")) != NULL) {
+		fprintf(f, "%lld 02:00:00:00:00:0a 192.0.2.10 web-box 01:02:00:00:00:00:0a\n"
+		    "0 02:00:00:00:00:14 192.0.2.20 * *\n", (long long)time(NULL) + 3600);
+		fclose(f);
+	}
+	if ((f = fopen("/tmp/portgate-test-ctl.odhcpd", "w")) != NULL) {
+		fprintf(f, "# br-lan 000300010200000000aa 1 v6-box -1 10 128 2001:db8:1::10/128\n"
+		    "# br-lan 000300010200000000bb 1 - -1 11 128 2001:db8:1::11/128\n");
+		fclose(f);
+	}
 	ctx.cfg = conf_parse("test", conf, sizeof(conf) - 1, NULL, NULL);
 	ctx.base = event_base_new();
 	ctx.clock = tu_fake_clock(&fc);
@@ -248,13 +264,18 @@ main(void)
 
 	r = run1("list");
 	CHECK_HAS(r, "| PROTO EXTERNAL");
+	CHECK_HAS(r, "| PROTO EXTERNAL     INTERNAL                     SOURCE   EXPIRES  HOST"
+	    "              DESCRIPTION\n");
 	CHECK_HAS(r, "| tcp   8080         192.0.2.10:80");
-	CHECK_HAS(r, "static   never    web server\n");
-	CHECK_HAS(r, "udp   7000-7010    192.0.2.10:7000-7010         static   60s");
+	/* the host's name from the lease file, in its column before the description */
+	CHECK_HAS(r, "static   never    web-box           web server\n");
+	CHECK_HAS(r, "udp   7000-7010    192.0.2.10:7000-7010         static   60s      web-box");
 	r = run1("list --json");
 	CHECK_HAS(r, "{\"proto\":\"tcp\",\"external_port\":8080,\"external_port_end\":8080,"
 	    "\"internal_ip\":\"192.0.2.10\",\"internal_port\":80,\"internal_port_end\":80,"
 	    "\"source\":\"static\",\"description\":\"web server\",\"expires_in\":null");
+	CHECK_HAS(r, "\"owner\":\"\",\"host\":\"web-box\",\"mac\":\"02:00:00:00:00:0a\","
+	    "\"kind\":\"mapping\"}");
 	CHECK_HAS(r, "\"external_port\":7000,\"external_port_end\":7010");
 	CHECK_HAS(r, "\"expires_in\":60");
 	r = run1("status");
@@ -286,15 +307,19 @@ main(void)
 	CHECK_REPLY("pinhole add tcp", "err usage: pinhole add PROTO [IPv6]:PORT "
 	    "[--remote ADDR[/LEN][:PORT]] [--lease SECONDS] [--desc TEXT]\n");
 	r = run1("list");
-	CHECK_HAS(r, "| tcp   pinhole#65537 [2001:db8:1::10]:8000        static   60s      game "
-	    "from=2001:db8:2::100/128 pkts=0\n");
-	CHECK_HAS(r, "| udp   pinhole#65536 [2001:db8:1::11]:53          static   never    "
-	    "dns for the peer from=[2001:db8:2::/48]:53 pkts=0\n");
+	CHECK_HAS(r, "| tcp   pinhole#65537 [2001:db8:1::10]:8000        static   60s      v6-box"
+	    "            game from=2001:db8:2::100/128 pkts=0\n");
+	/* a lease without a name, and no MAC known */
+	CHECK_HAS(r, "| udp   pinhole#65536 [2001:db8:1::11]:53          static   never    -      "
+	    "           dns for the peer from=[2001:db8:2::/48]:53 pkts=0\n");
 	r = run1("list --json");
 	CHECK_HAS(r, "{\"kind\":\"pinhole\",\"id\":65537,\"proto\":\"tcp\","
 	    "\"internal_ip\":\"2001:db8:1::10\",\"internal_port\":8000,\"source\":\"static\","
 	    "\"description\":\"game\",\"expires_in\":60,\"remote\":\"2001:db8:2::100/128\","
-	    "\"filters\":[],\"packets\":0,\"bytes\":0,\"owner\":\"\"}");
+	    "\"filters\":[],\"packets\":0,\"bytes\":0,\"owner\":\"\",\"host\":\"v6-box\","
+	    "\"mac\":null}");
+	CHECK_HAS(r, "\"id\":65536,");
+	CHECK_HAS(r, "\"owner\":\"config\",\"host\":null,\"mac\":null}");
 	CHECK_HAS(run1("status"), "| pinholes 3\n");
 	CHECK_REPLY("pinhole del 65538", "ok deleted pinhole 65538\n");
 	CHECK_REPLY("pinhole del 65538", "err no pinhole 65538\n");
@@ -329,6 +354,11 @@ main(void)
 	}
 	CHECK_EQ(mtable_count(ctx.mt), 2);
 	CHECK_EQ(fw_mem_count(ctx.fw), 2);
+	/* no name in its lease ('*'): the MAC the lease names */
+	CHECK_HAS(run1("list"), "| tcp   9000         192.0.2.20:9000              static   never    "
+	    "02:00:00:00:00:14 \n");
+	CHECK_HAS(run1("list --json"), "\"internal_ip\":\"192.0.2.20\",\"internal_port\":9002,");
+	CHECK_HAS(run1("list --json"), "\"host\":null,\"mac\":\"02:00:00:00:00:14\"");
 
 	/* triggers */
 	CHECK_REPLY("trigger add game tcp:7000 tcp:7100-7110,udp:7100-7110 --idle 5",
@@ -342,7 +372,8 @@ main(void)
 	CHECK_HAS(r, "| game tcp:7000-7000 open tcp:7100-7110,udp:7100-7110 idle 5 [runtime] idle\n");
 	r = run1("trigger list --json");
 	CHECK_HAS(r, "{\"name\":\"game\",\"trigger\":\"tcp:7000-7000\",\"open\":[\"tcp:7100-7110\","
-	    "\"udp:7100-7110\"],\"idle\":5,\"origin\":\"runtime\",\"active\":false,\"holder\":null");
+	    "\"udp:7100-7110\"],\"idle\":5,\"origin\":\"runtime\",\"active\":false,\"holder\":null,"
+	    "\"closes_in\":null,\"host\":null,\"mac\":null,");
 	CHECK_REPLY("trigger del game", "ok deleted trigger game\n");
 	CHECK(strstr(file_text("/tmp/portgate-test-ctl.state"), "trigger game") == NULL);
 	CHECK_REPLY("trigger del game", "err no trigger rule named game\n");
@@ -357,5 +388,7 @@ main(void)
 	conf_free(ctx.cfg);
 	event_base_free(ctx.base);
 	unlink("/tmp/portgate-test-ctl.state");
+	unlink("/tmp/portgate-test-ctl.leases");
+	unlink("/tmp/portgate-test-ctl.odhcpd");
 	return tu_done("test_ctl");
 }
