@@ -58,9 +58,9 @@
  * process that names our tables (a rule replaced, an element deleted, a set
  * flushed, a table deleted, nft flush ruleset) makes the daemon rebuild
  * them from the mapping table 100 ms later: what the table says is what
- * the kernel holds; nothing is read back from the kernel to decide. (A
- * pinhole's packet counters are read back, synchronously, for reporting
- * only: fw_nft_pin_counters.)
+ * the kernel holds; nothing is read back from the kernel to decide. (What
+ * the kernel holds for an item, its elements' timeouts and counters, is
+ * read back, synchronously, for reporting only: fw_nft_query.c.)
  */
 #include "config.h"
 
@@ -445,6 +445,7 @@ nft_emit_skeleton(struct fw_nft *n)
 	nft_rules_peer(n);
 	nft_rules_outbound(n);
 	nft_rules_hairpin(n);
+	nft_rules_count(n);
 	nft_rules_trigger(n);
 	nft_rules_pin(n);
 	nft_emit_lan_ifs(n, "lan_ifs");
@@ -562,147 +563,6 @@ fw_nft_open(struct fw_backend *be, const struct fw_open *op, size_t cnt)
 	struct fw_nft *n = be->priv;
 
 	ct_closer_open(n->closer, op, cnt);
-}
-
-/* ---- reading a pinhole's counters ---- */
-
-struct nft_ctr_sum {
-	uint64_t	pkts, bytes;
-	int		elems;		/* elements the kernel sent for the current request */
-};
-
-static int
-nft_ctr_expr_cb(struct nftnl_expr *e, void *arg)
-{
-	struct nft_ctr_sum *sum = arg;
-	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-
-	if (name != NULL && strcmp(name, "counter") == 0) {
-		sum->pkts += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
-		sum->bytes += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
-	}
-	return 0;
-}
-
-static int
-nft_ctr_elem_cb(struct nftnl_set_elem *e, void *arg)
-{
-	struct nft_ctr_sum *sum = arg;
-
-	sum->elems++;
-	return nftnl_set_elem_expr_foreach(e, nft_ctr_expr_cb, arg);
-}
-
-/* One answer to request seq into sum: 1 when it is complete, 0 for more, -1 with errno. */
-static int
-nft_ctr_msg(const struct nlmsghdr *nlh, uint32_t seq, struct nft_ctr_sum *sum)
-{
-	const struct nlmsgerr *e;
-	struct nftnl_set *s;
-
-	if (nlh->nlmsg_seq != seq)
-		return 0;	/* an answer to an earlier request that timed out */
-	if (nlh->nlmsg_type == NLMSG_ERROR) {
-		e = mnl_nlmsg_get_payload(nlh);
-		errno = e->error ? -e->error : ENOENT;
-		return e->error == 0 && sum->elems > 0 ? 1 : -1;
-	}
-	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWSETELEM)
-		return 0;
-	if ((s = nftnl_set_alloc()) == NULL) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if (nftnl_set_elems_nlmsg_parse(nlh, s) == 0)
-		nftnl_set_elem_foreach(s, nft_ctr_elem_cb, sum);
-	nftnl_set_free(s);
-	return 0;
-}
-
-/* Add one element's counter to sum (a GETSETELEM request); 0 or -1 with errno. */
-static int
-nft_get_counter(struct fw_nft *n, const char *set, const struct nft_elem *el,
-    struct nft_ctr_sum *sum)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_set_elem *e = nft_elem_alloc(el, 0, 0, 0);
-	struct nlmsghdr *nlh;
-	uint32_t seq = n->seq++;
-	ssize_t len;
-	int left, rc = 0;
-
-	if (s == NULL || e == NULL) {
-		nftnl_set_free(s);
-		nftnl_set_elem_free(e);
-		errno = ENOMEM;
-		return -1;
-	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->be->cfg->nft_table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
-	nftnl_set_elem_add(s, e);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFT_FAMILY6, NLM_F_ACK, seq);
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	nftnl_set_free(s);
-	if (mnl_socket_sendto(n->query, nlh, nlh->nlmsg_len) < 0)
-		return -1;
-	sum->elems = 0;
-	while (rc == 0) {
-		if ((len = mnl_socket_recvfrom(n->query, buf, sizeof(buf))) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;	/* EAGAIN: no answer within the socket's timeout */
-		}
-		left = (int)len;
-		for (nlh = (struct nlmsghdr *)buf; rc == 0 && mnl_nlmsg_ok(nlh, left);
-		    nlh = mnl_nlmsg_next(nlh, &left))
-			rc = nft_ctr_msg(nlh, seq, sum);
-	}
-	return rc == 1 ? 0 : -1;
-}
-
-static int
-nft_query_open(struct fw_nft *n)
-{
-	struct timeval tv = { 1, 0 };
-
-	if (n->query != NULL)
-		return 0;
-	if ((n->query = mnl_socket_open(NETLINK_NETFILTER)) == NULL)
-		return -1;
-	if (mnl_socket_bind(n->query, 0, MNL_SOCKET_AUTOPID) < 0) {
-		mnl_socket_close(n->query);
-		n->query = NULL;
-		return -1;
-	}
-	setsockopt(mnl_socket_get_fd(n->query), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return 0;
-}
-
-/* A pinhole's counters: the sum of its elements'; ENOENT if one is missing. */
-static int
-fw_nft_pin_counters(struct fw_backend *be, const struct fw_item *it, uint64_t *pkts,
-    uint64_t *bytes)
-{
-	struct fw_nft *n = be->priv;
-	struct nft_elem el[MT_MAX_FILTERS];
-	const char *set[MT_MAX_FILTERS];
-	struct nft_ctr_sum sum = { 0, 0, 0 };
-	size_t i, cnt;
-
-	if (it->kind != MT_KIND_PINHOLE || !nft_pin_valid(it)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (nft_query_open(n) == -1)
-		return -1;
-	cnt = nft_pin_elems(it, el, set);
-	for (i = 0; i < cnt; i++)
-		if (nft_get_counter(n, set[i], &el[i], &sum) == -1)
-			return -1;
-	*pkts = sum.pkts;
-	*bytes = sum.bytes;
-	return 0;
 }
 
 /* An open flow's external port: conntrack's translation of it. */
@@ -963,6 +823,7 @@ const struct fw_ops fw_nft_ops = {
 	.close = fw_nft_close,
 	.open = fw_nft_open,
 	.pin_counters = fw_nft_pin_counters,
+	.query = fw_nft_query,
 	.hosts = fw_nft_hosts,
 	.trig_ports = fw_nft_trig_ports,
 	.flow_port = fw_nft_flow_port,
