@@ -406,7 +406,7 @@ diag_conclude(const struct diag_facts *f, struct diag_report *r)
 		diag_step_kernel(f, r);
 	if (diag_counting(f))
 		diag_step_traffic(f, r);
-	if (f->has_entry)
+	if (f->has_entry && f->fw_kernel)
 		diag_step_host(f, r);
 	if (f->fw_kernel && f->has_ext)
 		diag_step_hairpin(f, r);
@@ -807,7 +807,8 @@ diag_start(struct pg_ctx *ctx, int proto, uint16_t port, uint32_t wait_ms, diag_
 		f->kq = fw_elem_query(ctx->fw, &d->item, &f->k0) == 0 ? 1 : -1;
 		f->kq_err = f->kq == 1 ? 0 : errno;
 	}
-	if (f->has_entry)
+	/* without the kernel nothing is forwarded, whatever the host says: no probe */
+	if (f->has_entry && f->fw_kernel)
 		diag_probe_host(d);
 	if (diag_counting(f) || d->kicked) {
 		tv.tv_sec = f->wait_ms / 1000;
