@@ -582,21 +582,32 @@ struct diag_trig {
 	struct diag_facts	*f;
 };
 
+/* "5000" or "8000-8010" */
+static const char *
+diag_ports(const struct trig_range *r, char *buf, size_t len)
+{
+	if (r->lo == r->hi)
+		snprintf(buf, len, "%u", r->lo);
+	else
+		snprintf(buf, len, "%u-%u", r->lo, r->hi);
+	return buf;
+}
+
 static void
 diag_hint_trig(void *arg, const struct trig_rule *rule, const struct trig_status *st)
 {
 	struct diag_facts *f = ((struct diag_trig *)arg)->f;
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], o[16], t[16];
 	size_t i;
 
 	for (i = 0; i < rule->nopen; i++) {
 		if (rule->open[i].proto != f->proto || f->port < rule->open[i].lo ||
 		    f->port > rule->open[i].hi)
 			continue;
-		diag_hint(f, "trigger rule %s opens %s %u-%u when a LAN host sends to %s %u-%u "
-		    "(%s%s)", rule->name, mt_proto_name(f->proto), rule->open[i].lo,
-		    rule->open[i].hi, mt_proto_name(rule->trigger.proto), rule->trigger.lo,
-		    rule->trigger.hi, st->active ? "active for " : "not active now",
+		diag_hint(f, "trigger rule %s opens %s %s when a LAN host sends to %s %s (%s%s)",
+		    rule->name, mt_proto_name(f->proto), diag_ports(&rule->open[i], o, sizeof(o)),
+		    mt_proto_name(rule->trigger.proto), diag_ports(&rule->trigger, t, sizeof(t)),
+		    st->active ? "active for " : "not active now",
 		    st->active ? util_addr_str(&st->holder, a, sizeof(a)) : "");
 		return;
 	}

@@ -81,6 +81,12 @@ check_out "a WAN peer reaches udp 5555" hello-udp connect $WAN udp $GW_WAN_IP 55
 q3=$(fwq udp:5555:$A_IP:5555)
 n5555=$(echo "$q3" | sed -n 's/^udp 5555 .*pkts=\([0-9]*\) .*/\1/p')
 [ -n "$n5555" ] && [ "$n5555" -gt 0 ] && pass "the flow the WAN started is counted ($n5555 packets)" || fail "udp 5555: '$q3'"
+check_out "UDP: the host is a LAN neighbour" "host     ok    $A_IP is on the LAN (neighbour entry" pgctl check udp 5555 --wait 1
+# a host that is not there: the gateway resolves it during the check, on the LAN, and no one answers
+pgctl forward add udp 5556 192.0.2.99 >/dev/null
+pgctl check udp 5556 > "$LAB_DIR/check5.out" 2>&1
+check_out "UDP: a host that does not answer ARP" "host     fail  192.0.2.99 does not answer ARP (neighbour entry" cat "$LAB_DIR/check5.out"
+check_out "UDP: verdict: host does not answer" "verdict: not reachable: host does not answer" cat "$LAB_DIR/check5.out"
 pgctl forward add tcp 8082 $A_IP:80 --lease 300 >/dev/null
 q4=$(fwq tcp:8082:$A_IP:80)
 t=$(echo "$q4" | sed -n 's/.* timeout=\([0-9]*\) left=\([0-9]*\) .*/\1 \2/p')

@@ -422,7 +422,7 @@ test_checks(void)
 	CHECK_STR(g.rep.facts.hints[0], "the other protocol: udp 9000 -> 192.0.2.10:9000 (static)");
 	CHECK_STR(g.rep.facts.hints[1], "nearby: tcp 9010 -> 192.0.2.10:9010 (static)");
 	CHECK_STR(g.rep.facts.hints[2], "trigger rule game opens tcp 8990-9005 when a LAN host "
-	    "sends to udp 5000-5000 (not active now)");
+	    "sends to udp 5000 (not active now)");
 	CHECK_STR(g.rep.facts.hints[3], "forwarded from another external port: tcp 2222 -> "
 	    "192.0.2.10:9000 (static)");
 	CHECK_EQ(level_of(&g.rep, DIAG_STEP_KERNEL), -1);
