@@ -10,7 +10,9 @@
  * and portgatectl). Requests may be pipelined: complete lines read together are run as one
  * batch whose firewall changes reach the kernel in the table's one commit of the loop
  * turn; the replies, in order, wait for it, and the connection's next lines wait for
- * the replies.
+ * the replies. A command whose reply is worked out later (check: it watches a counter
+ * for a while) leaves a struct ctl_later in its request, which the batch waits for in
+ * the same way; a connection that goes drops it.
  *
  * Limits: CTL_MAX_CONNS clients; a request line over CTL_LINE_MAX bytes
  * is answered once with an error and the connection closed; a client idle

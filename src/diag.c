@@ -153,7 +153,7 @@ diag_step_address(const struct diag_facts *f, struct diag_report *r)
 	default:
 		diag_step(r, DIAG_STEP_ADDRESS, DIAG_FAIL, "the external address %s is %s%s%s: "
 		    "nobody routes it to the gateway", a, ipclass_what(f->ext_class),
-		    f->ext_block ? ", in " : "", f->ext_block ? f->ext_block : "");
+		    f->ext_block[0] ? ", in " : "", f->ext_block);
 		diag_fail(r, DIAG_NOT_ROUTABLE);
 		break;
 	}
@@ -183,7 +183,8 @@ diag_step_entry(const struct diag_facts *f, struct diag_report *r)
 	if (f->desc[0] != '\0')
 		snprintf(desc, sizeof(desc), ", \"%s\"", f->desc);
 	diag_step(r, DIAG_STEP_ENTRY, f->filters[0] ? DIAG_WARN : DIAG_OK,
-	    "%s %s is held by %s:%u (%s, %s%s)%s%s", pr, ports, util_addr_str(&f->int_addr, a, sizeof(a)), f->int_port, mt_source_name(f->source),
+	    "%s %s is held by %s:%u (%s, %s%s)%s%s", pr, ports,
+	    util_addr_str(&f->int_addr, a, sizeof(a)), f->int_port, mt_source_name(f->source),
 	    lease, desc, f->filters[0] ? "; only these remote peers may use it: " : "",
 	    f->filters);
 }
@@ -233,6 +234,13 @@ diag_step_kernel(const struct diag_facts *f, struct diag_report *r)
 	diag_fail(r, DIAG_NOT_IN_KERNEL);
 }
 
+/* "s" unless n is 1 */
+static const char *
+diag_pl(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static void
 diag_step_traffic(const struct diag_facts *f, struct diag_report *r)
 {
@@ -242,9 +250,9 @@ diag_step_traffic(const struct diag_facts *f, struct diag_report *r)
 	double w = f->wait_ms / 1000.0;
 
 	if (f->kq1 != 1) {
-		diag_step(r, DIAG_STEP_TRAFFIC, DIAG_WARN, "%llu packets came in from the WAN "
+		diag_step(r, DIAG_STEP_TRAFFIC, DIAG_WARN, "%llu packet%s came in from the WAN "
 		    "since its element was written; the counter could not be read again",
-		    (unsigned long long)f->k0.pkts);
+		    (unsigned long long)f->k0.pkts, diag_pl(f->k0.pkts));
 		return;
 	}
 	if (k->found < k->elems) {
@@ -253,9 +261,10 @@ diag_step_traffic(const struct diag_facts *f, struct diag_report *r)
 		return;
 	}
 	if (d > 0)
-		diag_step(r, DIAG_STEP_TRAFFIC, DIAG_OK, "%llu packets (%llu bytes) came in from "
+		diag_step(r, DIAG_STEP_TRAFFIC, DIAG_OK, "%llu packet%s (%llu bytes) came in from "
 		    "the WAN during the %.1f s check (%llu since its element was written)",
-		    (unsigned long long)d, (unsigned long long)db, w, (unsigned long long)k->pkts);
+		    (unsigned long long)d, diag_pl(d), (unsigned long long)db, w,
+		    (unsigned long long)k->pkts);
 	else if (k->pkts > 0)
 		diag_step(r, DIAG_STEP_TRAFFIC, DIAG_OK, "no packet came in during the %.1f s "
 		    "check; %llu came in from the WAN since its element was written", w,

@@ -76,7 +76,7 @@ struct diag_facts {
 	int		 has_ext;
 	struct in6_addr	 ext;
 	enum ipclass	 ext_class;
-	const char	*ext_block;	/* its special-purpose block, or NULL */
+	const char	*ext_block;	/* its special-purpose block, or "" */
 	/* the entry holding the port */
 	int		 has_entry;
 	uint8_t		 source;	/* MT_SRC_* */
