@@ -10,7 +10,9 @@
  * and portgatectl). Requests may be pipelined: complete lines read together are run as one
  * batch whose firewall changes reach the kernel in the table's one commit of the loop
  * turn; the replies, in order, wait for it, and the connection's next lines wait for
- * the replies.
+ * the replies. A command whose reply is worked out later (check: it watches a counter
+ * for a while) leaves a struct ctl_later in its request, which the batch waits for in
+ * the same way; a connection that goes drops it.
  *
  * Limits: CTL_MAX_CONNS clients; a request line over CTL_LINE_MAX bytes
  * is answered once with an error and the connection closed; a client idle
@@ -95,6 +97,7 @@ struct ctl_batch {
 /* ---- batches ---- */
 
 static void ctl_batch_wait(struct ctl_batch *, size_t, const struct mt_entry *);
+static void ctl_batch_later(struct ctl_batch *, size_t);
 
 struct ctl_batch *
 ctl_batch_new(struct ctl *c)
@@ -157,6 +160,8 @@ ctl_batch_run(struct ctl_batch *b, const char *line, size_t len)
 	free(copy);
 	if (r->landing != NULL)
 		ctl_batch_wait(b, b->n - 1, r->landing);
+	if (r->later != NULL)
+		ctl_batch_later(b, b->n - 1);
 	b->bytes += evbuffer_get_length(r->data) + strlen(r->result) + 8;
 	return b->bytes;
 }
@@ -174,8 +179,10 @@ ctl_batch_free(struct ctl_batch *b)
 		b->waits = w->next;
 		free(w);
 	}
-	for (i = 0; i < b->n; i++)
+	for (i = 0; i < b->n; i++) {
+		ctl_later_free(b->reqs[i].later);
 		evbuffer_free(b->reqs[i].data);
+	}
 	free(b->reqs);
 	free(b);
 }
@@ -232,6 +239,41 @@ ctl_batch_wait(struct ctl_batch *b, size_t i, const struct mt_entry *e)
 	b->waits = w;
 	b->waiting++;
 	mtable_commit_entry(b->c->ctx->mt, e, b, ctl_landed, w);
+}
+
+/* A later reply is ready: it takes its request's place. */
+static void
+ctl_later_ready(void *arg)
+{
+	struct ctl_wait *w = arg;
+	struct ctl_batch *b = w->b;
+	struct ctl_req *r = &b->reqs[w->i];
+
+	ctl_later_take(r->later, r);
+	r->later = NULL;
+	if (--b->waiting == 0 && b->ended)
+		ctl_batch_emit(b);
+}
+
+/* Request i's reply is worked out later (a check): the batch waits for it. */
+static void
+ctl_batch_later(struct ctl_batch *b, size_t i)
+{
+	struct ctl_wait *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		ctl_later_free(b->reqs[i].later);
+		b->reqs[i].later = NULL;
+		b->reqs[i].ok = 0;
+		snprintf(b->reqs[i].result, sizeof(b->reqs[i].result), "out of memory");
+		return;
+	}
+	w->b = b;
+	w->i = i;
+	w->next = b->waits;
+	b->waits = w;
+	b->waiting++;
+	ctl_later_wait(b->reqs[i].later, ctl_later_ready, w);
 }
 
 void

@@ -13,6 +13,7 @@
 #include "ctl_line.h"
 #include "ctl_status.h"
 #include "daemon.h"
+#include "diag.h"
 #include "hostnames.h"
 #include "mtable.h"
 #include "trigger/trigger.h"
@@ -832,6 +833,120 @@ cmd_trigger_list(struct ctl_req *r, int argc, char **argv)
 	ctl_done(r, "%s", "");
 }
 
+/* ---- check: a reply worked out later ---- */
+
+struct ctl_later {
+	struct diag	*diag;		/* NULL once it answered */
+	struct evbuffer	*data;		/* the reply's data lines */
+	int		 ready;
+	int		 ok;
+	char		 result[512];
+	int		 json;
+	void		(*done)(void *);
+	void		*done_arg;
+};
+
+void
+ctl_later_wait(struct ctl_later *l, void (*done)(void *), void *arg)
+{
+	l->done = done;
+	l->done_arg = arg;
+	if (l->ready)
+		done(arg);
+}
+
+void
+ctl_later_take(struct ctl_later *l, struct ctl_req *r)
+{
+	evbuffer_add_buffer(r->data, l->data);
+	r->ok = l->ok;
+	snprintf(r->result, sizeof(r->result), "%s", l->result);
+	ctl_later_free(l);
+}
+
+void
+ctl_later_free(struct ctl_later *l)
+{
+	if (l == NULL)
+		return;
+	diag_cancel(l->diag);
+	evbuffer_free(l->data);
+	free(l);
+}
+
+/* The report as data lines (each text line, or one JSON line); ok only if reachable. */
+static void
+check_done(void *arg, const struct diag_report *rep)
+{
+	struct ctl_later *l = arg;
+	struct evbuffer *b = evbuffer_new();
+	size_t len;
+	char *p, *nl;
+
+	l->diag = NULL;		/* it frees itself after this */
+	l->ready = 1;
+	l->ok = rep->verdict == DIAG_REACHABLE;
+	snprintf(l->result, sizeof(l->result), "%s", l->ok ? "" : rep->verdict_text);
+	if (b == NULL) {
+		l->ok = 0;
+		snprintf(l->result, sizeof(l->result), "out of memory");
+	} else {
+		if (l->json)
+			diag_json(rep, b);
+		else
+			diag_text(rep, b);
+		len = evbuffer_get_length(b);
+		p = (char *)evbuffer_pullup(b, -1);
+		while (len > 0) {
+			nl = memchr(p, '\n', len);
+			ctl_line_put_data(l->data, p, nl ? (size_t)(nl - p) : len);
+			len -= nl ? (size_t)(nl - p) + 1 : len;
+			p = nl ? nl + 1 : p;
+		}
+		evbuffer_free(b);
+	}
+	if (l->done != NULL)
+		l->done(l->done_arg);
+}
+
+static void
+cmd_check(struct ctl_req *r, int argc, char **argv)
+{
+	struct ctl_opt opts[] = { { "json", 0, NULL }, { "wait", 1, NULL } };
+	unsigned long port, wait = DIAG_WAIT_MS / 1000;
+	struct ctl_later *l;
+	int proto;
+
+	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
+		return;
+	if (argc != 2) {
+		ctl_usage(r);
+		return;
+	}
+	if ((proto = mt_proto_parse(argv[0])) < 0 || util_parse_uint(argv[1], 1, 65535, &port)) {
+		ctl_fail(r, "bad port '%s %s' (PROTO PORT: tcp or udp, 1-65535)", argv[0], argv[1]);
+		return;
+	}
+	if (opts[1].value != NULL &&
+	    util_parse_uint(opts[1].value, 1, DIAG_WAIT_MAX_MS / 1000, &wait) == -1) {
+		ctl_fail(r, "bad wait '%s' (1-%d seconds)", opts[1].value, DIAG_WAIT_MAX_MS / 1000);
+		return;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL || (l->data = evbuffer_new()) == NULL) {
+		free(l);
+		ctl_fail(r, "out of memory");
+		return;
+	}
+	l->json = opts[0].value != NULL;
+	if ((l->diag = diag_start(r->ctx, proto, (uint16_t)port, (uint32_t)wait * 1000,
+	    check_done, l)) == NULL) {
+		ctl_later_free(l);
+		ctl_fail(r, "out of memory");
+		return;
+	}
+	r->later = l;	/* ctl.c waits for check_done */
+}
+
 /*
  * The commands: one row each, the only place a command is described (its
  * words, its usage, its handler); man/portgatectl.8 and README's table
@@ -851,6 +966,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "pinhole", "add", "PROTO [IPv6]:PORT [--remote ADDR[/LEN][:PORT]] [--lease SECONDS] "
 	    "[--desc TEXT]", cmd_pinhole_add },
 	{ "pinhole", "del", "ID", cmd_pinhole_del },
+	{ "check", NULL, "PROTO PORT [--json] [--wait SECONDS]", cmd_check },
 };
 
 void

@@ -9,6 +9,7 @@
 struct pg_ctx;
 struct evbuffer;
 struct ctl_command;
+struct ctl_later;
 
 /* What the commands need from the control socket's owner, wired at ctl_new. */
 struct ctl_hooks {
@@ -21,11 +22,18 @@ struct ctl_req {
 	const struct ctl_command *cmd;	/* the command's row, while it runs */
 	struct evbuffer	*data;		/* "| " data lines */
 	const struct mt_entry *landing;	/* added: the reply waits for it to land (ctl.c) */
+	struct ctl_later *later;	/* a reply worked out later (check): ctl.c waits for it */
 	int		 ok;
 	char		 result[512];
 };
 
 /* Run one request line (percent-encoded words) into req. */
 void ctl_cmd_run(struct ctl_req *, char *line);
+/* Call done(arg) once the later reply is ready (at once if it is). */
+void ctl_later_wait(struct ctl_later *, void (*done)(void *), void *arg);
+/* Move the ready reply (its data lines and result) into req, and free it. */
+void ctl_later_take(struct ctl_later *, struct ctl_req *);
+/* Drop a later reply, ready or not (its connection went). */
+void ctl_later_free(struct ctl_later *);
 
 #endif

@@ -289,6 +289,12 @@ mt_fw_item(const struct mtable *mt, const struct mt_entry *e, struct fw_item *it
 }
 
 void
+mtable_fw_item(const struct mtable *mt, const struct mt_entry *e, struct fw_item *it)
+{
+	mt_fw_item(mt, e, it);
+}
+
+void
 mt_fw_queue(struct mtable *mt, enum fw_op op, const struct mt_entry *e)
 {
 	struct fw_item it;

@@ -23,6 +23,7 @@
 struct fw;
 struct netif;
 struct fw_change;
+struct fw_item;
 struct policy;
 
 struct mt_client;
@@ -308,6 +309,8 @@ void mtable_commit_entry(struct mtable *, const struct mt_entry *e, const void *
     mt_landed_cb *cb, void *arg);
 /* Forget owner's waiting callbacks (the owner is going away). */
 void mtable_commit_cancel(struct mtable *, const void *owner);
+/* e as the firewall gets it (fw.h's item): what fw_elem_query asks the kernel about. */
+void mtable_fw_item(const struct mtable *, const struct mt_entry *e, struct fw_item *out);
 /* Rebuild the firewall from the table (after a flush or at start-up). */
 int mtable_resync(struct mtable *);
 

@@ -38,7 +38,8 @@ usage(void)
 	    "  trigger list [--json]\n"
 	    "  pinhole add PROTO [IPv6]:PORT [--remote ADDR[/LEN][:PORT]] [--lease SECONDS] "
 	    "[--desc TEXT]\n"
-	    "  pinhole del ID\n");
+	    "  pinhole del ID\n"
+	    "  check PROTO PORT [--json] [--wait SECONDS]\n");
 	exit(2);
 }
 

@@ -49,6 +49,13 @@ struct fw_ops {
 	int	(*pin_counters)(struct fw_backend *, const struct fw_item *, uint64_t *pkts,
 		    uint64_t *bytes);
 	/*
+	 * What the kernel holds for items[0..n) into out[] (struct fw_elem_info);
+	 * dump 0: a few direct reads per item, 1: one dump per set the items use.
+	 * 0, or -1 with errno. NULL: the backend cannot say (ENOTSUP).
+	 */
+	int	(*query)(struct fw_backend *, const struct fw_item *, size_t n, int dump,
+		    struct fw_elem_info *out);
+	/*
 	 * Replace the LAN hosts whose PCP/NAT-PMP requests and trigger packets are
 	 * honoured (each address from its own MAC only); 0 or -1. May be NULL.
 	 */

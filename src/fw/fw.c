@@ -442,6 +442,29 @@ fw_pin_counters(struct fw *fw, const struct fw_item *it, uint64_t *pkts, uint64_
 }
 
 int
+fw_elem_query(struct fw *fw, const struct fw_item *it, struct fw_elem_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (fw->be.ops->query == NULL) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	return fw->be.ops->query(&fw->be, it, 1, 0, out);
+}
+
+int
+fw_elem_dump(struct fw *fw, const struct fw_item *items, size_t n, struct fw_elem_info *out)
+{
+	if (n > 0)
+		memset(out, 0, n * sizeof(*out));
+	if (fw->be.ops->query == NULL) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	return n == 0 ? 0 : fw->be.ops->query(&fw->be, items, n, 1, out);
+}
+
+int
 fw_set_hosts(struct fw *fw, const struct fw_host *h, size_t n)
 {
 	if (fw->be.ops->hosts == NULL)

@@ -46,6 +46,21 @@ enum fw_cap {
 /* A firewall: one backend and the change queue in front of it (fw.c). */
 struct fw;
 
+/*
+ * What the kernel holds for one item (fw_elem_query, fw_elem_dump): whether
+ * it has the item's elements, how long they have left, and what came in
+ * from the WAN through them. For reporting (diagnosis, lists) only: nothing
+ * is decided from it (the table is the truth).
+ */
+struct fw_elem_info {
+	unsigned	 elems;		/* elements the item is made of; 0: the backend cannot say */
+	unsigned	 found;		/* of those, the ones the kernel holds */
+	uint64_t	 timeout_ms;	/* the main element's timeout as set; 0: none (permanent) */
+	uint64_t	 left_ms;	/* what is left of it (0 without a timeout) */
+	int		 counted;	/* the backend counts the item's inbound packets */
+	uint64_t	 pkts, bytes;	/* since its elements were last written (counted) */
+};
+
 /* 1 if a backend of this name exists. */
 int fw_backend_valid(const char *name);
 /* The backend a configuration names when it names none. */
@@ -78,6 +93,14 @@ int fw_commit(struct fw *, fw_fail_cb *, void *);
 int fw_resync(struct fw *, fw_iter_cb *, void *);
 /* A pinhole's counters from the backend; 0, or -1 if it has none. */
 int fw_pin_counters(struct fw *, const struct fw_item *, uint64_t *pkts, uint64_t *bytes);
+/* What the kernel holds for one item (a few direct reads); 0, or -1 with errno. */
+int fw_elem_query(struct fw *, const struct fw_item *, struct fw_elem_info *);
+/*
+ * The same for n items at once, with one dump of each set they use however
+ * many they are (the counters of a whole list); out[i] for items[i]; 0, or
+ * -1 with errno.
+ */
+int fw_elem_dump(struct fw *, const struct fw_item *items, size_t n, struct fw_elem_info *out);
 /* Replace the verified LAN hosts (address and MAC pairs); 0, or -1 if the backend refused. */
 int fw_set_hosts(struct fw *, const struct fw_host *, size_t);
 /* The external port the open flow of a PEER item leaves by; 0, or -1 if none is open. */

@@ -260,6 +260,47 @@ fw_mem_pin_counters(struct fw_backend *b, const struct fw_item *it, uint64_t *pk
 	return 0;
 }
 
+/*
+ * What the in-memory "kernel" holds for one item: a mapping's slot or a
+ * pinhole, the same door. It never ages what it holds, so the time left is
+ * the timeout the item came with. PEER pins are only counted: it cannot say.
+ */
+static void
+fw_mem_query1(const struct fw_mem *m, const struct fw_item *it, struct fw_elem_info *out)
+{
+	const struct fw_mem_pin *p;
+	const struct fw_item *h = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (it->proto >= MT_NPROTO || it->kind == MT_KIND_PEER)
+		return;
+	out->elems = 1;
+	out->counted = 1;
+	if (it->kind == MT_KIND_PINHOLE)
+		h = (p = fw_mem_pin_find(m, it->pin_id)) != NULL ? &p->item : NULL;
+	else
+		h = m->slots[it->proto][it->ext_port];
+	if (h == NULL || h->ext_port_end != it->ext_port_end || h->int_port != it->int_port ||
+	    memcmp(&h->int_addr, &it->int_addr, sizeof(h->int_addr)) != 0)
+		return;
+	out->found = 1;
+	out->timeout_ms = out->left_ms = h->timeout_ms;
+	out->pkts = h->pkts;
+	out->bytes = h->bytes;
+}
+
+static int
+fw_mem_query(struct fw_backend *b, const struct fw_item *it, size_t n, int dump,
+    struct fw_elem_info *out)
+{
+	size_t i;
+
+	(void)dump;	/* one lookup per item either way */
+	for (i = 0; i < n; i++)
+		fw_mem_query1(b->priv, &it[i], &out[i]);
+	return 0;
+}
+
 /* The open flow of a PEER item, or NULL. */
 static struct fw_mem_flow *
 fw_mem_flow_find(const struct fw_mem *m, const struct fw_item *it)
@@ -312,6 +353,7 @@ const struct fw_ops fw_mem_ops = {
 	.close = fw_mem_close,
 	.open = fw_mem_open,
 	.pin_counters = fw_mem_pin_counters,
+	.query = fw_mem_query,
 	.flow_port = fw_mem_flow_port,
 	.shutdown = fw_mem_shutdown,
 };
@@ -414,6 +456,18 @@ fw_mem_pin_traffic(struct fw *fw, uint32_t pin_id, uint64_t pkts, uint64_t bytes
 		return;
 	p->item.pkts += pkts;
 	p->item.bytes += bytes;
+}
+
+void
+fw_mem_traffic(struct fw *fw, int proto, uint16_t port, uint64_t pkts, uint64_t bytes)
+{
+	struct fw_mem *m = fw_mem_of(fw);
+	struct fw_item *it;
+
+	if (proto < 0 || proto >= MT_NPROTO || (it = m->slots[proto][port]) == NULL)
+		return;
+	it->pkts += pkts;
+	it->bytes += bytes;
 }
 
 void

@@ -23,6 +23,8 @@ size_t fw_mem_pin_count(const struct fw *);
 const struct fw_item *fw_mem_pin_lookup(const struct fw *, uint32_t pin_id);
 /* In-memory backend test hook: traffic through a pinhole (adds to its counters). */
 void fw_mem_pin_traffic(struct fw *, uint32_t pin_id, uint64_t pkts, uint64_t bytes);
+/* In-memory backend test hook: traffic from the WAN through the mapping at proto/port. */
+void fw_mem_traffic(struct fw *, int proto, uint16_t port, uint64_t pkts, uint64_t bytes);
 /* In-memory backend inspection (tests): doors closed so far, and the last (NULL: none). */
 size_t fw_mem_close_count(const struct fw *);
 const struct fw_item *fw_mem_last_close(const struct fw *, int *partial);

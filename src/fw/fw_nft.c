@@ -58,9 +58,9 @@
  * process that names our tables (a rule replaced, an element deleted, a set
  * flushed, a table deleted, nft flush ruleset) makes the daemon rebuild
  * them from the mapping table 100 ms later: what the table says is what
- * the kernel holds; nothing is read back from the kernel to decide. (A
- * pinhole's packet counters are read back, synchronously, for reporting
- * only: fw_nft_pin_counters.)
+ * the kernel holds; nothing is read back from the kernel to decide. (What
+ * the kernel holds for an item, its elements' timeouts and counters, is
+ * read back, synchronously, for reporting only: fw_nft_query.c.)
  */
 #include "config.h"
 
@@ -478,6 +478,7 @@ nft_emit_skeleton(struct fw_nft *n)
 	nft_rules_peer(n);
 	nft_rules_outbound(n);
 	nft_rules_hairpin(n);
+	nft_rules_count(n);
 	nft_rules_trigger(n);
 	nft_rules_pin(n);
 	nft_emit_lan_ifs(n, "lan_ifs");
@@ -599,201 +600,68 @@ fw_nft_open(struct fw_backend *be, const struct fw_open *op, size_t cnt)
 	ct_closer_open(n->closer, op, cnt);
 }
 
-/* ---- reading a pinhole's counters ---- */
-
-struct nft_ctr_sum {
-	uint64_t	pkts, bytes;
-	uint64_t	timeout;	/* the last element's timeout in ms (0: none) */
-	int		elems;		/* elements the kernel sent for the current request */
-};
-
-static int
-nft_ctr_expr_cb(struct nftnl_expr *e, void *arg)
-{
-	struct nft_ctr_sum *sum = arg;
-	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
-
-	if (name != NULL && strcmp(name, "counter") == 0) {
-		sum->pkts += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
-		sum->bytes += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
-	}
-	return 0;
-}
-
-static int
-nft_ctr_elem_cb(struct nftnl_set_elem *e, void *arg)
-{
-	struct nft_ctr_sum *sum = arg;
-
-	sum->elems++;
-	sum->timeout = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT) ?
-	    nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT) : 0;
-	return nftnl_set_elem_expr_foreach(e, nft_ctr_expr_cb, arg);
-}
-
-/* One answer to request seq into sum: 1 when it is complete, 0 for more, -1 with errno. */
-static int
-nft_ctr_msg(const struct nlmsghdr *nlh, uint32_t seq, struct nft_ctr_sum *sum)
-{
-	const struct nlmsgerr *e;
-	struct nftnl_set *s;
-
-	if (nlh->nlmsg_seq != seq)
-		return 0;	/* an answer to an earlier request that timed out */
-	if (nlh->nlmsg_type == NLMSG_ERROR) {
-		e = mnl_nlmsg_get_payload(nlh);
-		errno = e->error ? -e->error : ENOENT;
-		return e->error == 0 && sum->elems > 0 ? 1 : -1;
-	}
-	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWSETELEM)
-		return 0;
-	if ((s = nftnl_set_alloc()) == NULL) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if (nftnl_set_elems_nlmsg_parse(nlh, s) == 0)
-		nftnl_set_elem_foreach(s, nft_ctr_elem_cb, sum);
-	nftnl_set_free(s);
-	return 0;
-}
-
-/* Add one element's counter to sum, and its timeout (a GETSETELEM request); 0 or -1 with errno. */
-static int
-nft_get_counter(struct fw_nft *n, const char *set, const struct nft_elem *el,
-    struct nft_ctr_sum *sum)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_set_elem *e = nft_elem_alloc(el, 0, 0, 0);
-	struct nlmsghdr *nlh;
-	uint32_t seq = n->seq++;
-	ssize_t len;
-	int left, rc = 0;
-
-	if (s == NULL || e == NULL) {
-		nftnl_set_free(s);
-		nftnl_set_elem_free(e);
-		errno = ENOMEM;
-		return -1;
-	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->be->cfg->nft_table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
-	nftnl_set_elem_add(s, e);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, (uint16_t)nft_set_family(nft_set(set)),
-	    NLM_F_ACK, seq);
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	nftnl_set_free(s);
-	if (mnl_socket_sendto(n->query, nlh, nlh->nlmsg_len) < 0)
-		return -1;
-	sum->elems = 0;
-	while (rc == 0) {
-		if ((len = mnl_socket_recvfrom(n->query, buf, sizeof(buf))) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;	/* EAGAIN: no answer within the socket's timeout */
-		}
-		left = (int)len;
-		for (nlh = (struct nlmsghdr *)buf; rc == 0 && mnl_nlmsg_ok(nlh, left);
-		    nlh = mnl_nlmsg_next(nlh, &left))
-			rc = nft_ctr_msg(nlh, seq, sum);
-	}
-	return rc == 1 ? 0 : -1;
-}
-
-static int
-nft_query_open(struct fw_nft *n)
-{
-	struct timeval tv = { 1, 0 };
-
-	if (n->query != NULL)
-		return 0;
-	if ((n->query = mnl_socket_open(NETLINK_NETFILTER)) == NULL)
-		return -1;
-	if (mnl_socket_bind(n->query, 0, MNL_SOCKET_AUTOPID) < 0) {
-		mnl_socket_close(n->query);
-		n->query = NULL;
-		return -1;
-	}
-	setsockopt(mnl_socket_get_fd(n->query), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return 0;
-}
-
 /* ---- re-timing elements in place ---- */
 
-/* The probe's dnat_port element: protocol 0, port 0, which no mapping uses. */
-static int
-nft_probe_step(struct fw_nft *n, int del, uint64_t timeout_ms, const char *what)
+/*
+ * The probe's item: a TCP mapping of external port 0 to 0.0.0.0:0, which no
+ * mapping can be (port 0 is refused at every edge) and no packet matches.
+ */
+static void
+nft_probe_item(struct fw_change *c, enum fw_op op, uint64_t timeout_ms)
 {
-	struct nft_elem el;
+	memset(c, 0, sizeof(*c));
+	c->op = op;
+	c->item.kind = MT_KIND_MAP;
+	c->item.proto = MT_TCP;
+	c->item.source = MT_SRC_PCP;
+	c->item.int_addr.s6_addr[10] = 0xff;
+	c->item.int_addr.s6_addr[11] = 0xff;
+	c->item.timeout_ms = timeout_ms;
+}
 
-	memset(&el, 0, sizeof(el));
-	el.key_len = 8;
-	el.data_len = 8;
-	el.timeout = timeout_ms;
+static int
+nft_probe_step(struct fw_nft *n, enum fw_op op, uint64_t timeout_ms, int refresh,
+    const char *what)
+{
+	struct fw_change c;
+	int rc;
+
+	nft_probe_item(&c, op, timeout_ms);
 	if (nb_batch_begin(n) == -1)
 		return -1;
-	n->emit_refresh = timeout_ms == NFT_PROBE_LONG_MS;
-	if (nft_emit_elems(n, "dnat_port", del, &el, 1, 1) == -1) {
-		n->emit_refresh = 0;
-		return -1;
-	}
+	n->emit_refresh = refresh;
+	rc = nft_emit_change(n, &c);
 	n->emit_refresh = 0;
-	return nft_send_all_or_nothing(n, what);
+	return rc == -1 ? -1 : nft_send_all_or_nothing(n, what);
 }
 
 /*
  * Whether this kernel gives an element added again (without NLM_F_EXCL) its
  * new timeout (Linux 6.10 and later do; older ones keep the old one and
  * answer success), so that nft_is_refresh may renew leases in place. Once,
- * after the first build: an element with a short timeout, the same again
- * with a long one, then read back and removed.
+ * after the first build: a mapping's elements with a short timeout, the
+ * same again with a long one, read back, then removed.
  */
 static void
 nft_probe_refresh(struct fw_nft *n)
 {
-	struct nft_ctr_sum sum = { 0, 0, 0, 0 };
-	struct nft_elem el;
+	struct fw_elem_info info;
+	struct fw_change c;
 	int got;
 
 	if (n->refresh_probed)
 		return;
 	n->refresh_probed = 1;
-	if (nft_probe_step(n, 0, NFT_PROBE_SHORT_MS, "a probe element") == -1 ||
-	    nft_probe_step(n, 0, NFT_PROBE_LONG_MS, "a probe element's refresh") == -1)
+	if (nft_probe_step(n, FW_ADD, NFT_PROBE_SHORT_MS, 0, "a probe element") == -1 ||
+	    nft_probe_step(n, FW_ADD, NFT_PROBE_LONG_MS, 1, "a probe element's refresh") == -1)
 		return;
-	memset(&el, 0, sizeof(el));
-	el.key_len = 8;
-	got = nft_query_open(n) == 0 && nft_get_counter(n, "dnat_port", &el, &sum) == 0;
-	nft_probe_step(n, 1, 0, "removing the probe element");
-	n->refresh_ok = got && sum.timeout > NFT_PROBE_SHORT_MS;
+	nft_probe_item(&c, FW_ADD, NFT_PROBE_LONG_MS);
+	got = fw_nft_query(n->be, &c.item, 1, 0, &info) == 0 && info.elems > 0 &&
+	    info.found == info.elems;
+	nft_probe_step(n, FW_DEL, 0, 0, "removing the probe element");
+	n->refresh_ok = got && info.timeout_ms > NFT_PROBE_SHORT_MS;
 	log_info("fw_nft: lease renewals %s", n->refresh_ok ?
 	    "re-time kernel elements in place" : "replace kernel elements (delete and add)");
-}
-
-/* A pinhole's counters: the sum of its elements'; ENOENT if one is missing. */
-static int
-fw_nft_pin_counters(struct fw_backend *be, const struct fw_item *it, uint64_t *pkts,
-    uint64_t *bytes)
-{
-	struct fw_nft *n = be->priv;
-	struct nft_elem el[MT_MAX_FILTERS];
-	const char *set[MT_MAX_FILTERS];
-	struct nft_ctr_sum sum = { 0, 0, 0, 0 };
-	size_t i, cnt;
-
-	if (it->kind != MT_KIND_PINHOLE || !nft_pin_valid(it)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (nft_query_open(n) == -1)
-		return -1;
-	cnt = nft_pin_elems(it, el, set);
-	for (i = 0; i < cnt; i++)
-		if (nft_get_counter(n, set[i], &el[i], &sum) == -1)
-			return -1;
-	*pkts = sum.pkts;
-	*bytes = sum.bytes;
-	return 0;
 }
 
 /* An open flow's external port: conntrack's translation of it. */
@@ -1054,6 +922,7 @@ const struct fw_ops fw_nft_ops = {
 	.close = fw_nft_close,
 	.open = fw_nft_open,
 	.pin_counters = fw_nft_pin_counters,
+	.query = fw_nft_query,
 	.hosts = fw_nft_hosts,
 	.trig_ports = fw_nft_trig_ports,
 	.flow_port = fw_nft_flow_port,

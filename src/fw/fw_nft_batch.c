@@ -212,13 +212,14 @@ static const struct nft_set_def nft_sets[] = {
 	    TYPE_INET_SERVICE), .key_len = 16, .fields = { 1, 2, 4, 2 } },
 	/*
 	 * single-port mappings by their internal endpoint and external port: an outbound
-	 * flow from exactly that endpoint may leave with that port (see nft_rules_outbound)
+	 * flow from exactly that endpoint may leave with that port (see nft_rules_outbound);
+	 * each element counts what its mapping lets in from the WAN (nft_rules_count)
 	 */
-	{ .name = "inb_own", .id = 20, .flags = NFT_SET_TIMEOUT, .key_type = TYPE_CONCAT4(
-	    TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE, TYPE_INET_SERVICE),
-	    .key_len = 16 },
+	{ .name = "inb_own", .id = 20, .flags = NFT_SET_TIMEOUT, .counter = 1,
+	    .key_type = TYPE_CONCAT4(TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE,
+	    TYPE_INET_SERVICE), .key_len = 16 },
 	/* and ranges (forwards, triggers: ports kept) by their host: addr . proto . port range */
-	{ .name = "inb_range", .id = 23, .flags = INTERVAL_CONCAT | NFT_SET_TIMEOUT,
+	{ .name = "inb_range", .id = 23, .flags = INTERVAL_CONCAT | NFT_SET_TIMEOUT, .counter = 1,
 	    .key_type = KEY_ADDR_PROTO_PORT(TYPE_IPADDR), .key_len = 12, .fields = { 4, 1, 2 } },
 	/* PCP PEER: an outbound flow's 5-tuple -> the external address and port it leaves with */
 	{ .name = "peer_snat", .id = 11, .flags = NFT_SET_MAP | NFT_SET_TIMEOUT,

@@ -3,8 +3,10 @@
  * fw_nft_batch.c (the netlink batch: buffer, sending, our sets, tables,
  * chains and elements as messages) at the bottom; fw_nft_elem.c (what a
  * change becomes as elements) and fw_nft_rules.c (the fixed rules) on it;
- * fw_nft.c (the backend's ops: commit, rebuild, counters, the monitor) on
- * top. No file calls one above it. Nothing outside src/fw/ includes it.
+ * fw_nft_query.c (reading elements back: timeouts, counters) on fw_nft_batch.c
+ * and fw_nft_elem.c;
+ * fw_nft.c (the backend's ops: commit, rebuild, the monitor) on top. No
+ * file calls one above it. Nothing outside src/fw/ includes it.
  */
 #ifndef PG_FW_NFT_PRIV_H
 #define PG_FW_NFT_PRIV_H
@@ -63,7 +65,7 @@ struct fw_nft {
 	uint32_t		 portid;
 	uint32_t		 seq;
 	struct mnl_socket	*mon;
-	struct mnl_socket	*query;		/* pinhole counter reads, opened at first use */
+	struct mnl_socket	*query;		/* reads (fw_nft_query.c), opened at first use */
 	uint32_t		 mon_portid;
 	struct event		*mon_ev;
 	struct event		*repair_ev;
@@ -175,6 +177,15 @@ int nft_host_cmp(const void *, const void *);
 size_t nft_emit_hosts_diff(struct fw_nft *, const struct fw_host *a, size_t na,
     const struct fw_host *b, size_t nb, int v6, int del);
 
+/* ---- reading back what the kernel holds (fw_nft_query.c) ---- */
+
+/* The backend's query op: what the kernel holds for items (dump: one dump per set). */
+int fw_nft_query(struct fw_backend *, const struct fw_item *, size_t, int dump,
+    struct fw_elem_info *);
+/* The backend's pin_counters op: a pinhole's counters, summed over its elements. */
+int fw_nft_pin_counters(struct fw_backend *, const struct fw_item *, uint64_t *pkts,
+    uint64_t *bytes);
+
 /* ---- the fixed rules (fw_nft_rules.c) ---- */
 
 /* Each appended to the batch being built. */
@@ -187,5 +198,6 @@ void nft_rules_svc(struct fw_nft *);
 void nft_rules_hairpin(struct fw_nft *);
 void nft_rules_outbound(struct fw_nft *);
 void nft_rules_hosts(struct fw_nft *);
+void nft_rules_count(struct fw_nft *);
 
 #endif

@@ -634,6 +634,37 @@ nft_rules_outbound(struct fw_nft *n)
 	}
 }
 
+/*
+ * forward: count what each mapping lets in from the WAN, in its inb_own or
+ * inb_range element (those sets give every element a counter): a packet the
+ * DNAT rules translated, by its internal endpoint and the external port it
+ * was sent to (which tells a range from a single-port mapping to a port of
+ * the same host). A lookup without a verdict: the packet goes on as before.
+ * The outbound rules look these sets up inverted, which counts nothing.
+ *   iifname WAN ct status dnat ip daddr . l4proto . th dport . ct original proto-dst @inb_own
+ *   iifname WAN ct status dnat ip daddr . l4proto . ct original proto-dst @inb_range
+ */
+void
+nft_rules_count(struct fw_nft *n)
+{
+	struct nftnl_rule *r;
+	int range;
+
+	for (range = 0; range < 2; range++) {
+		r = nft_rule_new(n, NFT_FAMILY, "forward");
+		ex_iifname(r, n->be->cfg->wan_interface);
+		ex_ct_dnat(r);
+		ex_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG32_00);
+		ex_meta(r, NFT_META_L4PROTO, NFT_REG32_01);
+		if (!range)
+			ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_02);
+		ex_ct_dir(r, NFT_CT_PROTO_DST, IP_CT_DIR_ORIGINAL,
+		    range ? NFT_REG32_02 : NFT_REG32_03);
+		ex_lookup(r, nft_set(range ? "inb_range" : "inb_own"), 0);
+		nft_rule_emit(n, r);
+	}
+}
+
 /* meta iiftype ether: the check below needs an Ethernet header to read */
 static void
 ex_iif_ether(struct nftnl_rule *r)

@@ -68,10 +68,17 @@ reset(void)
 	mtable_commit(ctx.mt, NULL, NULL);
 }
 
+static void
+batch_done(void *arg)
+{
+	*(int *)arg = 1;
+}
+
 /* Lines as the socket frames them (NUL bytes included), run as one batch. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
+	int done = 0;
 	struct evbuffer *out = evbuffer_new();
 	struct ctl_batch *b = ctl_batch_new(ctx.ctl);
 	const char *p = (const char *)data, *end = p + len, *nl;
@@ -88,8 +95,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		p = nl + 1;
 		n++;
 	}
-	ctl_batch_finish(b, out, NULL, NULL);
+	ctl_batch_finish(b, out, batch_done, &done);
 	event_base_loop(ctx.base, EVLOOP_NONBLOCK);	/* the turn's commit: the replies come */
+	if (!done)
+		ctl_batch_free(b);	/* still waiting (a check): as if the client went */
 	/* every reply line is one line: no raw control character inside */
 	{
 		size_t olen = evbuffer_get_length(out), i;
