@@ -258,6 +258,11 @@ run_batch(int fd, struct reader *r)
 			failed++;
 			continue;
 		}
+		if (strcmp(av[0], "watch") == 0) {
+			printf("error: watch streams until Ctrl-C: run it on its own\n");
+			failed++;
+			continue;
+		}
 		if (send_request(fd, ac, av) == -1)
 			return 1;
 		inflight++;

@@ -822,7 +822,8 @@ igd_reply_error(struct igd *igd, const struct in6_addr *client, int act, int cod
 	igd_count(igd, act, (enum igd_err)code);
 	igd_log_error(igd, client, action, code, why);
 	if (igd_err_refuses((enum igd_err)code))
-		igd_post_refusal(igd, client, action, code, why);
+		igd_post_refusal(igd, client, act >= 0 && act < IGD_ACT_UNKNOWN ? action : "unknown",
+		    code, why);
 	igd_soap_fault(out, code, igd_err_desc((enum igd_err)code));
 	return 500;
 }
