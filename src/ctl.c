@@ -22,9 +22,11 @@
  * Watching: after the reply to `watch`, the connection runs no more
  * requests; it is subscribed to the event bus and every event is a data
  * line. It has no idle limit, but a watcher that does not read is dropped
- * (with a log line) once CTL_WATCH_OUT_MAX bytes of events wait for it, or
- * when it has read nothing for CTL_WRITE_SECONDS: the daemon's memory does
- * not grow for it. At most CTL_MAX_WATCHERS watch at once.
+ * (with a log line) once CTL_WATCH_OUT_MAX bytes of events wait for it: it
+ * hears no more events, its last line says which one it saw last (to resume
+ * from), and it is closed once that is out, or when it has read nothing for
+ * CTL_WRITE_SECONDS. The daemon's memory does not grow for it. At most
+ * CTL_MAX_WATCHERS watch at once.
  */
 #include "config.h"
 
@@ -53,7 +55,7 @@
 #include "util.h"
 
 #define CTL_BATCH_MAX	4096
-#define CTL_WATCH_OUT_MAX	(256 * 1024)	/* events unsent to a watcher: dropped past this */
+#define CTL_WATCH_OUT_MAX	(512 * 1024)	/* events unsent to a watcher: dropped past this */
 #define CTL_OUT_HIGH	(1024 * 1024)
 #define CTL_OUT_LOW	(64 * 1024)
 #define CTL_ACCEPT_BACKOFF_MS	500
@@ -70,9 +72,9 @@ struct ctl_conn {
 	int			 watch_replay;
 	uint64_t		 watch_since;
 	int			 watching;	/* subscribed (or replaying): runs no requests */
-	int			 dropped;	/* too slow: kill_ev frees it */
+	int			 dropped;	/* too slow: no more events, closing */
+	uint64_t		 last_seq;	/* the last event it was sent */
 	struct ev_sub		*sub;
-	struct event		*kill_ev;
 };
 
 struct ctl {
@@ -302,8 +304,6 @@ ctl_conn_free(struct ctl_conn *cc)
 		evbus_unsubscribe(cc->c->ctx->events, cc->sub);
 		cc->c->nwatchers--;
 	}
-	if (cc->kill_ev != NULL)
-		event_free(cc->kill_ev);
 	ctl_batch_free(cc->pending);	/* its replies have no one to go to */
 	TAILQ_REMOVE(&cc->c->conns, cc, entry);
 	cc->c->nconns--;
@@ -358,19 +358,29 @@ static void ctl_conn_process(struct ctl_conn *);
 
 /* ---- watching ---- */
 
+/*
+ * The end of a watch the daemon decides: no more events, a last line that
+ * says why (and the event to resume after), then the connection closes once
+ * that is out (or after CTL_WRITE_SECONDS without a read). Never freed here:
+ * a replay may still be calling.
+ */
 static void
-ctl_watch_kill_cb(evutil_socket_t fd, short ev, void *arg)
+ctl_watch_drop(struct ctl_conn *cc, const char *why)
 {
-	(void)fd;
-	(void)ev;
-	ctl_conn_free(arg);
+	char msg[200];
+
+	cc->dropped = 1;
+	evbus_unsubscribe(cc->c->ctx->events, cc->sub);
+	cc->sub = NULL;
+	snprintf(msg, sizeof(msg), "%s; the last event sent is #%llu (watch --since %llu "
+	    "resumes)", why, (unsigned long long)cc->last_seq,
+	    (unsigned long long)cc->last_seq);
+	ctl_line_put_result(bufferevent_get_output(cc->bev), 0, msg);
+	bufferevent_disable(cc->bev, EV_READ);
+	cc->closing = 1;
 }
 
-/*
- * One event for a watcher, a data line. One that has not read what waits
- * for it is dropped: not freed here (a replay may still be calling), but
- * unsubscribed and closed from the loop.
- */
+/* One event for a watcher, a data line; one that has not read what waits for it is dropped. */
 static void
 ctl_watch_cb(void *arg, const struct pg_event *ev)
 {
@@ -388,14 +398,11 @@ ctl_watch_cb(void *arg, const struct pg_event *ev)
 	out = bufferevent_get_output(cc->bev);
 	if ((unsent = evbuffer_get_length(out)) + n + 3 <= CTL_WATCH_OUT_MAX) {
 		ctl_line_put_data(out, line, n);
+		cc->last_seq = event_seq(ev);
 		return;
 	}
 	log_warnx("ctl: a watcher has not read %zu bytes of events; dropping it", unsent);
-	cc->dropped = 1;
-	evbus_unsubscribe(cc->c->ctx->events, cc->sub);
-	cc->sub = NULL;
-	bufferevent_disable(cc->bev, EV_READ | EV_WRITE);
-	event_active(cc->kill_ev, EV_TIMEOUT, 0);
+	ctl_watch_drop(cc, "dropped: the events came faster than they were read");
 }
 
 /* The reply to `watch` is out: the connection hears every event from now on. */
@@ -403,31 +410,28 @@ static void
 ctl_watch_start(struct ctl_conn *cc)
 {
 	struct ctl *c = cc->c;
-	struct evbuffer *out = bufferevent_get_output(cc->bev);
 	struct timeval wr = { CTL_WRITE_SECONDS, 0 };
 
-	if (c->nwatchers >= CTL_MAX_WATCHERS ||
-	    (cc->kill_ev = event_new(c->ctx->base, -1, 0, ctl_watch_kill_cb, cc)) == NULL) {
-		ctl_line_put_result(out, 0, c->nwatchers >= CTL_MAX_WATCHERS ?
-		    "too many watchers" : "out of memory");
-		bufferevent_disable(cc->bev, EV_READ);
-		cc->closing = 1;
-		return;
-	}
 	if (cc->eof) {
 		cc->closing = 1;	/* it has gone already */
 		return;
 	}
+	if (c->nwatchers >= CTL_MAX_WATCHERS) {
+		ctl_line_put_result(bufferevent_get_output(cc->bev), 0, "too many watchers");
+		bufferevent_disable(cc->bev, EV_READ);
+		cc->closing = 1;
+		return;
+	}
 	cc->watching = 1;
 	c->nwatchers++;
+	cc->last_seq = cc->watch_replay ? cc->watch_since : evbus_last_seq(c->ctx->events);
 	bufferevent_set_timeouts(cc->bev, NULL, &wr);	/* no idle limit; a reader it needs */
 	if (cc->watch_replay)
 		evbus_replay(c->ctx->events, cc->watch_since, ctl_watch_cb, cc);
 	if (!cc->dropped && (cc->sub = evbus_subscribe(c->ctx->events, ctl_watch_cb,
 	    cc)) == NULL) {
 		log_warnx("ctl: cannot subscribe a watcher: out of memory");
-		cc->dropped = 1;
-		event_active(cc->kill_ev, EV_TIMEOUT, 0);
+		ctl_watch_drop(cc, "out of memory");
 	}
 }
 
@@ -554,7 +558,7 @@ ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 		ctl_conn_process(cc);
 		return;
 	}
-	if ((what & BEV_EVENT_TIMEOUT) && cc->watching)
+	if ((what & BEV_EVENT_TIMEOUT) && cc->watching && !cc->dropped)
 		log_warnx("ctl: a watcher has read nothing for %d s; dropping it",
 		    CTL_WRITE_SECONDS);
 	else if (what & BEV_EVENT_TIMEOUT)

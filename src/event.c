@@ -150,29 +150,38 @@ ev_sweep(struct evbus *b)
 	b->dead = 0;
 }
 
+/*
+ * A refusal counted by (protocol, reason): the first EV_REFUSAL_KEYS - 1
+ * pairs seen each have their own count, any later one the last slot's,
+ * "other" (the words come from the front ends' vocabularies, so that is a
+ * bound that should never be reached).
+ */
 static void
 ev_count_refusal(struct evbus *b, const struct pg_event *ev)
 {
 	struct ev_refusals *r;
-	const char *proto = ev->protocol, *reason = ev->reason;
 	size_t i;
 
 	for (i = 0; i < b->nrefusals; i++) {
 		r = &b->refusals[i];
-		if (strcmp(r->protocol, proto) == 0 && strcmp(r->reason, reason) == 0)
-			break;
+		if (strcmp(r->protocol, ev->protocol) == 0 && strcmp(r->reason, ev->reason) == 0) {
+			r->n++;
+			return;
+		}
 	}
-	if (i == b->nrefusals && b->nrefusals == EV_REFUSAL_KEYS) {
-		i = EV_REFUSAL_KEYS - 1;	/* the last slot has been "other" since it filled */
-		r = &b->refusals[i];
-		snprintf(r->protocol, sizeof(r->protocol), "other");
-		snprintf(r->reason, sizeof(r->reason), "other");
-	} else if (i == b->nrefusals) {
+	if (b->nrefusals < EV_REFUSAL_KEYS - 1) {
 		r = &b->refusals[b->nrefusals++];
-		memcpy(r->protocol, proto, sizeof(r->protocol));
-		memcpy(r->reason, reason, sizeof(r->reason));
+		memcpy(r->protocol, ev->protocol, sizeof(r->protocol));
+		memcpy(r->reason, ev->reason, sizeof(r->reason));
+	} else {
+		r = &b->refusals[EV_REFUSAL_KEYS - 1];
+		if (b->nrefusals < EV_REFUSAL_KEYS) {
+			b->nrefusals = EV_REFUSAL_KEYS;
+			snprintf(r->protocol, sizeof(r->protocol), "other");
+			snprintf(r->reason, sizeof(r->reason), "other");
+		}
 	}
-	b->refusals[i].n++;
+	r->n++;
 }
 
 void

@@ -30,7 +30,7 @@
 enum ev_type {
 	EV_MAPPING_ADDED,	/* an entry is new (EVF_ENTRY) */
 	EV_MAPPING_RENEWED,	/* its lease (or its description, filters) changed */
-	EV_MAPPING_DELETED,	/* deleted (by its client, the admin, a flush, the kernel's refusal) */
+	EV_MAPPING_DELETED,	/* by its client, the admin, a flush, or the kernel's refusal */
 	EV_MAPPING_EXPIRED,	/* its lease ran out */
 	EV_TRIGGER_ACTIVATED,	/* EVF_RULE, EVF_HOST: the host's traffic opened the rule's ports */
 	EV_TRIGGER_CLOSED,	/* EVF_RULE, EVF_HOST: the rule's last port closed */

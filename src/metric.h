@@ -24,7 +24,7 @@
 struct pg_hist {
 	const double	*le;			/* upper bounds, ascending */
 	size_t		 n;			/* how many, at most PG_HIST_MAX */
-	uint64_t	 count[PG_HIST_MAX + 1];	/* per bucket (not cumulative); [n]: above all */
+	uint64_t	 count[PG_HIST_MAX + 1];	/* per bucket, not cumulative; [n]: above */
 	double		 sum;
 };
 

@@ -337,7 +337,8 @@ metrics_hist(struct evbuffer *out, const char *name, const struct metrics_sample
 
 	for (i = 0; i <= h->n; i++) {
 		cum += h->count[i];
-		evbuffer_add_printf(out, METRICS_PREFIX "%s_bucket{%s%sle=\"", name, s->labels, sep);
+		evbuffer_add_printf(out, METRICS_PREFIX "%s_bucket{%s%sle=\"", name, s->labels,
+		    sep);
 		if (i < h->n)
 			evbuffer_add_printf(out, "%g", h->le[i]);
 		else

@@ -55,7 +55,7 @@ struct igd {
 	struct event		*rescan_ev;
 	struct igd_stats	 stats;
 	struct log_limit	 log_limit;	/* debug lines about bad requests */
-	struct evbus		*events;	/* refusals are posted here (the context's, at init) */
+	struct evbus		*events;	/* refusals are posted here (the context's bus) */
 };
 
 /* Start the front end if the config enables it (ctx->meta.uuid is set here when empty). */

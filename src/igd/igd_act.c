@@ -795,7 +795,8 @@ igd_log_error(struct igd *igd, const struct in6_addr *client, const char *action
 		    code, why);
 }
 
-_Static_assert(PG_NELEM(igd_actions) < IGD_ACT_SLOTS, "a counter slot for each action and unknown");
+_Static_assert(PG_NELEM(igd_actions) < IGD_ACT_SLOTS,
+    "a counter slot for each action, and one for unknown");
 
 #define IGD_ACT_UNKNOWN	((int)PG_NELEM(igd_actions))	/* not parsed, or no such action */
 
@@ -816,14 +817,13 @@ static int
 igd_reply_error(struct igd *igd, const struct in6_addr *client, int act, int code,
     const char *why, struct evbuffer *out)
 {
-	const char *action = act >= 0 && act < IGD_ACT_UNKNOWN ? igd_actions[act].name : "request";
+	int known = act >= 0 && act < IGD_ACT_UNKNOWN;
 
 	igd->stats.soap_errors++;
 	igd_count(igd, act, (enum igd_err)code);
-	igd_log_error(igd, client, action, code, why);
+	igd_log_error(igd, client, known ? igd_actions[act].name : "request", code, why);
 	if (igd_err_refuses((enum igd_err)code))
-		igd_post_refusal(igd, client, act >= 0 && act < IGD_ACT_UNKNOWN ? action : "unknown",
-		    code, why);
+		igd_post_refusal(igd, client, known ? igd_actions[act].name : "unknown", code, why);
 	igd_soap_fault(out, code, igd_err_desc((enum igd_err)code));
 	return 500;
 }

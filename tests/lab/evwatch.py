@@ -6,7 +6,8 @@
 #                                        each must parse) has all of them (null is None)
 #   evwatch.py stall SOCKET READY HOLD   connect, ask "watch --json", touch READY, read
 #                                        nothing for HOLD seconds, then read to the end: print
-#                                        "closed" (the daemon dropped us) or "open"
+#                                        "closed" (the daemon dropped us) or "open", and the
+#                                        last line it got
 #   evwatch.py ctrlc PORTGATECTL SOCKET WAIT
 #                                        run "portgatectl -s SOCKET watch" on a pty (SIGINT
 #                                        as a terminal has it), type ^C after WAIT seconds;
@@ -40,12 +41,18 @@ def stall(path, ready, hold):
     open(ready, "w").close()
     time.sleep(hold)
     s.settimeout(5)
+    got = b""
     try:
-        while s.recv(65536):
-            pass
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got = (got + d)[-4096:]
         print("closed")
     except socket.timeout:
         print("open")
+    lines = got.decode("utf-8", "replace").splitlines()
+    print("last: " + (lines[-1] if lines else ""))
     return 0
 
 

@@ -200,8 +200,9 @@ test_json(void)
 	evbus_post(b, &ev);
 	n = event_json(&ev, buf, sizeof(buf));
 	CHECK_EQ(n, strlen(buf));
-	CHECK_STR(buf, "{\"seq\":1,\"time\":\"1970-01-01T00:00:01.234Z\",\"type\":\"mapping.added\","
-	    "\"kind\":\"mapping\",\"proto\":\"tcp\",\"external_port\":9000,\"external_port_end\":9000,"
+	CHECK_STR(buf, "{\"seq\":1,\"time\":\"1970-01-01T00:00:01.234Z\","
+	    "\"type\":\"mapping.added\",\"kind\":\"mapping\",\"proto\":\"tcp\","
+	    "\"external_port\":9000,\"external_port_end\":9000,"
 	    "\"internal_ip\":\"192.0.2.10\",\"internal_port\":8000,\"internal_port_end\":8000,"
 	    "\"source\":\"upnp\",\"description\":\"\\u003cimg src=x onerror=alert(1)\\u003e\","
 	    "\"expires_in\":3600}");
@@ -293,19 +294,20 @@ metric_cb(void *arg, const char *name, const char *const *labels, double v,
 	size_t len = strlen(log), i;
 
 	(void)h;
-	len += (size_t)snprintf(log + len, 2048 - len, "%s{", name);
+	len += (size_t)snprintf(log + len, 8192 - len, "%s{", name);
 	for (i = 0; labels != NULL && labels[i] != NULL; i += 2)
-		len += (size_t)snprintf(log + len, 2048 - len, "%s%s=%s", i ? "," : "", labels[i],
+		len += (size_t)snprintf(log + len, 8192 - len, "%s%s=%s", i ? "," : "", labels[i],
 		    labels[i + 1]);
-	snprintf(log + len, 2048 - len, "} %.0f\n", v);
+	snprintf(log + len, 8192 - len, "} %.0f\n", v);
 }
 
 static void
 test_counts(void)
 {
 	struct evbus *b = evbus_new(2, NULL);
-	char log[2048] = "";
+	char log[8192] = "", reason[8];
 	struct in6_addr a;
+	int i;
 
 	util_parse_addr("192.0.2.10", &a);
 	evbus_refused(b, "upnp", &a, "AddPortMapping", "conflict", NULL);
@@ -319,6 +321,20 @@ test_counts(void)
 	CHECK(strstr(log, "refusals_total{protocol=upnp,reason=conflict} 2\n") != NULL);
 	CHECK(strstr(log, "refusals_total{protocol=pcp,reason=not_authorized} 1\n") != NULL);
 	CHECK(strstr(log, "event_subscribers{} 0\n") != NULL);
+	evbus_free(b);
+	/* past 63 kinds of refusal, the rest are counted together as other */
+	b = evbus_new(2, NULL);
+	for (i = 0; i < 70; i++) {
+		snprintf(reason, sizeof(reason), "r%d", i);
+		evbus_refused(b, "upnp", &a, "x", reason, NULL);
+	}
+	evbus_refused(b, "upnp", &a, "x", "r5", NULL);
+	log[0] = '\0';
+	evbus_metrics(b, metric_cb, log);
+	CHECK(strstr(log, "refusals_total{protocol=upnp,reason=r62} 1\n") != NULL);
+	CHECK(strstr(log, "refusals_total{protocol=upnp,reason=r5} 2\n") != NULL);
+	CHECK(strstr(log, "reason=r63}") == NULL);
+	CHECK(strstr(log, "refusals_total{protocol=other,reason=other} 7\n") != NULL);
 	evbus_free(b);
 }
 

@@ -91,7 +91,8 @@ lint(const char *text)
 			help = 0;
 			continue;
 		}
-		if (len == 0 || strncmp(l, "portgate_", 9) != 0 || strncmp(l, fam, strlen(fam)) != 0)
+		if (len == 0 || strncmp(l, "portgate_", 9) != 0 ||
+		    strncmp(l, fam, strlen(fam)) != 0)
 			bad++;		/* a sample outside its family */
 	}
 	if (bad)
@@ -173,8 +174,10 @@ test_page(void)
 	CHECK_HAS(text, "\nportgate_start_time_seconds 1700000000\n");
 	CHECK_HAS(text, "\nportgate_requests_total{protocol=\"natpmp\",action=\"map_tcp\","
 	    "result=\"not_authorized\"} 1\n");
-	CHECK_HAS(text, "\nportgate_refusals_total{protocol=\"natpmp\",reason=\"not_authorized\"} 1\n");
-	CHECK_HAS(text, "\nportgate_refusals_total{protocol=\"test\",reason=\"a\\\"b\\\\c\\nd\"} 1\n");
+	CHECK_HAS(text, "\nportgate_refusals_total{protocol=\"natpmp\","
+	    "reason=\"not_authorized\"} 1\n");
+	CHECK_HAS(text, "\nportgate_refusals_total{protocol=\"test\","
+	    "reason=\"a\\\"b\\\\c\\nd\"} 1\n");
 	CHECK_HAS(text, "\nportgate_events_total{type=\"request.refused\"} 2\n");
 	/* one commit so far: every bucket counts it, cumulatively, +Inf last */
 	CHECK_HAS(text, "# TYPE portgate_firewall_commit_duration_seconds histogram\n"
