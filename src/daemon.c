@@ -302,11 +302,6 @@ pg_fw_lost(void *arg)
 }
 
 /*
- * A run-time trigger rule came or went (portgatectl): the firewall's trigger
- * sets follow, and the state file keeps the rule set (its journal records
- * only table changes).
- */
-/*
  * A trigger's activation or refusal on the event bus; a refusal is also a
  * request.refused (the trigger front end said no to the host's traffic).
  * The holder is whoever has the rule's first port.
@@ -336,6 +331,11 @@ pg_post_trigger(struct pg_ctx *ctx, enum trig_change what, const struct trig_rul
 	evbus_refused(ctx->events, "trigger", host, r->name, "held_by_another_host", detail);
 }
 
+/*
+ * A run-time trigger rule came or went (portgatectl): the firewall's trigger
+ * sets follow, and the state file keeps the rule set (its journal records
+ * only table changes). Activations and refusals go on the event bus.
+ */
 static void
 pg_trigger_changed(void *arg, enum trig_change what, const struct trig_rule *r,
     const struct in6_addr *host)
