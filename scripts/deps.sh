@@ -4,7 +4,8 @@ set -e
 PKGS="build-essential autoconf automake pkg-config libevent-dev libmicrohttpd-dev
 libxml2-dev libnftnl-dev libmnl-dev nftables iproute2 socat python3 procps mandoc
 miniupnpc python3-miniupnpc gupnp-tools gir1.2-gupnp-1.6 python3-gi curl natpmpc iputils-ping conntrack
-chromium chromium-driver python3-selenium"
+chromium chromium-driver python3-selenium
+prometheus"
 missing=()
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

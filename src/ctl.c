@@ -20,6 +20,15 @@
  * replies unsent is not read from until it has read them down to
  * CTL_OUT_LOW (and is closed if it reads nothing for CTL_WRITE_SECONDS);
  * on EOF the replies already due are still sent, then the connection closes.
+ *
+ * Watching: after the reply to `watch`, the connection runs no more
+ * requests; it is subscribed to the event bus and every event is a data
+ * line. It has no idle limit, but a watcher that does not read is dropped
+ * (with a log line) once CTL_WATCH_OUT_MAX bytes of events wait for it: it
+ * hears no more events, its last line says which one it saw last (to resume
+ * from), and it is closed once that is out, or when it has read nothing for
+ * CTL_WRITE_SECONDS. The daemon's memory does not grow for it. At most
+ * CTL_MAX_WATCHERS watch at once.
  */
 #include "config.h"
 
@@ -42,11 +51,13 @@
 #include "ctl_cmd.h"
 #include "ctl_line.h"
 #include "daemon.h"
+#include "event.h"
 #include "log.h"
 #include "mtable.h"
 #include "util.h"
 
 #define CTL_BATCH_MAX	4096
+#define CTL_WATCH_OUT_MAX	(512 * 1024)	/* events unsent to a watcher: dropped past this */
 #define CTL_OUT_HIGH	(1024 * 1024)
 #define CTL_OUT_LOW	(64 * 1024)
 #define CTL_ACCEPT_BACKOFF_MS	500
@@ -59,6 +70,13 @@ struct ctl_conn {
 	int			 processing;	/* in ctl_conn_process */
 	int			 eof;		/* the client half-closed: finish, then close */
 	int			 closing;	/* close once the output is sent */
+	enum ctl_watch		 watch;		/* its reply asked for the stream (ctl_cmd.c) */
+	int			 watch_replay;
+	uint64_t		 watch_since;
+	int			 watching;	/* subscribed (or replaying): runs no requests */
+	int			 dropped;	/* too slow: no more events, closing */
+	uint64_t		 last_seq;	/* the last event it was sent */
+	struct ev_sub		*sub;
 };
 
 struct ctl {
@@ -69,6 +87,7 @@ struct ctl {
 	char			*path;
 	TAILQ_HEAD(, ctl_conn)	 conns;
 	size_t			 nconns;
+	size_t			 nwatchers;
 	struct log_limit	 acceptlog;
 };
 
@@ -132,6 +151,7 @@ ctl_batch_slot(struct ctl_batch *b)
 	memset(r, 0, sizeof(*r));
 	r->ctx = b->c->ctx;
 	r->hooks = &b->c->hooks;
+	r->watchers = b->c->nwatchers;
 	if ((r->data = evbuffer_new()) == NULL)
 		return NULL;
 	b->n++;
@@ -164,6 +184,20 @@ ctl_batch_run(struct ctl_batch *b, const char *line, size_t len)
 		ctl_batch_later(b, b->n - 1);
 	b->bytes += evbuffer_get_length(r->data) + strlen(r->result) + 8;
 	return b->bytes;
+}
+
+/* 1 if the batch's last request asks for the event stream: its kind and replay then. */
+static int
+ctl_batch_watch(const struct ctl_batch *b, enum ctl_watch *w, int *replay, uint64_t *since)
+{
+	const struct ctl_req *r;
+
+	if (b->n == 0 || (r = &b->reqs[b->n - 1])->watch == CTL_WATCH_NONE || !r->ok)
+		return 0;
+	*w = r->watch;
+	*replay = r->watch_replay;
+	*since = r->watch_since;
+	return 1;
 }
 
 void
@@ -308,6 +342,10 @@ ctl_run_lines(struct ctl *c, char **lines, size_t n, struct evbuffer *out)
 static void
 ctl_conn_free(struct ctl_conn *cc)
 {
+	if (cc->watching) {
+		evbus_unsubscribe(cc->c->ctx->events, cc->sub);
+		cc->c->nwatchers--;
+	}
 	ctl_batch_free(cc->pending);	/* its replies have no one to go to */
 	TAILQ_REMOVE(&cc->c->conns, cc, entry);
 	cc->c->nconns--;
@@ -360,13 +398,96 @@ ctl_conn_line(struct ctl_conn *cc, size_t *len, int *too_long)
 
 static void ctl_conn_process(struct ctl_conn *);
 
-/* A batch's replies went out: the lines after it may run. */
+/* ---- watching ---- */
+
+/*
+ * The end of a watch the daemon decides: no more events, a last line that
+ * says why (and the event to resume after), then the connection closes once
+ * that is out (or after CTL_WRITE_SECONDS without a read). Never freed here:
+ * a replay may still be calling.
+ */
+static void
+ctl_watch_drop(struct ctl_conn *cc, const char *why)
+{
+	char msg[200];
+
+	cc->dropped = 1;
+	evbus_unsubscribe(cc->c->ctx->events, cc->sub);
+	cc->sub = NULL;
+	snprintf(msg, sizeof(msg), "%s; the last event sent is #%llu (watch --since %llu "
+	    "resumes)", why, (unsigned long long)cc->last_seq,
+	    (unsigned long long)cc->last_seq);
+	ctl_line_put_result(bufferevent_get_output(cc->bev), 0, msg);
+	bufferevent_disable(cc->bev, EV_READ);
+	cc->closing = 1;
+}
+
+/* One event for a watcher, a data line; one that has not read what waits for it is dropped. */
+static void
+ctl_watch_cb(void *arg, const struct pg_event *ev)
+{
+	struct ctl_conn *cc = arg;
+	struct evbuffer *out;
+	char line[EV_JSON_MAX];
+	size_t n, unsent;
+
+	if (cc->dropped)
+		return;
+	n = cc->watch == CTL_WATCH_JSON ? event_json(ev, line, sizeof(line)) :
+	    event_text(ev, line, sizeof(line));
+	if (n >= sizeof(line))
+		return;		/* cannot be: EV_JSON_MAX fits every event */
+	out = bufferevent_get_output(cc->bev);
+	if ((unsent = evbuffer_get_length(out)) + n + 3 <= CTL_WATCH_OUT_MAX) {
+		ctl_line_put_data(out, line, n);
+		cc->last_seq = event_seq(ev);
+		return;
+	}
+	log_warnx("ctl: a watcher has not read %zu bytes of events; dropping it", unsent);
+	ctl_watch_drop(cc, "dropped: the events came faster than they were read");
+}
+
+/* The reply to `watch` is out: the connection hears every event from now on. */
+static void
+ctl_watch_start(struct ctl_conn *cc)
+{
+	struct ctl *c = cc->c;
+	struct timeval wr = { CTL_WRITE_SECONDS, 0 };
+
+	if (cc->eof) {
+		cc->closing = 1;	/* it has gone already */
+		return;
+	}
+	if (c->nwatchers >= CTL_MAX_WATCHERS) {
+		ctl_line_put_result(bufferevent_get_output(cc->bev), 0, "too many watchers");
+		bufferevent_disable(cc->bev, EV_READ);
+		cc->closing = 1;
+		return;
+	}
+	cc->watching = 1;
+	c->nwatchers++;
+	cc->last_seq = cc->watch_replay ? cc->watch_since : evbus_last_seq(c->ctx->events);
+	bufferevent_set_timeouts(cc->bev, NULL, &wr);	/* no idle limit; a reader it needs */
+	if (cc->watch_replay)
+		evbus_replay(c->ctx->events, cc->watch_since, ctl_watch_cb, cc);
+	if (!cc->dropped && (cc->sub = evbus_subscribe(c->ctx->events, ctl_watch_cb,
+	    cc)) == NULL) {
+		log_warnx("ctl: cannot subscribe a watcher: out of memory");
+		ctl_watch_drop(cc, "out of memory");
+	}
+}
+
+/* A batch's replies went out: the lines after it may run, or the events stream. */
 static void
 ctl_conn_batch_done(void *arg)
 {
 	struct ctl_conn *cc = arg;
 
 	cc->pending = NULL;
+	if (cc->watch != CTL_WATCH_NONE && !cc->watching && !cc->closing) {
+		ctl_watch_start(cc);
+		return;
+	}
 	if (!cc->processing)
 		ctl_conn_process(cc);
 }
@@ -392,6 +513,12 @@ ctl_conn_process(struct ctl_conn *cc)
 	char *line;
 	int too_long = 0;
 
+	if (cc->watching || cc->watch != CTL_WATCH_NONE) {
+		/* a watcher's words after `watch` are not requests */
+		evbuffer_drain(bufferevent_get_input(cc->bev),
+		    evbuffer_get_length(bufferevent_get_input(cc->bev)));
+		return;
+	}
 	if (cc->pending != NULL)
 		return;
 	cc->processing = 1;
@@ -404,6 +531,11 @@ ctl_conn_process(struct ctl_conn *cc)
 		}
 		queued = evbuffer_get_length(out) + ctl_batch_run(b, line, len);
 		free(line);
+		if (ctl_batch_watch(b, &cc->watch, &cc->watch_replay, &cc->watch_since)) {
+			ctl_conn_end_batch(cc, b);	/* the last request: then the stream */
+			b = NULL;
+			break;
+		}
 		if (ctl_batch_count(b) == CTL_BATCH_MAX) {
 			ctl_conn_end_batch(cc, b);
 			b = NULL;
@@ -415,8 +547,8 @@ ctl_conn_process(struct ctl_conn *cc)
 	if (b != NULL)
 		ctl_conn_end_batch(cc, b);
 	cc->processing = 0;
-	if (cc->pending != NULL)
-		return;		/* ctl_conn_batch_done goes on */
+	if (cc->pending != NULL || cc->watching)
+		return;		/* ctl_conn_batch_done goes on, or the events do */
 	if (too_long)
 		ctl_conn_refuse(cc, "request line too long (at most 4095 bytes)");
 	else if (queued >= CTL_OUT_HIGH)
@@ -457,6 +589,10 @@ ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct ctl_conn *cc = arg;
 
+	if ((what & BEV_EVENT_EOF) && cc->watching) {
+		ctl_conn_free(cc);	/* the watcher has gone (portgatectl's Ctrl-C) */
+		return;
+	}
 	if (what & BEV_EVENT_EOF) {
 		/* half-close: the replies due still go out (ctl_conn_process closes after) */
 		cc->eof = 1;
@@ -464,7 +600,10 @@ ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 		ctl_conn_process(cc);
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT)
+	if ((what & BEV_EVENT_TIMEOUT) && cc->watching && !cc->dropped)
+		log_warnx("ctl: a watcher has read nothing for %d s; dropping it",
+		    CTL_WRITE_SECONDS);
+	else if (what & BEV_EVENT_TIMEOUT)
 		log_debug("ctl: client %s; closing", what & BEV_EVENT_READING ?
 		    "idle" : "not reading its replies");
 	ctl_conn_free(cc);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include "daemon.h"
 #include "diag.h"
 #include "hostnames.h"
+#include "event.h"
+#include "metrics.h"
 #include "mtable.h"
 #include "trigger/trigger.h"
 #include "util.h"
@@ -947,6 +950,80 @@ cmd_check(struct ctl_req *r, int argc, char **argv)
 	r->later = l;	/* ctl.c waits for check_done */
 }
 
+/* ---- watch, metrics ---- */
+
+/*
+ * The reply says the stream begins; then every event comes as a data line
+ * (ctl.c subscribes the connection once the reply is out), first, with
+ * --since SEQ, the kept ones after SEQ.
+ */
+static void
+cmd_watch(struct ctl_req *r, int argc, char **argv)
+{
+	struct ctl_opt opts[] = { { "json", 0, NULL }, { "since", 1, NULL } };
+	unsigned long long since = 0;
+	char *end;
+
+	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
+		return;
+	if (argc != 0) {
+		ctl_usage(r);
+		return;
+	}
+	if (opts[1].value != NULL) {
+		errno = 0;
+		since = strtoull(opts[1].value, &end, 10);
+		if (opts[1].value[0] < '0' || opts[1].value[0] > '9' || *end != '\0' ||
+		    errno != 0) {
+			ctl_fail(r, "bad sequence number '%s' (the #N of an event)", opts[1].value);
+			return;
+		}
+	}
+	if (r->ctx->events == NULL) {
+		ctl_fail(r, "no event bus");
+		return;
+	}
+	if (r->watchers >= CTL_MAX_WATCHERS) {
+		ctl_fail(r, "too many watchers (at most %d)", CTL_MAX_WATCHERS);
+		return;
+	}
+	r->watch = opts[0].value != NULL ? CTL_WATCH_JSON : CTL_WATCH_TEXT;
+	r->watch_replay = opts[1].value != NULL;
+	r->watch_since = since;
+	if (r->watch_replay)
+		ctl_done(r, "watching events after #%llu (the oldest kept is #%llu)", since,
+		    (unsigned long long)evbus_first_seq(r->ctx->events));
+	else
+		ctl_done(r, "watching events after #%llu",
+		    (unsigned long long)evbus_last_seq(r->ctx->events));
+}
+
+/* The Prometheus page, a data line per line. */
+static void
+cmd_metrics(struct ctl_req *r, int argc, char **argv)
+{
+	struct evbuffer *b;
+	char *line;
+	size_t len;
+
+	(void)argv;
+	if (argc != 0) {
+		ctl_usage(r);
+		return;
+	}
+	if ((b = evbuffer_new()) == NULL) {
+		ctl_fail(r, "out of memory");
+		return;
+	}
+	metrics_format(r->ctx, b);
+	while ((line = evbuffer_readln(b, &len, EVBUFFER_EOL_LF)) != NULL) {
+		ctl_line_put_data(r->data, line, len);
+		free(line);
+	}
+	evbuffer_free(b);
+	ctl_done(r, "%s", "");
+}
+
 /*
  * The commands: one row each, the only place a command is described (its
  * words, its usage, its handler); man/portgatectl.8 and README's table
@@ -967,6 +1044,8 @@ static const struct ctl_command ctl_commands[] = {
 	    "[--desc TEXT]", cmd_pinhole_add },
 	{ "pinhole", "del", "ID", cmd_pinhole_del },
 	{ "check", NULL, "PROTO PORT [--json] [--wait SECONDS]", cmd_check },
+	{ "watch", NULL, "[--json] [--since SEQ]", cmd_watch },
+	{ "metrics", NULL, "", cmd_metrics },
 };
 
 void

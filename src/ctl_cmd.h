@@ -16,6 +16,15 @@ struct ctl_hooks {
 	ctl_status_fn	*status;	/* the owner's own status fields, printed first */
 };
 
+/* What `watch` turns its connection into (ctl_req's watch). */
+enum ctl_watch {
+	CTL_WATCH_NONE,
+	CTL_WATCH_TEXT,		/* one readable line per event (event_text) */
+	CTL_WATCH_JSON,		/* one JSON object per event (event_json) */
+};
+
+#define CTL_MAX_WATCHERS	8	/* watching connections at once */
+
 struct ctl_req {
 	struct pg_ctx	*ctx;
 	const struct ctl_hooks *hooks;	/* NULL: none */
@@ -25,6 +34,10 @@ struct ctl_req {
 	struct ctl_later *later;	/* a reply worked out later (check): ctl.c waits for it */
 	int		 ok;
 	char		 result[512];
+	size_t		 watchers;	/* connections watching when the request came (ctl.c) */
+	enum ctl_watch	 watch;		/* set: after the reply, events stream (ctl.c) */
+	int		 watch_replay;	/* first the kept events after watch_since */
+	uint64_t	 watch_since;
 };
 
 /* Run one request line (percent-encoded words) into req. */

@@ -11,8 +11,10 @@
 #include "conf.h"
 #include "ctl.h"
 #include "daemon.h"
+#include "event.h"
 #include "fw/fw.h"
 #include "hostnames.h"
+#include "history.h"
 #include "igd/igd.h"
 #include "log.h"
 #include "mtable.h"
@@ -134,11 +136,54 @@ pg_commit_soon(void *arg)
 		event_active(ctx->commit_ev, EV_TIMEOUT, 0);
 }
 
+static int
+pg_any_entry(void *arg, struct mt_entry *e)
+{
+	(void)arg;
+	(void)e;
+	return 1;
+}
+
+/*
+ * The change on the event bus: mapping.added, renewed, deleted or expired
+ * (PEER pins, outbound flows, are not reported); a trigger's last port
+ * closing is trigger.closed.
+ */
+static void
+pg_post_change(struct pg_ctx *ctx, enum mt_change what, const struct mt_entry *e)
+{
+	static const uint8_t types[] = {
+		[MT_CHG_PUT] = EV_MAPPING_RENEWED,	/* an existing one, more than its lease */
+		[MT_CHG_LEASE] = EV_MAPPING_RENEWED,
+		[MT_CHG_DEL] = EV_MAPPING_DELETED,
+		[MT_CHG_OTHER] = EV_NTYPE,
+		[MT_CHG_NEW] = EV_MAPPING_ADDED,
+		[MT_CHG_EXPIRE] = EV_MAPPING_EXPIRED,
+	};
+	struct pg_event ev;
+
+	if (e == NULL || e->kind == MT_KIND_PEER || (size_t)what >= PG_NELEM(types) ||
+	    types[what] == EV_NTYPE)
+		return;
+	ev_init(&ev, types[what]);
+	ev_set_entry(&ev, e, mtable_remaining(ctx->mt, e));
+	evbus_post(ctx->events, &ev);
+	if (e->source != MT_SRC_TRIGGER || (what != MT_CHG_DEL && what != MT_CHG_EXPIRE) ||
+	    mtable_foreach_owner(ctx->mt, MT_SRC_TRIGGER, e->owner, pg_any_entry, NULL) != 0)
+		return;
+	ev_init(&ev, EV_TRIGGER_CLOSED);
+	ev.has = EVF_RULE | EVF_HOST;
+	ev_set_text(ev.rule, sizeof(ev.rule), e->owner);
+	ev.host = e->int_addr;
+	evbus_post(ctx->events, &ev);
+}
+
 static void
 pg_table_changed(void *arg, enum mt_change what, const struct mt_entry *e)
 {
 	struct pg_ctx *ctx = arg;
 
+	pg_post_change(ctx, what, e);
 	pg_journal(ctx, what, e);
 	pg_commit_soon(ctx);
 	pg_arm_lease(ctx);
@@ -245,16 +290,52 @@ static void
 pg_fw_lost(void *arg)
 {
 	struct pg_ctx *ctx = arg;
+	struct pg_event ev;
 
 	log_info("firewall: rebuilding portgate's tables from the mapping table (%zu mappings, "
 	    "%zu pinholes)", mtable_count(ctx->mt), mtable_pinhole_count(ctx->mt));
 	pg_fw_rules_changed(ctx);
+	ev_init(&ev, EV_FIREWALL_REPAIRED);
+	ev.has = EVF_COUNTS;
+	ev.mappings = (uint32_t)mtable_count(ctx->mt);
+	ev.pinholes = (uint32_t)mtable_pinhole_count(ctx->mt);
+	evbus_post(ctx->events, &ev);
+}
+
+/*
+ * A trigger's activation or refusal on the event bus; a refusal is also a
+ * request.refused (the trigger front end said no to the host's traffic).
+ * The holder is whoever has the rule's first port.
+ */
+static void
+pg_post_trigger(struct pg_ctx *ctx, enum trig_change what, const struct trig_rule *r,
+    const struct in6_addr *host)
+{
+	const struct mt_entry *held;
+	struct pg_event ev;
+	char detail[EV_DETAIL_MAX], a[INET6_ADDRSTRLEN];
+
+	ev_init(&ev, what == TRIG_CHG_ACTIVATED ? EV_TRIGGER_ACTIVATED : EV_TRIGGER_REFUSED);
+	ev.has = EVF_RULE | EVF_HOST;
+	ev_set_text(ev.rule, sizeof(ev.rule), r->name);
+	ev.host = *host;
+	held = r->nopen > 0 ? mtable_lookup_ext(ctx->mt, r->open[0].proto, r->open[0].lo) : NULL;
+	if (what == TRIG_CHG_REFUSED && held != NULL) {
+		ev.has |= EVF_HOLDER;
+		ev.holder = held->int_addr;
+	}
+	evbus_post(ctx->events, &ev);
+	if (what != TRIG_CHG_REFUSED)
+		return;
+	snprintf(detail, sizeof(detail), "trigger %s: its ports are held by %s", r->name,
+	    held != NULL ? util_addr_str(&held->int_addr, a, sizeof(a)) : "another host");
+	evbus_refused(ctx->events, "trigger", host, r->name, "held_by_another_host", detail);
 }
 
 /*
  * A run-time trigger rule came or went (portgatectl): the firewall's trigger
  * sets follow, and the state file keeps the rule set (its journal records
- * only table changes).
+ * only table changes). Activations and refusals go on the event bus.
  */
 static void
 pg_trigger_changed(void *arg, enum trig_change what, const struct trig_rule *r,
@@ -262,8 +343,10 @@ pg_trigger_changed(void *arg, enum trig_change what, const struct trig_rule *r,
 {
 	struct pg_ctx *ctx = arg;
 
-	(void)r;
-	(void)host;
+	if ((what == TRIG_CHG_ACTIVATED || what == TRIG_CHG_REFUSED) && host != NULL) {
+		pg_post_trigger(ctx, what, r, host);
+		return;
+	}
 	if (what != TRIG_CHG_ADDED && what != TRIG_CHG_DELETED)
 		return;
 	pg_fw_rules_changed(ctx);
@@ -347,11 +430,35 @@ pg_find_external_ip(struct pg_config *cfg)
 	cfg->has_external_ip = wanaddr_read(cfg->wan_interface, &cfg->external_ip);
 }
 
-/* ctx->cfg's external address is new: mappings move to it and clients are told. */
+/* wan.changed on the event bus: from old (had: 1 if there was one) to the config's now. */
 static void
-pg_ext_addr_moved(struct pg_ctx *ctx)
+pg_post_wan(struct pg_ctx *ctx, const struct in6_addr *old, int had)
+{
+	struct pg_event ev;
+
+	ev_init(&ev, EV_WAN_CHANGED);
+	if (had) {
+		ev.has |= EVF_OLD;
+		ev.old_addr = *old;
+	}
+	if (ctx->cfg->has_external_ip) {
+		ev.has |= EVF_NEW;
+		ev.new_addr = ctx->cfg->external_ip;
+	}
+	evbus_post(ctx->events, &ev);
+}
+
+/*
+ * ctx->cfg's external address is new (it was old, if had): mappings move
+ * to it and clients are told.
+ */
+static void
+pg_ext_addr_moved(struct pg_ctx *ctx, const struct in6_addr *old, int had)
 {
 	struct in6_addr wan;
+
+	ctx->ext_addr_changes++;
+	pg_post_wan(ctx, old, had);
 
 	if (ctx->cfg->has_external_ip)
 		mtable_set_ext_addr(ctx->mt, &ctx->cfg->external_ip);
@@ -368,6 +475,8 @@ pg_wan_changed(void *arg, const struct in6_addr *a, int have)
 {
 	struct pg_ctx *ctx = arg;
 	char buf[INET6_ADDRSTRLEN];
+	struct in6_addr old = ctx->cfg->external_ip;
+	int had = ctx->cfg->has_external_ip;
 
 	ctx->cfg->has_external_ip = have;
 	if (have) {
@@ -376,7 +485,7 @@ pg_wan_changed(void *arg, const struct in6_addr *a, int have)
 		    util_addr_str(a, buf, sizeof(buf)));
 	} else
 		log_warnx("wan: %s has no IPv4 address now", ctx->cfg->wan_interface);
-	pg_ext_addr_moved(ctx);
+	pg_ext_addr_moved(ctx, &old, had);
 }
 
 /* PCP and NAT-PMP share UDP 5351: one server while either is on. */
@@ -511,6 +620,42 @@ pg_status(const struct pg_ctx *ctx, pg_status_emit *emit, void *arg)
 
 static const struct ctl_hooks pg_ctl_hooks = { pg_status };
 
+/* A minute's sample for the panel's charts (inbound packets: not known yet, so absent). */
+static void
+pg_history_sample(struct pg_ctx *ctx)
+{
+	struct history_sample s;
+	int src;
+
+	memset(&s, 0, sizeof(s));
+	s.time = (int64_t)time(NULL);
+	for (src = 0; src < MT_NSOURCE; src++)
+		s.mappings[src] = (uint32_t)mtable_count_source(ctx->mt, src);
+	s.pinholes = (uint32_t)mtable_pinhole_count(ctx->mt);
+	history_add(&ctx->history, &s);
+}
+
+static void
+pg_history_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	pg_history_sample(arg);
+}
+
+/* The history starts with a sample now, then one every HISTORY_INTERVAL_S. */
+static int
+pg_start_history(struct pg_ctx *ctx)
+{
+	struct timeval tv = { HISTORY_INTERVAL_S, 0 };
+
+	history_init(&ctx->history);
+	pg_history_sample(ctx);
+	if ((ctx->history_ev = event_new(ctx->base, -1, EV_PERSIST, pg_history_cb, ctx)) == NULL)
+		return -1;
+	return event_add(ctx->history_ev, &tv);
+}
+
 static int
 pg_start_events(struct pg_ctx *ctx)
 {
@@ -548,6 +693,10 @@ pg_start(struct pg_ctx *ctx)
 		return -1;
 	}
 	pg_find_external_ip(ctx->cfg);
+	if ((ctx->events = evbus_new(EV_RING_DEFAULT, NULL)) == NULL) {
+		log_warnx("pg_start: no memory for the event bus");
+		return -1;
+	}
 	if (pg_start_events(ctx) == -1) {
 		log_warnx("pg_start: cannot set up events");
 		return -1;
@@ -586,6 +735,10 @@ pg_start(struct pg_ctx *ctx)
 		return -1;
 	}
 	pg_arm_lease(ctx);
+	if (pg_start_history(ctx) == -1) {
+		log_warnx("pg_start: cannot set up the history timer");
+		return -1;
+	}
 	if ((ctx->ctl = ctl_new(ctx, &pg_ctl_hooks)) == NULL)
 		return -1;
 	pg_watch_wan(ctx);
@@ -638,6 +791,10 @@ pg_stop(struct pg_ctx *ctx)
 		event_free(ctx->lease_ev);
 	if (ctx->save_ev)
 		event_free(ctx->save_ev);
+	if (ctx->history_ev)
+		event_free(ctx->history_ev);
+	evbus_free(ctx->events);	/* last: every subscriber (ctl's watchers) has gone */
+	ctx->events = NULL;
 	log_info("portgated stopped");
 }
 
@@ -677,7 +834,8 @@ pg_reload(struct pg_ctx *ctx)
 {
 	struct pg_config *cfg = conf_load(ctx->cfg->path, conf_err_log, NULL);
 	char buf[INET6_ADDRSTRLEN], uuid[sizeof(ctx->meta.uuid)];
-	int moved;
+	struct in6_addr old;
+	int moved, had;
 
 	if (cfg == NULL) {
 		log_warnx("reload: %s has errors; keeping the running configuration",
@@ -689,6 +847,8 @@ pg_reload(struct pg_ctx *ctx)
 	/* external_ip edited (or no longer fixed): as if the WAN address had changed */
 	moved = cfg->has_external_ip != ctx->cfg->has_external_ip || (cfg->has_external_ip &&
 	    memcmp(&cfg->external_ip, &ctx->cfg->external_ip, sizeof(cfg->external_ip)) != 0);
+	old = ctx->cfg->external_ip;
+	had = ctx->cfg->has_external_ip;
 	conf_free(ctx->cfg);
 	ctx->cfg = cfg;
 	fw_set_config(ctx->fw, cfg);
@@ -709,7 +869,7 @@ pg_reload(struct pg_ctx *ctx)
 		log_info("reload: the external address is %s now; mappings move to it",
 		    cfg->has_external_ip ? util_addr_str(&cfg->external_ip, buf, sizeof(buf)) :
 		    "unknown");
-		pg_ext_addr_moved(ctx);
+		pg_ext_addr_moved(ctx, &old, had);
 	}
 	ctx->reloads++;
 	log_info("reload: configuration applied");

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "history.h"
 #include "state.h"
 #include "state_health.h"
 
@@ -24,6 +25,7 @@ struct igd;
 struct wanaddr;
 struct pcp_srv;
 struct state_journal;
+struct evbus;
 
 struct pg_ctx {
 	struct event_base	*base;
@@ -51,6 +53,10 @@ struct pg_ctx {
 	struct state_health	 state_health;	/* how saving the state file goes */
 	time_t			 started;
 	int			 reloads;
+	struct evbus		*events;	/* the event bus (event.h): watch, the API's SSE */
+	uint64_t		 ext_addr_changes;	/* the external address moved */
+	struct history		 history;	/* the last hour, a sample a minute (history.h) */
+	struct event		*history_ev;
 };
 
 /* Bring every module up in order; 0, or -1 after logging why. */

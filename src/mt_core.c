@@ -380,13 +380,20 @@ mt_unlink(struct mtable *mt, struct mt_entry *e)
 	mt_client_put(mt, e);
 }
 
-void
-mtable_del(struct mtable *mt, struct mt_entry *e)
+/* e leaves the table and the kernel; the subscriber hears why (DEL or EXPIRE). */
+static void
+mt_del_as(struct mtable *mt, struct mt_entry *e, enum mt_change what)
 {
 	mt_unlink(mt, e);
 	mt_fw_queue(mt, FW_DEL, e);
-	mt_notify(mt, MT_CHG_DEL, e);
+	mt_notify(mt, what, e);
 	free(e);
+}
+
+void
+mtable_del(struct mtable *mt, struct mt_entry *e)
+{
+	mt_del_as(mt, e, MT_CHG_DEL);
 }
 
 enum mt_err
@@ -451,7 +458,7 @@ mtable_expire(struct mtable *mt)
 		log_debug("mtable: lease expired: %s %u -> %s:%u (%s)", mt_proto_name(e->proto),
 		    e->ext_port, util_addr_str(&e->int_addr, buf, sizeof(buf)), e->int_port,
 		    mt_source_name(e->source));
-		mtable_del(mt, e);
+		mt_del_as(mt, e, MT_CHG_EXPIRE);
 		n++;
 	}
 	return n;

@@ -340,7 +340,7 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 	mt_fw_queue(mt, FW_ADD, e);
 	if (out != NULL)
 		*out = e;
-	mt_notify(mt, MT_CHG_PUT, e);
+	mt_notify(mt, MT_CHG_NEW, e);
 	return MT_OK;
 }
 

@@ -285,7 +285,7 @@ mt_peer_new(struct mtable *mt, const struct mt_peer_req *r, struct mt_entry **ou
 	mt_index_out(mt, e);
 	mt->peers->npeers++;
 	*out = e;
-	return mt_renew(mt, e, r->lease_s ? r->lease_s : 1, 0, MT_CHG_PUT);
+	return mt_renew(mt, e, r->lease_s ? r->lease_s : 1, 0, MT_CHG_NEW);
 }
 
 enum mt_err

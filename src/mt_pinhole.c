@@ -519,7 +519,7 @@ mtable_pinhole_add(struct mtable *mt, const struct mt_pin_req *r, struct mt_entr
 	pin_link(mt, e);
 	if (out != NULL)
 		*out = e;
-	return mt_renew(mt, e, mt_cap_lease(mt, e->source, r->lease_s), 0, MT_CHG_PUT);
+	return mt_renew(mt, e, mt_cap_lease(mt, e->source, r->lease_s), 0, MT_CHG_NEW);
 }
 
 /* Every pinhole of a source (MT_NSOURCE: all), deleted; returns how many. */

@@ -18,6 +18,7 @@
 
 #include "mt_core.h"
 #include "mt_kinds.h"
+#include "metric.h"
 #include "mtable.h"
 #include "status.h"
 
@@ -61,4 +62,37 @@ mtable_status(const struct mtable *mt, pg_status_emit *emit, void *arg)
 	emit(arg, "pinholes", "%zu", mtable_pinhole_count(mt));
 	for (s = 0; s < MT_NSOURCE; s++)
 		emit(arg, "source", "%s %zu", mt_source_name(s), mtable_count_source(mt, s));
+}
+
+/* Counts of a kind by source and protocol, as gauges. */
+static void
+mt_metrics_kind(const char *name, const size_t n[MT_NSOURCE][MT_NPROTO], pg_metric_emit *emit,
+    void *arg)
+{
+	const char *labels[5] = { "source", NULL, "proto", NULL, NULL };
+	int s, p;
+
+	for (s = 0; s < MT_NSOURCE; s++)
+		for (p = 0; p < MT_NPROTO; p++) {
+			labels[1] = mt_source_name(s);
+			labels[3] = mt_proto_name(p);
+			emit(arg, name, labels, (double)n[s][p], NULL);
+		}
+}
+
+void
+mtable_metrics(const struct mtable *mt, pg_metric_emit *emit, void *arg)
+{
+	size_t maps[MT_NSOURCE][MT_NPROTO] = { { 0 } }, pins[MT_NSOURCE][MT_NPROTO] = { { 0 } };
+	const struct mt_entry *e;
+
+	for (e = mtable_next(mt, NULL); e != NULL; e = mtable_next(mt, e))
+		if (e->source < MT_NSOURCE && e->proto < MT_NPROTO)
+			maps[e->source][e->proto]++;
+	for (e = mtable_pinhole_next(mt, NULL); e != NULL; e = mtable_pinhole_next(mt, e))
+		if (e->source < MT_NSOURCE && e->proto < MT_NPROTO)
+			pins[e->source][e->proto]++;
+	mt_metrics_kind("mappings", maps, emit, arg);
+	mt_metrics_kind("pinholes", pins, emit, arg);
+	emit(arg, "peer_pins", NULL, (double)mtable_peer_count(mt), NULL);
 }

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "heap.h"
 #include "hmap.h"
+#include "metric.h"
 #include "mt_vocab.h"
 #include "mt_wait.h"
 #include "status.h"
@@ -99,7 +100,16 @@ enum mt_change {
 	MT_CHG_LEASE,	/* only its lease changed (a renewal) */
 	MT_CHG_DEL,	/* it leaves the table (still readable until the callback returns) */
 	MT_CHG_OTHER,	/* nothing an entry's record holds (the external address): entry NULL */
+	MT_CHG_NEW,	/* the entry is new (a PUT whose entry was not in the table) */
+	MT_CHG_EXPIRE,	/* its lease ran out: it leaves the table (a DEL the clock made) */
 };
+
+/* What a change is for a listener that keeps records: NEW is a PUT, EXPIRE a DEL. */
+static inline enum mt_change
+mt_change_record(enum mt_change what)
+{
+	return what == MT_CHG_NEW ? MT_CHG_PUT : what == MT_CHG_EXPIRE ? MT_CHG_DEL : what;
+}
 
 /*
  * Called after every change, with the entry it changed (schedule a commit,
@@ -118,6 +128,8 @@ struct mtable *mtable_new(struct fw *, const struct pg_clock *clk);
 void mtable_free(struct mtable *);
 /* Emit mappings, pinholes and source NAME N, one per source (status.h; PCP counts peer_pins). */
 void mtable_status(const struct mtable *, pg_status_emit *emit, void *arg);
+/* Metrics (metric.h): mappings and pinholes by source and proto, peer_pins (gauges). */
+void mtable_metrics(const struct mtable *, pg_metric_emit *emit, void *arg);
 /* Use these permission rules (not owned; NULL = allow all). */
 void mtable_set_policy(struct mtable *, const struct policy *);
 /* The key that max_mappings_per_client counts by, for an internal address. */

@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -39,31 +41,43 @@ usage(void)
 	    "  pinhole add PROTO [IPv6]:PORT [--remote ADDR[/LEN][:PORT]] [--lease SECONDS] "
 	    "[--desc TEXT]\n"
 	    "  pinhole del ID\n"
-	    "  check PROTO PORT [--json] [--wait SECONDS]\n");
+	    "  check PROTO PORT [--json] [--wait SECONDS]\n"
+	    "  watch [--json] [--since SEQ]     (events as they happen, until Ctrl-C)\n"
+	    "  metrics                          (the Prometheus page)\n");
 	exit(2);
+}
+
+/* A complete line already read, without its newline; NULL if there is none. */
+static char *
+reader_take(struct reader *r)
+{
+	static char line[CTL_LINE_MAX * 4];
+	char *nl;
+	size_t l;
+
+	if ((nl = memchr(r->buf, '\n', r->len)) == NULL)
+		return NULL;
+	l = (size_t)(nl - r->buf);
+	if (l >= sizeof(line))
+		l = sizeof(line) - 1;
+	memcpy(line, r->buf, l);
+	line[l] = '\0';
+	r->len -= (size_t)(nl - r->buf) + 1;
+	memmove(r->buf, nl + 1, r->len);
+	return line;
 }
 
 /* One line from the daemon without its newline; NULL on EOF or error. */
 static char *
 reader_line(struct reader *r, int wait)
 {
-	static char line[CTL_LINE_MAX * 4];
-	char *nl;
+	char *line;
 	ssize_t n;
-	size_t l;
 	struct pollfd pfd;
 
 	for (;;) {
-		if ((nl = memchr(r->buf, '\n', r->len)) != NULL) {
-			l = (size_t)(nl - r->buf);
-			if (l >= sizeof(line))
-				l = sizeof(line) - 1;
-			memcpy(line, r->buf, l);
-			line[l] = '\0';
-			r->len -= (size_t)(nl - r->buf) + 1;
-			memmove(r->buf, nl + 1, r->len);
+		if ((line = reader_take(r)) != NULL)
 			return line;
-		}
 		if (r->len == sizeof(r->buf))
 			r->len = 0;	/* absurdly long line: drop it */
 		if (!wait) {
@@ -245,6 +259,11 @@ run_batch(int fd, struct reader *r)
 			failed++;
 			continue;
 		}
+		if (strcmp(av[0], "watch") == 0) {
+			printf("error: watch streams until Ctrl-C: run it on its own\n");
+			failed++;
+			continue;
+		}
 		if (send_request(fd, ac, av) == -1)
 			return 1;
 		inflight++;
@@ -262,6 +281,110 @@ run_batch(int fd, struct reader *r)
 		failed += rc;
 	}
 	return failed ? 1 : 0;
+}
+
+/* What the daemon says when the stream ends (an error line: dropped); 1. */
+static int
+watch_ended(char *text)
+{
+	fflush(stdout);
+	fprintf(stderr, "portgatectl: %s\n", text ? reply_text(text) : "watch ended");
+	return 1;
+}
+
+/* A stream line: an event (printed at once), or the end. 0 to go on, else the exit status. */
+static int
+watch_line(char *l)
+{
+	char *text;
+
+	switch (ctl_line_reply(l, &text)) {
+	case CTL_LINE_DATA:
+		puts(text != NULL ? reply_text(text) : "");
+		fflush(stdout);
+		return 0;
+	case CTL_LINE_ERR:
+		return watch_ended(text);
+	case CTL_LINE_OK:
+	case CTL_LINE_OTHER:
+		return 0;
+	}
+	return 0;
+}
+
+/*
+ * `watch`: its reply says the stream begins (or why not), then every event
+ * is a data line, printed as it comes, until Ctrl-C (or SIGTERM, SIGHUP),
+ * which ends it with status 0, or until the daemon ends it (status 1). The
+ * signals come through a signalfd, so no handler and no global are needed.
+ */
+static int
+run_watch(int fd, struct reader *r)
+{
+	struct pollfd p[2];
+	sigset_t set;
+	char *l, *text;
+	ssize_t n;
+	int sfd, rc;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
+	    (sfd = signalfd(-1, &set, SFD_CLOEXEC)) == -1) {
+		fprintf(stderr, "portgatectl: signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+	while ((l = reader_line(r, 1)) != NULL) {
+		switch (ctl_line_reply(l, &text)) {
+		case CTL_LINE_DATA:
+		case CTL_LINE_OTHER:
+			continue;
+		case CTL_LINE_ERR:
+			fprintf(stderr, "portgatectl: %s\n", text ? reply_text(text) : "failed");
+			return 1;
+		case CTL_LINE_OK:
+			break;
+		}
+		if (isatty(2))
+			fprintf(stderr, "portgatectl: %s (Ctrl-C to stop)\n",
+			    text ? reply_text(text) : "watching");
+		break;
+	}
+	if (l == NULL) {
+		fprintf(stderr, "portgatectl: connection to portgated lost\n");
+		return 1;
+	}
+	p[0].fd = fd;
+	p[0].events = POLLIN;
+	p[1].fd = sfd;
+	p[1].events = POLLIN;
+	for (;;) {
+		while ((l = reader_take(r)) != NULL)
+			if ((rc = watch_line(l)) != 0)
+				return rc;
+		if (poll(p, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "portgatectl: poll: %s\n", strerror(errno));
+			return 1;
+		}
+		if (p[1].revents & POLLIN)
+			return 0;	/* Ctrl-C: the end the user asked for */
+		if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if (r->len == sizeof(r->buf))
+			r->len = 0;	/* absurdly long line: drop it */
+		if ((n = read(fd, r->buf + r->len, sizeof(r->buf) - r->len)) <= 0) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			fflush(stdout);
+			fprintf(stderr, "portgatectl: portgated closed the event stream\n");
+			return 1;
+		}
+		r->len += (size_t)n;
+	}
 }
 
 int
@@ -289,7 +412,11 @@ main(int argc, char **argv)
 	fd = ctl_connect(sock, &r);
 	if (argc == 1 && strcmp(argv[0], "-") == 0)
 		rc = run_batch(fd, &r);
-	else {
+	else if (strcmp(argv[0], "watch") == 0) {
+		if (send_request(fd, argc, argv) == -1)
+			return 1;
+		rc = run_watch(fd, &r);
+	} else {
 		if (send_request(fd, argc, argv) == -1)
 			return 1;
 		rc = print_reply(&r, 0) == 0 ? 0 : 1;

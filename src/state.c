@@ -177,7 +177,7 @@ state_text_change(const struct mtable *mt, enum mt_change what, const struct mt_
 
 	if (e == NULL || e->kind == MT_KIND_PEER || state_text_key(e, key, sizeof(key)) == 0)
 		return 0;
-	switch (what) {
+	switch (mt_change_record(what)) {
 	case MT_CHG_PUT:
 		return e->kind == MT_KIND_PINHOLE ? state_text_pinhole(mt, e, now, buf, len) :
 		    state_text_map(mt, e, now, buf, len);

@@ -25,6 +25,7 @@ state_health_failed(struct state_health *h, const char *file, const char *err)
 	int was_ok = !h->failing;
 
 	state_health_file(h, file);
+	h->failures++;
 	h->failing = 1;
 	snprintf(h->error, sizeof(h->error), "%s", err);
 	return was_ok;
@@ -36,6 +37,7 @@ state_health_saved(struct state_health *h, const char *file, time_t now)
 	int was_failing = h->failing;
 
 	state_health_file(h, file);
+	h->saves++;
 	h->failing = 0;
 	h->last_ok = now;
 	return was_failing;
@@ -57,4 +59,11 @@ state_health_status(const struct state_health *h, pg_status_emit *emit, void *ar
 	else
 		emit(arg, "state_last_save", "%lld", (long long)(time(NULL) - h->last_ok));
 	emit(arg, "state_last_error", "%s", h->failing ? h->error : "none");
+}
+
+void
+state_health_metrics(const struct state_health *h, pg_metric_emit *emit, void *arg)
+{
+	emit(arg, "state_saves_total", NULL, (double)h->saves, NULL);
+	emit(arg, "state_save_failures_total", NULL, (double)h->failures, NULL);
 }

@@ -9,6 +9,9 @@
 #include <limits.h>
 #include <time.h>
 
+#include <stdint.h>
+
+#include "metric.h"
 #include "status.h"
 
 struct state_health {
@@ -16,6 +19,8 @@ struct state_health {
 	time_t		 last_ok;	/* wall clock of the last good save or sync, 0 = never */
 	int		 failing;
 	char		 error[256];	/* the last failure, while failing */
+	uint64_t	 saves;		/* full saves that worked */
+	uint64_t	 failures;	/* saves and journal writes that failed */
 };
 
 /* Start the record of saving file: never saved, no error. */
@@ -28,5 +33,7 @@ int state_health_saved(struct state_health *, const char *file, time_t now);
 void state_health_synced(struct state_health *, time_t now);
 /* state_file, state_last_save (seconds ago, or never), state_last_error (or none). */
 void state_health_status(const struct state_health *, pg_status_emit *, void *);
+/* Metrics (metric.h): state_saves_total, state_save_failures_total. */
+void state_health_metrics(const struct state_health *, pg_metric_emit *, void *);
 
 #endif

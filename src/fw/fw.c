@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fw/backend.h"
 #include "fw/fw.h"
 #include "log.h"
+#include "metric.h"
 #include "mt_vocab.h"
 #include "util.h"
 
@@ -25,7 +27,15 @@ struct fw {
 	uint64_t		*refused;	/* IDs of the adds the current commit refused */
 	size_t			 nrefused, crefused;
 	uint64_t		 ncommits;
+	struct pg_hist		 commit_time;	/* seconds a backend's commit took */
+	uint64_t		 repairs;	/* the backend's state vanished: rebuilt */
+	fw_lost_cb		*lost;		/* the owner's (fw_set_lost_cb) */
+	void			*lost_arg;
 };
+
+/* Buckets of the commit time: from a small batch (50 us) to a stalled kernel (1 s). */
+static const double fw_commit_le[] = { 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1 };
 
 _Static_assert(offsetof(struct fw, be) == 0, "a struct fw begins with its struct fw_backend");
 
@@ -105,6 +115,7 @@ fw_new(const char *backend, const struct pg_config *cfg, struct event_base *base
 	fw->be.caps = fw_backends[i]->caps;
 	fw->be.cfg = cfg;
 	fw->be.base = base;
+	pg_hist_init(&fw->commit_time, fw_commit_le, PG_NELEM(fw_commit_le));
 	return fw;
 }
 
@@ -398,6 +409,7 @@ fw_commit(struct fw *fw, fw_fail_cb *cb, void *arg)
 {
 	struct fw_commit_ctx cc = { fw, cb, arg };
 	struct fw_change *batch;
+	struct timespec t0, t1;
 	size_t n, cap;
 	int rc;
 
@@ -405,7 +417,11 @@ fw_commit(struct fw *fw, fw_fail_cb *cb, void *arg)
 		return 0;
 	batch = fw_take_queue(fw, &n, &cap);
 	fw->nrefused = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = fw->be.ops->commit(&fw->be, batch, n, fw_commit_failed, &cc);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pg_hist_observe(&fw->commit_time, (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	fw->ncommits++;
 	/* the kernel has the batch: no flow re-enters a closed door, none leaves by an opened one */
 	fw_doors(fw, batch, n);
@@ -480,11 +496,34 @@ fw_flow_port(struct fw *fw, const struct fw_item *it, uint16_t *port)
 	return fw->be.ops->flow_port(&fw->be, it, port);
 }
 
+/* The backend saw its state vanish: counted, then the owner rebuilds it. */
+static void
+fw_lost(void *arg)
+{
+	struct fw *fw = arg;
+
+	fw->repairs++;
+	if (fw->lost != NULL)
+		fw->lost(fw->lost_arg);
+}
+
 void
 fw_set_lost_cb(struct fw *fw, fw_lost_cb *cb, void *arg)
 {
-	fw->be.lost = cb;
-	fw->be.lost_arg = arg;
+	fw->lost = cb;
+	fw->lost_arg = arg;
+	fw->be.lost = fw_lost;
+	fw->be.lost_arg = fw;
+}
+
+void
+fw_metrics(const struct fw *fw, pg_metric_emit *emit, void *arg)
+{
+	if (fw == NULL)
+		return;
+	emit(arg, "firewall_commits_total", NULL, (double)fw->ncommits, NULL);
+	emit(arg, "firewall_commit_duration_seconds", NULL, 0, &fw->commit_time);
+	emit(arg, "firewall_repairs_total", NULL, (double)fw->repairs, NULL);
 }
 
 void

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "fw/item.h"
+#include "metric.h"
 
 struct pg_config;
 struct event_base;
@@ -107,6 +108,12 @@ int fw_set_hosts(struct fw *, const struct fw_host *, size_t);
 int fw_flow_port(struct fw *, const struct fw_item *, uint16_t *port);
 /* Register who to tell when the backend's state vanished. */
 void fw_set_lost_cb(struct fw *, fw_lost_cb *, void *);
+/*
+ * Metrics (metric.h): firewall_commits_total, firewall_commit_duration_seconds
+ * (a histogram of the backend's commit time) and firewall_repairs_total (its
+ * state vanished and the owner was asked to rebuild it).
+ */
+void fw_metrics(const struct fw *, pg_metric_emit *, void *);
 /* Shut down and free. */
 void fw_free(struct fw *);
 

@@ -179,6 +179,7 @@ igd_init(struct pg_ctx *ctx)
 		igd_make_uuid(ctx->meta.uuid, sizeof(ctx->meta.uuid));
 	igd = xcalloc(1, sizeof(*igd));
 	igd->ctx = ctx;
+	igd->events = ctx->events;
 	igd_service_udns(ctx->meta.uuid, igd->udn);
 	/* BOOTID.UPNP.ORG must grow at every start: the wall clock does */
 	igd->boot_id = (uint32_t)time(NULL) & 0x7fffffff;
@@ -279,4 +280,23 @@ igd_status(const struct igd *igd, pg_status_emit *emit, void *arg)
 	emit(arg, "soap_errors", "%llu", (unsigned long long)st->soap_errors);
 	emit(arg, "upnp_subscriptions", "%zu", igd->gena != NULL ? gena_count(igd->gena) : 0);
 	emit(arg, "upnp_events_sent", "%llu", (unsigned long long)st->events_sent);
+}
+
+void
+igd_metrics(const struct igd *igd, pg_metric_emit *emit, void *arg)
+{
+	const struct igd_stats *st;
+
+	if (igd == NULL)
+		return;
+	st = &igd->stats;
+	igd_act_metrics(igd, emit, arg);
+	emit(arg, "gena_subscriptions", NULL, igd->gena != NULL ? (double)gena_count(igd->gena) :
+	    0, NULL);
+	emit(arg, "gena_events_sent_total", NULL, (double)st->events_sent, NULL);
+	emit(arg, "ssdp_searches_total", NULL, (double)st->ssdp_searches, NULL);
+	emit(arg, "ssdp_replies_total", NULL, (double)st->ssdp_replies, NULL);
+	emit(arg, "ssdp_dropped_total", NULL, (double)st->ssdp_dropped, NULL);
+	emit(arg, "upnp_http_requests_total", NULL, (double)st->http_requests, NULL);
+	emit(arg, "upnp_http_refused_total", NULL, (double)st->http_refused, NULL);
 }

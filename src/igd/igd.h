@@ -12,15 +12,20 @@
 
 #include "igd/igd_service.h"
 #include "log.h"
+#include "metric.h"
 #include "status.h"
 
 struct event;
+struct evbus;
 struct pg_ctx;
 struct igd_http;
 struct ssdp;
 struct gena;
 
 #define IGD_RESCAN_S	5	/* seconds between looks at the LAN addresses (HTTP, SSDP) */
+
+#define IGD_ACT_SLOTS		40	/* counters by action: each of igd_act.c's, then unknown */
+#define IGD_RESULT_SLOTS	24	/* by result: success, each named error, other */
 
 struct igd_stats {
 	uint64_t	 ssdp_searches;		/* M-SEARCH datagrams accepted */
@@ -32,6 +37,7 @@ struct igd_stats {
 	uint64_t	 soap_requests;
 	uint64_t	 soap_errors;		/* answered with a UPnPError */
 	uint64_t	 events_sent;
+	uint64_t	 actions[IGD_ACT_SLOTS][IGD_RESULT_SLOTS];	/* answers (igd_act.c) */
 };
 
 #define IGD_SERVER_MAX	128
@@ -49,6 +55,7 @@ struct igd {
 	struct event		*rescan_ev;
 	struct igd_stats	 stats;
 	struct log_limit	 log_limit;	/* debug lines about bad requests */
+	struct evbus		*events;	/* refusals are posted here (the context's bus) */
 };
 
 /* Start the front end if the config enables it (ctx->meta.uuid is set here when empty). */
@@ -72,5 +79,11 @@ const char *igd_server_string(const struct igd *);
  * upnp_events_sent.
  */
 void igd_status(const struct igd *, pg_status_emit *, void *);
+/*
+ * Metrics (metric.h; nothing when igd is NULL): requests_total for protocol
+ * upnp by action and result, gena_subscriptions, gena_events_sent_total,
+ * the ssdp_* and upnp_http_* counters.
+ */
+void igd_metrics(const struct igd *, pg_metric_emit *, void *);
 
 #endif

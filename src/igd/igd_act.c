@@ -23,6 +23,7 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "event.h"
 #include "igd/igd.h"
 #include "igd/igd_act.h"
 #include "igd/igd_call.h"
@@ -771,6 +772,18 @@ igd_find_action(enum igd_svc svc, int version, const char *name)
 	return NULL;
 }
 
+/* A refusal on the event bus: UPnP, the client, the action, the code's token, why. */
+static void
+igd_post_refusal(struct igd *igd, const struct in6_addr *client, const char *action,
+    int code, const char *why)
+{
+	char detail[EV_DETAIL_MAX];
+
+	snprintf(detail, sizeof(detail), "%d %s: %s", code, igd_err_desc((enum igd_err)code), why);
+	evbus_refused(igd->events, "upnp", client, action, igd_err_token((enum igd_err)code),
+	    detail);
+}
+
 static void
 igd_log_error(struct igd *igd, const struct in6_addr *client, const char *action, int code,
     const char *why)
@@ -782,12 +795,35 @@ igd_log_error(struct igd *igd, const struct in6_addr *client, const char *action
 		    code, why);
 }
 
+_Static_assert(PG_NELEM(igd_actions) < IGD_ACT_SLOTS,
+    "a counter slot for each action, and one for unknown");
+
+#define IGD_ACT_UNKNOWN	((int)PG_NELEM(igd_actions))	/* not parsed, or no such action */
+
+/* An answer, counted by action (its slot) and result. */
+static void
+igd_count(struct igd *igd, int act, enum igd_err e)
+{
+	if (act < 0 || act > IGD_ACT_UNKNOWN)
+		act = IGD_ACT_UNKNOWN;
+	igd->stats.actions[act][igd_err_slot(e)]++;
+}
+
+/*
+ * A UPnPError: counted, logged, and, unless it only says nothing was found,
+ * posted as a refusal.
+ */
 static int
-igd_reply_error(struct igd *igd, const struct in6_addr *client, const char *action, int code,
+igd_reply_error(struct igd *igd, const struct in6_addr *client, int act, int code,
     const char *why, struct evbuffer *out)
 {
+	int known = act >= 0 && act < IGD_ACT_UNKNOWN;
+
 	igd->stats.soap_errors++;
-	igd_log_error(igd, client, action, code, why);
+	igd_count(igd, act, (enum igd_err)code);
+	igd_log_error(igd, client, known ? igd_actions[act].name : "request", code, why);
+	if (igd_err_refuses((enum igd_err)code))
+		igd_post_refusal(igd, client, known ? igd_actions[act].name : "unknown", code, why);
 	igd_soap_fault(out, code, igd_err_desc((enum igd_err)code));
 	return 500;
 }
@@ -800,7 +836,29 @@ igd_act_refused(struct igd *igd, const struct in6_addr *client, const struct igd
 
 	snprintf(why, sizeof(why), "the firewall refused it: %s", strerror(err));
 	evbuffer_drain(out, evbuffer_get_length(out));
-	return igd_reply_error(igd, client, land->action, IGD_E_ACTION_FAILED, why, out);
+	return igd_reply_error(igd, client, land->act, IGD_E_ACTION_FAILED, why, out);
+}
+
+void
+igd_act_landed(struct igd *igd, const struct igd_landing *land)
+{
+	igd_count(igd, land->act, IGD_OK);
+}
+
+void
+igd_act_metrics(const struct igd *igd, pg_metric_emit *emit, void *arg)
+{
+	const char *labels[7] = { "protocol", "upnp", "action", NULL, "result", NULL, NULL };
+	size_t a, r;
+
+	for (a = 0; a <= PG_NELEM(igd_actions); a++)
+		for (r = 0; r < IGD_RESULT_SLOTS; r++) {
+			if (igd->stats.actions[a][r] == 0)
+				continue;
+			labels[3] = a < PG_NELEM(igd_actions) ? igd_actions[a].name : "unknown";
+			labels[5] = igd_err_slot_name(r);
+			emit(arg, "requests_total", labels, (double)igd->stats.actions[a][r], NULL);
+		}
 }
 
 struct igd_settle {
@@ -827,7 +885,10 @@ igd_act_settle(struct igd *igd, const struct in6_addr *client, const struct igd_
 	mtable_commit_entry(igd->ctx->mt, land->entry, &st, igd_settled, &st);
 	if (!st.called)		/* a scheduled table: the answer stands, the entry follows */
 		mtable_commit_cancel(igd->ctx->mt, &st);
-	return st.called && st.err ? igd_act_refused(igd, client, land, st.err, out) : status;
+	if (st.called && st.err)
+		return igd_act_refused(igd, client, land, st.err, out);
+	igd_act_landed(igd, land);
+	return status;
 }
 
 int
@@ -835,17 +896,18 @@ igd_act_control(struct igd *igd, enum igd_svc svc, const struct in6_addr *client
     const char *soapaction, const char *body, size_t len, struct evbuffer *out,
     struct igd_landing *land)
 {
-	struct igd_landing mine = { NULL, NULL };
+	struct igd_landing mine = { NULL, NULL, IGD_ACT_UNKNOWN };
 
 	struct igd_soap_req req;
 	struct igd_call c;
 	const struct igd_action *a;
 	enum igd_soap_perr pe;
 	enum igd_err e;
+	int act;
 
 	igd->stats.soap_requests++;
 	if ((pe = igd_soap_parse(body, len, soapaction, &req)) != IGD_SOAP_OK)
-		return igd_reply_error(igd, client, "request", pe == IGD_SOAP_ERR_ARGS ?
+		return igd_reply_error(igd, client, IGD_ACT_UNKNOWN, pe == IGD_SOAP_ERR_ARGS ?
 		    IGD_E_INVALID_ARGS : IGD_E_INVALID_ACTION, igd_soap_strerror(pe), out);
 	memset(&c, 0, sizeof(c));
 	c.igd = igd;
@@ -858,23 +920,27 @@ igd_act_control(struct igd *igd, enum igd_svc svc, const struct in6_addr *client
 	c.version = igd_req_version(igd, svc, req.service_type);
 	if (c.version == 0 || (a = igd_find_action(svc, c.version, req.action)) == NULL) {
 		igd_soap_req_free(&req);
-		return igd_reply_error(igd, client, "request", IGD_E_INVALID_ACTION,
+		return igd_reply_error(igd, client, IGD_ACT_UNKNOWN, IGD_E_INVALID_ACTION,
 		    "no such action at this service and version", out);
 	}
+	act = (int)(a - igd_actions);
 	if ((c.args = evbuffer_new()) == NULL) {
 		igd_soap_req_free(&req);
-		return igd_reply_error(igd, client, a->name, IGD_E_ACTION_FAILED, "no memory", out);
+		return igd_reply_error(igd, client, act, IGD_E_ACTION_FAILED, "no memory", out);
 	}
 	if ((e = a->fn(&c)) == IGD_OK)
 		igd_soap_response(out, req.service_type, a->name, c.args);
 	evbuffer_free(c.args);
 	igd_soap_req_free(&req);
 	if (e != IGD_OK)
-		return igd_reply_error(igd, client, a->name, (int)e, c.why, out);
-	if (c.landing == NULL)
+		return igd_reply_error(igd, client, act, (int)e, c.why, out);
+	if (c.landing == NULL) {
+		igd_count(igd, act, IGD_OK);
 		return 200;
+	}
 	mine.entry = c.landing;
 	mine.action = a->name;
+	mine.act = act;
 	if (land == NULL)
 		return igd_act_settle(igd, client, &mine, 200, out);
 	*land = mine;

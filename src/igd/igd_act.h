@@ -14,6 +14,7 @@ struct mt_entry;
 struct igd_landing {
 	const struct mt_entry	*entry;		/* NULL: the answer is final */
 	const char		*action;	/* for the refusal's log line */
+	int			 act;		/* the action's counters (igd_act.c) */
 };
 
 /*
@@ -31,6 +32,10 @@ int igd_act_control(struct igd *, enum igd_svc, const struct in6_addr *client,
 /* The kernel refused land's entry (errno err, rolled back): out becomes the 501; returns 500. */
 int igd_act_refused(struct igd *, const struct in6_addr *client, const struct igd_landing *land,
     int err, struct evbuffer *out);
+/* land's entry is in the kernel: its answer goes out, counted as a success. */
+void igd_act_landed(struct igd *, const struct igd_landing *land);
+/* requests_total for protocol upnp, by action and result (metric.h), the non-zero ones. */
+void igd_act_metrics(const struct igd *, pg_metric_emit *, void *);
 /* Append the <e:property> elements of svc's evented variables, current values (GENA). */
 void igd_event_vars(struct igd *, enum igd_svc, struct evbuffer *props);
 

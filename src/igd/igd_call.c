@@ -10,48 +10,104 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "igd/igd.h"
 #include "igd/igd_call.h"
 #include "igd/igd_desc.h"
 #include "igd/igd_soap.h"
 #include "mtable.h"
 #include "util.h"
 
+/*
+ * Each code we answer: its UPnPError description, the short token counters
+ * and events name it by, and whether it refuses the request (not the answers
+ * that only say nothing was found: the end of GetGenericPortMappingEntry's
+ * list, which every listing client reaches, and the like).
+ */
 static const struct {
 	enum igd_err	 code;
 	const char	*desc;
+	const char	*token;
+	int		 refuses;
 } igd_err_names[] = {
-	{ IGD_E_INVALID_ACTION, "Invalid Action" },
-	{ IGD_E_INVALID_ARGS, "Invalid Args" },
-	{ IGD_E_ACTION_FAILED, "Action Failed" },
-	{ IGD_E_NOT_AUTHORIZED, "Action not authorized" },
-	{ IGD_E_ARRAY_INDEX, "SpecifiedArrayIndexInvalid" },
-	{ IGD_E_NO_SUCH_ENTRY, "NoSuchEntryInArray" },
-	{ IGD_E_WILDCARD_EXT_PORT, "WildCardNotPermittedInExtPort" },
-	{ IGD_E_CONFLICT, "ConflictInMappingEntry" },
-	{ IGD_E_NO_PORTS, "NoPortMapsAvailable" },
-	{ IGD_E_OTHER_MECHANISM, "ConflictWithOtherMechanisms" },
-	{ IGD_E_NOT_FOUND, "PortMappingNotFound" },
-	{ IGD_E_INCONSISTENT, "InconsistentParameters" },
-	{ IGD_E_PINHOLE_SPACE, "PinholeSpaceExhausted" },
-	{ IGD_E_FIREWALL_DISABLED, "FirewallDisabled" },
-	{ IGD_E_PINHOLE_NOT_ALLOWED, "InboundPinholeNotAllowed" },
-	{ IGD_E_PIN_NO_SUCH_ENTRY, "NoSuchEntry" },
-	{ IGD_E_PROTO_UNSUPPORTED, "ProtocolNotSupported" },
-	{ IGD_E_INT_PORT_WILDCARD, "InternalPortWildcardingNotAllowed" },
-	{ IGD_E_PROTO_WILDCARD, "ProtocolWildcardingNotAllowed" },
-	{ IGD_E_SRC_WILDCARD, "WildCardNotPermittedInSrcIP" },
-	{ IGD_E_NO_TRAFFIC, "NoTrafficReceived" },
+	{ IGD_E_INVALID_ACTION, "Invalid Action", "invalid_action", 1 },
+	{ IGD_E_INVALID_ARGS, "Invalid Args", "invalid_args", 1 },
+	{ IGD_E_ACTION_FAILED, "Action Failed", "action_failed", 1 },
+	{ IGD_E_NOT_AUTHORIZED, "Action not authorized", "not_authorized", 1 },
+	{ IGD_E_ARRAY_INDEX, "SpecifiedArrayIndexInvalid", "array_index_invalid", 0 },
+	{ IGD_E_NO_SUCH_ENTRY, "NoSuchEntryInArray", "no_such_entry", 0 },
+	{ IGD_E_WILDCARD_EXT_PORT, "WildCardNotPermittedInExtPort", "wildcard_ext_port", 1 },
+	{ IGD_E_CONFLICT, "ConflictInMappingEntry", "conflict", 1 },
+	{ IGD_E_NO_PORTS, "NoPortMapsAvailable", "no_ports", 1 },
+	{ IGD_E_OTHER_MECHANISM, "ConflictWithOtherMechanisms", "conflict_other_mechanism", 1 },
+	{ IGD_E_NOT_FOUND, "PortMappingNotFound", "not_found", 0 },
+	{ IGD_E_INCONSISTENT, "InconsistentParameters", "inconsistent_parameters", 1 },
+	{ IGD_E_PINHOLE_SPACE, "PinholeSpaceExhausted", "pinhole_space_exhausted", 1 },
+	{ IGD_E_FIREWALL_DISABLED, "FirewallDisabled", "firewall_disabled", 1 },
+	{ IGD_E_PINHOLE_NOT_ALLOWED, "InboundPinholeNotAllowed", "pinhole_not_allowed", 1 },
+	{ IGD_E_PIN_NO_SUCH_ENTRY, "NoSuchEntry", "no_such_pinhole", 0 },
+	{ IGD_E_PROTO_UNSUPPORTED, "ProtocolNotSupported", "protocol_not_supported", 1 },
+	{ IGD_E_INT_PORT_WILDCARD, "InternalPortWildcardingNotAllowed", "int_port_wildcard", 1 },
+	{ IGD_E_PROTO_WILDCARD, "ProtocolWildcardingNotAllowed", "protocol_wildcard", 1 },
+	{ IGD_E_SRC_WILDCARD, "WildCardNotPermittedInSrcIP", "wildcard_src_ip", 1 },
+	{ IGD_E_NO_TRAFFIC, "NoTrafficReceived", "no_traffic", 0 },
 };
 
-const char *
-igd_err_desc(enum igd_err e)
+_Static_assert(PG_NELEM(igd_err_names) + 2 <= IGD_RESULT_SLOTS,
+    "a result slot for success, each named code and any other");
+
+static int
+igd_err_index(enum igd_err e)
 {
 	size_t i;
 
 	for (i = 0; i < PG_NELEM(igd_err_names); i++)
 		if (igd_err_names[i].code == e)
-			return igd_err_names[i].desc;
-	return "Action Failed";
+			return (int)i;
+	return -1;
+}
+
+const char *
+igd_err_desc(enum igd_err e)
+{
+	int i = igd_err_index(e);
+
+	return i >= 0 ? igd_err_names[i].desc : "Action Failed";
+}
+
+const char *
+igd_err_token(enum igd_err e)
+{
+	int i = igd_err_index(e);
+
+	return e == IGD_OK ? "success" : i >= 0 ? igd_err_names[i].token : "other";
+}
+
+int
+igd_err_refuses(enum igd_err e)
+{
+	int i = igd_err_index(e);
+
+	return e != IGD_OK && (i < 0 || igd_err_names[i].refuses);
+}
+
+size_t
+igd_err_slot(enum igd_err e)
+{
+	int i = igd_err_index(e);
+
+	if (e == IGD_OK)
+		return 0;
+	return i >= 0 ? (size_t)i + 1 : PG_NELEM(igd_err_names) + 1;
+}
+
+const char *
+igd_err_slot_name(size_t slot)
+{
+	if (slot == 0)
+		return "success";
+	if (slot <= PG_NELEM(igd_err_names))
+		return igd_err_names[slot - 1].token;
+	return "other";
 }
 
 /* ---- arguments ---- */

@@ -51,6 +51,14 @@ enum igd_err {
 
 /* The UPnPError description of code e ("Action Failed" for one we do not name). */
 const char *igd_err_desc(enum igd_err e);
+/* A short token for a result: "success", "conflict", "not_authorized" ... ("other"). */
+const char *igd_err_token(enum igd_err e);
+/* 1 if answering e refuses the request (not an answer that found nothing: 713, 714 ...). */
+int igd_err_refuses(enum igd_err e);
+/* Counters by result (IGD_RESULT_SLOTS, igd.h): 0 success, one per named code, then other. */
+size_t igd_err_slot(enum igd_err e);
+/* The token of a result slot. */
+const char *igd_err_slot_name(size_t slot);
 
 /* One control call in progress. */
 struct igd_call {

@@ -461,6 +461,8 @@ igd_landed(void *arg, int err)
 	if (err != 0)
 		rq->held.status = (unsigned)igd_act_refused(h->igd, &rq->client, &rq->held.land,
 		    err, rq->held.body);
+	else
+		igd_act_landed(h->igd, &rq->held.land);
 	rq->ready = 1;
 	MHD_resume_connection(rq->conn);
 	igd_http_kick(h);

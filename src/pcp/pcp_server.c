@@ -38,6 +38,7 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "event.h"
 #include "log.h"
 #include "neigh.h"
 #include "mtable.h"
@@ -71,7 +72,12 @@ struct pcp_srv {
 	struct log_limit	 log_limit;
 	struct pcp_srv_stats	 stats;
 	struct pcp_answer	*pending;	/* answers waiting for their entries to land */
+	struct evbus		*events;	/* refusals are posted here (the context's) */
 };
+
+static const char *const pcp_op_names[PCP_OPCODE_COUNT] = { "announce", "map", "peer" };
+static const char *const natpmp_op_names[NATPMP_OPCODE_COUNT] = { "public_address", "map_udp",
+    "map_tcp" };
 
 /* A caller's buffer for an answer (pcp_srv_handle). */
 struct pcp_sink {
@@ -116,6 +122,28 @@ pcp_debug(struct pcp_srv *s, const struct in6_addr *who, const char *what, const
 
 	if (log_limit_pass(&s->log_limit, util_mono_ms()))
 		log_debug("pcp: %s from %s: %s", what, util_addr_str(who, a, sizeof(a)), why);
+}
+
+/* A result's name as a token for counters and events: "NOT_AUTHORIZED" as not_authorized. */
+static const char *
+pcp_token(const char *name, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i + 1 < len; i++)
+		buf[i] = name[i] >= 'A' && name[i] <= 'Z' ? (char)(name[i] - 'A' + 'a') : name[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+/* A refused request on the event bus: protocol, sender, opcode, the result's token. */
+static void
+pcp_post_refusal(struct pcp_srv *s, const char *protocol, const struct in6_addr *src,
+    const char *op, const char *result)
+{
+	char tok[EV_WORD_MAX];
+
+	evbus_refused(s->events, protocol, src, op, pcp_token(result, tok, sizeof(tok)), result);
 }
 
 /* ---- rate limit: a token bucket per host, in a fixed table ---- */
@@ -200,6 +228,8 @@ pcp_answer_send(struct pcp_srv *s, struct pcp_answer *a)
 	if (a->resp.result != PCP_RES_SUCCESS) {
 		a->resp.lifetime = pcp_wire_error_lifetime(a->resp.result);
 		pcp_debug(s, &a->src, "PCP request", pcp_wire_result_name(a->resp.result));
+		pcp_post_refusal(s, "pcp", &a->src, a->q.opcode < PCP_OPCODE_COUNT ?
+		    pcp_op_names[a->q.opcode] : "unknown", pcp_wire_result_name(a->resp.result));
 	}
 	pcp_deliver(s, a, out, pcp_wire_encode_response(&a->q, &a->resp, out,
 	    sizeof(out)));
@@ -226,6 +256,7 @@ pcp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, struct pcp_answer *a)
 	if (st == PCP_WIRE_ERROR) {
 		s->stats.pcp_other++;
 		pcp_debug(s, &p->src, "PCP request refused", pcp_wire_result_name(err));
+		pcp_post_refusal(s, "pcp", &p->src, "unknown", pcp_wire_result_name(err));
 		pcp_deliver(s, a, out, pcp_wire_encode_error(p->buf, p->len, err,
 		    pcp_wire_error_lifetime(err), resp->epoch, out, sizeof(out)));
 		return;
@@ -257,8 +288,12 @@ natpmp_answer_send(struct pcp_srv *s, struct pcp_answer *a)
 
 	if (a->nq.opcode < NATPMP_OPCODE_COUNT && a->nresp.result < NATPMP_RESULT_COUNT)
 		s->stats.natpmp[a->nq.opcode][a->nresp.result]++;
-	if (a->nresp.result != NATPMP_RES_SUCCESS)
+	if (a->nresp.result != NATPMP_RES_SUCCESS) {
 		pcp_debug(s, &a->src, "NAT-PMP request", natpmp_wire_result_name(a->nresp.result));
+		pcp_post_refusal(s, "natpmp", &a->src, a->nq.opcode < NATPMP_OPCODE_COUNT ?
+		    natpmp_op_names[a->nq.opcode] : "unknown",
+		    natpmp_wire_result_name(a->nresp.result));
+	}
 	pcp_deliver(s, a, out, natpmp_wire_encode_response(&a->nq, &a->nresp, out,
 	    sizeof(out)));
 }
@@ -283,6 +318,7 @@ natpmp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, struct pcp_answer 
 	resp->epoch = pcp_srv_epoch(s);
 	if (st == NATPMP_WIRE_ERROR) {
 		s->stats.natpmp_other++;
+		pcp_post_refusal(s, "natpmp", &p->src, "unknown", natpmp_wire_result_name(err));
 		pcp_deliver(s, a, out, natpmp_wire_encode_error(p->buf, p->len, err,
 		    resp->epoch, out, sizeof(out)));
 		return;
@@ -569,6 +605,7 @@ pcp_srv_new(struct pg_ctx *ctx)
 	struct pcp_srv *s = xcalloc(1, sizeof(*s));
 
 	s->ctx = ctx;
+	s->events = ctx->events;
 	if (getrandom(&s->rate_seed, sizeof(s->rate_seed), GRND_NONBLOCK) !=
 	    sizeof(s->rate_seed))
 		s->rate_seed = (uint32_t)util_mono_ms() * 2654435761u;
@@ -608,9 +645,7 @@ pcp_srv_free(struct pcp_srv *s)
 void
 pcp_srv_status(const struct pcp_srv *s, pg_status_emit *emit, void *arg)
 {
-	static const char *const pops[PCP_OPCODE_COUNT] = { "announce", "map", "peer" };
-	static const char *const nops[NATPMP_OPCODE_COUNT] = { "public_address", "map_udp",
-	    "map_tcp" };
+	const char *const *pops = pcp_op_names, *const *nops = natpmp_op_names;
 	const struct pcp_srv_stats *st;
 	int op, res;
 
@@ -637,4 +672,54 @@ pcp_srv_status(const struct pcp_srv *s, pg_status_emit *emit, void *arg)
 	emit(arg, "natpmp_malformed", "%llu", (unsigned long long)st->natpmp_other);
 	emit(arg, "pcp_dropped", "%llu", (unsigned long long)st->dropped);
 	emit(arg, "pcp_announces", "%llu", (unsigned long long)st->announces);
+}
+
+/* requests_total of one protocol: its counters by opcode and result, the non-zero ones. */
+static void
+pcp_metrics_requests(const char *protocol, const uint64_t *counts, int nops, int nres,
+    const char *const *ops, const char *(*result_name)(int), pg_metric_emit *emit, void *arg)
+{
+	const char *labels[7] = { "protocol", protocol, "action", NULL, "result", NULL, NULL };
+	char tok[EV_WORD_MAX];
+	int op, res;
+
+	for (op = 0; op < nops; op++)
+		for (res = 0; res < nres; res++) {
+			if (counts[op * nres + res] == 0)
+				continue;
+			labels[3] = ops[op];
+			labels[5] = pcp_token(result_name(res), tok, sizeof(tok));
+			emit(arg, "requests_total", labels, (double)counts[op * nres + res], NULL);
+		}
+}
+
+static const char *
+pcp_result_name(int res)
+{
+	return pcp_wire_result_name((enum pcp_result)res);
+}
+
+static const char *
+natpmp_result_name(int res)
+{
+	return natpmp_wire_result_name((enum natpmp_result)res);
+}
+
+void
+pcp_srv_metrics(const struct pcp_srv *s, pg_metric_emit *emit, void *arg)
+{
+	const char *pcp[3] = { "protocol", "pcp", NULL }, *natpmp[3] = { "protocol", "natpmp",
+	    NULL };
+	const struct pcp_srv_stats *st;
+
+	if (s == NULL)
+		return;
+	st = &s->stats;
+	pcp_metrics_requests("pcp", &st->pcp[0][0], PCP_OPCODE_COUNT, PCP_RESULT_COUNT,
+	    pcp_op_names, pcp_result_name, emit, arg);
+	pcp_metrics_requests("natpmp", &st->natpmp[0][0], NATPMP_OPCODE_COUNT,
+	    NATPMP_RESULT_COUNT, natpmp_op_names, natpmp_result_name, emit, arg);
+	emit(arg, "pcp_malformed_total", pcp, (double)st->pcp_other, NULL);
+	emit(arg, "pcp_malformed_total", natpmp, (double)st->natpmp_other, NULL);
+	emit(arg, "pcp_dropped_total", NULL, (double)st->dropped, NULL);
 }

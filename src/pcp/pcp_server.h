@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "pcp/natpmp_wire.h"
+#include "metric.h"
 #include "pcp/pcp_wire.h"
 #include "status.h"
 
@@ -59,5 +60,11 @@ void pcp_srv_reset_epoch(struct pcp_srv *);
  * pcp_malformed, natpmp_malformed, pcp_dropped and pcp_announces.
  */
 void pcp_srv_status(const struct pcp_srv *, pg_status_emit *, void *);
+/*
+ * Metrics (metric.h; nothing when s is NULL): requests_total for protocols
+ * pcp and natpmp by opcode and result (the non-zero ones), pcp_malformed_total
+ * by protocol, pcp_dropped_total.
+ */
+void pcp_srv_metrics(const struct pcp_srv *, pg_metric_emit *, void *);
 
 #endif

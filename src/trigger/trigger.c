@@ -32,6 +32,8 @@ struct trigger {
 	struct trig_state	*rules;
 	size_t			 n;
 	uint64_t		 bad_sources;	/* notifications from non-LAN sources */
+	uint64_t		 activations;	/* rules opened for a host */
+	uint64_t		 refusals;	/* trigger traffic refused: another host holds it */
 	struct log_limit	 loglim;	/* refusals: bounded for all hosts together */
 	trig_notify_cb		*notify;
 	void			*notify_arg;
@@ -320,6 +322,7 @@ trig_activate(struct trigger *t, struct trig_state *s, const struct in6_addr *ho
 	}
 	log_info("trigger %s: opened for %s for %us idle", s->rule.name,
 	    util_addr_str(host, a, sizeof(a)), s->rule.idle);
+	t->activations++;
 	trig_notify(t, TRIG_CHG_ACTIVATED, &s->rule, host);
 }
 
@@ -357,6 +360,7 @@ trigger_outbound(struct trigger *t, int proto, uint16_t port, const struct in6_a
 	s->last_refused = *host;
 	s->refused_ms = mtable_now(t->mt);
 	s->refusals++;
+	t->refusals++;
 	trig_notify(t, TRIG_CHG_REFUSED, &s->rule, host);
 }
 
@@ -380,4 +384,14 @@ void
 trigger_status(const struct trigger *t, pg_status_emit *emit, void *arg)
 {
 	emit(arg, "trigger_rules", "%zu", t->n);
+}
+
+void
+trigger_metrics(const struct trigger *t, pg_metric_emit *emit, void *arg)
+{
+	if (t == NULL)
+		return;
+	emit(arg, "trigger_rules", NULL, (double)t->n, NULL);
+	emit(arg, "trigger_activations_total", NULL, (double)t->activations, NULL);
+	emit(arg, "trigger_refusals_total", NULL, (double)t->refusals, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metric.h"
 #include "status.h"
 
 #define TRIG_NAME_MAX	32
@@ -94,5 +95,7 @@ uint64_t trigger_bad_sources(const struct trigger *);
 void trigger_set_notify(struct trigger *, trig_notify_cb *, void *);
 /* Status: trigger_rules (how many rules are in force). */
 void trigger_status(const struct trigger *, pg_status_emit *, void *);
+/* Metrics (metric.h): trigger_rules, trigger_activations_total, trigger_refusals_total. */
+void trigger_metrics(const struct trigger *, pg_metric_emit *, void *);
 
 #endif

@@ -850,7 +850,7 @@ struct notes {
 static void
 note(void *arg, enum mt_change what, const struct mt_entry *e)
 {
-	static const char *const names[] = { "put", "lease", "del", "other" };
+	static const char *const names[] = { "put", "lease", "del", "other", "new", "expire" };
 	struct notes *n = arg;
 	size_t len = strlen(n->log);
 
@@ -883,7 +883,7 @@ test_notify(void)
 	CHECK_EQ(mtable_add(mt, &q, &e, NULL), MT_OK);		/* re-pointed: replaced */
 	mtable_del(mt, e);
 	CHECK_EQ(n.port, 81);
-	CHECK_STR(n.log, "put lease lease put del put del");
+	CHECK_STR(n.log, "new lease lease put del new del");
 	memset(&n, 0, sizeof(n));
 	p = pin_req(MT_SRC_PCP, "2001:db8:1::10", 8000, NULL, 600);
 	CHECK_EQ(mtable_pinhole_add(mt, &p, &e, NULL), MT_OK);
@@ -893,7 +893,14 @@ test_notify(void)
 	util_parse_addr("198.51.100.9", &a);
 	mtable_set_ext_addr(mt, &a);
 	mtable_del(mt, e);
-	CHECK_STR(n.log, "put lease put other del");
+	CHECK_STR(n.log, "new lease put other del");
+	/* the lease clock's deletions are told apart from the others' */
+	memset(&n, 0, sizeof(n));
+	q = req(MT_UDP, MT_SRC_UPNP, 8081, 0, "192.0.2.10", 81, 2);
+	CHECK_EQ(mtable_add(mt, &q, NULL, NULL), MT_OK);
+	fc.now += 2000;
+	CHECK_EQ(mtable_expire(mt), 1);
+	CHECK_STR(n.log, "new expire");
 	mtable_free(mt);
 	fw_free(fw);
 }
