@@ -263,6 +263,10 @@ pg_trigger_changed(void *arg, enum trig_change what, const struct trig_rule *r,
 
 	(void)r;
 	(void)host;
+	if (what == TRIG_CHG_ENABLED || what == TRIG_CHG_DISABLED) {
+		pg_save_now(ctx);	/* the state file keeps a run-time rule's switch */
+		return;
+	}
 	if (what != TRIG_CHG_ADDED && what != TRIG_CHG_DELETED)
 		return;
 	pg_fw_rules_changed(ctx);
