@@ -990,19 +990,23 @@ ctl_cmd_run(struct ctl_req *r, char *line)
 		    "malformed request encoding");
 		return;
 	}
-	ctl_cmd_run_argv(r, argc, argv);
+	ctl_cmd_run_argv(r, argc, (const char *const *)argv);
 }
 
 void
-ctl_cmd_run_argv(struct ctl_req *r, int argc, char **argv)
+ctl_cmd_run_argv(struct ctl_req *r, int argc, const char *const *words)
 {
-	int skip;
+	char *argv[CTL_ARGS_MAX + 1];	/* the options' parser reorders the array, not the words */
+	int skip, i;
 	size_t c;
 
-	if (argc <= 0) {
-		ctl_fail(r, "empty request");
+	if (argc <= 0 || argc > CTL_ARGS_MAX) {
+		ctl_fail(r, argc <= 0 ? "empty request" : "too many arguments");
 		return;
 	}
+	for (i = 0; i < argc; i++)
+		argv[i] = (char *)(uintptr_t)words[i];
+	argv[argc] = NULL;
 	for (c = 0; c < PG_NELEM(ctl_commands); c++) {
 		if (strcmp(argv[0], ctl_commands[c].word1) != 0)
 			continue;

@@ -54,9 +54,9 @@ struct ctl_req {
 void ctl_cmd_run(struct ctl_req *, char *line);
 /*
  * Run one request already split into words (argv[0] the command's first
- * word; the array may be reordered, the words are not changed) into req.
+ * word, at most CTL_ARGS_MAX words; none is changed) into req.
  */
-void ctl_cmd_run_argv(struct ctl_req *, int argc, char **argv);
+void ctl_cmd_run_argv(struct ctl_req *, int argc, const char *const *argv);
 /* The kernel's verdict on req's landing entry: err 0 it is in, else the result says so. */
 void ctl_cmd_landed(struct ctl_req *, int err);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/admin.h"
 #include "conf.h"
 #include "ctl.h"
 #include "daemon.h"
@@ -583,6 +584,8 @@ pg_start(struct pg_ctx *ctx)
 	if (igd_init(ctx) == -1)
 		return -1;
 	pg_start_pcp(ctx);
+	if (admin_init(ctx, &pg_ctl_hooks) == -1)
+		return -1;
 	pg_save_now(ctx);	/* a new device UUID and epoch are kept at once */
 	log_info("portgated %s started (firewall %s, %zu mappings)", PACKAGE_VERSION,
 	    ctx->cfg->firewall, mtable_count(ctx->mt));
@@ -598,6 +601,7 @@ pg_stop(struct pg_ctx *ctx)
 		mtable_commit(ctx->mt, NULL, NULL);	/* answers waiting for this turn's batch go out */
 	pcp_srv_free(ctx->pcp);
 	ctx->pcp = NULL;
+	admin_shutdown(ctx);
 	igd_shutdown(ctx);
 	wanaddr_free(ctx->wan);
 	ctx->wan = NULL;
@@ -693,6 +697,7 @@ pg_reload(struct pg_ctx *ctx)
 	if (strcmp(uuid, ctx->meta.uuid) != 0)
 		pg_save_now(ctx);	/* UPnP turned on: its new device UUID is kept at once */
 	pg_start_pcp(ctx);
+	admin_reload(ctx, &pg_ctl_hooks);
 	if (moved) {
 		log_info("reload: the external address is %s now; mappings move to it",
 		    cfg->has_external_ip ? util_addr_str(&cfg->external_ip, buf, sizeof(buf)) :

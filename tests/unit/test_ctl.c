@@ -222,17 +222,13 @@ run_argv(struct ctl_req *r, int argc, const char *const *words)
 {
 	static char out[8192];
 	struct evbuffer *b = evbuffer_new();
-	char *argv[16];
 	size_t len;
-	int i;
 
-	for (i = 0; i < argc; i++)
-		argv[i] = (char *)words[i];
 	memset(r, 0, sizeof(*r));
 	r->ctx = &ctx;
 	r->out.data = gather;
 	r->out.arg = b;
-	ctl_cmd_run_argv(r, argc, argv);
+	ctl_cmd_run_argv(r, argc, words);
 	if (r->landing != NULL) {
 		event_base_loop(ctx.base, EVLOOP_NONBLOCK);
 		ctl_cmd_landed(r, 0);
