@@ -340,6 +340,8 @@ admin_reply_stream(struct admin_req *rq, const char *ctype, admin_stream_gone_fn
 int
 admin_stream_write(struct admin_stream *s, const void *buf, size_t len)
 {
+	const union MHD_ConnectionInfo *ci;
+
 	if (s->dead || s->ended)
 		return -1;
 	if (evbuffer_get_length(s->buf) + len > ADMIN_STREAM_MAX ||
@@ -348,6 +350,10 @@ admin_stream_write(struct admin_stream *s, const void *buf, size_t len)
 		if (log_limit_pass(&s->req->l->http->loglim, util_mono_ms()))
 			log_debug("admin: a stream's client fell %d bytes behind; dropping it",
 			    ADMIN_STREAM_MAX);
+		/* MHD waits to write to a full socket and would not ask the reader: shut it */
+		ci = MHD_get_connection_info(s->req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci != NULL)
+			shutdown(ci->connect_fd, SHUT_RDWR);
 		admin_stream_wake(s);
 		return -1;
 	}
