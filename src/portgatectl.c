@@ -18,9 +18,10 @@
 
 #define PGCTL_WINDOW	64
 #define PGCTL_DEFAULT_SOCKET "/run/portgated.sock"
-#ifndef PGCTL_DEFAULT_CONFIG
-#define PGCTL_DEFAULT_CONFIG "/etc/portgated.conf"
+#ifndef PG_SYSCONFDIR
+#define PG_SYSCONFDIR "/etc"
 #endif
+#define PGCTL_DEFAULT_CONFIG PG_SYSCONFDIR "/portgated.conf"	/* as the systemd unit's */
 #define PGCTL_PW_MIN	8
 #define PGCTL_PW_MAX	512	/* admin_auth.h's ADMIN_PASSWORD_MAX */
 
