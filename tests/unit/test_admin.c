@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -26,6 +27,8 @@
 #include "admin/admin_json.h"
 #include "conf.h"
 #include "daemon.h"
+#include "fw/fw_mem.h"
+#include "mtable.h"
 #include "log.h"
 #include "testutil.h"
 #include "util.h"
@@ -633,6 +636,83 @@ test_http(const char *dir)
 	tu_lab_ctx_free(&ctx);
 }
 
+/* The value of "NAME": "..." or of a header line "Name: VALUE" in an answer (static buffer). */
+static const char *
+answer_field(const char *ans, const char *key, const char *end)
+{
+	static char v[256];
+	const char *p = strstr(ans, key);
+	size_t n;
+
+	v[0] = '\0';
+	if (p == NULL)
+		return v;
+	p += strlen(key);
+	n = strcspn(p, end);
+	snprintf(v, sizeof(v), "%.*s", (int)(n < sizeof(v) ? n : sizeof(v) - 1), p);
+	return v;
+}
+
+/*
+ * The daemon's own admin server (admin.c's routes) on loopback, on the
+ * in-memory firewall: a forward's answer waits for the turn's commit, and
+ * a refusal by the firewall is the answer, in the CLI's words.
+ */
+static void
+test_api(const char *dir)
+{
+	char conf[1024], pwf[256], hash[ADMIN_PW_HASH_MAX], err[256], req[1024], cookie[128];
+	char csrf[64];
+	const char *r;
+	int started = -1;
+
+	snprintf(pwf, sizeof(pwf), "%s/api.pw", dir);
+	CHECK_EQ(admin_pw_hash("the api password", hash, sizeof(hash), err, sizeof(err)), 0);
+	CHECK_EQ(admin_pw_write(pwf, hash, err, sizeof(err)), 0);
+	for (port = (uint16_t)(30000 + (getpid() + 7) % 20000); port < 65000; port += 89) {
+		snprintf(conf, sizeof(conf), "firewall = none\nstate_file = %s/api.state\n"
+		    "control_socket = %s/api.sock\nadmin_listen = 127.0.0.1:%u\n"
+		    "admin_password_file = %s\n", dir, dir, port, pwf);
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.cfg = conf_parse("api.conf", conf, strlen(conf), NULL, NULL);
+		ctx.base = event_base_new();
+		if ((started = pg_start(&ctx)) == 0)
+			break;
+		pg_stop(&ctx);
+		conf_free(ctx.cfg);
+		event_base_free(ctx.base);
+	}
+	CHECK_EQ(started, 0);
+	if (started != 0)
+		return;
+	r = request("POST /api/v1/login HTTP/1.0\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 31\r\n\r\n{\"password\":\"the api password\"}");
+	CHECK_HAS(r, "HTTP/1.1 200");
+	snprintf(cookie, sizeof(cookie), "%s", answer_field(r, "Set-Cookie: ", ";"));
+	snprintf(csrf, sizeof(csrf), "%s", answer_field(r, "\"csrf_token\":\"", "\""));
+	CHECK(strlen(csrf) == ADMIN_ID_HEX);
+	fw_mem_inject_failure(ctx.fw, MT_TCP, 8090, EPERM);
+	snprintf(req, sizeof(req), "POST /api/v1/forwards HTTP/1.0\r\nCookie: %s\r\n"
+	    "X-CSRF-Token: %s\r\nContent-Type: application/json\r\nContent-Length: 68\r\n\r\n"
+	    "{\"proto\":\"tcp\",\"external_port\":8090,\"internal_ip\":\"192.0.2.10\"}     ",
+	    cookie, csrf);
+	r = request(req);
+	CHECK_HAS(r, "HTTP/1.1 500");
+	CHECK_HAS(r, "{\"error\":\"firewall refused tcp 8090: Operation not permitted\"}");
+	CHECK(mtable_lookup_ext(ctx.mt, MT_TCP, 8090) == NULL);	/* rolled back */
+	req[strlen(req) - 34] = '1';	/* 8091 */
+	r = request(req);
+	CHECK_HAS(r, "HTTP/1.1 201");
+	CHECK_HAS(r, "{\"ok\":true,\"message\":\"tcp 8091 -> 192.0.2.10:8091\"}");
+	CHECK(mtable_lookup_ext(ctx.mt, MT_TCP, 8091) != NULL);
+	CHECK_EQ(fw_mem_count(ctx.fw), 1);
+	snprintf(req, sizeof(req), "GET /api/v1/forwards HTTP/1.0\r\nCookie: %s\r\n\r\n", cookie);
+	CHECK_HAS(request(req), "[{\"proto\":\"tcp\",\"external_port\":8091,");
+	pg_stop(&ctx);
+	conf_free(ctx.cfg);
+	event_base_free(ctx.base);
+}
+
 int
 main(void)
 {
@@ -642,5 +722,6 @@ main(void)
 	test_json();
 	test_auth(dir);
 	test_http(dir);
+	test_api(dir);
 	return tu_done("test_admin");
 }
