@@ -98,7 +98,7 @@ struct admin_req {
 	struct MHD_Connection	*conn;
 	const struct admin_route *route;
 	char			*url;		/* a copy: the segments point into it */
-	const char		*seg[ADMIN_ROUTE_SEGS];
+	char			*seg[ADMIN_ROUTE_SEGS];
 	struct in6_addr		 client;
 	struct admin_session	*session;
 	struct evbuffer		*in;		/* the body as it arrives */
@@ -579,9 +579,10 @@ admin_admit(struct admin_req *rq, const char *version)
  * non-empty segment of path, whose start goes to seg[] (admin_cut ends it).
  */
 static int
-admin_match(const char *pattern, const char *path, const char **seg)
+admin_match(const char *pattern, char *path, char **seg)
 {
-	const char *p = pattern, *q = path;
+	const char *p = pattern;
+	char *q = path;
 	size_t nseg = 0, plen;
 
 	for (;;) {
@@ -606,12 +607,12 @@ admin_match(const char *pattern, const char *path, const char **seg)
 
 /* Cut path after each captured segment (the match said they end at '/' or the end). */
 static void
-admin_cut(const char **seg, size_t n)
+admin_cut(char **seg, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n && seg[i] != NULL; i++)
-		((char *)(uintptr_t)seg[i])[strcspn(seg[i], "/")] = '\0';
+		seg[i][strcspn(seg[i], "/")] = '\0';
 }
 
 /* The route for the request, or -1 with the answer set (404, 405, 400). */
@@ -620,8 +621,7 @@ admin_route(struct admin_req *rq, const char *method)
 {
 	const struct admin_http *h = rq->l->http;
 	const char *m = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0 ? MHD_HTTP_METHOD_GET : method;
-	const char *seg[ADMIN_ROUTE_SEGS];
-	char allow[128] = "";
+	char *seg[ADMIN_ROUTE_SEGS], allow[128] = "";
 	size_t i, j, n;
 	const char *bad;
 

@@ -127,11 +127,13 @@ void admin_req_resume(struct admin_req *);
 typedef void admin_stream_gone_fn(void *arg);
 
 /*
- * Answer with a stream of ctype (status 200, no length): bytes written
- * with admin_stream_write go out as they come. gone(arg) runs once when
- * the stream ends for any reason (the client left, fell ADMIN_STREAM_MAX
- * bytes behind, admin_stream_end, the server stopped); the stream is freed
- * after it. NULL if there is no memory (the request then gets 500).
+ * Answer with a stream of ctype (status 200, no length; chunked for
+ * HTTP/1.1): bytes written with admin_stream_write go out as they come.
+ * gone(arg) runs once when the stream ends for any reason (the client
+ * left, fell ADMIN_STREAM_MAX bytes behind, admin_stream_end, the server
+ * stopped), from the loop or admin_http_free, never from within
+ * admin_stream_write or admin_stream_end; the stream is already freed
+ * then: forget it. NULL if there is no memory (the request then gets 500).
  */
 struct admin_stream *admin_reply_stream(struct admin_req *, const char *ctype,
     admin_stream_gone_fn *gone, void *arg);
