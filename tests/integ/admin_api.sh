@@ -19,6 +19,7 @@ PW='correct horse battery staple'
 LOG=$LAB_DIR/daemon.log
 conf=$LAB_DIR/pg.conf
 ADMIN_KEYS=("admin_listen = $GW_LAN_IP:$PORT" "admin_listen = 127.0.0.1:$PORT"
+	"admin_listen = [$GW_LAN_IP6]:$PORT"
 	"admin_password_file = $LAB_DIR/pw" "admin_metrics_token_file = $LAB_DIR/token"
 	"admin_session_idle = 6")
 
@@ -64,6 +65,7 @@ echo "start"
 check "portgated starts with the admin server" lab_start_daemon "$conf"
 check_out "it listens on the LAN address" "admin: HTTP on $GW_LAN_IP port $PORT" cat "$LOG"
 check_out "... and on loopback" "admin: HTTP on 127.0.0.1 port $PORT" cat "$LOG"
+check_out "... and on the LAN's IPv6 address" "admin: HTTP on [$GW_LAN_IP6] port $PORT" cat "$LOG"
 listen $HA tcp 80 hello-admin
 before=$(snap)
 
@@ -106,6 +108,14 @@ for sec in ("daemon", "table", "trigger", "nflog", "state", "upnp", "pcp", "neig
     assert sec in s, sec
 assert s["admin"]["admin_sessions"] >= 1
 '; then pass "... a JSON object of the status verbs' sections (numbers as numbers)"; else fail "status JSON"; fi
+
+echo "over IPv6"
+r=$(BASE="http://[$GW_LAN_IP6]:$PORT" api "$HA" jar6 login "$PW")
+check_out "a LAN host logs in over IPv6 (Host [$GW_LAN_IP6]:$PORT)" "HTTP 200" echo "$r"
+r=$(BASE="http://[$GW_LAN_IP6]:$PORT" api "$HA" jar6 req GET /api/v1/status)
+check_out "... and reads" '"daemon":{' echo "$r"
+r=$(BASE="http://[$GW_LAN_IP6]:$PORT" api "$HA" jar6 --host "$GW_LAN_IP:$PORT" req GET /api/v1/status)
+check_out "... the IPv4 address is not this listener's Host" "HTTP 403" echo "$r"
 
 echo "forwards: added through the API, it carries the WAN peer's traffic"
 [ -z "$(connect $WAN tcp $GW_WAN_IP 8080)" ] && pass "before: the WAN cannot reach 8080" || fail "before: 8080 reachable"
