@@ -9,14 +9,14 @@ set -e
 cd "$(dirname "$0")/.."
 top=$PWD
 secs=${FUZZ_SECONDS:-60}
-names=${*:-conf state ctl nflog soap ssdp gena pcp pcp_srv neigh leases ct}
+names=${*:-conf state ctl nflog soap ssdp gena pcp pcp_srv neigh leases ct admin}
 command -v clang >/dev/null || { echo "fuzz.sh: needs clang (apt-get install clang)" >&2; exit 1; }
 SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 scripts/build.sh build-fuzz CC=clang CFLAGS="-g -O1 $SAN" LDFLAGS="-fsanitize=address,undefined" >/dev/null
 cd build-fuzz
 make -s src/libportgate.a
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -I$top/src -I."
-libs="src/libportgate.a $(pkg-config --libs libevent libmicrohttpd libxml-2.0 libnftnl libmnl)"
+libs="src/libportgate.a $(pkg-config --libs libevent libmicrohttpd libxml-2.0 libnftnl libmnl libxcrypt)"
 status=0
 for n in $names; do
 	[ -f "$top/tests/fuzz/fuzz_$n.c" ] || { echo "fuzz.sh: no harness $n" >&2; exit 1; }

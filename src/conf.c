@@ -554,6 +554,91 @@ kw_dhcp_leases(struct conf_parser *p, const char *key, char *val)
 	return 0;
 }
 
+/* ADDR:PORT or [IPv6]:PORT: a unicast address of one host (the check at start says whose). */
+static int
+kw_admin_listen(struct conf_parser *p, const char *key, char *val)
+{
+	struct conf_listen *l = &p->cfg->admin_listen[p->cfg->nadmin_listen];
+	char *colon = strrchr(val, ':'), *addr = val;
+	unsigned long port;
+	size_t i, alen;
+
+	if (p->cfg->nadmin_listen == CONF_MAX_ADMIN_LISTEN) {
+		conf_error(p, "%s: more than %d addresses", key, CONF_MAX_ADMIN_LISTEN);
+		return -1;
+	}
+	if (conf_single_word(p, key, val) == -1)
+		return -1;
+	if (colon == NULL || util_parse_uint(colon + 1, 1, 65535, &port) == -1) {
+		conf_error(p, "%s: '%s' is not ADDR:PORT or [IPv6]:PORT (port 1-65535)", key, val);
+		return -1;
+	}
+	*colon = '\0';
+	alen = strlen(addr);
+	if (addr[0] == '[' && alen > 2 && addr[alen - 1] == ']') {
+		addr[alen - 1] = '\0';
+		addr++;
+	} else if (strchr(addr, ':') != NULL || addr[0] == '[') {
+		conf_error(p, "%s: an IPv6 address is written [ADDR]:PORT", key);
+		return -1;
+	}
+	memset(l, 0, sizeof(*l));
+	if (util_parse_addr(addr, &l->addr) == -1 || (val[0] == '[') == util_addr_is_v4(&l->addr)) {
+		conf_error(p, "%s: '%s' is not an IPv4 or IPv6 address", key, addr);
+		return -1;
+	}
+	if (IN6_IS_ADDR_UNSPECIFIED(&l->addr) || (util_addr_is_v4(&l->addr) &&
+	    l->addr.s6_addr[12] == 0) || IN6_IS_ADDR_MULTICAST(&l->addr) ||
+	    (util_addr_is_v4(&l->addr) && l->addr.s6_addr[12] >= 224) ||
+	    IN6_IS_ADDR_LINKLOCAL(&l->addr)) {
+		conf_error(p, "%s: %s is not the address of one interface (a wildcard, multicast "
+		    "or link-local address); name a LAN or loopback address", key, addr);
+		return -1;
+	}
+	l->port = (uint16_t)port;
+	l->line = p->line;
+	for (i = 0; i < p->cfg->nadmin_listen; i++)
+		if (memcmp(&p->cfg->admin_listen[i].addr, &l->addr, sizeof(l->addr)) == 0 &&
+		    p->cfg->admin_listen[i].port == l->port) {
+			conf_error(p, "%s: the same address twice (line %u)", key,
+			    p->cfg->admin_listen[i].line);
+			return -1;
+		}
+	p->cfg->nadmin_listen++;
+	return 0;
+}
+
+static int
+kw_admin_path(struct conf_parser *p, const char *key, char *val)
+{
+	char **dst = strcmp(key, "admin_tls_cert") == 0 ? &p->cfg->admin_tls_cert :
+	    strcmp(key, "admin_tls_key") == 0 ? &p->cfg->admin_tls_key :
+	    strcmp(key, "admin_password_file") == 0 ? &p->cfg->admin_password_file :
+	    &p->cfg->admin_metrics_token_file;
+
+	if (conf_single_word(p, key, val) == -1)
+		return -1;
+	if (val[0] != '/' || strlen(val) > CONF_PATH_MAX) {
+		conf_error(p, "%s: '%.64s' is not an absolute path of at most %d bytes", key, val,
+		    CONF_PATH_MAX);
+		return -1;
+	}
+	return conf_set_string(p, dst, val);
+}
+
+static int
+kw_admin_idle(struct conf_parser *p, const char *key, char *val)
+{
+	unsigned long v;
+
+	if (util_parse_uint(val, 1, 604800, &v) == -1) {
+		conf_error(p, "%s: '%s' is not a number of seconds between 1 and 604800", key, val);
+		return -1;
+	}
+	p->cfg->admin_session_idle = (unsigned)v;
+	return 0;
+}
+
 static const struct {
 	const char	*key;
 	int		(*fn)(struct conf_parser *, const char *, char *);
@@ -591,6 +676,12 @@ static const struct {
 	{ "pcp_max_filters", kw_pcp_max_filters, 0 },
 	{ "pcp_rate_limit", kw_pcp_rate, 0 },
 	{ "dhcp_leases", kw_dhcp_leases, 1 },
+	{ "admin_listen", kw_admin_listen, 1 },
+	{ "admin_tls_cert", kw_admin_path, 0 },
+	{ "admin_tls_key", kw_admin_path, 0 },
+	{ "admin_password_file", kw_admin_path, 0 },
+	{ "admin_metrics_token_file", kw_admin_path, 0 },
+	{ "admin_session_idle", kw_admin_idle, 0 },
 };
 _Static_assert(PG_NELEM(conf_keywords) <= CONF_MAX_KEYWORDS, "conf_parser.seen is too small");
 
@@ -667,6 +758,32 @@ conf_defaults(struct pg_config *c)
 	c->pcp_min_lifetime = 120;
 	c->pcp_max_filters = 4;
 	c->pcp_rate_limit = 20;
+	c->admin_session_idle = 900;
+}
+
+/* The admin server's keys together: TLS needs both files, a server needs a way in. */
+static void
+conf_check_admin(struct conf_parser *p)
+{
+	const struct pg_config *c = p->cfg;
+	size_t i;
+
+	if ((c->admin_tls_cert == NULL) != (c->admin_tls_key == NULL))
+		conf_error(p, "admin_tls_cert and admin_tls_key go together: set both or neither");
+	if (c->nadmin_listen > 0 && c->admin_password_file == NULL &&
+	    c->admin_metrics_token_file == NULL)
+		conf_error(p, "admin_listen needs admin_password_file (or at least "
+		    "admin_metrics_token_file): nobody could use the admin server");
+	for (i = 0; i < c->nadmin_listen; i++)
+		if (c->upnp && c->admin_listen[i].port == c->upnp_http_port &&
+		    !IN6_IS_ADDR_LOOPBACK(&c->admin_listen[i].addr) &&
+		    !(util_addr_is_v4(&c->admin_listen[i].addr) &&
+		    c->admin_listen[i].addr.s6_addr[12] == 127)) {
+			p->line = c->admin_listen[i].line;
+			conf_error(p, "admin_listen: port %u is upnp_http_port's (the UPnP server "
+			    "listens there on every LAN address)", c->upnp_http_port);
+			p->line = 0;
+		}
 }
 
 static void
@@ -680,6 +797,7 @@ conf_check(struct conf_parser *p)
 		if (strcmp(p->cfg->lan_interface[i], p->cfg->wan_interface) == 0)
 			conf_error(p, "lan_interface: %s is the wan_interface; a LAN interface "
 			    "must not be the WAN one", p->cfg->wan_interface);
+	conf_check_admin(p);
 	if (fw_backend_in_kernel(p->cfg->firewall)) {
 		if (p->cfg->wan_interface == NULL)
 			conf_error(p, "wan_interface is required with firewall = %s",
@@ -803,6 +921,10 @@ conf_free(struct pg_config *c)
 	free(c->friendly_name);
 	for (i = 0; i < c->ndhcp_leases; i++)
 		free(c->dhcp_leases[i].path);
+	free(c->admin_tls_cert);
+	free(c->admin_tls_key);
+	free(c->admin_password_file);
+	free(c->admin_metrics_token_file);
 	policy_clear(&c->policy);
 	free(c->triggers);
 	free(c->pinholes);

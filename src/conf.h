@@ -13,6 +13,14 @@
 
 #define CONF_MAX_LAN	8
 #define CONF_MAX_PINHOLES	256
+#define CONF_MAX_ADMIN_LISTEN	8
+
+/* An admin_listen address: ADDR:PORT, and the line that gave it (for start-up errors). */
+struct conf_listen {
+	struct in6_addr	 addr;		/* v4-mapped for IPv4 */
+	uint16_t	 port;
+	unsigned	 line;
+};
 
 /* A permanent IPv6 pinhole written in the config ("pinhole = ..."). */
 struct conf_pinhole {
@@ -69,6 +77,13 @@ struct pg_config {
 	unsigned	 pcp_rate_limit;	/* requests per second per client (0 = none) */
 	struct hn_file	 dhcp_leases[HN_FILES_MAX];	/* where host names are read */
 	size_t		 ndhcp_leases;
+	struct conf_listen admin_listen[CONF_MAX_ADMIN_LISTEN];	/* none: no admin server */
+	size_t		 nadmin_listen;
+	char		*admin_tls_cert;	/* PEM files; NULL: plain HTTP */
+	char		*admin_tls_key;
+	char		*admin_password_file;
+	char		*admin_metrics_token_file;
+	unsigned	 admin_session_idle;	/* seconds */
 };
 
 #define CONF_FRIENDLY_MAX	64

@@ -96,8 +96,6 @@ struct ctl_wait {
 	struct ctl_wait	*next;
 	struct ctl_batch *b;
 	size_t		 i;		/* the request, by index: reqs[] may move */
-	uint8_t		 proto;
-	uint16_t	 port;
 };
 
 struct ctl_batch {
@@ -134,6 +132,13 @@ ctl_batch_count(const struct ctl_batch *b)
 	return b->n;
 }
 
+/* The socket's sink: each data line encoded as "| TEXT" into the request's buffer. */
+static void
+ctl_put_data(void *arg, const char *text, size_t len)
+{
+	ctl_line_put_data(arg, text, len);
+}
+
 static struct ctl_req *
 ctl_batch_slot(struct ctl_batch *b)
 {
@@ -154,6 +159,8 @@ ctl_batch_slot(struct ctl_batch *b)
 	r->watchers = b->c->nwatchers;
 	if ((r->data = evbuffer_new()) == NULL)
 		return NULL;
+	r->out.data = ctl_put_data;
+	r->out.arg = r->data;
 	b->n++;
 	return r;
 }
@@ -245,13 +252,7 @@ ctl_landed(void *arg, int err)
 {
 	struct ctl_wait *w = arg;
 	struct ctl_batch *b = w->b;
-	struct ctl_req *r = &b->reqs[w->i];
-
-	if (err != 0) {
-		r->ok = 0;
-		snprintf(r->result, sizeof(r->result), "firewall refused %s %u: %s",
-		    mt_proto_name(w->proto), w->port, strerror(err));
-	}
+	ctl_cmd_landed(&b->reqs[w->i], err);
 	if (--b->waiting == 0 && b->ended)
 		ctl_batch_emit(b);
 }
@@ -267,8 +268,6 @@ ctl_batch_wait(struct ctl_batch *b, size_t i, const struct mt_entry *e)
 		return;		/* the entry lands with the turn's commit; the reply says ok */
 	w->b = b;
 	w->i = i;
-	w->proto = e->proto;
-	w->port = e->ext_port;
 	w->next = b->waits;
 	b->waits = w;
 	b->waiting++;

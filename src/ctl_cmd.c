@@ -25,8 +25,10 @@
 static void ctl_data(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
 static void ctl_fail(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
 static void ctl_done(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
+static void ctl_fail_as(struct ctl_req *, enum ctl_fail, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
 
-/* One data line; ctl_line_put_data encodes it so that no value can end the reply. */
+/* One data line, to the request's sink (the socket encodes it: no value can end the reply). */
 static void
 ctl_data(struct ctl_req *r, const char *fmt, ...)
 {
@@ -39,7 +41,7 @@ ctl_data(struct ctl_req *r, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	ctl_line_put_data(r->data, s, (size_t)n);
+	r->out.data(r->out.arg, s, (size_t)n);
 	free(s);
 }
 
@@ -49,19 +51,38 @@ ctl_data_buf(struct ctl_req *r, struct evbuffer *b)
 {
 	size_t len = evbuffer_get_length(b);
 
-	ctl_line_put_data(r->data, (const char *)evbuffer_pullup(b, -1), len);
+	r->out.data(r->out.arg, len ? (const char *)evbuffer_pullup(b, -1) : "", len);
 	evbuffer_drain(b, len);
 }
 
+static void
+ctl_vfail(struct ctl_req *r, enum ctl_fail kind, const char *fmt, va_list ap)
+{
+	vsnprintf(r->result, sizeof(r->result), fmt, ap);
+	r->ok = 0;
+	r->fail = kind;
+}
+
+/* A bad request: usage, a bad value. */
 static void
 ctl_fail(struct ctl_req *r, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(r->result, sizeof(r->result), fmt, ap);
+	ctl_vfail(r, CTL_FAIL_BAD, fmt, ap);
 	va_end(ap);
-	r->ok = 0;
+}
+
+/* A failure of another kind (enum ctl_fail). */
+static void
+ctl_fail_as(struct ctl_req *r, enum ctl_fail kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ctl_vfail(r, kind, fmt, ap);
+	va_end(ap);
 }
 
 static void
@@ -106,6 +127,11 @@ ctl_getopts(struct ctl_req *r, int argc, char **argv, struct ctl_opt *opts, size
 	size_t j;
 
 	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {	/* the rest are words, whatever they say */
+			while (++i < argc)
+				argv[out++] = argv[i];
+			break;
+		}
 		if (strncmp(argv[i], "--", 2) != 0) {
 			argv[out++] = argv[i];
 			continue;
@@ -180,11 +206,32 @@ ctl_fail_add(struct ctl_req *r, enum mt_err err, const struct mt_entry *conflict
 	char held[200], why[160];
 
 	if (err == MT_ERR_CONFLICT && conflict != NULL)
-		ctl_fail(r, "%s", ctl_holder(conflict, held, sizeof(held)));
+		ctl_fail_as(r, CTL_FAIL_CONFLICT, "%s", ctl_holder(conflict, held, sizeof(held)));
 	else if (err == MT_ERR_ADDR && !mtable_client_ok(r->ctx->mt, addr, why, sizeof(why)))
 		ctl_fail(r, "bad internal address: %s", why);
 	else
-		ctl_fail(r, "%s%s %s: %s", what, argv[0], argv[1], mt_strerror(err));
+		ctl_fail_as(r, err == MT_ERR_CONFLICT || err == MT_ERR_NOPORT ? CTL_FAIL_CONFLICT :
+		    err == MT_ERR_NOMEM ? CTL_FAIL_INTERNAL : err == MT_ERR_INVAL ||
+		    err == MT_ERR_ADDR ? CTL_FAIL_BAD : CTL_FAIL_REFUSED, "%s%s %s: %s", what,
+		    argv[0], argv[1], mt_strerror(err));
+}
+
+/* The reply waits until e is in the kernel (ctl_cmd_landed says how it went). */
+static void
+ctl_land(struct ctl_req *r, const struct mt_entry *e)
+{
+	r->landing = e;
+	r->land_proto = e->proto;
+	r->land_port = e->ext_port;
+}
+
+void
+ctl_cmd_landed(struct ctl_req *r, int err)
+{
+	r->landing = NULL;
+	if (err != 0)
+		ctl_fail_as(r, CTL_FAIL_INTERNAL, "firewall refused %s %u: %s",
+		    mt_proto_name(r->land_proto), r->land_port, strerror(err));
 }
 
 /* ---- status ---- */
@@ -406,13 +453,75 @@ list_text_pinhole(struct ctl_req *r, const struct mt_entry *e)
 	    extra);
 }
 
-static void
-cmd_list(struct ctl_req *r, int argc, char **argv)
+/* What list shows: --source, --kind (mapping or pinhole); -1 after saying what is wrong. */
+struct list_filter {
+	int	 source;		/* MT_NSOURCE: every source */
+	int	 mappings, pinholes;
+};
+
+static int
+list_filter_parse(struct ctl_req *r, const struct ctl_opt *src, const struct ctl_opt *kind,
+    struct list_filter *f)
 {
-	struct ctl_opt opts[] = { { "json", 0, NULL } };
+	f->source = MT_NSOURCE;
+	f->mappings = f->pinholes = 1;
+	if (src->value != NULL && (f->source = mt_source_parse(src->value)) < 0) {
+		ctl_fail(r, "unknown source '%s' (static, upnp, pcp, natpmp, trigger)", src->value);
+		return -1;
+	}
+	if (kind->value != NULL) {
+		f->mappings = strcmp(kind->value, "mapping") == 0;
+		f->pinholes = strcmp(kind->value, "pinhole") == 0;
+		if (!f->mappings && !f->pinholes) {
+			ctl_fail(r, "unknown kind '%s' (mapping or pinhole)", kind->value);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+list_wants(const struct list_filter *f, const struct mt_entry *e)
+{
+	return f->source == MT_NSOURCE || e->source == f->source;
+}
+
+static void
+list_json(struct ctl_req *r, const struct list_filter *f)
+{
 	const struct mt_entry *e;
 	struct evbuffer *line;
 	int first = 1;
+
+	if ((line = evbuffer_new()) == NULL) {
+		ctl_fail_as(r, CTL_FAIL_INTERNAL, "out of memory");
+		return;
+	}
+	ctl_data(r, "[");
+	for (e = mtable_next(r->ctx->mt, NULL); f->mappings && e != NULL;
+	    e = mtable_next(r->ctx->mt, e))
+		if (list_wants(f, e)) {
+			list_json_entry(r, line, e, first);
+			first = 0;
+		}
+	for (e = mtable_pinhole_next(r->ctx->mt, NULL); f->pinholes && e != NULL;
+	    e = mtable_pinhole_next(r->ctx->mt, e))
+		if (list_wants(f, e)) {
+			list_json_pinhole(r, line, e, first);
+			first = 0;
+		}
+	ctl_data(r, "]");
+	evbuffer_free(line);
+	ctl_done(r, "%s", "");
+}
+
+static void
+cmd_list(struct ctl_req *r, int argc, char **argv)
+{
+	struct ctl_opt opts[] = { { "json", 0, NULL }, { "source", 1, NULL },
+	    { "kind", 1, NULL } };
+	const struct mt_entry *e;
+	struct list_filter f;
 
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
 		return;
@@ -420,32 +529,22 @@ cmd_list(struct ctl_req *r, int argc, char **argv)
 		ctl_usage(r);
 		return;
 	}
+	if (list_filter_parse(r, &opts[1], &opts[2], &f) == -1)
+		return;
 	if (opts[0].value != NULL) {
-		if ((line = evbuffer_new()) == NULL) {
-			ctl_fail(r, "out of memory");
-			return;
-		}
-		ctl_data(r, "[");
-		for (e = mtable_next(r->ctx->mt, NULL); e != NULL; e = mtable_next(r->ctx->mt, e)) {
-			list_json_entry(r, line, e, first);
-			first = 0;
-		}
-		for (e = mtable_pinhole_next(r->ctx->mt, NULL); e != NULL;
-		    e = mtable_pinhole_next(r->ctx->mt, e)) {
-			list_json_pinhole(r, line, e, first);
-			first = 0;
-		}
-		ctl_data(r, "]");
-		evbuffer_free(line);
-	} else {
-		ctl_data(r, "%-5s %-12s %-28s %-8s %-8s %-17s %s", "PROTO", "EXTERNAL", "INTERNAL",
-		    "SOURCE", "EXPIRES", "HOST", "DESCRIPTION");
-		for (e = mtable_next(r->ctx->mt, NULL); e != NULL; e = mtable_next(r->ctx->mt, e))
-			list_text_entry(r, e);
-		for (e = mtable_pinhole_next(r->ctx->mt, NULL); e != NULL;
-		    e = mtable_pinhole_next(r->ctx->mt, e))
-			list_text_pinhole(r, e);
+		list_json(r, &f);
+		return;
 	}
+	ctl_data(r, "%-5s %-12s %-28s %-8s %-8s %-17s %s", "PROTO", "EXTERNAL", "INTERNAL",
+	    "SOURCE", "EXPIRES", "HOST", "DESCRIPTION");
+	for (e = mtable_next(r->ctx->mt, NULL); f.mappings && e != NULL;
+	    e = mtable_next(r->ctx->mt, e))
+		if (list_wants(&f, e))
+			list_text_entry(r, e);
+	for (e = mtable_pinhole_next(r->ctx->mt, NULL); f.pinholes && e != NULL;
+	    e = mtable_pinhole_next(r->ctx->mt, e))
+		if (list_wants(&f, e))
+			list_text_pinhole(r, e);
 	ctl_done(r, "%s", "");
 }
 
@@ -548,7 +647,7 @@ cmd_forward_add(struct ctl_req *r, int argc, char **argv)
 		ctl_fail_add(r, err, conflict, &q.int_addr, "", argv);
 		return;
 	}
-	r->landing = e;
+	ctl_land(r, e);
 	util_addr_str(&e->int_addr, a, sizeof(a));
 	if (e->ext_port_end != e->ext_port)
 		ctl_done(r, "%s %u-%u -> %s:%u-%u", mt_proto_name(e->proto), e->ext_port,
@@ -557,23 +656,22 @@ cmd_forward_add(struct ctl_req *r, int argc, char **argv)
 		ctl_done(r, "%s %u -> %s:%u", mt_proto_name(e->proto), e->ext_port, a, e->int_port);
 }
 
+/* Delete the mapping starting at PROTO PORT (argv), of any source or of source only. */
 static void
-cmd_forward_del(struct ctl_req *r, int argc, char **argv)
+ctl_del_mapping(struct ctl_req *r, char **argv, int source)
 {
 	struct mt_entry *e;
 	unsigned long port;
 	int proto;
 
-	if (argc != 2) {
-		ctl_usage(r);
-		return;
-	}
 	if ((proto = mt_proto_parse(argv[0])) < 0 || util_parse_uint(argv[1], 1, 65535, &port)) {
 		ctl_fail(r, "bad mapping '%s %s' (PROTO PORT)", argv[0], argv[1]);
 		return;
 	}
-	if ((e = mtable_lookup_ext(r->ctx->mt, proto, (uint16_t)port)) == NULL) {
-		ctl_fail(r, "no mapping for %s %lu", argv[0], port);
+	if ((e = mtable_lookup_ext(r->ctx->mt, proto, (uint16_t)port)) == NULL ||
+	    (source != MT_NSOURCE && e->source != source)) {
+		ctl_fail_as(r, CTL_FAIL_MISSING, "no %s%smapping for %s %lu", source == MT_NSOURCE ?
+		    "" : mt_source_name(source), source == MT_NSOURCE ? "" : " ", argv[0], port);
 		return;
 	}
 	if (e->ext_port != port) {
@@ -583,6 +681,36 @@ cmd_forward_del(struct ctl_req *r, int argc, char **argv)
 	}
 	mtable_del(r->ctx->mt, e);
 	ctl_done(r, "deleted %s %lu", argv[0], port);
+}
+
+static void
+cmd_forward_del(struct ctl_req *r, int argc, char **argv)
+{
+	if (argc != 2) {
+		ctl_usage(r);
+		return;
+	}
+	ctl_del_mapping(r, argv, MT_NSOURCE);
+}
+
+static void
+cmd_mapping_del(struct ctl_req *r, int argc, char **argv)
+{
+	struct ctl_opt opts[] = { { "source", 1, NULL } };
+	int source = MT_NSOURCE;
+
+	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
+		return;
+	if (argc != 2) {
+		ctl_usage(r);
+		return;
+	}
+	if (opts[0].value && (source = mt_source_parse(opts[0].value)) < 0) {
+		ctl_fail(r, "unknown source '%s' (static, upnp, pcp, natpmp, trigger)",
+		    opts[0].value);
+		return;
+	}
+	ctl_del_mapping(r, argv, source);
 }
 
 /* ---- pinhole ---- */
@@ -647,7 +775,7 @@ cmd_pinhole_add(struct ctl_req *r, int argc, char **argv)
 		ctl_fail_add(r, err, conflict, &q.int_addr, "pinhole ", argv);
 		return;
 	}
-	r->landing = e;
+	ctl_land(r, e);
 	ctl_done(r, "pinhole %u: %s [%s]:%u from %s", e->pin_id, mt_proto_name(e->proto),
 	    util_addr_str(&e->int_addr, a, sizeof(a)), e->int_port,
 	    pin_remote_str(e, rem, sizeof(rem)));
@@ -668,7 +796,7 @@ cmd_pinhole_del(struct ctl_req *r, int argc, char **argv)
 		return;
 	}
 	if ((e = mtable_pinhole_get(r->ctx->mt, (uint32_t)id)) == NULL) {
-		ctl_fail(r, "no pinhole %lu", id);
+		ctl_fail_as(r, CTL_FAIL_MISSING, "no pinhole %lu", id);
 		return;
 	}
 	mtable_del(r->ctx->mt, e);
@@ -708,8 +836,10 @@ static void
 cmd_trigger_add(struct ctl_req *r, int argc, char **argv)
 {
 	struct ctl_opt opts[] = { { "idle", 1, NULL } };
+	const char *idle;
 	struct trig_rule rule;
 	char text[512], err[200];
+	int i;
 
 	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
 		return;
@@ -717,11 +847,20 @@ cmd_trigger_add(struct ctl_req *r, int argc, char **argv)
 		ctl_usage(r);
 		return;
 	}
-	snprintf(text, sizeof(text), "%s %s open %s idle %s", argv[0], argv[1], argv[2],
-	    opts[0].value ? opts[0].value : "300");
-	if (trig_rule_parse(&rule, text, err, sizeof(err)) == -1 ||
-	    trigger_add_rule(r->ctx->trig, &rule, 1, err, sizeof(err)) == -1) {
+	idle = opts[0].value ? opts[0].value : "300";
+	/* the words become one rule text: none may carry a word of its own */
+	for (i = 0; i < 4; i++)
+		if (strpbrk(i < 3 ? argv[i] : idle, " \t") != NULL) {
+			ctl_fail(r, "bad trigger rule: '%s' holds a space", i < 3 ? argv[i] : idle);
+			return;
+		}
+	snprintf(text, sizeof(text), "%s %s open %s idle %s", argv[0], argv[1], argv[2], idle);
+	if (trig_rule_parse(&rule, text, err, sizeof(err)) == -1) {
 		ctl_fail(r, "%s", err);
+		return;
+	}
+	if (trigger_add_rule(r->ctx->trig, &rule, 1, err, sizeof(err)) == -1) {
+		ctl_fail_as(r, CTL_FAIL_CONFLICT, "%s", err);
 		return;
 	}
 	/* the trigger module tells its listener (the daemon: firewall sets, state file) */
@@ -738,11 +877,35 @@ cmd_trigger_del(struct ctl_req *r, int argc, char **argv)
 		ctl_usage(r);
 		return;
 	}
-	if (trigger_del_rule(r->ctx->trig, argv[0], err, sizeof(err)) == -1) {
-		ctl_fail(r, "%s", err);
+	switch (trigger_del_rule(r->ctx->trig, argv[0], err, sizeof(err))) {
+	case 0:
+		ctl_done(r, "deleted trigger %s", argv[0]);
+		return;
+	case -1:
+		ctl_fail_as(r, CTL_FAIL_MISSING, "%s", err);
+		return;
+	default:
+		ctl_fail_as(r, CTL_FAIL_REFUSED, "%s", err);
 		return;
 	}
-	ctl_done(r, "deleted trigger %s", argv[0]);
+}
+
+/* trigger enable NAME / trigger disable NAME: which one is the command's second word. */
+static void
+cmd_trigger_enable(struct ctl_req *r, int argc, char **argv)
+{
+	int on = strcmp(r->cmd->word2, "enable") == 0;
+	char err[200];
+
+	if (argc != 1) {
+		ctl_usage(r);
+		return;
+	}
+	if (trigger_set_enabled(r->ctx->trig, argv[0], on, err, sizeof(err)) == -1) {
+		ctl_fail_as(r, CTL_FAIL_MISSING, "%s", err);
+		return;
+	}
+	ctl_done(r, "trigger %s %s", argv[0], on ? "enabled" : "disabled");
 }
 
 struct trig_list_ctx {
@@ -780,7 +943,8 @@ trig_list_json(struct trig_list_ctx *t, const struct trig_rule *rule,
 		    util_addr_str(&st->last_refused, a, sizeof(a)), st->refused_ago);
 	else
 		evbuffer_add_printf(t->line, ",\"last_refused\":null,\"refused_ago\":null");
-	evbuffer_add_printf(t->line, ",\"refusals\":%u}", st->refusals);
+	evbuffer_add_printf(t->line, ",\"refusals\":%u,\"enabled\":%s}", st->refusals,
+	    st->disabled ? "false" : "true");
 	ctl_data_buf(t->r, t->line);
 }
 
@@ -800,7 +964,7 @@ trig_list_cb(void *arg, const struct trig_rule *rule, const struct trig_status *
 		snprintf(state, sizeof(state), "active %s closes-in %lds",
 		    util_addr_str(&st->holder, a, sizeof(a)), st->closes_in);
 	else
-		snprintf(state, sizeof(state), "idle");
+		snprintf(state, sizeof(state), "%s", st->disabled ? "disabled" : "idle");
 	if (st->has_refused)
 		snprintf(refused, sizeof(refused), " refused %s %lds ago (%u)",
 		    util_addr_str(&st->last_refused, b, sizeof(b)), st->refused_ago, st->refusals);
@@ -824,7 +988,7 @@ cmd_trigger_list(struct ctl_req *r, int argc, char **argv)
 	}
 	t.json = opts[0].value != NULL;
 	if ((t.line = evbuffer_new()) == NULL) {
-		ctl_fail(r, "out of memory");
+		ctl_fail_as(r, CTL_FAIL_INTERNAL, "out of memory");
 		return;
 	}
 	if (t.json)
@@ -1031,15 +1195,18 @@ cmd_metrics(struct ctl_req *r, int argc, char **argv)
  */
 static const struct ctl_command ctl_commands[] = {
 	{ "status", NULL, "", cmd_status },
-	{ "list", NULL, "[--json]", cmd_list },
+	{ "list", NULL, "[--json] [--source SOURCE] [--kind mapping|pinhole]", cmd_list },
 	{ "forward", "add", "PROTO EXTPORT[-END] IP[:PORT] [--lease SECONDS] [--desc TEXT]",
 	    cmd_forward_add },
 	{ "forward", "del", "PROTO EXTPORT", cmd_forward_del },
+	{ "mapping", "del", "PROTO EXTPORT [--source SOURCE]", cmd_mapping_del },
 	{ "flush", NULL, "[--source SOURCE]", cmd_flush },
 	{ "trigger", "add", "NAME PROTO:PORTS PROTO:PORTS[,...] [--idle SECONDS]",
 	    cmd_trigger_add },
 	{ "trigger", "del", "NAME", cmd_trigger_del },
 	{ "trigger", "list", "[--json]", cmd_trigger_list },
+	{ "trigger", "enable", "NAME", cmd_trigger_enable },
+	{ "trigger", "disable", "NAME", cmd_trigger_enable },
 	{ "pinhole", "add", "PROTO [IPv6]:PORT [--remote ADDR[/LEN][:PORT]] [--lease SECONDS] "
 	    "[--desc TEXT]", cmd_pinhole_add },
 	{ "pinhole", "del", "ID", cmd_pinhole_del },
@@ -1052,14 +1219,30 @@ void
 ctl_cmd_run(struct ctl_req *r, char *line)
 {
 	char *argv[CTL_ARGS_MAX + 1];
-	int argc, skip;
-	size_t c;
+	int argc;
 
 	if ((argc = ctl_line_words(line, argv, CTL_ARGS_MAX)) <= 0) {
 		ctl_fail(r, argc == 0 ? "empty request" : argc == -1 ? "too many arguments" :
 		    "malformed request encoding");
 		return;
 	}
+	ctl_cmd_run_argv(r, argc, (const char *const *)argv);
+}
+
+void
+ctl_cmd_run_argv(struct ctl_req *r, int argc, const char *const *words)
+{
+	char *argv[CTL_ARGS_MAX + 1];	/* the options' parser reorders the array, not the words */
+	int skip, i;
+	size_t c;
+
+	if (argc <= 0 || argc > CTL_ARGS_MAX) {
+		ctl_fail(r, argc <= 0 ? "empty request" : "too many arguments");
+		return;
+	}
+	for (i = 0; i < argc; i++)
+		argv[i] = (char *)(uintptr_t)words[i];
+	argv[argc] = NULL;
 	for (c = 0; c < PG_NELEM(ctl_commands); c++) {
 		if (strcmp(argv[0], ctl_commands[c].word1) != 0)
 			continue;

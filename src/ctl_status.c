@@ -90,9 +90,18 @@ static const struct {
 void
 ctl_status(const struct pg_ctx *ctx, ctl_status_fn *own, pg_status_emit *emit, void *arg)
 {
+	ctl_status_sections(ctx, own, NULL, emit, arg);
+}
+
+void
+ctl_status_sections(const struct pg_ctx *ctx, ctl_status_fn *own,
+    void (*section)(void *, const char *), pg_status_emit *emit, void *arg)
+{
 	size_t i;
 
 	for (i = 0; i < PG_NELEM(ctl_status_rows); i++) {
+		if (section != NULL)
+			section(arg, ctl_status_rows[i].name);
 		if (ctl_status_rows[i].fn != NULL)
 			ctl_status_rows[i].fn(ctx, emit, arg);
 		else if (own != NULL)

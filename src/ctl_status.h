@@ -15,5 +15,8 @@ typedef void ctl_status_fn(const struct pg_ctx *, pg_status_emit *, void *);
  * triggers', the state file's, UPnP's, PCP's and the neighbour table's.
  */
 void ctl_status(const struct pg_ctx *, ctl_status_fn *own, pg_status_emit *, void *);
+/* The same, with section(arg, NAME) before each section ("daemon", "table", ...; NULL: none). */
+void ctl_status_sections(const struct pg_ctx *, ctl_status_fn *own,
+    void (*section)(void *, const char *), pg_status_emit *, void *);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/admin.h"
 #include "conf.h"
 #include "ctl.h"
 #include "daemon.h"
@@ -345,6 +346,10 @@ pg_trigger_changed(void *arg, enum trig_change what, const struct trig_rule *r,
 
 	if ((what == TRIG_CHG_ACTIVATED || what == TRIG_CHG_REFUSED) && host != NULL) {
 		pg_post_trigger(ctx, what, r, host);
+		return;
+	}
+	if (what == TRIG_CHG_ENABLED || what == TRIG_CHG_DISABLED) {
+		pg_save_now(ctx);	/* the state file keeps a run-time rule's switch */
 		return;
 	}
 	if (what != TRIG_CHG_ADDED && what != TRIG_CHG_DELETED)
@@ -745,6 +750,8 @@ pg_start(struct pg_ctx *ctx)
 	if (igd_init(ctx) == -1)
 		return -1;
 	pg_start_pcp(ctx);
+	if (admin_init(ctx, &pg_ctl_hooks) == -1)
+		return -1;
 	pg_save_now(ctx);	/* a new device UUID and epoch are kept at once */
 	log_info("portgated %s started (firewall %s, %zu mappings)", PACKAGE_VERSION,
 	    ctx->cfg->firewall, mtable_count(ctx->mt));
@@ -760,6 +767,7 @@ pg_stop(struct pg_ctx *ctx)
 		mtable_commit(ctx->mt, NULL, NULL);	/* answers waiting for this turn's batch go out */
 	pcp_srv_free(ctx->pcp);
 	ctx->pcp = NULL;
+	admin_shutdown(ctx);
 	igd_shutdown(ctx);
 	wanaddr_free(ctx->wan);
 	ctx->wan = NULL;
@@ -865,6 +873,7 @@ pg_reload(struct pg_ctx *ctx)
 	if (strcmp(uuid, ctx->meta.uuid) != 0)
 		pg_save_now(ctx);	/* UPnP turned on: its new device UUID is kept at once */
 	pg_start_pcp(ctx);
+	admin_reload(ctx, &pg_ctl_hooks);
 	if (moved) {
 		log_info("reload: the external address is %s now; mappings move to it",
 		    cfg->has_external_ip ? util_addr_str(&cfg->external_ip, buf, sizeof(buf)) :

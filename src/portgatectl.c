@@ -10,12 +10,22 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include "admin/admin_pw.h"
+#include "conf.h"
 #include "ctl_line.h"
+#include "util.h"
 
 #define PGCTL_WINDOW	64
 #define PGCTL_DEFAULT_SOCKET "/run/portgated.sock"
+#ifndef PG_SYSCONFDIR
+#define PG_SYSCONFDIR "/etc"
+#endif
+#define PGCTL_DEFAULT_CONFIG PG_SYSCONFDIR "/portgated.conf"	/* as the systemd unit's */
+#define PGCTL_PW_MIN	8
+#define PGCTL_PW_MAX	512	/* admin_auth.h's ADMIN_PASSWORD_MAX */
 
 struct reader {
 	int	fd;
@@ -29,15 +39,19 @@ usage(void)
 	fprintf(stderr,
 	    "usage: portgatectl [-s SOCKET] COMMAND [ARGS...]\n"
 	    "       portgatectl [-s SOCKET] -      (one command per line from stdin)\n"
+	    "       portgatectl passwd [-f CONFIG | --file PATH]\n"
 	    "commands:\n"
 	    "  status\n"
-	    "  list [--json]\n"
+	    "  list [--json] [--source SOURCE] [--kind mapping|pinhole]\n"
 	    "  forward add PROTO EXTPORT[-END] IP[:PORT] [--lease SECONDS] [--desc TEXT]\n"
 	    "  forward del PROTO EXTPORT\n"
+	    "  mapping del PROTO EXTPORT [--source SOURCE]\n"
 	    "  flush [--source static|upnp|pcp|natpmp|trigger]\n"
 	    "  trigger add NAME PROTO:PORTS PROTO:PORTS[,PROTO:PORTS...] [--idle SECONDS]\n"
 	    "  trigger del NAME\n"
 	    "  trigger list [--json]\n"
+	    "  trigger enable NAME\n"
+	    "  trigger disable NAME\n"
 	    "  pinhole add PROTO [IPv6]:PORT [--remote ADDR[/LEN][:PORT]] [--lease SECONDS] "
 	    "[--desc TEXT]\n"
 	    "  pinhole del ID\n"
@@ -387,6 +401,115 @@ run_watch(int fd, struct reader *r)
 	}
 }
 
+/* ---- passwd: the admin password's file, written here (no daemon needed) ---- */
+
+static void
+pw_conf_err(void *arg, const char *file, unsigned line, const char *msg)
+{
+	(void)arg;
+	if (line > 0)
+		fprintf(stderr, "portgatectl: %s:%u: %s\n", file, line, msg);
+	else
+		fprintf(stderr, "portgatectl: %s: %s\n", file, msg);
+}
+
+/* One line from stdin without its newline into buf; -1 at EOF. Echo off on a terminal. */
+static int
+pw_read(const char *prompt, char *buf, size_t len, int tty)
+{
+	struct termios old, quiet;
+	int rc = 0;
+
+	if (tty) {
+		fprintf(stderr, "%s", prompt);
+		if (tcgetattr(0, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			tcsetattr(0, TCSAFLUSH, &quiet);
+		}
+	}
+	if (fgets(buf, (int)len, stdin) == NULL)
+		rc = -1;
+	if (tty) {
+		tcsetattr(0, TCSAFLUSH, &old);
+		fprintf(stderr, "\n");
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return rc;
+}
+
+/* The password, asked twice on a terminal, else one line of stdin; 0, or -1 after saying why. */
+static int
+pw_get(char *pw, size_t len)
+{
+	char again[PGCTL_PW_MAX + 2];
+	int tty = isatty(0);
+	const char *bad;
+
+	if (pw_read("New admin password: ", pw, len, tty) == -1) {
+		fprintf(stderr, "portgatectl: no password given\n");
+		return -1;
+	}
+	if (strlen(pw) < PGCTL_PW_MIN || (bad = util_text_problem(pw, strlen(pw),
+	    PGCTL_PW_MAX)) != NULL) {
+		fprintf(stderr, "portgatectl: the password must be %d to %d bytes of UTF-8 text "
+		    "without control characters\n", PGCTL_PW_MIN, PGCTL_PW_MAX);
+		return -1;
+	}
+	if (!tty)
+		return 0;
+	if (pw_read("Again: ", again, sizeof(again), tty) == -1 || strcmp(pw, again) != 0) {
+		explicit_bzero(again, sizeof(again));
+		fprintf(stderr, "portgatectl: the passwords differ; nothing changed\n");
+		return -1;
+	}
+	explicit_bzero(again, sizeof(again));
+	return 0;
+}
+
+/* portgatectl passwd [-f CONFIG | --file PATH] */
+static int
+cmd_passwd(int argc, char **argv)
+{
+	const char *config = PGCTL_DEFAULT_CONFIG, *file = NULL;
+	char pw[PGCTL_PW_MAX + 2], hash[ADMIN_PW_HASH_MAX], err[256];
+	struct pg_config *cfg = NULL;
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
+			config = argv[++i];
+		else if (strcmp(argv[i], "--file") == 0 && i + 1 < argc)
+			file = argv[++i];
+		else
+			usage();
+	}
+	if (file == NULL) {
+		if ((cfg = conf_load(config, pw_conf_err, NULL)) == NULL)
+			return 1;
+		if ((file = cfg->admin_password_file) == NULL) {
+			fprintf(stderr, "portgatectl: %s sets no admin_password_file; set one, or "
+			    "name the file with --file PATH\n", config);
+			conf_free(cfg);
+			return 1;
+		}
+	}
+	rc = 1;
+	if (pw_get(pw, sizeof(pw)) == 0) {
+		if (admin_pw_hash(pw, hash, sizeof(hash), err, sizeof(err)) == -1 ||
+		    admin_pw_write(file, hash, err, sizeof(err)) == -1)
+			fprintf(stderr, "portgatectl: %s\n", err);
+		else {
+			printf("admin password written to %s (portgated reads it at the next "
+			    "login; sessions made with the old one end)\n", file);
+			rc = 0;
+		}
+	}
+	explicit_bzero(pw, sizeof(pw));
+	conf_free(cfg);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -409,6 +532,8 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		usage();
+	if (strcmp(argv[0], "passwd") == 0)
+		return cmd_passwd(argc, argv);
 	fd = ctl_connect(sock, &r);
 	if (argc == 1 && strcmp(argv[0], "-") == 0)
 		rc = run_batch(fd, &r);

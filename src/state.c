@@ -6,7 +6,7 @@
  *   map PROTO EXT EXT_END INTADDR INTPORT SOURCE EXPIRES FILTERS DESC OWNER
  *   pinhole ID PROTO INTADDR INTPORT REMOTE SOURCE EXPIRES FILTERS DESC OWNER
  *                                      (an IPv6 pinhole; REMOTE "*" is anyone, else as a filter)
- *   trigger RULE-IN-CONFIG-SYNTAX
+ *   trigger RULE-IN-CONFIG-SYNTAX [disabled]
  *   uuid UUID                          (the UPnP device's, stable across restarts)
  *   epoch SECONDS                      (wall clock when the mapping state began: PCP's epoch)
  *   pins N                             (PCP PEER pins held, which are not kept: N > 0 means
@@ -63,6 +63,7 @@
 
 struct state_rec {
 	int		 is_trigger;
+	int		 disabled;	/* a trigger rule: "disabled" after it */
 	int		 is_pin;
 	int		 expired;
 	struct mt_pin_req pin;
@@ -257,15 +258,21 @@ state_write_pinhole(FILE *f, const struct mtable *mt, const struct mt_entry *e, 
 	return state_put_line(f, state_text_pinhole(mt, e, now, text, sizeof(text)), text);
 }
 
+struct state_trig_out {
+	FILE			*f;
+	const struct trigger	*trig;
+};
+
 static int
 state_write_trigger(void *arg, const struct trig_rule *r)
 {
-	FILE *f = arg;
+	struct state_trig_out *o = arg;
 	char text[512], enc[1600];
 
 	trig_rule_format(r, text, sizeof(text));
 	util_pct_encode(text, enc, sizeof(enc));
-	return fprintf(f, "trigger %s\n", enc) < 0 ? -1 : 0;
+	return fprintf(o->f, "trigger %s%s\n", enc, trigger_rule_enabled(o->trig, r->name) ? "" :
+	    " disabled") < 0 ? -1 : 0;
 }
 
 /* A fresh PATH.tmp: an existing one (or a symlink planted there) is removed, not followed. */
@@ -337,8 +344,11 @@ state_save(const char *path, const struct mtable *mt, const struct trigger *trig
 	for (e = mtable_pinhole_next(mt, NULL); e != NULL; e = mtable_pinhole_next(mt, e), n++)
 		if (state_write_pinhole(f, mt, e, now) < 0)
 			bad = 1;
-	if (trig != NULL)
-		n += trigger_foreach_runtime(trig, state_write_trigger, f);
+	if (trig != NULL) {
+		struct state_trig_out o = { f, trig };
+
+		n += trigger_foreach_runtime(trig, state_write_trigger, &o);
+	}
 	if (meta != NULL && meta->uuid[0] != '\0' && fprintf(f, "uuid %s\n", meta->uuid) > 0)
 		n++;
 	if (meta != NULL && meta->epoch_start > 0 &&
@@ -540,7 +550,8 @@ state_parse_trigger(struct state_rec *rec, char **av, int ac, char *err, size_t 
 	char terr[120];
 
 	rec->is_trigger = 1;
-	if (ac != 2 || util_pct_decode(av[1])) {
+	rec->disabled = ac == 3 && strcmp(av[2], "disabled") == 0;
+	if ((ac != 2 && !rec->disabled) || util_pct_decode(av[1])) {
 		snprintf(err, errlen, "bad trigger record");
 		return -1;
 	}
@@ -1128,6 +1139,8 @@ state_apply(struct state_parse *sp, struct mtable *mt, struct trigger *trig)
 		if (r->is_trigger) {
 			if (trig != NULL && trigger_add_rule(trig, &r->rule, 1, err, sizeof(err)) == -1)
 				log_warnx("state_load: trigger rule %s: %s", r->rule.name, err);
+			else if (trig != NULL && r->disabled)
+				(void)trigger_set_enabled(trig, r->rule.name, 0, err, sizeof(err));
 			continue;
 		}
 		if (r->expired)

@@ -21,6 +21,7 @@
 struct trig_state {
 	struct trig_rule rule;
 	int		 runtime;
+	int		 disabled;	/* its traffic opens nothing (trigger_set_enabled) */
 	int		 has_refused;
 	struct in6_addr	 last_refused;
 	uint64_t	 refused_ms;
@@ -173,7 +174,7 @@ trigger_del_rule(struct trigger *t, const char *name, char *err, size_t errlen)
 		if (!t->rules[i].runtime) {
 			snprintf(err, errlen, "trigger rule %s comes from the config file; "
 			    "remove it there and reload", name);
-			return -1;
+			return -2;
 		}
 		gone = t->rules[i].rule;
 		trig_remove_at(t, i);
@@ -182,6 +183,39 @@ trigger_del_rule(struct trigger *t, const char *name, char *err, size_t errlen)
 	}
 	snprintf(err, errlen, "no trigger rule named %s", name);
 	return -1;
+}
+
+int
+trigger_set_enabled(struct trigger *t, const char *name, int on, char *err, size_t errlen)
+{
+	struct trig_state *s;
+	size_t i;
+
+	for (i = 0; i < t->n && strcmp(t->rules[i].rule.name, name) != 0; i++)
+		;
+	if (i == t->n) {
+		snprintf(err, errlen, "no trigger rule named %s", name);
+		return -1;
+	}
+	s = &t->rules[i];
+	if (s->disabled == !on)
+		return 0;
+	s->disabled = !on;
+	if (!on)
+		trig_close(t, name);	/* the host holding it loses the ports now */
+	trig_notify(t, on ? TRIG_CHG_ENABLED : TRIG_CHG_DISABLED, &s->rule, NULL);
+	return 0;
+}
+
+int
+trigger_rule_enabled(const struct trigger *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->rules[i].rule.name, name) == 0)
+			return !t->rules[i].disabled;
+	return 0;
 }
 
 size_t
@@ -236,6 +270,7 @@ trigger_foreach_status(const struct trigger *t, trig_status_cb *cb, void *arg)
 		s = &t->rules[i];
 		memset(&st, 0, sizeof(st));
 		st.runtime = s->runtime;
+		st.disabled = s->disabled;
 		if ((e = trig_holder(t, s)) != NULL) {
 			st.active = 1;
 			st.holder = e->int_addr;
@@ -335,7 +370,7 @@ trigger_outbound(struct trigger *t, int proto, uint16_t port, const struct in6_a
 
 	char why[160];
 
-	if ((s = trig_find_trigger(t, proto, port)) == NULL)
+	if ((s = trig_find_trigger(t, proto, port)) == NULL || s->disabled)
 		return;
 	/* the kernel rule only passes LAN sources; check again, the table would refuse anyway */
 	if (!mtable_client_ok(t->mt, host, why, sizeof(why))) {

@@ -41,6 +41,7 @@ struct trigger;
 
 struct trig_status {
 	int		 runtime;	/* added with portgatectl (persisted in the state file) */
+	int		 disabled;	/* trigger_set_enabled(0): its traffic opens nothing */
 	int		 active;
 	struct in6_addr	 holder;
 	long		 closes_in;	/* seconds, when active */
@@ -62,8 +63,10 @@ enum trig_change {
 	TRIG_CHG_DELETED,	/* a run-time rule was deleted, its ports closed */
 	TRIG_CHG_ACTIVATED,	/* host's traffic opened the rule's ports */
 	TRIG_CHG_REFUSED,	/* host's traffic was refused: another host holds the ports */
+	TRIG_CHG_ENABLED,	/* a rule was enabled again (trigger_set_enabled) */
+	TRIG_CHG_DISABLED,	/* a rule was disabled, its ports closed */
 };
-/* host is NULL for ADDED and DELETED. */
+/* host is NULL for ADDED, DELETED, ENABLED and DISABLED. */
 typedef void trig_notify_cb(void *arg, enum trig_change, const struct trig_rule *,
     const struct in6_addr *host);
 
@@ -75,8 +78,16 @@ void trigger_free(struct trigger *);
 void trigger_set_config_rules(struct trigger *, const struct trig_rule *, size_t);
 /* Add a rule; runtime rules are persisted. 0, or -1 with err. */
 int trigger_add_rule(struct trigger *, const struct trig_rule *, int runtime, char *err, size_t);
-/* Delete a run-time rule and close its ports. 0, or -1 with err. */
+/* Delete a run-time rule and close its ports. 0, or with err -1 (no such rule), -2 (a config rule). */
 int trigger_del_rule(struct trigger *, const char *name, char *err, size_t);
+/*
+ * Enable or disable a rule (either origin): a disabled rule stays in the
+ * set, holds its ports against overlapping rules, and its traffic opens
+ * nothing; disabling closes what it opened. 0, or -1 with err (no such rule).
+ */
+int trigger_set_enabled(struct trigger *, const char *name, int on, char *err, size_t);
+/* 1 if the rule named exists and is enabled. */
+int trigger_rule_enabled(const struct trigger *, const char *name);
 /* Visit run-time rules (for the state file); returns how many. */
 size_t trigger_foreach_runtime(const struct trigger *, trig_rule_cb *, void *);
 /* Visit every rule with its status. */

@@ -165,6 +165,72 @@ test_miniupnpd_rules(void)
 	    "t.conf:2: allow: description filters");
 }
 
+/* The admin server's keys: addresses of one host, paths, and what goes together. */
+static void
+test_admin_keys(void)
+{
+	static const char good[] = "firewall = none\n"
+	    "admin_listen = 192.0.2.1:8443\n"
+	    "admin_listen = [2001:db8:1::1]:8443\n"
+	    "admin_listen = 127.0.0.1:5000\n"
+	    "admin_tls_cert = /etc/pg/cert.pem\n"
+	    "admin_tls_key = /etc/pg/key.pem\n"
+	    "admin_password_file = /etc/pg/pw\n"
+	    "admin_metrics_token_file = /etc/pg/token\n"
+	    "admin_session_idle = 60\n";
+	struct pg_config *c = conf_parse("t.conf", good, sizeof(good) - 1, collect, NULL);
+	char a[INET6_ADDRSTRLEN];
+
+	CHECK(c != NULL);
+	if (c != NULL) {
+		CHECK_EQ(c->nadmin_listen, 3);
+		CHECK_STR(util_addr_str(&c->admin_listen[0].addr, a, sizeof(a)), "192.0.2.1");
+		CHECK_EQ(c->admin_listen[0].port, 8443);
+		CHECK_EQ(c->admin_listen[0].line, 2);
+		CHECK_STR(util_addr_str(&c->admin_listen[1].addr, a, sizeof(a)), "2001:db8:1::1");
+		CHECK_EQ(c->admin_listen[2].port, 5000);	/* loopback: not the UPnP port's address */
+		CHECK_STR(c->admin_tls_cert, "/etc/pg/cert.pem");
+		CHECK_STR(c->admin_password_file, "/etc/pg/pw");
+		CHECK_STR(c->admin_metrics_token_file, "/etc/pg/token");
+		CHECK_EQ(c->admin_session_idle, 60);
+	}
+	conf_free(c);
+	c = conf_parse("t.conf", base, strlen(base), collect, NULL);
+	CHECK(c != NULL && c->nadmin_listen == 0 && c->admin_session_idle == 900 &&
+	    c->admin_password_file == NULL);
+	conf_free(c);
+	expect_error("firewall = none\nadmin_password_file = /p\nadmin_listen = 192.0.2.1\n",
+	    "t.conf:3: admin_listen: '192.0.2.1' is not ADDR:PORT or [IPv6]:PORT");
+	expect_error("firewall = none\nadmin_password_file = /p\nadmin_listen = 192.0.2.1:0\n",
+	    "t.conf:3: admin_listen: '192.0.2.1:0' is not ADDR:PORT");
+	expect_error("firewall = none\nadmin_password_file = /p\nadmin_listen = 2001:db8::1:80\n",
+	    "t.conf:3: admin_listen: an IPv6 address is written [ADDR]:PORT");
+	expect_error("firewall = none\nadmin_password_file = /p\nadmin_listen = [192.0.2.1]:80\n",
+	    "t.conf:3: admin_listen: '192.0.2.1' is not an IPv4 or IPv6 address");
+	expect_error("firewall = none\nadmin_password_file = /p\nadmin_listen = gw.lan:80\n",
+	    "t.conf:3: admin_listen: 'gw.lan' is not an IPv4 or IPv6 address");
+	expect_error("firewall = none\nadmin_password_file = /p\nadmin_listen = 0.0.0.0:80\n",
+	    "t.conf:3: admin_listen: 0.0.0.0 is not the address of one interface");
+	expect_error("firewall = none\nadmin_password_file = /p\nadmin_listen = [::]:80\n",
+	    "t.conf:3: admin_listen: :: is not the address of one interface");
+	expect_error("firewall = none\nadmin_password_file = /p\nadmin_listen = [fe80::1]:80\n",
+	    "t.conf:3: admin_listen: fe80::1 is not the address of one interface");
+	expect_error("firewall = none\nadmin_password_file = /p\nadmin_listen = 224.0.0.1:80\n",
+	    "t.conf:3: admin_listen: 224.0.0.1 is not the address of one interface");
+	expect_error("firewall = none\nadmin_password_file = /p\nadmin_listen = 192.0.2.1:80\n"
+	    "admin_listen = 192.0.2.1:80\n", "t.conf:4: admin_listen: the same address twice (line 3)");
+	expect_error("firewall = none\nadmin_password_file = /p\nadmin_listen = 192.0.2.1:5000\n",
+	    "t.conf:3: admin_listen: port 5000 is upnp_http_port's");
+	expect_error("firewall = none\nadmin_listen = 192.0.2.1:80\n",
+	    "t.conf:0: admin_listen needs admin_password_file");
+	expect_error("firewall = none\nadmin_tls_cert = /c\n",
+	    "t.conf:0: admin_tls_cert and admin_tls_key go together");
+	expect_error("firewall = none\nadmin_password_file = pw\n",
+	    "t.conf:2: admin_password_file: 'pw' is not an absolute path");
+	expect_error("firewall = none\nadmin_session_idle = 0\n",
+	    "t.conf:2: admin_session_idle: '0' is not a number of seconds between 1 and 604800");
+}
+
 int
 main(void)
 {
@@ -173,6 +239,7 @@ main(void)
 	test_good();
 	test_dhcp_leases();
 	test_miniupnpd_rules();
+	test_admin_keys();
 	expect_error("firewall = none\nbogus = 1\n", "t.conf:2: unknown keyword 'bogus'");
 	expect_error("firewall = iptables\n", "t.conf:1: firewall: 'iptables' is not one of");
 	expect_error("firewall = none\nupnp_igd_version = 3\n",

@@ -18,6 +18,8 @@
 #include "log.h"
 #include "mtable.h"
 #include "testutil.h"
+#include "trigger/trigger.h"
+#include "util.h"
 
 static struct pg_ctx ctx;
 static struct fake_clock fc = { 1000 };
@@ -209,6 +211,129 @@ test_state_health(void)
 	CHECK_HAS(r, "| state_last_save 0\n");
 }
 
+/* A sink gathering data lines as "[TEXT]" (raw, not encoded). */
+static void
+gather(void *arg, const char *text, size_t len)
+{
+	evbuffer_add_printf(arg, "[%.*s]", (int)len, text);
+}
+
+/* Run argv (no line encoding) into r; its data lines as "[TEXT]..." (static buffer). */
+static const char *
+run_argv(struct ctl_req *r, int argc, const char *const *words)
+{
+	static char out[8192];
+	struct evbuffer *b = evbuffer_new();
+	size_t len;
+
+	memset(r, 0, sizeof(*r));
+	r->ctx = &ctx;
+	r->out.data = gather;
+	r->out.arg = b;
+	ctl_cmd_run_argv(r, argc, words);
+	if (r->landing != NULL) {
+		event_base_loop(ctx.base, EVLOOP_NONBLOCK);
+		ctl_cmd_landed(r, 0);
+	}
+	len = evbuffer_remove(b, out, sizeof(out) - 1);
+	out[len] = '\0';
+	evbuffer_free(b);
+	return out;
+}
+
+/* What the HTTP API runs: argv words, a sink, a failure kind; and the verbs it needs. */
+static void
+test_api_verbs(void)
+{
+	static const char *const add[] = { "forward", "add", "--desc", "-- x y", "--",
+	    "tcp", "8300", "192.0.2.10:80" };
+	static const char *const del_static[] = { "mapping", "del", "--source", "static", "--",
+	    "tcp", "8300" };
+	static const char *const list[] = { "list", "--json", "--kind", "mapping" };
+	static const char *const opt_as_word[] = { "mapping", "del", "--", "--source", "1" };
+	struct in6_addr host;
+	struct ctl_req r;
+	const char *out;
+
+	out = run_argv(&r, 8, add);
+	CHECK(r.ok);
+	CHECK_STR(r.result, "tcp 8300 -> 192.0.2.10:80");
+	CHECK_STR(out, "");
+	out = run_argv(&r, 4, list);
+	CHECK_HAS(out, "[[][{\"proto\":\"tcp\",\"external_port\":8300,");
+	CHECK_HAS(out, "\"description\":\"-- x y\"");
+	CHECK(strstr(out, "pinhole") == NULL);		/* --kind mapping: the config pinhole is not */
+	/* words after "--" are words, even one that looks like an option */
+	out = run_argv(&r, 5, opt_as_word);
+	CHECK(!r.ok);
+	CHECK_EQ(r.fail, CTL_FAIL_BAD);
+	CHECK_STR(r.result, "bad mapping '--source 1' (PROTO PORT)");
+	out = run_argv(&r, 7, del_static);
+	CHECK(r.ok);
+	CHECK_STR(r.result, "deleted tcp 8300");
+	out = run_argv(&r, 7, del_static);
+	CHECK_EQ(r.fail, CTL_FAIL_MISSING);
+	CHECK_STR(r.result, "no static mapping for tcp 8300");
+	(void)out;
+
+	/* mapping del: any source, or only the one asked for */
+	CHECK_REPLY("forward add tcp 8301 192.0.2.10", "ok tcp 8301 -> 192.0.2.10:8301\n");
+	CHECK_REPLY("mapping del tcp 8301 --source upnp", "err no upnp mapping for tcp 8301\n");
+	CHECK_REPLY("mapping del tcp 8301", "ok deleted tcp 8301\n");
+	CHECK_REPLY("mapping del tcp 8301", "err no mapping for tcp 8301\n");
+	CHECK_REPLY("mapping del tcp 1 --source x",
+	    "err unknown source 'x' (static, upnp, pcp, natpmp, trigger)\n");
+	CHECK_REPLY("mapping del tcp", "err usage: mapping del PROTO EXTPORT [--source SOURCE]\n");
+
+	/* list's filters */
+	CHECK_REPLY("forward add udp 8302 192.0.2.11", "ok udp 8302 -> 192.0.2.11:8302\n");
+	CHECK_HAS(run1("pinhole add udp [2001:db8:1::11]:8399"), "ok pinhole ");
+	CHECK_HAS(run1("list --kind pinhole"), "pinhole#");
+	CHECK(strstr(run1("list --kind pinhole"), "8302") == NULL);
+	CHECK(strstr(run1("list --kind mapping"), "pinhole#") == NULL);
+	CHECK_HAS(run1("list --source static --kind mapping"), "8302");
+	CHECK(strstr(run1("list --source upnp"), "8302") == NULL);
+	CHECK_STR(run1("list --source upnp --json"), "| [\n| ]\nok\n");
+	CHECK_REPLY("list --kind x", "err unknown kind 'x' (mapping or pinhole)\n");
+	CHECK_REPLY("forward add udp 8302 192.0.2.12", "err udp 8302 is held by 192.0.2.11 (static)\n");
+	run_argv(&r, 4, (const char *const[]){ "forward", "add", "udp", "8302", "192.0.2.12" });
+	CHECK_EQ(r.fail, CTL_FAIL_BAD);		/* four words: usage */
+	run_argv(&r, 5, (const char *const[]){ "forward", "add", "udp", "8302", "192.0.2.12" });
+	CHECK_EQ(r.fail, CTL_FAIL_CONFLICT);
+	CHECK_REPLY("mapping del udp 8302", "ok deleted udp 8302\n");
+	CHECK_HAS(run1("flush --source static"), "and 1 pinholes");
+
+	/* trigger enable / disable */
+	CHECK_REPLY("trigger add chat tcp:6660 tcp:6661 --idle 60",
+	    "ok trigger chat tcp:6660-6660 open tcp:6661-6661 idle 60\n");
+	CHECK_REPLY("trigger add sp%20ace tcp:6670 tcp:6671",
+	    "err bad trigger rule: 'sp ace' holds a space\n");
+	CHECK_REPLY("trigger add x tcp:6670 tcp:6671%20idle%201",
+	    "err bad trigger rule: 'tcp:6671 idle 1' holds a space\n");
+	util_parse_addr("192.0.2.30", &host);
+	trigger_outbound(ctx.trig, MT_TCP, 6660, &host);
+	CHECK_HAS(run1("trigger list"), "[runtime] active 192.0.2.30 closes-in 60s");
+	CHECK_REPLY("trigger disable chat", "ok trigger chat disabled\n");
+	CHECK_HAS(run1("trigger list"), "| chat tcp:6660-6660 open tcp:6661-6661 idle 60 [runtime] "
+	    "disabled\n");
+	CHECK_HAS(run1("trigger list --json"), "\"active\":false,\"holder\":null");
+	CHECK_HAS(run1("trigger list --json"), "\"refusals\":0,\"enabled\":false}");
+	CHECK(strstr(run1("list"), "6661") == NULL);	/* its port closed at once */
+	CHECK_HAS(file_text("/tmp/portgate-test-ctl.state"), "idle%2060 disabled\n");
+	trigger_outbound(ctx.trig, MT_TCP, 6660, &host);
+	CHECK(strstr(run1("list"), "6661") == NULL);	/* and its traffic opens nothing */
+	CHECK_REPLY("trigger disable chat", "ok trigger chat disabled\n");
+	CHECK_REPLY("trigger enable chat", "ok trigger chat enabled\n");
+	CHECK(strstr(file_text("/tmp/portgate-test-ctl.state"), "disabled") == NULL);
+	trigger_outbound(ctx.trig, MT_TCP, 6660, &host);
+	CHECK_HAS(run1("list"), "6661");
+	CHECK_REPLY("trigger enable nosuch", "err no trigger rule named nosuch\n");
+	CHECK_REPLY("trigger disable", "err usage: trigger disable NAME\n");
+	run_argv(&r, 3, (const char *const[]){ "trigger", "enable", "nosuch" });
+	CHECK_EQ(r.fail, CTL_FAIL_MISSING);
+	CHECK_REPLY("trigger del chat", "ok deleted trigger chat\n");
+}
+
 int
 main(void)
 {
@@ -378,6 +503,7 @@ main(void)
 	CHECK(strstr(file_text("/tmp/portgate-test-ctl.state"), "trigger game") == NULL);
 	CHECK_REPLY("trigger del game", "err no trigger rule named game\n");
 
+	test_api_verbs();
 	test_injection();
 	test_descriptions();
 	test_targets();

@@ -75,11 +75,16 @@ test_round_trip(const char *dir)
 	CHECK_EQ(trig_rule_parse(&r, "game tcp:7000 open tcp:7100-7110,udp:7100-7110 idle 5",
 	    err, sizeof(err)), 0);
 	CHECK_EQ(trigger_add_rule(ta, &r, 1, err, sizeof(err)), 0);
+	CHECK_EQ(trig_rule_parse(&r, "off tcp:7200 open tcp:7201", err, sizeof(err)), 0);
+	CHECK_EQ(trigger_add_rule(ta, &r, 1, err, sizeof(err)), 0);
+	CHECK_EQ(trigger_set_enabled(ta, "off", 0, err, sizeof(err)), 0);
 	CHECK_EQ(state_save(path, a, ta, NULL, err, sizeof(err)), 0);
 	CHECK(access(path, F_OK) == 0);
 	CHECK_EQ(state_load(path, b, tb, NULL), 3);
 	CHECK_EQ(mtable_count(b), 3);
-	CHECK_EQ(trigger_count(tb), 1);
+	CHECK_EQ(trigger_count(tb), 2);
+	CHECK(trigger_rule_enabled(tb, "game"));
+	CHECK(!trigger_rule_enabled(tb, "off"));	/* a disabled rule stays disabled */
 	e = mtable_lookup_ext(b, MT_UDP, 7005);
 	CHECK(e != NULL);
 	if (e != NULL) {

@@ -168,7 +168,7 @@ main(void)
 	CHECK_STR(err, "a rule named 'irc' already exists");
 	trigger_outbound(t, MT_TCP, 6667, &B);
 	CHECK(holder_is(mt, MT_TCP, 1030, &B));
-	CHECK_EQ(trigger_del_rule(t, "game", err, sizeof(err)), -1);	/* config rule */
+	CHECK_EQ(trigger_del_rule(t, "game", err, sizeof(err)), -2);	/* config rule */
 	CHECK_EQ(trigger_del_rule(t, "irc", err, sizeof(err)), 0);
 	CHECK(mtable_lookup_ext(mt, MT_TCP, 1030) == NULL);
 	CHECK_STR(strstr(heard, "added irc"), "added irc\nactivated irc 192.0.2.11\n"
