@@ -394,7 +394,7 @@ function eventText(ev) {
 
 function logEvent(ev) {
 	const log = $('event-log');
-	const when = ev.time ? new Date(ev.time * 1000) : new Date();
+	const when = ev.time ? new Date(ev.time) : new Date();
 	const li = el('li', when.toLocaleTimeString() + '  ' + eventText(ev));
 	li.dataset.type = ev.type || '';
 	log.insertBefore(li, log.firstChild);

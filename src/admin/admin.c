@@ -23,6 +23,7 @@
 #include "admin/admin_api.h"
 #include "admin/admin_auth.h"
 #include "admin/admin_http.h"
+#include "admin/admin_live.h"
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
@@ -53,6 +54,12 @@ static const struct admin_route admin_routes[] = {
 	{ "POST", "/api/v1/triggers/*/enable", ADMIN_SESSION, 0, admin_api_trigger_enable },
 	{ "POST", "/api/v1/triggers/*/disable", ADMIN_SESSION, 0, admin_api_trigger_disable },
 	{ "POST", "/api/v1/flush", ADMIN_SESSION, 1, admin_api_flush },
+	{ "GET", "/api/v1/events", ADMIN_READ, 0, admin_live_events },
+	{ "GET", "/api/v1/history", ADMIN_READ, 0, admin_live_history },
+	{ "GET", "/api/v1/check", ADMIN_READ, 0, admin_live_check },
+	{ "GET", "/metrics", ADMIN_READ, 0, admin_live_metrics },
+	{ "GET", "/", ADMIN_OPEN, 0, admin_live_page },
+	{ "GET", "/*", ADMIN_OPEN, 0, admin_live_page },
 };
 
 struct admin {

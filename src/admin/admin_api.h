@@ -16,6 +16,7 @@
 struct admin_api {
 	const struct ctl_hooks	*hooks;		/* the daemon's status fields */
 	struct admin_http	*http;		/* for the status's admin section */
+	size_t			 nstreams;	/* event streams open (admin_live.c) */
 };
 
 /* POST /api/v1/login {"password"}: a session cookie and {"csrf_token", "idle_timeout"}. */
