@@ -16,6 +16,7 @@
 #include "fw/fw.h"
 #include "hostnames.h"
 #include "history.h"
+#include "ipclass.h"
 #include "igd/igd.h"
 #include "log.h"
 #include "mtable.h"
@@ -621,6 +622,9 @@ pg_status(const struct pg_ctx *ctx, pg_status_emit *emit, void *arg)
 	emit(arg, "uptime", "%lld", (long long)(time(NULL) - ctx->started));
 	emit(arg, "firewall", "%s", ctx->cfg->firewall);
 	emit(arg, "external_ip", "%s", a);
+	/* whether the internet can reach it: the panel's verdict, the check's first step */
+	emit(arg, "external_ip_class", "%s", ctx->cfg->has_external_ip ?
+	    ipclass_name(ipclass_of(&ctx->cfg->external_ip, NULL)) : "none");
 }
 
 static const struct ctl_hooks pg_ctl_hooks = { pg_status };

@@ -234,13 +234,28 @@ function statusValue(s, key) {
 	return undefined;
 }
 
+// What the external address's class means for the internet reaching any port here.
+function addressVerdict(cls) {
+	switch (cls) {
+	case 'public': return ['ok', 'public address: the internet can reach mapped ports'];
+	case 'private': case 'shared':
+		return ['bad', 'behind another NAT (' + cls + ' address): the internet cannot ' +
+		    'reach ports through this gateway alone'];
+	case 'documentation': case 'benchmark':
+		return ['warn', cls + ' address: only a test network routes it'];
+	case undefined: case null: return ['', ''];
+	case 'none': return ['bad', 'no external address'];
+	default: return ['bad', cls + ' address: the internet does not route it'];
+	}
+}
+
 function renderOverview(status, maps, pins) {
 	const ext = statusValue(status, 'external_ip') || statusValue(status, 'external_address');
 	$('gw-ext').textContent = ext || 'no external address';
-	const verdict = status && status.reachability;
+	const [level, text] = addressVerdict(statusValue(status, 'external_ip_class'));
 	const v = $('gw-verdict');
-	v.textContent = verdict ? verdict.verdict || verdict : '';
-	v.className = 'badge' + (verdict && verdict.level ? ' ' + verdict.level : '');
+	v.textContent = text;
+	v.className = 'badge ' + level;
 	const counts = {};
 	for (const m of maps) counts[m.source] = (counts[m.source] || 0) + 1;
 	const cards = $('counts');
@@ -272,6 +287,15 @@ function line(svg, pts, color) {
 	p.setAttribute('stroke', color);
 	p.setAttribute('stroke-width', '1.5');
 	svg.appendChild(p);
+}
+
+function dot(svg, p, color) {
+	const c = document.createElementNS(SVG, 'circle');
+	c.setAttribute('cx', p[0].toFixed(1));
+	c.setAttribute('cy', p[1].toFixed(1));
+	c.setAttribute('r', '2.5');
+	c.setAttribute('fill', color);
+	svg.appendChild(c);
 }
 
 function svgText(svg, x, y, s) {
@@ -315,7 +339,8 @@ function chart(svgId, legendId, series) {
 			pts.push([x, (H - B) - (H - B - 6) * v / max]);
 		});
 		const color = COLORS[k] || COLORS.other;
-		if (pts.length) line(svg, pts, color);
+		if (pts.length > 1) line(svg, pts, color);
+		else if (pts.length === 1) dot(svg, pts[0], color);
 		const s = el('span');
 		const sw = el('i');
 		sw.style.background = color;	// CSSOM, not an inline style attribute

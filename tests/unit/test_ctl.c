@@ -174,7 +174,7 @@ test_status_fields(void)
 	char want[1024];
 
 	/* (UDP 5351 may be taken on the machine running the test: then PCP is off) */
-	snprintf(want, sizeof(want), "version uptime firewall external_ip mappings pinholes "
+	snprintf(want, sizeof(want), "version uptime firewall external_ip external_ip_class mappings pinholes "
 	    "source source source source source trigger_rules trigger_notifications "
 	    "trigger_bad_sources state_file state_last_save state_last_error state_snapshot_bytes "
 	    "state_journal_bytes upnp upnp_uuid upnp_igd_version ssdp_searches ssdp_replies "
