@@ -198,7 +198,9 @@ function renderTriggers(rules) {
 		tr.appendChild(el('td', t.name + (off ? ' (disabled)' : '')));
 		tr.appendChild(el('td', t.trigger));
 		tr.appendChild(el('td', list(t.open, 'open').join(', ')));
-		const h = t.active ? (t.holder_host || t.host || t.holder) : (off ? 'disabled' : 'idle');
+		const name = t.host || t.mac;
+		const h = t.active ? (name ? name + ' (' + t.holder + ')' : t.holder) :
+		    (off ? 'disabled' : 'idle');
 		tr.appendChild(el('td', h, 'active-host'));
 		const left = el('td', '', 'num closes-in');
 		left.dataset.left = t.active && t.closes_in !== null ? t.closes_in : '';

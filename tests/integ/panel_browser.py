@@ -11,7 +11,8 @@ import os, subprocess, sys, time
 from xml.sax.saxutils import escape as xml_escape
 
 from selenium import webdriver
-from selenium.common.exceptions import (NoAlertPresentException, TimeoutException,
+from selenium.common.exceptions import (NoAlertPresentException,
+                                        StaleElementReferenceException, TimeoutException,
                                         WebDriverException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -81,9 +82,34 @@ def row(d, proto, port):
 
 def wait(d, secs, fn):
     try:
-        return WebDriverWait(d, secs, poll_frequency=0.05).until(lambda _: fn())
+        return WebDriverWait(d, secs, poll_frequency=0.05,
+                             ignored_exceptions=[StaleElementReferenceException]).until(
+                                 lambda _: fn())
     except TimeoutException:
         return None
+
+
+def fresh(fn, tries=20):
+    """fn() on elements found anew: the page re-draws its tables on every event."""
+    for _ in range(tries):
+        try:
+            return fn()
+        except StaleElementReferenceException:
+            time.sleep(0.05)
+    return fn()
+
+
+def texts(d, css):
+    return fresh(lambda: [e.text for e in d.find_elements(By.CSS_SELECTOR, css)])
+
+
+def text(d, css):
+    t = texts(d, css)
+    return t[0] if t else None
+
+
+def click(d, css):
+    fresh(lambda: d.find_element(By.CSS_SELECTOR, css).click())
 
 
 def no_alert(d):
@@ -130,14 +156,15 @@ def mapping(d):
         r = wait(d, 5, lambda: row(d, "tcp", 9100))
         if not r:
             return
-    cells = [c.text for c in r[0].find_elements(By.TAG_NAME, "td")]
-    say(cells[0] == "upnp" and cells[2] == A_IP, "it names its source and host: %s" % cells[:4])
+    sel = '#ports-table tbody tr[data-proto="tcp"][data-port="9100"]'
+    cells = texts(d, sel + " td")
+    say(cells[0] == "upnp" and cells[1] == "alice-laptop" and cells[2] == A_IP,
+        "it names its source, host (from the DHCP leases) and IP: %s" % cells[:3])
     say("9100" in cells[3] and "8000" in cells[3], "... external -> internal: %r" % cells[3])
     say(cells[7] == "panel game", "... and its description")
     say(wan_connect(9100) == "from-A", "the WAN peer reaches A through it")
     shot(d, "02-mapping.png")
-    btn = r[0].find_element(By.CSS_SELECTOR, "button.del")
-    btn.click()
+    click(d, sel + " button.del")
     gone = wait(d, 5, lambda: not row(d, "tcp", 9100))
     say(bool(gone), "its Delete button removes the row")
     say(wan_connect(9100) == "", "then the WAN peer is refused")
@@ -165,7 +192,7 @@ def hostile(d):
     say(bool(r), "the mapping with the hostile description is listed")
     if not r:
         return
-    desc = r[0].find_element(By.CSS_SELECTOR, "td.desc").text
+    desc = text(d, '#ports-table tbody tr[data-port="9101"] td.desc')
     say(desc == HOSTILE, "its description is the literal text %r" % desc)
     say(not d.find_elements(By.CSS_SELECTOR, "#ports-table img, #event-log img"),
         "no <img> element was made from it (table or event log)")
@@ -191,15 +218,16 @@ def trigger(d):
     say(err == "", "the form shows no error (%r)" % err)
     if not r:
         return
-    say(r[0].find_element(By.CSS_SELECTOR, ".active-host").text == "idle", "it is idle")
+    say(text(d, sel + " .active-host") == "idle", "it is idle")
     say(wan_connect(9113) == "", "the WAN peer cannot reach 9113 before the trigger")
     run(NS_A, "socat", "-T", "1", "-", "TCP:%s:6667,connect-timeout=1" % WAN_IP, timeout=4)
-    host = wait(d, 5, lambda: (lambda t: t if t == A_IP else None)(
-        d.find_element(By.CSS_SELECTOR, sel + " .active-host").text))
-    say(bool(host), "A's trigger traffic shows A as the active host")
+    want = "alice-laptop (%s)" % A_IP
+    host = wait(d, 5, lambda: text(d, sel + " .active-host") == want)
+    say(bool(host), "A's trigger traffic shows A as the active host (%r)"
+        % text(d, sel + " .active-host"))
 
     def left():
-        t = d.find_element(By.CSS_SELECTOR, sel + " .closes-in").text
+        t = text(d, sel + " .closes-in")
         return int(t.split()[0]) if t and t[0].isdigit() else None
     a = wait(d, 3, left)
     time.sleep(2.2)

@@ -20,7 +20,10 @@ ART=$top_builddir/tests/artifacts/panel
 rm -rf "$ART"
 mkdir -p "$ART"
 conf=$LAB_DIR/pg.conf
-lab_conf "$conf" "admin_listen = $GW_LAN_IP:$PORT" "admin_password_file = $LAB_DIR/pw"
+# the DHCP server's leases name A (dnsmasq's format: expiry MAC IP name client-id)
+echo "$(( $(date +%s) + 3600 )) $(lab_mac "$HA") $A_IP alice-laptop *" > "$LAB_DIR/leases"
+lab_conf "$conf" "admin_listen = $GW_LAN_IP:$PORT" "admin_password_file = $LAB_DIR/pw" \
+	"dhcp_leases = dnsmasq:$LAB_DIR/leases"
 echo "$PW" | "$PORTGATECTL" passwd -f "$conf" >/dev/null
 check "portgated starts with the admin server" lab_start_daemon "$conf"
 in_b ip link set lo up		# chromedriver listens on B's loopback
