@@ -2,8 +2,9 @@
 # demo.sh - build portgated, run it on a namespace lab (LAN hosts, gateway,
 # WAN peer), add a forward with portgatectl and prove a WAN->LAN connection
 # through it, a port trigger, applications mapping their own ports (upnpc by
-# SSDP discovery, natpmpc, PCP) and an IPv6 pinhole; show portgatectl list
-# and the kernel's tables. Needs root.
+# SSDP discovery, natpmpc, PCP) and an IPv6 pinhole; show portgatectl list,
+# the diagnosis, the admin HTTP API and metrics, and the kernel's tables.
+# Needs root.
 set -e
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -14,7 +15,11 @@ top_builddir=$PWD/build top_srcdir=$PWD
 . tests/lab/lab.sh
 lab_can_run || { echo "demo.sh: needs root and network namespaces"; exit 1; }
 lab_up
-lab_conf "$LAB_DIR/pg.conf" "trigger = game tcp:7000 open tcp:7100-7110,udp:7100-7110 idle 10"
+lab_conf "$LAB_DIR/pg.conf" "trigger = game tcp:7000 open tcp:7100-7110,udp:7100-7110 idle 10" \
+	"admin_listen = $GW_LAN_IP:8088" "admin_password_file = $LAB_DIR/admin.pw" \
+	"admin_metrics_token_file = $LAB_DIR/token"
+echo "demo password" | "$PORTGATECTL" passwd -f "$LAB_DIR/pg.conf"
+echo "demo-token-$$-$RANDOM$RANDOM" > "$LAB_DIR/token"
 lab_start_daemon "$LAB_DIR/pg.conf" || exit 1
 say() { printf '\n== %s\n' "$*"; }
 run() { echo "\$ $*"; "$@"; }
@@ -55,6 +60,17 @@ connect6 "$WAN" tcp $A_IP6 8000 $WAN_IP6
 say "portgatectl list"
 run "$PORTGATECTL" -s "$LAB_DIR/sock" list
 run "$PORTGATECTL" -s "$LAB_DIR/sock" trigger list
+say "why can (or can't) the internet reach tcp 8080? portgatectl check"
+run "$PORTGATECTL" -s "$LAB_DIR/sock" check tcp 8080 --wait 1
+say "and tcp 9999, which nobody holds"
+run "$PORTGATECTL" -s "$LAB_DIR/sock" check tcp 9999 --wait 1
+say "the admin HTTP API from LAN host B (the panel is http://$GW_LAN_IP:8088/): log in, list"
+run ip netns exec "$HB" curl -s -c "$LAB_DIR/jar" -H 'Content-Type: application/json' \
+	-d '{"password":"demo password"}' http://$GW_LAN_IP:8088/api/v1/login
+run ip netns exec "$HB" curl -s -b "$LAB_DIR/jar" http://$GW_LAN_IP:8088/api/v1/forwards
+say "Prometheus metrics with the read-only token (the mapping gauges)"
+ip netns exec "$HB" curl -s -H "Authorization: Bearer $(cat "$LAB_DIR/token")" \
+	http://$GW_LAN_IP:8088/metrics | grep '^portgate_mappings'
 say "the kernel's tables (nft list table ip portgate; ip6 portgate)"
 in_gw nft list table ip portgate
 in_gw nft list table ip6 portgate
