@@ -306,6 +306,23 @@ admin_auth_session(struct admin_auth *a, const char *id, int *expired)
 }
 
 int
+admin_auth_session_alive(struct admin_auth *a, const char *id)
+{
+	uint64_t now = pg_clock_now(&a->clk);
+	size_t i, len;
+	int alive = 0;
+
+	if (id == NULL || (len = strlen(id)) != ADMIN_ID_HEX)
+		return 0;
+	if (admin_file_check(&a->pw, "password", 0))
+		admin_pw_changed(a);
+	for (i = 0; i < ADMIN_SESSIONS; i++)
+		if (admin_ct_equal(a->s[i].id, ADMIN_ID_HEX, id, len) && a->s[i].id[0] != '\0')
+			alive = admin_session_live(a, &a->s[i], now);
+	return alive;
+}
+
+int
 admin_auth_csrf_ok(const struct admin_session *s, const char *token)
 {
 	return token != NULL && admin_ct_equal(s->csrf, ADMIN_ID_HEX, token, strlen(token));

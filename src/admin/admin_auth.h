@@ -59,6 +59,8 @@ enum admin_login admin_auth_login(struct admin_auth *, const struct in6_addr *cl
  * is set if it was one that ended idle (it is gone now).
  */
 struct admin_session *admin_auth_session(struct admin_auth *, const char *id, int *expired);
+/* 1 if the session whose ID id is still lives (its idle clock left as it is). */
+int admin_auth_session_alive(struct admin_auth *, const char *id);
 /* 1 if token (NULL: none) is the session's CSRF token (compared in constant time). */
 int admin_auth_csrf_ok(const struct admin_session *, const char *token);
 /* End a session. */

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 
 #include "admin/admin_api.h"
+#include "admin/admin_auth.h"
 #include "admin/admin_http.h"
 #include "admin/admin_live.h"
 #include "admin/admin_web.h"
@@ -52,9 +54,23 @@ admin_live_page(struct admin_req *rq)
 struct admin_sse {
 	struct admin_api	*api;
 	struct pg_ctx		*ctx;
+	struct admin_auth	*auth;
 	struct admin_stream	*stream;	/* NULL once the client went */
 	struct ev_sub		*sub;
+	/* what opened it: a session's ID, or the bearer token; the stream lasts as long */
+	char			 sid[ADMIN_ID_HEX + 1];
+	char			*token;
 };
+
+/* Whether what opened the stream still may read: a logout, an idle end, a new password
+ * or a new token ends it at its next event. */
+static int
+admin_sse_allowed(const struct admin_sse *c)
+{
+	if (c->sid[0] != '\0')
+		return admin_auth_session_alive(c->auth, c->sid);
+	return c->token != NULL && admin_auth_bearer_ok(c->auth, c->token);
+}
 
 /* One event as an SSE message: its number as the id (Last-Event-ID resumes), its JSON. */
 static void
@@ -67,6 +83,11 @@ admin_sse_event(void *arg, const struct pg_event *ev)
 
 	if (c->stream == NULL)
 		return;
+	if (!admin_sse_allowed(c)) {
+		admin_stream_end(c->stream);	/* its gone callback frees c */
+		c->stream = NULL;
+		return;
+	}
 	if ((n = event_json(ev, json, sizeof(json))) >= sizeof(json))
 		return;
 	len = snprintf(msg, sizeof(msg), "id: %llu\ndata: %s\n\n",
@@ -84,6 +105,11 @@ admin_sse_gone(void *arg)
 	if (c->sub != NULL)
 		evbus_unsubscribe(c->ctx->events, c->sub);
 	c->api->nstreams--;
+	if (c->token != NULL) {
+		explicit_bzero(c->token, strlen(c->token));
+		free(c->token);
+	}
+	explicit_bzero(c->sid, sizeof(c->sid));
 	free(c);
 }
 
@@ -109,6 +135,7 @@ admin_live_events(struct admin_req *rq)
 	struct admin_api *api = admin_req_arg(rq);
 	struct pg_ctx *ctx = admin_req_ctx(rq);
 	static const char hello[] = "retry: 2000\n: portgate events\n\n";
+	const char *auth_hdr;
 	struct admin_sse *c;
 	uint64_t since = admin_sse_since(rq);
 
@@ -127,8 +154,19 @@ admin_live_events(struct admin_req *rq)
 	}
 	c->api = api;
 	c->ctx = ctx;
+	c->auth = admin_req_auth(rq);
+	if (admin_req_session(rq) != NULL)
+		snprintf(c->sid, sizeof(c->sid), "%s", admin_session_id(admin_req_session(rq)));
+	else if ((auth_hdr = admin_req_header(rq, "Authorization")) != NULL &&
+	    strncasecmp(auth_hdr, "Bearer ", 7) == 0 &&
+	    (c->token = strdup(auth_hdr + 7 + strspn(auth_hdr + 7, " "))) == NULL) {
+		free(c);
+		admin_reply_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		return;
+	}
 	admin_reply_header(rq, "X-Accel-Buffering", "no");
 	if ((c->stream = admin_reply_stream(rq, "text/event-stream", admin_sse_gone, c)) == NULL) {
+		free(c->token);
 		free(c);
 		return;
 	}

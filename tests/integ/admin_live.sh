@@ -121,6 +121,27 @@ first=$(grep -o '^id: [0-9]*' "$LAB_DIR/sse2" | head -1 | cut -d' ' -f2)
 check_out "... and the kept events come again (the last add, the delete)" '"type":"mapping.deleted"' cat "$LAB_DIR/sse2"
 check_out "the stream without credentials is 401" 401 code --max-time 2 "$BASE/api/v1/events"
 
+echo "a stream lasts as long as the session that opened it"
+cb -c "$LAB_DIR/jar" -H 'Content-Type: application/json' -d "{\"password\":\"$PW\"}" \
+	"$BASE/api/v1/login" > "$LAB_DIR/login"
+csrf=$(sed -n 's/.*"csrf_token":"\([0-9a-f]*\)".*/\1/p' "$LAB_DIR/login")
+ip netns exec "$HB" timeout 20 curl -sSN -b "$LAB_DIR/jar" "$BASE/api/v1/events" \
+	> "$LAB_DIR/sse3" 2>&1 &
+sse=$!
+sleep 0.5
+timeout 20 ip netns exec "$HA" upnpc -i -e "while logged in" -r 5104 tcp >/dev/null 2>&1
+wait_for 5 grep -q '"external_port":5104' "$LAB_DIR/sse3" && pass "a session's stream gets events" ||
+	fail "no event on the session's stream"
+check_out "logging out" 200 code -b "$LAB_DIR/jar" -X POST -H "X-CSRF-Token: $csrf" "$BASE/api/v1/logout"
+timeout 20 ip netns exec "$HA" upnpc -i -e "after logout" -r 5105 tcp >/dev/null 2>&1
+if wait_for 5 sh -c "! kill -0 $sse 2>/dev/null"; then
+	pass "after the logout the stream ends at the next event"
+else
+	fail "the stream outlived its session"; kill $sse 2>/dev/null
+fi
+wait $sse 2>/dev/null
+check_not "... which it does not carry" grep -q '"external_port":5105' "$LAB_DIR/sse3"
+
 echo "history and the diagnosis"
 check_out "GET /api/v1/history: the samples" '"samples":[{"time":' cb -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/history"
 in_a sh -c "socat -T5 TCP-LISTEN:5101,reuseaddr,fork SYSTEM:'echo up' >/dev/null 2>&1 &"
