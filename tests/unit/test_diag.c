@@ -462,6 +462,17 @@ test_checks(void)
 
 /* ---- through the control socket ---- */
 
+/* 1 once the reply in b (not NUL-terminated) has its last line: ok or err. */
+static int
+reply_done(struct evbuffer *b)
+{
+	size_t len = evbuffer_get_length(b);
+	const char *p = (const char *)evbuffer_pullup(b, -1);
+
+	return len > 0 && (memmem(p, len, "\nok", 3) != NULL || memmem(p, len, "\nerr", 4) != NULL ||
+	    (len >= 3 && memcmp(p, "err", 3) == 0));
+}
+
 /* Run request lines through the control socket's batch; the whole reply (static buffer). */
 static const char *
 run1(const char *req)
@@ -473,10 +484,7 @@ run1(const char *req)
 	size_t len;
 
 	ctl_run_lines(ctx.ctl, &line, 1, b);
-	while (util_mono_ms() < end && (evbuffer_get_length(b) == 0 ||
-	    (strstr((char *)evbuffer_pullup(b, -1), "\nok") == NULL &&
-	    strstr((char *)evbuffer_pullup(b, -1), "\nerr") == NULL &&
-	    strncmp((char *)evbuffer_pullup(b, -1), "err", 3) != 0)))
+	while (util_mono_ms() < end && !reply_done(b))
 		event_base_loop(ctx.base, EVLOOP_ONCE);
 	free(line);
 	len = evbuffer_get_length(b);
