@@ -127,7 +127,6 @@ admin_live_events(struct admin_req *rq)
 	}
 	c->api = api;
 	c->ctx = ctx;
-	admin_reply_header(rq, "X-Accel-Buffering", "no");
 	if ((c->stream = admin_reply_stream(rq, "text/event-stream", admin_sse_gone, c)) == NULL) {
 		free(c);
 		return;
