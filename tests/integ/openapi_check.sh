@@ -111,7 +111,7 @@ valid "GET /api/v1/history" "$HA" req GET /api/v1/history --expect 200
 echo "triggers: one added here, fired by a LAN host"
 in_wan socat -T 2 TCP-LISTEN:6000,reuseaddr,fork SYSTEM:"echo server" >/dev/null 2>&1 &
 valid "POST /api/v1/triggers: 201" "$HA" req POST /api/v1/triggers \
-	'{"name":"game","trigger":"tcp:6000","open":"tcp:6001-6002,udp:6001","idle":3}' --expect 201
+	'{"name":"game","trigger":"tcp:6000","open":"tcp:6001-6002,udp:6001","idle":5}' --expect 201
 valid "POST /api/v1/triggers, the same name: 409" "$HA" req POST /api/v1/triggers \
 	'{"name":"game","trigger":"tcp:6100","open":"tcp:6101"}' --expect 409
 valid "GET /api/v1/triggers (idle: the nulls)" "$HA" req GET /api/v1/triggers --expect 200
@@ -177,9 +177,10 @@ in_gw ip addr del $GW_WAN_IP/24 dev wan0
 wan_moved() { [ "$(wan_moves)" != "$m" ]; }
 wait_for 5 wan_moved	# to none (wan.changed with new null), then back
 in_gw ip addr add $GW_WAN_IP/24 dev wan0
-sleep 1.5	# the 2 s forward expires; the trigger closes after 3 s idle
-wait_for 5 sh -c "'$PORTGATECTL' -s '$LAB_DIR/sock' trigger list | grep -q 'game.*idle'"
+# by now the 2 s forward has expired; the trigger closes after 5 s idle, if disable did not
+wait_for 8 sh -c "'$PORTGATECTL' -s '$LAB_DIR/sock' trigger list | grep -q 'game.*idle'"
 n=$("$PORTGATECTL" -s "$LAB_DIR/sock" metrics | awk '/^portgate_events_total/ { n += $2 } END { print n + 0 }')
+[ "$n" -ge 12 ] && pass "portgate_events_total: $n events posted" || fail "portgate_events_total: '$n'"
 r=$(A events --since 1 --count $((n - 1)) --wait 10 --out "$LAB_DIR/events.json")
 got=$(echo "$r" | sed -n 's/^valid: \([0-9]*\) events.*/\1/p')
 [ "${got:-0}" -ge $((n - 1)) ] && pass "GET /api/v1/events?since=1: the kept events after the first ($got), each as the file says" ||
