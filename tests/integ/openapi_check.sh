@@ -145,8 +145,8 @@ valid "GET /metrics without credentials: 401" "$HA" --no-cookie req GET /metrics
 
 echo "the panel's files"
 valid "GET /" "$HA" --no-cookie req GET / --expect 200
-for f in index.html app.js style.css favicon.svg; do
-	valid "GET /$f" "$HA" --no-cookie req GET /$f --expect 200
+for f in $(sed -n 's/^ADMIN_WEB = //p' "$top_srcdir/Makefile.am"); do	# every embedded file
+	valid "GET /${f#web/}" "$HA" --no-cookie req GET "/${f#web/}" --expect 200
 done
 valid "GET /nosuch.html: 404" "$HA" --no-cookie req GET /nosuch.html --expect 404
 
