@@ -615,6 +615,19 @@ admin_cut(char **seg, size_t n)
 		seg[i][strcspn(seg[i], "/")] = '\0';
 }
 
+/* 1 if the list ("GET, POST") names method already. */
+static int
+admin_allow_has(const char *allow, const char *method)
+{
+	size_t n = strlen(method);
+	const char *p;
+
+	for (p = allow; (p = strstr(p, method)) != NULL; p += n)
+		if ((p == allow || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
 /* The route for the request, or -1 with the answer set (404, 405, 400). */
 static int
 admin_route(struct admin_req *rq, const char *method)
@@ -630,9 +643,11 @@ admin_route(struct admin_req *rq, const char *method)
 		if (!admin_match(h->routes[i].path, rq->url, seg))
 			continue;
 		if (strcmp(h->routes[i].method, m) != 0) {
+			/* once each: /metrics is a route and one of the page's "/ *" too */
 			n = strlen(allow);
-			snprintf(allow + n, sizeof(allow) - n, "%s%s", n ? ", " : "",
-			    h->routes[i].method);
+			if (!admin_allow_has(allow, h->routes[i].method))
+				snprintf(allow + n, sizeof(allow) - n, "%s%s", n ? ", " : "",
+				    h->routes[i].method);
 			continue;
 		}
 		memcpy(rq->seg, seg, sizeof(seg));

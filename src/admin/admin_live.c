@@ -164,7 +164,6 @@ admin_live_events(struct admin_req *rq)
 		admin_reply_error(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 		return;
 	}
-	admin_reply_header(rq, "X-Accel-Buffering", "no");
 	if ((c->stream = admin_reply_stream(rq, "text/event-stream", admin_sse_gone, c)) == NULL) {
 		free(c->token);
 		free(c);
