@@ -490,7 +490,7 @@ admin_api_forward_add(struct admin_req *rq)
 		{ "description", ADMIN_JSON_STRING, 0 },
 	};
 	char ext[48], end[24], target[128], lease[24], port[24];
-	const char *e, *p;
+	const char *e, *p, *ip;
 	struct api_argv a = { { NULL }, 0 };
 
 	if (api_check(rq, m, PG_NELEM(m)) == -1)
@@ -498,6 +498,12 @@ admin_api_forward_add(struct admin_req *rq)
 	api_num(rq, "external_port", ext, sizeof(ext));
 	if ((e = api_num(rq, "external_port_end", end, sizeof(end))) != NULL)
 		snprintf(ext + strlen(ext), sizeof(ext) - strlen(ext), "-%s", e);
+	if ((ip = api_str(rq, "internal_ip")) != NULL && strchr(ip, ':') != NULL) {
+		/* the command line's IP:PORT is two members here: a ':' is no part of an address */
+		admin_reply_error(rq, MHD_HTTP_BAD_REQUEST, "internal_ip: '%s' is not an IPv4 "
+		    "address (the port goes in internal_port)", ip);
+		return;
+	}
 	p = api_num(rq, "internal_port", port, sizeof(port));
 	snprintf(target, sizeof(target), "%s%s%s", api_str(rq, "internal_ip"), p ? ":" : "",
 	    p ? p : "");

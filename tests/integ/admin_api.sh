@@ -131,6 +131,10 @@ r=$(apiA req POST /api/v1/forwards '{"proto":"tcp","external_port":8080,"interna
 cli=$(pgctl forward add tcp 8080 $B_IP 2>&1)
 check_out "a conflict: 409" "HTTP 409" echo "$r"
 check_out "... with the message the CLI prints" "{\"error\":\"${cli#portgatectl: }\"}" echo "$r"
+r=$(apiA req POST /api/v1/forwards '{"proto":"tcp","external_port":8085,"internal_ip":"'$A_IP':81"}')
+check_out "internal_ip with a port in it: 400" "HTTP 400" echo "$r"
+check_out "... saying where the port goes" "is not an IPv4 address (the port goes in internal_port)" echo "$r"
+check_not "... and nothing is mapped" sh -c "'$PORTGATECTL' -s '$LAB_DIR/sock' list | grep -q ' 8085 '"
 check_out "a range with a lease" '"message":"udp 7000-7003 -> 192.0.2.11:7000-7003"' apiA req POST /api/v1/forwards \
 	'{"proto":"udp","external_port":7000,"external_port_end":7003,"internal_ip":"'$B_IP'","lease":600}'
 check_out "... listed with its lease" '"external_port":7000,"external_port_end":7003' apiA req GET /api/v1/forwards
