@@ -24,7 +24,7 @@
 #include "trigger/trigger.h"
 #include "util.h"
 
-#define CTL_LIST_COUNTED_MAX	32768	/* list --json: entries whose counters are read, at most */
+#define CTL_LIST_COUNTED_MAX	32768	/* list --json: counters read for so many */
 
 static void ctl_data(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
 static void ctl_fail(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));

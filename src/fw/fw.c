@@ -29,8 +29,8 @@ struct fw {
 	uint64_t		 ncommits;
 	struct pg_hist		 commit_time;	/* seconds a backend's commit took */
 	uint64_t		 repairs;	/* the backend's state vanished: rebuilt */
-	uint64_t		 inb_seen[2];	/* the backend's inbound packets, bytes at the last read */
-	uint64_t		 inb_base[2];	/* what it had counted before it started again */
+	uint64_t		 inb_seen[2];	/* backend's inbound pkts, bytes: last read */
+	uint64_t		 inb_base[2];	/* what it counted before it started again */
 	fw_lost_cb		*lost;		/* the owner's (fw_set_lost_cb) */
 	void			*lost_arg;
 };

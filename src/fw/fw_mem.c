@@ -47,7 +47,7 @@ struct fw_mem {
 	int		 last_partial;	/* the last one stays open to some remotes */
 	size_t		 nopens;	/* doors opened */
 	struct fw_item	 last_open;
-	uint64_t	 inb_pkts, inb_bytes;	/* what came in through mappings (fw_mem_traffic) */
+	uint64_t	 inb_pkts, inb_bytes;	/* in through mappings (fw_mem_traffic) */
 };
 
 static int

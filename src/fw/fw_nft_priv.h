@@ -81,14 +81,14 @@ struct fw_nft {
 	int			 refresh_ok;	/* the kernel re-times an element added again */
 	int			 refresh_probed;
 	int			 emit_refresh;	/* nft_emit_elems adds without NLM_F_EXCL */
-	uint64_t		 inb_pkts, inb_bytes;	/* the inbound counter as last read: where a
-						   rebuild starts it again */
+	uint64_t		 inb_pkts, inb_bytes;	/* NFT_INBOUND as last read: where a
+							   rebuild starts it again */
 };
 
 #define NFT_PROBE_SHORT_MS	5000	/* nft_probe_refresh: the first timeout, then */
 #define NFT_PROBE_LONG_MS	3600000	/* the refresh's */
 #define NFT_PFX_DEL_MAX		256	/* pin_pfx deletes in one commit before a rebuild wins */
-#define NFT_INBOUND		"inbound"	/* the ip table's counter of what mappings let in */
+#define NFT_INBOUND		"inbound"	/* counter: what all mappings let in (ip) */
 #define NFT_TOUCHED_IP		1
 #define NFT_TOUCHED_IP6		2
 

@@ -39,8 +39,8 @@
 
 #define NFT_QELEMS_MAX	(MT_MAX_FILTERS + 8)	/* elements of one item, at most */
 #define NFT_GET_BATCH	256			/* elements asked for in one GETSETELEM */
-#define NFT_GET_BUF	65536			/* such a request (256 x at most ~120 bytes) */
-#define NFT_ANSWER_SIZE	8192			/* what an element's answer takes in the socket */
+#define NFT_GET_BUF	65536			/* such a request: 256 x ~120 bytes */
+#define NFT_ANSWER_SIZE	8192			/* an element's answer in the socket */
 #define NFT_QUERY_RCVBUF (4 * 1024 * 1024)	/* a batch's answers: 256 of them */
 
 /* One element an item is made of, and what the kernel says of it. */
@@ -249,7 +249,7 @@ nft_request(struct fw_nft *n, const struct nlmsghdr *req, char *buf, size_t size
 		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
 		    nlh = mnl_nlmsg_next(nlh, &left)) {
 			if (nlh->nlmsg_seq != seq)
-				continue;	/* the answer to an earlier request that timed out */
+				continue;	/* the answer to an earlier, timed out request */
 			if (nlh->nlmsg_type == NLMSG_DONE)
 				return 0;
 			if (nlh->nlmsg_type == NLMSG_ERROR) {
@@ -460,7 +460,7 @@ nft_got_one(void *arg, const struct nft_got *g)
 struct nft_batch_ctx {
 	struct nft_qelem	*e;		/* the elements asked for, in order */
 	size_t			 n;
-	size_t			 next;		/* answers so far: e[next] is the next one's */
+	size_t			 next;		/* answers so far (e[next]: the next's) */
 };
 
 /* An answer to a batch: the next element's (the kernel answers in order). */

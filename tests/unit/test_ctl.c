@@ -359,7 +359,8 @@ test_counters(void)
 	/* firewall = none counts nothing: null, not a made-up 0 */
 	CHECK_REPLY("forward add tcp 8500 192.0.2.10:80 --desc ctr",
 	    "ok tcp 8500 -> 192.0.2.10:80\n");
-	CHECK_REPLY("forward add udp 8501 192.0.2.11 --desc ctr2", "ok udp 8501 -> 192.0.2.11:8501\n");
+	CHECK_REPLY("forward add udp 8501 192.0.2.11 --desc ctr2",
+	    "ok udp 8501 -> 192.0.2.11:8501\n");
 	CHECK_HAS(run1("pinhole add udp [2001:db8:1::11]:8599 --desc ctr3"), "ok pinhole ");
 	fw_mem_traffic(ctx.fw, MT_TCP, 8500, 3, 180);
 	r = run1("list --json");
@@ -369,7 +370,8 @@ test_counters(void)
 	CHECK_HAS(r, "\"description\":\"ctr3\",\"expires_in\":null,\"remote\":null,"
 	    "\"filters\":[],\"packets\":0,\"bytes\":0,");
 	CHECK(strstr(run1("metrics"), "portgate_inbound_packets_total") == NULL);
-	CHECK_HAS(run1("history --json"), "\"inbound_packets\":null,\"inbound_packets_total\":null}");
+	CHECK_HAS(run1("history --json"),
+	    "\"inbound_packets\":null,\"inbound_packets_total\":null}");
 
 	/* the kernel's: each mapping's own count, one read for the whole list */
 	fw_mem_pretend_kernel(ctx.fw);
@@ -378,7 +380,8 @@ test_counters(void)
 	    "\"filters\":[],\"packets\":3,\"bytes\":180,\"owner\":\"\",");
 	CHECK_HAS(r, "\"description\":\"ctr2\",\"expires_in\":null,\"remote_host\":null,"
 	    "\"filters\":[],\"packets\":0,\"bytes\":0,\"owner\":\"\",");
-	CHECK_HAS(run1("list --json --source static --kind mapping"), "\"packets\":3,\"bytes\":180,");
+	CHECK_HAS(run1("list --json --source static --kind mapping"),
+	    "\"packets\":3,\"bytes\":180,");
 	/* a pinhole's, read in the same dump: what mtable_pinhole_counters (UPnP's) says */
 	for (e = mtable_pinhole_next(ctx.mt, NULL); e != NULL && strcmp(e->desc, "ctr3") != 0;
 	    e = mtable_pinhole_next(ctx.mt, e))
@@ -417,14 +420,16 @@ test_counters(void)
 
 	/* the history: a sample a second here (PORTGATE_TEST_HISTORY_INTERVAL), what came since */
 	run_for(1100);
-	CHECK_HAS(run1("history --json"), "\"inbound_packets\":null,\"inbound_packets_total\":5}]}");
+	CHECK_HAS(run1("history --json"),
+	    "\"inbound_packets\":null,\"inbound_packets_total\":5}]}");
 	fw_mem_traffic(ctx.fw, MT_UDP, 8501, 4, 200);
 	run_for(1000);
 	r = run1("history --json");
 	CHECK_HAS(r, "{\"interval_seconds\":1,\"samples\":[{\"time\":\"");
 	CHECK_HAS(r, "\"inbound_packets\":4,\"inbound_packets_total\":9}]}");
 	r = run1("history");
-	CHECK_HAS(r, "| TIME                 STATIC   UPNP    PCP NATPMP TRIGGER PINHOLES INBOUND\n");
+	CHECK_HAS(r, "| TIME                 STATIC   UPNP    PCP NATPMP TRIGGER PINHOLES "
+	    "INBOUND\n");
 	CHECK_HAS(r, "      1      0      0      0       0        1 -\n");
 	CHECK_HAS(r, "      1      0      0      0       0        1 4\nok\n");
 	CHECK_REPLY("history now", "err usage: history [--json]\n");

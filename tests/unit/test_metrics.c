@@ -232,7 +232,7 @@ test_inbound(void)
 	CHECK_HAS(text, "\n# TYPE portgate_inbound_bytes_total counter\n"
 	    "portgate_inbound_bytes_total 0\n");
 	fw_mem_traffic(ctx->fw, MT_TCP, 9000, 10, 1000);
-	fw_mem_traffic(ctx->fw, MT_TCP, 9999, 5, 500);	/* no mapping there: nothing came in */
+	fw_mem_traffic(ctx->fw, MT_TCP, 9999, 5, 500);	/* no mapping: nothing came in */
 	CHECK_HAS(page(ctx), "\nportgate_inbound_packets_total 10\n");
 	CHECK_EQ(fw_inbound(ctx->fw, &p, &b), 0);
 	CHECK_EQ(p, 10);
@@ -306,7 +306,7 @@ test_history(void)
 	}
 	CHECK_EQ(history_count(&h), HISTORY_SAMPLES);
 	CHECK_EQ(history_at(&h, 0)->time, 180);
-	CHECK_EQ(history_at(&h, 0)->inbound_packets, 3);	/* its predecessor went, its count stays */
+	CHECK_EQ(history_at(&h, 0)->inbound_packets, 3);	/* its predecessor went; it stays */
 	CHECK_EQ(history_at(&h, HISTORY_SAMPLES - 1)->time, 60 * (HISTORY_SAMPLES + 2));
 	CHECK(history_at(&h, HISTORY_SAMPLES) == NULL);
 	CHECK(strstr(history_text(&h), "\"inbound_packets\":62,\"inbound_packets_total\":") !=
