@@ -460,7 +460,7 @@ nft_got_one(void *arg, const struct nft_got *g)
 struct nft_batch_ctx {
 	struct nft_qelem	*e;		/* the elements asked for, in order */
 	size_t			 n;
-	size_t			 next;		/* answers so far (e[next]: the next's) */
+	size_t			 next;		/* answers so far; e[next]: the next */
 };
 
 /* An answer to a batch: the next element's (the kernel answers in order). */
