@@ -17,10 +17,14 @@
 #include "diag.h"
 #include "hostnames.h"
 #include "event.h"
+#include "fw/fw.h"
+#include "log.h"
 #include "metrics.h"
 #include "mtable.h"
 #include "trigger/trigger.h"
 #include "util.h"
+
+#define CTL_LIST_COUNTED_MAX	32768	/* list --json: counters read for so many */
 
 static void ctl_data(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
 static void ctl_fail(struct ctl_req *, const char *, ...) __attribute__((format(printf, 2, 3)));
@@ -304,8 +308,26 @@ json_host(struct evbuffer *b, const struct pg_ctx *ctx, const struct in6_addr *a
 		evbuffer_add_printf(b, ",\"mac\":null");
 }
 
+/*
+ * A mapping's "packets" and "bytes": what the kernel counted (k, its answer
+ * in the list's dump) where the firewall is the kernel's and holds every
+ * element of it; null where nothing counts it (firewall = none), the kernel
+ * does not hold it, or the dump failed.
+ */
 static void
-list_json_entry(struct ctl_req *r, struct evbuffer *line, const struct mt_entry *e, int first)
+json_map_counters(struct evbuffer *b, const struct pg_ctx *ctx, const struct fw_elem_info *k)
+{
+	if (k != NULL && fw_in_kernel(ctx->fw) && k->counted && k->elems > 0 &&
+	    k->found == k->elems)
+		evbuffer_add_printf(b, ",\"packets\":%llu,\"bytes\":%llu",
+		    (unsigned long long)k->pkts, (unsigned long long)k->bytes);
+	else
+		evbuffer_add_printf(b, ",\"packets\":null,\"bytes\":null");
+}
+
+static void
+list_json_entry(struct ctl_req *r, struct evbuffer *line, const struct mt_entry *e,
+    const struct fw_elem_info *k, int first)
 {
 	char a[INET6_ADDRSTRLEN];
 	long left = mtable_remaining(r->ctx->mt, e);
@@ -333,6 +355,7 @@ list_json_entry(struct ctl_req *r, struct evbuffer *line, const struct mt_entry 
 		evbuffer_add_printf(line, "%s\"%s\"", i ? "," : "",
 		    mt_filter_str(&e->filters[i], f, sizeof(f)));
 	evbuffer_add_printf(line, "]");
+	json_map_counters(line, r->ctx, k);
 	evbuffer_add_printf(line, ",\"owner\":");
 	json_str(line, e->owner);
 	json_host(line, r->ctx, &e->int_addr);
@@ -390,14 +413,15 @@ pin_remote_str(const struct mt_entry *e, char *buf, size_t len)
 }
 
 static void
-list_json_pinhole(struct ctl_req *r, struct evbuffer *line, const struct mt_entry *e, int first)
+list_json_pinhole(struct ctl_req *r, struct evbuffer *line, const struct mt_entry *e,
+    const struct fw_elem_info *k, int first)
 {
 	char a[INET6_ADDRSTRLEN], f[64];
 	long left = mtable_remaining(r->ctx->mt, e);
 	uint64_t pkts = 0, bytes = 0;
 	size_t i;
 
-	(void)mtable_pinhole_counters(r->ctx->mt, e, &pkts, &bytes);
+	mtable_pinhole_counters_of(e, k, &pkts, &bytes);
 	evbuffer_add_printf(line, "%s{\"kind\":\"pinhole\",\"id\":%u,\"proto\":\"%s\","
 	    "\"internal_ip\":\"%s\",\"internal_port\":%u,\"source\":\"%s\",\"description\":",
 	    first ? "" : ",", e->pin_id, mt_proto_name(e->proto),
@@ -486,31 +510,83 @@ list_wants(const struct list_filter *f, const struct mt_entry *e)
 	return f->source == MT_NSOURCE || e->source == f->source;
 }
 
+/* The entries list --json shows, in its order: mappings, then pinholes; NULL after the last. */
+static const struct mt_entry *
+list_next(const struct ctl_req *r, const struct list_filter *f, const struct mt_entry *e)
+{
+	const struct mtable *mt = r->ctx->mt;
+
+	if (e == NULL || e->kind != MT_KIND_PINHOLE) {
+		for (e = f->mappings ? mtable_next(mt, e) : NULL; e != NULL; e = mtable_next(mt, e))
+			if (list_wants(f, e))
+				return e;
+		e = NULL;
+	}
+	for (e = f->pinholes ? mtable_pinhole_next(mt, e) : NULL; e != NULL;
+	    e = mtable_pinhole_next(mt, e))
+		if (list_wants(f, e))
+			return e;
+	return NULL;
+}
+
+/*
+ * What the kernel holds for every entry the list shows, in its order, with
+ * ONE fw_elem_dump: the i-th entry's answer is the i-th; NULL where it is
+ * not read (memory, the kernel's error: the counters are then unknown, the
+ * list goes on). Reading costs some 10 us an entry, the loop waiting (a
+ * second at 100,000): a list of more than CTL_LIST_COUNTED_MAX entries
+ * does not read them (README: list a source, or check one port).
+ */
+static struct fw_elem_info *
+list_counters(const struct ctl_req *r, const struct list_filter *f)
+{
+	const struct mt_entry *e;
+	struct fw_item *items;
+	struct fw_elem_info *k = NULL;
+	size_t n = 0, i = 0;
+
+	for (e = list_next(r, f, NULL); e != NULL; e = list_next(r, f, e))
+		n++;
+	if (n > CTL_LIST_COUNTED_MAX) {
+		log_debug("ctl: list: %zu entries: the kernel's counters are not read", n);
+		return NULL;
+	}
+	if (n == 0 || (items = reallocarray(NULL, n, sizeof(*items))) == NULL)
+		return NULL;
+	for (e = list_next(r, f, NULL); e != NULL && i < n; e = list_next(r, f, e))
+		mtable_fw_item(r->ctx->mt, e, &items[i++]);
+	if ((k = reallocarray(NULL, n, sizeof(*k))) != NULL &&
+	    fw_elem_dump(r->ctx->fw, items, n, k) == -1) {
+		log_debug("ctl: list: the kernel's counters: %s", strerror(errno));
+		free(k);
+		k = NULL;
+	}
+	free(items);
+	return k;
+}
+
 static void
 list_json(struct ctl_req *r, const struct list_filter *f)
 {
 	const struct mt_entry *e;
 	struct evbuffer *line;
-	int first = 1;
+	struct fw_elem_info *k;
+	size_t i = 0;
 
 	if ((line = evbuffer_new()) == NULL) {
 		ctl_fail_as(r, CTL_FAIL_INTERNAL, "out of memory");
 		return;
 	}
+	k = list_counters(r, f);
 	ctl_data(r, "[");
-	for (e = mtable_next(r->ctx->mt, NULL); f->mappings && e != NULL;
-	    e = mtable_next(r->ctx->mt, e))
-		if (list_wants(f, e)) {
-			list_json_entry(r, line, e, first);
-			first = 0;
-		}
-	for (e = mtable_pinhole_next(r->ctx->mt, NULL); f->pinholes && e != NULL;
-	    e = mtable_pinhole_next(r->ctx->mt, e))
-		if (list_wants(f, e)) {
-			list_json_pinhole(r, line, e, first);
-			first = 0;
-		}
+	for (e = list_next(r, f, NULL); e != NULL; e = list_next(r, f, e), i++) {
+		if (e->kind == MT_KIND_PINHOLE)
+			list_json_pinhole(r, line, e, k != NULL ? &k[i] : NULL, i == 0);
+		else
+			list_json_entry(r, line, e, k != NULL ? &k[i] : NULL, i == 0);
+	}
 	ctl_data(r, "]");
+	free(k);
 	evbuffer_free(line);
 	ctl_done(r, "%s", "");
 }
@@ -1162,6 +1238,56 @@ cmd_watch(struct ctl_req *r, int argc, char **argv)
 		    (unsigned long long)evbus_last_seq(r->ctx->events));
 }
 
+/* ---- history ---- */
+
+/* A sample as history's line: its time, mappings per source, pinholes, inbound packets. */
+static void
+history_line(struct ctl_req *r, const struct history_sample *s)
+{
+	char when[32], in[24];
+
+	if (s->has_packets)
+		snprintf(in, sizeof(in), "%llu", (unsigned long long)s->inbound_packets);
+	else
+		snprintf(in, sizeof(in), "-");
+	ctl_data(r, "%-20s %6u %6u %6u %6u %7u %8u %s", history_time_str(s, when, sizeof(when)),
+	    s->mappings[MT_SRC_STATIC], s->mappings[MT_SRC_UPNP], s->mappings[MT_SRC_PCP],
+	    s->mappings[MT_SRC_NATPMP], s->mappings[MT_SRC_TRIGGER], s->pinholes, in);
+}
+
+/* The last hour, a sample a line (oldest first), or history.h's JSON object. */
+static void
+cmd_history(struct ctl_req *r, int argc, char **argv)
+{
+	struct ctl_opt opts[] = { { "json", 0, NULL } };
+	const struct history *h = &r->ctx->history;
+	struct evbuffer *b;
+	size_t i;
+
+	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
+		return;
+	if (argc != 0) {
+		ctl_usage(r);
+		return;
+	}
+	if (opts[0].value != NULL) {
+		if ((b = evbuffer_new()) == NULL) {
+			ctl_fail_as(r, CTL_FAIL_INTERNAL, "out of memory");
+			return;
+		}
+		history_json(h, b);
+		ctl_data_buf(r, b);
+		evbuffer_free(b);
+		ctl_done(r, "%s", "");
+		return;
+	}
+	ctl_data(r, "%-20s %6s %6s %6s %6s %7s %8s %s", "TIME", "STATIC", "UPNP", "PCP", "NATPMP",
+	    "TRIGGER", "PINHOLES", "INBOUND");
+	for (i = 0; i < history_count(h); i++)
+		history_line(r, history_at(h, i));
+	ctl_done(r, "%s", "");
+}
+
 /* The Prometheus page, a data line per line. */
 static void
 cmd_metrics(struct ctl_req *r, int argc, char **argv)
@@ -1213,6 +1339,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "check", NULL, "PROTO PORT [--json] [--wait SECONDS]", cmd_check },
 	{ "watch", NULL, "[--json] [--since SEQ]", cmd_watch },
 	{ "metrics", NULL, "", cmd_metrics },
+	{ "history", NULL, "[--json]", cmd_history },
 };
 
 void

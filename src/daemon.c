@@ -629,11 +629,15 @@ pg_status(const struct pg_ctx *ctx, pg_status_emit *emit, void *arg)
 
 static const struct ctl_hooks pg_ctl_hooks = { pg_status };
 
-/* A minute's sample for the panel's charts (inbound packets: not known yet, so absent). */
+/*
+ * A minute's sample for the panel's charts: the table's counts and the
+ * firewall's inbound total (none where it does not count: firewall = none).
+ */
 static void
 pg_history_sample(struct pg_ctx *ctx)
 {
 	struct history_sample s;
+	uint64_t bytes;
 	int src;
 
 	memset(&s, 0, sizeof(s));
@@ -641,6 +645,7 @@ pg_history_sample(struct pg_ctx *ctx)
 	for (src = 0; src < MT_NSOURCE; src++)
 		s.mappings[src] = (uint32_t)mtable_count_source(ctx->mt, src);
 	s.pinholes = (uint32_t)mtable_pinhole_count(ctx->mt);
+	s.has_total = fw_inbound(ctx->fw, &s.inbound_total, &bytes) == 0;
 	history_add(&ctx->history, &s);
 }
 
@@ -652,13 +657,39 @@ pg_history_cb(evutil_socket_t fd, short ev, void *arg)
 	pg_history_sample(arg);
 }
 
-/* The history starts with a sample now, then one every HISTORY_INTERVAL_S. */
+/*
+ * Seconds between history samples: HISTORY_INTERVAL_S, or what the
+ * environment's PORTGATE_TEST_HISTORY_INTERVAL says (1 to 60), a knob for
+ * tests that cannot wait minutes, not a setting.
+ */
+static unsigned
+pg_history_interval(void)
+{
+	const char *v = getenv("PORTGATE_TEST_HISTORY_INTERVAL");
+	unsigned long s;
+	char *end;
+
+	if (v == NULL || *v == '\0')
+		return HISTORY_INTERVAL_S;
+	errno = 0;
+	s = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0' || s == 0 || s > HISTORY_INTERVAL_S) {
+		log_warnx("PORTGATE_TEST_HISTORY_INTERVAL: '%s' is not 1-%d seconds; ignored", v,
+		    HISTORY_INTERVAL_S);
+		return HISTORY_INTERVAL_S;
+	}
+	log_info("history: a sample every %lu s (PORTGATE_TEST_HISTORY_INTERVAL)", s);
+	return (unsigned)s;
+}
+
+/* The history starts with a sample now, then one every interval. */
 static int
 pg_start_history(struct pg_ctx *ctx)
 {
-	struct timeval tv = { HISTORY_INTERVAL_S, 0 };
+	struct timeval tv = { 0, 0 };
 
-	history_init(&ctx->history);
+	history_init(&ctx->history, pg_history_interval());
+	tv.tv_sec = ctx->history.interval_s;
 	pg_history_sample(ctx);
 	if ((ctx->history_ev = event_new(ctx->base, -1, EV_PERSIST, pg_history_cb, ctx)) == NULL)
 		return -1;

@@ -67,6 +67,11 @@ static const struct metrics_family {
 	{ "firewall_repairs_total", "counter",
 	    "Times the kernel's rules vanished or were edited behind portgated's back and were "
 	    "rebuilt from the table." },
+	{ "inbound_packets_total", "counter",
+	    "Packets the WAN sent in through mappings (flows the WAN started, every mapping "
+	    "whatever came and went), as the kernel counts them." },
+	{ "inbound_bytes_total", "counter",
+	    "Bytes of those packets (inbound_packets_total), as the kernel counts them." },
 	{ "state_saves_total", "counter", "Full saves of the state file that worked." },
 	{ "state_save_failures_total", "counter",
 	    "Saves of the state file (full or journal) that failed." },
@@ -250,10 +255,12 @@ metrics_trigger(const struct pg_ctx *ctx, pg_metric_emit *emit, void *arg)
 	trigger_metrics(ctx->trig, emit, arg);
 }
 
+/* The firewall's own, and what came in through it (read from the kernel now). */
 static void
 metrics_firewall(const struct pg_ctx *ctx, pg_metric_emit *emit, void *arg)
 {
 	fw_metrics(ctx->fw, emit, arg);
+	fw_inbound_metrics(ctx->fw, emit, arg);
 }
 
 static void

@@ -366,6 +366,19 @@ mtable_pinhole_counters(const struct mtable *mt, const struct mt_entry *e, uint6
 	return 0;
 }
 
+void
+mtable_pinhole_counters_of(const struct mt_entry *e, const struct fw_elem_info *k,
+    uint64_t *pkts, uint64_t *bytes)
+{
+	if (k != NULL && k->elems > 0 && k->found == k->elems) {
+		*pkts = k->pkts;
+		*bytes = k->bytes;
+	} else {
+		*pkts = e->pin_pkts;
+		*bytes = e->pin_bytes;
+	}
+}
+
 /* Read the kernel's counters into the entry before its element is replaced. */
 static void
 mt_pin_save_counters(struct mtable *mt, struct mt_entry *e)

@@ -24,6 +24,7 @@
 struct fw;
 struct netif;
 struct fw_change;
+struct fw_elem_info;
 struct fw_item;
 struct policy;
 
@@ -255,6 +256,13 @@ size_t mtable_pinhole_count(const struct mtable *);
 /* Packets and bytes the pinhole let in (the kernel's counters); 0 or -1. */
 int mtable_pinhole_counters(const struct mtable *, const struct mt_entry *, uint64_t *pkts,
     uint64_t *bytes);
+/*
+ * The same from what the kernel said of the pinhole (k: its fw_elem_dump or
+ * fw_elem_query answer; NULL: none): the kernel's counters where it holds
+ * every element, else what the pinhole had counted when last re-added.
+ */
+void mtable_pinhole_counters_of(const struct mt_entry *, const struct fw_elem_info *k,
+    uint64_t *pkts, uint64_t *bytes);
 
 /* The mapping covering an external port, or NULL. */
 struct mt_entry *mtable_lookup_ext(const struct mtable *, int proto, uint16_t port);

@@ -50,11 +50,17 @@ struct fw_ops {
 		    uint64_t *bytes);
 	/*
 	 * What the kernel holds for items[0..n) into out[] (struct fw_elem_info);
-	 * dump 0: a few direct reads per item, 1: one dump per set the items use.
+	 * dump 0: a few direct reads per item, 1: many elements to a read.
 	 * 0, or -1 with errno. NULL: the backend cannot say (ENOTSUP).
 	 */
 	int	(*query)(struct fw_backend *, const struct fw_item *, size_t n, int dump,
 		    struct fw_elem_info *out);
+	/*
+	 * What the WAN sent in through mappings as the backend counts it now, in
+	 * all; it may start again lower when its state is rebuilt behind its back
+	 * (fw.c keeps the total monotonic). 0 or -1. NULL: it does not count.
+	 */
+	int	(*inbound)(struct fw_backend *, uint64_t *pkts, uint64_t *bytes);
 	/*
 	 * Replace the LAN hosts whose PCP/NAT-PMP requests and trigger packets are
 	 * honoured (each address from its own MAC only); 0 or -1. May be NULL.

@@ -29,6 +29,8 @@ struct fw {
 	uint64_t		 ncommits;
 	struct pg_hist		 commit_time;	/* seconds a backend's commit took */
 	uint64_t		 repairs;	/* the backend's state vanished: rebuilt */
+	uint64_t		 inb_seen[2];	/* backend's inbound pkts, bytes: last read */
+	uint64_t		 inb_base[2];	/* what it counted before it started again */
 	fw_lost_cb		*lost;		/* the owner's (fw_set_lost_cb) */
 	void			*lost_arg;
 };
@@ -480,6 +482,35 @@ fw_elem_dump(struct fw *fw, const struct fw_item *items, size_t n, struct fw_ele
 	return n == 0 ? 0 : fw->be.ops->query(&fw->be, items, n, 1, out);
 }
 
+/*
+ * The backend's count, kept monotonic: a count lower than the last one read
+ * means the backend's counter started again (its state was rebuilt or reset
+ * behind it), so what it had counted is carried in the base. What came in
+ * between the last read and the restart is lost; the nftables backend
+ * carries its count over its own rebuilds, so only an outside reset loses.
+ */
+int
+fw_inbound(struct fw *fw, uint64_t *pkts, uint64_t *bytes)
+{
+	uint64_t v[2];
+	int i;
+
+	if (!fw_has(fw, FW_CAP_KERNEL) || fw->be.ops->inbound == NULL) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	if (fw->be.ops->inbound(&fw->be, &v[0], &v[1]) == -1)
+		return -1;
+	if (v[0] < fw->inb_seen[0] || v[1] < fw->inb_seen[1])
+		for (i = 0; i < 2; i++)
+			fw->inb_base[i] += fw->inb_seen[i];
+	for (i = 0; i < 2; i++)
+		fw->inb_seen[i] = v[i];
+	*pkts = fw->inb_base[0] + v[0];
+	*bytes = fw->inb_base[1] + v[1];
+	return 0;
+}
+
 int
 fw_set_hosts(struct fw *fw, const struct fw_host *h, size_t n)
 {
@@ -524,6 +555,17 @@ fw_metrics(const struct fw *fw, pg_metric_emit *emit, void *arg)
 	emit(arg, "firewall_commits_total", NULL, (double)fw->ncommits, NULL);
 	emit(arg, "firewall_commit_duration_seconds", NULL, 0, &fw->commit_time);
 	emit(arg, "firewall_repairs_total", NULL, (double)fw->repairs, NULL);
+}
+
+void
+fw_inbound_metrics(struct fw *fw, pg_metric_emit *emit, void *arg)
+{
+	uint64_t pkts, bytes;
+
+	if (fw == NULL || fw_inbound(fw, &pkts, &bytes) == -1)
+		return;
+	emit(arg, "inbound_packets_total", NULL, (double)pkts, NULL);
+	emit(arg, "inbound_bytes_total", NULL, (double)bytes, NULL);
 }
 
 void

@@ -97,11 +97,19 @@ int fw_pin_counters(struct fw *, const struct fw_item *, uint64_t *pkts, uint64_
 /* What the kernel holds for one item (a few direct reads); 0, or -1 with errno. */
 int fw_elem_query(struct fw *, const struct fw_item *, struct fw_elem_info *);
 /*
- * The same for n items at once, with one dump of each set they use however
- * many they are (the counters of a whole list); out[i] for items[i]; 0, or
- * -1 with errno.
+ * The same for n items at once (the counters of a whole list), many
+ * elements to a request: linear in the items, whatever else the kernel
+ * holds; out[i] for items[i]; 0, or -1 with errno.
  */
 int fw_elem_dump(struct fw *, const struct fw_item *items, size_t n, struct fw_elem_info *out);
+/*
+ * What the WAN has sent in through mappings, in all (the packets the
+ * per-mapping counters count, whichever mappings come and go): a monotonic
+ * total that no rebuild, repair or reset of the backend's own counter makes
+ * go back. 0, or -1 with errno where nothing is counted (a backend not in
+ * the kernel lets nothing in: ENOTSUP; the kernel did not answer).
+ */
+int fw_inbound(struct fw *, uint64_t *pkts, uint64_t *bytes);
 /* Replace the verified LAN hosts (address and MAC pairs); 0, or -1 if the backend refused. */
 int fw_set_hosts(struct fw *, const struct fw_host *, size_t);
 /* The external port the open flow of a PEER item leaves by; 0, or -1 if none is open. */
@@ -114,6 +122,8 @@ void fw_set_lost_cb(struct fw *, fw_lost_cb *, void *);
  * state vanished and the owner was asked to rebuild it).
  */
 void fw_metrics(const struct fw *, pg_metric_emit *, void *);
+/* Metrics: inbound_packets_total and inbound_bytes_total (fw_inbound, read now); none if -1. */
+void fw_inbound_metrics(struct fw *, pg_metric_emit *, void *);
 /* Shut down and free. */
 void fw_free(struct fw *);
 

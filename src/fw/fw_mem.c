@@ -47,6 +47,7 @@ struct fw_mem {
 	int		 last_partial;	/* the last one stays open to some remotes */
 	size_t		 nopens;	/* doors opened */
 	struct fw_item	 last_open;
+	uint64_t	 inb_pkts, inb_bytes;	/* in through mappings (fw_mem_traffic) */
 };
 
 static int
@@ -301,6 +302,17 @@ fw_mem_query(struct fw_backend *b, const struct fw_item *it, size_t n, int dump,
 	return 0;
 }
 
+/* What came in through mappings: the kernel's rule counter, as fw_mem_traffic fakes it. */
+static int
+fw_mem_inbound(struct fw_backend *b, uint64_t *pkts, uint64_t *bytes)
+{
+	const struct fw_mem *m = b->priv;
+
+	*pkts = m->inb_pkts;
+	*bytes = m->inb_bytes;
+	return 0;
+}
+
 /* The open flow of a PEER item, or NULL. */
 static struct fw_mem_flow *
 fw_mem_flow_find(const struct fw_mem *m, const struct fw_item *it)
@@ -354,6 +366,7 @@ const struct fw_ops fw_mem_ops = {
 	.open = fw_mem_open,
 	.pin_counters = fw_mem_pin_counters,
 	.query = fw_mem_query,
+	.inbound = fw_mem_inbound,
 	.flow_port = fw_mem_flow_port,
 	.shutdown = fw_mem_shutdown,
 };
@@ -468,6 +481,16 @@ fw_mem_traffic(struct fw *fw, int proto, uint16_t port, uint64_t pkts, uint64_t 
 		return;
 	it->pkts += pkts;
 	it->bytes += bytes;
+	m->inb_pkts += pkts;
+	m->inb_bytes += bytes;
+}
+
+void
+fw_mem_inbound_restart(struct fw *fw)
+{
+	struct fw_mem *m = fw_mem_of(fw);
+
+	m->inb_pkts = m->inb_bytes = 0;
 }
 
 void

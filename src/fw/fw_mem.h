@@ -23,8 +23,13 @@ size_t fw_mem_pin_count(const struct fw *);
 const struct fw_item *fw_mem_pin_lookup(const struct fw *, uint32_t pin_id);
 /* In-memory backend test hook: traffic through a pinhole (adds to its counters). */
 void fw_mem_pin_traffic(struct fw *, uint32_t pin_id, uint64_t pkts, uint64_t bytes);
-/* In-memory backend test hook: traffic from the WAN through the mapping at proto/port. */
+/*
+ * In-memory backend test hook: traffic from the WAN through the mapping at
+ * proto/port (its counters and the inbound total, fw_inbound, count it).
+ */
 void fw_mem_traffic(struct fw *, int proto, uint16_t port, uint64_t pkts, uint64_t bytes);
+/* In-memory backend test hook: the inbound counter starts again at 0 (rules rebuilt outside). */
+void fw_mem_inbound_restart(struct fw *);
 /* In-memory backend inspection (tests): doors closed so far, and the last (NULL: none). */
 size_t fw_mem_close_count(const struct fw *);
 const struct fw_item *fw_mem_last_close(const struct fw *, int *partial);

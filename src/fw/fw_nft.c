@@ -461,6 +461,7 @@ nft_emit_skeleton(struct fw_nft *n)
 	nft_add_table(n, NFT_FAMILY, NFT_MSG_NEWTABLE, NLM_F_CREATE);
 	nft_add_table(n, NFT_FAMILY6, NFT_MSG_NEWTABLE, NLM_F_CREATE);
 	nft_add_sets(n);
+	nft_add_counter(n, NFT_INBOUND, n->inb_pkts, n->inb_bytes);
 	nft_add_chain(n, NFT_FAMILY, "filter_pre", "filter", NF_INET_PRE_ROUTING, -150);
 	nft_add_chain(n, NFT_FAMILY, "prerouting", "nat", NF_INET_PRE_ROUTING, -100);
 	nft_add_chain(n, NFT_FAMILY, "postrouting", "nat", NF_INET_POST_ROUTING, 99);
@@ -547,10 +548,13 @@ fw_nft_resync(struct fw_backend *be, fw_iter_cb *it, void *arg)
 	struct fw_nft *n = be->priv;
 	struct fw_change *c;
 	size_t cnt, i;
+	uint64_t inb[2];
 	int rc = -1;
 
 	if ((c = nft_collect(it, arg, &cnt)) == NULL)
 		return -1;
+	/* the new tables' inbound counter goes on from the old one's (or the last read) */
+	(void)fw_nft_inbound(be, &inb[0], &inb[1]);
 	if (nb_batch_begin(n) == 0) {
 		nft_emit_skeleton(n);
 		for (i = 0; i < cnt && rc == -1; i++)
@@ -923,6 +927,7 @@ const struct fw_ops fw_nft_ops = {
 	.open = fw_nft_open,
 	.pin_counters = fw_nft_pin_counters,
 	.query = fw_nft_query,
+	.inbound = fw_nft_inbound,
 	.hosts = fw_nft_hosts,
 	.trig_ports = fw_nft_trig_ports,
 	.flow_port = fw_nft_flow_port,

@@ -2,7 +2,7 @@
  * fw_nft_batch.c - the nftables backend's netlink batch: the message buffer
  * a batch is built in, sending it and collecting the kernel's errors by
  * sequence number, our sets' definitions, and the objects a batch carries
- * (tables, sets, chains, elements). fw_nft.c, fw_nft_elem.c and
+ * (tables, sets, the named counter, chains, elements). fw_nft.c, fw_nft_elem.c and
  * fw_nft_rules.c build on it; it calls none of them.
  */
 #include "config.h"
@@ -13,6 +13,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/object.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
@@ -344,6 +345,26 @@ nft_add_sets(struct fw_nft *n)
 
 	for (i = 0; i < PG_NELEM(nft_sets); i++)
 		nft_add_set(n, &nft_sets[i]);
+}
+
+void
+nft_add_counter(struct fw_nft *n, const char *name, uint64_t pkts, uint64_t bytes)
+{
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	struct nlmsghdr *nlh;
+	char *p = nb_reserve(&n->buf, 512);
+
+	if (o == NULL || p == NULL)
+		fatal("fw_nft: counter");
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, n->be->cfg->nft_table);
+	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	nftnl_obj_set_u64(o, NFTNL_OBJ_CTR_PKTS, pkts);
+	nftnl_obj_set_u64(o, NFTNL_OBJ_CTR_BYTES, bytes);
+	nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_NEWOBJ, NFT_FAMILY, NLM_F_CREATE, n->seq++);
+	nftnl_obj_nlmsg_build_payload(nlh, o);
+	nb_commit(&n->buf, nlh);
+	nftnl_obj_free(o);
 }
 
 void

@@ -66,6 +66,7 @@ struct fw_nft {
 	uint32_t		 seq;
 	struct mnl_socket	*mon;
 	struct mnl_socket	*query;		/* reads (fw_nft_query.c), opened at first use */
+	size_t			 qbatch;	/* elements it asks for in one request */
 	uint32_t		 mon_portid;
 	struct event		*mon_ev;
 	struct event		*repair_ev;
@@ -80,11 +81,14 @@ struct fw_nft {
 	int			 refresh_ok;	/* the kernel re-times an element added again */
 	int			 refresh_probed;
 	int			 emit_refresh;	/* nft_emit_elems adds without NLM_F_EXCL */
+	uint64_t		 inb_pkts, inb_bytes;	/* NFT_INBOUND as last read: where a
+							   rebuild starts it again */
 };
 
 #define NFT_PROBE_SHORT_MS	5000	/* nft_probe_refresh: the first timeout, then */
 #define NFT_PROBE_LONG_MS	3600000	/* the refresh's */
 #define NFT_PFX_DEL_MAX		256	/* pin_pfx deletes in one commit before a rebuild wins */
+#define NFT_INBOUND		"inbound"	/* counter: what all mappings let in (ip) */
 #define NFT_TOUCHED_IP		1
 #define NFT_TOUCHED_IP6		2
 
@@ -135,6 +139,8 @@ uint32_t nft_set_family(const struct nft_set_def *);
 void nft_add_table(struct fw_nft *, uint16_t family, int type, uint16_t flags);
 /* Into the open batch: every one of our sets, empty. */
 void nft_add_sets(struct fw_nft *);
+/* Into the open batch: a named counter in the ip table, its count starting at pkts, bytes. */
+void nft_add_counter(struct fw_nft *, const char *name, uint64_t pkts, uint64_t bytes);
 /* Into the open batch: a chain (type NULL: a regular chain, no hook). */
 void nft_add_chain(struct fw_nft *, uint16_t family, const char *name, const char *type,
     int hook, int prio);
@@ -179,9 +185,11 @@ size_t nft_emit_hosts_diff(struct fw_nft *, const struct fw_host *a, size_t na,
 
 /* ---- reading back what the kernel holds (fw_nft_query.c) ---- */
 
-/* The backend's query op: what the kernel holds for items (dump: one dump per set). */
+/* The backend's query op: what the kernel holds for items (dump: many to a request). */
 int fw_nft_query(struct fw_backend *, const struct fw_item *, size_t, int dump,
     struct fw_elem_info *);
+/* The backend's inbound op: the NFT_INBOUND counter (kept in n->inb_*); 0, or -1 with errno. */
+int fw_nft_inbound(struct fw_backend *, uint64_t *pkts, uint64_t *bytes);
 /* The backend's pin_counters op: a pinhole's counters, summed over its elements. */
 int fw_nft_pin_counters(struct fw_backend *, const struct fw_item *, uint64_t *pkts,
     uint64_t *bytes);

@@ -3,15 +3,17 @@
  * reporting (portgatectl check, list counters, a pinhole's counters): the
  * item's elements, their timeouts and time left, and the counters of the
  * elements that count (inb_own, inb_range: what a mapping let in from the
- * WAN; the pin_* sets: what a pinhole let in). Nothing here decides
+ * WAN; the pin_* sets: what a pinhole let in); and the named counter of
+ * what all mappings let in (NFT_INBOUND). Nothing here decides
  * anything: the table is the truth, and a commit never waits for a read.
  *
  * An item's elements are what fw_nft_elem.c would delete for it: its
  * change is built as a FW_DEL into a scratch buffer and the messages are
  * read back with libnftnl, so the query follows every element a change
  * has, whatever fw_nft_elem.c makes of it. One item is read element by
- * element (GETSETELEM); many are read with one dump of each set they use,
- * however many items there are.
+ * element (GETSETELEM); many are read up to n->qbatch elements of a set to
+ * a GETSETELEM, each element answered on its own, so that the cost follows
+ * the items asked about, not what else the sets hold.
  */
 #include "config.h"
 
@@ -20,6 +22,7 @@
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/object.h>
 #include <libnftnl/set.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -35,7 +38,10 @@
 #include "util.h"
 
 #define NFT_QELEMS_MAX	(MT_MAX_FILTERS + 8)	/* elements of one item, at most */
-#define NFT_DUMP_BUF	32768			/* libmnl's MNL_SOCKET_DUMP_SIZE */
+#define NFT_GET_BATCH	256			/* elements asked for in one GETSETELEM */
+#define NFT_GET_BUF	65536			/* such a request: 256 x ~120 bytes */
+#define NFT_ANSWER_SIZE	8192			/* an element's answer in the socket */
+#define NFT_QUERY_RCVBUF (4 * 1024 * 1024)	/* a batch's answers: 256 of them */
 
 /* One element an item is made of, and what the kernel says of it. */
 struct nft_qelem {
@@ -180,6 +186,8 @@ static int
 nft_query_open(struct fw_nft *n)
 {
 	struct timeval tv = { 1, 0 };
+	int bufsz = NFT_QUERY_RCVBUF, fd;
+	socklen_t len;
 
 	if (n->query != NULL)
 		return 0;
@@ -190,8 +198,69 @@ nft_query_open(struct fw_nft *n)
 		n->query = NULL;
 		return -1;
 	}
-	setsockopt(mnl_socket_get_fd(n->query), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	fd = mnl_socket_get_fd(n->query);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/*
+	 * A batch's answers, a message each, wait here until read: a batch is
+	 * as many as it holds (the kernel drops answers that do not fit).
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) == -1)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	len = sizeof(bufsz);
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, &len) == -1)
+		bufsz = 0;
+	n->qbatch = (size_t)bufsz / 2 / NFT_ANSWER_SIZE;
+	if (n->qbatch > NFT_GET_BATCH)
+		n->qbatch = NFT_GET_BATCH;
+	if (n->qbatch == 0)
+		n->qbatch = 1;
 	return 0;
+}
+
+/* A message of an answer, to the request's reader; 0 to go on, or -1 with errno. */
+typedef int nft_msg_cb(const struct nlmsghdr *, void *arg);
+
+/*
+ * Send the request req on the query socket and hand each message of its
+ * answer to cb until the kernel's acknowledgement (or a dump's end); buf
+ * (size bytes) takes the answer. 0, or -1 with errno: the kernel's error
+ * (ENOENT: no such element, set or table), cb's, or EAGAIN (no answer in
+ * the socket's timeout).
+ */
+static int
+nft_request(struct fw_nft *n, const struct nlmsghdr *req, char *buf, size_t size,
+    nft_msg_cb *cb, void *arg)
+{
+	const struct nlmsghdr *nlh;
+	const struct nlmsgerr *e;
+	uint32_t seq = req->nlmsg_seq;
+	ssize_t len;
+	int left;
+
+	if (mnl_socket_sendto(n->query, req, req->nlmsg_len) < 0)
+		return -1;
+	for (;;) {
+		if ((len = mnl_socket_recvfrom(n->query, buf, size)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		left = (int)len;
+		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		    nlh = mnl_nlmsg_next(nlh, &left)) {
+			if (nlh->nlmsg_seq != seq)
+				continue;	/* the answer to an earlier, timed out request */
+			if (nlh->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				e = mnl_nlmsg_get_payload(nlh);
+				errno = -e->error;
+				return e->error == 0 ? 0 : -1;
+			}
+			if (cb(nlh, arg) == -1)
+				return -1;
+		}
+	}
 }
 
 /* What the kernel said of one element. */
@@ -220,7 +289,6 @@ nft_got_expr(struct nftnl_expr *x, void *arg)
 struct nft_got_ctx {
 	nft_got_cb	*cb;
 	void		*arg;
-	size_t		 elems;		/* elements the answer carried */
 };
 
 static int
@@ -231,7 +299,6 @@ nft_got_elem(struct nftnl_set_elem *se, void *arg)
 	uint32_t len = 0, elen = 0;
 
 	memset(&g, 0, sizeof(g));
-	c->elems++;
 	if ((g.key = nftnl_set_elem_get(se, NFTNL_SET_ELEM_KEY, &len)) == NULL ||
 	    len > NFT_KEY_MAX)
 		return 0;
@@ -250,25 +317,12 @@ nft_got_elem(struct nftnl_set_elem *se, void *arg)
 	return 0;
 }
 
-/*
- * One message of the answer to request seq: 1 when the answer is complete,
- * 0 for more, -1 with errno (ENOENT: no such element, set or table).
- */
+/* A message of a GETSETELEM answer: each element in it to the context's cb. */
 static int
-nft_got_msg(const struct nlmsghdr *nlh, uint32_t seq, int dump, struct nft_got_ctx *c)
+nft_got_msg(const struct nlmsghdr *nlh, void *arg)
 {
-	const struct nlmsgerr *e;
 	struct nftnl_set *s;
 
-	if (nlh->nlmsg_seq != seq)
-		return 0;	/* the answer to an earlier request that timed out */
-	if (nlh->nlmsg_type == NLMSG_DONE)
-		return 1;
-	if (nlh->nlmsg_type == NLMSG_ERROR) {
-		e = mnl_nlmsg_get_payload(nlh);
-		errno = e->error ? -e->error : ENOENT;
-		return e->error == 0 && (dump || c->elems > 0) ? 1 : -1;
-	}
 	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWSETELEM)
 		return 0;
 	if ((s = nftnl_set_alloc()) == NULL) {
@@ -276,68 +330,86 @@ nft_got_msg(const struct nlmsghdr *nlh, uint32_t seq, int dump, struct nft_got_c
 		return -1;
 	}
 	if (nftnl_set_elems_nlmsg_parse(nlh, s) == 0)
-		nftnl_set_elem_foreach(s, nft_got_elem, c);
+		nftnl_set_elem_foreach(s, nft_got_elem, arg);
 	nftnl_set_free(s);
 	return 0;
 }
 
 /*
- * GETSETELEM for the element e (e NULL: every element of set, a dump),
- * every element of the answer to cb; 0, or -1 with errno.
+ * One GETSETELEM asking for e[0..cnt) (at most n->qbatch, all of one
+ * set): the kernel answers each element with a message of its own, in
+ * order, each to cb, and stops at the first it does not hold (ENOENT).
+ * 0, or -1 with errno.
  */
 static int
-nft_get(struct fw_nft *n, const struct nft_set_def *set, const struct nft_qelem *e,
-    nft_got_cb *cb, void *arg)
+nft_get(struct fw_nft *n, const struct nft_qelem *e, size_t cnt, nft_got_cb *cb, void *arg)
 {
-	struct nft_got_ctx c = { cb, arg, 0 };
+	struct nft_got_ctx c = { cb, arg };
+	const struct nft_set_def *set = e[0].set;
 	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_set_elem *se = NULL;
+	struct nftnl_set_elem *se;
 	struct nft_elem el;
 	struct nlmsghdr *nlh;
-	char *buf = malloc(NFT_DUMP_BUF);
-	uint32_t seq = n->seq++;
-	ssize_t len;
-	int left, rc = 0;
+	char *buf = malloc(NFT_GET_BUF);
+	size_t i;
+	int rc;
 
-	if (e != NULL) {
+	for (i = 0; s != NULL && i < cnt; i++) {
 		memset(&el, 0, sizeof(el));
-		memcpy(el.key, e->key, e->klen);
-		memcpy(el.key_end, e->key_end, e->klen);
-		el.key_len = e->klen;
+		memcpy(el.key, e[i].key, e[i].klen);
+		memcpy(el.key_end, e[i].key_end, e[i].klen);
+		el.key_len = e[i].klen;
 		el.has_end = (set->flags & NFT_SET_INTERVAL) != 0;
-		se = nft_elem_alloc(&el, 0, 0, 0);
+		if ((se = nft_elem_alloc(&el, 0, 0, 0)) == NULL)
+			break;
+		nftnl_set_elem_add(s, se);
 	}
-	if (s == NULL || buf == NULL || (e != NULL && se == NULL)) {
+	if (s == NULL || buf == NULL || i < cnt) {
 		nftnl_set_free(s);
-		nftnl_set_elem_free(se);
 		free(buf);
 		errno = ENOMEM;
 		return -1;
 	}
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->be->cfg->nft_table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set->name);
-	if (se != NULL)
-		nftnl_set_elem_add(s, se);
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, (uint16_t)nft_set_family(set),
-	    e != NULL ? NLM_F_ACK : NLM_F_DUMP, seq);
+	    NLM_F_ACK, n->seq++);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	if (mnl_socket_sendto(n->query, nlh, nlh->nlmsg_len) < 0)
-		rc = -1;
-	while (rc == 0) {
-		if ((len = mnl_socket_recvfrom(n->query, buf, NFT_DUMP_BUF)) < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -1;	/* EAGAIN: no answer within the socket's timeout */
-			break;
-		}
-		left = (int)len;
-		for (nlh = (struct nlmsghdr *)buf; rc == 0 && mnl_nlmsg_ok(nlh, left);
-		    nlh = mnl_nlmsg_next(nlh, &left))
-			rc = nft_got_msg(nlh, seq, e == NULL, &c);
-	}
+	rc = nft_request(n, nlh, buf, NFT_GET_BUF, nft_got_msg, &c);
 	free(buf);
-	return rc == 1 ? 0 : -1;
+	return rc;
+}
+
+static int
+nft_no_msg(const struct nlmsghdr *nlh, void *arg)
+{
+	(void)nlh;
+	(void)arg;
+	return 0;
+}
+
+/* 1 if the kernel has the set (GETSET), 0 if not; -1 with errno. */
+static int
+nft_set_held(struct fw_nft *n, const struct nft_set_def *set)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	if (s == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, n->be->cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set->name);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, (uint16_t)nft_set_family(set),
+	    NLM_F_ACK, n->seq++);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	if (nft_request(n, nlh, buf, sizeof(buf), nft_no_msg, NULL) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -1;
 }
 
 /* ---- matching answers to elements ---- */
@@ -385,46 +457,58 @@ nft_got_one(void *arg, const struct nft_got *g)
 		nft_qelem_take(e, g);
 }
 
-struct nft_dump_ctx {
-	struct nft_qelem	*e;		/* sorted */
+struct nft_batch_ctx {
+	struct nft_qelem	*e;		/* the elements asked for, in order */
 	size_t			 n;
-	const struct nft_set_def *set;		/* being dumped */
+	size_t			 next;		/* answers so far; e[next]: the next */
 };
 
-/* A dumped element: every wanted element it is (binary search). */
+/* An answer to a batch: the next element's (the kernel answers in order). */
 static void
-nft_got_dumped(void *arg, const struct nft_got *g)
+nft_got_next(void *arg, const struct nft_got *g)
 {
-	struct nft_dump_ctx *d = arg;
-	size_t lo = 0, hi = d->n, mid;
-	int c;
+	struct nft_batch_ctx *b = arg;
 
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if ((c = nft_qelem_cmp(&d->e[mid], d->set, g->key, g->key_end, g->klen)) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < d->n && nft_qelem_cmp(&d->e[lo], d->set, g->key, g->key_end, g->klen) == 0;
-	    lo++)
-		nft_qelem_take(&d->e[lo], g);
+	if (b->next < b->n)
+		nft_got_one(&b->e[b->next++], g);
 }
 
-/* Every set the (sorted) elements use, dumped once. */
+/*
+ * Every element, n->qbatch to a request (a set's together: they are
+ * sorted): linear in the elements asked for, whatever else the sets hold.
+ * (Not a dump of each set: the kernel walks a set from its start again for
+ * each message of a dump, seconds at 100,000 elements, and a list of ten
+ * forwards would pay for every mapping.) An element the kernel does not
+ * hold ends its request; the next request goes on after it, or, when the
+ * set itself is not there, after the set.
+ */
 static int
-nft_dump_sets(struct fw_nft *n, struct nft_qlist *q)
+nft_get_batches(struct fw_nft *n, struct nft_qlist *q)
 {
-	struct nft_dump_ctx d = { q->e, q->n, NULL };
-	size_t i;
+	struct nft_batch_ctx b;
+	size_t i = 0, j;
+	int held;
 
 	qsort(q->e, q->n, sizeof(*q->e), nft_qelem_sort);
-	for (i = 0; i < q->n; i++) {
-		if (d.set == q->e[i].set)
+	while (i < q->n) {
+		for (j = i + 1; j < q->n && j - i < n->qbatch && q->e[j].set == q->e[i].set; j++)
+			;
+		b.e = &q->e[i];
+		b.n = j - i;
+		b.next = 0;
+		if (nft_get(n, b.e, b.n, nft_got_next, &b) == 0) {
+			i = j;
 			continue;
-		d.set = q->e[i].set;
-		if (nft_get(n, d.set, NULL, nft_got_dumped, &d) == -1 && errno != ENOENT)
-			return -1;	/* ENOENT: no such set (the tables are gone): none found */
+		}
+		if (errno != ENOENT)
+			return -1;
+		i += b.next + 1;	/* q->e[i + next] is not held */
+		if (b.next > 0 || (held = nft_set_held(n, b.e[0].set)) == 1)
+			continue;
+		if (held == -1)
+			return -1;
+		while (i < q->n && q->e[i].set == b.e[0].set)	/* no such set: none held */
+			i++;
 	}
 	return 0;
 }
@@ -436,8 +520,7 @@ nft_get_each(struct fw_nft *n, struct nft_qlist *q)
 	size_t i;
 
 	for (i = 0; i < q->n; i++)
-		if (nft_get(n, q->e[i].set, &q->e[i], nft_got_one, &q->e[i]) == -1 &&
-		    errno != ENOENT)
+		if (nft_get(n, &q->e[i], 1, nft_got_one, &q->e[i]) == -1 && errno != ENOENT)
 			return -1;
 	return 0;
 }
@@ -490,7 +573,7 @@ fw_nft_query(struct fw_backend *be, const struct fw_item *items, size_t cnt, int
 	for (i = 0; i < cnt && rc == 0; i++)
 		rc = nft_item_qelems(n, &items[i], i, &scratch, &q);
 	if (rc == 0)
-		rc = dump ? nft_dump_sets(n, &q) : nft_get_each(n, &q);
+		rc = dump ? nft_get_batches(n, &q) : nft_get_each(n, &q);
 	err = errno;
 	if (rc == 0)
 		nft_qfold(&q, out);
@@ -519,5 +602,68 @@ fw_nft_pin_counters(struct fw_backend *be, const struct fw_item *it, uint64_t *p
 	}
 	*pkts = info.pkts;
 	*bytes = info.bytes;
+	return 0;
+}
+
+/* ---- the inbound counter ---- */
+
+/* A message of the GETOBJ answer: the counter's packets and bytes into v. */
+static int
+nft_got_obj(const struct nlmsghdr *nlh, void *arg)
+{
+	uint64_t *v = arg;
+	struct nftnl_obj *o;
+
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWOBJ)
+		return 0;
+	if ((o = nftnl_obj_alloc()) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (nftnl_obj_nlmsg_parse(nlh, o) == 0 && nftnl_obj_is_set(o, NFTNL_OBJ_CTR_PKTS) &&
+	    nftnl_obj_is_set(o, NFTNL_OBJ_CTR_BYTES)) {
+		v[0] = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS);
+		v[1] = nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_BYTES);
+		v[2] = 1;
+	}
+	nftnl_obj_free(o);
+	return 0;
+}
+
+/*
+ * The NFT_INBOUND counter (GETOBJ): what every mapping let in from the WAN
+ * since the table's counter began (a rebuild starts the new one where the
+ * old one was: n->inb_*, the last read). 0, or -1 with errno (ENOENT: no
+ * table).
+ */
+int
+fw_nft_inbound(struct fw_backend *be, uint64_t *pkts, uint64_t *bytes)
+{
+	struct fw_nft *n = be->priv;
+	struct nftnl_obj *o;
+	struct nlmsghdr *nlh;
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint64_t v[3] = { 0, 0, 0 };	/* packets, bytes, whether the answer had them */
+
+	if (nft_query_open(n) == -1)
+		return -1;
+	if ((o = nftnl_obj_alloc()) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, be->cfg->nft_table);
+	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, NFT_INBOUND);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, NFT_FAMILY, NLM_F_ACK, n->seq++);
+	nftnl_obj_nlmsg_build_payload(nlh, o);
+	nftnl_obj_free(o);
+	if (nft_request(n, nlh, buf, sizeof(buf), nft_got_obj, v) == -1)
+		return -1;
+	if (!v[2]) {
+		errno = ENOENT;
+		return -1;
+	}
+	n->inb_pkts = *pkts = v[0];
+	n->inb_bytes = *bytes = v[1];
 	return 0;
 }

@@ -634,6 +634,16 @@ nft_rules_outbound(struct fw_nft *n)
 	}
 }
 
+/* counter name NAME: count into one of the table's named counters */
+static void
+ex_counter_ref(struct nftnl_rule *r, const char *name)
+{
+	struct nftnl_expr *e = ex(r, "objref");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_COUNTER);
+	nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, name);
+}
+
 /*
  * forward: count what each mapping lets in from the WAN, in its inb_own or
  * inb_range element (those sets give every element a counter): a packet the
@@ -641,8 +651,12 @@ nft_rules_outbound(struct fw_nft *n)
  * was sent to (which tells a range from a single-port mapping to a port of
  * the same host). A lookup without a verdict: the packet goes on as before.
  * The outbound rules look these sets up inverted, which counts nothing.
+ * Both rules count into the named counter NFT_INBOUND too: what every
+ * mapping let in, in all, whatever mappings came and went (fw_inbound).
  *   iifname WAN ct status dnat ip daddr . l4proto . th dport . ct original proto-dst @inb_own
+ *     counter name "inbound"
  *   iifname WAN ct status dnat ip daddr . l4proto . ct original proto-dst @inb_range
+ *     counter name "inbound"
  */
 void
 nft_rules_count(struct fw_nft *n)
@@ -661,6 +675,7 @@ nft_rules_count(struct fw_nft *n)
 		ex_ct_dir(r, NFT_CT_PROTO_DST, IP_CT_DIR_ORIGINAL,
 		    range ? NFT_REG32_02 : NFT_REG32_03);
 		ex_lookup(r, nft_set(range ? "inb_range" : "inb_own"), 0);
+		ex_counter_ref(r, NFT_INBOUND);
 		nft_rule_emit(n, r);
 	}
 }

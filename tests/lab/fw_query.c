@@ -8,7 +8,7 @@
  * prints one line per item:
  *   PROTO EXT elems=N found=N timeout=MS left=MS counted=0|1 pkts=N bytes=N
  * with fw_elem_query (each item on its own) or, with --dump, fw_elem_dump
- * (all of them with one dump per set). It only reads: nft_keep_table
+ * (many elements to a request). It only reads: nft_keep_table
  * leaves the daemon's tables alone when it exits.
  */
 #include "config.h"

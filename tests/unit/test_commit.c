@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fw/fw.h"
+#include "fw/fw_mem.h"
 #include "mtable.h"
 #include "testutil.h"
 #include "util.h"

@@ -334,6 +334,109 @@ test_api_verbs(void)
 	CHECK_REPLY("trigger del chat", "ok deleted trigger chat\n");
 }
 
+/* Let the loop run for ms milliseconds (the history's timer: a sample a second here). */
+static void
+run_for(long ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_base_loopexit(ctx.base, &tv);
+	event_base_dispatch(ctx.base);
+}
+
+/*
+ * The kernel's counters where the admin sees them: list --json's packets and
+ * bytes, portgate_inbound_packets_total, the history's inbound packets. Last:
+ * it makes the in-memory firewall pretend to be the kernel's.
+ */
+static void
+test_counters(void)
+{
+	const struct mt_entry *e;
+	struct fw_item it;
+	const char *r;
+
+	/* firewall = none counts nothing: null, not a made-up 0 */
+	CHECK_REPLY("forward add tcp 8500 192.0.2.10:80 --desc ctr",
+	    "ok tcp 8500 -> 192.0.2.10:80\n");
+	CHECK_REPLY("forward add udp 8501 192.0.2.11 --desc ctr2",
+	    "ok udp 8501 -> 192.0.2.11:8501\n");
+	CHECK_HAS(run1("pinhole add udp [2001:db8:1::11]:8599 --desc ctr3"), "ok pinhole ");
+	fw_mem_traffic(ctx.fw, MT_TCP, 8500, 3, 180);
+	r = run1("list --json");
+	CHECK_HAS(r, "\"description\":\"ctr\",\"expires_in\":null,\"remote_host\":null,"
+	    "\"filters\":[],\"packets\":null,\"bytes\":null,\"owner\":\"\",");
+	/* a pinhole's count is what UPnP's GetPinholePackets says, whatever the backend */
+	CHECK_HAS(r, "\"description\":\"ctr3\",\"expires_in\":null,\"remote\":null,"
+	    "\"filters\":[],\"packets\":0,\"bytes\":0,");
+	CHECK(strstr(run1("metrics"), "portgate_inbound_packets_total") == NULL);
+	CHECK_HAS(run1("history --json"),
+	    "\"inbound_packets\":null,\"inbound_packets_total\":null}");
+
+	/* the kernel's: each mapping's own count, one read for the whole list */
+	fw_mem_pretend_kernel(ctx.fw);
+	r = run1("list --json");
+	CHECK_HAS(r, "\"description\":\"ctr\",\"expires_in\":null,\"remote_host\":null,"
+	    "\"filters\":[],\"packets\":3,\"bytes\":180,\"owner\":\"\",");
+	CHECK_HAS(r, "\"description\":\"ctr2\",\"expires_in\":null,\"remote_host\":null,"
+	    "\"filters\":[],\"packets\":0,\"bytes\":0,\"owner\":\"\",");
+	CHECK_HAS(run1("list --json --source static --kind mapping"),
+	    "\"packets\":3,\"bytes\":180,");
+	/* a pinhole's, read in the same dump: what mtable_pinhole_counters (UPnP's) says */
+	for (e = mtable_pinhole_next(ctx.mt, NULL); e != NULL && strcmp(e->desc, "ctr3") != 0;
+	    e = mtable_pinhole_next(ctx.mt, e))
+		;
+	CHECK(e != NULL);
+	if (e != NULL) {
+		uint64_t p = 0, b = 0;
+
+		fw_mem_pin_traffic(ctx.fw, e->pin_id, 6, 600);
+		CHECK_EQ(mtable_pinhole_counters(ctx.mt, e, &p, &b), 0);
+		CHECK_EQ(p, 6);
+		CHECK_HAS(run1("list --json"), "\"description\":\"ctr3\",\"expires_in\":null,"
+		    "\"remote\":null,\"filters\":[],\"packets\":6,\"bytes\":600,");
+	}
+	r = run1("metrics");
+	CHECK_HAS(r, "| # TYPE portgate_inbound_packets_total counter\n"
+	    "| portgate_inbound_packets_total 3\n");
+	CHECK_HAS(r, "| portgate_inbound_bytes_total 180\n");
+	/* an element the kernel does not hold (gone behind the table's back): not known */
+	CHECK((e = mtable_lookup_ext(ctx.mt, MT_UDP, 8501)) != NULL);
+	mtable_fw_item(ctx.mt, e, &it);
+	fw_queue(ctx.fw, FW_DEL, &it);
+	CHECK_EQ(fw_commit(ctx.fw, NULL, NULL), 0);
+	CHECK_HAS(run1("list --json"), "\"description\":\"ctr2\",\"expires_in\":null,"
+	    "\"remote_host\":null,\"filters\":[],\"packets\":null,\"bytes\":null,");
+	fw_queue(ctx.fw, FW_ADD, &it);
+	CHECK_EQ(fw_commit(ctx.fw, NULL, NULL), 0);
+
+	/* the total goes on when mappings go, and when the kernel's counter starts again */
+	CHECK_REPLY("forward del tcp 8500", "ok deleted tcp 8500\n");
+	CHECK_HAS(run1("metrics"), "| portgate_inbound_packets_total 3\n");
+	fw_mem_inbound_restart(ctx.fw);
+	fw_mem_traffic(ctx.fw, MT_UDP, 8501, 2, 100);
+	CHECK_HAS(run1("metrics"), "| portgate_inbound_packets_total 5\n");
+	CHECK_HAS(run1("list --json"), "\"packets\":2,\"bytes\":100,");
+
+	/* the history: a sample a second here (PORTGATE_TEST_HISTORY_INTERVAL), what came since */
+	run_for(1100);
+	CHECK_HAS(run1("history --json"),
+	    "\"inbound_packets\":null,\"inbound_packets_total\":5}]}");
+	fw_mem_traffic(ctx.fw, MT_UDP, 8501, 4, 200);
+	run_for(1000);
+	r = run1("history --json");
+	CHECK_HAS(r, "{\"interval_seconds\":1,\"samples\":[{\"time\":\"");
+	CHECK_HAS(r, "\"inbound_packets\":4,\"inbound_packets_total\":9}]}");
+	r = run1("history");
+	CHECK_HAS(r, "| TIME                 STATIC   UPNP    PCP NATPMP TRIGGER PINHOLES "
+	    "INBOUND\n");
+	CHECK_HAS(r, "      1      0      0      0       0        1 -\n");
+	CHECK_HAS(r, "      1      0      0      0       0        1 4\nok\n");
+	CHECK_REPLY("history now", "err usage: history [--json]\n");
+	CHECK_REPLY("forward del udp 8501", "ok deleted udp 8501\n");
+	CHECK_HAS(run1("flush --source static"), "and 1 pinholes");
+}
+
 int
 main(void)
 {
@@ -348,6 +451,7 @@ main(void)
 	FILE *f;
 
 	log_setverbose(-2);
+	setenv("PORTGATE_TEST_HISTORY_INTERVAL", "1", 1);
 	unlink("/tmp/portgate-test-ctl.state");
 	/* the hosts' names: dnsmasq's file for IPv4, odhcpd's for IPv6 */
 	if ((f = fopen("/tmp/portgate-test-ctl.leases", "w")) != NULL) {
@@ -509,6 +613,7 @@ main(void)
 	test_targets();
 	test_state_health();
 	test_status_fields();
+	test_counters();
 
 	pg_stop(&ctx);
 	conf_free(ctx.cfg);

@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "event.h"
 #include "fw/fw.h"
+#include "fw/fw_mem.h"
 #include "history.h"
 #include "metrics.h"
 #include "mtable.h"
@@ -207,6 +208,53 @@ test_page(void)
 	free(ctx);
 }
 
+/* What came in through mappings: a counter from the kernel's, monotonic; none without one. */
+static void
+test_inbound(void)
+{
+	struct pg_ctx *ctx = xcalloc(1, sizeof(*ctx));
+	struct mt_request q;
+	const char *text;
+	uint64_t p = 0, b = 0;
+
+	CHECK(tu_lab_ctx(ctx, "firewall = nftables\nwan_interface = wan0\nlan_interface = br-lan\n",
+	    tu_fake_clock(&fc), conf_err) != NULL);	/* faked in memory */
+	ctx->trig = trigger_new(ctx->mt);
+	q = req(MT_TCP, MT_SRC_UPNP, 9000, "192.0.2.10");
+	CHECK_EQ(mtable_add(ctx->mt, &q, NULL, NULL), MT_OK);
+	mtable_commit(ctx->mt, NULL, NULL);
+	text = page(ctx);
+	CHECK_EQ(lint(text), 0);
+	CHECK_HAS(text, "# HELP portgate_inbound_packets_total Packets the WAN sent in through "
+	    "mappings");
+	CHECK_HAS(text, "\n# TYPE portgate_inbound_packets_total counter\n"
+	    "portgate_inbound_packets_total 0\n");
+	CHECK_HAS(text, "\n# TYPE portgate_inbound_bytes_total counter\n"
+	    "portgate_inbound_bytes_total 0\n");
+	fw_mem_traffic(ctx->fw, MT_TCP, 9000, 10, 1000);
+	fw_mem_traffic(ctx->fw, MT_TCP, 9999, 5, 500);	/* no mapping: nothing came in */
+	CHECK_HAS(page(ctx), "\nportgate_inbound_packets_total 10\n");
+	CHECK_EQ(fw_inbound(ctx->fw, &p, &b), 0);
+	CHECK_EQ(p, 10);
+	CHECK_EQ(b, 1000);
+	/* the kernel's counter starts again (rules rebuilt behind us): the total does not */
+	fw_mem_inbound_restart(ctx->fw);
+	CHECK_HAS(page(ctx), "\nportgate_inbound_packets_total 10\n");
+	fw_mem_traffic(ctx->fw, MT_TCP, 9000, 1, 40);
+	CHECK_HAS(page(ctx), "\nportgate_inbound_packets_total 11\n");
+	CHECK_HAS(page(ctx), "\nportgate_inbound_bytes_total 1040\n");
+	trigger_free(ctx->trig);
+	tu_lab_ctx_free(ctx);
+	free(ctx);
+	/* the in-memory firewall as itself ("none"): it counts nothing, so no such sample */
+	ctx = xcalloc(1, sizeof(*ctx));
+	CHECK(tu_lab_ctx(ctx, "firewall = none\n", tu_fake_clock(&fc), conf_err) != NULL);
+	CHECK_EQ(fw_inbound(ctx->fw, &p, &b), -1);
+	CHECK(strstr(page(ctx), "inbound_packets") == NULL);
+	tu_lab_ctx_free(ctx);
+	free(ctx);
+}
+
 static const char *
 history_text(const struct history *h)
 {
@@ -231,7 +279,7 @@ test_history(void)
 	struct history_sample s;
 	int i;
 
-	history_init(&h);
+	history_init(&h, 0);
 	CHECK_STR(history_text(&h), "{\"interval_seconds\":60,\"samples\":[]}");
 	memset(&s, 0, sizeof(s));
 	s.time = 60;
@@ -241,25 +289,52 @@ test_history(void)
 	/* inbound packets unknown: null, not 0 */
 	CHECK_STR(history_text(&h), "{\"interval_seconds\":60,\"samples\":[{\"time\":"
 	    "\"1970-01-01T00:01:00Z\",\"mappings\":{\"static\":0,\"upnp\":2,\"pcp\":0,"
-	    "\"natpmp\":0,\"trigger\":0},\"pinholes\":1,\"inbound_packets\":null}]}");
-	/* an hour is kept: the 61st sample pushes out the first */
-	for (i = 2; i <= HISTORY_SAMPLES + 1; i++) {
+	    "\"natpmp\":0,\"trigger\":0},\"pinholes\":1,\"inbound_packets\":null,"
+	    "\"inbound_packets_total\":null}]}");
+	/* the first known total has nothing before it: its packets are not known yet */
+	s.time = 120;
+	s.has_total = 1;
+	s.inbound_total = 1000;
+	history_add(&h, &s);
+	CHECK(strstr(history_text(&h), "\"inbound_packets\":null,"
+	    "\"inbound_packets_total\":1000}]}") != NULL);
+	/* an hour is kept: the 62nd sample pushes out the first two; each says what came since */
+	for (i = 3; i <= HISTORY_SAMPLES + 2; i++) {
 		s.time = 60 * i;
-		s.has_packets = 1;
-		s.inbound_packets = (uint64_t)i;
+		s.inbound_total += (uint64_t)i;
 		history_add(&h, &s);
 	}
 	CHECK_EQ(history_count(&h), HISTORY_SAMPLES);
-	CHECK_EQ(history_at(&h, 0)->time, 120);
-	CHECK_EQ(history_at(&h, HISTORY_SAMPLES - 1)->time, 60 * (HISTORY_SAMPLES + 1));
+	CHECK_EQ(history_at(&h, 0)->time, 180);
+	CHECK_EQ(history_at(&h, 0)->inbound_packets, 3);	/* its predecessor went; it stays */
+	CHECK_EQ(history_at(&h, HISTORY_SAMPLES - 1)->time, 60 * (HISTORY_SAMPLES + 2));
 	CHECK(history_at(&h, HISTORY_SAMPLES) == NULL);
-	CHECK(strstr(history_text(&h), "\"inbound_packets\":61}]}") != NULL);
+	CHECK(strstr(history_text(&h), "\"inbound_packets\":62,\"inbound_packets_total\":") !=
+	    NULL);
+	/* a sample the firewall could not answer: null, and the one after it too */
+	s.time += 60;
+	s.has_total = 0;
+	history_add(&h, &s);
+	CHECK(!history_at(&h, HISTORY_SAMPLES - 1)->has_packets);
+	s.time += 60;
+	s.has_total = 1;
+	s.inbound_total += 5;
+	history_add(&h, &s);
+	CHECK(!history_at(&h, HISTORY_SAMPLES - 1)->has_packets);
+	s.time += 60;
+	s.inbound_total += 7;
+	history_add(&h, &s);
+	CHECK(history_at(&h, HISTORY_SAMPLES - 1)->has_packets);
+	CHECK_EQ(history_at(&h, HISTORY_SAMPLES - 1)->inbound_packets, 7);
+	history_init(&h, 2);
+	CHECK_STR(history_text(&h), "{\"interval_seconds\":2,\"samples\":[]}");
 }
 
 int
 main(void)
 {
 	test_page();
+	test_inbound();
 	test_history();
 	return tu_done("test_metrics");
 }
