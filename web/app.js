@@ -8,8 +8,10 @@ const SVG = 'http://www.w3.org/2000/svg';
 const COLORS = { upnp: '#2271b1', pcp: '#00743f', natpmp: '#8c5fbf', trigger: '#d63638',
 	static: '#996800', other: '#50575e' };
 const EVENT_LOG_MAX = 200;
+const REFRESH_DELAY_MS = 150;	// events come in bursts: wait for the rest
+const REFRESH_MIN_MS = 750;
 
-const st = { csrf: null, es: null, refreshTimer: null, tickTimer: null, loadedAt: 0,
+const st = { csrf: null, es: null, refreshTimer: null, tickTimer: null, loadedAt: 0, lastRefresh: 0,
 	triggers: [], rows: [], pinholes: [] };
 
 function $(id) { return document.getElementById(id); }
@@ -380,6 +382,7 @@ function banner(msg) {
 async function refresh() {
 	clearTimeout(st.refreshTimer);
 	st.refreshTimer = null;
+	st.lastRefresh = Date.now();
 	try {
 		const [status, maps, pins, trig, hist] = await Promise.all([
 			call('GET', 'status'), call('GET', 'mappings'), call('GET', 'pinholes'),
@@ -398,8 +401,12 @@ async function refresh() {
 	}
 }
 
+// After an event: re-read soon, but not more often than every REFRESH_MIN_MS (a big
+// table costs the daemon a kernel read per list), so a burst of events is one refresh.
 function refreshSoon() {
-	if (!st.refreshTimer) st.refreshTimer = setTimeout(refresh, 150);
+	if (st.refreshTimer) return;
+	const since = Date.now() - st.lastRefresh;
+	st.refreshTimer = setTimeout(refresh, Math.max(REFRESH_DELAY_MS, REFRESH_MIN_MS - since));
 }
 
 function tick() {
