@@ -45,14 +45,16 @@ lab_can_run() {
 	return $rc
 }
 
+# lab_down: kill every process of the lab's namespaces (and of LAB_NS_MORE's: lab3.sh's),
+# delete them
 lab_down() {
 	local ns pids
-	for ns in "$HA" "$HB" "$WAN" "$GW"; do
+	for ns in "$HA" "$HB" "$WAN" "$GW" $LAB_NS_MORE; do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
 		[ -n "$pids" ] && kill $pids 2>/dev/null
 	done
 	sleep 0.1
-	for ns in "$HA" "$HB" "$WAN" "$GW"; do
+	for ns in "$HA" "$HB" "$WAN" "$GW" $LAB_NS_MORE; do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
 		[ -n "$pids" ] && kill -9 $pids 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
