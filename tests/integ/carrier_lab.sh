@@ -115,7 +115,9 @@ ext=$(ext_of "$out")
 reaches "the internet peer reaches A at the granted address and port" hello-a \
     $INET tcp "${ext%:*}" "${ext#*:}"
 check_out "the carrier lists it" "tcp ${ext#*:} -> $GW_WAN_IP:8080" lab3_carrier_maps
-check_out "the carrier's list says PCP" "pcp" cgnctl list
+check_out "... as a PCP mapping of the home gateway's" \
+    "\"internal_ip\":\"$GW_WAN_IP\",\"internal_port\":8080,\"internal_port_end\":8080,\"source\":\"pcp\"" \
+    cgnctl list --json
 out=$(lab3_pcp map --int-port 8082 --ext-port 9082 --proto udp --lifetime 600 --nonce $N2)
 uext=$(ext_of "$out")
 reaches "a UDP MAP: the peer reaches A's UDP server" "seen $INET_IP:" $INET udp "${uext%:*}" "${uext#*:}"
@@ -127,7 +129,9 @@ check_not "the carrier portgated stopped, its tables are gone" in_cgn nft list t
 
 echo "the carrier NAT is miniupnpd (Debian's, PCP on)"
 if lab3_start_mu > "$LAB_DIR/mu-start.out" 2>&1; then
-	pass "miniupnpd starts in the carrier namespace (its STUN check passed)"
+	pass "miniupnpd starts in the carrier namespace"
+	check_out "... having asked the STUN server on the internet peer for its address" \
+	    "STUN $CGN_EXT:" cat "$LAB_DIR/stun.log"
 	check_out "A still reaches the internet peer, seen as the carrier's address" \
 	    "seen $CGN_EXT:" connect $HA tcp $INET_IP 7000
 	# issue 19: reachable (the upstream client maps 8080 on miniupnpd too)
