@@ -11,6 +11,8 @@
 # Namespaces are named after $LAB (default pg<pid>) so runs never collide;
 # lab_down removes them and is installed as an EXIT trap by lab_up.
 # Only documentation addresses are used; nothing leaves the namespaces.
+# lab3.sh builds a three-tier lab (a carrier NAT between the gateway and the internet) on
+# these helpers.
 
 LAB=${LAB:-pg$$}
 GW=$LAB-gw

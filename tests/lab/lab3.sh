@@ -1,10 +1,12 @@
 # lab3.sh - a three-tier lab for the carrier NAT tests (issue 19), sourced after lab.sh.
 #
-#   host A 192.0.2.10 --+                                   carrier network          internet
-#                       +-- br-lan 192.0.2.1 [home gw] wan0 198.51.100.1 --+
-#   host B 192.0.2.11 --+       (portgated, lab.sh's $GW)                  |
-#                                   br-cnet 198.51.100.254 [carrier NAT] wan0 203.0.113.1 --- 203.0.113.100 peer
-#                                                                                       (and .101, STUN's second)
+#   host A 192.0.2.10 --+
+#                       +-- br-lan 192.0.2.1 [home gateway] wan0 198.51.100.1 --+
+#   host B 192.0.2.11 --+                                                       |
+#                                           carrier network 198.51.100.0/24     |
+#        +----------------------------------------------------------------------+
+#        +-- br-cnet 198.51.100.254 [carrier NAT] wan0 203.0.113.1 --- 203.0.113.100 internet peer
+#                                                                      (and .101, STUN's second)
 #
 # The home gateway is lab.sh's gateway ($GW, in_gw, lab_conf, lab_start_daemon, pgctl): its
 # WAN is on the carrier network, its default route the carrier NAT. The carrier NAT ($CGN,
@@ -15,8 +17,8 @@
 #   - Debian's miniupnpd (miniupnpd-nftables) with PCP: lab3_start_mu, lab3_stop_mu (it
 #     needs ext_perform_stun and a STUN server on its WAN side, the internet peer, to accept
 #     a documentation-range external address, as scripts/bench-compare.sh runs it).
-# lab3_carrier_maps prints the carrier's mappings whichever runs, one "PROTO EXT -> ADDR:PORT"
-# line each; lab3_pcp sends a PCP request from the home gateway's WAN address to the carrier
+# lab3_carrier_maps prints the carrier's mappings whichever runs, "PROTO EXT -> ADDR:PORT" a
+# line; lab3_pcp sends a PCP request from the home gateway's WAN address to the carrier
 # (tests/integ/pcp_client.py); lab3_who starts a "who are you" server (tests/lab/udpwho.py).
 #
 # IPv6, routed, no NAT (no firewall either, unless a test adds one): LAN 2001:db8:1::/64 (as
