@@ -610,7 +610,10 @@ pg_apply_pinholes(struct pg_ctx *ctx)
 	}
 }
 
-/* The daemon's own status: its version, how long it runs, its firewall and external address. */
+/*
+ * The daemon's own status: its version, how long it runs, its firewall, its
+ * external address and whether the internet reaches its inbound mappings.
+ */
 static void
 pg_status(const struct pg_ctx *ctx, pg_status_emit *emit, void *arg)
 {
@@ -625,6 +628,9 @@ pg_status(const struct pg_ctx *ctx, pg_status_emit *emit, void *arg)
 	/* whether the internet can reach it: the panel's verdict, the check's first step */
 	emit(arg, "external_ip_class", "%s", ctx->cfg->has_external_ip ?
 	    ipclass_name(ipclass_of(&ctx->cfg->external_ip, NULL)) : "none");
+	/* and what that means for inbound mappings (no upstream PCP client yet: issue 19) */
+	emit(arg, "inbound_reachability", "%s", ipclass_reach_name(ipclass_reach(
+	    ctx->cfg->has_external_ip ? &ctx->cfg->external_ip : NULL, 0)));
 }
 
 static const struct ctl_hooks pg_ctl_hooks = { pg_status };

@@ -3,8 +3,9 @@
  * special-purpose registry (RFC 6890) as far as a gateway's external
  * address goes: the internet routes it (public), it is behind another NAT
  * (RFC 1918 private, RFC 6598 shared), it only exists in test networks
- * (documentation, benchmarking), or nobody routes it. A leaf: a table and
- * a lookup.
+ * (documentation, benchmarking), or nobody routes it; and from that, what
+ * the internet can do with the gateway's inbound mappings. A leaf: tables
+ * and lookups.
  */
 #include "config.h"
 
@@ -85,4 +86,40 @@ const char *
 ipclass_what(enum ipclass c)
 {
 	return (unsigned)c < PG_NELEM(ipclass_names) ? ipclass_names[c].what : "unknown";
+}
+
+static const char *const ipclass_reach_names[] = {
+	[IPCLASS_REACH_NO_ADDRESS] = "no_address",
+	[IPCLASS_REACH_PUBLIC] = "public",
+	[IPCLASS_REACH_UPSTREAM_PCP] = "behind_nat_upstream_pcp",
+	[IPCLASS_REACH_NO_UPSTREAM] = "behind_nat_no_upstream",
+	[IPCLASS_REACH_TEST_NETWORK] = "test_network",
+	[IPCLASS_REACH_NOT_ROUTABLE] = "not_routable",
+};
+
+enum ipclass_reach
+ipclass_reach(const struct in6_addr *ext, int upstream)
+{
+	if (ext == NULL)
+		return IPCLASS_REACH_NO_ADDRESS;
+	if (upstream)
+		return IPCLASS_REACH_UPSTREAM_PCP;
+	switch (ipclass_of(ext, NULL)) {
+	case IPCLASS_PUBLIC:
+		return IPCLASS_REACH_PUBLIC;
+	case IPCLASS_PRIVATE:
+	case IPCLASS_SHARED:
+		return IPCLASS_REACH_NO_UPSTREAM;
+	case IPCLASS_DOCUMENTATION:
+	case IPCLASS_BENCHMARK:
+		return IPCLASS_REACH_TEST_NETWORK;
+	default:
+		return IPCLASS_REACH_NOT_ROUTABLE;
+	}
+}
+
+const char *
+ipclass_reach_name(enum ipclass_reach r)
+{
+	return (unsigned)r < PG_NELEM(ipclass_reach_names) ? ipclass_reach_names[r] : "unknown";
 }

@@ -11,6 +11,8 @@
 # Namespaces are named after $LAB (default pg<pid>) so runs never collide;
 # lab_down removes them and is installed as an EXIT trap by lab_up.
 # Only documentation addresses are used; nothing leaves the namespaces.
+# lab3.sh builds a three-tier lab (a carrier NAT between the gateway and the internet) on
+# these helpers.
 
 LAB=${LAB:-pg$$}
 GW=$LAB-gw
@@ -45,14 +47,16 @@ lab_can_run() {
 	return $rc
 }
 
+# lab_down: kill every process of the lab's namespaces (and of LAB_NS_MORE's: lab3.sh's),
+# delete them
 lab_down() {
 	local ns pids
-	for ns in "$HA" "$HB" "$WAN" "$GW"; do
+	for ns in "$HA" "$HB" "$WAN" "$GW" $LAB_NS_MORE; do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
 		[ -n "$pids" ] && kill $pids 2>/dev/null
 	done
 	sleep 0.1
-	for ns in "$HA" "$HB" "$WAN" "$GW"; do
+	for ns in "$HA" "$HB" "$WAN" "$GW" $LAB_NS_MORE; do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
 		[ -n "$pids" ] && kill -9 $pids 2>/dev/null
 		ip netns del "$ns" 2>/dev/null

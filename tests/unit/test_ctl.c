@@ -174,7 +174,8 @@ test_status_fields(void)
 	char want[1024];
 
 	/* (UDP 5351 may be taken on the machine running the test: then PCP is off) */
-	snprintf(want, sizeof(want), "version uptime firewall external_ip external_ip_class mappings pinholes "
+	snprintf(want, sizeof(want), "version uptime firewall external_ip external_ip_class "
+	    "inbound_reachability mappings pinholes "
 	    "source source source source source trigger_rules trigger_notifications "
 	    "trigger_bad_sources state_file state_last_save state_last_error state_snapshot_bytes "
 	    "state_journal_bytes upnp upnp_uuid upnp_igd_version ssdp_searches ssdp_replies "
@@ -185,6 +186,7 @@ test_status_fields(void)
 	CHECK_STR(field_names(r), want);
 	CHECK_HAS(r, "| version " PACKAGE_VERSION "\n");
 	CHECK_HAS(r, "| external_ip none\n");
+	CHECK_HAS(r, "| inbound_reachability no_address\n");
 	CHECK_HAS(r, "| source upnp 0\n");
 	CHECK_HAS(r, "| trigger_rules 0\n");
 	CHECK_HAS(r, ctx.pcp != NULL ? "| pcp on\n| natpmp on\n" : "| pcp off\n| natpmp off\n");

@@ -87,6 +87,51 @@ test_ipclass(void)
 	CHECK_STR(ipclass_name(IPCLASS_PRIVATE), "private");
 }
 
+/* What an external address means for inbound mappings: status' inbound_reachability. */
+static void
+test_ipclass_reach(void)
+{
+	static const struct {
+		const char	*addr;		/* NULL: no external address */
+		int		 upstream;
+		const char	*name;
+	} cases[] = {
+		{ NULL, 0, "no_address" },
+		{ NULL, 1, "no_address" },
+		{ "8.8.8.8", 0, "public" },
+		{ "100.64.0.1", 0, "behind_nat_no_upstream" },
+		{ "100.127.255.254", 0, "behind_nat_no_upstream" },
+		{ "10.1.2.3", 0, "behind_nat_no_upstream" },
+		{ "172.16.0.1", 0, "behind_nat_no_upstream" },
+		{ "192.168.1.1", 0, "behind_nat_no_upstream" },
+		{ "100.128.0.0", 0, "public" },
+		/* an upstream PCP server that maps for the gateway decides, whatever the class */
+		{ "100.64.0.1", 1, "behind_nat_upstream_pcp" },
+		{ "192.168.1.1", 1, "behind_nat_upstream_pcp" },
+		{ "198.51.100.1", 1, "behind_nat_upstream_pcp" },
+		{ "8.8.8.8", 1, "behind_nat_upstream_pcp" },
+		{ "198.51.100.1", 0, "test_network" },
+		{ "203.0.113.1", 0, "test_network" },
+		{ "198.18.0.1", 0, "test_network" },
+		{ "127.0.0.1", 0, "not_routable" },
+		{ "169.254.7.7", 0, "not_routable" },
+		{ "0.1.2.3", 0, "not_routable" },
+		{ "224.0.0.1", 0, "not_routable" },
+		{ "255.255.255.255", 0, "not_routable" },
+		{ "2001:db8::1", 0, "not_routable" },
+	};
+	struct in6_addr a;
+	size_t i;
+
+	for (i = 0; i < PG_NELEM(cases); i++) {
+		if (cases[i].addr != NULL)
+			CHECK_EQ(util_parse_addr(cases[i].addr, &a), 0);
+		CHECK_STR(ipclass_reach_name(ipclass_reach(cases[i].addr != NULL ? &a : NULL,
+		    cases[i].upstream)), cases[i].name);
+	}
+	CHECK_STR(ipclass_reach_name((enum ipclass_reach)99), "unknown");
+}
+
 /* ---- the steps and the verdict, from facts ---- */
 
 /* Facts of a healthy forward: tcp 8080 -> 192.0.2.10:80, in the kernel, packets came. */
@@ -525,6 +570,7 @@ main(void)
 
 	log_setverbose(-2);
 	test_ipclass();
+	test_ipclass_reach();
 	test_conclude();
 	test_render();
 
