@@ -238,25 +238,29 @@ function statusValue(s, key) {
 	return undefined;
 }
 
-// What the external address's class means for the internet reaching any port here.
-function addressVerdict(cls) {
-	switch (cls) {
+// What the gateway's case means for the internet reaching its ports: status's
+// inbound_reachability (README, "Behind a carrier NAT"), worded with the address's class.
+function addressVerdict(reach, cls) {
+	const what = cls ? cls + ' address' : 'its address';
+	switch (reach) {
 	case 'public': return ['ok', 'public address: the internet can reach mapped ports'];
-	case 'private': case 'shared':
-		return ['bad', 'behind another NAT (' + cls + ' address): the internet cannot ' +
-		    'reach ports through this gateway alone'];
-	case 'documentation': case 'benchmark':
-		return ['warn', cls + ' address: only a test network routes it'];
-	case undefined: case null: return ['', ''];
-	case 'none': return ['bad', 'no external address'];
-	default: return ['bad', cls + ' address: the internet does not route it'];
+	case 'behind_nat_upstream_pcp':
+		return ['ok', 'behind another NAT (' + what + '): ports are mapped upstream by PCP'];
+	case 'behind_nat_no_upstream':
+		return ['bad', 'behind another NAT (' + what + '): the internet cannot reach ports ' +
+		    'through this gateway alone'];
+	case 'test_network': return ['warn', what + ': only a test network routes it'];
+	case 'not_routable': return ['bad', what + ': the internet does not route it'];
+	case 'no_address': return ['bad', 'no external address'];
+	default: return ['', ''];
 	}
 }
 
 function renderOverview(status, maps, pins) {
 	const ext = statusValue(status, 'external_ip') || statusValue(status, 'external_address');
 	$('gw-ext').textContent = ext || 'no external address';
-	const [level, text] = addressVerdict(statusValue(status, 'external_ip_class'));
+	const [level, text] = addressVerdict(statusValue(status, 'inbound_reachability'),
+	    statusValue(status, 'external_ip_class'));
 	const v = $('gw-verdict');
 	v.textContent = text;
 	v.className = 'badge ' + level;
