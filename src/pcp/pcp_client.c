@@ -12,7 +12,8 @@
  * given up. Every send passes one rate (GCRA: at most `rate` a second, a
  * burst of as many), a send put off keeps its slot.
  *
- * The server is one (its addresses tried in turn, RFC 7488): a request
+ * The sockets are pcpc_sock.c's. The server is one (its addresses tried in
+ * turn, RFC 7488): a request
  * nobody answered marks it lost (or, if it never answered, absent): every
  * mapping is parked and an ANNOUNCE request, which leaves no state upstream
  * (§14.1.1), asks again with back-off up to PCPC_LOST_MAX_MS, moving to the
@@ -30,25 +31,22 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "heap.h"
 #include "hmap.h"
 #include "log.h"
 #include "pcp/pcp_client.h"
 #include "pcp/pcp_wire.h"
+#include "pcp/pcpc_sock.h"
 #include "util.h"
 
 #define PCPC_NEVER		UINT64_MAX
-#define PCPC_READ_BUDGET	64	/* datagrams read per loop turn */
 #define PCPC_RENEW_GAP_MS	4000	/* §11.2.1: renewals at least 4 s apart */
 #define PCPC_RETRY_MIN_S	30	/* a refusal (PCPC_F_RETRY) is asked again after 30 s .. */
 #define PCPC_RETRY_MAX_S	1800	/* .. to 30 min, as its lifetime says */
@@ -106,8 +104,8 @@ struct pcpc {
 	struct event_base	*base;
 	struct pcpc_params	 p;
 	struct pg_clock		 clock;
-	int			 fd, mfd;
-	struct event		*ev, *mev, *timer;
+	struct pcpc_sock	*sock;		/* NULL with a send hook */
+	struct event		*timer;
 	struct heap		 due;
 	struct hmap		 by_nonce, by_port;
 	struct pcpc_map		*maps;
@@ -183,6 +181,24 @@ static uint64_t
 pcpc_jitter(struct pcpc *c, uint64_t base)
 {
 	return base * (900 + (uint64_t)201 * pcpc_rand32(c) / ((uint64_t)UINT32_MAX + 1)) / 1000;
+}
+
+static void
+pcpc_connect(struct pcpc *c)
+{
+	if (c->sock != NULL)
+		(void)pcpc_sock_connect(c->sock, &c->p.server[c->cur], c->p.server_port);
+}
+
+/* A request out: to the test's hook, or the socket. */
+static void
+pcpc_send(struct pcpc *c, const uint8_t *buf, size_t len)
+{
+	c->stats.sent++;
+	if (c->p.send != NULL)
+		c->p.send(c->p.send_arg, buf, len);
+	else if (pcpc_sock_send(c->sock, buf, len) == -1)
+		pcpc_debug(c, strerror(errno));
 }
 
 /* ---- what is due when ---- */
@@ -482,11 +498,7 @@ map_send(struct pcpc *c, struct pcpc_map *m, uint32_t lifetime, uint64_t now)
 	}
 	m->sent = 1;
 	m->last_tx_ms = now;
-	c->stats.sent++;
-	if (c->p.send != NULL)
-		c->p.send(c->p.send_arg, buf, len);
-	else if (send(c->fd, buf, len, 0) == -1)
-		pcpc_debug(c, strerror(errno));
+	pcpc_send(c, buf, len);
 }
 
 /* §11.2.1: when the next renewal of a grant goes (its expiry if none fits before). */
@@ -663,21 +675,6 @@ probe_stop(struct pcpc *c)
 }
 
 static void
-pcpc_connect(struct pcpc *c)
-{
-	struct sockaddr_in sin;
-
-	if (c->fd == -1)
-		return;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(c->p.server_port);
-	memcpy(&sin.sin_addr, &c->p.server[c->cur].s6_addr[12], 4);
-	if (connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
-		log_warn("pcpc: connect");
-}
-
-static void
 probe_send(struct pcpc *c, uint64_t now)
 {
 	uint8_t buf[PCP_WIRE_HDR_LEN];
@@ -694,12 +691,8 @@ probe_send(struct pcpc *c, uint64_t now)
 	q.client = c->p.local;
 	if ((len = pcp_wire_encode_request(&q, buf, sizeof(buf))) == 0)
 		return;
-	c->stats.sent++;
-	if (c->p.send != NULL)
-		c->p.send(c->p.send_arg, buf, len);
-	else if (send(c->fd, buf, len, 0) == -1)
-		pcpc_debug(c, strerror(errno));
 	seq_sent(c, &c->probe.seq, now, c->probe.backoff ? PCPC_LOST_MAX_MS : PCPC_MRT_MS);
+	pcpc_send(c, buf, len);
 }
 
 static void
@@ -992,88 +985,6 @@ pcpc_input(struct pcpc *c, const uint8_t *buf, size_t len, const struct in6_addr
 	pcpc_arm(c);
 }
 
-/* ---- sockets ---- */
-
-static void
-pcpc_readable(evutil_socket_t fd, short ev, void *arg)
-{
-	struct pcpc *c = arg;
-	uint8_t buf[PCP_WIRE_MAX_LEN + 4];
-	struct sockaddr_in from;
-	struct in6_addr src;
-	socklen_t flen;
-	ssize_t n;
-	int i;
-
-	(void)ev;
-	for (i = 0; i < PCPC_READ_BUDGET; i++) {
-		flen = sizeof(from);
-		n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&from, &flen);
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				pcpc_debug(c, strerror(errno));	/* ECONNREFUSED: ICMP, not an answer */
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			continue;
-		}
-		if ((size_t)n > sizeof(buf) || flen < sizeof(from) || from.sin_family != AF_INET) {
-			pcpc_drop(c, "a datagram too long, or not IPv4");
-			continue;
-		}
-		memset(&src, 0, sizeof(src));
-		src.s6_addr[10] = src.s6_addr[11] = 0xff;
-		memcpy(&src.s6_addr[12], &from.sin_addr, 4);
-		pcpc_input(c, buf, (size_t)n, &src, ntohs(from.sin_port), 0);
-	}
-}
-
-/* 224.0.0.1:5350: an ANNOUNCE counts only if it came in on the WAN interface. */
-static void
-pcpc_mreadable(evutil_socket_t fd, short ev, void *arg)
-{
-	struct pcpc *c = arg;
-	uint8_t buf[PCP_WIRE_MAX_LEN + 4], cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-	struct sockaddr_in from;
-	struct in_pktinfo pi;
-	struct in6_addr src;
-	struct cmsghdr *cm;
-	struct msghdr msg;
-	struct iovec iov;
-	unsigned ifindex;
-	ssize_t n;
-	int i;
-
-	(void)ev;
-	for (i = 0; i < PCPC_READ_BUDGET; i++) {
-		iov.iov_base = buf;
-		iov.iov_len = sizeof(buf);
-		memset(&msg, 0, sizeof(msg));
-		msg.msg_name = &from;
-		msg.msg_namelen = sizeof(from);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = cbuf;
-		msg.msg_controllen = sizeof(cbuf);
-		if ((n = recvmsg(fd, &msg, MSG_TRUNC)) == -1)
-			break;
-		ifindex = 0;
-		for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
-			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
-				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-				ifindex = (unsigned)pi.ipi_ifindex;
-			}
-		if ((size_t)n > sizeof(buf) || (msg.msg_flags & MSG_TRUNC) ||
-		    msg.msg_namelen < sizeof(from) || ifindex != c->p.ifindex) {
-			pcpc_drop(c, "a multicast datagram too long or not from the WAN");
-			continue;
-		}
-		memset(&src, 0, sizeof(src));
-		src.s6_addr[10] = src.s6_addr[11] = 0xff;
-		memcpy(&src.s6_addr[12], &from.sin_addr, 4);
-		pcpc_input(c, buf, (size_t)n, &src, ntohs(from.sin_port), 1);
-	}
-}
-
 static void
 pcpc_timer(evutil_socket_t fd, short ev, void *arg)
 {
@@ -1082,63 +993,12 @@ pcpc_timer(evutil_socket_t fd, short ev, void *arg)
 	pcpc_run(arg);
 }
 
-static int
-pcpc_open(struct pcpc *c)
-{
-	struct sockaddr_in sin;
-
-	if ((c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
-		log_warn("pcpc: socket");
-		return -1;
-	}
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	memcpy(&sin.sin_addr, &c->p.local.s6_addr[12], 4);
-	if (bind(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		log_warn("pcpc: bind to the WAN address");
-		return -1;
-	}
-	pcpc_connect(c);
-	if ((c->ev = event_new(c->base, c->fd, EV_READ | EV_PERSIST, pcpc_readable, c)) == NULL ||
-	    event_add(c->ev, NULL) == -1) {
-		log_warnx("pcpc: cannot watch the socket");
-		return -1;
-	}
-	return 0;
-}
-
-/* The unsolicited ANNOUNCEs to 224.0.0.1:5350 on the WAN interface (optional: said why not). */
+/* pcpc_sock's datagrams */
 static void
-pcpc_open_mcast(struct pcpc *c)
+pcpc_datagram(void *arg, const uint8_t *buf, size_t len, const struct in6_addr *src,
+    uint16_t sport, int multicast)
 {
-	struct sockaddr_in sin;
-	struct ip_mreqn mr;
-	int one = 1, zero = 0;
-
-	if (c->p.ifindex == 0)
-		return;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(PCP_WIRE_CLIENT_PORT);
-	sin.sin_addr.s_addr = htonl(PCPC_MCAST_GROUP);
-	memset(&mr, 0, sizeof(mr));
-	mr.imr_multiaddr.s_addr = htonl(PCPC_MCAST_GROUP);
-	mr.imr_ifindex = (int)c->p.ifindex;
-	if ((c->mfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1 ||
-	    setsockopt(c->mfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
-	    setsockopt(c->mfd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) == -1 ||
-	    bind(c->mfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    setsockopt(c->mfd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) == -1 ||
-	    setsockopt(c->mfd, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof(zero)) == -1) {
-		log_debug("pcpc: no multicast ANNOUNCEs on the WAN: %s", strerror(errno));
-		if (c->mfd != -1)
-			close(c->mfd);
-		c->mfd = -1;
-		return;
-	}
-	if ((c->mev = event_new(c->base, c->mfd, EV_READ | EV_PERSIST, pcpc_mreadable, c)) ==
-	    NULL || event_add(c->mev, NULL) == -1)
-		log_debug("pcpc: cannot watch the multicast socket");
+	pcpc_input(arg, buf, len, src, sport, multicast);
 }
 
 /* ---- the caller's verbs ---- */
@@ -1181,7 +1041,6 @@ pcpc_new(struct event_base *base, const struct pcpc_params *p)
 		c->p.rate = PCPC_RATE_DEFAULT;
 	if (c->p.max_wait_ms == 0)
 		c->p.max_wait_ms = PCPC_WAIT_DEFAULT_MS;
-	c->fd = c->mfd = -1;
 	c->qtail = &c->qhead;
 	c->state = PCPC_SRV_PROBING;
 	log_limit_init(&c->log_limit, 10000, 20);
@@ -1190,12 +1049,12 @@ pcpc_new(struct event_base *base, const struct pcpc_params *p)
 	hmap_init(&c->by_port);
 	if (heap_push(&c->due, &c->probe.due, PCPC_NEVER) == -1 ||
 	    (base != NULL && (c->timer = evtimer_new(base, pcpc_timer, c)) == NULL) ||
-	    (c->p.send == NULL && (base == NULL || pcpc_open(c) == -1))) {
+	    (c->p.send == NULL && (base == NULL || (c->sock = pcpc_sock_new(base, &c->p.local,
+	    c->p.ifindex, pcpc_datagram, c, &c->stats.dropped)) == NULL))) {
 		pcpc_free(c);
 		return NULL;
 	}
-	if (c->p.send == NULL)
-		pcpc_open_mcast(c);
+	pcpc_connect(c);
 	return c;
 }
 
@@ -1206,16 +1065,9 @@ pcpc_free(struct pcpc *c)
 		return;
 	while (c->maps != NULL)
 		map_free(c, c->maps);
-	if (c->ev != NULL)
-		event_free(c->ev);
-	if (c->mev != NULL)
-		event_free(c->mev);
+	pcpc_sock_free(c->sock);
 	if (c->timer != NULL)
 		event_free(c->timer);
-	if (c->fd != -1)
-		close(c->fd);
-	if (c->mfd != -1)
-		close(c->mfd);
 	heap_destroy(&c->due);
 	hmap_destroy(&c->by_nonce);
 	hmap_destroy(&c->by_port);
