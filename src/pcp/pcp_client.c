@@ -13,9 +13,8 @@
  * burst of as many), a send put off keeps its slot.
  *
  * The sockets are pcpc_sock.c's. The server is one (its addresses tried in
- * turn, RFC 7488): a request
- * nobody answered marks it lost (or, if it never answered, absent): every
- * mapping is parked and an ANNOUNCE request, which leaves no state upstream
+ * turn, RFC 7488): a request nobody answered marks it lost (or, if it never
+ * answered, absent): every mapping is parked and an ANNOUNCE request, which leaves no state upstream
  * (§14.1.1), asks again with back-off up to PCPC_LOST_MAX_MS, moving to the
  * server's next address each time; any answer brings it back and the parked
  * mappings are asked for again. The epoch of every answer taken is checked
@@ -50,7 +49,6 @@
 #define PCPC_RENEW_GAP_MS	4000	/* §11.2.1: renewals at least 4 s apart */
 #define PCPC_RETRY_MIN_S	30	/* a refusal (PCPC_F_RETRY) is asked again after 30 s .. */
 #define PCPC_RETRY_MAX_S	1800	/* .. to 30 min, as its lifetime says */
-#define PCPC_MCAST_GROUP	0xe0000001u	/* 224.0.0.1 */
 
 enum pcpc_phase {
 	PH_REQUEST,	/* asking: the first time, again after a refusal or a restart */

@@ -98,7 +98,10 @@ enum pcpc_event {
 /* Told of the server; may add, refresh or drop mappings, not free the client. */
 typedef void pcpc_event_fn(void *arg, struct pcpc *, enum pcpc_event);
 
-/* Send hook (tests, the fuzzer): requests go here instead of a socket. */
+/*
+ * Send hook (tests, the fuzzer): requests go here instead of a socket; its
+ * answers come later (pcpc_input), never from inside the hook.
+ */
 typedef void pcpc_send_fn(void *arg, const uint8_t *buf, size_t len);
 
 struct pcpc_params {
