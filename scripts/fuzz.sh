@@ -9,7 +9,7 @@ set -e
 cd "$(dirname "$0")/.."
 top=$PWD
 secs=${FUZZ_SECONDS:-60}
-names=${*:-conf state ctl nflog soap ssdp gena pcp pcp_srv neigh leases ct admin}
+names=${*:-conf state ctl nflog soap ssdp gena pcp pcp_srv pcpc pcpc_select neigh leases ct admin}
 command -v clang >/dev/null || { echo "fuzz.sh: needs clang (apt-get install clang)" >&2; exit 1; }
 SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 scripts/build.sh build-fuzz CC=clang CFLAGS="-g -O1 $SAN" LDFLAGS="-fsanitize=address,undefined" >/dev/null

@@ -15,6 +15,7 @@
 #include "fw/fw.h"
 #include "log.h"
 #include "mt_vocab.h"
+#include "pcp/pcpc_select.h"
 #include "util.h"
 
 #define CONF_LINE_MAX	1024
@@ -442,6 +443,70 @@ kw_pcp_rate(struct conf_parser *p, const char *key, char *val)
 	return 0;
 }
 
+/* upstream_pcp = off | auto | ADDR (an IPv4 server: the upstream mappings are IPv4's) */
+static int
+kw_upstream_pcp(struct conf_parser *p, const char *key, char *val)
+{
+	struct in6_addr a;
+
+	if (conf_single_word(p, key, val) == -1)
+		return -1;
+	if (strcmp(val, "off") == 0 || strcmp(val, "auto") == 0) {
+		p->cfg->upstream_pcp = val[0] == 'o' ? CONF_UPSTREAM_OFF : CONF_UPSTREAM_AUTO;
+		return 0;
+	}
+	if (util_parse_addr(val, &a) == -1) {
+		conf_error(p, "%s: '%s' is not off, auto or an IPv4 address", key, val);
+		return -1;
+	}
+	if (!util_addr_is_v4(&a)) {
+		conf_error(p, "%s: %s is IPv6; the upstream mappings are IPv4's: name an IPv4 "
+		    "server", key, val);
+		return -1;
+	}
+	if (!pcpc_select_addr_ok(&a)) {
+		conf_error(p, "%s: %s is not a unicast address a PCP server may have", key, val);
+		return -1;
+	}
+	p->cfg->upstream_pcp = CONF_UPSTREAM_ADDR;
+	p->cfg->upstream_pcp_addr = a;
+	return 0;
+}
+
+static int
+kw_upstream_file(struct conf_parser *p, const char *key, char *val)
+{
+	if (conf_single_word(p, key, val) == -1)
+		return -1;
+	if (val[0] != '/' || strlen(val) > CONF_PATH_MAX) {
+		conf_error(p, "%s: '%.64s' is not an absolute path of at most %d bytes", key, val,
+		    CONF_PATH_MAX);
+		return -1;
+	}
+	return conf_set_string(p, &p->cfg->upstream_pcp_file, val);
+}
+
+static int
+kw_upstream_max(struct conf_parser *p, const char *key, char *val)
+{
+	unsigned long v;
+
+	if (kw_uint(p, key, val, 65535, &v) == -1)
+		return -1;
+	p->cfg->upstream_max_mappings = (unsigned)v;
+	return 0;
+}
+
+const char *
+conf_upstream_name(const struct pg_config *c, char *buf, size_t len)
+{
+	if (c->upstream_pcp == CONF_UPSTREAM_OFF)
+		return "off";
+	if (c->upstream_pcp == CONF_UPSTREAM_AUTO)
+		return "auto";
+	return util_addr_str(&c->upstream_pcp_addr, buf, len);
+}
+
 static int
 kw_upnp_port(struct conf_parser *p, const char *key, char *val)
 {
@@ -675,6 +740,9 @@ static const struct {
 	{ "pcp_pinholes", kw_pcp_bool, 0 },
 	{ "pcp_max_filters", kw_pcp_max_filters, 0 },
 	{ "pcp_rate_limit", kw_pcp_rate, 0 },
+	{ "upstream_pcp", kw_upstream_pcp, 0 },
+	{ "upstream_pcp_file", kw_upstream_file, 0 },
+	{ "upstream_max_mappings", kw_upstream_max, 0 },
 	{ "dhcp_leases", kw_dhcp_leases, 1 },
 	{ "admin_listen", kw_admin_listen, 1 },
 	{ "admin_tls_cert", kw_admin_path, 0 },
@@ -758,6 +826,8 @@ conf_defaults(struct pg_config *c)
 	c->pcp_min_lifetime = 120;
 	c->pcp_max_filters = 4;
 	c->pcp_rate_limit = 20;
+	c->upstream_pcp = CONF_UPSTREAM_AUTO;
+	c->upstream_max_mappings = 1024;
 	c->admin_session_idle = 900;
 }
 
@@ -786,6 +856,18 @@ conf_check_admin(struct conf_parser *p)
 		}
 }
 
+/* The line a key was first given on (0: not given). */
+static unsigned
+conf_seen(const struct conf_parser *p, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < PG_NELEM(conf_keywords); i++)
+		if (strcmp(conf_keywords[i].key, key) == 0)
+			return p->seen[i];
+	return 0;
+}
+
 static void
 conf_check(struct conf_parser *p)
 {
@@ -798,6 +880,13 @@ conf_check(struct conf_parser *p)
 			conf_error(p, "lan_interface: %s is the wan_interface; a LAN interface "
 			    "must not be the WAN one", p->cfg->wan_interface);
 	conf_check_admin(p);
+	/* the upstream mappings are the WAN address's: with none to name, nothing to ask for */
+	if (p->cfg->upstream_pcp == CONF_UPSTREAM_ADDR && p->cfg->wan_interface == NULL) {
+		p->line = conf_seen(p, "upstream_pcp");
+		conf_error(p, "upstream_pcp names a server but there is no wan_interface: the "
+		    "upstream mappings are for its address");
+		p->line = 0;
+	}
 	if (fw_backend_in_kernel(p->cfg->firewall)) {
 		if (p->cfg->wan_interface == NULL)
 			conf_error(p, "wan_interface is required with firewall = %s",
@@ -925,6 +1014,7 @@ conf_free(struct pg_config *c)
 	free(c->admin_tls_key);
 	free(c->admin_password_file);
 	free(c->admin_metrics_token_file);
+	free(c->upstream_pcp_file);
 	policy_clear(&c->policy);
 	free(c->triggers);
 	free(c->pinholes);

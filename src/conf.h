@@ -38,6 +38,13 @@ enum conf_igd_version {
 	CONF_IGD_V2,		/* IGD:2 for every control point */
 };
 
+/* upstream_pcp: whether and where the upstream PCP client asks (pcpc_select.c). */
+enum conf_upstream {
+	CONF_UPSTREAM_OFF,
+	CONF_UPSTREAM_AUTO,	/* upstream_pcp_file's servers, else the WAN's default gateway */
+	CONF_UPSTREAM_ADDR,	/* upstream_pcp_addr */
+};
+
 struct pg_config {
 	char		*path;
 	char		*wan_interface;
@@ -75,6 +82,10 @@ struct pg_config {
 	int		 pcp_pinholes;		/* MAP/PEER from IPv6 hosts open pinholes */
 	unsigned	 pcp_max_filters;	/* FILTER options per mapping */
 	unsigned	 pcp_rate_limit;	/* requests per second per client (0 = none) */
+	enum conf_upstream upstream_pcp;
+	struct in6_addr	 upstream_pcp_addr;	/* CONF_UPSTREAM_ADDR's server (v4-mapped) */
+	char		*upstream_pcp_file;	/* servers a DHCP client's hook wrote (NULL: none) */
+	unsigned	 upstream_max_mappings;	/* mappings asked of the upstream at most */
 	struct hn_file	 dhcp_leases[HN_FILES_MAX];	/* where host names are read */
 	size_t		 ndhcp_leases;
 	struct conf_listen admin_listen[CONF_MAX_ADMIN_LISTEN];	/* none: no admin server */
@@ -100,6 +111,8 @@ struct pg_config *conf_parse(const char *name, const char *text, size_t len,
 void conf_free(struct pg_config *);
 /* "PROTO [IPv6]:PORT [remote ADDR[/LEN][:PORT]] [desc TEXT]" into ph; 0, or -1 with err. */
 int conf_pinhole_parse(struct conf_pinhole *ph, char *spec, char *err, size_t errlen);
+/* How upstream_pcp is spelled: "off", "auto", or the address (into buf). */
+const char *conf_upstream_name(const struct pg_config *, char *buf, size_t len);
 /* How upnp_igd_version is spelled in the config: "auto", "1" or "2". */
 const char *conf_igd_version_name(enum conf_igd_version);
 /* Error reporter printing "FILE:LINE: msg" to the log. */

@@ -19,6 +19,7 @@
 #include "state_journal.h"
 #include "trigger/nflog.h"
 #include "trigger/trigger.h"
+#include "upstream.h"
 #include "util.h"
 
 static void
@@ -54,10 +55,12 @@ status_upnp(const struct pg_ctx *ctx, pg_status_emit *emit, void *arg)
 	igd_status(ctx->igd, emit, arg);
 }
 
+/* The PCP server, then the upstream one (the client's view). */
 static void
 status_pcp(const struct pg_ctx *ctx, pg_status_emit *emit, void *arg)
 {
 	pcp_srv_status(ctx->pcp, emit, arg);
+	upstream_status(ctx->up, ctx, emit, arg);
 }
 
 static void

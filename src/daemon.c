@@ -29,6 +29,7 @@
 #include "state_journal.h"
 #include "trigger/nflog.h"
 #include "trigger/trigger.h"
+#include "upstream.h"
 #include "util.h"
 #include "wanaddr.h"
 
@@ -475,6 +476,14 @@ pg_ext_addr_moved(struct pg_ctx *ctx, const struct in6_addr *old, int had)
 	pg_save_now(ctx);		/* the new epoch is kept at once (the journal has no record of it) */
 }
 
+/* The upstream PCP server, looked for again (start, reload, a new WAN address). */
+static void
+pg_start_upstream(struct pg_ctx *ctx)
+{
+	upstream_free(ctx->up);
+	ctx->up = upstream_new(ctx);
+}
+
 /* The WAN address changed (DHCP, PPP). */
 static void
 pg_wan_changed(void *arg, const struct in6_addr *a, int have)
@@ -492,6 +501,7 @@ pg_wan_changed(void *arg, const struct in6_addr *a, int have)
 	} else
 		log_warnx("wan: %s has no IPv4 address now", ctx->cfg->wan_interface);
 	pg_ext_addr_moved(ctx, &old, had);
+	pg_start_upstream(ctx);		/* its client is bound to the old address */
 }
 
 /* PCP and NAT-PMP share UDP 5351: one server while either is on. */
@@ -791,6 +801,7 @@ pg_start(struct pg_ctx *ctx)
 	if (igd_init(ctx) == -1)
 		return -1;
 	pg_start_pcp(ctx);
+	pg_start_upstream(ctx);
 	if (admin_init(ctx, &pg_ctl_hooks) == -1)
 		return -1;
 	pg_save_now(ctx);	/* a new device UUID and epoch are kept at once */
@@ -806,6 +817,8 @@ pg_stop(struct pg_ctx *ctx)
 
 	if (ctx->mt != NULL)
 		mtable_commit(ctx->mt, NULL, NULL);	/* answers waiting for this turn's batch go out */
+	upstream_free(ctx->up);
+	ctx->up = NULL;
 	pcp_srv_free(ctx->pcp);
 	ctx->pcp = NULL;
 	admin_shutdown(ctx);
@@ -914,6 +927,7 @@ pg_reload(struct pg_ctx *ctx)
 	if (strcmp(uuid, ctx->meta.uuid) != 0)
 		pg_save_now(ctx);	/* UPnP turned on: its new device UUID is kept at once */
 	pg_start_pcp(ctx);
+	pg_start_upstream(ctx);
 	admin_reload(ctx, &pg_ctl_hooks);
 	if (moved) {
 		log_info("reload: the external address is %s now; mappings move to it",

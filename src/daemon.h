@@ -24,6 +24,7 @@ struct pidlock;
 struct igd;
 struct wanaddr;
 struct pcp_srv;
+struct upstream;
 struct state_journal;
 struct evbus;
 struct admin;
@@ -44,6 +45,7 @@ struct pg_ctx {
 	struct igd		*igd;		/* UPnP IGD front end (NULL when upnp = no) */
 	struct wanaddr		*wan;		/* follows the WAN address (NULL: external_ip set) */
 	struct pcp_srv		*pcp;		/* PCP and NAT-PMP (NULL when both are off) */
+	struct upstream		*up;		/* the upstream PCP server (NULL: upstream_pcp off) */
 	struct admin		*admin;		/* the admin HTTP server (NULL: no admin_listen) */
 	struct state_meta	 meta;		/* kept in the state file: the UPnP UUID */
 	struct state_journal	*journal;	/* changes since the last full save (NULL: none open) */

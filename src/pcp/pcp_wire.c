@@ -1,15 +1,21 @@
 /*
- * pcp_wire.c - the PCP (RFC 6887) wire format.
+ * pcp_wire.c - the PCP (RFC 6887) wire format, both ways: the server's
+ * (requests in, responses out) and the upstream client's (requests out,
+ * responses in).
  *
- * Decoding follows §8.2 in its order: shorter than 2 octets or a response
- * (R bit) is dropped; another version is answered UNSUPP_VERSION; shorter
- * than 24 octets is dropped; longer than 1100 octets or not a multiple of 4
- * is MALFORMED_REQUEST; then the opcode (UNSUPP_OPCODE), its data
- * (MALFORMED_REQUEST if truncated) and the options, processed in order
- * (§7.3). Reserved fields are ignored on reception and sent as 0.
+ * Decoding a request follows §8.2 in its order: shorter than 2 octets or a
+ * response (R bit) is dropped; another version is answered UNSUPP_VERSION;
+ * shorter than 24 octets is dropped; longer than 1100 octets or not a
+ * multiple of 4 is MALFORMED_REQUEST; then the opcode (UNSUPP_OPCODE), its
+ * data (MALFORMED_REQUEST if truncated) and the options, processed in order
+ * (§7.3). Decoding a response follows §8.3: anything but a version 2
+ * response of 24 to 1100 octets, a multiple of 4, of a known opcode with
+ * its data and well-formed options is dropped (a client answers nothing);
+ * an error response may be the header alone. Reserved fields are ignored on
+ * reception and sent as 0.
  *
- * Opcodes and options are described by two tables; the decoder and the
- * encoder only walk them.
+ * Opcodes and options are described by two tables; the decoders and the
+ * encoders only walk them.
  */
 #include "config.h"
 
@@ -92,7 +98,10 @@ decode_peer(const uint8_t *d, struct pcp_request *r)
 	return PCP_RES_SUCCESS;
 }
 
-/* The response data has the request's layout with the assigned external port and address. */
+/*
+ * The response data has the request's layout with the assigned external
+ * port and address; a request's (resp NULL) has the suggested ones.
+ */
 static void
 encode_mapping(const struct pcp_request *r, const struct pcp_response *resp, uint8_t *d)
 {
@@ -100,7 +109,7 @@ encode_mapping(const struct pcp_request *r, const struct pcp_response *resp, uin
 	d[12] = r->protocol;
 	util_put16(d + 16, r->internal_port);
 	/* §11.1/§12.1: on an error response the suggested port and address are copied */
-	if (resp->result == PCP_RES_SUCCESS) {
+	if (resp != NULL && resp->result == PCP_RES_SUCCESS) {
 		util_put16(d + 18, resp->ext_port);
 		putaddr(d + 20, &resp->ext_addr);
 	} else {
@@ -117,20 +126,41 @@ encode_peer(const struct pcp_request *r, const struct pcp_response *resp, uint8_
 	putaddr(d + 40, &r->peer_addr);
 }
 
+/* A response's data: the request's fields, with the external port and address in resp. */
+static void
+decode_resp_mapping(const uint8_t *d, struct pcp_request *q, struct pcp_response *resp)
+{
+	decode_mapping(d, q);
+	resp->ext_port = q->ext_port;
+	resp->ext_addr = q->ext_addr;
+	q->ext_port = 0;
+	memset(&q->ext_addr, 0, sizeof(q->ext_addr));
+}
+
+static void
+decode_resp_peer(const uint8_t *d, struct pcp_request *q, struct pcp_response *resp)
+{
+	decode_resp_mapping(d, q, resp);
+	q->peer_port = util_get16(d + 36);
+	getaddr(d + 40, &q->peer_addr);
+}
+
 struct pcp_opdesc {
 	uint8_t		 opcode;
 	size_t		 len;		/* opcode data */
 	unsigned	 options;	/* OPBIT of each option valid with it */
 	enum pcp_result	(*decode)(const uint8_t *, struct pcp_request *);
 	void		(*encode)(const struct pcp_request *, const struct pcp_response *, uint8_t *);
+	void		(*decode_resp)(const uint8_t *, struct pcp_request *, struct pcp_response *);
 };
 
 static const struct pcp_opdesc opcodes[] = {
-	{ PCP_OP_ANNOUNCE, 0, 0, NULL, NULL },
+	{ PCP_OP_ANNOUNCE, 0, 0, NULL, NULL, NULL },
 	{ PCP_OP_MAP, PCP_WIRE_MAP_LEN,
 	    OPBIT(PCP_OPT_THIRD_PARTY) | OPBIT(PCP_OPT_PREFER_FAILURE) | OPBIT(PCP_OPT_FILTER),
-	    decode_map, encode_mapping },
-	{ PCP_OP_PEER, PCP_WIRE_PEER_LEN, OPBIT(PCP_OPT_THIRD_PARTY), decode_peer, encode_peer },
+	    decode_map, encode_mapping, decode_resp_mapping },
+	{ PCP_OP_PEER, PCP_WIRE_PEER_LEN, OPBIT(PCP_OPT_THIRD_PARTY), decode_peer, encode_peer,
+	    decode_resp_peer },
 };
 
 static const struct pcp_opdesc *
@@ -267,10 +297,14 @@ optdesc(uint8_t code)
 	return NULL;
 }
 
-/* One option at p (len octets left); *used is how many octets it takes with its padding. */
+/*
+ * One option at p (len octets left); *used is how many octets it takes with
+ * its padding. In a response (resp 1) an option not known is skipped
+ * whatever its code: a client has nobody to tell.
+ */
 static enum pcp_result
 decode_option(const uint8_t *p, size_t len, const struct pcp_opdesc *op, struct pcp_request *r,
-    size_t *used)
+    int resp, size_t *used)
 {
 	const struct pcp_optdesc *o;
 	size_t dlen;
@@ -282,7 +316,7 @@ decode_option(const uint8_t *p, size_t len, const struct pcp_opdesc *op, struct 
 		return reject(r, PCP_RES_MALFORMED_OPTION, "option runs past the end of the packet");
 	*used = PCP_OPT_HDR_LEN + PAD4(dlen);
 	if ((o = optdesc(p[0])) == NULL) {
-		if (PCP_WIRE_OPT_MANDATORY(p[0]))
+		if (PCP_WIRE_OPT_MANDATORY(p[0]) && !resp)
 			return reject(r, PCP_RES_UNSUPP_OPTION, "unknown mandatory-to-process option");
 		r->skipped++;
 		return PCP_RES_SUCCESS;
@@ -296,13 +330,14 @@ decode_option(const uint8_t *p, size_t len, const struct pcp_opdesc *op, struct 
 }
 
 static enum pcp_result
-decode_options(const uint8_t *p, size_t len, const struct pcp_opdesc *op, struct pcp_request *r)
+decode_options(const uint8_t *p, size_t len, const struct pcp_opdesc *op, struct pcp_request *r,
+    int resp)
 {
 	enum pcp_result res;
 	size_t used = 0;
 
 	while (len > 0) {
-		if ((res = decode_option(p, len, op, r, &used)) != PCP_RES_SUCCESS)
+		if ((res = decode_option(p, len, op, r, resp, &used)) != PCP_RES_SUCCESS)
 			return res;
 		p += used;
 		len -= used;
@@ -402,9 +437,62 @@ pcp_wire_decode(const uint8_t *buf, size_t len, struct pcp_request *out, enum pc
 	if (op->decode != NULL &&
 	    (res = op->decode(buf + PCP_WIRE_HDR_LEN, out)) != PCP_RES_SUCCESS)
 		return fail(err, res);
-	res = decode_options(buf + PCP_WIRE_HDR_LEN + op->len, left - op->len, op, out);
+	res = decode_options(buf + PCP_WIRE_HDR_LEN + op->len, left - op->len, op, out, 0);
 	if (res != PCP_RES_SUCCESS)
 		return fail(err, res);
+	return PCP_WIRE_OK;
+}
+
+/* §8.3's checks of a response's header: DROP (why in q->reason) or OK. */
+static enum pcp_wire_status
+decode_resp_header(const uint8_t *buf, size_t len, struct pcp_request *q,
+    struct pcp_response *resp)
+{
+	if (len < PCP_WIRE_HDR_LEN)
+		return drop(q, "shorter than 24 octets");
+	q->version = buf[0];
+	q->opcode = buf[1] & PCP_OPCODE_MASK;
+	if (q->version != PCP_WIRE_VERSION)
+		return drop(q, "not version 2");
+	if ((buf[1] & PCP_R_BIT) == 0)
+		return drop(q, "a request (R bit clear)");
+	if (len > PCP_WIRE_MAX_LEN)
+		return drop(q, "longer than 1100 octets");
+	if (len % 4 != 0)
+		return drop(q, "not a multiple of 4 octets");
+	/* buf[2]: reserved; buf[12..23]: reserved in a response */
+	resp->result = (enum pcp_result)buf[3];
+	resp->lifetime = util_get32(buf + 4);
+	resp->epoch = util_get32(buf + 8);
+	return PCP_WIRE_OK;
+}
+
+enum pcp_wire_status
+pcp_wire_decode_response(const uint8_t *buf, size_t len, struct pcp_request *q,
+    struct pcp_response *resp)
+{
+	const struct pcp_opdesc *op;
+	enum pcp_wire_status st;
+	size_t left;
+
+	memset(q, 0, sizeof(*q));
+	memset(resp, 0, sizeof(*resp));
+	if ((st = decode_resp_header(buf, len, q, resp)) != PCP_WIRE_OK)
+		return st;
+	if ((op = opdesc(q->opcode)) == NULL)
+		return drop(q, "unknown opcode");
+	left = len - PCP_WIRE_HDR_LEN;
+	if (left == 0 && op->len > 0 && resp->result != PCP_RES_SUCCESS) {
+		q->reason = "an error response without opcode data";
+		return PCP_WIRE_ERROR;
+	}
+	if (left < op->len)
+		return drop(q, "opcode data truncated");
+	if (op->decode_resp != NULL)
+		op->decode_resp(buf + PCP_WIRE_HDR_LEN, q, resp);
+	if (decode_options(buf + PCP_WIRE_HDR_LEN + op->len, left - op->len, op, q, 1) !=
+	    PCP_RES_SUCCESS)
+		return PCP_WIRE_DROP;	/* q->reason says which option */
 	return PCP_WIRE_OK;
 }
 
@@ -419,6 +507,28 @@ put_header(uint8_t *p, uint8_t opcode, enum pcp_result res, uint32_t lifetime, u
 	p[3] = (uint8_t)res;
 	util_put32(p + 4, lifetime);
 	util_put32(p + 8, epoch);
+}
+
+size_t
+pcp_wire_encode_request(const struct pcp_request *req, uint8_t *out, size_t outlen)
+{
+	const struct pcp_opdesc *op;
+	size_t n;
+
+	if ((op = opdesc(req->opcode)) == NULL || req->nfilter > PCP_WIRE_FILTER_MAX)
+		return 0;
+	n = PCP_WIRE_HDR_LEN + op->len + options_len(req, op);
+	if (n > PCP_WIRE_MAX_LEN || n > outlen)
+		return 0;
+	memset(out, 0, n);
+	out[0] = PCP_WIRE_VERSION;
+	out[1] = req->opcode & PCP_OPCODE_MASK;
+	util_put32(out + 4, req->lifetime);
+	putaddr(out + 8, &req->client);
+	if (op->encode != NULL)
+		op->encode(req, NULL, out + PCP_WIRE_HDR_LEN);
+	encode_options(req, op, out + PCP_WIRE_HDR_LEN + op->len);
+	return n;
 }
 
 size_t

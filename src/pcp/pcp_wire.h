@@ -1,8 +1,10 @@
 /*
- * pcp_wire.h - the PCP (RFC 6887) wire format: requests decoded, responses
- * encoded. Pure: no I/O, no state, no allocation; every length is checked
- * and nothing past len is read. The server logic (mapping table, sockets,
- * address checks such as ADDRESS_MISMATCH) lives elsewhere.
+ * pcp_wire.h - the PCP (RFC 6887) wire format: for the server, requests
+ * decoded and responses encoded; for the upstream client (pcp_client),
+ * requests encoded and responses decoded. Pure: no I/O, no state, no
+ * allocation; every length is checked and nothing past len is read. The
+ * logic (mapping table, sockets, address checks such as ADDRESS_MISMATCH,
+ * a response's nonce) lives elsewhere.
  */
 #ifndef PG_PCP_WIRE_H
 #define PG_PCP_WIRE_H
@@ -61,9 +63,10 @@ enum pcp_result {
 
 /* What to do with a datagram. */
 enum pcp_wire_status {
-	PCP_WIRE_OK,		/* a request: *out holds it */
-	PCP_WIRE_ERROR,		/* answer with pcp_wire_encode_error(*err) */
-	PCP_WIRE_DROP,		/* silently dropped (§8.2) */
+	PCP_WIRE_OK,		/* a request (a response): *out holds it */
+	PCP_WIRE_ERROR,		/* a request: answer with pcp_wire_encode_error(*err);
+				 * a response: an error response of the header alone */
+	PCP_WIRE_DROP,		/* silently dropped (§8.2, §8.3) */
 };
 
 struct pcp_filter {
@@ -109,6 +112,18 @@ struct pcp_response {
 /* Decode a request of len octets into *out; on ERROR *err is the result code to answer. */
 enum pcp_wire_status pcp_wire_decode(const uint8_t *buf, size_t len, struct pcp_request *out,
     enum pcp_result *err);
+/*
+ * Decode a response of len octets (§8.3): OK with the request's fields it
+ * echoes in *q (opcode, nonce, protocol, internal port, options) and the
+ * answer in *resp (result, lifetime, epoch, external port and address);
+ * ERROR for an error response of the header alone (*resp holds the header);
+ * DROP otherwise, q->reason saying why. Nothing but the layout is checked:
+ * whether the answer is to a request of ours is the caller's to say.
+ */
+enum pcp_wire_status pcp_wire_decode_response(const uint8_t *buf, size_t len,
+    struct pcp_request *q, struct pcp_response *resp);
+/* Encode a request (opcode, lifetime, client address, the opcode's fields, options); its length, 0 on failure. */
+size_t pcp_wire_encode_request(const struct pcp_request *, uint8_t *out, size_t outlen);
 /* Encode the response to a decoded request into out; returns its length (<= 1100), 0 if out is too small. */
 size_t pcp_wire_encode_response(const struct pcp_request *, const struct pcp_response *,
     uint8_t *out, size_t outlen);

@@ -2,7 +2,9 @@
  * fuzz_pcp.c - the PCP (RFC 6887) and NAT-PMP (RFC 6886) codecs. Every
  * input is decoded as the daemon would route it (first octet 0: NAT-PMP,
  * else PCP) and also by the other decoder, then answered with the encoders;
- * the invariants below abort() when broken.
+ * it is also decoded as a response (what the upstream client takes), and a
+ * request decoded is encoded again as the client would send it; the
+ * invariants below abort() when broken.
  */
 #include "config.h"
 
@@ -100,6 +102,63 @@ check_pcp_response(const struct pcp_request *r, size_t len, enum pcp_result res)
 	ASSERT(memcmp(r, &r2, sizeof(r2)) == 0);
 }
 
+/* A request decoded, encoded as the upstream client sends it: the same request again. */
+static void
+check_pcp_request(const struct pcp_request *r, size_t len)
+{
+	struct pcp_request r2;
+	enum pcp_result err;
+	uint8_t out[PCP_WIRE_MAX_LEN];
+	size_t n;
+
+	n = pcp_wire_encode_request(r, out, sizeof(out));
+	ASSERT(n >= PCP_WIRE_HDR_LEN && n <= len && n % 4 == 0);
+	ASSERT(n == len || r->skipped > 0);
+	ASSERT(pcp_wire_encode_request(r, out, n - 1) == 0);
+	ASSERT(pcp_wire_decode(out, n, &r2, &err) == PCP_WIRE_OK);
+	r2.skipped = r->skipped;
+	ASSERT(memcmp(r, &r2, sizeof(r2)) == 0);
+}
+
+/* The input as a response (§8.3): dropped for a reason, or the same again when re-encoded. */
+static void
+fuzz_pcp_response(const uint8_t *buf, size_t len)
+{
+	struct pcp_response resp, resp2;
+	struct pcp_request q, q2;
+	uint8_t out[PCP_WIRE_MAX_LEN];
+	size_t n;
+
+	switch (pcp_wire_decode_response(buf, len, &q, &resp)) {
+	case PCP_WIRE_DROP:
+		/* the header's fault; or the opcode data's, or an option's (past the header) */
+		ASSERT(q.reason != NULL);
+		ASSERT(len < PCP_WIRE_HDR_LEN || buf[0] != PCP_WIRE_VERSION || !(buf[1] & 0x80) ||
+		    len > PCP_WIRE_MAX_LEN || len % 4 != 0 || (buf[1] & 0x7f) > PCP_OP_PEER ||
+		    len > PCP_WIRE_HDR_LEN || ((buf[1] & 0x7f) != PCP_OP_ANNOUNCE && buf[3] == 0));
+		break;
+	case PCP_WIRE_ERROR:
+		ASSERT(len == PCP_WIRE_HDR_LEN && buf[3] != 0 && (buf[1] & 0x7f) != PCP_OP_ANNOUNCE);
+		ASSERT(resp.result == buf[3] && resp.lifetime == rd32(buf + 4) &&
+		    resp.epoch == rd32(buf + 8));
+		break;
+	case PCP_WIRE_OK:
+		ASSERT(q.reason == NULL && len >= PCP_WIRE_HDR_LEN && len <= PCP_WIRE_MAX_LEN);
+		ASSERT(len % 4 == 0 && (buf[1] & 0x80) && q.opcode <= PCP_OP_PEER);
+		ASSERT((unsigned)resp.result == buf[3] && resp.epoch == rd32(buf + 8));
+		/* an error response's external fields are what it copied: re-encode as a success */
+		resp2 = resp;
+		resp2.result = PCP_RES_SUCCESS;
+		n = pcp_wire_encode_response(&q, &resp2, out, sizeof(out));
+		ASSERT(n >= PCP_WIRE_HDR_LEN && n <= len && (n == len || q.skipped > 0));
+		out[3] = buf[3];
+		ASSERT(pcp_wire_decode_response(out, n, &q2, &resp2) == PCP_WIRE_OK);
+		q2.skipped = q.skipped;
+		ASSERT(memcmp(&q, &q2, sizeof(q)) == 0 && memcmp(&resp, &resp2, sizeof(resp)) == 0);
+		break;
+	}
+}
+
 static void
 fuzz_pcp(const uint8_t *buf, size_t len)
 {
@@ -122,6 +181,7 @@ fuzz_pcp(const uint8_t *buf, size_t len)
 		ASSERT(r.nfilter <= PCP_WIRE_FILTER_MAX && (r.opcode == PCP_OP_MAP || r.nfilter == 0));
 		ASSERT(r.opcode == PCP_OP_MAP || !r.prefer_failure);
 		check_pcp_response(&r, len, PCP_RES_SUCCESS);
+		check_pcp_request(&r, len);
 		/* an error the server decides on, picked by the input */
 		check_pcp_response(&r, len, (enum pcp_result)(1 + buf[len - 1] % 13));
 		break;
@@ -208,6 +268,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		fuzz_pcp(data, len);
 		fuzz_natpmp(data, len);
 	}
+	fuzz_pcp_response(data, len);
 	fuzz_announce(data, len);
 	return 0;
 }

@@ -231,6 +231,64 @@ test_admin_keys(void)
 	    "t.conf:2: admin_session_idle: '0' is not a number of seconds between 1 and 604800");
 }
 
+/* upstream_pcp, upstream_pcp_file, upstream_max_mappings: defaults, spellings, errors on their lines. */
+static void
+test_upstream_keys(void)
+{
+	static const char good[] = "firewall = none\n"
+	    "wan_interface = wan0\n"
+	    "upstream_pcp = 198.51.100.100\n"
+	    "upstream_pcp_file = /run/portgate/upstream-pcp\n"
+	    "upstream_max_mappings = 0\n";
+	static const char off[] = "firewall = none\nupstream_pcp = off\n";
+	struct pg_config *c = conf_parse("t.conf", base, strlen(base), collect, NULL);
+	char a[INET6_ADDRSTRLEN];
+
+	CHECK(c != NULL);
+	if (c != NULL) {
+		CHECK_EQ(c->upstream_pcp, CONF_UPSTREAM_AUTO);	/* the default */
+		CHECK(c->upstream_pcp_file == NULL);
+		CHECK_EQ(c->upstream_max_mappings, 1024);
+		CHECK_STR(conf_upstream_name(c, a, sizeof(a)), "auto");
+	}
+	conf_free(c);
+	c = conf_parse("t.conf", good, sizeof(good) - 1, collect, NULL);
+	CHECK(c != NULL);
+	if (c != NULL) {
+		CHECK_EQ(c->upstream_pcp, CONF_UPSTREAM_ADDR);
+		CHECK_STR(util_addr_str(&c->upstream_pcp_addr, a, sizeof(a)), "198.51.100.100");
+		CHECK_STR(conf_upstream_name(c, a, sizeof(a)), "198.51.100.100");
+		CHECK_STR(c->upstream_pcp_file, "/run/portgate/upstream-pcp");
+		CHECK_EQ(c->upstream_max_mappings, 0);
+	}
+	conf_free(c);
+	c = conf_parse("t.conf", off, strlen(off), collect, NULL);
+	CHECK(c != NULL && c->upstream_pcp == CONF_UPSTREAM_OFF);
+	if (c != NULL)
+		CHECK_STR(conf_upstream_name(c, a, sizeof(a)), "off");
+	conf_free(c);
+	expect_error("firewall = none\nupstream_pcp = on\n",
+	    "t.conf:2: upstream_pcp: 'on' is not off, auto or an IPv4 address");
+	expect_error("firewall = none\nupstream_pcp = 2001:db8::1\n",
+	    "t.conf:2: upstream_pcp: 2001:db8::1 is IPv6; the upstream mappings are IPv4's");
+	expect_error("firewall = none\nupstream_pcp = 224.0.0.1\n",
+	    "t.conf:2: upstream_pcp: 224.0.0.1 is not a unicast address a PCP server may have");
+	expect_error("firewall = none\nupstream_pcp = 0.0.0.0\n",
+	    "t.conf:2: upstream_pcp: 0.0.0.0 is not a unicast address");
+	expect_error("firewall = none\nupstream_pcp = 127.0.0.1\n",
+	    "t.conf:2: upstream_pcp: 127.0.0.1 is not a unicast address");
+	expect_error("firewall = none\nupstream_pcp = auto off\n",
+	    "t.conf:2: upstream_pcp takes one value");
+	expect_error("firewall = none\n\nupstream_pcp = 198.51.100.100\n",
+	    "t.conf:3: upstream_pcp names a server but there is no wan_interface");
+	expect_error("firewall = none\nupstream_pcp_file = upstream\n",
+	    "t.conf:2: upstream_pcp_file: 'upstream' is not an absolute path");
+	expect_error("firewall = none\nupstream_max_mappings = 65536\n",
+	    "t.conf:2: upstream_max_mappings: '65536' is not a number between 0 and 65535");
+	expect_error("firewall = none\nupstream_pcp = auto\nupstream_pcp = off\n",
+	    "t.conf:3: upstream_pcp given again (first on line 2)");
+}
+
 int
 main(void)
 {
@@ -240,6 +298,7 @@ main(void)
 	test_dhcp_leases();
 	test_miniupnpd_rules();
 	test_admin_keys();
+	test_upstream_keys();
 	expect_error("firewall = none\nbogus = 1\n", "t.conf:2: unknown keyword 'bogus'");
 	expect_error("firewall = iptables\n", "t.conf:1: firewall: 'iptables' is not one of");
 	expect_error("firewall = none\nupnp_igd_version = 3\n",

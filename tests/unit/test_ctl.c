@@ -180,8 +180,8 @@ test_status_fields(void)
 	    "trigger_bad_sources state_file state_last_save state_last_error state_snapshot_bytes "
 	    "state_journal_bytes upnp upnp_uuid upnp_igd_version ssdp_searches ssdp_replies "
 	    "ssdp_dropped ssdp_notifies http_requests http_refused soap_requests soap_errors "
-	    "upnp_subscriptions upnp_events_sent pcp natpmp%s lan_hosts dhcp_leases dhcp_leases",
-	    ctx.pcp == NULL ? "" :
+	    "upnp_subscriptions upnp_events_sent pcp natpmp%s upstream_pcp upstream_pcp_state "
+	    "upstream_pcp_reason lan_hosts dhcp_leases dhcp_leases", ctx.pcp == NULL ? "" :
 	    " pcp_epoch peer_pins pcp_malformed natpmp_malformed pcp_dropped pcp_announces");
 	CHECK_STR(field_names(r), want);
 	CHECK_HAS(r, "| version " PACKAGE_VERSION "\n");
@@ -190,6 +190,9 @@ test_status_fields(void)
 	CHECK_HAS(r, "| source upnp 0\n");
 	CHECK_HAS(r, "| trigger_rules 0\n");
 	CHECK_HAS(r, ctx.pcp != NULL ? "| pcp on\n| natpmp on\n" : "| pcp off\n| natpmp off\n");
+	/* looked for (the default), nothing to ask: no wan_interface */
+	CHECK_HAS(r, "| upstream_pcp auto\n| upstream_pcp_state none\n"
+	    "| upstream_pcp_reason no wan_interface\n");
 	CHECK_STR(run1("status now"), "err usage: status\n");
 }
 
