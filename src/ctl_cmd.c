@@ -159,27 +159,6 @@ ctl_getopts(struct ctl_req *r, int argc, char **argv, struct ctl_opt *opts, size
 	return out;
 }
 
-/* A JSON string: always valid JSON (invalid UTF-8 becomes U+FFFD). */
-static void
-json_str(struct evbuffer *b, const char *s)
-{
-	size_t len = strlen(s), i, n;
-	uint32_t cp;
-
-	evbuffer_add(b, "\"", 1);
-	for (i = 0; i < len; i += n ? n : 1) {
-		if ((n = util_utf8_next(s + i, len - i, &cp)) == 0)
-			evbuffer_add_printf(b, "\\ufffd");
-		else if (cp == '"' || cp == '\\')
-			evbuffer_add_printf(b, "\\%c", (char)cp);
-		else if (cp < 0x20 || cp == 0x7f)
-			evbuffer_add_printf(b, "\\u%04x", (unsigned)cp);
-		else
-			evbuffer_add(b, s + i, n);
-	}
-	evbuffer_add(b, "\"", 1);
-}
-
 static const char *
 ctl_holder(const struct mt_entry *e, char *buf, size_t len)
 {
@@ -299,7 +278,7 @@ json_host(struct evbuffer *b, const struct pg_ctx *ctx, const struct in6_addr *a
 
 	evbuffer_add_printf(b, ",\"host\":");
 	if (name != NULL)
-		json_str(b, name);
+		util_json_str(b, name, strlen(name));
 	else
 		evbuffer_add_printf(b, "null");
 	if (hostnames_mac(ctx->hosts, a, mac))
@@ -340,7 +319,7 @@ list_json_entry(struct ctl_req *r, struct evbuffer *line, const struct mt_entry 
 	    mt_proto_name(e->proto), e->ext_port, e->ext_port_end,
 	    util_addr_str(&e->int_addr, a, sizeof(a)), e->int_port, e->int_port_end,
 	    mt_source_name(e->source));
-	json_str(line, e->desc);
+	util_json_str(line, e->desc, strlen(e->desc));
 	if (left < 0)
 		evbuffer_add_printf(line, ",\"expires_in\":null");
 	else
@@ -357,7 +336,7 @@ list_json_entry(struct ctl_req *r, struct evbuffer *line, const struct mt_entry 
 	evbuffer_add_printf(line, "]");
 	json_map_counters(line, r->ctx, k);
 	evbuffer_add_printf(line, ",\"owner\":");
-	json_str(line, e->owner);
+	util_json_str(line, e->owner, strlen(e->owner));
 	json_host(line, r->ctx, &e->int_addr);
 	evbuffer_add_printf(line, ",\"kind\":\"mapping\"}");
 	ctl_data_buf(r, line);
@@ -426,7 +405,7 @@ list_json_pinhole(struct ctl_req *r, struct evbuffer *line, const struct mt_entr
 	    "\"internal_ip\":\"%s\",\"internal_port\":%u,\"source\":\"%s\",\"description\":",
 	    first ? "" : ",", e->pin_id, mt_proto_name(e->proto),
 	    util_addr_str(&e->int_addr, a, sizeof(a)), e->int_port, mt_source_name(e->source));
-	json_str(line, e->desc);
+	util_json_str(line, e->desc, strlen(e->desc));
 	if (left < 0)
 		evbuffer_add_printf(line, ",\"expires_in\":null");
 	else
@@ -441,7 +420,7 @@ list_json_pinhole(struct ctl_req *r, struct evbuffer *line, const struct mt_entr
 		    mt_filter_str(&e->filters[i], f, sizeof(f)));
 	evbuffer_add_printf(line, "],\"packets\":%llu,\"bytes\":%llu,\"owner\":",
 	    (unsigned long long)pkts, (unsigned long long)bytes);
-	json_str(line, e->owner);
+	util_json_str(line, e->owner, strlen(e->owner));
 	json_host(line, r->ctx, &e->int_addr);
 	evbuffer_add_printf(line, "}");
 	ctl_data_buf(r, line);
@@ -999,7 +978,7 @@ trig_list_json(struct trig_list_ctx *t, const struct trig_rule *rule,
 	size_t i;
 
 	evbuffer_add_printf(t->line, "%s{\"name\":", t->first ? "" : ",");
-	json_str(t->line, rule->name);
+	util_json_str(t->line, rule->name, strlen(rule->name));
 	evbuffer_add_printf(t->line, ",\"trigger\":\"%s:%u-%u\",\"open\":[",
 	    mt_proto_name(rule->trigger.proto), rule->trigger.lo, rule->trigger.hi);
 	for (i = 0; i < rule->nopen; i++)

@@ -441,27 +441,6 @@ diag_text(const struct diag_report *r, struct evbuffer *b)
 	evbuffer_add_printf(b, "verdict: %s\n", r->verdict_text);
 }
 
-/* A JSON string: always valid JSON (invalid UTF-8 becomes U+FFFD). */
-static void
-diag_json_str(struct evbuffer *b, const char *s)
-{
-	size_t len = strlen(s), i, n;
-	uint32_t cp;
-
-	evbuffer_add(b, "\"", 1);
-	for (i = 0; i < len; i += n ? n : 1) {
-		if ((n = util_utf8_next(s + i, len - i, &cp)) == 0)
-			evbuffer_add_printf(b, "\\ufffd");
-		else if (cp == '"' || cp == '\\')
-			evbuffer_add_printf(b, "\\%c", (char)cp);
-		else if (cp < 0x20 || cp == 0x7f)
-			evbuffer_add_printf(b, "\\u%04x", (unsigned)cp);
-		else
-			evbuffer_add(b, s + i, n);
-	}
-	evbuffer_add(b, "\"", 1);
-}
-
 static void
 diag_json_entry(const struct diag_facts *f, struct evbuffer *b)
 {
@@ -475,7 +454,7 @@ diag_json_entry(const struct diag_facts *f, struct evbuffer *b)
 	    "\"external_port_end\":%u,\"internal_ip\":\"%s\",\"internal_port\":%u,"
 	    "\"description\":", mt_source_name(f->source), f->ext_lo, f->ext_hi,
 	    util_addr_str(&f->int_addr, a, sizeof(a)), f->int_port);
-	diag_json_str(b, f->desc);
+	util_json_str(b, f->desc, strlen(f->desc));
 	if (f->left_s < 0)
 		evbuffer_add_printf(b, ",\"expires_in\":null}");
 	else
@@ -518,7 +497,7 @@ diag_json(const struct diag_report *r, struct evbuffer *b)
 	evbuffer_add_printf(b, "{\"proto\":\"%s\",\"port\":%u,\"verdict\":\"%s\","
 	    "\"reachable\":%s,\"summary\":", mt_proto_name(f->proto), f->port,
 	    diag_verdict_name(r->verdict), r->verdict == DIAG_REACHABLE ? "true" : "false");
-	diag_json_str(b, r->verdict_text);
+	util_json_str(b, r->verdict_text, strlen(r->verdict_text));
 	if (f->has_ext)
 		evbuffer_add_printf(b, ",\"external_ip\":\"%s\",\"address_class\":\"%s\"",
 		    util_addr_str(&f->ext, a, sizeof(a)), ipclass_name(f->ext_class));
@@ -529,13 +508,13 @@ diag_json(const struct diag_report *r, struct evbuffer *b)
 	evbuffer_add_printf(b, ",\"closest\":[");
 	for (i = 0; i < f->nhints; i++) {
 		evbuffer_add_printf(b, "%s", i ? "," : "");
-		diag_json_str(b, f->hints[i]);
+		util_json_str(b, f->hints[i], strlen(f->hints[i]));
 	}
 	evbuffer_add_printf(b, "],\"steps\":[");
 	for (i = 0; i < r->nsteps; i++) {
 		evbuffer_add_printf(b, "%s{\"step\":\"%s\",\"status\":\"%s\",\"text\":",
 		    i ? "," : "", diag_step_name(r->step[i].id), diag_level_name(r->step[i].level));
-		diag_json_str(b, r->step[i].text);
+		util_json_str(b, r->step[i].text, strlen(r->step[i].text));
 		evbuffer_add_printf(b, "}");
 	}
 	evbuffer_add_printf(b, "]}");

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/buffer.h>
+
 #include "log.h"
 #include "util.h"
 
@@ -306,4 +308,27 @@ util_mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* s[0..len) as a JSON string: always valid JSON (invalid UTF-8 becomes U+FFFD). */
+void
+util_json_str(struct evbuffer *b, const char *s, size_t len)
+{
+	size_t i, n;
+	uint32_t cp;
+
+	evbuffer_add(b, "\"", 1);
+	for (i = 0; i < len; i += n ? n : 1) {
+		if ((n = util_utf8_next(s + i, len - i, &cp)) == 0)
+			evbuffer_add_printf(b, "\\ufffd");
+		else if (cp == '"' || cp == '\\')
+			evbuffer_add_printf(b, "\\%c", (char)cp);
+		else if (cp < 0x20 || cp == 0x7f)
+			evbuffer_add_printf(b, "\\u%04x", (unsigned)cp);
+		else if (cp == 0x2028 || cp == 0x2029)	/* JSON allows them; JavaScript once did not */
+			evbuffer_add_printf(b, "\\u%04x", (unsigned)cp);
+		else
+			evbuffer_add(b, s + i, n);
+	}
+	evbuffer_add(b, "\"", 1);
 }

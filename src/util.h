@@ -75,4 +75,11 @@ util_put32(uint8_t *p, uint32_t v)
 /* Monotonic milliseconds. */
 uint64_t util_mono_ms(void);
 
+struct evbuffer;
+/*
+ * Append s[0..len) as one JSON string: quotes and backslashes escaped, control
+ * characters, DEL and U+2028/U+2029 as \uXXXX, invalid UTF-8 as U+FFFD.
+ */
+void util_json_str(struct evbuffer *, const char *s, size_t len);
+
 #endif

@@ -87,7 +87,7 @@ api_reply_ok(struct admin_req *rq, unsigned status, const char *msg)
 		return;
 	}
 	evbuffer_add_printf(b, "{\"ok\":true,\"message\":");
-	admin_json_str(b, msg, strlen(msg));
+	util_json_str(b, msg, strlen(msg));
 	evbuffer_add_printf(b, "}\n");
 	admin_reply_json(rq, status, b);
 	evbuffer_free(b);
@@ -329,7 +329,7 @@ api_status_value(struct evbuffer *b, const char *v)
 	    (v[d] != '0' || len - d == 1))
 		evbuffer_add(b, v, len);
 	else
-		admin_json_str(b, v, len);
+		util_json_str(b, v, len);
 }
 
 /* The section's fields as one object; they are forgotten. */
@@ -347,7 +347,7 @@ api_status_flush(struct api_status *st)
 		for (count = 0, j = i; j < st->n; j++)
 			count += strcmp(st->name[j], st->name[i]) == 0;
 		evbuffer_add_printf(st->out, "%s", i ? "," : "");
-		admin_json_str(st->out, st->name[i], strlen(st->name[i]));
+		util_json_str(st->out, st->name[i], strlen(st->name[i]));
 		evbuffer_add_printf(st->out, ":%s", count > 1 ? "[" : "");
 		for (count = 0, j = i; j < st->n; j++)
 			if (strcmp(st->name[j], st->name[i]) == 0) {
@@ -372,7 +372,7 @@ api_status_section(void *arg, const char *name)
 	if (st->sections++ > 0)
 		api_status_flush(st);
 	evbuffer_add_printf(st->out, "%s", st->sections > 1 ? "," : "");
-	admin_json_str(st->out, name, strlen(name));
+	util_json_str(st->out, name, strlen(name));
 	evbuffer_add_printf(st->out, ":");
 }
 

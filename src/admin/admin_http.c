@@ -161,7 +161,7 @@ admin_reply_error(struct admin_req *rq, unsigned status, const char *fmt, ...)
 	snprintf(rq->ctype, sizeof(rq->ctype), "application/json");
 	evbuffer_drain(rq->out, evbuffer_get_length(rq->out));
 	evbuffer_add_printf(rq->out, "{\"error\":");
-	admin_json_str(rq->out, msg, strlen(msg));
+	util_json_str(rq->out, msg, strlen(msg));
 	evbuffer_add_printf(rq->out, "}\n");
 	rq->answered = 1;
 }

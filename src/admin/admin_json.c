@@ -334,25 +334,3 @@ admin_json_get(const struct admin_json *j, const char *name)
 			return &j->f[i];
 	return NULL;
 }
-
-void
-admin_json_str(struct evbuffer *b, const char *s, size_t len)
-{
-	size_t i, n;
-	uint32_t cp;
-
-	evbuffer_add(b, "\"", 1);
-	for (i = 0; i < len; i += n ? n : 1) {
-		if ((n = util_utf8_next(s + i, len - i, &cp)) == 0)
-			evbuffer_add_printf(b, "\\ufffd");
-		else if (cp == '"' || cp == '\\')
-			evbuffer_add_printf(b, "\\%c", (char)cp);
-		else if (cp < 0x20 || cp == 0x7f)
-			evbuffer_add_printf(b, "\\u%04x", (unsigned)cp);
-		else if (cp == 0x2028 || cp == 0x2029)	/* JSON allows them; JavaScript once did not */
-			evbuffer_add_printf(b, "\\u%04x", (unsigned)cp);
-		else
-			evbuffer_add(b, s + i, n);
-	}
-	evbuffer_add(b, "\"", 1);
-}

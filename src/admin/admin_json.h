@@ -50,7 +50,5 @@ int admin_json_parse(struct admin_json *j, const char *text, size_t len, char *e
     size_t errlen);
 /* The member named name, or NULL. */
 const struct admin_json_field *admin_json_get(const struct admin_json *, const char *name);
-/* Append s (len bytes) as a JSON string: always valid JSON (invalid UTF-8 becomes U+FFFD). */
-void admin_json_str(struct evbuffer *, const char *s, size_t len);
 
 #endif

@@ -2,7 +2,7 @@
  * fuzz_admin.c - the admin API's request bodies (admin_json.c): any bytes
  * are either refused with a message or give an object whose every string
  * is UTF-8 text without controls and whose keys differ; written out again
- * as JSON (admin_json_str) it parses to the same members.
+ * as JSON (util_json_str) it parses to the same members.
  */
 #include "config.h"
 
@@ -64,11 +64,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		if (admin_json_get(&a, a.f[i].name) != &a.f[i])
 			abort();
 		evbuffer_add_printf(out, "%s", i ? "," : "");
-		admin_json_str(out, a.f[i].name, strlen(a.f[i].name));
+		util_json_str(out, a.f[i].name, strlen(a.f[i].name));
 		evbuffer_add(out, ":", 1);
 		if (a.f[i].type == ADMIN_JSON_STRING) {
 			check_text(a.f[i].str, a.f[i].len);
-			admin_json_str(out, a.f[i].str, a.f[i].len);
+			util_json_str(out, a.f[i].str, a.f[i].len);
 		} else if (a.f[i].type == ADMIN_JSON_INT)
 			evbuffer_add_printf(out, "%" PRId64, a.f[i].num);
 		else

@@ -127,7 +127,7 @@ test_json(void)
 
 	/* strings out: always JSON, whatever the bytes */
 	b = evbuffer_new();
-	admin_json_str(b, "a\"b\\c\n\x01\xff\xe2\x80\xa8" "d", 12);
+	util_json_str(b, "a\"b\\c\n\x01\xff\xe2\x80\xa8" "d", 12);
 	evbuffer_add(b, "", 1);
 	CHECK_STR((const char *)evbuffer_pullup(b, -1),
 	    "\"a\\\"b\\\\c\\u000a\\u0001\\ufffd\\u2028d\"");
@@ -279,7 +279,7 @@ r_echo(struct admin_req *rq)
 	struct evbuffer *b = evbuffer_new();
 
 	evbuffer_add_printf(b, "{\"x\":");
-	admin_json_str(b, f != NULL && f->type == ADMIN_JSON_STRING ? f->str : "", f != NULL ?
+	util_json_str(b, f != NULL && f->type == ADMIN_JSON_STRING ? f->str : "", f != NULL ?
 	    f->len : 0);
 	evbuffer_add_printf(b, ",\"seg\":\"%s\"}", admin_req_seg(rq, 0) ? admin_req_seg(rq, 0) :
 	    "");
