@@ -138,44 +138,15 @@ diag_neigh_msg(const struct nlmsghdr *nlh, void *arg)
 int
 diag_neigh_state(const struct in6_addr *addr)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct timeval tv = { 1, 0 };
 	struct diag_nud d = { 0, 0 };
-	struct mnl_socket *nl;
-	struct nlmsghdr *nlh;
-	struct ndmsg *nd;
-	uint32_t seq = (uint32_t)time(NULL), portid;
-	ssize_t n;
-	int rc = MNL_CB_OK;
 
 	if (!util_addr_is_v4(addr))
 		return -1;
 	memcpy(&d.addr, &addr->s6_addr[12], 4);
-	if ((nl = mnl_socket_open(NETLINK_ROUTE)) == NULL)
+	if (util_rtnl_dump(RTM_GETNEIGH, AF_INET, sizeof(struct ndmsg), diag_neigh_msg, &d) ==
+	    MNL_CB_ERROR)
 		return -1;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		mnl_socket_close(nl);
-		return -1;
-	}
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	portid = mnl_socket_get_portid(nl);
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETNEIGH;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
-	nd->ndm_family = AF_INET;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		rc = MNL_CB_ERROR;
-	while (rc > MNL_CB_STOP) {
-		if ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) <= 0) {
-			rc = MNL_CB_ERROR;
-			break;
-		}
-		rc = mnl_cb_run(buf, (size_t)n, seq, portid, diag_neigh_msg, &d);
-	}
-	mnl_socket_close(nl);
-	return rc == MNL_CB_ERROR ? -1 : d.state;
+	return d.state;
 }
 
 const char *

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <libmnl/libmnl.h>
 
 #include "log.h"
 #include "util.h"
@@ -299,6 +300,47 @@ util_nl_frames_ok(const void *buf, size_t len)
 		off += mlen < len - off ? mlen : len - off;
 	}
 	return 1;
+}
+
+int
+util_rtnl_dump(uint16_t type, uint8_t family, size_t hdrlen,
+    int (*cb)(const struct nlmsghdr *, void *), void *arg)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct timeval tv = { 1, 0 };
+	uint32_t seq = (uint32_t)time(NULL), portid;
+	struct mnl_socket *nl;
+	struct nlmsghdr *nlh;
+	uint8_t *extra;
+	int rc = MNL_CB_OK, rounds = 0;
+	ssize_t n;
+
+	if ((nl = mnl_socket_open(NETLINK_ROUTE)) == NULL)
+		return MNL_CB_ERROR;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		mnl_socket_close(nl);
+		return MNL_CB_ERROR;
+	}
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	portid = mnl_socket_get_portid(nl);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	extra = mnl_nlmsg_put_extra_header(nlh, hdrlen);
+	extra[0] = family;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		rc = MNL_CB_ERROR;
+	while (rc > MNL_CB_STOP && rounds++ < 4096) {
+		if ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) <= 0 ||
+		    !util_nl_frames_ok(buf, (size_t)n)) {
+			rc = MNL_CB_ERROR;
+			break;
+		}
+		rc = mnl_cb_run(buf, (size_t)n, seq, portid, cb, arg);
+	}
+	mnl_socket_close(nl);
+	return rc;
 }
 
 uint64_t

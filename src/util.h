@@ -43,6 +43,16 @@ void util_utf8_copy(char *dst, size_t dstlen, const char *src);
  * so a length of 0xffffffff passes it: call this before mnl_cb_run.
  */
 int util_nl_frames_ok(const void *buf, size_t len);
+struct nlmsghdr;
+/*
+ * One rtnetlink dump: an RTM_GET* request of type for family (its extra header
+ * hdrlen bytes, zero but the family, its first byte), on a socket of its own
+ * that waits at most a second for each answer; cb (a libmnl mnl_cb_t) gets
+ * every message, up to 4096 reads. The last MNL_CB_* result, MNL_CB_ERROR if
+ * the socket failed, timed out or the kernel sent a broken frame.
+ */
+int util_rtnl_dump(uint16_t type, uint8_t family, size_t hdrlen,
+    int (*cb)(const struct nlmsghdr *, void *), void *arg);
 /* Big-endian wire fields (PCP, NAT-PMP, netlink keys). */
 static inline uint16_t
 util_get16(const uint8_t *p)

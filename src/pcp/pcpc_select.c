@@ -332,42 +332,13 @@ sel_dump_msg(const struct nlmsghdr *nlh, void *arg)
 int
 pcpc_select_gateways(const char *ifname, struct pcpc_gateway *gw, size_t max)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct timeval tv = { 1, 0 };
 	struct sel_dump d = { if_nametoindex(ifname), gw, max, 0 };
-	uint32_t seq = (uint32_t)time(NULL), portid;
-	struct mnl_socket *nl;
-	struct nlmsghdr *nlh;
-	struct rtmsg *rt;
-	int rc = MNL_CB_OK, rounds = 0;
-	ssize_t n;
 
-	if (d.ifindex == 0 || (nl = mnl_socket_open(NETLINK_ROUTE)) == NULL)
+	if (d.ifindex == 0 ||
+	    util_rtnl_dump(RTM_GETROUTE, AF_INET, sizeof(struct rtmsg), sel_dump_msg, &d) ==
+	    MNL_CB_ERROR)
 		return -1;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		mnl_socket_close(nl);
-		return -1;
-	}
-	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	portid = mnl_socket_get_portid(nl);
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
-	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
-	rt->rtm_family = AF_INET;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		rc = MNL_CB_ERROR;
-	while (rc > MNL_CB_STOP && rounds++ < 4096) {
-		if ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) <= 0 ||
-		    !util_nl_frames_ok(buf, (size_t)n)) {
-			rc = MNL_CB_ERROR;
-			break;
-		}
-		rc = mnl_cb_run(buf, (size_t)n, seq, portid, sel_dump_msg, &d);
-	}
-	mnl_socket_close(nl);
-	return rc == MNL_CB_ERROR ? -1 : (int)d.n;
+	return (int)d.n;
 }
 
 /* A point-to-point link's peer (a default route with no gateway), 1 if found. */
