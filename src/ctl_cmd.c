@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "mtable.h"
 #include "trigger/trigger.h"
+#include "upstream.h"
 #include "util.h"
 
 #define CTL_LIST_COUNTED_MAX	32768	/* list --json: counters read for so many */
@@ -304,6 +305,32 @@ json_map_counters(struct evbuffer *b, const struct pg_ctx *ctx, const struct fw_
 		evbuffer_add_printf(b, ",\"packets\":null,\"bytes\":null");
 }
 
+/*
+ * A mapping's upstream PCP mapping: "upstream_external_ip" and
+ * "upstream_external_port" (null until granted) and "upstream_state"
+ * (pending, granted, refused, lost; null when the upstream has none for it).
+ */
+static void
+json_upstream(struct evbuffer *b, const struct pg_ctx *ctx, const struct mt_entry *e)
+{
+	char a[INET6_ADDRSTRLEN];
+	struct up_view v;
+
+	if (!upstream_view(ctx->up, e, &v)) {
+		evbuffer_add_printf(b, ",\"upstream_external_ip\":null,"
+		    "\"upstream_external_port\":null,\"upstream_state\":null");
+		return;
+	}
+	if (v.state == PCPC_GRANTED)
+		evbuffer_add_printf(b, ",\"upstream_external_ip\":\"%s\","
+		    "\"upstream_external_port\":%u", util_addr_str(&v.ext_addr, a, sizeof(a)),
+		    v.ext_port);
+	else
+		evbuffer_add_printf(b, ",\"upstream_external_ip\":null,"
+		    "\"upstream_external_port\":null");
+	evbuffer_add_printf(b, ",\"upstream_state\":\"%s\"", pcpc_state_name(v.state));
+}
+
 static void
 list_json_entry(struct ctl_req *r, struct evbuffer *line, const struct mt_entry *e,
     const struct fw_elem_info *k, int first)
@@ -338,6 +365,7 @@ list_json_entry(struct ctl_req *r, struct evbuffer *line, const struct mt_entry 
 	evbuffer_add_printf(line, ",\"owner\":");
 	util_json_str(line, e->owner, strlen(e->owner));
 	json_host(line, r->ctx, &e->int_addr);
+	json_upstream(line, r->ctx, e);
 	evbuffer_add_printf(line, ",\"kind\":\"mapping\"}");
 	ctl_data_buf(r, line);
 }
@@ -355,6 +383,24 @@ list_text_extra(const struct mt_entry *e, char *buf, size_t len)
 	for (i = 0; i < e->nfilters && n < len; i++)
 		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? "," : n || e->desc[0] ?
 		    " from=" : "from=", mt_filter_str(&e->filters[i], f, sizeof(f)));
+}
+
+/* After that: " upstream=ADDR:PORT" where an upstream PCP server holds it, else its state. */
+static void
+list_text_upstream(const struct pg_ctx *ctx, const struct mt_entry *e, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	size_t n = strlen(buf);
+	struct up_view v;
+
+	if (n >= len || !upstream_view(ctx->up, e, &v))
+		return;
+	if (v.state == PCPC_GRANTED)
+		snprintf(buf + n, len - n, "%supstream=%s:%u", n || e->desc[0] ? " " : "",
+		    util_addr_str(&v.ext_addr, a, sizeof(a)), v.ext_port);
+	else
+		snprintf(buf + n, len - n, "%supstream=%s", n || e->desc[0] ? " " : "",
+		    pcpc_state_name(v.state));
 }
 
 static void
@@ -377,6 +423,7 @@ list_text_entry(struct ctl_req *r, const struct mt_entry *e)
 	else
 		snprintf(exp, sizeof(exp), "%lds", left);
 	list_text_extra(e, extra, sizeof(extra));
+	list_text_upstream(r->ctx, e, extra, sizeof(extra));
 	ctl_data(r, "%-5s %-12s %-28s %-8s %-8s %-17s %s%s", mt_proto_name(e->proto), ext, in,
 	    mt_source_name(e->source), exp, list_host(r, &e->int_addr, mac, sizeof(mac)), e->desc,
 	    extra);

@@ -191,6 +191,7 @@ pg_table_changed(void *arg, enum mt_change what, const struct mt_entry *e)
 	pg_commit_soon(ctx);
 	pg_arm_lease(ctx);
 	igd_table_changed(ctx->igd);
+	upstream_table_changed(ctx->up, what, e);
 }
 
 /*
@@ -476,12 +477,39 @@ pg_ext_addr_moved(struct pg_ctx *ctx, const struct in6_addr *old, int had)
 	pg_save_now(ctx);		/* the new epoch is kept at once (the journal has no record of it) */
 }
 
+int
+pg_public_addr(const struct pg_ctx *ctx, struct in6_addr *a)
+{
+	if (upstream_ext_addr(ctx->up, a))
+		return 1;
+	if (!ctx->cfg->has_external_ip)
+		return 0;
+	*a = ctx->cfg->external_ip;
+	return 1;
+}
+
+/*
+ * The upstream server gives an external address: UPnP subscribers hear it
+ * (ExternalIPAddress); when it moved from one it gave before, PCP and
+ * NAT-PMP clients are told to ask again (a new epoch, announced).
+ */
+static void
+pg_public_moved(struct pg_ctx *ctx, int moved)
+{
+	ctx->ext_addr_changes++;
+	igd_ext_addr_changed(ctx->igd);
+	if (!moved)
+		return;
+	pcp_srv_reset_epoch(ctx->pcp);
+	pg_save_now(ctx);
+}
+
 /* The upstream PCP server, looked for again (start, reload, a new WAN address). */
 static void
 pg_start_upstream(struct pg_ctx *ctx)
 {
 	upstream_free(ctx->up);
-	ctx->up = upstream_new(ctx);
+	ctx->up = upstream_new(ctx, pg_public_moved);
 }
 
 /* The WAN address changed (DHCP, PPP). */
@@ -638,9 +666,9 @@ pg_status(const struct pg_ctx *ctx, pg_status_emit *emit, void *arg)
 	/* whether the internet can reach it: the panel's verdict, the check's first step */
 	emit(arg, "external_ip_class", "%s", ctx->cfg->has_external_ip ?
 	    ipclass_name(ipclass_of(&ctx->cfg->external_ip, NULL)) : "none");
-	/* and what that means for inbound mappings (no upstream PCP client yet: issue 19) */
+	/* and what that means for inbound mappings: an upstream PCP server maps them */
 	emit(arg, "inbound_reachability", "%s", ipclass_reach_name(ipclass_reach(
-	    ctx->cfg->has_external_ip ? &ctx->cfg->external_ip : NULL, 0)));
+	    ctx->cfg->has_external_ip ? &ctx->cfg->external_ip : NULL, upstream_up(ctx->up))));
 }
 
 static const struct ctl_hooks pg_ctl_hooks = { pg_status };

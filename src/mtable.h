@@ -41,6 +41,8 @@ struct mt_entry {
 	uint8_t		 proto;
 	uint8_t		 source;
 	uint8_t		 kind;		/* enum mt_kind */
+	uint8_t		 fixed;		/* its requester wants this external port or none (kept
+					   from the request that made it: an upstream asks so too) */
 	uint16_t	 ext_port, ext_port_end;
 	uint16_t	 int_port, int_port_end;
 	struct in6_addr	 ext_addr;
@@ -91,6 +93,8 @@ struct mt_request {
 	const struct mt_filter *filters;	/* remote peers allowed (single-port mappings) */
 	size_t		 nfilters;
 	int		 set_filters;	/* a renewal replaces the filters (else keeps them) */
+	int		 fixed;		/* this external port or none (UPnP AddPortMapping, PCP
+					   PREFER_FAILURE): a new entry keeps it in e->fixed */
 };
 
 struct mtable;

@@ -9,6 +9,8 @@
  *   trigger RULE-IN-CONFIG-SYNTAX [disabled]
  *   uuid UUID                          (the UPnP device's, stable across restarts)
  *   epoch SECONDS                      (wall clock when the mapping state began: PCP's epoch)
+ *   upstream_key HEX                   (32 hex digits: the upstream PCP mappings' nonces are
+ *                                       derived from it, so a restart renews them)
  *   pins N                             (PCP PEER pins held, which are not kept: N > 0 means
  *                                       state is lost at a restart, so the epoch restarts)
  *   end NRECORDS                       (the snapshot ends here)
@@ -354,6 +356,9 @@ state_save(const char *path, const struct mtable *mt, const struct trigger *trig
 	if (meta != NULL && meta->epoch_start > 0 &&
 	    fprintf(f, "epoch %lld\n", (long long)meta->epoch_start) > 0)
 		n++;
+	if (meta != NULL && meta->upstream_key[0] != '\0' &&
+	    fprintf(f, "upstream_key %s\n", meta->upstream_key) > 0)
+		n++;
 	if (mtable_peer_count(mt) > 0 && fprintf(f, "pins %zu\n", mtable_peer_count(mt)) > 0)
 		n++;
 	fprintf(f, "end %zu\n", n);
@@ -593,6 +598,24 @@ state_parse_uuid(struct state_parse *sp, char **av, int ac, char *err, size_t er
 }
 
 static int
+state_parse_upstream_key(struct state_parse *sp, char **av, int ac, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (ac != 2 || strlen(av[1]) != sizeof(sp->meta.upstream_key) - 1) {
+		snprintf(err, errlen, "bad upstream_key record");
+		return -1;
+	}
+	for (i = 0; av[1][i] != '\0'; i++)
+		if (!((av[1][i] >= '0' && av[1][i] <= '9') || (av[1][i] >= 'a' && av[1][i] <= 'f'))) {
+			snprintf(err, errlen, "bad upstream_key record");
+			return -1;
+		}
+	memcpy(sp->meta.upstream_key, av[1], sizeof(sp->meta.upstream_key));
+	return 0;
+}
+
+static int
 state_parse_epoch(struct state_parse *sp, char **av, int ac, char *err, size_t errlen)
 {
 	unsigned long v;
@@ -672,6 +695,8 @@ state_parse_line(struct state_parse *sp, char *line, char *err, size_t errlen)
 		return state_parse_uuid(sp, av, ac, err, errlen);
 	} else if (strcmp(av[0], "epoch") == 0) {
 		return state_parse_epoch(sp, av, ac, err, errlen);
+	} else if (strcmp(av[0], "upstream_key") == 0) {
+		return state_parse_upstream_key(sp, av, ac, err, errlen);
 	} else if (strcmp(av[0], "pins") == 0) {
 		return state_parse_pins(sp, av, ac, err, errlen);
 	} else {
@@ -1168,6 +1193,8 @@ state_give_meta(const struct state_parse *sp, struct state_meta *meta)
 	if (sp->meta.uuid[0] != '\0')
 		memcpy(meta->uuid, sp->meta.uuid, sizeof(meta->uuid));
 	meta->epoch_start = sp->meta.epoch_start;
+	if (sp->meta.upstream_key[0] != '\0')
+		memcpy(meta->upstream_key, sp->meta.upstream_key, sizeof(meta->upstream_key));
 	/* a record cut short may have been answered for: as good as lost */
 	meta->complete = sp->nbad == 0 && sp->nfail == 0 && sp->pins == 0 && !sp->torn;
 }

@@ -13,6 +13,8 @@ struct trigger;
 struct state_meta {
 	char	 uuid[40];	/* the UPnP device UUID ("" = none yet) */
 	time_t	 epoch_start;	/* wall clock when the mapping state began (PCP epoch); 0 = unknown */
+	char	 upstream_key[33];	/* 32 hex digits: the upstream mappings' nonces come from
+					   it, so a restart asks the same ("" = none yet) */
 	int	 complete;	/* state_load: the file was read whole, no record lost */
 };
 

@@ -33,6 +33,8 @@
 #include "igd/igd_soap.h"
 #include "log.h"
 #include "mtable.h"
+#include "pcp/pcp_wire.h"
+#include "upstream.h"
 #include "util.h"
 
 #define IGD_LEASE_MAX_V2	604800		/* IGD:2 PortMappingLeaseDuration range */
@@ -278,6 +280,7 @@ act_add_port_mapping(struct igd_call *c)
 	}
 	if (!enabled)
 		return igd_map_disabled(c, &q);
+	q.fixed = 1;		/* this port or 718: an upstream PCP server is asked so too */
 	me = mtable_add(c->mt, &q, &got, &holder);
 	if (me != MT_OK)
 		return igd_act_mt_error(c, me, holder);
@@ -514,10 +517,13 @@ act_get_specific_port_mapping_entry(struct igd_call *c)
 static void
 igd_external_ip(const struct igd *igd, char *buf, size_t len)
 {
-	if (igd->ctx->cfg->has_external_ip)
-		util_addr_str(&igd->ctx->cfg->external_ip, buf, len);
-	else
-		snprintf(buf, len, "%s", "");
+	struct in6_addr a;
+
+	/* RFC 6970: behind an upstream PCP server, the address the internet sees */
+	if (pg_public_addr(igd->ctx, &a))
+		util_addr_str(&a, buf, len);
+	else if (len > 0)
+		buf[0] = '\0';
 }
 
 static const char *
@@ -839,6 +845,36 @@ igd_act_refused(struct igd *igd, const struct in6_addr *client, const struct igd
 	return igd_reply_error(igd, client, land->act, IGD_E_ACTION_FAILED, why, out);
 }
 
+int
+igd_act_upstream(struct igd *igd, const struct in6_addr *client, const struct igd_landing *land,
+    const struct up_landing *l, int status, struct evbuffer *out)
+{
+	int any = land->action != NULL && strcmp(land->action, "AddAnyPortMapping") == 0;
+	char why[160], type[128];
+	struct evbuffer *args;
+
+	if (status != 200)
+		return status;
+	if (l->refused) {	/* RFC 6970: the port the client asked for is not the internet's */
+		snprintf(why, sizeof(why), "the upstream PCP server refused it: %s",
+		    pcp_wire_result_name(l->view.result));
+		evbuffer_drain(out, evbuffer_get_length(out));
+		return igd_reply_error(igd, client, land->act, any ? IGD_E_NO_PORTS :
+		    IGD_E_CONFLICT, why, out);
+	}
+	if (any && l->has_view && l->view.state == PCPC_GRANTED && l->view.ext_port != land->port &&
+	    (args = evbuffer_new()) != NULL) {
+		snprintf(why, sizeof(why), "%u", l->view.ext_port);
+		igd_soap_out(args, "NewReservedPort", why);
+		igd_service_type((enum igd_svc)land->svc, land->version, type, sizeof(type));
+		evbuffer_drain(out, evbuffer_get_length(out));
+		igd_soap_response(out, type, land->action, args);
+		evbuffer_free(args);
+	}
+	igd_act_landed(igd, land);
+	return status;
+}
+
 void
 igd_act_landed(struct igd *igd, const struct igd_landing *land)
 {
@@ -896,7 +932,7 @@ igd_act_control(struct igd *igd, enum igd_svc svc, const struct in6_addr *client
     const char *soapaction, const char *body, size_t len, struct evbuffer *out,
     struct igd_landing *land)
 {
-	struct igd_landing mine = { NULL, NULL, IGD_ACT_UNKNOWN };
+	struct igd_landing mine = { NULL, NULL, IGD_ACT_UNKNOWN, 0, 0, 0, 0 };
 
 	struct igd_soap_req req;
 	struct igd_call c;
@@ -941,6 +977,10 @@ igd_act_control(struct igd *igd, enum igd_svc svc, const struct in6_addr *client
 	mine.entry = c.landing;
 	mine.action = a->name;
 	mine.act = act;
+	mine.id = c.landing->id;
+	mine.port = c.landing->ext_port;
+	mine.svc = (int)svc;
+	mine.version = c.version;
 	if (land == NULL)
 		return igd_act_settle(igd, client, &mine, 200, out);
 	*land = mine;

@@ -4,17 +4,22 @@
 
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "igd/igd.h"
 
 struct evbuffer;
 struct mt_entry;
+struct up_landing;
 
 /* An answer that may only go once its entry is in the kernel. */
 struct igd_landing {
 	const struct mt_entry	*entry;		/* NULL: the answer is final */
 	const char		*action;	/* for the refusal's log line */
 	int			 act;		/* the action's counters (igd_act.c) */
+	uint64_t		 id;		/* the entry's, for the upstream's answer */
+	uint16_t		 port;		/* its external port, as the reply says it */
+	int			 svc, version;	/* the service answering (a reply rewritten) */
 };
 
 /*
@@ -32,6 +37,15 @@ int igd_act_control(struct igd *, enum igd_svc, const struct in6_addr *client,
 /* The kernel refused land's entry (errno err, rolled back): out becomes the 501; returns 500. */
 int igd_act_refused(struct igd *, const struct in6_addr *client, const struct igd_landing *land,
     int err, struct evbuffer *out);
+/*
+ * land's entry is in the kernel and the upstream PCP server (upstream_await)
+ * answered l: a refusal makes out the 718 (AddPortMapping) or 728
+ * (AddAnyPortMapping) the entry's deletion calls for; AddAnyPortMapping's
+ * NewReservedPort becomes the port the upstream granted. Returns the status.
+ */
+int igd_act_upstream(struct igd *, const struct in6_addr *client,
+    const struct igd_landing *land, const struct up_landing *l, int status,
+    struct evbuffer *out);
 /* land's entry is in the kernel: its answer goes out, counted as a success. */
 void igd_act_landed(struct igd *, const struct igd_landing *land);
 /* requests_total for protocol upnp, by action and result (metric.h), the non-zero ones. */

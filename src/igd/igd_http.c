@@ -44,6 +44,7 @@
 #include "log.h"
 #include "mtable.h"
 #include "netif.h"
+#include "upstream.h"
 #include "util.h"
 
 #define IGD_HTTP_MAX_LISTEN	NETIF_MAX_PREFIX
@@ -451,21 +452,41 @@ igd_unhold(struct igd_req *rq)
 	rq->prevp = NULL;
 }
 
+/* The held reply goes out at the connection's next call. */
+static void
+igd_release(struct igd_req *rq)
+{
+	igd_unhold(rq);
+	rq->ready = 1;
+	MHD_resume_connection(rq->conn);
+	igd_http_kick(rq->http);
+}
+
+/* The upstream PCP server's answer for the entry (or none to wait for): the reply follows it. */
+static void
+igd_upstream_landed(void *arg, const struct up_landing *l)
+{
+	struct igd_req *rq = arg;
+	struct igd_http *h = rq->http;
+
+	rq->held.status = (unsigned)igd_act_upstream(h->igd, &rq->client, &rq->held.land, l,
+	    (int)rq->held.status, rq->held.body);
+	igd_release(rq);
+}
+
 static void
 igd_landed(void *arg, int err)
 {
 	struct igd_req *rq = arg;
 	struct igd_http *h = rq->http;
 
-	igd_unhold(rq);
-	if (err != 0)
-		rq->held.status = (unsigned)igd_act_refused(h->igd, &rq->client, &rq->held.land,
-		    err, rq->held.body);
-	else
-		igd_act_landed(h->igd, &rq->held.land);
-	rq->ready = 1;
-	MHD_resume_connection(rq->conn);
-	igd_http_kick(h);
+	if (err == 0) {		/* in the kernel: then what the upstream says, if it is asked */
+		upstream_await(h->igd->ctx->up, rq->held.land.id, h, igd_upstream_landed, rq);
+		return;
+	}
+	rq->held.status = (unsigned)igd_act_refused(h->igd, &rq->client, &rq->held.land,
+	    err, rq->held.body);
+	igd_release(rq);
 }
 
 /* Suspend the connection with its reply until the table's commit says the entry landed. */
@@ -874,6 +895,7 @@ igd_http_free(struct igd_http *h)
 		return;
 	/* replies still held are not sent: their connections close with the listeners */
 	mtable_commit_cancel(h->igd->ctx->mt, h);
+	upstream_await_cancel(h->igd->ctx->up, h);
 	while ((rq = h->held) != NULL) {
 		igd_unhold(rq);
 		MHD_resume_connection(rq->conn);

@@ -87,6 +87,7 @@ struct pcpc_map {
 	uint64_t		 granted_ms;
 	uint64_t		 last_tx_ms;
 	unsigned		 renewals;	/* sent since the grant */
+	int			 owed;		/* PH_DELETE, not sent: the server is away */
 };
 
 /* The ANNOUNCE request that asks whether the server is there. */
@@ -526,6 +527,32 @@ map_renew_at(struct pcpc *c, const struct pcpc_map *m)
 static void probe_start(struct pcpc *, int backoff, uint64_t now);
 static void probe_stop(struct pcpc *);
 
+/* A mapping the server may still hold (granted, its lifetime not over). */
+static int
+map_held_upstream(const struct pcpc_map *m, uint64_t now)
+{
+	return m->granted_ms != 0 && m->info.expires_ms > now;
+}
+
+/*
+ * A deletion the server cannot hear now: owed until it answers again (then
+ * sent), or forgotten where the server no longer holds the mapping anyway
+ * (never granted, or its lifetime over): a mapping never outlives its
+ * caller's wish by more than the server being away.
+ */
+static void
+map_owe_delete(struct pcpc *c, struct pcpc_map *m, uint64_t now)
+{
+	if (!map_held_upstream(m, now)) {
+		map_free(c, m);
+		return;
+	}
+	m->phase = PH_DELETE;
+	m->owed = 1;
+	seq_reset(&m->seq);
+	map_sched(c, m, PCPC_NEVER);
+}
+
 /* Nobody answered: every mapping parked, the server asked after with back-off. */
 static void
 server_lost(struct pcpc *c, uint64_t now)
@@ -543,7 +570,7 @@ server_lost(struct pcpc *c, uint64_t now)
 	for (m = c->maps; m != NULL; m = next) {
 		next = m->next;
 		if (m->phase == PH_DELETE)
-			map_free(c, m);		/* its lifetime ends it upstream */
+			map_owe_delete(c, m, now);	/* sent when the server is back */
 		else if (m->phase != PH_REFUSED || (m->req.flags & PCPC_F_RETRY))
 			map_park(c, m);
 	}
@@ -554,16 +581,25 @@ server_lost(struct pcpc *c, uint64_t now)
 static void
 server_up(struct pcpc *c, uint64_t now)
 {
-	struct pcpc_map *m;
+	struct pcpc_map *m, *next;
 
 	if (c->state == PCPC_SRV_UP)
 		return;
 	c->state = PCPC_SRV_UP;
 	pcpc_post(c, PCPC_EV_UP);
 	probe_stop(c);
-	for (m = c->maps; m != NULL; m = m->next)
+	for (m = c->maps; m != NULL; m = next) {
+		next = m->next;
 		if (m->phase == PH_PARKED)
 			map_request(c, m, now);
+		else if (m->phase == PH_DELETE && m->owed) {
+			m->owed = 0;
+			if (map_held_upstream(m, now))
+				map_sched(c, m, now);	/* the deletion it missed */
+			else
+				map_free(c, m);
+		}
+	}
 }
 
 /* The server lost its state: every mapping but except is asked for again. */
@@ -1107,7 +1143,12 @@ map_revive(struct pcpc *c, struct pcpc_map *m, const struct pcpc_req *req, pcpc_
 	m->cb = cb;
 	m->arg = arg;
 	m->held = 0;
+	m->owed = 0;
 	memset(&m->info, 0, sizeof(m->info));
+	if (c->state == PCPC_SRV_NONE || c->state == PCPC_SRV_LOST) {
+		map_park(c, m);		/* asked for when the server answers */
+		return m;
+	}
 	m->phase = PH_REQUEST;
 	seq_reset(&m->seq);
 	map_sched(c, m, pcpc_now(c));
@@ -1209,10 +1250,15 @@ pcpc_map_drop(struct pcpc *c, struct pcpc_map *m)
 	m->cb = NULL;
 	if (m->phase == PH_DELETE)
 		return;
-	/* nothing to delete: never sent, refused, or a server that does not hear us */
-	if (!m->sent || m->phase == PH_PARKED || (m->phase == PH_REFUSED && !m->held) ||
-	    c->state == PCPC_SRV_NONE || c->state == PCPC_SRV_LOST) {
+	/* nothing to delete: never sent, or refused */
+	if (!m->sent || (m->phase == PH_REFUSED && !m->held) || c->state == PCPC_SRV_NONE) {
 		map_free(c, m);
+		return;
+	}
+	/* a server that does not hear us: the deletion waits for it, if it still holds it */
+	if (m->phase == PH_PARKED || c->state == PCPC_SRV_LOST) {
+		map_owe_delete(c, m, pcpc_now(c));
+		pcpc_arm(c);
 		return;
 	}
 	m->phase = PH_DELETE;

@@ -48,6 +48,7 @@
 #include "pcp/pcp_server.h"
 #include "pcp/pcp_sock.h"
 #include "pcp/pcp_wire.h"
+#include "upstream.h"
 #include "util.h"
 
 #define PCP_ANNOUNCE_TIMES	10
@@ -97,6 +98,7 @@ struct pcp_answer {
 	struct pcp_response	 resp;
 	struct natpmp_request	 nq;
 	struct natpmp_response	 nresp;
+	uint64_t		 id;		/* the entry it waits for */
 	struct pcp_dest		 dest;		/* a socket's (pcp_sock), or family 0: */
 	struct pcp_sink		*sink;		/* a caller's buffer (NULL: its caller has gone) */
 };
@@ -328,7 +330,7 @@ natpmp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, struct pcp_answer 
 	else if (!s->ctx->cfg->has_external_ip)
 		resp->result = NATPMP_RES_NETWORK_FAILURE;
 	else if (q->opcode == NATPMP_OP_PUBLIC_ADDR)
-		resp->ext_addr = s->ctx->cfg->external_ip;
+		(void)pg_public_addr(s->ctx, &resp->ext_addr);	/* the upstream's, if it gives one */
 	else
 		resp->result = natpmp_op_map(&op, q, &p->src, resp);
 	if (resp->result == NATPMP_RES_SUCCESS && op.landing != NULL)
@@ -359,30 +361,92 @@ pcp_deliver(struct pcp_srv *s, struct pcp_answer *a, const uint8_t *buf, size_t 
  * back).
  */
 static void
+pcp_answer_done(struct pcp_srv *s, struct pcp_answer *a)
+{
+	if ((*a->prevp = a->next) != NULL)
+		a->next->prevp = a->prevp;
+	if (a->natpmp)
+		natpmp_answer_send(s, a);
+	else
+		pcp_answer_send(s, a);
+	free(a);
+}
+
+/* NAT-PMP's word for an upstream server's refusal. */
+static enum natpmp_result
+natpmp_of_upstream(enum pcp_result r)
+{
+	switch (r) {
+	case PCP_RES_NOT_AUTHORIZED:
+		return NATPMP_RES_NOT_AUTHORIZED;
+	case PCP_RES_NO_RESOURCES:
+	case PCP_RES_USER_EX_QUOTA:
+	case PCP_RES_CANNOT_PROVIDE_EXTERNAL:
+		return NATPMP_RES_NO_RESOURCES;
+	default:
+		return NATPMP_RES_NETWORK_FAILURE;
+	}
+}
+
+/*
+ * What the upstream made of the entry (RFC 7648): its external address and
+ * port and the shorter lifetime, or its refusal (the entry was deleted here
+ * too). Pending or lost upstream: the gateway's own answer.
+ */
+static void
+pcp_upstream_landed(void *arg, const struct up_landing *l)
+{
+	struct pcp_answer *a = arg;
+	const struct up_view *v = &l->view;
+
+	if (l->refused && a->natpmp) {
+		a->nresp.result = natpmp_of_upstream(v->result);
+		a->nresp.ext_port = a->nq.ext_port;
+		a->nresp.lifetime = 0;
+	} else if (l->refused) {
+		a->resp.result = v->result > PCP_RES_SUCCESS && v->result < PCP_RESULT_COUNT ?
+		    v->result : PCP_RES_NO_RESOURCES;
+		a->resp.lifetime = pcp_wire_error_lifetime(a->resp.result);
+	} else if (l->has_view && v->state == PCPC_GRANTED && a->natpmp) {
+		a->nresp.ext_port = v->ext_port;
+		if (v->lifetime < a->nresp.lifetime)
+			a->nresp.lifetime = v->lifetime;
+	} else if (l->has_view && v->state == PCPC_GRANTED) {
+		a->resp.ext_addr = v->ext_addr;
+		a->resp.ext_port = v->ext_port;
+		if (v->lifetime < a->resp.lifetime)
+			a->resp.lifetime = v->lifetime;
+	}
+	pcp_answer_done(a->srv, a);
+}
+
+/*
+ * The entry landed (err 0): the answer waits for the upstream's, if one is
+ * asked (upstream_await); or the kernel refused it: then the answer is the
+ * refusal the front end gives when a change fails (the mapping was rolled
+ * back).
+ */
+static void
 pcp_landed(void *arg, int err)
 {
 	struct pcp_answer *a = arg;
 	struct pcp_srv *s = a->srv;
 
-	if ((*a->prevp = a->next) != NULL)
-		a->next->prevp = a->prevp;
+	if (err == 0) {
+		upstream_await(s->ctx->up, a->id, s, pcp_upstream_landed, a);
+		return;
+	}
 	/*
 	 * A refusal: PCP's wire format answers an error with the request's
 	 * fields; NAT-PMP's carries the port asked for and lifetime 0.
 	 */
 	if (a->natpmp) {
-		if (err != 0) {
-			a->nresp.result = natpmp_op_result_of(MT_ERR_FIREWALL);
-			a->nresp.ext_port = a->nq.ext_port;
-			a->nresp.lifetime = 0;
-		}
-		natpmp_answer_send(s, a);
-	} else {
-		if (err != 0)
-			a->resp.result = pcp_op_result_of(MT_ERR_FIREWALL);
-		pcp_answer_send(s, a);
-	}
-	free(a);
+		a->nresp.result = natpmp_op_result_of(MT_ERR_FIREWALL);
+		a->nresp.ext_port = a->nq.ext_port;
+		a->nresp.lifetime = 0;
+	} else
+		a->resp.result = pcp_op_result_of(MT_ERR_FIREWALL);
+	pcp_answer_done(s, a);
 }
 
 /* The answer waits for e to reach the kernel: one batch for the loop turn. */
@@ -404,6 +468,7 @@ pcp_answer_wait(struct pcp_srv *s, struct pcp_answer *a, const struct mt_entry *
 	}
 	*w = *a;
 	w->srv = s;
+	w->id = e->id;
 	if ((w->next = s->pending) != NULL)
 		w->next->prevp = &w->next;
 	w->prevp = &s->pending;
@@ -516,6 +581,7 @@ pcp_announce_once(struct pcp_srv *s)
 	const struct netif_prefix *p;
 	struct sockaddr_storage ss;
 	struct pcp_dest d;
+	struct in6_addr pub;
 	uint8_t pkt[64];
 	size_t i, n = netif_lan_prefixes(s->ctx->netif, &p), len;
 
@@ -535,8 +601,8 @@ pcp_announce_once(struct pcp_srv *s)
 			pcp_sock_send(s->sock, &d, pkt, len);
 			s->stats.announces++;
 		}
-		if (s->ctx->cfg->natpmp && s->ctx->cfg->has_external_ip &&
-		    (len = natpmp_wire_encode_announce(pcp_srv_epoch(s), &s->ctx->cfg->external_ip,
+		if (s->ctx->cfg->natpmp && pg_public_addr(s->ctx, &pub) &&
+		    (len = natpmp_wire_encode_announce(pcp_srv_epoch(s), &pub,
 		    pkt, sizeof(pkt))) > 0 && natpmp_wire_announce_dest(&ss) > 0) {
 			memcpy(&d.to, &ss, sizeof(d.to));
 			pcp_sock_send(s->sock, &d, pkt, len);
@@ -632,6 +698,7 @@ pcp_srv_free(struct pcp_srv *s)
 	if (s == NULL)
 		return;
 	mtable_commit_cancel(s->ctx->mt, s);	/* answers still waiting are not sent */
+	upstream_await_cancel(s->ctx->up, s);
 	while ((a = s->pending) != NULL) {
 		s->pending = a->next;
 		free(a);

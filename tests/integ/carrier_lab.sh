@@ -1,29 +1,30 @@
 #!/bin/bash
 # carrier_lab.sh - a home gateway behind a carrier NAT (issue 19), in the three-tier lab
-# (tests/lab/lab3.sh), as it is today, without an upstream PCP client: LAN hosts reach the
-# internet through both NATs; a home forward alone is not reachable from the internet, and
-# portgatectl status and check say so; with a mapping on the carrier too (a carrier
-# `portgatectl forward add`, or a PCP MAP that the home gateway's WAN address sends to the
-# carrier) the internet peer reaches the LAN host through both NATs; the carrier NAT is a
-# second portgated, then Debian's miniupnpd with PCP.
-#
-# The lines marked "issue 19" are the expectations the upstream client flips: with it, the
-# home gateway asks the carrier for every inbound port itself.
+# (tests/lab/lab3.sh): the home portgated finds the carrier's PCP server (upstream_pcp =
+# auto: its WAN's default gateway) and asks it for every inbound port it opens, whatever
+# asked for it: a `portgatectl forward add`, `upnpc -a` (discovering the gateway by SSDP),
+# `natpmpc -a`, a PCP MAP, a fired trigger. Each time the internet peer at 203.0.113.100
+# really reaches the LAN host through both NATs, and the client was told the carrier's
+# external address and port. A port the carrier cannot give is refused to a UPnP client
+# (718) with nothing left on either tier; deleting or expiring an entry deletes its
+# upstream mapping; a carrier restarted without its state gets every mapping back within
+# seconds (its ANNOUNCE, its epoch); a stopped carrier makes them lost, and they come back
+# when it returns. The carrier NAT is a second portgated, then Debian's miniupnpd with PCP.
 #
 # The home gateway's WAN address, 198.51.100.1, is a documentation address like every
-# address the lab routes, so portgated cannot tell it from a public one (it says
-# test_network). It is configured as a CGN customer's gateway sees itself: external_ip =
-# 100.64.0.1, shared address space, which portgated only reports (its DNAT does not match
-# on it); no traffic goes to 100.64.0.0/10, as counters in the home gateway show at the end.
+# address the lab routes, so portgated cannot tell it from a public one. It is configured
+# as a CGN customer's gateway sees itself: external_ip = 100.64.0.1, shared address space,
+# which portgated only reports; no traffic goes to 100.64.0.0/10, as counters in the home
+# gateway show at the end.
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/lab/lab.sh"
 . "$top_srcdir/tests/lab/lab3.sh"
 lab_can_run || skip "needs root, nft, socat and network namespaces"
 command -v python3 >/dev/null || skip "needs python3"
+command -v upnpc >/dev/null && command -v natpmpc >/dev/null || skip "needs upnpc and natpmpc"
 lab3_up
 CGN_EXT=$CGN_WAN_IP	# the carrier's external address, as the internet sees the LAN
-N1=00112233445566778899aabb
-N2=ffeeddccbbaa998877665544
+PCPC="$top_srcdir/tests/integ/pcp_client.py"
 
 # reaches DESC WANT NS PROTO HOST PORT: what the server answers begins with WANT, or with
 # WANT "" nothing answers (unreachable)
@@ -36,11 +37,31 @@ reaches() {
 		case "$got" in "$want"*) pass "$d" ;; *) fail "$d: wanted '$want', got '${got:-nothing}'" ;; esac
 	fi
 }
-
 # ext_of "result=... ext=ADDR:PORT ...": ADDR:PORT
 ext_of() { sed -n 's/.* ext=\([0-9.]*:[0-9]*\) .*/\1/p' <<<"$1"; }
+upnp() { local ns=$1; shift; timeout 20 ip netns exec "$ns" upnpc -i "$@" 2>&1; }
+# up_field PROTO PORT FIELD: the home list's field for the mapping at PORT
+up_field() {
+	pgctl list --json 2>/dev/null | python3 -c '
+import json, sys
+for m in json.load(sys.stdin):
+    if m["proto"] == sys.argv[1] and m["external_port"] == int(sys.argv[2]):
+        print(m[sys.argv[3]])' "$@"
+}
+# has_line LINE / lacks_port "PROTO PORT": the carrier lists that mapping / none at that port
+has_line() { lab3_carrier_maps | grep -qx "$1"; }
+lacks_port() { ! lab3_carrier_maps | grep -q "^$1 "; }
+# state_now PROTO PORT STATE: the home list says upstream_state STATE for that mapping
+state_now() { [ "$(up_field "$1" "$2" upstream_state)" = "$3" ]; }
+# who_a PROTO PORT: a fresh "who are you" server on A (60 s at most, as every one is)
+who_a() { pkill -f "udpwho.py serve $1 $2 " 2>/dev/null; sleep 0.2; lab3_who $HA "$1" "$2" 60; }
+carrier_has() { wait_for "${2:-5}" has_line "$1"; }
+carrier_lacks() { wait_for "${2:-5}" lacks_port "$1"; }
 
-lab_conf "$LAB_DIR/home.conf" "external_ip = 100.64.0.1"
+lab3_cgn_conf "$LAB_DIR/cgn.conf"
+check "the carrier portgated starts in its own namespace" lab3_start_cgn "$LAB_DIR/cgn.conf"
+lab_conf "$LAB_DIR/home.conf" "external_ip = 100.64.0.1" \
+    "trigger = game tcp:7000 open tcp:7100-7102 idle 30"
 check "the home portgated starts" lab_start_daemon "$LAB_DIR/home.conf"
 # nothing may go to 100.64.0.0/10: counted from the home gateway, whatever sends it
 in_gw nft add table ip labcount
@@ -48,116 +69,154 @@ in_gw nft add chain ip labcount out '{ type filter hook output priority 0; }'
 in_gw nft add rule ip labcount out ip daddr 100.64.0.0/10 counter
 in_gw nft add chain ip labcount fwdc '{ type filter hook forward priority 0; }'
 in_gw nft add rule ip labcount fwdc ip daddr 100.64.0.0/10 counter
-lab3_cgn_conf "$LAB_DIR/cgn.conf"
-check "the carrier portgated starts in its own namespace" lab3_start_cgn "$LAB_DIR/cgn.conf"
-check "... with its own nft table" in_cgn nft list table ip $LAB3_CGN_TABLE
+
+ext_known() { pgctl status | grep -qx "upstream_external_ip $CGN_EXT"; }
+up_status() { pgctl status | grep -qx "upstream_pcp_state up"; }
+check "the home gateway finds the carrier's PCP server (its default gateway)" wait_for 10 up_status
+check_out "... and says where it is" "upstream_pcp_server $CGN_LAN_IP" pgctl status
+check "... and learns the external address it gives, before any mapping" wait_for 5 ext_known
+check_out "status: inbound mappings are reachable through it" \
+    "inbound_reachability behind_nat_upstream_pcp" pgctl status
 
 echo "outbound: the LAN reaches the internet through both NATs"
-lab3_who $INET tcp 7000 50
-lab3_who $INET udp 7001 50
-listen6 $INET tcp 7006 hello-v6
-check_out "A reaches the internet peer over TCP, seen as the carrier's address" \
+lab3_who $INET tcp 7000 60
+lab3_who $INET udp 7001 60
+check_out "A reaches the internet peer, seen as the carrier's address" \
     "seen $CGN_EXT:" connect $HA tcp $INET_IP 7000
-check_out "... over UDP" "seen $CGN_EXT:" connect $HA udp $INET_IP 7001
-check_out "B too" "seen $CGN_EXT:" connect $HB tcp $INET_IP 7000
-check_out "A reaches it over IPv6 (routed, no NAT)" hello-v6 connect6 $HA tcp $INET_IP6 7006
 reaches "the internet has no route to the carrier network" "" $INET tcp $GW_WAN_IP 7000
-reaches "... nor to the LAN" "" $INET tcp $A_IP 7000
 
-echo "a home forward alone: the carrier drops what the internet sends to it"
+echo "a static forward: the home gateway asks the carrier for it"
 listen $HA tcp 80 hello-a
-lab3_who $HA tcp 81 50
-lab3_who $HA udp 82 50
 pgctl forward add tcp 8080 $A_IP:80 >/dev/null
-pgctl forward add tcp 8081 $A_IP:81 >/dev/null
-pgctl forward add udp 8082 $A_IP:82 >/dev/null
-check_out "the forward works from the carrier network" hello-a connect $CGN tcp $GW_WAN_IP 8080
-# issue 19: with the upstream client, the home forward alone is reachable (hello-a)
-reaches "the internet peer does not reach it at the carrier's address" "" $INET tcp $CGN_EXT 8080
-reaches "... nor over UDP" "" $INET udp $CGN_EXT 8082
-# issue 19: the carrier then holds "tcp 8080 -> 198.51.100.1:8080" (and 8081, udp 8082)
-maps=$(lab3_carrier_maps)
-[ -z "$maps" ] && pass "the carrier holds no mapping for it" || fail "the carrier holds: $maps"
-check_out "home status: the external address is shared" "external_ip_class shared" pgctl status
-# issue 19: behind_nat_upstream_pcp
-check_out "home status: inbound mappings are not reachable from the internet" \
-    "inbound_reachability behind_nat_no_upstream" pgctl status
-# issue 19: the check's address step names the upstream mapping, and the verdict is reachable
-pgctl check tcp 8080 --wait 1 > "$LAB_DIR/check.out" 2>&1; rc=$?
-[ $rc = 1 ] && pass "portgatectl check tcp 8080 exits 1" || fail "check exited $rc"
-check_out "... the verdict: behind another NAT" \
-    "verdict: not reachable from the internet: gateway is behind another NAT (100.64.0.0/10)" \
-    cat "$LAB_DIR/check.out"
-check_out "... the forward itself is fine" "host     ok    $A_IP accepts TCP connections on port 80" \
-    cat "$LAB_DIR/check.out"
-check_out "the carrier's own address is a test network's (it stands for a public one)" \
-    "inbound_reachability test_network" cgnctl status
-
-echo "a manual mapping on the carrier too: the internet reaches A through both NATs"
-check_out "carrier forward tcp 8080 -> the home gateway's 8080" "tcp 8080 -> $GW_WAN_IP:8080" \
-    cgnctl forward add tcp 8080 $GW_WAN_IP:8080
-reaches "the internet peer reaches A" hello-a $INET tcp $CGN_EXT 8080
-cgnctl forward add tcp 8081 $GW_WAN_IP:8081 >/dev/null
-cgnctl forward add udp 8082 $GW_WAN_IP:8082 >/dev/null
-reaches "A sees the internet peer's own address (DNAT twice, no proxy)" "seen $INET_IP:" \
-    $INET tcp $CGN_EXT 8081
-reaches "... over UDP too" "seen $INET_IP:" $INET udp $CGN_EXT 8082
-check_out "the carrier lists it" "tcp 8080 -> $GW_WAN_IP:8080" lab3_carrier_maps
-cgnctl forward del tcp 8080 >/dev/null
-reaches "the carrier's forward deleted, the internet is dropped again" "" $INET tcp $CGN_EXT 8080
-cgnctl flush >/dev/null
-
-echo "PCP MAP from the home gateway's WAN address: the carrier portgated"
-out=$(lab3_pcp map --int-port 8080 --ext-port 9080 --lifetime 600 --nonce $N1)
-check_out "the carrier grants it" "result=SUCCESS lifetime=600" echo "$out"
-ext=$(ext_of "$out")
-[ "${ext%:*}" = "$CGN_EXT" ] && pass "at its external address ($ext)" || fail "external: '$ext'"
-reaches "the internet peer reaches A at the granted address and port" hello-a \
-    $INET tcp "${ext%:*}" "${ext#*:}"
-check_out "the carrier lists it" "tcp ${ext#*:} -> $GW_WAN_IP:8080" lab3_carrier_maps
-check_out "... as a PCP mapping of the home gateway's" \
+check "the carrier holds tcp 8080 -> the home gateway's 8080" \
+    carrier_has "tcp 8080 -> $GW_WAN_IP:8080"
+check "the home list says granted" wait_for 5 state_now tcp 8080 granted
+got="$(up_field tcp 8080 upstream_external_ip) $(up_field tcp 8080 upstream_external_port)"
+[ "$got" = "$CGN_EXT 8080" ] && pass "list --json: upstream_external_ip/port $got" ||
+    fail "list --json upstream: '$got'"
+check_out "portgatectl list shows upstream=ADDR:PORT" "upstream=$CGN_EXT:8080" pgctl list
+reaches "the internet peer reaches A through both NATs" hello-a $INET tcp $CGN_EXT 8080
+check_out "the carrier's own list shows it as a PCP mapping of the home gateway's" \
     "\"internal_ip\":\"$GW_WAN_IP\",\"internal_port\":8080,\"internal_port_end\":8080,\"source\":\"pcp\"" \
     cgnctl list --json
-out=$(lab3_pcp map --int-port 8082 --ext-port 9082 --proto udp --lifetime 600 --nonce $N2)
-uext=$(ext_of "$out")
-reaches "a UDP MAP: the peer reaches A's UDP server" "seen $INET_IP:" $INET udp "${uext%:*}" "${uext#*:}"
-check_out "lifetime 0 deletes it" "result=SUCCESS lifetime=0" \
-    lab3_pcp map --int-port 8080 --lifetime 0 --nonce $N1
-reaches "then the internet is dropped again" "" $INET tcp "${ext%:*}" "${ext#*:}"
+pgctl forward del tcp 8080 >/dev/null
+check "deleting the forward deletes the carrier's mapping" carrier_lacks "tcp 8080"
+reaches "then the internet is dropped" "" $INET tcp $CGN_EXT 8080
+
+echo "UPnP: upnpc, discovering the gateway by SSDP"
+who_a tcp 81
+who_a udp 82
+out=$(upnp $HA -s)
+check_out "upnpc -s shows the carrier's external address" "ExternalIPAddress = $CGN_EXT" echo "$out"
+out=$(upnp $HA -e carrier-test -a $A_IP 81 8081 TCP)
+check_out "upnpc -a maps 8081 -> A:81" "is redirected to internal $A_IP:81" echo "$out"
+check_out "... told the carrier's address" "external $CGN_EXT:8081 TCP" echo "$out"
+check "the carrier holds tcp 8081" carrier_has "tcp 8081 -> $GW_WAN_IP:8081"
+reaches "the internet peer reaches A's 81, seen with its own address" "seen $INET_IP:" \
+    $INET tcp $CGN_EXT 8081
+check_out "upnpc -l lists it with the carrier's address" "ExternalIPAddress = $CGN_EXT" upnp $HA -l
+# a port the carrier has given to someone else: PREFER_FAILURE upstream, 718 here
+cgnctl forward add tcp 8090 $GW_WAN_IP:18090 >/dev/null
+out=$(upnp $HA -e taken -a $A_IP 81 8090 TCP)
+check_out "upnpc -a for a port the carrier holds for another: 718" "718" echo "$out"
+[ -z "$(up_field tcp 8090 source)" ] && pass "... and nothing is left at home" ||
+    fail "home still holds tcp 8090"
+check_out "... nor at the carrier (only its own forward)" "tcp 8090 -> $GW_WAN_IP:18090" lab3_carrier_maps
+[ "$(lab3_carrier_maps | grep -c '^tcp 8090 ')" = 1 ] && pass "... one mapping there" ||
+    fail "carrier: $(lab3_carrier_maps | grep '^tcp 8090 ')"
+cgnctl forward del tcp 8090 >/dev/null
+upnp $HA -d 8081 TCP >/dev/null
+check "upnpc -d deletes the carrier's mapping too" carrier_lacks "tcp 8081"
+out=$(upnp $HA -e short -a $A_IP 81 8083 TCP 4)
+check "a 4 s lease: the carrier holds it" carrier_has "tcp 8083 -> $GW_WAN_IP:8083"
+check "... and it is gone there once the lease ran out" carrier_lacks "tcp 8083" 10
+
+echo "NAT-PMP: natpmpc"
+check_out "natpmpc prints the carrier's address as the public one" \
+    "Public IP address : $CGN_EXT" in_a timeout 5 natpmpc -g $GW_LAN_IP
+check_out "natpmpc -a maps udp 8082 -> A:82" \
+    "Mapped public port 8082 protocol UDP to local port 82" \
+    in_a timeout 5 natpmpc -g $GW_LAN_IP -a 8082 82 udp 600
+check "the carrier holds udp 8082" carrier_has "udp 8082 -> $GW_WAN_IP:8082"
+reaches "the internet peer reaches A over UDP" "seen $INET_IP:" $INET udp $CGN_EXT 8082
+
+echo "PCP: our client from A"
+out=$(in_a timeout 8 python3 "$PCPC" $GW_LAN_IP map --int-port 81 --ext-port 8084 --lifetime 300 \
+    --nonce 00112233445566778899aabb)
+check_out "a MAP is granted" "result=SUCCESS" echo "$out"
+[ "$(ext_of "$out")" = "$CGN_EXT:8084" ] && pass "the answer carries the carrier's address and port" ||
+    fail "answer: $out"
+reaches "the internet peer reaches A there" "seen $INET_IP:" $INET tcp $CGN_EXT 8084
+
+echo "a trigger: A's outbound traffic on tcp 7000 opens 7100-7102, each asked upstream"
+listen $HA tcp 7101 trig-a
+connect $HA tcp $INET_IP 7000 >/dev/null
+check "the carrier holds tcp 7100, 7101, 7102 for it" carrier_has "tcp 7102 -> $GW_WAN_IP:7102"
+check "... 7100 too" carrier_has "tcp 7100 -> $GW_WAN_IP:7100"
+reaches "the internet peer reaches A's 7101" trig-a $INET tcp $CGN_EXT 7101
+
+echo "the carrier restarts without its state: the home gateway asks again"
+who_a udp 82
 lab3_stop_cgn
-check_not "the carrier portgated stopped, its tables are gone" in_cgn nft list table ip $LAB3_CGN_TABLE
+rm -f "$LAB_DIR/cgn.state"
+check "the carrier portgated starts again, state lost" lab3_start_cgn "$LAB_DIR/cgn.conf"
+check "within seconds it holds udp 8082 again" carrier_has "udp 8082 -> $GW_WAN_IP:8082" 10
+check "... and the PCP client's 8084" carrier_has "tcp 8084 -> $GW_WAN_IP:8084" 10
+check "... and the trigger's 7101" carrier_has "tcp 7101 -> $GW_WAN_IP:7101" 10
+reaches "the internet peer reaches A again" "seen $INET_IP:" $INET udp $CGN_EXT 8082
+
+echo "the carrier stops: entries are lost; it returns: they come back"
+lab3_stop_cgn
+pgctl forward add tcp 8085 $A_IP:80 >/dev/null	# a request nobody answers
+check "the home list says lost (the server does not answer)" wait_for 40 state_now udp 8082 lost
+check_out "status says so" "upstream_pcp_state lost" pgctl status
+check "the home portgated keeps running" kill -0 $PG_PID
+check "the carrier portgated starts again (with its state)" lab3_start_cgn "$LAB_DIR/cgn.conf"
+check "the home list says granted again" wait_for 20 state_now udp 8082 granted
+check "the forward made while it was away is there too" carrier_has "tcp 8085 -> $GW_WAN_IP:8085" 20
+reaches "the internet peer reaches A" hello-a $INET tcp $CGN_EXT 8085
+pgctl flush >/dev/null
+carrier_empty() { [ -z "$(lab3_carrier_maps)" ]; }
+check "a flush at home empties the carrier" wait_for 10 carrier_empty
+lab3_carrier_maps | sed 's/^/       | left: /'
+lab_stop_daemon
+lab3_stop_cgn
 
 echo "the carrier NAT is miniupnpd (Debian's, PCP on)"
+rm -f "$LAB_DIR/state"
 if lab3_start_mu > "$LAB_DIR/mu-start.out" 2>&1; then
 	pass "miniupnpd starts in the carrier namespace"
-	check_out "... having asked the STUN server on the internet peer for its address" \
-	    "STUN $CGN_EXT:" cat "$LAB_DIR/stun.log"
-	check_out "A still reaches the internet peer, seen as the carrier's address" \
-	    "seen $CGN_EXT:" connect $HA tcp $INET_IP 7000
-	# issue 19: reachable (the upstream client maps 8080 on miniupnpd too)
-	reaches "the home forward alone is not reachable from the internet" "" $INET tcp $CGN_EXT 8080
-	out=$(lab3_pcp map --int-port 8080 --ext-port 9080 --lifetime 600 --nonce $N1)
-	check_out "miniupnpd grants a MAP from the home gateway's WAN address" "result=SUCCESS" echo "$out"
-	ext=$(ext_of "$out")
-	[ "${ext%:*}" = "$CGN_EXT" ] && pass "at its external address ($ext)" || fail "external: '$ext'"
-	reaches "the internet peer reaches A at the granted address and port" hello-a \
-	    $INET tcp "${ext%:*}" "${ext#*:}"
-	check_out "its DNAT rule is the mapping" "tcp ${ext#*:} -> $GW_WAN_IP:8080" lab3_carrier_maps
-	out=$(lab3_pcp map --int-port 8082 --ext-port 9082 --proto udp --lifetime 600 --nonce $N2)
-	uext=$(ext_of "$out")
-	reaches "a UDP MAP: the peer reaches A's UDP server" "seen $INET_IP:" \
-	    $INET udp "${uext%:*}" "${uext#*:}"
-	check_out "lifetime 0 deletes it" "result=SUCCESS lifetime=0" \
-	    lab3_pcp map --int-port 8080 --lifetime 0 --nonce $N1
-	reaches "then the internet is dropped again" "" $INET tcp "${ext%:*}" "${ext#*:}"
+	who_a tcp 81
+	who_a udp 82
+	check "the home portgated starts" lab_start_daemon "$LAB_DIR/home.conf"
+	check "it finds miniupnpd's PCP server" wait_for 10 up_status
+	check "... and learns the external address it gives, before any mapping" wait_for 5 ext_known
+	pgctl forward add tcp 8080 $A_IP:80 >/dev/null
+	check "miniupnpd's DNAT holds tcp 8080 -> the home gateway's 8080" \
+	    carrier_has "tcp 8080 -> $GW_WAN_IP:8080"
+	reaches "the internet peer reaches A through both NATs" hello-a $INET tcp $CGN_EXT 8080
+	out=$(upnp $HA -e mu-test -a $A_IP 81 8081 TCP)
+	check_out "upnpc -a: told the carrier's address" "external $CGN_EXT:8081 TCP" echo "$out"
+	reaches "the internet peer reaches A's 81" "seen $INET_IP:" $INET tcp $CGN_EXT 8081
+	check_out "natpmpc -a maps udp 8082" "Mapped public port 8082 protocol UDP to local port 82" \
+	    in_a timeout 5 natpmpc -g $GW_LAN_IP -a 8082 82 udp 600
+	reaches "the internet peer reaches A over UDP" "seen $INET_IP:" $INET udp $CGN_EXT 8082
+	out=$(in_a timeout 8 python3 "$PCPC" $GW_LAN_IP map --int-port 81 --ext-port 8084 \
+	    --lifetime 300 --nonce 00112233445566778899aabb)
+	[ "$(ext_of "$out")" = "$CGN_EXT:8084" ] && pass "PCP: the answer carries miniupnpd's address and port" ||
+	    fail "answer: $out"
+	connect $HA tcp $INET_IP 7000 >/dev/null
+	check "a fired trigger: miniupnpd holds tcp 7101" carrier_has "tcp 7101 -> $GW_WAN_IP:7101"
+	reaches "the internet peer reaches A's 7101" trig-a $INET tcp $CGN_EXT 7101
+	pgctl forward del tcp 8080 >/dev/null
+	check "deleting the forward deletes miniupnpd's mapping" carrier_lacks "tcp 8080"
+	lab_stop_daemon
 	lab3_stop_mu
 else
 	fail "miniupnpd did not start (scripts/deps.sh installs miniupnpd-nftables):"
 	sed 's/^/       | /' "$LAB_DIR/mu-start.out" | head -20
 fi
 
-check "the home portgated is still running" kill -0 $PG_PID
 [ "$(in_gw nft list table ip labcount | grep -c 'counter packets 0 bytes 0')" = 2 ] &&
     pass "nothing was sent to 100.64.0.0/10" || { fail "traffic to 100.64.0.0/10"; in_gw nft list table ip labcount; }
-lab_stop_daemon
 finish
