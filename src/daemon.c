@@ -477,17 +477,6 @@ pg_ext_addr_moved(struct pg_ctx *ctx, const struct in6_addr *old, int had)
 	pg_save_now(ctx);		/* the new epoch is kept at once (the journal has no record of it) */
 }
 
-int
-pg_public_addr(const struct pg_ctx *ctx, struct in6_addr *a)
-{
-	if (upstream_ext_addr(ctx->up, a))
-		return 1;
-	if (!ctx->cfg->has_external_ip)
-		return 0;
-	*a = ctx->cfg->external_ip;
-	return 1;
-}
-
 /*
  * The upstream server gives an external address: UPnP subscribers hear it
  * (ExternalIPAddress); when it moved from one it gave before, PCP and
@@ -508,8 +497,10 @@ pg_public_moved(struct pg_ctx *ctx, int moved)
 static void
 pg_start_upstream(struct pg_ctx *ctx)
 {
+	static const struct up_hooks hooks = { pg_public_moved, pg_save_now };
+
 	upstream_free(ctx->up);
-	ctx->up = upstream_new(ctx, pg_public_moved);
+	ctx->up = upstream_new(ctx, &hooks);
 }
 
 /* The WAN address changed (DHCP, PPP). */

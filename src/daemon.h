@@ -2,8 +2,6 @@
 #ifndef PG_DAEMON_H
 #define PG_DAEMON_H
 
-#include <netinet/in.h>
-
 #include <time.h>
 
 #include "clock.h"
@@ -71,11 +69,6 @@ int pg_start(struct pg_ctx *);
 void pg_stop(struct pg_ctx *);
 /* Re-read the config; an invalid one is reported and the old one stays. 0 if applied. */
 int pg_reload(struct pg_ctx *);
-/*
- * The external address the internet sees: the upstream PCP server's while it
- * answers, else the gateway's (external_ip); 0 when there is none.
- */
-int pg_public_addr(const struct pg_ctx *, struct in6_addr *);
 /* Save the state file in full now (its journal starts again). */
 void pg_save_now(struct pg_ctx *);
 

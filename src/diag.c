@@ -39,6 +39,7 @@
 #include "neigh.h"
 #include "netif.h"
 #include "trigger/trigger.h"
+#include "upstream.h"
 #include "util.h"
 
 #define DIAG_NEAR	100	/* a mapped port this close to the one asked is a hint */
@@ -119,6 +120,34 @@ diag_fail(struct diag_report *r, enum diag_verdict v)
 		r->verdict = v;
 }
 
+/* Behind another NAT whose PCP server maps the gateway's ports: whether it maps this one. */
+static void
+diag_step_upstream(const struct diag_facts *f, struct diag_report *r, const char *ext)
+{
+	char srv[INET6_ADDRSTRLEN], up[INET6_ADDRSTRLEN], behind[192];
+
+	util_addr_str(&f->up_server, srv, sizeof(srv));
+	snprintf(behind, sizeof(behind), "the external address %s is %s: the gateway is behind "
+	    "another NAT, whose PCP server %s", ext, ipclass_what(f->ext_class), srv);
+	if (f->has_up_map && f->up_granted)
+		diag_step(r, DIAG_STEP_ADDRESS, DIAG_OK, "%s maps this port: the internet reaches "
+		    "it at %s:%u", behind, util_addr_str(&f->up_ext, up, sizeof(up)),
+		    f->up_ext_port);
+	else if (f->has_up_map) {
+		diag_step(r, DIAG_STEP_ADDRESS, DIAG_FAIL, "%s has not mapped this port (%s): the "
+		    "internet does not reach it", behind, f->up_state);
+		diag_fail(r, DIAG_BEHIND_NAT);
+	} else if (!f->has_entry)
+		diag_step(r, DIAG_STEP_ADDRESS, DIAG_WARN, "%s maps each inbound port the gateway "
+		    "holds", behind);
+	else {
+		diag_step(r, DIAG_STEP_ADDRESS, DIAG_FAIL, "%s was not asked for this port "
+		    "(upstream_max_mappings, or past a range's first %d ports)", behind,
+		    UP_RANGE_MAX);
+		diag_fail(r, DIAG_BEHIND_NAT);
+	}
+}
+
 static void
 diag_step_address(const struct diag_facts *f, struct diag_report *r)
 {
@@ -131,6 +160,10 @@ diag_step_address(const struct diag_facts *f, struct diag_report *r)
 		return;
 	}
 	util_addr_str(&f->ext, a, sizeof(a));
+	if (f->upstream && f->ext_class != IPCLASS_PUBLIC) {
+		diag_step_upstream(f, r, a);
+		return;
+	}
 	switch (f->ext_class) {
 	case IPCLASS_PUBLIC:
 		diag_step(r, DIAG_STEP_ADDRESS, DIAG_OK, "the external address %s is public", a);
@@ -643,6 +676,23 @@ diag_gather_hints(struct diag *d)
 	diag_hint_internal(f, mt);
 }
 
+/* The entry's upstream mapping, for the port checked (a range's ports follow its first). */
+static void
+diag_gather_upstream(struct diag *d, const struct mt_entry *e)
+{
+	struct diag_facts *f = &d->rep.facts;
+	unsigned off = (unsigned)(f->port - e->ext_port);
+	struct up_view v;
+
+	if (!upstream_view(d->ctx->up, e, &v) || off >= v.asked)
+		return;
+	f->has_up_map = 1;
+	f->up_granted = v.state == PCPC_GRANTED;
+	snprintf(f->up_state, sizeof(f->up_state), "%s", pcpc_state_name(v.state));
+	f->up_ext = v.ext_addr;
+	f->up_ext_port = (uint16_t)(v.ext_port + off);
+}
+
 static void
 diag_gather_entry(struct diag *d)
 {
@@ -667,6 +717,7 @@ diag_gather_entry(struct diag *d)
 		n += (size_t)snprintf(f->filters + n, sizeof(f->filters) - n, "%s%s", i ? "," : "",
 		    mt_filter_str(&e->filters[i], s, sizeof(s)));
 	mtable_fw_item(d->ctx->mt, e, &d->item);
+	diag_gather_upstream(d, e);
 }
 
 static void
@@ -681,6 +732,7 @@ diag_gather_address(struct diag *d)
 	if (f->ext_block == NULL)
 		f->ext_block = "";
 	f->hairpin = cfg->hairpin;
+	f->upstream = upstream_server(d->ctx->up, &f->up_server);
 }
 
 /* ---- the wait and the probes ---- */

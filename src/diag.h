@@ -77,6 +77,14 @@ struct diag_facts {
 	struct in6_addr	 ext;
 	enum ipclass	 ext_class;
 	const char	*ext_block;	/* its special-purpose block, or "" */
+	/* an upstream PCP server (issue 19): whether it answers, and its mapping of the port */
+	int		 upstream;	/* it answers */
+	struct in6_addr	 up_server;
+	int		 has_up_map;	/* the entry has an upstream mapping (asked for) */
+	int		 up_granted;
+	char		 up_state[16];	/* pending, granted, refused, lost */
+	struct in6_addr	 up_ext;	/* granted: where the internet reaches the port */
+	uint16_t	 up_ext_port;
 	/* the entry holding the port */
 	int		 has_entry;
 	uint8_t		 source;	/* MT_SRC_* */

@@ -94,11 +94,12 @@ struct upstream {
 	size_t			 nservers;	/* found, in order; the first is asked */
 	struct in6_addr		 local;		/* the WAN interface's address */
 	char			 reason[96];
-	up_public_fn		*public_moved;
+	struct up_hooks		 hooks;
 	struct hmap		 ents;		/* struct up_ent by entry id */
 	uint8_t			 key[UP_KEY_LEN];	/* nonces come from it (the state file's) */
 	struct up_wait		*waits;
 	struct event		*wait_ev;
+	struct event		*moved_ev;	/* mappings granted elsewhere: announce, once */
 	unsigned		 unasked;	/* entries' ports not asked: the limit */
 	struct pcpc_map		*addr_probe;	/* a MAP asked only for the external address */
 	int			 had_ext;	/* the server gave an external address before */
@@ -186,7 +187,8 @@ up_key_init(struct upstream *u)
 	}
 	for (i = 0; i < UP_KEY_LEN; i++)
 		snprintf(hex + 2 * i, 3, "%02x", u->key[i]);
-	pg_save_now(u->ctx);	/* a restart must find it */
+	if (u->hooks.save != NULL)
+		u->hooks.save(u->ctx);	/* a restart must find it */
 	return 0;
 }
 
@@ -514,14 +516,32 @@ up_settle(struct upstream *u, struct up_ent *r)
 		mtable_del(u->ctx->mt, e);
 }
 
+/* The upstream moved mappings (granted again elsewhere, after it lost its state). */
+static void
+up_moved_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct upstream *u = arg;
+
+	(void)fd;
+	(void)ev;
+	log_info("upstream PCP: the upstream moved mappings; clients are told to ask again");
+	if (u->hooks.public_moved != NULL)
+		u->hooks.public_moved(u->ctx, 1);
+}
+
 static void
 up_map_cb(void *arg, struct pcpc_map *m, const struct pcpc_info *in)
 {
 	struct up_port *p = arg;
+	struct upstream *u = p->ent->u;
+	struct timeval tv = { 1, 0 };
 
 	(void)m;
-	(void)in;
-	up_settle(p->ent->u, p->ent);
+	/* what clients were told is stale: one announcement for all of a restart's moves */
+	if ((in->changed & PCPC_CHG_EXT) && in->state == PCPC_GRANTED &&
+	    !evtimer_pending(u->moved_ev, NULL))
+		evtimer_add(u->moved_ev, &tv);
+	up_settle(u, p->ent);
 }
 
 static void
@@ -615,6 +635,26 @@ int
 upstream_ext_addr(const struct upstream *u, struct in6_addr *a)
 {
 	return upstream_up(u) && pcpc_ext_addr(u->c, a);
+}
+
+int
+upstream_public_addr(const struct pg_ctx *ctx, struct in6_addr *a)
+{
+	if (upstream_ext_addr(ctx->up, a))
+		return 1;
+	if (!ctx->cfg->has_external_ip)
+		return 0;
+	*a = ctx->cfg->external_ip;
+	return 1;
+}
+
+int
+upstream_server(const struct upstream *u, struct in6_addr *a)
+{
+	if (!upstream_up(u))
+		return 0;
+	pcpc_server_addr(u->c, a);
+	return 1;
 }
 
 int
@@ -713,8 +753,8 @@ up_event(void *arg, struct pcpc *c, enum pcpc_event ev)
 		if (pcpc_ext_addr(c, &a))
 			log_info("upstream PCP: the external address %s gives is %s", s,
 			    util_addr_str(&a, e, sizeof(e)));
-		if (u->public_moved != NULL)	/* UPnP subscribers, PCP and NAT-PMP clients */
-			u->public_moved(u->ctx, u->had_ext);
+		if (u->hooks.public_moved != NULL)	/* UPnP subscribers, PCP, NAT-PMP clients */
+			u->hooks.public_moved(u->ctx, u->had_ext);
 		u->had_ext = 1;
 		break;
 	}
@@ -768,7 +808,7 @@ up_start(struct upstream *u)
 }
 
 struct upstream *
-upstream_new(struct pg_ctx *ctx, up_public_fn *public_moved)
+upstream_new(struct pg_ctx *ctx, const struct up_hooks *hooks)
 {
 	const struct pg_config *cfg = ctx->cfg;
 	struct upstream *u;
@@ -780,9 +820,10 @@ upstream_new(struct pg_ctx *ctx, up_public_fn *public_moved)
 		return NULL;
 	}
 	u->ctx = ctx;
-	u->public_moved = public_moved;
+	u->hooks = *hooks;
 	hmap_init(&u->ents);
 	if ((u->wait_ev = evtimer_new(ctx->base, up_wait_timeout, u)) == NULL ||
+	    (u->moved_ev = evtimer_new(ctx->base, up_moved_cb, u)) == NULL ||
 	    up_key_init(u) == -1) {
 		log_warnx("upstream PCP: off: out of resources");
 		upstream_free(u);
@@ -819,6 +860,8 @@ upstream_free(struct upstream *u)
 	pcpc_free(u->c);	/* its mappings run out upstream by their lifetimes */
 	if (u->wait_ev != NULL)
 		event_free(u->wait_ev);
+	if (u->moved_ev != NULL)
+		event_free(u->moved_ev);
 	free(u);
 }
 

@@ -47,12 +47,18 @@ typedef void up_landed_cb(void *arg, const struct up_landing *);
  */
 typedef void up_public_fn(struct pg_ctx *, int moved);
 
+/* What the daemon does for it (so the client never calls up into the daemon). */
+struct up_hooks {
+	up_public_fn	*public_moved;
+	void		(*save)(struct pg_ctx *);	/* keep the state file (the new key) now */
+};
+
 /*
  * Look for the upstream server as upstream_pcp says and ask it; NULL when
  * off (said why). Once it answers, every inbound entry of the table gets its
  * upstream mapping.
  */
-struct upstream *upstream_new(struct pg_ctx *, up_public_fn *);
+struct upstream *upstream_new(struct pg_ctx *, const struct up_hooks *);
 /* Stop asking (nothing is sent: upstream mappings run out); waiting answers go out as they are. */
 void upstream_free(struct upstream *);
 /* The table changed (the daemon's notification): upstream mappings follow. */
@@ -69,8 +75,15 @@ void upstream_await_cancel(struct upstream *, const void *owner);
 int upstream_view(const struct upstream *, const struct mt_entry *, struct up_view *);
 /* 1 and *a: the external address the upstream server gives, while it answers. */
 int upstream_ext_addr(const struct upstream *, struct in6_addr *);
+/*
+ * The external address the internet sees: the upstream PCP server's while it
+ * answers (ctx->up), else the gateway's (external_ip); 0 when there is none.
+ */
+int upstream_public_addr(const struct pg_ctx *, struct in6_addr *);
 /* 1 while an upstream PCP server answers (and maps the gateway's ports). */
 int upstream_up(const struct upstream *);
+/* 1 and *a: the address of the upstream server, while it answers. */
+int upstream_server(const struct upstream *, struct in6_addr *a);
 /*
  * Status: upstream_pcp (off, auto or the address), then, when looked for,
  * upstream_pcp_source and the client's fields (pcpc_status), or

@@ -139,6 +139,14 @@ function expiresCell(x) {
 	return td;
 }
 
+// Behind an upstream PCP server: where the internet reaches the mapping, or why not yet.
+function upstreamText(m) {
+	if (!m.upstream_state) return '';
+	if (m.upstream_state === 'granted')
+		return ' (internet: ' + m.upstream_external_ip + ':' + m.upstream_external_port + ')';
+	return ' (upstream: ' + m.upstream_state + ')';
+}
+
 function renderPorts(maps) {
 	const tb = $('ports-table').tBodies[0];
 	tb.replaceChildren();
@@ -150,7 +158,7 @@ function renderPorts(maps) {
 		tr.appendChild(el('td', hostCell(m), 'host'));
 		tr.appendChild(el('td', m.internal_ip));
 		tr.appendChild(el('td', m.proto + ' ' + ports(m.external_port, m.external_port_end) +
-		    ' \u2192 ' + ports(m.internal_port, m.internal_port_end)));
+		    ' \u2192 ' + ports(m.internal_port, m.internal_port_end) + upstreamText(m)));
 		tr.appendChild(el('td', remoteText(m)));
 		tr.appendChild(expiresCell(m));
 		tr.appendChild(el('td', m.packets === undefined || m.packets === null ? '\u2013' :

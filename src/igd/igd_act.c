@@ -520,7 +520,7 @@ igd_external_ip(const struct igd *igd, char *buf, size_t len)
 	struct in6_addr a;
 
 	/* RFC 6970: behind an upstream PCP server, the address the internet sees */
-	if (pg_public_addr(igd->ctx, &a))
+	if (upstream_public_addr(igd->ctx, &a))
 		util_addr_str(&a, buf, len);
 	else if (len > 0)
 		buf[0] = '\0';

@@ -330,7 +330,7 @@ natpmp_handle(struct pcp_srv *s, const struct pcp_srv_pkt *p, struct pcp_answer 
 	else if (!s->ctx->cfg->has_external_ip)
 		resp->result = NATPMP_RES_NETWORK_FAILURE;
 	else if (q->opcode == NATPMP_OP_PUBLIC_ADDR)
-		(void)pg_public_addr(s->ctx, &resp->ext_addr);	/* the upstream's, if it gives one */
+		(void)upstream_public_addr(s->ctx, &resp->ext_addr);	/* the upstream's, if it gives one */
 	else
 		resp->result = natpmp_op_map(&op, q, &p->src, resp);
 	if (resp->result == NATPMP_RES_SUCCESS && op.landing != NULL)
@@ -601,7 +601,7 @@ pcp_announce_once(struct pcp_srv *s)
 			pcp_sock_send(s->sock, &d, pkt, len);
 			s->stats.announces++;
 		}
-		if (s->ctx->cfg->natpmp && pg_public_addr(s->ctx, &pub) &&
+		if (s->ctx->cfg->natpmp && upstream_public_addr(s->ctx, &pub) &&
 		    (len = natpmp_wire_encode_announce(pcp_srv_epoch(s), &pub,
 		    pkt, sizeof(pkt))) > 0 && natpmp_wire_announce_dest(&ss) > 0) {
 			memcpy(&d.to, &ss, sizeof(d.to));

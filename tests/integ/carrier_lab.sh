@@ -96,6 +96,11 @@ got="$(up_field tcp 8080 upstream_external_ip) $(up_field tcp 8080 upstream_exte
     fail "list --json upstream: '$got'"
 check_out "portgatectl list shows upstream=ADDR:PORT" "upstream=$CGN_EXT:8080" pgctl list
 reaches "the internet peer reaches A through both NATs" hello-a $INET tcp $CGN_EXT 8080
+pgctl check tcp 8080 --wait 1 > "$LAB_DIR/check.out" 2>&1
+check_out "portgatectl check: the upstream maps the port, and where the internet reaches it" \
+    "PCP server $CGN_LAN_IP maps this port: the internet reaches it at $CGN_EXT:8080" \
+    cat "$LAB_DIR/check.out"
+check_not "... the verdict is not 'behind another NAT'" grep -q "behind another NAT" "$LAB_DIR/check.out"
 check_out "the carrier's own list shows it as a PCP mapping of the home gateway's" \
     "\"internal_ip\":\"$GW_WAN_IP\",\"internal_port\":8080,\"internal_port_end\":8080,\"source\":\"pcp\"" \
     cgnctl list --json

@@ -225,6 +225,39 @@ test_conclude(void)
 	CHECK_EQ(level_of(&r, DIAG_STEP_ENTRY), DIAG_FAIL);	/* still said */
 	CHECK_EQ(level_of(&r, DIAG_STEP_KERNEL), -1);
 
+	/* shared, but an upstream PCP server maps the port: reachable at its address */
+	f = good_facts();
+	util_parse_addr("100.64.0.1", &f.ext);
+	f.ext_class = ipclass_of(&f.ext, &f.ext_block);
+	f.upstream = 1;
+	util_parse_addr("100.64.0.254", &f.up_server);
+	f.has_up_map = f.up_granted = 1;
+	snprintf(f.up_state, sizeof(f.up_state), "granted");
+	util_parse_addr("203.0.113.1", &f.up_ext);
+	f.up_ext_port = 9080;
+	diag_conclude(&f, &r);
+	CHECK_EQ(r.verdict, DIAG_REACHABLE);
+	CHECK_EQ(level_of(&r, DIAG_STEP_ADDRESS), DIAG_OK);
+	CHECK_HAS(text_of(&r, DIAG_STEP_ADDRESS), "PCP server 100.64.0.254 maps this port: the "
+	    "internet reaches it at 203.0.113.1:9080");
+	/* ... that has not mapped it (yet, or lost) */
+	f.up_granted = 0;
+	snprintf(f.up_state, sizeof(f.up_state), "lost");
+	diag_conclude(&f, &r);
+	CHECK_EQ(r.verdict, DIAG_BEHIND_NAT);
+	CHECK_EQ(level_of(&r, DIAG_STEP_ADDRESS), DIAG_FAIL);
+	CHECK_HAS(text_of(&r, DIAG_STEP_ADDRESS), "has not mapped this port (lost)");
+	/* ... that was not asked for it */
+	f.has_up_map = 0;
+	diag_conclude(&f, &r);
+	CHECK_EQ(r.verdict, DIAG_BEHIND_NAT);
+	CHECK_HAS(text_of(&r, DIAG_STEP_ADDRESS), "was not asked for this port");
+	/* ... and no entry: the entry step says what is wrong */
+	f.has_entry = 0;
+	diag_conclude(&f, &r);
+	CHECK_EQ(level_of(&r, DIAG_STEP_ADDRESS), DIAG_WARN);
+	CHECK_EQ(r.verdict, DIAG_NO_MAPPING);
+
 	/* a private one too */
 	f = good_facts();
 	util_parse_addr("192.168.1.20", &f.ext);

@@ -826,6 +826,59 @@ test_lost_and_back(void)
 	pcpc_free(c);
 }
 
+/*
+ * A mapping dropped while the server is lost: its deletion is owed, sent
+ * once the server answers again (it may still hold the mapping), and
+ * forgotten where the server cannot hold it any more.
+ */
+static void
+test_owed_delete(void)
+{
+	struct pcpc *c = client(0, 16, 0);
+	struct pcpc_map *m, *m2;
+	struct seen s, s2, s3;
+	struct pcp_request q;
+	size_t n, i;
+	uint64_t t0;
+
+	m = add(c, 11000, 600, &s);
+	pcpc_run(c);
+	grant_last(c, 11000, 600, 7);
+	m2 = add(c, 11002, 60, &s3);
+	pcpc_run(c);
+	grant_last(c, 11002, 60, 7);
+	t0 = fc.now;
+	add(c, 11001, 600, &s2);	/* nobody answers it: the server is lost */
+	run_to(c, t0 + 31000);
+	CHECK_EQ(pcpc_server_state(c), PCPC_SRV_LOST);
+	CHECK_EQ(s.last.state, PCPC_LOST);
+	n = nsent;
+	pcpc_map_drop(c, m);
+	run_to(c, fc.now + 1000);
+	CHECK_EQ(count_opcode(n, PCP_OP_MAP), 0);	/* nobody to tell now */
+	CHECK_EQ(pcpc_count(c), 3);			/* owed */
+	/* past its lifetime upstream: nothing is owed for it */
+	run_to(c, t0 + 61000);
+	pcpc_map_drop(c, m2);
+	CHECK_EQ(pcpc_count(c), 2);
+	/* back, state kept: the deletion goes, and the parked one is asked for again */
+	n = nsent;
+	announce(c, 7 + 62, 0);
+	CHECK_EQ(pcpc_server_state(c), PCPC_SRV_UP);
+	run_to(c, fc.now);
+	CHECK_EQ(count_opcode(n, PCP_OP_MAP), 2);
+	for (i = n; i < nsent; i++) {
+		q = got(i);
+		if (q.internal_port == 11000) {
+			CHECK_EQ(q.lifetime, 0);
+			reply(c, i, PCP_RES_SUCCESS, 0, 7 + 62, EXT, 11000);
+		} else
+			CHECK_EQ(q.internal_port, 11001);
+	}
+	CHECK_EQ(pcpc_count(c), 1);
+	pcpc_free(c);
+}
+
 static void
 test_pacing(void)
 {
@@ -1232,6 +1285,7 @@ main(void)
 	test_announce();
 	test_ext_change();
 	test_lost_and_back();
+	test_owed_delete();
 	test_pacing();
 	test_max();
 	test_refused();

@@ -224,6 +224,7 @@ test_meta_complete(const char *dir)
 	memset(&m, 0, sizeof(m));
 	m.epoch_start = 1700000000;
 	strcpy(m.uuid, "0d3f5e2a-1111-4222-8333-444455556660");
+	strcpy(m.upstream_key, "00112233445566778899aabbccddeeff");
 	add(a, MT_TCP, MT_SRC_PCP, 9000, 0, "192.0.2.12", 9001, 600, "");
 	CHECK_EQ(state_save(path, a, NULL, &m, err, sizeof(err)), 0);
 	memset(&got, 0, sizeof(got));
@@ -231,6 +232,7 @@ test_meta_complete(const char *dir)
 	CHECK_EQ(got.complete, 1);
 	CHECK_EQ(got.epoch_start, 1700000000);
 	CHECK_STR(got.uuid, m.uuid);
+	CHECK_STR(got.upstream_key, m.upstream_key);	/* the upstream nonces' key, kept */
 	memset(&r, 0, sizeof(r));
 	r.proto = MT_TCP;
 	r.source = MT_SRC_PCP;
@@ -831,6 +833,10 @@ main(void)
 	expect_damaged(dir, "badsource", "portgate-state 1\n"
 	    "map tcp 80 80 192.0.2.10 80 nobody 0 * a %-\nend 1\n", 0);
 	expect_damaged(dir, "badtrigger", "portgate-state 1\ntrigger x\nend 1\n", 0);
+	/* an upstream key that is not 32 lowercase hex digits */
+	expect_damaged(dir, "badkey", "portgate-state 2\nupstream_key 0011\nend 1\n", 0);
+	expect_damaged(dir, "badkey2", "portgate-state 2\n"
+	    "upstream_key 00112233445566778899AABBCCDDEEFF\nend 1\n", 0);
 	{
 		static const char ok[] = "portgate-state 1\nend 0\n";
 		static const char bad[] = "portgate-state 1\nend 0\nx\n";
