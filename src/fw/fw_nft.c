@@ -481,6 +481,7 @@ nft_emit_skeleton(struct fw_nft *n)
 	nft_rules_hairpin(n);
 	nft_rules_count(n);
 	nft_rules_trigger(n);
+	nft_rules_pcp_fence(n);
 	nft_rules_pin(n);
 	nft_emit_lan_ifs(n, "lan_ifs");
 	nft_emit_lan_ifs(n, "lan_ifs6");

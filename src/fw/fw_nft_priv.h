@@ -201,6 +201,7 @@ void nft_rules_dnat(struct fw_nft *);
 void nft_rules_filter(struct fw_nft *);
 void nft_rules_peer(struct fw_nft *);
 void nft_rules_trigger(struct fw_nft *);
+void nft_rules_pcp_fence(struct fw_nft *);
 void nft_rules_pin(struct fw_nft *);
 void nft_rules_svc(struct fw_nft *);
 void nft_rules_hairpin(struct fw_nft *);

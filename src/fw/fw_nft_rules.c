@@ -558,6 +558,36 @@ ex_ct_dir(struct nftnl_rule *r, uint32_t key, uint8_t dir, uint32_t dreg)
 }
 
 /*
+ * forward: a LAN host's PCP or NAT-PMP request to a server beyond the
+ * gateway (a carrier NAT's) is dropped. It would leave from the gateway's
+ * WAN address, so that server would take it for the gateway's own and map
+ * its ports to the gateway: its own services, or ports it gives other
+ * hosts, opened to the internet behind its back. Through a NAT PCP cannot
+ * work anyway (the client address is not the source, RFC 6887 §8.1); the
+ * gateway is the LAN's PCP server and asks the upstream itself.
+ *   iifname @lan_ifs oifname WAN meta l4proto udp th dport 5351 counter drop
+ */
+void
+nft_rules_pcp_fence(struct fw_nft *n)
+{
+	struct nftnl_rule *r;
+	uint8_t udp = IPPROTO_UDP;
+	uint16_t port = htons(5351);
+
+	r = nft_rule_new(n, NFT_FAMILY, "forward");
+	ex_meta(r, NFT_META_IIFNAME, NFT_REG_1);
+	ex_lookup(r, nft_set("lan_ifs"), 0);
+	ex_oifname(r, n->be->cfg->wan_interface);
+	ex_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+	ex_cmp(r, NFT_CMP_EQ, &udp, sizeof(udp));
+	ex_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+	ex_cmp(r, NFT_CMP_EQ, &port, sizeof(port));
+	ex(r, "counter");
+	ex_verdict(r, NF_DROP, NULL);
+	nft_rule_emit(n, r);
+}
+
+/*
  * An external port held by an inbound entry is never the source port of
  * another flow leaving the WAN, or the WAN peer's answers to that flow would
  * go to its sender instead of the mapped host (and a LAN host could take

@@ -100,7 +100,7 @@ pgctl check tcp 8080 --wait 1 > "$LAB_DIR/check.out" 2>&1
 check_out "portgatectl check: the upstream maps the port, and where the internet reaches it" \
     "PCP server $CGN_LAN_IP maps this port: the internet reaches it at $CGN_EXT:8080" \
     cat "$LAB_DIR/check.out"
-check_not "... the verdict is not 'behind another NAT'" grep -q "behind another NAT" "$LAB_DIR/check.out"
+check_not "... the verdict is not 'behind another NAT'" grep -q "^verdict: .*behind another NAT" "$LAB_DIR/check.out"
 check_out "the carrier's own list shows it as a PCP mapping of the home gateway's" \
     "\"internal_ip\":\"$GW_WAN_IP\",\"internal_port\":8080,\"internal_port_end\":8080,\"source\":\"pcp\"" \
     cgnctl list --json
@@ -152,6 +152,16 @@ check_out "a MAP is granted" "result=SUCCESS" echo "$out"
 [ "$(ext_of "$out")" = "$CGN_EXT:8084" ] && pass "the answer carries the carrier's address and port" ||
     fail "answer: $out"
 reaches "the internet peer reaches A there" "seen $INET_IP:" $INET tcp $CGN_EXT 8084
+
+echo "a LAN host cannot ask the carrier itself (it would map ports to the gateway's own address)"
+out=$(in_a timeout 8 python3 "$PCPC" $CGN_LAN_IP map --int-port 22 --ext-port 2222 --lifetime 300 \
+    --client $GW_WAN_IP 2>&1)
+case "$out" in *result=*) fail "the carrier answered A: $out" ;; *) pass "A's PCP MAP to the carrier gets no answer" ;; esac
+in_a timeout 3 natpmpc -g $CGN_LAN_IP -a 2223 22 tcp 300 >/dev/null 2>&1
+carrier_lacks "tcp 2222" 1 && carrier_lacks "tcp 2223" 1 && pass "... the carrier maps nothing for it (PCP, NAT-PMP)" ||
+    fail "the carrier holds: $(lab3_carrier_maps)"
+check_out "the home gateway's fence counted them" "udp dport 5351 counter packets" \
+    in_gw nft list chain ip portgate forward
 
 echo "a trigger: A's outbound traffic on tcp 7000 opens 7100-7102, each asked upstream"
 listen $HA tcp 7101 trig-a
