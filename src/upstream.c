@@ -637,6 +637,12 @@ upstream_ext_addr(const struct upstream *u, struct in6_addr *a)
 	return upstream_up(u) && pcpc_ext_addr(u->c, a);
 }
 
+struct pcpc *
+upstream_client(const struct upstream *u)
+{
+	return u != NULL ? u->c : NULL;
+}
+
 int
 upstream_public_addr(const struct pg_ctx *ctx, struct in6_addr *a)
 {
@@ -770,7 +776,9 @@ up_start(struct upstream *u)
 	char a[INET6_ADDRSTRLEN];
 	size_t i;
 
-	if (!wanaddr_read(cfg->wan_interface, &u->local)) {
+	if (u->hooks.local != NULL)
+		u->local = *u->hooks.local;
+	else if (!wanaddr_read(cfg->wan_interface, &u->local)) {
 		snprintf(u->reason, sizeof(u->reason), "%s has no IPv4 address",
 		    cfg->wan_interface);
 		return -1;
@@ -797,6 +805,8 @@ up_start(struct upstream *u)
 	p.clock = &u->ctx->clock;
 	p.event = up_event;
 	p.event_arg = u;
+	p.send = u->hooks.send;
+	p.send_arg = u->hooks.send_arg;
 	if ((u->c = pcpc_new(u->ctx->base, &p)) == NULL) {
 		snprintf(u->reason, sizeof(u->reason), "the client could not start");
 		return -1;

@@ -51,6 +51,10 @@ typedef void up_public_fn(struct pg_ctx *, int moved);
 struct up_hooks {
 	up_public_fn	*public_moved;
 	void		(*save)(struct pg_ctx *);	/* keep the state file (the new key) now */
+	/* tests: */
+	pcpc_send_fn	*send;		/* not NULL: requests go here, not to a socket */
+	void		*send_arg;
+	const struct in6_addr *local;	/* not NULL: the WAN address (no interface is read) */
 };
 
 /*
@@ -84,6 +88,8 @@ int upstream_public_addr(const struct pg_ctx *, struct in6_addr *);
 int upstream_up(const struct upstream *);
 /* 1 and *a: the address of the upstream server, while it answers. */
 int upstream_server(const struct upstream *, struct in6_addr *a);
+/* The client (tests: its answers are fed to it), or NULL. */
+struct pcpc *upstream_client(const struct upstream *);
 /*
  * Status: upstream_pcp (off, auto or the address), then, when looked for,
  * upstream_pcp_source and the client's fields (pcpc_status), or

@@ -1,0 +1,418 @@
+/*
+ * test_upstream.c - the table's entries as upstream PCP mappings
+ * (src/upstream.c): a home gateway's table and upstream client against a
+ * carrier's PCP server core (portgate's own, with its own table), both in
+ * this process on one fake clock. What the carrier's table holds is the
+ * truth: entries become mappings there, fixed ports or nothing, ranges one
+ * per port, deletions and renewals follow, a front end's wait hears the
+ * carrier's answer, and the kept key makes a restarted gateway's nonces
+ * the carrier's known ones.
+ */
+#include "config.h"
+
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include "mtable.h"
+#include "pcp/pcp_client.h"
+#include "pcp/pcp_server.h"
+#include "pcp/pcp_wire.h"
+#include "testutil.h"
+#include "upstream.h"
+#include "util.h"
+
+#define HOME_WAN	"192.0.2.10"	/* the home gateway, a host on the carrier's LAN */
+#define CARRIER		"192.0.2.1"	/* the carrier's PCP server */
+#define CARRIER_EXT	"203.0.113.1"
+#define HOST		"192.0.2.20"	/* a LAN host of the home gateway's */
+#define NOUT		256
+
+static struct fake_clock fc = { 5000000 };
+static struct pg_clock clk;
+static struct pg_ctx home, carrier;
+static struct pcp_srv *csrv;
+static struct {
+	uint8_t	 buf[PCP_WIRE_MAX_LEN];
+	size_t	 len;
+} out[NOUT];
+static size_t nout;
+static unsigned saves, moves;
+
+static struct in6_addr
+A(const char *s)
+{
+	struct in6_addr a;
+
+	if (util_parse_addr(s, &a) == -1)
+		abort();
+	return a;
+}
+
+/* The carrier answers at once; the answers reach the home gateway after its turn. */
+static void
+to_carrier(void *arg, const uint8_t *buf, size_t len)
+{
+	struct pcp_srv_pkt pkt;
+
+	(void)arg;
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.buf = buf;
+	pkt.len = len;
+	pkt.src = A(HOME_WAN);
+	pkt.sport = 5351;
+	pkt.dst = A(CARRIER);
+	if (nout < NOUT && (out[nout].len = pcp_srv_handle(csrv, &pkt, out[nout].buf,
+	    sizeof(out[nout].buf))) > 0)
+		nout++;
+}
+
+/*
+ * Turns of the home client, each followed by the carrier's answers, 100 ms
+ * apart (the client paces its requests), until nothing is due within 2 s.
+ */
+static void
+turn(void)
+{
+	struct pcpc *c = upstream_client(home.up);
+	struct in6_addr s = A(CARRIER);
+	uint64_t next;
+	size_t i, n;
+	int k;
+
+	for (k = 0; k < 100; k++) {
+		nout = 0;
+		pcpc_run(c);
+		n = nout;
+		for (i = 0; i < n; i++)
+			pcpc_input(c, out[i].buf, out[i].len, &s, 5351, 0);
+		next = pcpc_next_ms(c);
+		if (n == 0 && (next == 0 || next > fc.now + 2000))
+			break;
+		fc.now += 100;
+	}
+}
+
+static void
+notify(void *arg, enum mt_change what, const struct mt_entry *e)
+{
+	(void)arg;
+	upstream_table_changed(home.up, what, e);
+}
+
+static void
+save(struct pg_ctx *ctx)
+{
+	(void)ctx;
+	saves++;
+}
+
+static void
+moved(struct pg_ctx *ctx, int m)
+{
+	(void)ctx;
+	moves += m;
+}
+
+static void
+conf_err(void *arg, const char *file, unsigned line, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "%s:%u: %s\n", file, line, msg);
+}
+
+static struct upstream *
+start_upstream(void)
+{
+	static const struct in6_addr *lp;
+	static struct in6_addr local;
+	struct up_hooks h;
+
+	local = A(HOME_WAN);
+	lp = &local;
+	memset(&h, 0, sizeof(h));
+	h.public_moved = moved;
+	h.save = save;
+	h.send = to_carrier;
+	h.local = lp;
+	home.up = upstream_new(&home, &h);
+	turn();			/* the ANNOUNCE probe, answered; then the address probe */
+	return home.up;
+}
+
+/* A home entry: a static forward (fixed 0) or a UPnP-like fixed request (fixed 1). */
+static struct mt_entry *
+home_add(uint16_t port, uint16_t end, int source, int fixed, uint32_t lease)
+{
+	struct mt_request r;
+	struct mt_entry *e = NULL;
+
+	memset(&r, 0, sizeof(r));
+	r.proto = MT_TCP;
+	r.source = (uint8_t)source;
+	r.ext_port = port;
+	r.ext_port_end = end;
+	r.int_port = port;
+	r.int_addr = A(HOST);
+	r.ext_addr = A(HOME_WAN);
+	r.lease_s = lease;
+	r.desc = "t";
+	r.owner = source == MT_SRC_TRIGGER ? "game" : NULL;
+	r.fixed = fixed;
+	CHECK_EQ(mtable_add(home.mt, &r, &e, NULL), MT_OK);
+	return e;
+}
+
+/* The carrier's mapping of (tcp, its external port), or NULL. */
+static struct mt_entry *
+carrier_at(uint16_t port)
+{
+	return mtable_lookup_ext(carrier.mt, MT_TCP, port);
+}
+
+/* The carrier's PCP mapping of the home gateway's port (its internal port), or NULL. */
+static struct mt_entry *
+carrier_for(uint16_t home_port)
+{
+	struct in6_addr h = A(HOME_WAN);
+
+	return mtable_lookup_int_source(carrier.mt, MT_TCP, &h, home_port, MT_SRC_PCP);
+}
+
+struct waited {
+	int			calls;
+	struct up_landing	l;
+};
+
+static void
+waited_cb(void *arg, const struct up_landing *l)
+{
+	struct waited *w = arg;
+
+	w->calls++;
+	w->l = *l;
+}
+
+static void
+test_start(void)
+{
+	struct in6_addr a;
+
+	CHECK(start_upstream() != NULL);
+	CHECK(upstream_up(home.up));
+	CHECK_EQ(saves, 1);			/* a new key, kept at once */
+	CHECK_EQ(strlen(home.meta.upstream_key), 32);
+	CHECK(upstream_ext_addr(home.up, &a));	/* the address probe learnt it ... */
+	CHECK(memcmp(&a, &carrier.cfg->external_ip, sizeof(a)) == 0);
+	CHECK_EQ(mtable_count(carrier.mt), 0);	/* ... and left nothing behind */
+	CHECK(upstream_public_addr(&home, &a));
+	CHECK(memcmp(&a, &carrier.cfg->external_ip, sizeof(a)) == 0);
+}
+
+static void
+test_entries(void)
+{
+	struct mt_entry *e, *c;
+	struct up_view v;
+	struct waited w;
+	long left;
+
+	/* a static forward: the same port upstream, permanent there too (renewed) */
+	e = home_add(8080, 0, MT_SRC_STATIC, 0, 0);
+	turn();
+	c = carrier_for(8080);
+	CHECK(c != NULL);
+	if (c != NULL) {
+		CHECK_EQ(c->ext_port, 8080);
+		CHECK_EQ(mtable_remaining(carrier.mt, c) > 3600, 1);
+	}
+	CHECK(upstream_view(home.up, e, &v));
+	CHECK_EQ(v.state, PCPC_GRANTED);
+	CHECK_EQ(v.ext_port, 8080);
+	CHECK(memcmp(&v.ext_addr, &carrier.cfg->external_ip, sizeof(v.ext_addr)) == 0);
+	CHECK_EQ(v.asked, 1);
+	/* a front end waiting for a granted entry hears at once */
+	memset(&w, 0, sizeof(w));
+	upstream_await(home.up, e->id, &w, waited_cb, &w);
+	CHECK_EQ(w.calls, 1);
+	CHECK_EQ(w.l.has_view, 1);
+	CHECK_EQ(w.l.refused, 0);
+	/* deleted at home: deleted at the carrier */
+	mtable_del(home.mt, e);
+	turn();
+	CHECK(carrier_for(8080) == NULL);
+
+	/* a lease: the upstream's lifetime is what is left of it, and follows a renewal */
+	e = home_add(8081, 0, MT_SRC_NATPMP, 0, 120);
+	turn();
+	c = carrier_for(8081);
+	CHECK(c != NULL);
+	left = c != NULL ? mtable_remaining(carrier.mt, c) : -1;
+	CHECK(left >= 110 && left <= 120);
+	CHECK_EQ(mtable_renew(home.mt, e, 600), MT_OK);
+	turn();
+	left = c != NULL ? mtable_remaining(carrier.mt, c) : -1;
+	CHECK(left >= 590 && left <= 600);
+	/* expired at home: gone at the carrier */
+	fc.now += 601000;
+	mtable_expire(home.mt);
+	turn();
+	CHECK(carrier_for(8081) == NULL);
+}
+
+static void
+test_fixed(void)
+{
+	struct mt_request r;
+	struct mt_entry *e, *held = NULL;
+	struct waited w;
+	struct up_view v;
+
+	/* the carrier holds 9000 for someone else */
+	memset(&r, 0, sizeof(r));
+	r.proto = MT_TCP;
+	r.source = MT_SRC_STATIC;
+	r.ext_port = 9000;
+	r.int_port = 22;
+	r.int_addr = A("192.0.2.30");
+	r.ext_addr = carrier.cfg->external_ip;
+	CHECK_EQ(mtable_add(carrier.mt, &r, &held, NULL), MT_OK);
+
+	/* a fixed request (UPnP AddPortMapping): refused, and deleted at home */
+	e = home_add(9000, 0, MT_SRC_UPNP, 1, 3600);
+	memset(&w, 0, sizeof(w));
+	upstream_await(home.up, e->id, &w, waited_cb, &w);
+	CHECK_EQ(w.calls, 0);			/* pending: it waits */
+	turn();
+	CHECK_EQ(w.calls, 1);
+	CHECK_EQ(w.l.refused, 1);
+	CHECK_EQ(w.l.view.result, PCP_RES_CANNOT_PROVIDE_EXTERNAL);
+	CHECK(mtable_lookup_ext(home.mt, MT_TCP, 9000) == NULL);	/* nothing left at home */
+	CHECK(carrier_for(9000) == NULL);				/* nor there */
+	CHECK(carrier_at(9000) == held);
+
+	/* not fixed (a NAT-PMP request): another port upstream, which the client is told */
+	e = home_add(9000, 0, MT_SRC_NATPMP, 0, 3600);
+	memset(&w, 0, sizeof(w));
+	upstream_await(home.up, e->id, &w, waited_cb, &w);
+	turn();
+	CHECK_EQ(w.calls, 1);
+	CHECK_EQ(w.l.refused, 0);
+	CHECK_EQ(w.l.view.state, PCPC_GRANTED);
+	CHECK(w.l.view.ext_port != 9000);
+	CHECK(carrier_for(9000) != NULL);
+	CHECK(upstream_view(home.up, e, &v) && v.ext_port == w.l.view.ext_port);
+	mtable_del(home.mt, e);
+	turn();
+	CHECK(carrier_for(9000) == NULL);
+	mtable_del(carrier.mt, held);
+
+	/* a waiter whose owner goes away is never called */
+	e = home_add(9001, 0, MT_SRC_UPNP, 1, 3600);
+	memset(&w, 0, sizeof(w));
+	upstream_await(home.up, e->id, &w, waited_cb, &w);
+	upstream_await_cancel(home.up, &w);
+	turn();
+	CHECK_EQ(w.calls, 0);
+	CHECK(carrier_for(9001) != NULL);	/* granted all the same */
+	mtable_del(home.mt, e);
+	turn();
+}
+
+static void
+test_range(void)
+{
+	struct mt_entry *e;
+	struct up_view v;
+	unsigned i, n = 0;
+
+	/* a trigger's 20 ports: one MAP each, the first UP_RANGE_MAX */
+	e = home_add(7100, 7119, MT_SRC_TRIGGER, 0, 30);
+	turn();
+	for (i = 7100; i <= 7119; i++)
+		n += carrier_for((uint16_t)i) != NULL;
+	CHECK_EQ(n, UP_RANGE_MAX);
+	CHECK(carrier_for(7100) != NULL && carrier_for(7100 + UP_RANGE_MAX) == NULL);
+	CHECK(upstream_view(home.up, e, &v));
+	CHECK_EQ(v.asked, UP_RANGE_MAX);
+	CHECK_EQ(v.state, PCPC_GRANTED);
+	mtable_del(home.mt, e);
+	turn();
+	CHECK_EQ(mtable_count(carrier.mt), 0);
+}
+
+/*
+ * Restarted (the client anew, the key from the state file): the carrier
+ * still holds the mapping by its nonce, and renews it; another key's nonce
+ * is a stranger's, which the carrier refuses.
+ */
+static void
+test_restart(void)
+{
+	struct mt_entry *e, *c;
+	struct up_view v;
+	char key[sizeof(home.meta.upstream_key)];
+
+	e = home_add(8082, 0, MT_SRC_STATIC, 0, 0);
+	turn();
+	CHECK(carrier_for(8082) != NULL);
+	upstream_free(home.up);			/* nothing sent: the carrier keeps it */
+	home.up = NULL;
+	CHECK(carrier_for(8082) != NULL);
+	CHECK(start_upstream() != NULL);
+	CHECK_EQ(saves, 1);			/* the key was there */
+	turn();
+	c = carrier_for(8082);
+	CHECK(c != NULL);
+	CHECK(upstream_view(home.up, e, &v) && v.state == PCPC_GRANTED);
+	CHECK_EQ(mtable_count(carrier.mt), 1);	/* renewed, not a second one */
+
+	/* a lost key: the carrier does not know the new nonce */
+	memcpy(key, home.meta.upstream_key, sizeof(key));
+	upstream_free(home.up);
+	home.up = NULL;
+	home.meta.upstream_key[0] = '\0';
+	CHECK(start_upstream() != NULL);
+	CHECK_EQ(saves, 2);
+	turn();
+	CHECK(upstream_view(home.up, e, &v));
+	CHECK_EQ(v.state, PCPC_REFUSED);
+	CHECK_EQ(v.result, PCP_RES_NOT_AUTHORIZED);
+	CHECK(mtable_lookup_ext(home.mt, MT_TCP, 8082) == e);	/* no one waited: kept here */
+	mtable_del(home.mt, e);
+	(void)key;
+}
+
+int
+main(void)
+{
+	log_init(1, -2);
+	clk = tu_fake_clock(&fc);
+	CHECK(tu_lab_ctx(&carrier, "firewall = none\npcp_rate_limit = 0\nmax_lease = 0\n", clk,
+	    conf_err) != NULL);
+	carrier.cfg->external_ip = A(CARRIER_EXT);
+	carrier.cfg->has_external_ip = 1;
+	CHECK((csrv = pcp_srv_new(&carrier)) != NULL);
+	CHECK(tu_lab_ctx(&home, "firewall = none\nwan_interface = wan0\nupstream_pcp = "
+	    CARRIER "\n", clk, conf_err) != NULL);
+	home.base = event_base_new();
+	mtable_set_notify(home.mt, notify, NULL);
+	test_start();
+	test_entries();
+	test_fixed();
+	test_range();
+	test_restart();
+	upstream_free(home.up);
+	home.up = NULL;
+	event_base_free(home.base);
+	tu_lab_ctx_free(&home);
+	pcp_srv_free(csrv);
+	tu_lab_ctx_free(&carrier);
+	(void)moves;
+	return tu_done("test_upstream");
+}
