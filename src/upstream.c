@@ -43,6 +43,7 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "event.h"
 #include "ipclass.h"
 #include "log.h"
 #include "hmap.h"
@@ -75,6 +76,8 @@ struct up_ent {
 	uint16_t	 port, nports;	/* the entry's first external port, how many are asked */
 	uint32_t	 lifetime;	/* asked */
 	struct up_port	*p;
+	uint8_t		 told_state;	/* enum pcpc_state last evented */
+	uint16_t	 told_port;
 };
 
 /* A front end's answer waiting for the upstream's. */
@@ -516,6 +519,32 @@ up_settle(struct upstream *u, struct up_ent *r)
 		mtable_del(u->ctx->mt, e);
 }
 
+/*
+ * An entry whose upstream mapping came (or was refused, or moved) is a
+ * mapping.renewed event: the panel and watchers see where the internet
+ * reaches it. Not while the server is away (every mapping goes lost at
+ * once; status says that), and at the client's pace otherwise.
+ */
+static void
+up_post(struct upstream *u, struct up_ent *r)
+{
+	struct pg_event ev;
+	struct up_view v;
+	struct mt_entry *e;
+
+	if (pcpc_server_state(u->c) != PCPC_SRV_UP || !up_view_of(u, r, &v) ||
+	    v.state == PCPC_PENDING || v.state == PCPC_LOST ||
+	    (v.state == r->told_state && v.ext_port == r->told_port))
+		return;
+	r->told_state = (uint8_t)v.state;
+	r->told_port = v.ext_port;
+	if ((e = mtable_lookup_ext(u->ctx->mt, r->proto, r->port)) == NULL || e->id != r->id)
+		return;
+	ev_init(&ev, EV_MAPPING_RENEWED);
+	ev_set_entry(&ev, e, mtable_remaining(u->ctx->mt, e));
+	evbus_post(u->ctx->events, &ev);
+}
+
 /* The upstream moved mappings (granted again elsewhere, after it lost its state). */
 static void
 up_moved_cb(evutil_socket_t fd, short ev, void *arg)
@@ -541,6 +570,7 @@ up_map_cb(void *arg, struct pcpc_map *m, const struct pcpc_info *in)
 	if ((in->changed & PCPC_CHG_EXT) && in->state == PCPC_GRANTED &&
 	    !evtimer_pending(u->moved_ev, NULL))
 		evtimer_add(u->moved_ev, &tv);
+	up_post(u, p->ent);
 	up_settle(u, p->ent);
 }
 

@@ -18,6 +18,7 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "event.h"
 #include "log.h"
 #include "mtable.h"
 #include "pcp/pcp_client.h"
@@ -42,7 +43,7 @@ static struct {
 	size_t	 len;
 } out[NOUT];
 static size_t nout;
-static unsigned saves, moves;
+static unsigned saves, moves, renewed;
 
 static struct in6_addr
 A(const char *s)
@@ -117,6 +118,13 @@ moved(struct pg_ctx *ctx, int m)
 {
 	(void)ctx;
 	moves += m;
+}
+
+static void
+on_event(void *arg, const struct pg_event *ev)
+{
+	(void)arg;
+	renewed += ev->type == EV_MAPPING_RENEWED;
 }
 
 static void
@@ -223,8 +231,10 @@ test_entries(void)
 	long left;
 
 	/* a static forward: the same port upstream, permanent there too (renewed) */
+	renewed = 0;
 	e = home_add(8080, 0, MT_SRC_STATIC, 0, 0);
 	turn();
+	CHECK_EQ(renewed, 1);		/* granted: watchers and the panel hear of it */
 	c = carrier_for(8080);
 	CHECK(c != NULL);
 	if (c != NULL) {
@@ -401,6 +411,8 @@ main(void)
 	CHECK(tu_lab_ctx(&home, "firewall = none\nwan_interface = wan0\nupstream_pcp = "
 	    CARRIER "\n", clk, conf_err) != NULL);
 	home.base = event_base_new();
+	home.events = evbus_new(0, NULL);
+	CHECK(evbus_subscribe(home.events, on_event, NULL) != NULL);
 	mtable_set_notify(home.mt, notify, NULL);
 	test_start();
 	test_entries();
@@ -410,6 +422,7 @@ main(void)
 	upstream_free(home.up);
 	home.up = NULL;
 	event_base_free(home.base);
+	evbus_free(home.events);
 	tu_lab_ctx_free(&home);
 	pcp_srv_free(csrv);
 	tu_lab_ctx_free(&carrier);
