@@ -497,7 +497,7 @@ pg_public_moved(struct pg_ctx *ctx, int moved)
 static void
 pg_start_upstream(struct pg_ctx *ctx)
 {
-	static const struct up_hooks hooks = { pg_public_moved, pg_save_now, NULL, NULL, NULL };
+	static const struct up_hooks hooks = { pg_public_moved, pg_save_now, NULL, { NULL }, NULL };
 
 	upstream_free(ctx->up);
 	ctx->up = upstream_new(ctx, &hooks);

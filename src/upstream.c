@@ -1,19 +1,22 @@
 /*
- * upstream.c - the upstream PCP server, as the daemon sees it, and the
- * table's inbound entries as its mappings.
+ * upstream.c - the upstream PCP servers, as the daemon sees them, and the
+ * table's inbound entries as their mappings.
  *
  * At start-up (and at reload, and when the WAN address moves) the servers
  * to ask come from pcpc_select (upstream_pcp: the configured one, or in
- * auto the DHCP option's file, else the WAN's default gateway); the first
- * one's addresses go to a client (pcp_client) bound to the WAN interface's
- * address, which asks with an ANNOUNCE request whether a PCP server is
- * there. RFC 6887 has no request made for probing; an ANNOUNCE request is
- * the only one that asks for no state: the server checks the client address
- * and answers with its epoch (§14.1.1), nothing is mapped, nothing is left
- * to expire. No answer is not an error: the daemon works as it does without
- * an upstream, and says what that means for the WAN address it has.
+ * auto the DHCP option's file, else the WAN's default gateways). Each
+ * server (its addresses tried in turn) gets a client (pcp_client) bound to
+ * the WAN interface's address, which asks with an ANNOUNCE request whether
+ * a PCP server is there: RFC 6887 has no request made for probing, and an
+ * ANNOUNCE request is the only one that asks for no state (§14.1.1). With
+ * more than one server (RFC 7488 §4: each may be a different NAT in
+ * front, as when multihomed) every one is asked, in parallel, for every
+ * mapping, up to UP_SERVERS_MAX; the first in their order that answers is
+ * the primary, whose external address and ports clients are told. No
+ * answer is not an error: the daemon works as it does without an
+ * upstream, and says what that means for the WAN address it has.
  *
- * Once the server answers, every inbound IPv4 entry of the table, whatever
+ * Once a server answers, every inbound IPv4 entry of the table, whatever
  * its source, is a MAP there (a record here, by entry id): the gateway's
  * external port as the internal port, that port suggested, the entry's
  * FILTERs, PREFER_FAILURE where the entry's requester wants that port or
@@ -23,11 +26,11 @@
  * it. Each mapping's nonce is derived from a key kept in the state file
  * (SipHash of protocol and port), so after a restart the same nonce renews
  * what the server still holds: a server knows a mapping by its nonce, and
- * refuses another's. The client does the rest: retransmission, renewal,
- * the epoch, ANNOUNCEs, a lost server.
+ * refuses another's. The clients do the rest: retransmission, renewal,
+ * the epoch, ANNOUNCEs, a lost server, deletions owed to one.
  *
  * A front end that made an entry asks (upstream_await), after the kernel
- * took it, what the upstream made of it, and waits up to UP_WAIT_MS: then
+ * took it, what the primary made of it, and waits up to UP_WAIT_MS: then
  * it tells its client the upstream's external address, port and the
  * shorter lifetime, or its refusal, in which case the entry is deleted
  * here too, so nothing is left on either side.
@@ -59,14 +62,26 @@
 				   high port: carriers commonly refuse the well-known ones) */
 
 struct up_ent;
+struct upstream;
 
-/* One upstream MAP: a port of an entry. */
-struct up_port {
-	struct up_ent	*ent;
-	struct pcpc_map	*m;		/* NULL: not asked (upstream_max_mappings reached) */
+/* One upstream server and its client. */
+struct up_srv {
+	struct upstream		*u;
+	struct pcpc		*c;
+	struct pcpc_server	 server;
+	struct pcpc_map		*addr_probe;	/* a MAP asked only for the external address */
+	int			 had_ext;	/* it gave an external address before */
 };
 
-/* An entry's upstream mappings. */
+/* One upstream MAP: a port of an entry, at one server. */
+struct up_port {
+	struct up_ent	*ent;
+	struct up_srv	*s;
+	struct pcpc_map	*m;		/* NULL: not asked (yet, or upstream_max_mappings) */
+	uint8_t		 full;		/* not asked: upstream_max_mappings */
+};
+
+/* An entry's upstream mappings: p[server * nports + port]. */
 struct up_ent {
 	struct hnode	 node;		/* upstream.ents, by id */
 	struct upstream	*u;
@@ -92,9 +107,9 @@ struct up_wait {
 
 struct upstream {
 	struct pg_ctx		*ctx;
-	struct pcpc		*c;		/* NULL: nothing to ask (reason) */
-	struct pcpc_server	 server;	/* the one asked */
-	size_t			 nservers;	/* found, in order; the first is asked */
+	struct up_srv		 srv[UP_SERVERS_MAX];	/* the servers asked, in their order */
+	size_t			 nsrv;		/* 0: nothing to ask (reason) */
+	const struct up_srv	*primary;	/* the one clients were told of last */
 	struct in6_addr		 local;		/* the WAN interface's address */
 	char			 reason[96];
 	struct up_hooks		 hooks;
@@ -104,8 +119,6 @@ struct upstream {
 	struct event		*wait_ev;
 	struct event		*moved_ev;	/* mappings granted elsewhere: announce, once */
 	unsigned		 unasked;	/* entries' ports not asked: the limit */
-	struct pcpc_map		*addr_probe;	/* a MAP asked only for the external address */
-	int			 had_ext;	/* the server gave an external address before */
 };
 
 /* ---- nonces: SipHash-2-4 of (protocol, port, half) under the kept key ---- */
@@ -195,6 +208,54 @@ up_key_init(struct upstream *u)
 	return 0;
 }
 
+/* ---- servers ---- */
+
+static enum pcpc_srv_state
+up_srv_state(const struct up_srv *s)
+{
+	return pcpc_server_state(s->c);
+}
+
+/* The server answers, or answered and will again: mappings are asked for (else they wait). */
+static int
+up_srv_asking(const struct up_srv *s)
+{
+	enum pcpc_srv_state st = up_srv_state(s);
+
+	return st == PCPC_SRV_UP || st == PCPC_SRV_LOST;
+}
+
+/* The server whose answers clients are told: the first that answers, else the first. */
+static const struct up_srv *
+up_primary(const struct upstream *u)
+{
+	size_t i;
+
+	if (u == NULL || u->nsrv == 0)
+		return NULL;
+	for (i = 0; i < u->nsrv; i++)
+		if (up_srv_state(&u->srv[i]) == PCPC_SRV_UP)
+			return &u->srv[i];
+	return &u->srv[0];
+}
+
+static int
+up_any_asking(const struct upstream *u)
+{
+	size_t i;
+
+	for (i = 0; u != NULL && i < u->nsrv; i++)
+		if (up_srv_asking(&u->srv[i]))
+			return 1;
+	return 0;
+}
+
+static size_t
+up_srv_index(const struct upstream *u, const struct up_srv *s)
+{
+	return (size_t)(s - u->srv);
+}
+
 /* ---- records: an entry's upstream mappings ---- */
 
 static uint32_t
@@ -218,11 +279,26 @@ up_find(const struct upstream *u, uint64_t id)
 	return NULL;
 }
 
+/* r's port i at server s. */
+static struct up_port *
+up_port_at(const struct up_ent *r, const struct up_srv *s, unsigned i)
+{
+	return &r->p[up_srv_index(r->u, s) * r->nports + i];
+}
+
 /* Entries that get upstream mappings: inbound IPv4 mappings (not PEER pins, not pinholes). */
 static int
 up_wants(const struct mt_entry *e)
 {
 	return e->kind == MT_KIND_MAP && util_addr_is_v4(&e->int_addr);
+}
+
+static uint16_t
+up_nports(const struct mt_entry *e)
+{
+	unsigned n = (unsigned)(e->ext_port_end - e->ext_port) + 1;
+
+	return (uint16_t)(n > UP_RANGE_MAX ? UP_RANGE_MAX : n);
 }
 
 /* Seconds to ask for e: what its lease has left (it is renewed with it), or UP_PERM_LIFETIME. */
@@ -236,23 +312,11 @@ up_lifetime(const struct upstream *u, const struct mt_entry *e)
 	return left < 1 ? 1 : left > PCPC_LIFETIME_MAX ? PCPC_LIFETIME_MAX : (uint32_t)left;
 }
 
-/* The server answers, or answered and will again: mappings are asked for (else they wait). */
-static int
-up_asking(const struct upstream *u)
-{
-	enum pcpc_srv_state st;
-
-	if (u == NULL || u->c == NULL)
-		return 0;
-	st = pcpc_server_state(u->c);
-	return st == PCPC_SRV_UP || st == PCPC_SRV_LOST;
-}
-
 static void up_map_cb(void *, struct pcpc_map *, const struct pcpc_info *);
 static void up_wake(struct upstream *, uint64_t id, const struct up_landing *);
 
 static void
-up_request(const struct upstream *u, const struct mt_entry *e, const struct up_ent *r,
+up_request(const struct up_srv *s, const struct mt_entry *e, const struct up_ent *r,
     uint16_t port, struct pcpc_req *q)
 {
 	size_t i;
@@ -261,11 +325,11 @@ up_request(const struct upstream *u, const struct mt_entry *e, const struct up_e
 	q->proto = e->proto == MT_TCP ? IPPROTO_TCP : IPPROTO_UDP;
 	q->internal_port = port;
 	q->ext_port = port;		/* the same number on both tiers, where the server can */
-	(void)pcpc_ext_addr(u->c, &q->ext_addr);	/* the address it gave (or none) */
+	(void)pcpc_ext_addr(s->c, &q->ext_addr);	/* the address it gave (or none) */
 	q->lifetime = r->lifetime;
 	q->flags = r->fixed ? PCPC_F_PREFER_FAILURE : PCPC_F_RETRY;
 	q->has_nonce = 1;
-	up_nonce(u, q->proto, port, q->nonce);
+	up_nonce(s->u, q->proto, port, q->nonce);
 	for (i = 0; i < e->nfilters && i < PCPC_FILTER_MAX; i++) {
 		q->filter[i].prefix_len = e->filters[i].plen;
 		q->filter[i].port = e->filters[i].port;
@@ -274,18 +338,51 @@ up_request(const struct upstream *u, const struct mt_entry *e, const struct up_e
 	q->nfilter = (unsigned)i;
 }
 
-/* e's upstream mappings, asked for now. */
+/* r's mappings at server s that are not asked for yet, asked now. */
+static void
+up_ask(struct up_srv *s, struct up_ent *r, const struct mt_entry *e)
+{
+	struct upstream *u = s->u;
+	struct up_port *p;
+	struct pcpc_req q;
+	enum pcpc_err err;
+	char a[INET6_ADDRSTRLEN];
+	unsigned i;
+
+	for (i = 0; i < r->nports; i++) {
+		if ((p = up_port_at(r, s, i))->m != NULL)
+			continue;
+		up_request(s, e, r, (uint16_t)(e->ext_port + i), &q);
+		if (s->addr_probe != NULL && q.proto == IPPROTO_UDP &&
+		    q.internal_port == UP_PROBE_PORT) {
+			pcpc_map_drop(s->c, s->addr_probe);	/* the entry's own MAP instead */
+			s->addr_probe = NULL;
+		}
+		if ((p->m = pcpc_map_add(s->c, &q, up_map_cb, p, &err)) != NULL) {
+			if (p->full)
+				u->unasked--;
+			p->full = 0;
+		} else if (!p->full) {
+			p->full = err == PCPC_ERR_FULL;
+			u->unasked += p->full;
+			pcpc_server_addr(s->c, &q.ext_addr);
+			log_info("upstream PCP: %s %u is not asked for at %s: %s%s",
+			    mt_proto_name(e->proto), e->ext_port + i,
+			    util_addr_str(&q.ext_addr, a, sizeof(a)), pcpc_err_name(err),
+			    err == PCPC_ERR_FULL ? " (upstream_max_mappings)" : "");
+		}
+	}
+}
+
+/* e's record, its mappings asked for at every server that answers. */
 static void
 up_add(struct upstream *u, const struct mt_entry *e)
 {
-	char why[64];
-	struct pcpc_req q;
-	enum pcpc_err err;
 	struct up_ent *r;
-	unsigned i, n = (unsigned)(e->ext_port_end - e->ext_port) + 1;
+	size_t i;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->p = calloc(n > UP_RANGE_MAX ? UP_RANGE_MAX : n, sizeof(*r->p))) == NULL) {
+	    (r->p = calloc(u->nsrv * up_nports(e), sizeof(*r->p))) == NULL) {
 		free(r);
 		log_warn("upstream PCP: entry");
 		return;
@@ -295,27 +392,17 @@ up_add(struct upstream *u, const struct mt_entry *e)
 	r->proto = e->proto;
 	r->fixed = e->fixed;
 	r->port = e->ext_port;
-	r->nports = (uint16_t)(n > UP_RANGE_MAX ? UP_RANGE_MAX : n);
+	r->nports = up_nports(e);
 	r->lifetime = up_lifetime(u, e);
-	hmap_insert(&u->ents, &r->node, up_id_hash(u, r->id));
-	for (i = 0; i < r->nports; i++) {
+	for (i = 0; i < u->nsrv * r->nports; i++) {
 		r->p[i].ent = r;
-		up_request(u, e, r, (uint16_t)(e->ext_port + i), &q);
-		if (u->addr_probe != NULL && q.proto == IPPROTO_UDP &&
-		    q.internal_port == UP_PROBE_PORT) {
-			pcpc_map_drop(u->c, u->addr_probe);	/* the entry's own MAP instead */
-			u->addr_probe = NULL;
-		}
-		r->p[i].m = pcpc_map_add(u->c, &q, up_map_cb, &r->p[i], &err);
-		if (r->p[i].m == NULL) {
-			u->unasked++;
-			snprintf(why, sizeof(why), "%s", pcpc_err_name(err));
-			log_info("upstream PCP: %s %u is not asked for upstream: %s%s",
-			    mt_proto_name(e->proto), e->ext_port + i, why, err == PCPC_ERR_FULL ?
-			    " (upstream_max_mappings)" : "");
-		}
+		r->p[i].s = &u->srv[i / r->nports];
 	}
-	if (n > UP_RANGE_MAX)
+	hmap_insert(&u->ents, &r->node, up_id_hash(u, r->id));
+	for (i = 0; i < u->nsrv; i++)
+		if (up_srv_asking(&u->srv[i]))
+			up_ask(&u->srv[i], r, e);
+	if (e->ext_port_end - e->ext_port >= UP_RANGE_MAX)
 		log_info("upstream PCP: %s %u-%u: only its first %u ports are asked for upstream",
 		    mt_proto_name(e->proto), e->ext_port, e->ext_port_end, UP_RANGE_MAX);
 }
@@ -325,13 +412,12 @@ static void
 up_drop(struct upstream *u, struct up_ent *r)
 {
 	struct up_landing l;
-	unsigned i;
+	size_t i;
 
-	for (i = 0; i < r->nports; i++) {
+	for (i = 0; i < u->nsrv * r->nports; i++) {
 		if (r->p[i].m != NULL)
-			pcpc_map_drop(u->c, r->p[i].m);
-		else
-			u->unasked--;
+			pcpc_map_drop(r->p[i].s->c, r->p[i].m);
+		u->unasked -= r->p[i].full;
 	}
 	hmap_remove(&u->ents, &r->node);
 	memset(&l, 0, sizeof(l));
@@ -345,14 +431,14 @@ static void
 up_refresh(struct upstream *u, struct up_ent *r, const struct mt_entry *e)
 {
 	uint32_t life = up_lifetime(u, e);
-	unsigned i;
+	size_t i;
 
 	if (life == r->lifetime && mtable_remaining(u->ctx->mt, e) < 0)
 		return;			/* permanent: the client renews it */
 	r->lifetime = life;
-	for (i = 0; i < r->nports; i++)
+	for (i = 0; i < u->nsrv * r->nports; i++)
 		if (r->p[i].m != NULL)
-			pcpc_map_refresh(u->c, r->p[i].m, life);
+			pcpc_map_refresh(r->p[i].s->c, r->p[i].m, life);
 }
 
 void
@@ -360,15 +446,14 @@ upstream_table_changed(struct upstream *u, enum mt_change what, const struct mt_
 {
 	struct up_ent *r;
 
-	if (!up_asking(u) || e == NULL || !up_wants(e))
+	if (!up_any_asking(u) || e == NULL || !up_wants(e))
 		return;
 	r = up_find(u, e->id);
 	switch (mt_change_record(what)) {
 	case MT_CHG_PUT:
 		/* the same ports: the same upstream mappings (the internal host is ours alone) */
 		if (r != NULL && r->proto == e->proto && r->port == e->ext_port &&
-		    r->nports == (e->ext_port_end - e->ext_port >= UP_RANGE_MAX ? UP_RANGE_MAX :
-		    e->ext_port_end - e->ext_port + 1) && r->fixed == e->fixed) {
+		    r->nports == up_nports(e) && r->fixed == e->fixed) {
 			up_refresh(u, r, e);
 			break;
 		}
@@ -389,33 +474,43 @@ upstream_table_changed(struct upstream *u, enum mt_change what, const struct mt_
 	}
 }
 
-/* Every inbound entry without upstream mappings gets them (the server answers now). */
+/* Server s answers now: every inbound entry gets its mappings there. */
 static void
-up_sync_all(struct upstream *u)
+up_sync(struct up_srv *s)
 {
+	struct upstream *u = s->u;
 	struct mt_entry *e;
+	struct up_ent *r;
 
-	for (e = mtable_next(u->ctx->mt, NULL); e != NULL; e = mtable_next(u->ctx->mt, e))
-		if (up_wants(e) && up_find(u, e->id) == NULL)
+	for (e = mtable_next(u->ctx->mt, NULL); e != NULL; e = mtable_next(u->ctx->mt, e)) {
+		if (!up_wants(e))
+			continue;
+		if ((r = up_find(u, e->id)) == NULL)
 			up_add(u, e);
+		else
+			up_ask(s, r, e);
+	}
 }
 
 /* ---- what the upstream made of an entry ---- */
 
+/* What server s made of r: 0 when nothing was asked there. */
 static int
-up_view_of(const struct upstream *u, const struct up_ent *r, struct up_view *v)
+up_view_at(const struct upstream *u, const struct up_srv *s, const struct up_ent *r,
+    struct up_view *v)
 {
 	uint64_t now = pg_clock_now(&u->ctx->clock), first = 0;
 	const struct pcpc_info *in;
+	const struct up_port *p;
 	unsigned i;
 	int set = 0;
 
 	memset(v, 0, sizeof(*v));
 	v->state = PCPC_GRANTED;
 	for (i = 0; i < r->nports; i++) {
-		if (r->p[i].m == NULL)
+		if ((p = up_port_at(r, s, i))->m == NULL)
 			continue;
-		in = pcpc_map_info(r->p[i].m);
+		in = pcpc_map_info(p->m);
 		v->asked++;
 		if (in->state != PCPC_GRANTED) {
 			if (v->state == PCPC_GRANTED || in->state == PCPC_REFUSED) {
@@ -439,12 +534,21 @@ up_view_of(const struct upstream *u, const struct up_ent *r, struct up_view *v)
 	return 1;
 }
 
+/* What the primary made of r. */
+static int
+up_view_of(const struct upstream *u, const struct up_ent *r, struct up_view *v)
+{
+	const struct up_srv *s = up_primary(u);
+
+	return s != NULL && up_view_at(u, s, r, v);
+}
+
 int
 upstream_view(const struct upstream *u, const struct mt_entry *e, struct up_view *v)
 {
 	const struct up_ent *r;
 
-	if (u == NULL || u->c == NULL || (r = up_find(u, e->id)) == NULL)
+	if (u == NULL || u->nsrv == 0 || (r = up_find(u, e->id)) == NULL)
 		return 0;
 	return up_view_of(u, r, v);
 }
@@ -491,9 +595,9 @@ up_waiting(const struct upstream *u, uint64_t id)
 }
 
 /*
- * An answer for r's waiters once no port is pending. A refusal (or a fixed
- * entry given another port) with a front end waiting deletes the entry:
- * its client hears no, and nothing stays on either side.
+ * An answer for r's waiters once the primary has none pending. A refusal
+ * (or a fixed entry given another port) with a front end waiting deletes
+ * the entry: its client hears no, and nothing stays on either side.
  */
 static void
 up_settle(struct upstream *u, struct up_ent *r)
@@ -522,17 +626,18 @@ up_settle(struct upstream *u, struct up_ent *r)
 /*
  * An entry whose upstream mapping came (or was refused, or moved) is a
  * mapping.renewed event: the panel and watchers see where the internet
- * reaches it. Not while the server is away (every mapping goes lost at
+ * reaches it. Not while the primary is away (every mapping goes lost at
  * once; status says that), and at the client's pace otherwise.
  */
 static void
 up_post(struct upstream *u, struct up_ent *r)
 {
+	const struct up_srv *s = up_primary(u);
 	struct pg_event ev;
 	struct up_view v;
 	struct mt_entry *e;
 
-	if (pcpc_server_state(u->c) != PCPC_SRV_UP || !up_view_of(u, r, &v) ||
+	if (s == NULL || up_srv_state(s) != PCPC_SRV_UP || !up_view_of(u, r, &v) ||
 	    v.state == PCPC_PENDING || v.state == PCPC_LOST ||
 	    (v.state == r->told_state && v.ext_port == r->told_port))
 		return;
@@ -545,7 +650,16 @@ up_post(struct upstream *u, struct up_ent *r)
 	evbus_post(u->ctx->events, &ev);
 }
 
-/* The upstream moved mappings (granted again elsewhere, after it lost its state). */
+/* What clients were told is stale (mappings moved, another primary): they are told, once. */
+static void
+up_moved_soon(struct upstream *u)
+{
+	struct timeval tv = { 1, 0 };
+
+	if (!evtimer_pending(u->moved_ev, NULL))
+		evtimer_add(u->moved_ev, &tv);
+}
+
 static void
 up_moved_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -563,13 +677,12 @@ up_map_cb(void *arg, struct pcpc_map *m, const struct pcpc_info *in)
 {
 	struct up_port *p = arg;
 	struct upstream *u = p->ent->u;
-	struct timeval tv = { 1, 0 };
 
 	(void)m;
-	/* what clients were told is stale: one announcement for all of a restart's moves */
-	if ((in->changed & PCPC_CHG_EXT) && in->state == PCPC_GRANTED &&
-	    !evtimer_pending(u->moved_ev, NULL))
-		evtimer_add(u->moved_ev, &tv);
+	if (p->s != up_primary(u))
+		return;		/* clients hear the primary's answers only */
+	if ((in->changed & PCPC_CHG_EXT) && in->state == PCPC_GRANTED)
+		up_moved_soon(u);	/* granted again elsewhere, after the server lost its state */
 	up_post(u, p->ent);
 	up_settle(u, p->ent);
 }
@@ -622,16 +735,17 @@ up_wait_timeout(evutil_socket_t fd, short ev, void *arg)
 void
 upstream_await(struct upstream *u, uint64_t id, const void *owner, up_landed_cb *cb, void *arg)
 {
+	const struct up_srv *s = up_primary(u);
 	struct up_landing l;
 	struct up_wait *w;
 	struct up_ent *r;
 
 	memset(&l, 0, sizeof(l));
-	r = u != NULL && u->c != NULL ? up_find(u, id) : NULL;
+	r = s != NULL ? up_find(u, id) : NULL;
 	if (r != NULL)
 		l.has_view = up_view_of(u, r, &l.view);
 	if (r == NULL || !l.has_view || l.view.state != PCPC_PENDING ||
-	    pcpc_server_state(u->c) != PCPC_SRV_UP || (w = calloc(1, sizeof(*w))) == NULL) {
+	    up_srv_state(s) != PCPC_SRV_UP || (w = calloc(1, sizeof(*w))) == NULL) {
 		cb(arg, &l);
 		return;
 	}
@@ -662,15 +776,32 @@ upstream_await_cancel(struct upstream *u, const void *owner)
 }
 
 int
+upstream_up(const struct upstream *u)
+{
+	const struct up_srv *s = up_primary(u);
+
+	return s != NULL && up_srv_state(s) == PCPC_SRV_UP;
+}
+
+int
 upstream_ext_addr(const struct upstream *u, struct in6_addr *a)
 {
-	return upstream_up(u) && pcpc_ext_addr(u->c, a);
+	return upstream_up(u) && pcpc_ext_addr(up_primary(u)->c, a);
+}
+
+int
+upstream_server(const struct upstream *u, struct in6_addr *a)
+{
+	if (!upstream_up(u))
+		return 0;
+	pcpc_server_addr(up_primary(u)->c, a);
+	return 1;
 }
 
 struct pcpc *
-upstream_client(const struct upstream *u)
+upstream_client(const struct upstream *u, size_t i)
 {
-	return u != NULL ? u->c : NULL;
+	return u != NULL && i < u->nsrv ? u->srv[i].c : NULL;
 }
 
 int
@@ -684,20 +815,7 @@ upstream_public_addr(const struct pg_ctx *ctx, struct in6_addr *a)
 	return 1;
 }
 
-int
-upstream_server(const struct upstream *u, struct in6_addr *a)
-{
-	if (!upstream_up(u))
-		return 0;
-	pcpc_server_addr(u->c, a);
-	return 1;
-}
-
-int
-upstream_up(const struct upstream *u)
-{
-	return u != NULL && u->c != NULL && pcpc_server_state(u->c) == PCPC_SRV_UP;
-}
+/* ---- the servers' events ---- */
 
 /*
  * The server answers but no MAP has told its external address yet (an
@@ -708,38 +826,29 @@ upstream_up(const struct upstream *u)
 static void
 up_probe_cb(void *arg, struct pcpc_map *m, const struct pcpc_info *in)
 {
-	struct upstream *u = arg;
+	struct up_srv *s = arg;
 
 	if (in->state == PCPC_PENDING)
 		return;
-	pcpc_map_drop(u->c, m);		/* deleted upstream; nothing else was asked */
-	u->addr_probe = NULL;
+	pcpc_map_drop(s->c, m);		/* deleted upstream; nothing else was asked */
+	s->addr_probe = NULL;
 }
 
 static void
-up_probe_addr(struct upstream *u)
+up_probe_addr(struct up_srv *s)
 {
 	struct pcpc_req q;
 	struct in6_addr a;
 
-	if (u->addr_probe != NULL || pcpc_ext_addr(u->c, &a) || u->ents.count > 0)
+	if (s->addr_probe != NULL || pcpc_ext_addr(s->c, &a) || s->u->ents.count > 0)
 		return;
 	memset(&q, 0, sizeof(q));
 	q.proto = IPPROTO_UDP;
 	q.internal_port = UP_PROBE_PORT;
 	q.lifetime = 30;
 	q.has_nonce = 1;
-	up_nonce(u, q.proto, q.internal_port, q.nonce);
-	u->addr_probe = pcpc_map_add(u->c, &q, up_probe_cb, u, NULL);
-}
-
-static const char *
-up_server_str(const struct upstream *u, char *buf, size_t len)
-{
-	struct in6_addr a;
-
-	pcpc_server_addr(u->c, &a);
-	return util_addr_str(&a, buf, len);
+	up_nonce(s->u, q.proto, q.internal_port, q.nonce);
+	s->addr_probe = pcpc_map_add(s->c, &q, up_probe_cb, s, NULL);
 }
 
 /* What no upstream server means for the WAN address (ipclass): said once. */
@@ -760,51 +869,101 @@ up_say_none(const struct upstream *u, const char *why)
 		    why, util_addr_str(&u->local, a, sizeof(a)), ipclass_what(k));
 }
 
+/* Another server is the primary now (one came or went): clients are told to ask again. */
+static void
+up_primary_check(struct upstream *u)
+{
+	const struct up_srv *p = up_primary(u);
+
+	if (p == u->primary)
+		return;
+	if (u->primary != NULL && up_srv_state(p) == PCPC_SRV_UP) {
+		log_info("upstream PCP: clients are told of another upstream server now");
+		up_moved_soon(u);
+	}
+	u->primary = p;
+}
+
 static void
 up_event(void *arg, struct pcpc *c, enum pcpc_event ev)
 {
-	struct upstream *u = arg;
-	char s[INET6_ADDRSTRLEN], e[INET6_ADDRSTRLEN], why[128];
-	struct in6_addr a;
+	struct up_srv *s = arg;
+	struct upstream *u = s->u;
+	char a[INET6_ADDRSTRLEN], e[INET6_ADDRSTRLEN], why[128];
+	struct in6_addr x;
 
-	up_server_str(u, s, sizeof(s));
+	pcpc_server_addr(c, &x);
+	util_addr_str(&x, a, sizeof(a));
 	switch (ev) {
 	case PCPC_EV_UP:
-		log_info("upstream PCP: %s answers; inbound mappings are asked for there", s);
-		up_sync_all(u);
-		up_probe_addr(u);
+		log_info("upstream PCP: %s answers; inbound mappings are asked for there", a);
+		up_sync(s);
+		up_probe_addr(s);
 		break;
 	case PCPC_EV_NONE:
-		snprintf(why, sizeof(why), "no answer from %s (%s)", s,
-		    pcpc_source_name(u->server.source));
+		snprintf(why, sizeof(why), "no answer from %s (%s)", a,
+		    pcpc_source_name(s->server.source));
 		up_say_none(u, why);
 		break;
 	case PCPC_EV_LOST:
-		log_warnx("upstream PCP: %s stopped answering; asking again with back-off", s);
+		log_warnx("upstream PCP: %s stopped answering; asking again with back-off", a);
 		break;
 	case PCPC_EV_RESTART:
-		log_info("upstream PCP: %s lost its mappings (epoch)", s);
+		log_info("upstream PCP: %s lost its mappings (epoch)", a);
 		break;
 	case PCPC_EV_EXT_ADDR:
-		if (pcpc_ext_addr(c, &a))
-			log_info("upstream PCP: the external address %s gives is %s", s,
-			    util_addr_str(&a, e, sizeof(e)));
-		if (u->hooks.public_moved != NULL)	/* UPnP subscribers, PCP, NAT-PMP clients */
-			u->hooks.public_moved(u->ctx, u->had_ext);
-		u->had_ext = 1;
+		if (pcpc_ext_addr(c, &x))
+			log_info("upstream PCP: the external address %s gives is %s", a,
+			    util_addr_str(&x, e, sizeof(e)));
+		/* UPnP subscribers, PCP and NAT-PMP clients hear of the primary's */
+		if (s == up_primary(u) && u->hooks.public_moved != NULL)
+			u->hooks.public_moved(u->ctx, s->had_ext);
+		s->had_ext = 1;
 		break;
 	}
+	up_primary_check(u);
 }
 
-/* The client for the first server found; 0, or -1 with the reason. */
+/* A client for server s (its index i); 0, or -1 after saying why. */
+static int
+up_start_one(struct upstream *u, size_t i, const struct pcpc_server *sv)
+{
+	const struct pg_config *cfg = u->ctx->cfg;
+	struct up_srv *s = &u->srv[i];
+	struct pcpc_params p;
+	char a[INET6_ADDRSTRLEN];
+
+	s->u = u;
+	s->server = *sv;
+	memset(&p, 0, sizeof(p));
+	p.local = u->local;
+	memcpy(p.server, sv->addr, sizeof(p.server));
+	p.nserver = sv->naddr;
+	p.ifindex = if_nametoindex(cfg->wan_interface);
+	p.max_mappings = cfg->upstream_max_mappings;
+	p.clock = &u->ctx->clock;
+	p.event = up_event;
+	p.event_arg = s;
+	p.send = u->hooks.send;
+	p.send_arg = u->hooks.send_arg[i];
+	util_addr_str(&sv->addr[0], a, sizeof(a));
+	if ((s->c = pcpc_new(u->ctx->base, &p)) == NULL) {
+		log_warnx("upstream PCP: %s: the client could not start", a);
+		return -1;
+	}
+	log_info("upstream PCP: asking %s (%s) whether it is a PCP server", a,
+	    pcpc_source_name(sv->source));
+	return 0;
+}
+
+/* A client for every server found (RFC 7488 §4: all, in parallel); 0, or -1 with the reason. */
 static int
 up_start(struct upstream *u)
 {
 	const struct pg_config *cfg = u->ctx->cfg;
 	struct pcpc_server sv[PCPC_SELECT_MAX];
-	struct pcpc_params p;
 	char a[INET6_ADDRSTRLEN];
-	size_t i;
+	size_t i, n;
 
 	if (u->hooks.local != NULL)
 		u->local = *u->hooks.local;
@@ -813,37 +972,32 @@ up_start(struct upstream *u)
 		    cfg->wan_interface);
 		return -1;
 	}
-	u->nservers = pcpc_select_servers(cfg->upstream_pcp == CONF_UPSTREAM_ADDR ?
+	n = pcpc_select_servers(cfg->upstream_pcp == CONF_UPSTREAM_ADDR ?
 	    &cfg->upstream_pcp_addr : NULL, cfg->upstream_pcp_file, cfg->wan_interface, sv,
 	    PG_NELEM(sv));
-	if (u->nservers == 0) {
+	if (n == 0) {
 		snprintf(u->reason, sizeof(u->reason), "no server to ask (%s has no default "
 		    "gateway%s)", cfg->wan_interface, cfg->upstream_pcp_file != NULL ?
 		    ", upstream_pcp_file names none" : "");
 		return -1;
 	}
-	u->server = sv[0];
-	for (i = 1; i < u->nservers; i++)	/* RFC 7488 §4: one server for now */
-		log_info("upstream PCP: %s (%s) is not asked: only the first server is",
-		    util_addr_str(&sv[i].addr[0], a, sizeof(a)), pcpc_source_name(sv[i].source));
-	memset(&p, 0, sizeof(p));
-	p.local = u->local;
-	memcpy(p.server, u->server.addr, sizeof(p.server));
-	p.nserver = u->server.naddr;
-	p.ifindex = if_nametoindex(cfg->wan_interface);
-	p.max_mappings = cfg->upstream_max_mappings;
-	p.clock = &u->ctx->clock;
-	p.event = up_event;
-	p.event_arg = u;
-	p.send = u->hooks.send;
-	p.send_arg = u->hooks.send_arg;
-	if ((u->c = pcpc_new(u->ctx->base, &p)) == NULL) {
+	for (i = 0; i < n; i++) {
+		if (u->nsrv == UP_SERVERS_MAX) {
+			log_info("upstream PCP: %s (%s) is not asked: %d servers are at most",
+			    util_addr_str(&sv[i].addr[0], a, sizeof(a)),
+			    pcpc_source_name(sv[i].source), UP_SERVERS_MAX);
+			continue;
+		}
+		if (up_start_one(u, u->nsrv, &sv[i]) == 0)
+			u->nsrv++;
+	}
+	if (u->nsrv == 0) {
 		snprintf(u->reason, sizeof(u->reason), "the client could not start");
 		return -1;
 	}
-	log_info("upstream PCP: asking %s (%s) whether it is a PCP server",
-	    util_addr_str(&u->server.addr[0], a, sizeof(a)), pcpc_source_name(u->server.source));
-	pcpc_probe(u->c);
+	u->primary = up_primary(u);
+	for (i = 0; i < u->nsrv; i++)
+		pcpc_probe(u->srv[i].c);
 	return 0;
 }
 
@@ -897,7 +1051,8 @@ upstream_free(struct upstream *u)
 			free(r);
 		}
 	hmap_destroy(&u->ents);
-	pcpc_free(u->c);	/* its mappings run out upstream by their lifetimes */
+	for (i = 0; i < u->nsrv; i++)
+		pcpc_free(u->srv[i].c);	/* its mappings run out upstream by their lifetimes */
 	if (u->wait_ev != NULL)
 		event_free(u->wait_ev);
 	if (u->moved_ev != NULL)
@@ -905,22 +1060,42 @@ upstream_free(struct upstream *u)
 	free(u);
 }
 
+/* A server other than the primary: "ADDR STATE EXTERNAL" (its external address, or none). */
+static void
+up_status_other(const struct up_srv *s, pg_status_emit *emit, void *arg)
+{
+	char a[INET6_ADDRSTRLEN], e[INET6_ADDRSTRLEN] = "none";
+	struct in6_addr x;
+
+	pcpc_server_addr(s->c, &x);
+	util_addr_str(&x, a, sizeof(a));
+	if (pcpc_ext_addr(s->c, &x))
+		util_addr_str(&x, e, sizeof(e));
+	emit(arg, "upstream_pcp_other", "%s %s %s", a, pcpc_srv_state_name(up_srv_state(s)), e);
+}
+
 void
 upstream_status(const struct upstream *u, const struct pg_ctx *ctx, pg_status_emit *emit,
     void *arg)
 {
+	const struct up_srv *p = up_primary(u);
 	char a[INET6_ADDRSTRLEN];
+	size_t i;
 
 	emit(arg, "upstream_pcp", "%s", conf_upstream_name(ctx->cfg, a, sizeof(a)));
 	if (u == NULL)
 		return;
-	if (u->c == NULL) {
+	if (p == NULL) {
 		emit(arg, "upstream_pcp_state", "none");
 		emit(arg, "upstream_pcp_reason", "%s", u->reason);
 		return;
 	}
-	emit(arg, "upstream_pcp_source", "%s", pcpc_source_name(u->server.source));
-	pcpc_status(u->c, emit, arg);
+	emit(arg, "upstream_pcp_source", "%s", pcpc_source_name(p->server.source));
+	pcpc_status(p->c, emit, arg);
 	emit(arg, "upstream_entries", "%zu", u->ents.count);
 	emit(arg, "upstream_not_asked", "%u", u->unasked);
+	emit(arg, "upstream_pcp_servers", "%zu", u->nsrv);
+	for (i = 0; i < u->nsrv; i++)
+		if (&u->srv[i] != p)
+			up_status_other(&u->srv[i], emit, arg);
 }

@@ -18,11 +18,12 @@
 struct pg_ctx;
 struct upstream;
 
+#define UP_SERVERS_MAX		4	/* upstream servers asked, in parallel (RFC 7488 §4) */
 #define UP_RANGE_MAX		16	/* upstream MAPs of one entry: a range's first ports */
 #define UP_WAIT_MS		2500	/* a front end's answer waits this long for the upstream's */
 #define UP_PERM_LIFETIME	7200	/* asked for a permanent entry (renewed as it runs out) */
 
-/* What the upstream holds for an entry: its clients' and lists' view. */
+/* What the upstream (the primary server: the first that answers) holds for an entry. */
 struct up_view {
 	enum pcpc_state	 state;		/* the first port's that is not granted, else granted */
 	enum pcp_result	 result;	/* REFUSED: the server's */
@@ -52,8 +53,8 @@ struct up_hooks {
 	up_public_fn	*public_moved;
 	void		(*save)(struct pg_ctx *);	/* keep the state file (the new key) now */
 	/* tests: */
-	pcpc_send_fn	*send;		/* not NULL: requests go here, not to a socket */
-	void		*send_arg;
+	pcpc_send_fn	*send;		/* not NULL: requests go here, not to a socket, */
+	void		*send_arg[UP_SERVERS_MAX];	/* with the server's (by index) */
 	const struct in6_addr *local;	/* not NULL: the WAN address (no interface is read) */
 };
 
@@ -88,8 +89,8 @@ int upstream_public_addr(const struct pg_ctx *, struct in6_addr *);
 int upstream_up(const struct upstream *);
 /* 1 and *a: the address of the upstream server, while it answers. */
 int upstream_server(const struct upstream *, struct in6_addr *a);
-/* The client (tests: its answers are fed to it), or NULL. */
-struct pcpc *upstream_client(const struct upstream *);
+/* The client of the i-th server asked (tests: its answers are fed to it), or NULL. */
+struct pcpc *upstream_client(const struct upstream *, size_t i);
 /*
  * Status: upstream_pcp (off, auto or the address), then, when looked for,
  * upstream_pcp_source and the client's fields (pcpc_status), or

@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,14 +37,27 @@
 
 static struct fake_clock fc = { 5000000 };
 static struct pg_clock clk;
-static struct pg_ctx home, carrier;
-static struct pcp_srv *csrv;
+static struct pg_ctx home, carrier, carrier2;
+static struct pcp_srv *csrv, *csrv2;
+static int mute2, mute1;	/* that carrier is gone: it answers nothing */
 static struct {
 	uint8_t	 buf[PCP_WIRE_MAX_LEN];
 	size_t	 len;
+	size_t	 to;		/* the client (server index) the answer is for */
 } out[NOUT];
 static size_t nout;
 static unsigned saves, moves, renewed;
+
+/* The two carriers, by the client's server index (the send hook's argument). */
+static struct carrier_ref {
+	size_t		 i;
+	struct pcp_srv	**srv;
+	const char	*addr;
+	int		*mute;
+} cref[2] = {
+	{ 0, &csrv, "192.0.2.1", &mute1 },
+	{ 1, &csrv2, "192.0.2.2", &mute2 },
+};
 
 static struct in6_addr
 A(const char *s)
@@ -55,45 +69,55 @@ A(const char *s)
 	return a;
 }
 
-/* The carrier answers at once; the answers reach the home gateway after its turn. */
+/* A carrier answers at once; the answers reach the home gateway after its turn. */
 static void
 to_carrier(void *arg, const uint8_t *buf, size_t len)
 {
+	struct carrier_ref *c = arg;
 	struct pcp_srv_pkt pkt;
 
-	(void)arg;
+	if (*c->mute || nout == NOUT)
+		return;
 	memset(&pkt, 0, sizeof(pkt));
 	pkt.buf = buf;
 	pkt.len = len;
 	pkt.src = A(HOME_WAN);
 	pkt.sport = 5351;
-	pkt.dst = A(CARRIER);
-	if (nout < NOUT && (out[nout].len = pcp_srv_handle(csrv, &pkt, out[nout].buf,
+	pkt.dst = A(c->addr);
+	out[nout].to = c->i;
+	if ((out[nout].len = pcp_srv_handle(*c->srv, &pkt, out[nout].buf,
 	    sizeof(out[nout].buf))) > 0)
 		nout++;
 }
 
 /*
- * Turns of the home client, each followed by the carrier's answers, 100 ms
- * apart (the client paces its requests), until nothing is due within 2 s.
+ * Turns of the home clients, each followed by the carriers' answers, 100 ms
+ * apart (the clients pace their requests), until nothing is due within 2 s.
  */
 static void
 turn(void)
 {
-	struct pcpc *c = upstream_client(home.up);
-	struct in6_addr s = A(CARRIER);
+	struct pcpc *c;
+	struct in6_addr s;
 	uint64_t next;
-	size_t i, n;
-	int k;
+	size_t i, k, n;
+	int busy;
 
 	for (k = 0; k < 100; k++) {
 		nout = 0;
-		pcpc_run(c);
+		for (i = 0; (c = upstream_client(home.up, i)) != NULL; i++)
+			pcpc_run(c);
 		n = nout;
-		for (i = 0; i < n; i++)
-			pcpc_input(c, out[i].buf, out[i].len, &s, 5351, 0);
-		next = pcpc_next_ms(c);
-		if (n == 0 && (next == 0 || next > fc.now + 2000))
+		for (i = 0; i < n; i++) {
+			s = A(cref[out[i].to].addr);
+			pcpc_input(upstream_client(home.up, out[i].to), out[i].buf, out[i].len, &s,
+			    5351, 0);
+		}
+		busy = n > 0;
+		for (i = 0; (c = upstream_client(home.up, i)) != NULL; i++)
+			if ((next = pcpc_next_ms(c)) != 0 && next <= fc.now + 2000)
+				busy = 1;
+		if (!busy)
 			break;
 		fc.now += 100;
 	}
@@ -147,6 +171,8 @@ start_upstream(void)
 	h.public_moved = moved;
 	h.save = save;
 	h.send = to_carrier;
+	h.send_arg[0] = &cref[0];
+	h.send_arg[1] = &cref[1];
 	h.local = lp;
 	home.up = upstream_new(&home, &h);
 	turn();			/* the ANNOUNCE probe, answered; then the address probe */
@@ -398,6 +424,89 @@ test_restart(void)
 	(void)key;
 }
 
+/* Status lines, for the checks. */
+static char status_text[4096];
+
+static void
+status_emit(void *arg, const char *key, const char *fmt, ...)
+{
+	size_t n = strlen(status_text);
+	va_list ap;
+
+	(void)arg;
+	snprintf(status_text + n, sizeof(status_text) - n, "%s ", key);
+	n = strlen(status_text);
+	va_start(ap, fmt);
+	vsnprintf(status_text + n, sizeof(status_text) - n, fmt, ap);
+	va_end(ap);
+	n = strlen(status_text);
+	snprintf(status_text + n, sizeof(status_text) - n, "\n");
+}
+
+/*
+ * Two servers (the DHCP option's file names both; RFC 7488): every entry is
+ * a mapping at each; clients are told the first's; when it goes, the
+ * second's.
+ */
+static void
+test_two_servers(const char *dir)
+{
+	char path[256];
+	struct mt_entry *e;
+	struct up_view v;
+	struct in6_addr a;
+	FILE *f;
+	int i;
+
+	upstream_free(home.up);
+	home.up = NULL;
+	snprintf(path, sizeof(path), "%s/pcp-servers", dir);
+	CHECK((f = fopen(path, "w")) != NULL);
+	if (f == NULL)
+		return;
+	fprintf(f, "192.0.2.1\n192.0.2.2\n");
+	fclose(f);
+	home.cfg->upstream_pcp = CONF_UPSTREAM_AUTO;
+	free(home.cfg->upstream_pcp_file);
+	home.cfg->upstream_pcp_file = strdup(path);
+	CHECK(start_upstream() != NULL);
+	CHECK(upstream_client(home.up, 1) != NULL);
+	CHECK(upstream_client(home.up, 2) == NULL);
+	CHECK(upstream_up(home.up));
+	CHECK(upstream_ext_addr(home.up, &a) && memcmp(&a, &carrier.cfg->external_ip,
+	    sizeof(a)) == 0);
+	e = home_add(8090, 0, MT_SRC_STATIC, 0, 0);
+	turn();
+	CHECK(carrier_for(8090) != NULL);
+	a = A(HOME_WAN);
+	CHECK(mtable_lookup_int_source(carrier2.mt, MT_TCP, &a, 8090, MT_SRC_PCP) != NULL);
+	CHECK(upstream_view(home.up, e, &v) && memcmp(&v.ext_addr, &carrier.cfg->external_ip,
+	    sizeof(a)) == 0);
+	status_text[0] = '\0';
+	upstream_status(home.up, &home, status_emit, NULL);
+	CHECK(strstr(status_text, "upstream_pcp_servers 2\n") != NULL);
+	CHECK(strstr(status_text, "upstream_pcp_other 192.0.2.2 up 203.0.113.2\n") != NULL);
+
+	/* the first goes silent: once a request goes unanswered, the second is the primary */
+	mute1 = 1;
+	e = home_add(8091, 0, MT_SRC_STATIC, 0, 0);
+	for (i = 0; i < 40; i++) {
+		fc.now += 1000;
+		turn();
+	}
+	CHECK_EQ(pcpc_server_state(upstream_client(home.up, 0)), PCPC_SRV_LOST);
+	CHECK(upstream_up(home.up));
+	CHECK(upstream_ext_addr(home.up, &a) && memcmp(&a, &carrier2.cfg->external_ip,
+	    sizeof(a)) == 0);
+	CHECK(upstream_view(home.up, e, &v) && v.state == PCPC_GRANTED &&
+	    memcmp(&v.ext_addr, &carrier2.cfg->external_ip, sizeof(a)) == 0);
+	mute1 = 0;
+	mtable_flush(home.mt, MT_NSOURCE);
+	turn();
+	a = A(HOME_WAN);
+	CHECK(mtable_lookup_int_source(carrier2.mt, MT_TCP, &a, 8090, MT_SRC_PCP) == NULL);
+}
+
 int
 main(void)
 {
@@ -410,6 +519,11 @@ main(void)
 	CHECK((csrv = pcp_srv_new(&carrier)) != NULL);
 	CHECK(tu_lab_ctx(&home, "firewall = none\nwan_interface = wan0\nupstream_pcp = "
 	    CARRIER "\n", clk, conf_err) != NULL);
+	CHECK(tu_lab_ctx(&carrier2, "firewall = none\npcp_rate_limit = 0\nmax_lease = 0\n", clk,
+	    conf_err) != NULL);
+	carrier2.cfg->external_ip = A("203.0.113.2");
+	carrier2.cfg->has_external_ip = 1;
+	CHECK((csrv2 = pcp_srv_new(&carrier2)) != NULL);
 	home.base = event_base_new();
 	home.events = evbus_new(0, NULL);
 	CHECK(evbus_subscribe(home.events, on_event, NULL) != NULL);
@@ -419,6 +533,7 @@ main(void)
 	test_fixed();
 	test_range();
 	test_restart();
+	test_two_servers(tu_tmpdir());
 	upstream_free(home.up);
 	home.up = NULL;
 	event_base_free(home.base);
@@ -426,6 +541,8 @@ main(void)
 	tu_lab_ctx_free(&home);
 	pcp_srv_free(csrv);
 	tu_lab_ctx_free(&carrier);
+	pcp_srv_free(csrv2);
+	tu_lab_ctx_free(&carrier2);
 	(void)moves;
 	return tu_done("test_upstream");
 }
