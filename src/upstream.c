@@ -327,6 +327,7 @@ up_request(const struct up_srv *s, const struct mt_entry *e, const struct up_ent
 	q->ext_port = port;		/* the same number on both tiers, where the server can */
 	(void)pcpc_ext_addr(s->c, &q->ext_addr);	/* the address it gave (or none) */
 	q->lifetime = r->lifetime;
+	q->until_ms = e->expires_ms;	/* renewals never outlive the entry (0: permanent) */
 	q->flags = r->fixed ? PCPC_F_PREFER_FAILURE : PCPC_F_RETRY;
 	q->has_nonce = 1;
 	up_nonce(s->u, q->proto, port, q->nonce);
@@ -437,8 +438,10 @@ up_refresh(struct upstream *u, struct up_ent *r, const struct mt_entry *e)
 		return;			/* permanent: the client renews it */
 	r->lifetime = life;
 	for (i = 0; i < u->nsrv * r->nports; i++)
-		if (r->p[i].m != NULL)
+		if (r->p[i].m != NULL) {
+			pcpc_map_until(r->p[i].m, e->expires_ms);
 			pcpc_map_refresh(r->p[i].s->c, r->p[i].m, life);
+		}
 }
 
 void

@@ -472,6 +472,12 @@ map_send(struct pcpc *c, struct pcpc_map *m, uint32_t lifetime, uint64_t now)
 	struct pcp_request q;
 	size_t len;
 
+	if (lifetime > 0 && m->req.until_ms != 0) {	/* never past the caller's own end */
+		uint64_t left = m->req.until_ms > now ? (m->req.until_ms - now + 999) / 1000 : 1;
+
+		if (left < lifetime)
+			lifetime = (uint32_t)left;
+	}
 	memset(&q, 0, sizeof(q));
 	q.version = PCP_WIRE_VERSION;
 	q.opcode = PCP_OP_MAP;
@@ -1241,6 +1247,12 @@ pcpc_map_refresh(struct pcpc *c, struct pcpc_map *m, uint32_t lifetime)
 	}
 	pcpc_flush(c);
 	pcpc_arm(c);
+}
+
+void
+pcpc_map_until(struct pcpc_map *m, uint64_t until_ms)
+{
+	m->req.until_ms = until_ms;
 }
 
 void

@@ -48,6 +48,7 @@ struct pcpc_req {
 	uint16_t	 ext_port;	/* suggested; 0: no preference */
 	struct in6_addr	 ext_addr;	/* suggested; all zeros: no preference */
 	uint32_t	 lifetime;	/* seconds asked, not 0 */
+	uint64_t	 until_ms;	/* not 0: never asked to last past this (client clock) */
 	unsigned	 flags;		/* PCPC_F_* */
 	int		 has_nonce;	/* 1: use nonce (kept from an earlier run) */
 	uint8_t		 nonce[PCP_WIRE_NONCE_LEN];
@@ -155,6 +156,8 @@ struct pcpc_map *pcpc_map_add(struct pcpc *, const struct pcpc_req *, pcpc_map_f
     enum pcpc_err *err);
 /* Ask again now with this lifetime (seconds, not 0); the next renewals ask for it too. */
 void pcpc_map_refresh(struct pcpc *, struct pcpc_map *, uint32_t lifetime);
+/* From now on never ask m to last past until_ms (0: no bound); the caller's lease moved. */
+void pcpc_map_until(struct pcpc_map *, uint64_t until_ms);
 /* Drop a mapping: deleted upstream (lifetime 0), its callback never called again. */
 void pcpc_map_drop(struct pcpc *, struct pcpc_map *);
 /* What the caller was last told of a mapping. */

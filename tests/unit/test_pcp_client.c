@@ -518,6 +518,35 @@ test_renewal(void)
 	CHECK_EQ(nsent, 3);
 	CHECK_EQ(got(2).lifetime, 120);
 	pcpc_free(c);
+
+	/* bounded by the caller's own end: asked for no longer than is left of it */
+	c = client(0, 16, 0);
+	{
+		struct pcpc_req r = req(6, 3001, 600);
+
+		memset(&s, 0, sizeof(s));
+		s.c = c;
+		r.until_ms = fc.now + 100000;	/* 100 s left */
+		m = pcpc_map_add(c, &r, map_cb, &s, NULL);
+	}
+	pcpc_run(c);
+	CHECK_EQ(got(0).lifetime, 100);
+	jit = 0x00;
+	grant_last(c, 3001, 100, 3);
+	t0 = fc.now;
+	run_to(c, t0 + 50000);		/* the renewal at half: 50 s are left */
+	CHECK_EQ(nsent, 2);
+	CHECK_EQ(got(1).lifetime, 50);
+	/* the lease moved (a renewal of the caller's): the bound with it */
+	pcpc_map_until(m, fc.now + 300000);
+	pcpc_map_refresh(c, m, 600);
+	pcpc_run(c);
+	CHECK_EQ(got(nsent - 1).lifetime, 300);
+	pcpc_map_until(m, 0);		/* permanent now: the lifetime asked */
+	pcpc_map_refresh(c, m, 600);
+	pcpc_run(c);
+	CHECK_EQ(got(nsent - 1).lifetime, 600);
+	pcpc_free(c);
 }
 
 static void
