@@ -325,7 +325,8 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 	e->int_port_end = (uint16_t)(ip + (end - r->ext_port));
 	e->ext_addr = r->ext_addr;
 	e->int_addr = r->int_addr;
-	e->fixed = r->fixed != 0;
+	e->fixed = r->fixed >= MT_PORT_ANY && r->fixed <= MT_PORT_FOLLOW ?
+	    (uint8_t)r->fixed : MT_PORT_ANY;
 	mt_set_filters(e, r);
 	mt_set_strings(e, r);
 	if (mt_lease_start(mt, e, lease) == -1) {

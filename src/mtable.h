@@ -41,8 +41,8 @@ struct mt_entry {
 	uint8_t		 proto;
 	uint8_t		 source;
 	uint8_t		 kind;		/* enum mt_kind */
-	uint8_t		 fixed;		/* its requester wants this external port or none (kept
-					   from the request that made it: an upstream asks so too) */
+	uint8_t		 fixed;		/* enum mt_port_want, of the request that made it (an
+					   upstream PCP server is asked the same way) */
 	uint16_t	 ext_port, ext_port_end;
 	uint16_t	 int_port, int_port_end;
 	struct in6_addr	 ext_addr;
@@ -78,6 +78,14 @@ struct mt_actor {
 	int		 secure;	/* for its own address only (UPnP secure mode, NAT-PMP) */
 };
 
+/* What a requester wants of the external port, beyond the table (an upstream PCP server's). */
+enum mt_port_want {
+	MT_PORT_ANY,		/* the one asked, or any other upstream (told to the client) */
+	MT_PORT_FIXED,		/* the one asked or none (AddPortMapping, PCP PREFER_FAILURE) */
+	MT_PORT_FOLLOW,		/* any, the same here and upstream: the entry moves to the
+				   upstream's port (AddAnyPortMapping) */
+};
+
 struct mt_request {
 	const struct mt_actor *actor;	/* who asks (NULL: the daemon) */
 	uint8_t		 proto;
@@ -93,8 +101,7 @@ struct mt_request {
 	const struct mt_filter *filters;	/* remote peers allowed (single-port mappings) */
 	size_t		 nfilters;
 	int		 set_filters;	/* a renewal replaces the filters (else keeps them) */
-	int		 fixed;		/* this external port or none (UPnP AddPortMapping, PCP
-					   PREFER_FAILURE): a new entry keeps it in e->fixed */
+	int		 fixed;		/* enum mt_port_want: a new entry keeps it in e->fixed */
 };
 
 struct mtable;

@@ -313,6 +313,7 @@ up_lifetime(const struct upstream *u, const struct mt_entry *e)
 }
 
 static void up_map_cb(void *, struct pcpc_map *, const struct pcpc_info *);
+static void up_arm_wait(struct upstream *);
 static void up_wake(struct upstream *, uint64_t id, const struct up_landing *);
 
 static void
@@ -328,7 +329,7 @@ up_request(const struct up_srv *s, const struct mt_entry *e, const struct up_ent
 	(void)pcpc_ext_addr(s->c, &q->ext_addr);	/* the address it gave (or none) */
 	q->lifetime = r->lifetime;
 	q->until_ms = e->expires_ms;	/* renewals never outlive the entry (0: permanent) */
-	q->flags = r->fixed ? PCPC_F_PREFER_FAILURE : PCPC_F_RETRY;
+	q->flags = r->fixed == MT_PORT_FIXED ? PCPC_F_PREFER_FAILURE : PCPC_F_RETRY;
 	q->has_nonce = 1;
 	up_nonce(s->u, q->proto, port, q->nonce);
 	for (i = 0; i < e->nfilters && i < PCPC_FILTER_MAX; i++) {
@@ -560,17 +561,18 @@ upstream_view(const struct upstream *u, const struct mt_entry *e, struct up_view
 static int
 up_wrong_port(const struct up_ent *r, const struct up_view *v)
 {
-	return r->fixed && v->state == PCPC_GRANTED && v->ext_port != r->port;
+	return r->fixed == MT_PORT_FIXED && v->state == PCPC_GRANTED && v->ext_port != r->port;
 }
 
 /* ---- answers waiting for the upstream ---- */
 
-static void
-up_wake(struct upstream *u, uint64_t id, const struct up_landing *l)
+/* Entry id's waiters, taken off the list (in the order they came). */
+static struct up_wait *
+up_take_waiters(struct upstream *u, uint64_t id)
 {
-	struct up_wait **pp = &u->waits, *w, *ready = NULL, **tail = &ready;
+	struct up_wait **pp = &u->waits, *w, *taken = NULL, **tail = &taken;
 
-	while ((w = *pp) != NULL) {	/* taken off first: a callback may wait again */
+	while ((w = *pp) != NULL) {
 		if (w->id == id) {
 			*pp = w->next;
 			w->next = NULL;
@@ -579,11 +581,26 @@ up_wake(struct upstream *u, uint64_t id, const struct up_landing *l)
 		} else
 			pp = &w->next;
 	}
-	while ((w = ready) != NULL) {
-		ready = w->next;
+	return taken;
+}
+
+static void
+up_run_waiters(struct up_wait *w, const struct up_landing *l)
+{
+	struct up_wait *next;
+
+	for (; w != NULL; w = next) {
+		next = w->next;
 		w->cb(w->arg, l);
 		free(w);
 	}
+}
+
+/* Taken off first: a callback may wait again. */
+static void
+up_wake(struct upstream *u, uint64_t id, const struct up_landing *l)
+{
+	up_run_waiters(up_take_waiters(u, id), l);
 }
 
 static int
@@ -595,6 +612,80 @@ up_waiting(const struct upstream *u, uint64_t id)
 		if (w->id == id)
 			return 1;
 	return 0;
+}
+
+/* A request for the entry e is, at another external port (the daemon's: nothing to authorize). */
+static void
+up_moved_request(const struct mtable *mt, const struct mt_entry *e, uint16_t port,
+    struct mt_request *q)
+{
+	long left = mtable_remaining(mt, e);
+
+	memset(q, 0, sizeof(*q));
+	q->proto = e->proto;
+	q->source = e->source;
+	q->ext_port = port;
+	q->int_port = e->int_port;
+	q->int_addr = e->int_addr;
+	q->ext_addr = e->ext_addr;
+	q->lease_s = left < 0 ? 0 : left < 1 ? 1 : (uint32_t)left;
+	q->desc = e->desc;
+	q->owner = e->owner;
+	q->filters = e->filters;
+	q->nfilters = e->nfilters;
+	q->set_filters = 1;
+	q->fixed = MT_PORT_FIXED;	/* that port upstream now, or nothing */
+}
+
+/*
+ * An AddAnyPortMapping entry the primary granted at another port: the
+ * entry moves to that port here too, so both tiers use one number (UPnP's
+ * lists and deletions name it), and is asked for again there with
+ * PREFER_FAILURE once the old upstream mapping is deleted. Its waiters wait
+ * for the new entry; if that port is not free here, they hear a refusal,
+ * and nothing is left of either.
+ */
+static void
+up_follow(struct upstream *u, struct up_ent *r, uint16_t port)
+{
+	struct mtable *mt = u->ctx->mt;
+	struct mt_entry *e = mtable_lookup_ext(mt, r->proto, r->port), *ne = NULL;
+	char desc[MT_DESC_MAX], owner[MT_OWNER_MAX];
+	struct mt_filter f[MT_MAX_FILTERS];
+	struct up_wait *w, *mine;
+	struct up_landing l;
+	struct mt_request q;
+	uint64_t now = pg_clock_now(&u->ctx->clock);
+
+	if (e == NULL || e->id != r->id)
+		return;
+	up_moved_request(mt, e, port, &q);
+	snprintf(desc, sizeof(desc), "%s", e->desc);	/* e goes before q is used */
+	snprintf(owner, sizeof(owner), "%s", e->owner);
+	memcpy(f, e->filters, sizeof(f));
+	q.desc = desc;
+	q.owner = owner;
+	q.filters = f;
+	mine = up_take_waiters(u, r->id);
+	mtable_del(mt, e);		/* r with it: its upstream mapping deleted first */
+	if (mtable_add(mt, &q, &ne, NULL) != MT_OK || ne == NULL) {
+		memset(&l, 0, sizeof(l));
+		l.refused = l.has_view = 1;
+		l.view.state = PCPC_REFUSED;
+		l.view.result = PCP_RES_CANNOT_PROVIDE_EXTERNAL;
+		up_run_waiters(mine, &l);
+		return;
+	}
+	log_debug("upstream PCP: %s %u moves to %u, the port the upstream grants",
+	    mt_proto_name(ne->proto), r->port, port);
+	while ((w = mine) != NULL) {
+		mine = w->next;
+		w->id = ne->id;
+		w->deadline = now + UP_WAIT_MS;
+		w->next = u->waits;
+		u->waits = w;
+	}
+	up_arm_wait(u);
 }
 
 /*
@@ -613,6 +704,11 @@ up_settle(struct upstream *u, struct up_ent *r)
 	l.has_view = up_view_of(u, r, &l.view);
 	if (!l.has_view || l.view.state == PCPC_PENDING || !up_waiting(u, id))
 		return;
+	if (r->fixed == MT_PORT_FOLLOW && r->nports == 1 && l.view.state == PCPC_GRANTED &&
+	    l.view.ext_port != r->port) {
+		up_follow(u, r, l.view.ext_port);
+		return;
+	}
 	if (l.view.state != PCPC_REFUSED && !up_wrong_port(r, &l.view)) {
 		up_wake(u, id, &l);
 		return;

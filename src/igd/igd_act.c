@@ -280,7 +280,7 @@ act_add_port_mapping(struct igd_call *c)
 	}
 	if (!enabled)
 		return igd_map_disabled(c, &q);
-	q.fixed = 1;		/* this port or 718: an upstream PCP server is asked so too */
+	q.fixed = MT_PORT_FIXED;	/* this port or 718: an upstream PCP server is asked so too */
 	me = mtable_add(c->mt, &q, &got, &holder);
 	if (me != MT_OK)
 		return igd_act_mt_error(c, me, holder);
@@ -301,6 +301,7 @@ act_add_any_port_mapping(struct igd_call *c)
 		return e;
 	if (!enabled)
 		return IGD_E_INVALID_ARGS;
+	q.fixed = MT_PORT_FOLLOW;	/* behind an upstream PCP server: the port it grants */
 	if (q.ext_port != 0)
 		me = mtable_add(c->mt, &q, &got, &holder);
 	if (me == MT_ERR_CONFLICT || me == MT_ERR_DENIED) {

@@ -212,7 +212,7 @@ pcp_map_request(const struct pcp_map *m, struct mt_request *r, uint16_t ext_port
 	r->filters = m->filters;
 	r->nfilters = m->nfilters;
 	r->set_filters = m->set_filters;
-	r->fixed = m->req->prefer_failure;	/* relayed to an upstream server */
+	r->fixed = m->req->prefer_failure ? MT_PORT_FIXED : MT_PORT_ANY;	/* relayed upstream */
 }
 
 /* A suggested external address other than ours can only be refused or ignored. */

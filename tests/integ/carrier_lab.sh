@@ -130,6 +130,20 @@ check_out "... nor at the carrier (only its own forward)" "tcp 8090 -> $GW_WAN_I
 [ "$(lab3_carrier_maps | grep -c '^tcp 8090 ')" = 1 ] && pass "... one mapping there" ||
     fail "carrier: $(lab3_carrier_maps | grep '^tcp 8090 ')"
 cgnctl forward del tcp 8090 >/dev/null
+# AddAnyPortMapping where the carrier holds the port: the one it grants, the same on both tiers
+cgnctl forward add tcp 8095 $GW_WAN_IP:18095 >/dev/null
+out=$(upnp $HA -e any -n $A_IP 81 8095 TCP)
+q=$(sed -n "s/.*external $CGN_EXT:\([0-9]*\) TCP is redirected.*/\1/p" <<<"$out")
+[ -n "$q" ] && [ "$q" != 8095 ] && pass "upnpc -n on a port the carrier holds: told the carrier's other port ($q)" ||
+    fail "upnpc -n: $out"
+check "... which the home gateway uses too (one number on both tiers)" carrier_has "tcp $q -> $GW_WAN_IP:$q"
+[ -z "$(up_field tcp 8095 source)" ] && [ "$(up_field tcp "$q" source)" = upnp ] &&
+    pass "... the home list has it at $q, nothing at 8095" || fail "home list: $(pgctl list)"
+reaches "the internet peer reaches A's 81 at $CGN_EXT:$q" "seen $INET_IP:" $INET tcp $CGN_EXT "$q"
+check_out "upnpc -l lists it at that port" "$q->$A_IP:81" upnp $HA -l
+upnp $HA -d "$q" TCP >/dev/null
+check "upnpc -d of that port deletes it on both tiers" carrier_lacks "tcp $q"
+cgnctl forward del tcp 8095 >/dev/null
 upnp $HA -d 8081 TCP >/dev/null
 check "upnpc -d deletes the carrier's mapping too" carrier_lacks "tcp 8081"
 out=$(upnp $HA -e short -a $A_IP 81 8083 TCP 4)

@@ -320,7 +320,7 @@ test_fixed(void)
 	CHECK_EQ(mtable_add(carrier.mt, &r, &held, NULL), MT_OK);
 
 	/* a fixed request (UPnP AddPortMapping): refused, and deleted at home */
-	e = home_add(9000, 0, MT_SRC_UPNP, 1, 3600);
+	e = home_add(9000, 0, MT_SRC_UPNP, MT_PORT_FIXED, 3600);
 	memset(&w, 0, sizeof(w));
 	upstream_await(home.up, e->id, &w, waited_cb, &w);
 	CHECK_EQ(w.calls, 0);			/* pending: it waits */
@@ -333,7 +333,7 @@ test_fixed(void)
 	CHECK(carrier_at(9000) == held);
 
 	/* not fixed (a NAT-PMP request): another port upstream, which the client is told */
-	e = home_add(9000, 0, MT_SRC_NATPMP, 0, 3600);
+	e = home_add(9000, 0, MT_SRC_NATPMP, MT_PORT_ANY, 3600);
 	memset(&w, 0, sizeof(w));
 	upstream_await(home.up, e->id, &w, waited_cb, &w);
 	turn();
@@ -346,10 +346,39 @@ test_fixed(void)
 	mtable_del(home.mt, e);
 	turn();
 	CHECK(carrier_for(9000) == NULL);
+
+	/*
+	 * any port, the same on both tiers (AddAnyPortMapping): given another
+	 * port upstream, the entry moves to it here too, asked for again there
+	 */
+	e = home_add(9000, 0, MT_SRC_UPNP, MT_PORT_FOLLOW, 3600);
+	memset(&w, 0, sizeof(w));
+	upstream_await(home.up, e->id, &w, waited_cb, &w);
+	turn();
+	CHECK_EQ(w.calls, 1);
+	CHECK_EQ(w.l.refused, 0);
+	CHECK_EQ(w.l.view.state, PCPC_GRANTED);
+	{
+		uint16_t q = w.l.view.ext_port;
+		struct mt_entry *ne = mtable_lookup_ext(home.mt, MT_TCP, q);
+
+		CHECK(q != 9000);
+		CHECK(mtable_lookup_ext(home.mt, MT_TCP, 9000) == NULL);	/* moved here */
+		CHECK(ne != NULL && ne->int_port == 9000 && ne->source == MT_SRC_UPNP);
+		CHECK(carrier_for(9000) == NULL);			/* and there */
+		CHECK(carrier_for(q) != NULL && carrier_for(q)->ext_port == q);
+		CHECK(carrier_at(9000) == held);
+		if (ne != NULL) {
+			CHECK(upstream_view(home.up, ne, &v) && v.ext_port == q);
+			mtable_del(home.mt, ne);
+		}
+		turn();
+		CHECK(carrier_for(q) == NULL);
+	}
 	mtable_del(carrier.mt, held);
 
 	/* a waiter whose owner goes away is never called */
-	e = home_add(9001, 0, MT_SRC_UPNP, 1, 3600);
+	e = home_add(9001, 0, MT_SRC_UPNP, MT_PORT_FIXED, 3600);
 	memset(&w, 0, sizeof(w));
 	upstream_await(home.up, e->id, &w, waited_cb, &w);
 	upstream_await_cancel(home.up, &w);
