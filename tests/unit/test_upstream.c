@@ -59,15 +59,7 @@ static struct carrier_ref {
 	{ 1, &csrv2, "192.0.2.2", &mute2 },
 };
 
-static struct in6_addr
-A(const char *s)
-{
-	struct in6_addr a;
-
-	if (util_parse_addr(s, &a) == -1)
-		abort();
-	return a;
-}
+#define A(s)	tu_addr(s)
 
 /* A carrier answers at once; the answers reach the home gateway after its turn. */
 static void
@@ -232,6 +224,16 @@ waited_cb(void *arg, const struct up_landing *l)
 	w->l = *l;
 }
 
+/* A front end's wait for e (w the owner), then the turns that answer it. */
+static void
+await_answer(const struct mt_entry *e, struct waited *w)
+{
+	memset(w, 0, sizeof(*w));
+	upstream_await(home.up, e->id, w, waited_cb, w);
+	turn();
+	CHECK_EQ(w->calls, 1);
+}
+
 static void
 test_start(void)
 {
@@ -334,10 +336,7 @@ test_fixed(void)
 
 	/* not fixed (a NAT-PMP request): another port upstream, which the client is told */
 	e = home_add(9000, 0, MT_SRC_NATPMP, MT_PORT_ANY, 3600);
-	memset(&w, 0, sizeof(w));
-	upstream_await(home.up, e->id, &w, waited_cb, &w);
-	turn();
-	CHECK_EQ(w.calls, 1);
+	await_answer(e, &w);
 	CHECK_EQ(w.l.refused, 0);
 	CHECK_EQ(w.l.view.state, PCPC_GRANTED);
 	CHECK(w.l.view.ext_port != 9000);
@@ -352,10 +351,7 @@ test_fixed(void)
 	 * port upstream, the entry moves to it here too, asked for again there
 	 */
 	e = home_add(9000, 0, MT_SRC_UPNP, MT_PORT_FOLLOW, 3600);
-	memset(&w, 0, sizeof(w));
-	upstream_await(home.up, e->id, &w, waited_cb, &w);
-	turn();
-	CHECK_EQ(w.calls, 1);
+	await_answer(e, &w);
 	CHECK_EQ(w.l.refused, 0);
 	CHECK_EQ(w.l.view.state, PCPC_GRANTED);
 	{

@@ -99,6 +99,16 @@ tu_lab_ctx(struct pg_ctx *ctx, const char *text, struct pg_clock clk,
 	return ctx;
 }
 
+struct in6_addr
+tu_addr(const char *s)
+{
+	struct in6_addr a;
+
+	if (util_parse_addr(s, &a) == -1)
+		abort();
+	return a;
+}
+
 void
 tu_lab_ctx_free(struct pg_ctx *ctx)
 {

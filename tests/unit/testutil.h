@@ -30,6 +30,10 @@ int tu_done(const char *name);
 /* Make a temporary directory and return its path (static buffer). */
 const char *tu_tmpdir(void);
 
+struct in6_addr;
+/* The address s (IPv4 v4-mapped); aborts if s is not one: tests' literals. */
+struct in6_addr tu_addr(const char *s);
+
 struct fw;
 struct mtable;
 /* A table on the in-memory firewall (started, in *fwp), on fc's lease clock. */
