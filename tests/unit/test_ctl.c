@@ -509,7 +509,8 @@ main(void)
 	    "\"internal_ip\":\"192.0.2.10\",\"internal_port\":80,\"internal_port_end\":80,"
 	    "\"source\":\"static\",\"description\":\"web server\",\"expires_in\":null");
 	CHECK_HAS(r, "\"owner\":\"\",\"host\":\"web-box\",\"mac\":\"02:00:00:00:00:0a\","
-	    "\"kind\":\"mapping\"}");
+	    "\"upstream_external_ip\":null,\"upstream_external_port\":null,"
+	    "\"upstream_state\":null,\"kind\":\"mapping\"}");	/* no upstream server */
 	CHECK_HAS(r, "\"external_port\":7000,\"external_port_end\":7010");
 	CHECK_HAS(r, "\"expires_in\":60");
 	r = run1("status");
