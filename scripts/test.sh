@@ -6,6 +6,9 @@
 # Ends with "N passed, N failed[, N skipped]" and exits non-zero if anything failed.
 cd "$(dirname "$0")/.."
 scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+# the account the lab daemons run as (user = portgate), as the package makes it
+id portgate >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent \
+	--shell /usr/sbin/nologin portgate || { echo "0 passed, 1 failed"; exit 1; }
 pass=0 fail=0 skip=0
 
 # run_suite LABEL DIR [make args...]: make check in DIR, print per-test results, add up

@@ -564,6 +564,31 @@ kw_igd_version(struct conf_parser *p, const char *key, char *val)
 	return -1;
 }
 
+/* user, group: a system account's name (whether it exists is the daemon's start-up check). */
+static int
+kw_account(struct conf_parser *p, const char *key, char *val)
+{
+	int user = strcmp(key, "user") == 0;
+	size_t i, n = strlen(val);
+
+	if (conf_single_word(p, key, val) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!((val[i] >= 'a' && val[i] <= 'z') || val[i] == '_' ||
+		    (i > 0 && ((val[i] >= '0' && val[i] <= '9') || val[i] == '-'))))
+			break;
+	if (n == 0 || n > 32 || i < n) {
+		conf_error(p, "%s: '%s' is not an account name (a-z, 0-9, _ and -, at most 32, "
+		    "not starting with a digit or -)", key, val);
+		return -1;
+	}
+	if (user)
+		p->cfg->user_line = p->line;
+	else
+		p->cfg->group_line = p->line;
+	return conf_set_string(p, user ? &p->cfg->user : &p->cfg->group, val);
+}
+
 static int
 kw_friendly_name(struct conf_parser *p, const char *key, char *val)
 {
@@ -750,6 +775,8 @@ static const struct {
 	{ "admin_password_file", kw_admin_path, 0 },
 	{ "admin_metrics_token_file", kw_admin_path, 0 },
 	{ "admin_session_idle", kw_admin_idle, 0 },
+	{ "user", kw_account, 0 },
+	{ "group", kw_account, 0 },
 };
 _Static_assert(PG_NELEM(conf_keywords) <= CONF_MAX_KEYWORDS, "conf_parser.seen is too small");
 
@@ -1015,6 +1042,8 @@ conf_free(struct pg_config *c)
 	free(c->admin_password_file);
 	free(c->admin_metrics_token_file);
 	free(c->upstream_pcp_file);
+	free(c->user);
+	free(c->group);
 	policy_clear(&c->policy);
 	free(c->triggers);
 	free(c->pinholes);

@@ -94,6 +94,9 @@ struct pg_config {
 	char		*admin_tls_key;
 	char		*admin_password_file;
 	char		*admin_metrics_token_file;
+	char		*user;			/* run as (least privilege); NULL: stay as started */
+	char		*group;			/* with this group (NULL: the user's own) */
+	unsigned	 user_line, group_line;	/* where they were set (start-up errors) */
 	unsigned	 admin_session_idle;	/* seconds */
 };
 

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <ifaddrs.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "admin/admin.h"
 #include "conf.h"
@@ -750,6 +752,41 @@ pg_start_events(struct pg_ctx *ctx)
 	return ctx->commit_ev && ctx->sync_ev && ctx->lease_ev && ctx->save_ev ? 0 : -1;
 }
 
+/*
+ * Everything that needs root is open: the account takes over (user,
+ * group), keeping CAP_NET_ADMIN (priv.c says why), before the first state
+ * save, so every file it writes from now on is its own. The control socket
+ * is given to it (root and its group may connect); the state file's
+ * directory must be its to write in.
+ */
+static int
+pg_drop_privileges(struct pg_ctx *ctx)
+{
+	const struct priv_account *a = &ctx->account;
+	char why[256], dir[PATH_MAX], caps[64], *slash;
+	uint64_t keep = priv_caps(ctx->cfg);
+
+	if (!a->drop)
+		return 0;
+	if (priv_give(a, ctx->cfg->control_socket, 0660, why, sizeof(why)) == -1 ||
+	    priv_drop(a, keep, why, sizeof(why)) == -1) {
+		log_warnx("user %s: %s", a->user, why);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", ctx->cfg->state_file);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (access(dir, W_OK | X_OK) == -1) {
+		log_warnx("state_file: its directory %s is not writable by user %s: the state "
+		    "could not be kept (make it %s's, as StateDirectory= or the package does)",
+		    dir, a->user, a->user);
+		return -1;
+	}
+	log_info("running as user %s, group %s, with %s only", a->user, a->group,
+	    priv_caps_str(keep, caps, sizeof(caps)));
+	return 0;
+}
+
 int
 pg_start(struct pg_ctx *ctx)
 {
@@ -760,6 +797,10 @@ pg_start(struct pg_ctx *ctx)
 	state_health_init(&ctx->state_health, ctx->cfg->state_file);
 	if (ctx->clock.now_ms == NULL)
 		ctx->clock = pg_clock_mono;
+	if (priv_lookup(ctx->cfg, &ctx->account, why, sizeof(why)) == -1) {
+		log_warnx("%s", why);
+		return -1;
+	}
 	/* before anything is touched: another instance's kernel state and files are its own */
 	if ((ctx->lock = pidlock_take(fw_backend_in_kernel(ctx->cfg->firewall) ?
 	    ctx->cfg->nft_table : NULL, ctx->cfg->state_file,
@@ -822,6 +863,8 @@ pg_start(struct pg_ctx *ctx)
 	pg_start_pcp(ctx);
 	pg_start_upstream(ctx);
 	if (admin_init(ctx, &pg_ctl_hooks) == -1)
+		return -1;
+	if (pg_drop_privileges(ctx) == -1)
 		return -1;
 	pg_save_now(ctx);	/* a new device UUID and epoch are kept at once */
 	log_info("portgated %s started (firewall %s, %zu mappings)", PACKAGE_VERSION,

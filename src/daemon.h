@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "history.h"
+#include "priv.h"
 #include "state.h"
 #include "state_health.h"
 
@@ -60,6 +61,7 @@ struct pg_ctx {
 	struct evbus		*events;	/* the event bus (event.h): watch, the API's SSE */
 	uint64_t		 ext_addr_changes;	/* the external address moved */
 	struct history		 history;	/* the last hour, a sample a minute (history.h) */
+	struct priv_account	 account;	/* who it runs as once started (user, group) */
 	struct event		*history_ev;
 };
 

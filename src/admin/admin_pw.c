@@ -99,6 +99,28 @@ admin_pw_dir(const char *path)
 	return dir;
 }
 
+/*
+ * The new file's owner and mode: the old file's (its owner, its group, at
+ * most 0640), else, in a directory of another group than the caller's, the
+ * caller's with that group, 0640: a daemon running as its own user (`user`,
+ * `group`) reads it through the group, as /etc/portgate (root:portgate)
+ * gives it. Else 0600.
+ */
+static void
+admin_pw_owner(int fd, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0) {
+		if (fchown(fd, st.st_uid, st.st_gid) == 0 && fchmod(fd, st.st_mode & 0640) == 0)
+			return;
+	} else if (stat(admin_pw_dir(path), &st) == 0 && st.st_gid != getegid() &&
+	    fchown(fd, (uid_t)-1, st.st_gid) == 0 && fchmod(fd, 0640) == 0)
+		return;
+	if (fchmod(fd, 0600) == -1)
+		return;		/* mkstemp's 0600 stays */
+}
+
 int
 admin_pw_write(const char *path, const char *hash, char *err, size_t errlen)
 {
@@ -114,7 +136,8 @@ admin_pw_write(const char *path, const char *hash, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	if (fchmod(fd, 0600) == -1 || write(fd, hash, len) != (ssize_t)len ||
+	admin_pw_owner(fd, path);
+	if (write(fd, hash, len) != (ssize_t)len ||
 	    write(fd, "\n", 1) != 1 || fsync(fd) == -1)
 		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 	else if (rename(tmp, path) == -1)

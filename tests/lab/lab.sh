@@ -15,6 +15,11 @@
 # these helpers.
 
 LAB=${LAB:-pg$$}
+# the account lab daemons run as (lab_conf): portgate where it exists; LAB_USER= runs them as root
+if [ -z "${LAB_USER+set}" ]; then
+	LAB_USER=
+	id portgate >/dev/null 2>&1 && LAB_USER=portgate
+fi
 GW=$LAB-gw
 WAN=$LAB-wan
 HA=$LAB-a
@@ -82,6 +87,7 @@ _lan_host() {
 lab_up() {
 	trap lab_down EXIT
 	LAB_DIR=$(mktemp -d "/tmp/portgate-$LAB.XXXXXX")
+	[ -n "$LAB_USER" ] && chown "$LAB_USER:" "$LAB_DIR"	# its state file's directory
 	ip netns add "$GW"
 	ip netns add "$WAN"
 	in_gw ip link set lo up
@@ -140,9 +146,12 @@ lab_admin_fw6() {
 	in_gw nft add rule inet filter forward meta mark and 0x00100000 == 0x00100000 accept
 }
 
-# lab_conf FILE [extra lines...]: a portgated config for the lab gateway
+# lab_conf FILE [extra lines...]: a portgated config for the lab gateway. The daemon runs
+# as LAB_USER (default portgate, where the account exists: scripts/test.sh makes it), as the
+# package runs it, unless the extra lines name a user themselves or LAB_USER is empty.
 lab_conf() {
-	local f=$1; shift
+	local f=$1 l own=; shift
+	for l in "$@"; do case "$l" in "user ="*|"user="*) own=1 ;; esac; done
 	{
 		echo "wan_interface = wan0"
 		echo "lan_interface = br-lan"
@@ -151,7 +160,9 @@ lab_conf() {
 		echo "control_socket = $LAB_DIR/sock"
 		echo "nft_table = portgate"
 		for l in "$@"; do echo "$l"; done
+		[ -z "$own" ] && [ -n "$LAB_USER" ] && echo "user = $LAB_USER"
 	} > "$f"
+	return 0
 }
 
 # lab_start_daemon CONF: start portgated in the gateway; sets PG_PID
