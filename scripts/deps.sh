@@ -6,9 +6,11 @@ libxml2-dev libnftnl-dev libmnl-dev nftables iproute2 socat python3 procps mando
 miniupnpc python3-miniupnpc gupnp-tools gir1.2-gupnp-1.6 python3-gi curl natpmpc iputils-ping conntrack
 chromium chromium-driver python3-selenium
 prometheus
-miniupnpd-nftables"
+miniupnpd-nftables
+debhelper lintian"
 # (miniupnpd-nftables: the carrier NAT of tests/integ/carrier_lab.sh; the binary and its nft
-# scripts only, no service: nothing starts on the host)
+# scripts only, no service: nothing starts on the host. debhelper, lintian: the package,
+# tests/integ/deb_check.sh)
 missing=()
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -590,6 +590,18 @@ kw_account(struct conf_parser *p, const char *key, char *val)
 }
 
 static int
+kw_uuid(struct conf_parser *p, const char *key, char *val)
+{
+	if (conf_single_word(p, key, val) == -1)
+		return -1;
+	if (!util_uuid_ok(val)) {
+		conf_error(p, "%s: '%s' is not a UUID (8-4-4-4-12 hex digits)", key, val);
+		return -1;
+	}
+	return conf_set_string(p, &p->cfg->uuid, val);
+}
+
+static int
 kw_friendly_name(struct conf_parser *p, const char *key, char *val)
 {
 	const char *why = util_text_problem(val, strlen(val), CONF_FRIENDLY_MAX - 1);
@@ -758,6 +770,7 @@ static const struct {
 	{ "upnp_pinholes", kw_upnp_bool, 0 },
 	{ "upnp_igd_version", kw_igd_version, 0 },
 	{ "friendly_name", kw_friendly_name, 0 },
+	{ "uuid", kw_uuid, 0 },
 	{ "pcp", kw_pcp_bool, 0 },
 	{ "natpmp", kw_pcp_bool, 0 },
 	{ "pcp_min_lifetime", kw_pcp_min_lifetime, 0 },
@@ -833,7 +846,7 @@ conf_defaults(struct pg_config *c)
 {
 	c->firewall = xstrdup(fw_backend_default());
 	c->state_file = xstrdup("/var/lib/portgate/state");
-	c->control_socket = xstrdup("/run/portgated.sock");
+	c->control_socket = xstrdup("/run/portgate/portgated.sock");
 	c->nft_table = xstrdup("portgate");
 	c->max_lease = 86400;
 	c->max_mappings_per_client = 128;
@@ -1042,6 +1055,7 @@ conf_free(struct pg_config *c)
 	free(c->admin_password_file);
 	free(c->admin_metrics_token_file);
 	free(c->upstream_pcp_file);
+	free(c->uuid);
 	free(c->user);
 	free(c->group);
 	policy_clear(&c->policy);

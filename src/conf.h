@@ -94,6 +94,7 @@ struct pg_config {
 	char		*admin_tls_key;
 	char		*admin_password_file;
 	char		*admin_metrics_token_file;
+	char		*uuid;			/* the UPnP device's (NULL: the state file's, or new) */
 	char		*user;			/* run as (least privilege); NULL: stay as started */
 	char		*group;			/* with this group (NULL: the user's own) */
 	unsigned	 user_line, group_line;	/* where they were set (start-up errors) */

@@ -683,6 +683,21 @@ ctl_stale(const struct sockaddr_un *sun)
 	return 1;
 }
 
+/* The socket's directory (the default's is PG_RUNDIR), made if missing: 0755, root's or ours. */
+static void
+ctl_sock_dir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+		log_warn("ctl: cannot create %s", dir);
+}
+
 struct ctl *
 ctl_new(struct pg_ctx *ctx, const struct ctl_hooks *hooks)
 {
@@ -704,6 +719,7 @@ ctl_new(struct pg_ctx *ctx, const struct ctl_hooks *hooks)
 		}
 		unlink(sun.sun_path);
 	}
+	ctl_sock_dir(sun.sun_path);
 	c = xcalloc(1, sizeof(*c));
 	c->ctx = ctx;
 	if (hooks != NULL)

@@ -712,10 +712,11 @@ ctl_parse_forward(struct ctl_req *r, char **argv, struct mt_request *q)
 	return 0;
 }
 
+/* PROTO EXTPORT[-END] IP[:PORT] with --lease and --desc, for source: added, or said why not. */
 static void
-cmd_forward_add(struct ctl_req *r, int argc, char **argv)
+ctl_add_mapping(struct ctl_req *r, char **argv, int source, const char *lease_s,
+    const char *desc)
 {
-	struct ctl_opt opts[] = { { "lease", 1, NULL }, { "desc", 1, NULL } };
 	const struct mt_entry *conflict = NULL;
 	struct mt_entry *e;
 	struct mt_request q;
@@ -724,21 +725,15 @@ cmd_forward_add(struct ctl_req *r, int argc, char **argv)
 	const char *bad;
 	enum mt_err err;
 
-	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
-		return;
-	if (argc != 3) {
-		ctl_usage(r);
-		return;
-	}
 	if (ctl_parse_forward(r, argv, &q) == -1)
 		return;
-	if (opts[0].value && util_parse_uint(opts[0].value, 0, 31536000, &lease) == -1) {
-		ctl_fail(r, "bad lease '%s' (seconds, 0 = permanent)", opts[0].value);
+	if (lease_s != NULL && util_parse_uint(lease_s, 0, 31536000, &lease) == -1) {
+		ctl_fail(r, "bad lease '%s' (seconds, 0 = permanent)", lease_s);
 		return;
 	}
-	q.source = MT_SRC_STATIC;
+	q.source = (uint8_t)source;
 	q.lease_s = (uint32_t)lease;
-	q.desc = opts[1].value ? opts[1].value : "";
+	q.desc = desc != NULL ? desc : "";
 	if ((bad = util_text_problem(q.desc, strlen(q.desc), MT_DESC_MAX - 1)) != NULL) {
 		ctl_fail(r, "bad description: %s (at most %d bytes of UTF-8 text)", bad,
 		    MT_DESC_MAX - 1);
@@ -756,6 +751,47 @@ cmd_forward_add(struct ctl_req *r, int argc, char **argv)
 		    e->ext_port_end, a, e->int_port, e->int_port_end);
 	else
 		ctl_done(r, "%s %u -> %s:%u", mt_proto_name(e->proto), e->ext_port, a, e->int_port);
+}
+
+static void
+cmd_forward_add(struct ctl_req *r, int argc, char **argv)
+{
+	struct ctl_opt opts[] = { { "lease", 1, NULL }, { "desc", 1, NULL } };
+
+	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
+		return;
+	if (argc != 3) {
+		ctl_usage(r);
+		return;
+	}
+	ctl_add_mapping(r, argv, MT_SRC_STATIC, opts[0].value, opts[1].value);
+}
+
+/*
+ * A mapping of another source, in the daemon's name: a UPnP or NAT-PMP
+ * client's, brought from elsewhere (portgatectl import-miniupnpd's leases),
+ * so that client may renew and delete it as its own.
+ */
+static void
+cmd_mapping_add(struct ctl_req *r, int argc, char **argv)
+{
+	struct ctl_opt opts[] = { { "source", 1, NULL }, { "lease", 1, NULL },
+	    { "desc", 1, NULL } };
+	int source;
+
+	if ((argc = ctl_getopts(r, argc, argv, opts, PG_NELEM(opts))) == -1)
+		return;
+	if (argc != 3 || opts[0].value == NULL) {
+		ctl_usage(r);
+		return;
+	}
+	source = mt_source_parse(opts[0].value);
+	if (source != MT_SRC_STATIC && source != MT_SRC_UPNP && source != MT_SRC_NATPMP) {
+		ctl_fail(r, "bad source '%s' (static, upnp or natpmp: a PCP mapping needs its "
+		    "client's nonce, a trigger's its rule)", opts[0].value);
+		return;
+	}
+	ctl_add_mapping(r, argv, source, opts[1].value, opts[2].value);
 }
 
 /* Delete the mapping starting at PROTO PORT (argv), of any source or of source only. */
@@ -1351,6 +1387,8 @@ static const struct ctl_command ctl_commands[] = {
 	{ "forward", "add", "PROTO EXTPORT[-END] IP[:PORT] [--lease SECONDS] [--desc TEXT]",
 	    cmd_forward_add },
 	{ "forward", "del", "PROTO EXTPORT", cmd_forward_del },
+	{ "mapping", "add", "PROTO EXTPORT[-END] IP[:PORT] --source SOURCE [--lease SECONDS] "
+	    "[--desc TEXT]", cmd_mapping_add },
 	{ "mapping", "del", "PROTO EXTPORT [--source SOURCE]", cmd_mapping_del },
 	{ "flush", NULL, "[--source SOURCE]", cmd_flush },
 	{ "trigger", "add", "NAME PROTO:PORTS PROTO:PORTS[,...] [--idle SECONDS]",

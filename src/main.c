@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
+#include "priv.h"
 
 static void
 usage(void)
@@ -57,6 +58,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		struct priv_account acct;
+		char why[256];
+
+		if (priv_lookup(ctx.cfg, &acct, why, sizeof(why)) == -1) {	/* the account too */
+			fprintf(stderr, "%s\nconfiguration has errors\n", why);
+			conf_free(ctx.cfg);
+			return 1;
+		}
 		printf("configuration OK\n");
 		conf_free(ctx.cfg);
 		return 0;

@@ -1,7 +1,11 @@
 /* portgatectl.c - the admin's client for portgated's control socket. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,15 +15,18 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin/admin_pw.h"
 #include "conf.h"
 #include "ctl_line.h"
+#include "import_mu.h"
+#include "mt_vocab.h"
 #include "util.h"
 
 #define PGCTL_WINDOW	64
-#define PGCTL_DEFAULT_SOCKET "/run/portgated.sock"
+#define PGCTL_DEFAULT_SOCKET "/run/portgate/portgated.sock"	/* portgated's default */
 #ifndef PG_SYSCONFDIR
 #define PG_SYSCONFDIR "/etc"
 #endif
@@ -40,11 +47,14 @@ usage(void)
 	    "usage: portgatectl [-s SOCKET] COMMAND [ARGS...]\n"
 	    "       portgatectl [-s SOCKET] -      (one command per line from stdin)\n"
 	    "       portgatectl passwd [-f CONFIG | --file PATH]\n"
+	    "       portgatectl [-s SOCKET] import-miniupnpd CONF [LEASEFILE]\n"
 	    "commands:\n"
 	    "  status\n"
 	    "  list [--json] [--source SOURCE] [--kind mapping|pinhole]\n"
 	    "  forward add PROTO EXTPORT[-END] IP[:PORT] [--lease SECONDS] [--desc TEXT]\n"
 	    "  forward del PROTO EXTPORT\n"
+	    "  mapping add PROTO EXTPORT[-END] IP[:PORT] --source SOURCE [--lease SECONDS] "
+	    "[--desc TEXT]\n"
 	    "  mapping del PROTO EXTPORT [--source SOURCE]\n"
 	    "  flush [--source static|upnp|pcp|natpmp|trigger]\n"
 	    "  trigger add NAME PROTO:PORTS PROTO:PORTS[,PROTO:PORTS...] [--idle SECONDS]\n"
@@ -401,6 +411,178 @@ run_watch(int fd, struct reader *r)
 	}
 }
 
+/* ---- import-miniupnpd: a portgated.conf from miniupnpd's, its leases into the daemon ---- */
+
+#define IMP_FILE_MAX	(1 << 20)
+#define IMP_LEASES_MAX	65536
+
+struct imp {
+	struct imu_lease	*le;
+	size_t			 n, cap;
+	int			 full;
+};
+
+/* The whole of path (at most IMP_FILE_MAX); NULL after saying why. */
+static char *
+imp_read(const char *path, size_t *len)
+{
+	char *buf = malloc(IMP_FILE_MAX + 1);
+	ssize_t n = 0;
+	int fd;
+
+	*len = 0;
+	if (buf == NULL || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "portgatectl: %s: %s\n", path, strerror(errno));
+		free(buf);
+		return NULL;
+	}
+	while (*len < IMP_FILE_MAX && (n = read(fd, buf + *len, IMP_FILE_MAX - *len)) > 0)
+		*len += (size_t)n;
+	close(fd);
+	if (n == -1 || *len == IMP_FILE_MAX) {
+		fprintf(stderr, "portgatectl: %s: %s\n", path, n == -1 ? strerror(errno) :
+		    "larger than 1 MiB: not read");
+		free(buf);
+		return NULL;
+	}
+	buf[*len] = '\0';
+	return buf;
+}
+
+static void
+imp_line(void *arg, const char *text)
+{
+	(void)arg;
+	puts(text);
+}
+
+static void
+imp_warn(void *arg, const char *file, unsigned line, const char *msg)
+{
+	(void)arg;
+	if (line > 0)
+		fprintf(stderr, "%s:%u: %s\n", file, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", file, msg);
+}
+
+/* The interface holding the IPv4 address a (listening_ip=ADDR/LEN). */
+static int
+imp_ifname(void *arg, const struct in6_addr *a, char *name, size_t len)
+{
+	struct ifaddrs *ifs, *i;
+	int rc = -1;
+
+	(void)arg;
+	if (getifaddrs(&ifs) == -1)
+		return -1;
+	for (i = ifs; i != NULL && rc == -1; i = i->ifa_next)
+		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET &&
+		    memcmp(&((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr,
+		    &a->s6_addr[12], 4) == 0) {
+			snprintf(name, len, "%s", i->ifa_name);
+			rc = 0;
+		}
+	freeifaddrs(ifs);
+	return rc;
+}
+
+static void
+imp_lease(void *arg, const struct imu_lease *le)
+{
+	struct imp *im = arg;
+	struct imu_lease *n;
+
+	if (im->n == im->cap) {
+		if (im->cap == IMP_LEASES_MAX || (n = reallocarray(im->le, im->cap ? im->cap * 2 :
+		    64, sizeof(*n))) == NULL) {
+			im->full = 1;
+			return;
+		}
+		im->le = n;
+		im->cap = im->cap ? im->cap * 2 : 64;
+	}
+	im->le[im->n++] = *le;
+}
+
+/* One lease into the daemon: `mapping add ... --source upnp`; 0, or 1 after saying why not. */
+static int
+imp_load(int fd, struct reader *r, const char *file, const struct imu_lease *le)
+{
+	char w[11][MT_DESC_MAX + 8], a[INET6_ADDRSTRLEN], *argv[11], *l, *text;
+	size_t i;
+
+	snprintf(w[0], sizeof(w[0]), "mapping");
+	snprintf(w[1], sizeof(w[1]), "add");
+	snprintf(w[2], sizeof(w[2]), "%s", mt_proto_name(le->proto));
+	snprintf(w[3], sizeof(w[3]), "%u", le->ext_port);
+	snprintf(w[4], sizeof(w[4]), "%s:%u", util_addr_str(&le->int_addr, a, sizeof(a)),
+	    le->int_port);
+	snprintf(w[5], sizeof(w[5]), "--source");
+	snprintf(w[6], sizeof(w[6]), "upnp");
+	snprintf(w[7], sizeof(w[7]), "--lease");
+	snprintf(w[8], sizeof(w[8]), "%u", le->lease_s);
+	snprintf(w[9], sizeof(w[9]), "--desc");
+	snprintf(w[10], sizeof(w[10]), "%s", le->desc);
+	for (i = 0; i < PG_NELEM(argv); i++)
+		argv[i] = w[i];
+	if (send_request(fd, (int)PG_NELEM(argv), argv) == -1)
+		return 1;
+	while ((l = reader_line(r, 1)) != NULL) {
+		switch (ctl_line_reply(l, &text)) {
+		case CTL_LINE_OK:
+			fprintf(stderr, "%s:%u: imported: %s (%s)\n", file, le->line,
+			    text ? reply_text(text) : "", le->lease_s ? "lease" : "permanent");
+			return 0;
+		case CTL_LINE_ERR:
+			fprintf(stderr, "%s:%u: not imported: %s\n", file, le->line,
+			    text ? reply_text(text) : "refused");
+			return 1;
+		default:
+			break;
+		}
+	}
+	fprintf(stderr, "portgatectl: connection to portgated lost\n");
+	return 1;
+}
+
+/* portgatectl import-miniupnpd CONF [LEASEFILE] */
+static int
+cmd_import(const char *sock, int argc, char **argv)
+{
+	struct imu_hooks h = { imp_line, imp_warn, imp_ifname, imp_lease, NULL };
+	struct imp im = { NULL, 0, 0, 0 };
+	struct reader r;
+	char *text;
+	size_t len, i, bad = 0;
+	int fd;
+
+	if (argc < 2 || argc > 3)
+		usage();
+	if ((text = imp_read(argv[1], &len)) == NULL)
+		return 1;
+	(void)imu_conf(argv[1], text, len, &h);
+	free(text);
+	if (argc == 2)
+		return 0;
+	h.arg = &im;
+	if ((text = imp_read(argv[2], &len)) == NULL)
+		return 1;
+	(void)imu_leases(argv[2], text, len, time(NULL), &h);
+	free(text);
+	if (im.full)
+		fprintf(stderr, "%s: more than %d leases: the rest is not imported\n", argv[2],
+		    IMP_LEASES_MAX);
+	fflush(stdout);
+	fd = ctl_connect(sock, &r);
+	for (i = 0; i < im.n; i++)
+		bad += (size_t)imp_load(fd, &r, argv[2], &im.le[i]);
+	close(fd);
+	fprintf(stderr, "%s: %zu leases imported, %zu not\n", argv[2], im.n - bad, bad);
+	free(im.le);
+	return bad > 0 ? 1 : 0;
+}
+
 /* ---- passwd: the admin password's file, written here (no daemon needed) ---- */
 
 static void
@@ -534,6 +716,8 @@ main(int argc, char **argv)
 		usage();
 	if (strcmp(argv[0], "passwd") == 0)
 		return cmd_passwd(argc, argv);
+	if (strcmp(argv[0], "import-miniupnpd") == 0)
+		return cmd_import(sock, argc, argv);
 	fd = ctl_connect(sock, &r);
 	if (argc == 1 && strcmp(argv[0], "-") == 0)
 		rc = run_batch(fd, &r);

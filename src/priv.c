@@ -223,7 +223,8 @@ priv_drop(const struct priv_account *a, uint64_t caps, char *why, size_t len)
 			    a->user);
 			return -1;
 		}
-		if (priv_capset(caps) == -1)
+		/* capset only for more than it needs: a unit's filter may forbid it (@privileged) */
+		if ((perm != caps || eff != caps) && priv_capset(caps) == -1)
 			PRIV_FAIL("capset");
 	} else {
 		if (geteuid() != 0) {
@@ -256,9 +257,17 @@ priv_drop(const struct priv_account *a, uint64_t caps, char *why, size_t len)
 int
 priv_give(const struct priv_account *a, const char *path, mode_t mode, char *why, size_t len)
 {
+	struct stat st;
+
 	if (!a->drop)
 		return 0;
-	if (chown(path, a->uid, a->gid) == -1 || chmod(path, mode) == -1) {
+	/* chown only where it is another's: a unit's filter may forbid it (@chown) */
+	if ((lstat(path, &st) == -1 || st.st_uid != a->uid || st.st_gid != a->gid) &&
+	    chown(path, a->uid, a->gid) == -1) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (chmod(path, mode) == -1) {
 		snprintf(why, len, "%s: %s", path, strerror(errno));
 		return -1;
 	}

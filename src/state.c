@@ -567,29 +567,10 @@ state_parse_trigger(struct state_rec *rec, char **av, int ac, char *err, size_t 
 	return 0;
 }
 
-/* A UUID as 8-4-4-4-12 hex digits. */
-static int
-state_uuid_ok(const char *u)
-{
-	size_t i;
-
-	if (strlen(u) != 36)
-		return 0;
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (u[i] != '-')
-				return 0;
-		} else if (!((u[i] >= '0' && u[i] <= '9') || (u[i] >= 'a' && u[i] <= 'f') ||
-		    (u[i] >= 'A' && u[i] <= 'F')))
-			return 0;
-	}
-	return 1;
-}
-
 static int
 state_parse_uuid(struct state_parse *sp, char **av, int ac, char *err, size_t errlen)
 {
-	if (ac != 2 || !state_uuid_ok(av[1])) {
+	if (ac != 2 || !util_uuid_ok(av[1])) {
 		snprintf(err, errlen, "bad uuid record");
 		return -1;
 	}

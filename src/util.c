@@ -374,3 +374,21 @@ util_json_str(struct evbuffer *b, const char *s, size_t len)
 	}
 	evbuffer_add(b, "\"", 1);
 }
+
+int
+util_uuid_ok(const char *u)
+{
+	size_t i;
+
+	if (strlen(u) != 36)
+		return 0;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (u[i] != '-')
+				return 0;
+		} else if (!((u[i] >= '0' && u[i] <= '9') || (u[i] >= 'a' && u[i] <= 'f') ||
+		    (u[i] >= 'A' && u[i] <= 'F')))
+			return 0;
+	}
+	return 1;
+}

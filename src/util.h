@@ -35,6 +35,8 @@ int util_pct_decode(char *s);
 size_t util_utf8_next(const char *s, size_t len, uint32_t *cp);
 /* Why text from outside is unacceptable (invalid UTF-8, a control character, over max bytes), or NULL. */
 const char *util_text_problem(const char *s, size_t len, size_t max);
+/* 1 if u is a UUID as 8-4-4-4-12 hex digits (the UPnP device's, the state file's). */
+int util_uuid_ok(const char *u);
 /* Copy src into dst (dstlen bytes), cutting only on a UTF-8 character boundary. */
 void util_utf8_copy(char *dst, size_t dstlen, const char *src);
 /*

@@ -175,6 +175,8 @@ igd_init(struct pg_ctx *ctx)
 
 	if (!ctx->cfg->upnp)
 		return 0;
+	if (ctx->cfg->uuid != NULL)	/* the admin's (another daemon's, imported) */
+		snprintf(ctx->meta.uuid, sizeof(ctx->meta.uuid), "%s", ctx->cfg->uuid);
 	if (ctx->meta.uuid[0] == '\0')
 		igd_make_uuid(ctx->meta.uuid, sizeof(ctx->meta.uuid));
 	igd = xcalloc(1, sizeof(*igd));

@@ -5,8 +5,9 @@
 # the account's (root and its group only), and then everything works with real traffic:
 # UPnP add and delete with upnpc (SSDP discovery), a PCP MAP, a fired trigger, an IPv6
 # pinhole, a SIGHUP reload that adds a LAN interface (new listeners: a PCP MAP from a host
-# on it), a repair after `nft flush ruleset`, a restart that keeps the state. A config whose
-# user does not exist is refused with FILE:LINE.
+# on it), a repair after `nft flush ruleset`, a restart that keeps the state. Then started
+# as contrib/portgated.service starts it (setpriv: User=portgate with CAP_NET_ADMIN as its
+# ambient and bounding set). A config whose user does not exist is refused with FILE:LINE.
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/lab/lab.sh"
 lab_can_run || skip "needs root, nft, socat and network namespaces"
@@ -39,6 +40,9 @@ out=$(ip netns exec "$GW" "$PORTGATED" -d -f "$LAB_DIR/bad.conf" 2>&1); rc=$?
 [ $rc -ne 0 ] && pass "portgated refuses to start (exit $rc)" || fail "it started"
 check_out "... naming the file, line and key" "$LAB_DIR/bad.conf:7: user: no such user 'no-such-account'" \
     echo "$out"
+out=$("$PORTGATED" -t -f "$LAB_DIR/bad.conf" 2>&1); rc=$?
+[ $rc -ne 0 ] && pass "portgated -t finds it too (the unit's ExecStartPre)" || fail "-t passed: $out"
+check_out "... saying so" "user: no such user 'no-such-account'" echo "$out"
 
 echo "started as root, it becomes portgate with CAP_NET_ADMIN only"
 conf=$LAB_DIR/pg.conf
@@ -125,4 +129,27 @@ bad=$(grep -ci "permission denied\|operation not permitted" "$LAB_DIR/daemon.log
 [ "$bad" = 0 ] && pass "nothing was refused for want of privilege" ||
     { fail "refusals in the log:"; grep -i "permission denied\|operation not permitted" "$LAB_DIR/daemon.log" | head; }
 lab_stop_daemon
+
+echo "started as the unit starts it: User=portgate, AmbientCapabilities=CAP_NET_ADMIN"
+# the unit's RuntimeDirectory= (the table lock's directory) is portgate's; given back after
+rundir=/run/portgate
+trap 'chown root:root $rundir 2>/dev/null; lab_down' EXIT
+mkdir -p $rundir && chown portgate:portgate $rundir
+: > "$LAB_DIR/daemon.log"
+ip netns exec "$GW" setpriv --reuid=portgate --regid=portgate --clear-groups \
+    --inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin --bounding-set=-all,+net_admin \
+    --no-new-privs "$PORTGATED" -d -v -f "$conf" 2>>"$LAB_DIR/daemon.log" &
+PG_PID=$!
+up() { pgctl status >/dev/null 2>&1; }
+check "portgated starts as portgate" wait_for 5 up
+[ "$(st CapEff)" = 0000000000001000 ] && [ "$(st CapBnd)" = 0000000000001000 ] &&
+    pass "with cap_net_admin alone" || fail "CapEff $(st CapEff), CapBnd $(st CapBnd)"
+[ "$(st Uid)" = "$uid $uid $uid $uid" ] && pass "as portgate" || fail "Uid: $(st Uid)"
+check_out "the PCP mapping is back" "tcp   9001" pgctl list
+check_out "the WAN peer reaches B" hello-pcp connect $WAN tcp $GW_WAN_IP 9001
+check_out "a new UPnP mapping works" "is redirected to internal $A_IP:8000" \
+    upnp $HA -e unit -a $A_IP 8000 9002 TCP
+check_out "the WAN peer reaches A" hello-upnp connect $WAN tcp $GW_WAN_IP 9002
+lab_stop_daemon
+chown root:root $rundir
 finish
