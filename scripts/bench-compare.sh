@@ -68,6 +68,16 @@ build() {
 elapsed() { echo $((SECONDS - T_START)); }
 rec() { echo "$*" >> "$OUT"; }	# METRIC SIZE VALUE
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# USS (what is the daemon's alone: Private_Clean + Private_Dirty) and PSS, from smaps_rollup
+uss_kb() { awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s }' "/proc/$1/smaps_rollup" 2>/dev/null; }
+pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
+# libs PID: RSS, PSS and private kB of each mapped file (its shared libraries), largest first
+libs() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { f = NF >= 6 ? $6 : "[anon]" }
+	    /^Rss:/ { r[f] += $2 } /^Pss:/ { p[f] += $2 } /^Private_(Clean|Dirty):/ { u[f] += $2 }
+	    END { for (f in r) printf "%8d %8d %8d  %s\n", r[f], p[f], u[f], f }' \
+	    "/proc/$1/smaps" 2>/dev/null | sort -rn | head -15
+}
 now_ms() { date +%s%3N; }
 
 start_pg() {
@@ -202,6 +212,10 @@ measure() { # SIZE: the table holds SIZE mappings (plus the two data-plane ones)
 	rec pcp_refresh_p99 "$s" "$(awk -v v="$p99" 'BEGIN { if (v != "-") printf "%.3f", v / 1000 }')"
 	pcp delete $SAMPLES 50000 >/dev/null
 	rec rss_kb "$s" "$(rss_kb "$DPID")"
+	rec uss_kb "$s" "$(uss_kb "$DPID")"
+	rec pss_kb "$s" "$(pss_kb "$DPID")"
+	[ "$s" = 0 ] && { echo "# $D at 0 mappings: RSS PSS private kB per mapped file"; libs "$DPID"; } \
+	    > "$RES/$D.libs"
 	case " $FLOW_SIZES " in *" $s "*) dataplane "$s" ;; esac
 	echo "  $D: $s mappings measured ($(elapsed) s)" >&2
 }
@@ -276,6 +290,7 @@ phase() { # pg|mu OUTFILE
 		measure $s
 	done
 	rec rss_kb_max "$HAVE" "$(rss_kb "$DPID")"
+	rec uss_kb_max "$HAVE" "$(uss_kb "$DPID")"
 	if [ -n "$stopped" ]; then
 		rec stopped 0 "$stopped"
 		# the data plane with as many mappings as this daemon reached
@@ -320,6 +335,8 @@ report() {
 	new TCP connections through one mapping|conn_rate|1/s|0 1000 10000
 	64-octet UDP forwarded through one mapping|udp_fwd|pkt/s|0 1000 10000
 	daemon RSS|rss_kb|kB|0 1000 2000 5000 10000
+	daemon USS (its own: private pages)|uss_kb|kB|0 1000 2000 5000 10000
+	daemon PSS|pss_kb|kB|0 1000 2000 5000 10000
 	restart until all rules are back|restart_ms|ms|1000
 	ROWS
 	local pa pb na nb m
@@ -340,12 +357,24 @@ report() {
 	r=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a + 0 > 0 && b != "") printf "%.2f", b / a; else print "-" }')
 	printf "%-56s %10s %10s %8s\n" "RSS per mapping @$na / @$nb (bytes)" "${a:--}" "${b:--}" "$r"
 	echo "rss_per_mapping,$na/$nb,bytes,$a,$b,$r" >> "$csv"
+	a=$(awk -v x="$(val "$pg" uss_kb_max "$na")" -v y="$(val "$pg" uss_kb 0)" -v n="$na" \
+	    'BEGIN { if (n > 0) printf "%.0f", (x - y) * 1024 / n }')
+	b=$(awk -v x="$(val "$mu" uss_kb_max "$nb")" -v y="$(val "$mu" uss_kb 0)" -v n="$nb" \
+	    'BEGIN { if (n > 0) printf "%.0f", (x - y) * 1024 / n }')
+	r=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a + 0 > 0 && b != "") printf "%.2f", b / a; else print "-" }')
+	printf "%-56s %10s %10s %8s\n" "USS per mapping @$na / @$nb (bytes)" "${a:--}" "${b:--}" "$r"
+	echo "uss_per_mapping,$na/$nb,bytes,$a,$b,$r" >> "$csv"
 	echo
 	echo "largest table: portgate $na, miniupnpd $nb mappings"
 	[ -n "$(val "$mu" stopped 0)" ] && echo "miniupnpd stopped at $(val "$mu" stopped 0)"
 	[ -n "$(val "$pg" stopped 0)" ] && echo "portgate stopped at $(val "$pg" stopped 0)"
 	echo "UPnP service: portgate WANIPConnection:$(val "$pg" service_version 0)," \
 	    "miniupnpd WANIPConnection:$(val "$mu" service_version 0)"
+	echo
+	echo "where the resident memory is, at 0 mappings (shared libraries count in RSS, not in USS):"
+	cat "$RES/portgate.libs" "$RES/miniupnpd.libs" 2>/dev/null
+	awk -v x="$(val "$pg" uss_kb 0)" -v y="$(val "$mu" uss_kb 0)" 'BEGIN { if (x != "" && y != "")
+	    printf "  USS at 0 mappings, portgate %s kB, miniupnpd %s kB (target: portgate <= miniupnpd)\n", x, y }'
 	echo
 	echo "targets (reported, not asserted):"
 	awk -v x="$(val "$pg" add_mean 10000)" -v y="$(val "$pg" add_mean 0)" 'BEGIN { if (y > 0 && x != "")
