@@ -49,6 +49,7 @@ lab3_up() {
 	trap lab_down EXIT
 	LAB_NS_MORE="$CGN $INET"
 	LAB_DIR=$(mktemp -d "/tmp/portgate-$LAB.XXXXXX")
+	[ -n "$LAB_USER" ] && chown "$LAB_USER:" "$LAB_DIR"	# the home daemon's state directory
 	local ns
 	for ns in "$GW" "$CGN" "$INET"; do
 		ip netns add "$ns"
