@@ -40,7 +40,11 @@ check_out "a short password is refused" "must be 8 to 512 bytes" sh -c "echo sho
 check_not "... and nothing is written" test -e "$LAB_DIR/pw"
 check_out "one line of stdin sets it (the file named by -f CONFIG)" "admin password written to $LAB_DIR/pw" \
 	sh -c "echo '$PW' | '$PORTGATECTL' passwd -f '$conf'"
-check "the file is mode 0600" test "$(stat -c %a "$LAB_DIR/pw")" = 600
+# 0600, or 0640 with the directory's group where that is another's (the daemon's account's)
+want=600; [ "$(stat -c %g "$LAB_DIR")" != "$(id -g)" ] && want=640
+check "the file is mode 0$want" test "$(stat -c %a "$LAB_DIR/pw")" = $want
+[ $want = 640 ] && check "... of the directory's group, which the daemon's account reads" \
+    test "$(stat -c %G "$LAB_DIR/pw")" = "$(stat -c %G "$LAB_DIR")"
 check_out "... and holds a yescrypt hash" '$y$' cat "$LAB_DIR/pw"
 lab_conf "$LAB_DIR/nopw.conf"
 check_out "a config without admin_password_file says so" "sets no admin_password_file" \
