@@ -122,9 +122,11 @@ admin_file_read(struct admin_file *f, const char *what)
 		return;
 	}
 	f->st = st;
-	if ((st.st_mode & 077) != 0)
-		log_warnx("admin: %s is readable by others (mode %03o); chmod 600 it", f->path,
-		    (unsigned)(st.st_mode & 0777));
+	/* its owner and group (root:portgate, 0640, for a daemon running as portgate), no one else */
+	if ((st.st_mode & 027) != 0)
+		log_warnx("admin: %s is %s by others (mode %03o); chmod %s it", f->path,
+		    (st.st_mode & 020) ? "writable" : "readable", (unsigned)(st.st_mode & 0777),
+		    (st.st_mode & 040) ? "640" : "600");
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0 || !S_ISREG(st.st_mode)) {

@@ -276,6 +276,8 @@ PW='a brand new password'
 echo "TLS (a self-signed certificate, openssl), through a reload"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$GW_LAN_IP" \
 	-addext "subjectAltName=IP:$GW_LAN_IP" -keyout "$LAB_DIR/key.pem" -out "$LAB_DIR/cert.pem" >/dev/null 2>&1
+# the daemon reads them again at the reload, as its account: the key is the account's group's
+[ -n "$LAB_USER" ] && chgrp "$LAB_USER" "$LAB_DIR/key.pem" && chmod 640 "$LAB_DIR/key.pem"
 lab_conf "$conf" "${ADMIN_KEYS[@]}" "admin_tls_cert = $LAB_DIR/cert.pem" "admin_tls_key = $LAB_DIR/key.pem"
 kill -HUP $PG_PID
 wait_for 5 grep -q "admin: HTTPS on $GW_LAN_IP port $PORT" "$LOG"
