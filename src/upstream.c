@@ -656,6 +656,7 @@ up_follow(struct upstream *u, struct up_ent *r, uint16_t port)
 	struct up_landing l;
 	struct mt_request q;
 	uint64_t now = pg_clock_now(&u->ctx->clock);
+	uint16_t old_port = r->port;	/* r goes with e */
 
 	if (e == NULL || e->id != r->id)
 		return;
@@ -677,7 +678,7 @@ up_follow(struct upstream *u, struct up_ent *r, uint16_t port)
 		return;
 	}
 	log_debug("upstream PCP: %s %u moves to %u, the port the upstream grants",
-	    mt_proto_name(ne->proto), r->port, port);
+	    mt_proto_name(ne->proto), old_port, port);
 	while ((w = mine) != NULL) {
 		mine = w->next;
 		w->id = ne->id;
