@@ -768,6 +768,10 @@ pg_drop_privileges(struct pg_ctx *ctx)
 
 	if (!a->drop)
 		return 0;
+	/* the state lock too (made now, as root): a later start as the account reopens it */
+	snprintf(dir, sizeof(dir), "%s.lock", ctx->cfg->state_file);
+	if (access(dir, F_OK) == 0 && priv_give(a, dir, 0600, why, sizeof(why)) == -1)
+		log_warnx("user %s: %s", a->user, why);
 	if (priv_give(a, ctx->cfg->control_socket, 0660, why, sizeof(why)) == -1 ||
 	    priv_drop(a, keep, why, sizeof(why)) == -1) {
 		log_warnx("user %s: %s", a->user, why);

@@ -131,10 +131,12 @@ bad=$(grep -ci "permission denied\|operation not permitted" "$LAB_DIR/daemon.log
 lab_stop_daemon
 
 echo "started as the unit starts it: User=portgate, AmbientCapabilities=CAP_NET_ADMIN"
-# the unit's RuntimeDirectory= (the table lock's directory) is portgate's; given back after
-rundir=/run/portgate
-trap 'chown root:root $rundir 2>/dev/null; lab_down' EXIT
-mkdir -p $rundir && chown portgate:portgate $rundir
+# the unit's RuntimeDirectory= (the table lock's directory): a fresh one, portgate's, as
+# systemd makes it at each start; the machine's own is put back after
+rundir=/run/portgate saved=/run/portgate.priv_lab.$$
+trap '[ -d $saved ] && { rm -rf $rundir; mv $saved $rundir; }; lab_down' EXIT
+[ -d $rundir ] && mv $rundir $saved
+mkdir -m 0750 $rundir && chown portgate:portgate $rundir
 : > "$LAB_DIR/daemon.log"
 ip netns exec "$GW" setpriv --reuid=portgate --regid=portgate --clear-groups \
     --inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin --bounding-set=-all,+net_admin \
@@ -151,5 +153,9 @@ check_out "a new UPnP mapping works" "is redirected to internal $A_IP:8000" \
     upnp $HA -e unit -a $A_IP 8000 9002 TCP
 check_out "the WAN peer reaches A" hello-upnp connect $WAN tcp $GW_WAN_IP 9002
 lab_stop_daemon
-chown root:root $rundir
+[ -n "$(grep -i 'permission denied\|not permitted' "$LAB_DIR/daemon.log")" ] &&
+    { fail "refusals in the log:"; grep -i "permission denied\|not permitted" "$LAB_DIR/daemon.log"; } ||
+    pass "nothing was refused for want of privilege"
+rm -rf $rundir
+[ -d $saved ] && mv $saved $rundir
 finish
