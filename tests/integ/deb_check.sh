@@ -64,7 +64,7 @@ check "... a system account without a shell" sh -c "getent passwd portgate | gre
 check_out "portgated -t -f /etc/portgate/portgated.conf passes" "configuration OK" \
     portgated -t -f /etc/portgate/portgated.conf
 check_out "... as the account too (the unit's ExecStartPre runs as it)" "configuration OK" \
-    setpriv --reuid=portgate --regid=portgate --clear-groups --init-groups \
+    setpriv --reuid=portgate --regid=portgate --init-groups \
     /usr/sbin/portgated -t -f /etc/portgate/portgated.conf
 check_out "the installed unit runs it as portgate" "User=portgate" cat /lib/systemd/system/portgated.service
 if systemd-analyze security --help 2>/dev/null | grep -q -- --offline; then
