@@ -407,6 +407,29 @@ test_range(void)
 	CHECK_EQ(mtable_count(carrier.mt), 0);
 }
 
+/* The carrier's external address moves: the daemon hears it (UPnP events, a PCP epoch). */
+static void
+test_ext_moved(void)
+{
+	struct in6_addr a, was = carrier.cfg->external_ip;
+	struct mt_entry *e;
+	unsigned before = moves;
+
+	e = home_add(8096, 0, MT_SRC_STATIC, MT_PORT_ANY, 600);
+	turn();
+	carrier.cfg->external_ip = A("203.0.113.9");
+	CHECK_EQ(mtable_renew(home.mt, e, 900), MT_OK);	/* its renewal brings the new address */
+	turn();
+	CHECK_EQ(moves, before + 1);
+	CHECK(upstream_ext_addr(home.up, &a) && memcmp(&a, &carrier.cfg->external_ip,
+	    sizeof(a)) == 0);
+	CHECK(upstream_public_addr(&home, &a) && memcmp(&a, &carrier.cfg->external_ip,
+	    sizeof(a)) == 0);
+	carrier.cfg->external_ip = was;
+	mtable_del(home.mt, e);
+	turn();
+}
+
 /*
  * Restarted (the client anew, the key from the state file): the carrier
  * still holds the mapping by its nonce, and renews it; another key's nonce
@@ -557,6 +580,7 @@ main(void)
 	test_entries();
 	test_fixed();
 	test_range();
+	test_ext_moved();
 	test_restart();
 	test_two_servers(tu_tmpdir());
 	upstream_free(home.up);
@@ -568,6 +592,5 @@ main(void)
 	tu_lab_ctx_free(&carrier);
 	pcp_srv_free(csrv2);
 	tu_lab_ctx_free(&carrier2);
-	(void)moves;
 	return tu_done("test_upstream");
 }
