@@ -1024,6 +1024,26 @@ up_event(void *arg, struct pcpc *c, enum pcpc_event ev)
 	up_primary_check(u);
 }
 
+/*
+ * How long a request nobody answers is asked again before the server counts
+ * as lost: the client's 30 s, or what PORTGATE_TEST_UPSTREAM_WAIT says (1 to 30
+ * seconds), a knob for the labs, which stop a carrier and wait for that.
+ */
+static uint32_t
+up_max_wait_ms(void)
+{
+	const char *v = getenv("PORTGATE_TEST_UPSTREAM_WAIT");
+	unsigned long s;
+
+	if (v == NULL)
+		return 0;
+	if (util_parse_uint(v, 1, 30, &s) == -1) {
+		log_warnx("PORTGATE_TEST_UPSTREAM_WAIT: '%s' is not 1-30 seconds; ignored", v);
+		return 0;
+	}
+	return (uint32_t)s * 1000;
+}
+
 /* A client for server s (its index i); 0, or -1 after saying why. */
 static int
 up_start_one(struct upstream *u, size_t i, const struct pcpc_server *sv)
@@ -1041,6 +1061,7 @@ up_start_one(struct upstream *u, size_t i, const struct pcpc_server *sv)
 	p.nserver = sv->naddr;
 	p.ifindex = if_nametoindex(cfg->wan_interface);
 	p.max_mappings = cfg->upstream_max_mappings;
+	p.max_wait_ms = up_max_wait_ms();
 	p.clock = &u->ctx->clock;
 	p.event = up_event;
 	p.event_arg = s;

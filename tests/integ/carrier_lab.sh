@@ -23,6 +23,7 @@ lab_can_run || skip "needs root, nft, socat and network namespaces"
 command -v python3 >/dev/null || skip "needs python3"
 command -v upnpc >/dev/null && command -v natpmpc >/dev/null || skip "needs upnpc and natpmpc"
 lab3_up
+export PORTGATE_TEST_UPSTREAM_WAIT=5	# a request nobody answers: the carrier is lost after 5 s
 CGN_EXT=$CGN_WAN_IP	# the carrier's external address, as the internet sees the LAN
 PCPC="$top_srcdir/tests/integ/pcp_client.py"
 
@@ -197,7 +198,7 @@ reaches "the internet peer reaches A again" "seen $INET_IP:" $INET udp $CGN_EXT 
 echo "the carrier stops: entries are lost; it returns: they come back"
 lab3_stop_cgn
 pgctl forward add tcp 8085 $A_IP:80 >/dev/null	# a request nobody answers
-check "the home list says lost (the server does not answer)" wait_for 40 state_now udp 8082 lost
+check "the home list says lost (the server does not answer)" wait_for 20 state_now udp 8082 lost
 check_out "status says so" "upstream_pcp_state lost" pgctl status
 check "the home portgated keeps running" kill -0 $PG_PID
 check "the carrier portgated starts again (with its state)" lab3_start_cgn "$LAB_DIR/cgn.conf"
