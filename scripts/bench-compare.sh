@@ -372,7 +372,7 @@ report() {
 	    "miniupnpd WANIPConnection:$(val "$mu" service_version 0)"
 	echo
 	echo "where the resident memory is, at 0 mappings (shared libraries count in RSS, not in USS):"
-	cat "$RES/portgate.libs" "$RES/miniupnpd.libs" 2>/dev/null
+	cat "$RES/pg.libs" "$RES/mu.libs" 2>/dev/null
 	awk -v x="$(val "$pg" uss_kb 0)" -v y="$(val "$mu" uss_kb 0)" 'BEGIN { if (x != "" && y != "")
 	    printf "  USS at 0 mappings, portgate %s kB, miniupnpd %s kB (target: portgate <= miniupnpd)\n", x, y }'
 	echo

@@ -346,7 +346,7 @@ ev_set_entry(struct pg_event *ev, const struct mt_entry *e, long expires_in)
 	ev->int_port = e->int_port;
 	ev->int_port_end = e->int_port_end;
 	ev->int_addr = e->int_addr;
-	ev->pin_id = e->pin_id;
+	ev->pin_id = e->kind == MT_KIND_PINHOLE ? e->pin_id : 0;
 	ev->expires_in = expires_in;
 	ev_set_text(ev->desc, sizeof(ev->desc), e->desc);
 }

@@ -158,30 +158,38 @@ imu_k_listen(struct imu_parse *p, const struct imu_key *k, const char *v)
 	imu_out(p, "%s = %s", k->pg, name);
 }
 
-static void
-imu_k_bool(struct imu_parse *p, const struct imu_key *k, const char *v)
+/* A yes/no value: 1 or 0, or -1 after naming what is wrong. */
+static int
+imu_bool_value(struct imu_parse *p, const struct imu_key *k, const char *v)
 {
 	int b;
 
 	if (imu_yes(v, &b) == -1) {
 		imu_warn(p, "%s: '%s' is not yes or no", k->mu, v);
-		return;
+		return -1;
 	}
-	imu_out(p, "%s = %s", k->pg, b ? "yes" : "no");
+	return b;
+}
+
+static void
+imu_k_bool(struct imu_parse *p, const struct imu_key *k, const char *v)
+{
+	int b = imu_bool_value(p, k, v);
+
+	if (b != -1)
+		imu_out(p, "%s = %s", k->pg, b ? "yes" : "no");
 }
 
 /* enable_natpmp, enable_pcp_pmp: miniupnpd's one switch for both protocols. */
 static void
 imu_k_natpmp(struct imu_parse *p, const struct imu_key *k, const char *v)
 {
-	int b;
+	int b = imu_bool_value(p, k, v);
 
-	if (imu_yes(v, &b) == -1) {
-		imu_warn(p, "%s: '%s' is not yes or no", k->mu, v);
-		return;
+	if (b != -1) {
+		imu_out(p, "pcp = %s", b ? "yes" : "no");
+		imu_out(p, "natpmp = %s", b ? "yes" : "no");
 	}
-	imu_out(p, "pcp = %s", b ? "yes" : "no");
-	imu_out(p, "natpmp = %s", b ? "yes" : "no");
 }
 
 static void

@@ -228,8 +228,8 @@ mt_endpoint_hash(const struct hmap *h, int proto, const struct in6_addr *a, uint
  * would lose the whole mapping; inserted widest first, nested prefixes of different
  * ports are accepted.
  */
-void
-mt_set_filters_from(struct mt_entry *e, const struct mt_filter *fs, size_t nfs)
+size_t
+mt_filters_norm(struct mt_filter *out, const struct mt_filter *fs, size_t nfs)
 {
 	struct mt_filter f, t;
 	size_t i, j, n = 0;
@@ -237,25 +237,84 @@ mt_set_filters_from(struct mt_entry *e, const struct mt_filter *fs, size_t nfs)
 	for (i = 0; i < nfs && i < MT_MAX_FILTERS; i++) {
 		f = fs[i];
 		mt_mask(&f.addr, f.plen);
-		for (j = 0; j < n && !mt_filter_within(&f, &e->filters[j]); j++)
+		for (j = 0; j < n && !mt_filter_within(&f, &out[j]); j++)
 			;
 		if (j < n)
 			continue;		/* already allowed */
 		for (j = 0; j < n; ) {		/* the new one covers these */
-			if (mt_filter_within(&e->filters[j], &f))
-				e->filters[j] = e->filters[--n];
+			if (mt_filter_within(&out[j], &f))
+				out[j] = out[--n];
 			else
 				j++;
 		}
-		e->filters[n++] = f;
+		out[n++] = f;
 	}
 	for (i = 1; i < n; i++)		/* insertion sort, stable: at most MT_MAX_FILTERS */
-		for (j = i; j > 0 && e->filters[j - 1].plen > e->filters[j].plen; j--) {
-			t = e->filters[j];
-			e->filters[j] = e->filters[j - 1];
-			e->filters[j - 1] = t;
+		for (j = i; j > 0 && out[j - 1].plen > out[j].plen; j--) {
+			t = out[j];
+			out[j] = out[j - 1];
+			out[j - 1] = t;
 		}
+	return n;
+}
+
+/*
+ * An entry's filters live out of line, exactly as many as it has (most entries
+ * have none: a mapping's memory is mostly the entry itself).
+ */
+int
+mt_entry_set_filters(struct mt_entry *e, const struct mt_filter *f, size_t n)
+{
+	struct mt_filter *p = NULL;
+
+	if (n > MT_MAX_FILTERS)
+		n = MT_MAX_FILTERS;
+	if (n > 0) {
+		if ((p = malloc(n * sizeof(*p))) == NULL)
+			return -1;
+		memcpy(p, f, n * sizeof(*p));
+	}
+	free(e->filters);
+	e->filters = p;
 	e->nfilters = (uint8_t)n;
+	return 0;
+}
+
+int
+mt_set_filters_from(struct mt_entry *e, const struct mt_filter *fs, size_t nfs)
+{
+	struct mt_filter t[MT_MAX_FILTERS];
+
+	return mt_entry_set_filters(e, t, mt_filters_norm(t, fs, nfs));
+}
+
+/* Most entries have no owner token (UPnP's, static forwards'): they share this one. */
+static const char mt_no_owner[] = "";
+
+int
+mt_entry_set_owner(struct mt_entry *e, const char *s)
+{
+	char buf[MT_OWNER_MAX];
+	const char *p = mt_no_owner;
+
+	util_utf8_copy(buf, sizeof(buf), s != NULL ? s : "");
+	if (buf[0] != '\0' && (p = strdup(buf)) == NULL)
+		return -1;
+	if (e->owner != mt_no_owner)
+		free((char *)(uintptr_t)e->owner);
+	e->owner = p;
+	return 0;
+}
+
+void
+mt_entry_free(struct mt_entry *e)
+{
+	if (e == NULL)
+		return;
+	free(e->filters);
+	if (e->owner != mt_no_owner)
+		free((char *)(uintptr_t)e->owner);
+	free(e);
 }
 
 /* ---- firewall plumbing ---- */
@@ -274,14 +333,11 @@ mt_fw_item(const struct mtable *mt, const struct mt_entry *e, struct fw_item *it
 	it->int_port = e->int_port;
 	it->int_addr = e->int_addr;
 	it->nfilters = e->nfilters;
-	memcpy(it->filters, e->filters, e->nfilters * sizeof(e->filters[0]));
+	if (e->nfilters > 0)
+		memcpy(it->filters, e->filters, e->nfilters * sizeof(e->filters[0]));
 	it->kind = e->kind;
 	it->ext_addr = e->ext_addr;
-	it->peer_addr = e->peer_addr;
-	it->peer_port = e->peer_port;
-	it->pin_id = e->pin_id;
-	it->pkts = e->pin_pkts;
-	it->bytes = e->pin_bytes;
+	/* the kind's own fields (peer_addr, pin_id ...): its fw_item hook */
 	if (mt->kinds[e->kind]->fw_item != NULL)
 		mt->kinds[e->kind]->fw_item(e, it);
 	if (e->expires_ms != 0)
@@ -387,7 +443,7 @@ mt_del_as(struct mtable *mt, struct mt_entry *e, enum mt_change what)
 	mt_unlink(mt, e);
 	mt_fw_queue(mt, FW_DEL, e);
 	mt_notify(mt, what, e);
-	free(e);
+	mt_entry_free(e);
 }
 
 void
@@ -497,7 +553,7 @@ mt_commit_failed(void *arg, const struct fw_change *c, int err)
 		    mt_proto_name(e->proto), e->ext_port, strerror(err));
 		mt_unlink(cc->mt, e);
 		mt_notify(cc->mt, MT_CHG_DEL, e);
-		free(e);
+		mt_entry_free(e);
 	}
 	if (cc->cb != NULL)
 		cc->cb(cc->arg, c->item.id, c->item.proto, c->item.ext_port, err);

@@ -111,8 +111,16 @@ mt_authorized(const struct mtable *mt, const struct mt_actor *a, const struct in
 	return mtable_authorize(mt, a, int_addr, e) == MT_DENY_NONE ? MT_OK :
 	    MT_ERR_NOT_AUTHORIZED;
 }
-/* Filters of a request into an entry: masked, without duplicates or subsets, widest first. */
-void mt_set_filters_from(struct mt_entry *, const struct mt_filter *, size_t);
+/* Filters of a request, masked, without duplicates or subsets, widest first, into out[MT_MAX_FILTERS]; how many. */
+size_t mt_filters_norm(struct mt_filter *out, const struct mt_filter *, size_t);
+/* An entry's filters become a copy of f[0..n) (already normalized); -1 out of memory, e unchanged. */
+int mt_entry_set_filters(struct mt_entry *, const struct mt_filter *f, size_t n);
+/* Filters of a request into an entry (mt_filters_norm, then set); -1 out of memory, e unchanged. */
+int mt_set_filters_from(struct mt_entry *, const struct mt_filter *, size_t);
+/* An entry's owner token becomes s (NULL: none), cut to MT_OWNER_MAX on a character boundary; -1 out of memory, e unchanged. */
+int mt_entry_set_owner(struct mt_entry *, const char *s);
+/* An entry that has left the table (or never joined it), with what it owns. */
+void mt_entry_free(struct mt_entry *);
 /* An internal endpoint's hash in map h (the mappings' and the pinholes' index by endpoint). */
 uint32_t mt_endpoint_hash(const struct hmap *h, int proto, const struct in6_addr *a,
     uint16_t port);

@@ -19,6 +19,7 @@
 #include "fenwick.h"
 #include "fw/fw.h"
 #include "hmap.h"
+#include "log.h"
 #include "mt_core.h"
 #include "mt_kinds.h"
 #include "mtable.h"
@@ -82,7 +83,7 @@ mt_map_free(struct mtable *mt)
 		if ((e = m->slots[i]) == NULL)
 			continue;
 		i = (size_t)e->proto * 65536 + e->ext_port_end;
-		free(e);
+		mt_entry_free(e);
 	}
 	hmap_destroy(&m->by_int);
 	hmap_destroy(&m->by_owner);
@@ -190,11 +191,11 @@ mt_check_conflict(const struct mtable *mt, const struct mt_request *r, uint16_t 
 }
 
 /* Descriptions are cut to fit on a character boundary, never mid-character. */
-static void
+static int
 mt_set_strings(struct mt_entry *e, const struct mt_request *r)
 {
 	util_utf8_copy(e->desc, sizeof(e->desc), r->desc ? r->desc : "");
-	util_utf8_copy(e->owner, sizeof(e->owner), r->owner ? r->owner : "");
+	return mt_entry_set_owner(e, r->owner);
 }
 
 /* A renewal may bring a new description and owner (the owner index follows); 1 if either did. */
@@ -208,7 +209,9 @@ mt_renew_strings(struct mtable *mt, struct mt_entry *e, const struct mt_request 
 	if (strcmp(owner, e->owner) != 0) {
 		if (e->owner[0] != '\0')
 			hmap_remove(&mt->map->by_owner, &e->own_node);
-		memcpy(e->owner, owner, sizeof(owner));
+		if (mt_entry_set_owner(e, owner) == -1)	/* kept as it was */
+			log_warnx("mtable: out of memory: %s %u keeps its owner",
+			    mt_proto_name(e->proto), e->ext_port);
 		if (e->owner[0] != '\0')
 			hmap_insert(&mt->map->by_owner, &e->own_node, owner_hash(mt, e->source,
 			    e->owner));
@@ -241,21 +244,18 @@ mt_filters_ok(const struct mt_request *r, uint16_t end)
 	return 1;
 }
 
-static void
-mt_set_filters(struct mt_entry *e, const struct mt_request *r)
+/* The request's filters, normalized into f[MT_MAX_FILTERS]; how many. */
+static size_t
+mt_req_filters(const struct mt_request *r, struct mt_filter *f)
 {
-	mt_set_filters_from(e, r->filters, r->nfilters);
+	return mt_filters_norm(f, r->filters, r->nfilters);
 }
 
 static int
-mt_filters_differ(const struct mt_entry *e, const struct mt_request *r)
+mt_filters_differ(const struct mt_entry *e, const struct mt_filter *f, size_t n)
 {
-	struct mt_entry t;
-
-	memset(&t, 0, sizeof(t));
-	mt_set_filters(&t, r);
-	return t.nfilters != e->nfilters ||
-	    memcmp(t.filters, e->filters, e->nfilters * sizeof(e->filters[0])) != 0;
+	return n != e->nfilters ||
+	    (n > 0 && memcmp(f, e->filters, n * sizeof(f[0])) != 0);
 }
 
 /* Text from outside must be UTF-8 without controls before it reaches a reply, log or file. */
@@ -266,13 +266,29 @@ mt_strings_ok(const struct mt_request *r)
 	    (r->owner == NULL || util_text_problem(r->owner, strlen(r->owner), SIZE_MAX) == NULL);
 }
 
+/* A request for what its holder already has: the lease, the strings and maybe the filters renewed. */
+static enum mt_err
+mt_add_renew(struct mtable *mt, struct mt_entry *same, const struct mt_request *r, uint32_t lease)
+{
+	struct mt_filter f[MT_MAX_FILTERS];
+	enum mt_change what = mt_renew_strings(mt, same, r) ? MT_CHG_PUT : MT_CHG_LEASE;
+	size_t nf;
+
+	if (!r->set_filters || !mt_filters_differ(same, f, nf = mt_req_filters(r, f)))
+		return mt_renew(mt, same, lease, 1, what);
+	mt_fw_queue(mt, FW_DEL, same);	/* copied: the old filters leave the kernel */
+	if (mt_entry_set_filters(same, f, nf) == -1)	/* re-added as they were */
+		log_warnx("mtable: out of memory: %s %u keeps its filters",
+		    mt_proto_name(same->proto), same->ext_port);
+	return mt_renew(mt, same, lease, 0, MT_CHG_PUT);
+}
+
 enum mt_err
 mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
     const struct mt_entry **conflict)
 {
 	struct mt_entry *e, *same;
 	struct mt_client *c;
-	enum mt_change what;
 	uint16_t end, ip;
 	uint32_t lease;
 	enum mt_err err;
@@ -300,15 +316,9 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 		same = NULL;
 	}
 	if (same != NULL) {
-		what = mt_renew_strings(mt, same, r) ? MT_CHG_PUT : MT_CHG_LEASE;
 		if (out != NULL)
 			*out = same;
-		if (r->set_filters && mt_filters_differ(same, r)) {
-			mt_fw_queue(mt, FW_DEL, same);	/* the old filters leave the kernel */
-			mt_set_filters(same, r);
-			return mt_renew(mt, same, lease, 0, MT_CHG_PUT);
-		}
-		return mt_renew(mt, same, lease, 1, what);
+		return mt_add_renew(mt, same, r, lease);
 	}
 	if ((err = mt_client_claim(mt, &r->int_addr, r->source, &c)) != MT_OK)
 		return err;
@@ -327,11 +337,14 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 	e->int_addr = r->int_addr;
 	e->fixed = r->fixed >= MT_PORT_ANY && r->fixed <= MT_PORT_FOLLOW ?
 	    (uint8_t)r->fixed : MT_PORT_ANY;
-	mt_set_filters(e, r);
-	mt_set_strings(e, r);
-	if (mt_lease_start(mt, e, lease) == -1) {
+	if (mt_set_filters_from(e, r->filters, r->nfilters) == -1) {
+		mt_client_unclaim(mt, c);
+		mt_entry_free(e);
+		return MT_ERR_NOMEM;
+	}
+	if (mt_set_strings(e, r) == -1 || mt_lease_start(mt, e, lease) == -1) {
 		mt_client_unclaim(mt, c);	/* the claim made the client's record */
-		free(e);
+		mt_entry_free(e);
 		return MT_ERR_NOMEM;
 	}
 	e->client = c;

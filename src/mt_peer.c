@@ -14,6 +14,7 @@
 
 #include "fw/fw.h"
 #include "hmap.h"
+#include "log.h"
 #include "mt_core.h"
 #include "mt_kinds.h"
 #include "mtable.h"
@@ -67,7 +68,7 @@ mt_peer_free(struct mtable *mt)
 	for (i = 0; i < p->by_flow.nbuckets; i++) {
 		while ((n = p->by_flow.buckets[i]) != NULL) {
 			p->by_flow.buckets[i] = n->next;
-			free(HMAP_ENTRY(n, struct mt_entry, int_node));
+			mt_entry_free(HMAP_ENTRY(n, struct mt_entry, int_node));
 		}
 	}
 	hmap_destroy(&p->by_flow);
@@ -247,7 +248,8 @@ mt_peer_refresh(struct mtable *mt, struct mt_entry *e, const struct mt_peer_req 
 	e->ext_port = e->ext_port_end = r->ext_port;
 	e->ext_addr = r->ext_addr;
 	mt_index_out(mt, e);
-	util_utf8_copy(e->owner, sizeof(e->owner), r->owner ? r->owner : "");
+	if (mt_entry_set_owner(e, r->owner) == -1)	/* kept as it was */
+		log_warnx("mtable: out of memory: a PEER pin keeps its nonce");
 	return mt_renew(mt, e, r->lease_s, 0, MT_CHG_PUT);
 }
 
@@ -276,7 +278,11 @@ mt_peer_new(struct mtable *mt, const struct mt_peer_req *r, struct mt_entry **ou
 	e->peer_port = r->peer_port;
 	e->ext_addr = r->ext_addr;
 	e->ext_port = e->ext_port_end = r->ext_port;
-	util_utf8_copy(e->owner, sizeof(e->owner), r->owner ? r->owner : "");
+	if (mt_entry_set_owner(e, r->owner) == -1) {
+		mt_client_unclaim(mt, c);
+		mt_entry_free(e);
+		return MT_ERR_NOMEM;
+	}
 	e->client = c;
 	c->total++;
 	c->dynamic++;
@@ -390,6 +396,14 @@ mt_peer_find(const struct mtable *mt, const struct fw_item *it)
 	    it->peer_port);
 }
 
+/* The kernel gets a pin's flow: its remote end. */
+static void
+mt_peer_fw_item(const struct mt_entry *e, struct fw_item *it)
+{
+	it->peer_addr = e->peer_addr;
+	it->peer_port = e->peer_port;
+}
+
 const struct mt_kind_ops mt_peer_kind = {
 	.init = mt_peer_init,
 	.free = mt_peer_free,
@@ -397,4 +411,5 @@ const struct mt_kind_ops mt_peer_kind = {
 	.flush = mt_flush_peers,
 	.iter = mt_peer_iter,
 	.find = mt_peer_find,
+	.fw_item = mt_peer_fw_item,
 };

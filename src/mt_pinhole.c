@@ -27,6 +27,7 @@
 
 #include "fw/fw.h"
 #include "hmap.h"
+#include "log.h"
 #include "mt_core.h"
 #include "mt_kinds.h"
 #include "mtable.h"
@@ -79,7 +80,7 @@ mt_pin_free(struct mtable *mt)
 	for (i = 0; i < p->by_pinid.nbuckets; i++) {
 		while ((n = p->by_pinid.buckets[i]) != NULL) {
 			p->by_pinid.buckets[i] = n->next;
-			free(HMAP_ENTRY(n, struct mt_entry, own_node));
+			mt_entry_free(HMAP_ENTRY(n, struct mt_entry, own_node));
 		}
 	}
 	hmap_destroy(&p->by_pinep);
@@ -393,11 +394,11 @@ mt_pin_save_counters(struct mtable *mt, struct mt_entry *e)
 
 /* ---- add / renew / delete ---- */
 
-static void
+static int
 pin_set_strings(struct mt_entry *e, const struct mt_pin_req *r)
 {
 	util_utf8_copy(e->desc, sizeof(e->desc), r->desc ? r->desc : "");
-	util_utf8_copy(e->owner, sizeof(e->owner), r->owner ? r->owner : "");
+	return mt_entry_set_owner(e, r->owner);
 }
 
 /* One's own pinhole again: a new lease, description and (if asked) filters. */
@@ -405,6 +406,7 @@ static enum mt_err
 pin_renew(struct mtable *mt, struct mt_entry *e, const struct mt_pin_req *r,
     const struct mt_entry **conflict)
 {
+	struct mt_filter tf[MT_MAX_FILTERS];
 	struct mt_entry t;
 	const struct mt_entry *c;
 	uint32_t lease = mt_cap_lease(mt, e->source, r->lease_s);
@@ -418,10 +420,11 @@ pin_renew(struct mtable *mt, struct mt_entry *e, const struct mt_pin_req *r,
 	}
 	if (!r->set_filters)
 		return mt_renew(mt, e, lease, 1, what);
-	t = *e;
-	mt_set_filters_from(&t, r->filters, r->nfilters);
-	if (t.nfilters == e->nfilters &&
-	    memcmp(t.filters, e->filters, e->nfilters * sizeof(e->filters[0])) == 0)
+	t = *e;		/* e as it would be: its filters in tf */
+	t.filters = tf;
+	t.nfilters = (uint8_t)mt_filters_norm(tf, r->filters, r->nfilters);
+	if (t.nfilters == e->nfilters && (t.nfilters == 0 ||
+	    memcmp(t.filters, e->filters, e->nfilters * sizeof(e->filters[0])) == 0))
 		return mt_renew(mt, e, lease, 1, what);
 	if ((c = pin_clash(mt, &t, e)) != NULL) {
 		if (conflict != NULL)
@@ -431,10 +434,10 @@ pin_renew(struct mtable *mt, struct mt_entry *e, const struct mt_pin_req *r,
 	if (!pin_has_prefix(e) && pin_has_prefix(&t) && mt->pins->npfx >= MT_MAX_PFX_PINHOLES)
 		return MT_ERR_NOPORT;
 	mt_pin_save_counters(mt, e);
-	mt_fw_queue(mt, FW_DEL, e);	/* the old filters leave the kernel */
+	mt_fw_queue(mt, FW_DEL, e);	/* copied: the old filters leave the kernel */
 	mt->pins->npfx -= (size_t)pin_has_prefix(e);
-	memcpy(e->filters, t.filters, sizeof(e->filters));
-	e->nfilters = t.nfilters;
+	if (mt_entry_set_filters(e, tf, t.nfilters) == -1)	/* re-added as they were */
+		log_warnx("mtable: out of memory: pinhole %u keeps its filters", e->pin_id);
 	mt->pins->npfx += (size_t)pin_has_prefix(e);
 	return mt_renew(mt, e, lease, 0, MT_CHG_PUT);
 }
@@ -474,8 +477,10 @@ pin_new_entry(const struct mt_pin_req *r)
 	e->ext_port = e->ext_port_end = r->int_port;
 	e->remote = r->remote;
 	mt_mask(&e->remote.addr, e->remote.plen);
-	mt_set_filters_from(e, r->filters, r->nfilters);
-	pin_set_strings(e, r);
+	if (mt_set_filters_from(e, r->filters, r->nfilters) == -1 || pin_set_strings(e, r) == -1) {
+		mt_entry_free(e);
+		return NULL;
+	}
 	return e;
 }
 
@@ -511,17 +516,17 @@ mtable_pinhole_add(struct mtable *mt, const struct mt_pin_req *r, struct mt_entr
 		return MT_ERR_NOMEM;
 	if (pin_has_prefix(e) && mt->pins->npfx >= MT_MAX_PFX_PINHOLES -
 	    (r->source == MT_SRC_STATIC ? 0 : PIN_ADMIN_RESERVE)) {
-		free(e);
+		mt_entry_free(e);
 		return MT_ERR_NOPORT;
 	}
 	if ((c = pin_clash(mt, e, NULL)) != NULL || (e->pin_id = pin_pick_id(mt, r)) == 0) {
-		free(e);
+		mt_entry_free(e);
 		if (c != NULL && conflict != NULL)
 			*conflict = c;
 		return c != NULL ? MT_ERR_CONFLICT : MT_ERR_NOPORT;
 	}
 	if ((err = mt_client_claim(mt, &e->int_addr, e->source, &cl)) != MT_OK) {
-		free(e);
+		mt_entry_free(e);
 		return err;
 	}
 	e->id = mt->next_id++;
@@ -554,10 +559,13 @@ mt_pin_flush(struct mtable *mt, int source)
 
 /* ---- the kind ---- */
 
-/* The kernel gets a pinhole's remote as its one filter. */
+/* The kernel gets a pinhole's ID, counters and remote (as its one filter). */
 static void
 mt_pin_fw_item(const struct mt_entry *e, struct fw_item *it)
 {
+	it->pin_id = e->pin_id;
+	it->pkts = e->pin_pkts;
+	it->bytes = e->pin_bytes;
 	if (e->nfilters == 0 && (e->remote.plen != 0 || e->remote.port != 0)) {
 		it->nfilters = 1;
 		it->filters[0] = e->remote;

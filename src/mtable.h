@@ -47,16 +47,23 @@ struct mt_entry {
 	uint16_t	 int_port, int_port_end;
 	struct in6_addr	 ext_addr;
 	struct in6_addr	 int_addr;
-	struct mt_filter filters[MT_MAX_FILTERS];	/* who may reach it; none = anyone */
+	struct mt_filter *filters;	/* who may reach it, nfilters of them; none = anyone */
 	uint8_t		 nfilters;
-	struct in6_addr	 peer_addr;	/* MT_KIND_PEER: the remote end of the flow */
-	uint16_t	 peer_port;
-	uint32_t	 pin_id;	/* MT_KIND_PINHOLE: its ID (UPnP's UniqueID for UPnP's) */
-	struct mt_filter remote;	/* MT_KIND_PINHOLE: its remote (plen 0 any host, port 0 any) */
-	uint64_t	 pin_pkts, pin_bytes;	/* MT_KIND_PINHOLE: kernel counters at the last re-add */
+	union {		/* what one kind has (a mapping neither: all zero); read only its own */
+		struct {	/* MT_KIND_PEER */
+			struct in6_addr	 peer_addr;	/* the remote end of the flow */
+			uint16_t	 peer_port;
+		};
+		struct {	/* MT_KIND_PINHOLE */
+			uint32_t	 pin_id;	/* its ID (UPnP's UniqueID for UPnP's) */
+			struct mt_filter remote;	/* its remote (plen 0 any host, port 0 any) */
+			uint64_t	 pin_pkts, pin_bytes;	/* kernel counters at the last re-add */
+		};
+	};
 	uint64_t	 expires_ms;	/* lease clock time; 0 = permanent */
 	char		 desc[MT_DESC_MAX];
-	char		 owner[MT_OWNER_MAX];	/* owner token: PCP nonce, trigger rule ... */
+	const char	*owner;		/* owner token: PCP nonce, trigger rule ... ("": none;
+					   never NULL in the table: mt_entry_set_owner) */
 	/* private to the table */
 	struct hnode	 int_node;	/* by internal endpoint; for a PEER pin, by flow */
 	struct hnode	 own_node;

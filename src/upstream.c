@@ -663,7 +663,8 @@ up_follow(struct upstream *u, struct up_ent *r, uint16_t port)
 	up_moved_request(mt, e, port, &q);
 	snprintf(desc, sizeof(desc), "%s", e->desc);	/* e goes before q is used */
 	snprintf(owner, sizeof(owner), "%s", e->owner);
-	memcpy(f, e->filters, sizeof(f));
+	if (e->nfilters > 0)
+		memcpy(f, e->filters, e->nfilters * sizeof(f[0]));
 	q.desc = desc;
 	q.owner = owner;
 	q.filters = f;
