@@ -288,22 +288,51 @@ mt_set_filters_from(struct mt_entry *e, const struct mt_filter *fs, size_t nfs)
 	return mt_entry_set_filters(e, t, mt_filters_norm(t, fs, nfs));
 }
 
-/* Most entries have no owner token (UPnP's, static forwards'): they share this one. */
-static const char mt_no_owner[] = "";
+/* Most entries have no owner token (UPnP's, static forwards'), many no description: they share this. */
+static const char mt_no_str[] = "";
+
+static void
+mt_str_free(const char *p)
+{
+	if (p != mt_no_str)
+		free((char *)(uintptr_t)p);
+}
+
+/* *field becomes a copy of s (NULL: ""), cut to max - 1 bytes on a character boundary. */
+static int
+mt_str_set(const char **field, const char *s, size_t max)
+{
+	char buf[MT_DESC_MAX > MT_OWNER_MAX ? MT_DESC_MAX : MT_OWNER_MAX];
+	const char *p = mt_no_str;
+
+	util_utf8_copy(buf, max < sizeof(buf) ? max : sizeof(buf), s != NULL ? s : "");
+	if (buf[0] != '\0' && (p = strdup(buf)) == NULL)
+		return -1;
+	mt_str_free(*field);
+	*field = p;
+	return 0;
+}
+
+struct mt_entry *
+mt_entry_new(void)
+{
+	struct mt_entry *e = calloc(1, sizeof(*e));
+
+	if (e != NULL)
+		e->desc = e->owner = mt_no_str;
+	return e;
+}
 
 int
 mt_entry_set_owner(struct mt_entry *e, const char *s)
 {
-	char buf[MT_OWNER_MAX];
-	const char *p = mt_no_owner;
+	return mt_str_set(&e->owner, s, MT_OWNER_MAX);
+}
 
-	util_utf8_copy(buf, sizeof(buf), s != NULL ? s : "");
-	if (buf[0] != '\0' && (p = strdup(buf)) == NULL)
-		return -1;
-	if (e->owner != mt_no_owner)
-		free((char *)(uintptr_t)e->owner);
-	e->owner = p;
-	return 0;
+int
+mt_entry_set_desc(struct mt_entry *e, const char *s)
+{
+	return mt_str_set(&e->desc, s, MT_DESC_MAX);
 }
 
 void
@@ -312,8 +341,8 @@ mt_entry_free(struct mt_entry *e)
 	if (e == NULL)
 		return;
 	free(e->filters);
-	if (e->owner != mt_no_owner)
-		free((char *)(uintptr_t)e->owner);
+	mt_str_free(e->owner);
+	mt_str_free(e->desc);
 	free(e);
 }
 

@@ -117,8 +117,12 @@ size_t mt_filters_norm(struct mt_filter *out, const struct mt_filter *, size_t);
 int mt_entry_set_filters(struct mt_entry *, const struct mt_filter *f, size_t n);
 /* Filters of a request into an entry (mt_filters_norm, then set); -1 out of memory, e unchanged. */
 int mt_set_filters_from(struct mt_entry *, const struct mt_filter *, size_t);
+/* A zeroed entry with no description and no owner token; NULL out of memory. */
+struct mt_entry *mt_entry_new(void);
 /* An entry's owner token becomes s (NULL: none), cut to MT_OWNER_MAX on a character boundary; -1 out of memory, e unchanged. */
 int mt_entry_set_owner(struct mt_entry *, const char *s);
+/* Its description likewise, cut to MT_DESC_MAX. */
+int mt_entry_set_desc(struct mt_entry *, const char *s);
 /* An entry that has left the table (or never joined it), with what it owns. */
 void mt_entry_free(struct mt_entry *);
 /* An internal endpoint's hash in map h (the mappings' and the pinholes' index by endpoint). */

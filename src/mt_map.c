@@ -194,8 +194,7 @@ mt_check_conflict(const struct mtable *mt, const struct mt_request *r, uint16_t 
 static int
 mt_set_strings(struct mt_entry *e, const struct mt_request *r)
 {
-	util_utf8_copy(e->desc, sizeof(e->desc), r->desc ? r->desc : "");
-	return mt_entry_set_owner(e, r->owner);
+	return mt_entry_set_desc(e, r->desc) == -1 ? -1 : mt_entry_set_owner(e, r->owner);
 }
 
 /* A renewal may bring a new description and owner (the owner index follows); 1 if either did. */
@@ -219,7 +218,9 @@ mt_renew_strings(struct mtable *mt, struct mt_entry *e, const struct mt_request 
 	}
 	util_utf8_copy(desc, sizeof(desc), r->desc ? r->desc : "");
 	if (strcmp(desc, e->desc) != 0) {
-		memcpy(e->desc, desc, sizeof(desc));
+		if (mt_entry_set_desc(e, desc) == -1)	/* kept as it was */
+			log_warnx("mtable: out of memory: %s %u keeps its description",
+			    mt_proto_name(e->proto), e->ext_port);
 		changed = 1;
 	}
 	return changed;
@@ -322,7 +323,7 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 	}
 	if ((err = mt_client_claim(mt, &r->int_addr, r->source, &c)) != MT_OK)
 		return err;
-	if ((e = calloc(1, sizeof(*e))) == NULL) {
+	if ((e = mt_entry_new()) == NULL) {
 		mt_client_unclaim(mt, c);
 		return MT_ERR_NOMEM;
 	}

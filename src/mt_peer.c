@@ -264,7 +264,7 @@ mt_peer_new(struct mtable *mt, const struct mt_peer_req *r, struct mt_entry **ou
 		return MT_ERR_NOPORT;
 	if ((err = mt_client_claim(mt, &r->int_addr, MT_SRC_PCP, &c)) != MT_OK)
 		return err;
-	if ((e = calloc(1, sizeof(*e))) == NULL) {
+	if ((e = mt_entry_new()) == NULL) {
 		mt_client_unclaim(mt, c);
 		return MT_ERR_NOMEM;
 	}

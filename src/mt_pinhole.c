@@ -397,8 +397,7 @@ mt_pin_save_counters(struct mtable *mt, struct mt_entry *e)
 static int
 pin_set_strings(struct mt_entry *e, const struct mt_pin_req *r)
 {
-	util_utf8_copy(e->desc, sizeof(e->desc), r->desc ? r->desc : "");
-	return mt_entry_set_owner(e, r->owner);
+	return mt_entry_set_desc(e, r->desc) == -1 ? -1 : mt_entry_set_owner(e, r->owner);
 }
 
 /* One's own pinhole again: a new lease, description and (if asked) filters. */
@@ -415,7 +414,9 @@ pin_renew(struct mtable *mt, struct mt_entry *e, const struct mt_pin_req *r,
 
 	util_utf8_copy(desc, sizeof(desc), r->desc ? r->desc : "");
 	if (strcmp(desc, e->desc) != 0) {
-		memcpy(e->desc, desc, sizeof(desc));
+		if (mt_entry_set_desc(e, desc) == -1)	/* kept as it was */
+			log_warnx("mtable: out of memory: pinhole %u keeps its description",
+			    e->pin_id);
 		what = MT_CHG_PUT;
 	}
 	if (!r->set_filters)
@@ -464,7 +465,7 @@ mt_pin_unlink(struct mtable *mt, struct mt_entry *e)
 static struct mt_entry *
 pin_new_entry(const struct mt_pin_req *r)
 {
-	struct mt_entry *e = calloc(1, sizeof(*e));
+	struct mt_entry *e = mt_entry_new();
 
 	if (e == NULL)
 		return NULL;

@@ -61,7 +61,7 @@ struct mt_entry {
 		};
 	};
 	uint64_t	 expires_ms;	/* lease clock time; 0 = permanent */
-	char		 desc[MT_DESC_MAX];
+	const char	*desc;		/* its description ("": none; never NULL in the table) */
 	const char	*owner;		/* owner token: PCP nonce, trigger rule ... ("": none;
 					   never NULL in the table: mt_entry_set_owner) */
 	/* private to the table */

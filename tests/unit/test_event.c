@@ -171,7 +171,8 @@ entry_event(struct pg_event *ev, enum ev_type t, const char *desc)
 	e.ext_port = e.ext_port_end = 9000;
 	e.int_port = e.int_port_end = 8000;
 	util_parse_addr("192.0.2.10", &e.int_addr);
-	snprintf(e.desc, sizeof(e.desc), "%s", desc);
+	e.desc = desc;
+	e.owner = "";
 	ev_init(ev, t);
 	ev_set_entry(ev, &e, 3600);
 }
