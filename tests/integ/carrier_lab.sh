@@ -228,6 +228,8 @@ if lab3_start_mu > "$LAB_DIR/mu-start.out" 2>&1; then
 	out=$(upnp $HA -e mu-test -a $A_IP 81 8081 TCP)
 	check_out "upnpc -a: told the carrier's address" "external $CGN_EXT:8081 TCP" echo "$out"
 	reaches "the internet peer reaches A's 81" "seen $INET_IP:" $INET tcp $CGN_EXT 8081
+	check_out "natpmpc prints miniupnpd's address as the public one" \
+	    "Public IP address : $CGN_EXT" in_a timeout 5 natpmpc -g $GW_LAN_IP
 	check_out "natpmpc -a maps udp 8082" "Mapped public port 8082 protocol UDP to local port 82" \
 	    in_a timeout 5 natpmpc -g $GW_LAN_IP -a 8082 82 udp 600
 	reaches "the internet peer reaches A over UDP" "seen $INET_IP:" $INET udp $CGN_EXT 8082

@@ -4,7 +4,8 @@
 # on this machine (its account, /etc/portgate root:portgate 0750 with the configuration 0640,
 # /var/lib/portgate the account's, the sandboxed unit); portgated -t accepts the packaged
 # configuration; installed again over itself (an upgrade's path) it keeps a mapping in its
-# state file; dpkg --purge leaves nothing: no file of the package, no directory, no account.
+# state file; upgraded to a later version (the same build repacked) with a state file of the
+# older format, the new daemon lists its mappings and writes it back current; dpkg --purge leaves nothing: no file of the package, no directory, no account.
 # The machine's own portgate account (the labs') is made again afterwards if it was there.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" -eq 0 ] || skip "needs root (dpkg -i)"
@@ -82,6 +83,41 @@ check_out "the state file keeps its mapping" "map tcp 8080 8080 192.0.2.10 80 st
 echo "# the admin's edit" >> /etc/portgate/portgated.conf
 DEBIAN_FRONTEND=noninteractive dpkg -i --force-confold "$deb" >/dev/null 2>&1
 check_out "... and the admin's edit of the configuration" "# the admin's edit" cat /etc/portgate/portgated.conf
+
+echo "upgraded to a newer version with a state file of the older format: the mappings come back"
+# the same build repacked as a later version: dpkg runs the upgrade's maintainer scripts
+# (prerm upgrade, postinst configure OLD) as between two releases
+rm -rf "$tmp/up"
+if dpkg-deb -R "$deb" "$tmp/up" && sed -i 's/^Version: .*/&+up1/' "$tmp/up/DEBIAN/control" &&
+    dpkg-deb -b "$tmp/up" "$tmp/portgate_up.deb" >/dev/null 2>&1; then
+	pass "a later version packed ($(sed -n 's/^Version: //p' "$tmp/up/DEBIAN/control"))"
+else
+	fail "dpkg-deb could not repack the package"
+fi
+printf 'portgate-state 1\nmap tcp 8080 8080 192.0.2.10 80 static 0 * kept %%-\n%s\nend 2\n' \
+    'map udp 9000 9000 192.0.2.11 9000 upnp 0 * game %-' > /var/lib/portgate/state
+chown portgate:portgate /var/lib/portgate/state
+out=$(DEBIAN_FRONTEND=noninteractive dpkg -i "$tmp/portgate_up.deb" 2>&1); rc=$?
+[ $rc -eq 0 ] && pass "dpkg -i of the later version upgrades" || fail "upgrade (exit $rc): $out"
+check_out "... the package is the later version" "+up1" dpkg-query -W -f '${Version}' portgate
+cat > "$tmp/run.conf" <<CONF
+firewall = none
+user = portgate
+state_file = /var/lib/portgate/state
+control_socket = $tmp/sock
+CONF
+/usr/sbin/portgated -d -f "$tmp/run.conf" > "$tmp/run.log" 2>&1 &
+pg=$!
+check "the upgraded portgated starts on the kept state" wait_for 10 test -S "$tmp/sock"
+list=$(portgatectl -s "$tmp/sock" list 2>&1)
+check "... and lists the static forward of the old file" \
+    grep -Eq '^tcp +8080 +192\.0\.2\.10:80 +static +never' <<<"$list"
+check "... and its UPnP mapping" grep -Eq '^udp +9000 +192\.0\.2\.11:9000 +upnp ' <<<"$list"
+[ $T_FAILS -eq 0 ] || echo "$list" | sed 's/^/       | /'
+
+kill -TERM $pg; wait $pg
+check_out "it writes the state back in the current format" "portgate-state 2" head -1 /var/lib/portgate/state
+check_out "... with both mappings" "map udp 9000 9000 192.0.2.11 9000 upnp" cat /var/lib/portgate/state
 : > /etc/portgate/admin.pw	# a file the admin made (portgatectl passwd)
 
 echo "dpkg --purge"
