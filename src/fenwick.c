@@ -15,7 +15,7 @@ void
 fenwick_init(struct fenwick *f, size_t n)
 {
 	f->n = n;
-	f->tree = xcalloc(n + 1, sizeof(*f->tree));
+	f->tree = xzmap(n + 1, sizeof(*f->tree));
 	for (f->top = 1; f->top <= n / 2; f->top <<= 1)
 		;
 }
@@ -23,7 +23,7 @@ fenwick_init(struct fenwick *f, size_t n)
 void
 fenwick_destroy(struct fenwick *f)
 {
-	free(f->tree);
+	xzunmap(f->tree, f->n + 1, sizeof(*f->tree));
 	f->tree = NULL;
 	f->n = f->top = 0;
 }

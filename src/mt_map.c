@@ -63,7 +63,7 @@ mt_map_init(struct mtable *mt)
 {
 	struct mt_map *m = xcalloc(1, sizeof(*m));
 
-	m->slots = xcalloc(MT_NSLOTS, sizeof(*m->slots));
+	m->slots = xzmap(MT_NSLOTS, sizeof(*m->slots));
 	fenwick_init(&m->fenwick, MT_NSLOTS);
 	fenwick_init(&m->fenport, MT_NSLOTS);
 	hmap_init(&m->by_int);
@@ -87,7 +87,7 @@ mt_map_free(struct mtable *mt)
 	}
 	hmap_destroy(&m->by_int);
 	hmap_destroy(&m->by_owner);
-	free(m->slots);
+	xzunmap(m->slots, MT_NSLOTS, sizeof(*m->slots));
 	fenwick_destroy(&m->fenwick);
 	fenwick_destroy(&m->fenport);
 	free(m);

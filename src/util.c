@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,6 +25,33 @@ xcalloc(size_t n, size_t size)
 	if (p == NULL)
 		fatal("calloc");
 	return p;
+}
+
+/*
+ * A large zeroed array that is mostly never touched (direct-indexed port
+ * slots, Fenwick trees): its own anonymous mapping, so the kernel gives a
+ * page only when one is written. From the heap, calloc may have to clear
+ * it (memory freed back to the heap's top is not known to be zero) and
+ * every page would be resident from the start.
+ */
+void *
+xzmap(size_t n, size_t size)
+{
+	void *p;
+
+	if (size != 0 && n > SIZE_MAX / size)
+		fatalx("xzmap: %zu x %zu bytes", n, size);
+	p = mmap(NULL, n * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		fatal("mmap");
+	return p;
+}
+
+void
+xzunmap(void *p, size_t n, size_t size)
+{
+	if (p != NULL)
+		munmap(p, n * size);
 }
 
 char *

@@ -10,6 +10,9 @@
 
 /* Allocation that aborts on failure: start-up and config paths only. */
 void *xcalloc(size_t n, size_t size);
+/* n x size zero bytes in their own mapping, resident only where written (fatal if none); xzunmap frees. */
+void *xzmap(size_t n, size_t size);
+void xzunmap(void *, size_t n, size_t size);
 /* strdup that aborts on failure: start-up and config paths only. */
 char *xstrdup(const char *s);
 
