@@ -298,7 +298,11 @@ mt_str_free(const char *p)
 		free((char *)(uintptr_t)p);
 }
 
-/* *field becomes a copy of s (NULL: ""), cut to max - 1 bytes on a character boundary. */
+/*
+ * *field becomes a copy of s (NULL: ""), cut to max - 1 bytes on a character
+ * boundary, never mid-character: 1 if that changed it, 0 if it was that already,
+ * -1 out of memory (kept as it was).
+ */
 static int
 mt_str_set(const char **field, const char *s, size_t max)
 {
@@ -306,11 +310,13 @@ mt_str_set(const char **field, const char *s, size_t max)
 	const char *p = mt_no_str;
 
 	util_utf8_copy(buf, max < sizeof(buf) ? max : sizeof(buf), s != NULL ? s : "");
+	if (*field != NULL && strcmp(buf, *field) == 0)
+		return 0;
 	if (buf[0] != '\0' && (p = strdup(buf)) == NULL)
 		return -1;
 	mt_str_free(*field);
 	*field = p;
-	return 0;
+	return 1;
 }
 
 struct mt_entry *
@@ -333,6 +339,20 @@ int
 mt_entry_set_desc(struct mt_entry *e, const char *s)
 {
 	return mt_str_set(&e->desc, s, MT_DESC_MAX);
+}
+
+int
+mt_entry_set_strings(struct mt_entry *e, const char *desc, const char *owner)
+{
+	int d = mt_entry_set_desc(e, desc), o = mt_entry_set_owner(e, owner);
+
+	return d == -1 || o == -1 ? -1 : d | o;
+}
+
+int
+mt_entry_filters_differ(const struct mt_entry *e, const struct mt_filter *f, size_t n)
+{
+	return n != e->nfilters || (n > 0 && memcmp(f, e->filters, n * sizeof(f[0])) != 0);
 }
 
 void

@@ -119,10 +119,17 @@ int mt_entry_set_filters(struct mt_entry *, const struct mt_filter *f, size_t n)
 int mt_set_filters_from(struct mt_entry *, const struct mt_filter *, size_t);
 /* A zeroed entry with no description and no owner token; NULL out of memory. */
 struct mt_entry *mt_entry_new(void);
-/* An entry's owner token becomes s (NULL: none), cut to MT_OWNER_MAX on a character boundary; -1 out of memory, e unchanged. */
+/*
+ * An entry's owner token becomes s (NULL: none), cut to MT_OWNER_MAX on a character
+ * boundary: 1 if that changed it, 0 if it was s already, -1 out of memory (unchanged).
+ */
 int mt_entry_set_owner(struct mt_entry *, const char *s);
 /* Its description likewise, cut to MT_DESC_MAX. */
 int mt_entry_set_desc(struct mt_entry *, const char *s);
+/* Both (a new entry's): 1 if either changed, 0 if neither, -1 if either is out of memory. */
+int mt_entry_set_strings(struct mt_entry *, const char *desc, const char *owner);
+/* Whether f[0..n) (normalized: mt_filters_norm) are not the entry's filters. */
+int mt_entry_filters_differ(const struct mt_entry *, const struct mt_filter *f, size_t n);
 /* An entry that has left the table (or never joined it), with what it owns. */
 void mt_entry_free(struct mt_entry *);
 /* An internal endpoint's hash in map h (the mappings' and the pinholes' index by endpoint). */

@@ -190,40 +190,23 @@ mt_check_conflict(const struct mtable *mt, const struct mt_request *r, uint16_t 
 	return MT_OK;
 }
 
-/* Descriptions are cut to fit on a character boundary, never mid-character. */
-static int
-mt_set_strings(struct mt_entry *e, const struct mt_request *r)
-{
-	return mt_entry_set_desc(e, r->desc) == -1 ? -1 : mt_entry_set_owner(e, r->owner);
-}
-
 /* A renewal may bring a new description and owner (the owner index follows); 1 if either did. */
 static int
 mt_renew_strings(struct mtable *mt, struct mt_entry *e, const struct mt_request *r)
 {
-	char owner[MT_OWNER_MAX], desc[MT_DESC_MAX];
-	int changed = 0;
+	int indexed = e->owner[0] != '\0', o, d;
 
-	util_utf8_copy(owner, sizeof(owner), r->owner ? r->owner : "");
-	if (strcmp(owner, e->owner) != 0) {
-		if (e->owner[0] != '\0')
+	if ((o = mt_entry_set_owner(e, r->owner)) == 1) {	/* the node keeps its old hash */
+		if (indexed)
 			hmap_remove(&mt->map->by_owner, &e->own_node);
-		if (mt_entry_set_owner(e, owner) == -1)	/* kept as it was */
-			log_warnx("mtable: out of memory: %s %u keeps its owner",
-			    mt_proto_name(e->proto), e->ext_port);
 		if (e->owner[0] != '\0')
 			hmap_insert(&mt->map->by_owner, &e->own_node, owner_hash(mt, e->source,
 			    e->owner));
-		changed = 1;
 	}
-	util_utf8_copy(desc, sizeof(desc), r->desc ? r->desc : "");
-	if (strcmp(desc, e->desc) != 0) {
-		if (mt_entry_set_desc(e, desc) == -1)	/* kept as it was */
-			log_warnx("mtable: out of memory: %s %u keeps its description",
-			    mt_proto_name(e->proto), e->ext_port);
-		changed = 1;
-	}
-	return changed;
+	if ((d = mt_entry_set_desc(e, r->desc)) == -1 || o == -1)	/* kept as they were */
+		log_warnx("mtable: out of memory: %s %u keeps its description or owner",
+		    mt_proto_name(e->proto), e->ext_port);
+	return o != 0 || d != 0;
 }
 
 /* Filters: bounded, single-port mappings only, prefixes of the mapping's family. */
@@ -245,20 +228,6 @@ mt_filters_ok(const struct mt_request *r, uint16_t end)
 	return 1;
 }
 
-/* The request's filters, normalized into f[MT_MAX_FILTERS]; how many. */
-static size_t
-mt_req_filters(const struct mt_request *r, struct mt_filter *f)
-{
-	return mt_filters_norm(f, r->filters, r->nfilters);
-}
-
-static int
-mt_filters_differ(const struct mt_entry *e, const struct mt_filter *f, size_t n)
-{
-	return n != e->nfilters ||
-	    (n > 0 && memcmp(f, e->filters, n * sizeof(f[0])) != 0);
-}
-
 /* Text from outside must be UTF-8 without controls before it reaches a reply, log or file. */
 static int
 mt_strings_ok(const struct mt_request *r)
@@ -273,9 +242,9 @@ mt_add_renew(struct mtable *mt, struct mt_entry *same, const struct mt_request *
 {
 	struct mt_filter f[MT_MAX_FILTERS];
 	enum mt_change what = mt_renew_strings(mt, same, r) ? MT_CHG_PUT : MT_CHG_LEASE;
-	size_t nf;
+	size_t nf = r->set_filters ? mt_filters_norm(f, r->filters, r->nfilters) : 0;
 
-	if (!r->set_filters || !mt_filters_differ(same, f, nf = mt_req_filters(r, f)))
+	if (!r->set_filters || !mt_entry_filters_differ(same, f, nf))
 		return mt_renew(mt, same, lease, 1, what);
 	mt_fw_queue(mt, FW_DEL, same);	/* copied: the old filters leave the kernel */
 	if (mt_entry_set_filters(same, f, nf) == -1)	/* re-added as they were */
@@ -343,7 +312,8 @@ mtable_add(struct mtable *mt, const struct mt_request *r, struct mt_entry **out,
 		mt_entry_free(e);
 		return MT_ERR_NOMEM;
 	}
-	if (mt_set_strings(e, r) == -1 || mt_lease_start(mt, e, lease) == -1) {
+	if (mt_entry_set_strings(e, r->desc, r->owner) == -1 ||
+	    mt_lease_start(mt, e, lease) == -1) {
 		mt_client_unclaim(mt, c);	/* the claim made the client's record */
 		mt_entry_free(e);
 		return MT_ERR_NOMEM;

@@ -394,12 +394,6 @@ mt_pin_save_counters(struct mtable *mt, struct mt_entry *e)
 
 /* ---- add / renew / delete ---- */
 
-static int
-pin_set_strings(struct mt_entry *e, const struct mt_pin_req *r)
-{
-	return mt_entry_set_desc(e, r->desc) == -1 ? -1 : mt_entry_set_owner(e, r->owner);
-}
-
 /* One's own pinhole again: a new lease, description and (if asked) filters. */
 static enum mt_err
 pin_renew(struct mtable *mt, struct mt_entry *e, const struct mt_pin_req *r,
@@ -409,12 +403,11 @@ pin_renew(struct mtable *mt, struct mt_entry *e, const struct mt_pin_req *r,
 	struct mt_entry t;
 	const struct mt_entry *c;
 	uint32_t lease = mt_cap_lease(mt, e->source, r->lease_s);
-	char desc[MT_DESC_MAX];
 	enum mt_change what = MT_CHG_LEASE;
+	int d;
 
-	util_utf8_copy(desc, sizeof(desc), r->desc ? r->desc : "");
-	if (strcmp(desc, e->desc) != 0) {
-		if (mt_entry_set_desc(e, desc) == -1)	/* kept as it was */
+	if ((d = mt_entry_set_desc(e, r->desc)) != 0) {
+		if (d == -1)	/* kept as it was */
 			log_warnx("mtable: out of memory: pinhole %u keeps its description",
 			    e->pin_id);
 		what = MT_CHG_PUT;
@@ -424,8 +417,7 @@ pin_renew(struct mtable *mt, struct mt_entry *e, const struct mt_pin_req *r,
 	t = *e;		/* e as it would be: its filters in tf */
 	t.filters = tf;
 	t.nfilters = (uint8_t)mt_filters_norm(tf, r->filters, r->nfilters);
-	if (t.nfilters == e->nfilters && (t.nfilters == 0 ||
-	    memcmp(t.filters, e->filters, e->nfilters * sizeof(e->filters[0])) == 0))
+	if (!mt_entry_filters_differ(e, tf, t.nfilters))
 		return mt_renew(mt, e, lease, 1, what);
 	if ((c = pin_clash(mt, &t, e)) != NULL) {
 		if (conflict != NULL)
@@ -478,7 +470,8 @@ pin_new_entry(const struct mt_pin_req *r)
 	e->ext_port = e->ext_port_end = r->int_port;
 	e->remote = r->remote;
 	mt_mask(&e->remote.addr, e->remote.plen);
-	if (mt_set_filters_from(e, r->filters, r->nfilters) == -1 || pin_set_strings(e, r) == -1) {
+	if (mt_set_filters_from(e, r->filters, r->nfilters) == -1 ||
+	    mt_entry_set_strings(e, r->desc, r->owner) == -1) {
 		mt_entry_free(e);
 		return NULL;
 	}
